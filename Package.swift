@@ -1,0 +1,69 @@
+// swift-tools-version: 6.1
+//
+// swift-allreduce: Allreduce schedules, SIMD reduction kernels, a timing simulator over
+// modelled GPU fabrics, and an Open MPI runner that executes the same schedules.
+//
+// Dependency arrows (each module only sees the ones to its right):
+//
+//   AllreduceCLI -> CollectiveSim -> CollectiveFabric -> CollectiveCore -> CollectiveKernels
+//                -> CollectiveMPI (trait MPI) -> CMPI (system library over Open MPI's mpi.h)
+//
+// No `unsafeFlags` here: tuning flags (for example `-target-cpu`) come from Scripts/.
+import PackageDescription
+
+let package = Package(
+    name: "swift-allreduce",
+    products: [
+        .executable(name: "allreduce", targets: ["AllreduceCLI"]),
+        .library(name: "CollectiveKernels", targets: ["CollectiveKernels"]),
+        .library(name: "CollectiveCore", targets: ["CollectiveCore"]),
+        .library(name: "CollectiveFabric", targets: ["CollectiveFabric"]),
+        .library(name: "CollectiveSim", targets: ["CollectiveSim"]),
+    ],
+    traits: [
+        .trait(
+            name: "MPI",
+            description: "Build the Open MPI runner (`allreduce mpi`) and the Open MPI side of `allreduce bench-kernels`. Needs libopenmpi-dev."
+        ),
+        .default(enabledTraits: []),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CollectiveKernels"),
+        .target(name: "CollectiveCore", dependencies: ["CollectiveKernels"]),
+        .target(name: "CollectiveFabric", dependencies: ["CollectiveCore"]),
+        .target(name: "CollectiveSim", dependencies: ["CollectiveCore", "CollectiveFabric", "CollectiveKernels"]),
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
+        .target(
+            name: "CollectiveMPI",
+            dependencies: [
+                "CollectiveCore",
+                "CollectiveKernels",
+                .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+            ]
+        ),
+        .executableTarget(
+            name: "AllreduceCLI",
+            dependencies: [
+                "CollectiveKernels",
+                "CollectiveCore",
+                "CollectiveFabric",
+                "CollectiveSim",
+                .target(name: "CollectiveMPI", condition: .when(traits: ["MPI"])),
+                .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CollectiveKernelsTests", dependencies: ["CollectiveKernels"]),
+        .testTarget(name: "CollectiveCoreTests", dependencies: ["CollectiveCore", "CollectiveKernels"]),
+        .testTarget(name: "CollectiveFabricTests", dependencies: ["CollectiveFabric", "CollectiveCore"]),
+        .testTarget(name: "CollectiveSimTests", dependencies: ["CollectiveSim", "CollectiveFabric", "CollectiveCore"]),
+        .testTarget(name: "AllreduceCLITests", dependencies: ["AllreduceCLI"]),
+    ]
+)

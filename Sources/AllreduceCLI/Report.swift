@@ -1,0 +1,179 @@
+import ArgumentParser
+import CollectiveCore
+import CollectiveKernels
+
+/// How results are printed: nccl-tests-style table, CSV with a header of key names, or a JSON
+/// array of objects with the same keys.
+enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
+    case table, csv, json
+}
+
+/// `--format table|csv|json`, shared by every command that prints rows.
+struct FormatOptions: ParsableArguments {
+    @Option(name: .long, help: "Output format: table, csv or json.")
+    var format: OutputFormat = .table
+}
+
+/// One column of a report: its machine key (CSV header, JSON key), and the two header lines of
+/// the table (title and unit).
+struct ReportColumn {
+    enum Kind { case integer, number(decimals: Int), text }
+    var key: String
+    var title: String
+    var unit: String = ""
+    var kind: Kind
+}
+
+/// One cell.
+enum ReportValue {
+    case int(Int)
+    case number(Double)
+    case text(String)
+}
+
+/// Rows of results plus footer notes, rendered in any ``OutputFormat``.
+///
+/// In table form the footer lines follow the rows on standard output, each behind `# ` as in
+/// nccl-tests; in CSV and JSON they go to standard error so the data stays machine-readable.
+struct Report {
+    var columns: [ReportColumn]
+    var rows: [[ReportValue]] = []
+    var notes: [String] = []
+
+    init(columns: [ReportColumn]) { self.columns = columns }
+
+    mutating func append(_ row: [ReportValue]) {
+        precondition(row.count == columns.count, "Report: row has \(row.count) cells for \(columns.count) columns")
+        rows.append(row)
+    }
+
+    /// Prints the report (data to standard output, notes as described above).
+    func print(_ format: OutputFormat) {
+        Swift.print(render(format), terminator: "")
+        if format != .table {
+            var err = StandardError()
+            for note in notes { Swift.print("# \(note)", to: &err) }
+        }
+    }
+
+    func render(_ format: OutputFormat) -> String {
+        switch format {
+        case .table: renderTable()
+        case .csv: renderCSV()
+        case .json: renderJSON()
+        }
+    }
+
+    func renderTable() -> String {
+        let cells = rows.map { row in zip(columns, row).map { Self.text($1, $0.kind) } }
+        var widths = columns.map { max($0.title.count, $0.unit.count) }
+        for row in cells { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
+        func line(_ items: [String], lead: String) -> String {
+            lead + zip(items, widths).map { pad($0, $1) }.joined(separator: "  ") + "\n"
+        }
+        var out = line(columns.map(\.title), lead: "# ")
+        out += line(columns.map(\.unit), lead: "# ")
+        for row in cells { out += line(row, lead: "  ") }
+        for note in notes { out += "# \(note)\n" }
+        return out
+    }
+
+    func renderCSV() -> String {
+        var out = columns.map(\.key).joined(separator: ",") + "\n"
+        for row in rows {
+            out += zip(columns, row).map { col, v in
+                let t = Self.text(v, col.kind)
+                if case .text = v, t.contains(",") || t.contains("\"") {
+                    return "\"" + t.replacing("\"", with: "\"\"") + "\""
+                }
+                return t
+            }.joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    func renderJSON() -> String {
+        if rows.isEmpty { return "[]\n" }
+        var out = "[\n"
+        for (n, row) in rows.enumerated() {
+            let fields = zip(columns, row).map { col, v in "\"\(col.key)\": \(Self.json(v))" }
+            out += "  {" + fields.joined(separator: ", ") + "}" + (n + 1 < rows.count ? "," : "") + "\n"
+        }
+        return out + "]\n"
+    }
+
+    static func text(_ v: ReportValue, _ kind: ReportColumn.Kind) -> String {
+        switch v {
+        case .int(let i): return String(i)
+        case .text(let s): return s
+        case .number(let d):
+            if case .number(let decimals) = kind { return formatFixed(d, decimals: decimals) }
+            return formatFixed(d, decimals: 2)
+        }
+    }
+
+    static func json(_ v: ReportValue) -> String {
+        switch v {
+        case .int(let i): return String(i)
+        case .number(let d): return d.isFinite ? "\(d)" : "null"
+        case .text(let s): return jsonString(s)
+        }
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                if ch.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(ch.value, radix: 16).count) + String(ch.value, radix: 16) }
+                else { out.unicodeScalars.append(ch) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Right-aligns `s` in `width` characters.
+func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+}
+
+/// `d` with exactly `decimals` digits after the point (no Foundation needed); `nan`/`inf` as is.
+func formatFixed(_ d: Double, decimals: Int) -> String {
+    guard d.isFinite else { return d.isNaN ? "nan" : (d < 0 ? "-inf" : "inf") }
+    if abs(d) >= 1e15 { return "\(d)" }
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = (abs(d) * scale).rounded()
+    let whole = Int(scaled / scale)
+    let frac = Int(scaled - Double(whole) * scale)
+    let sign = d < 0 && scaled != 0 ? "-" : ""
+    if decimals == 0 { return sign + String(whole) }
+    let f = String(frac)
+    return sign + String(whole) + "." + String(repeating: "0", count: decimals - f.count) + f
+}
+
+// MARK: - Shared argument types
+
+extension DataType: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
+
+extension ReductionOp: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+}
+
+/// Parses `-b`/`-e` style byte sizes, with a one-line error.
+func parseBytes(_ text: String, option: String) throws -> Int {
+    switch ByteCount.parse(text) {
+    case .success(let v):
+        guard v >= 0 else { throw ValidationError("\(option): size must not be negative") }
+        return v
+    case .failure(let e): throw ValidationError("\(option): \(e)")
+    }
+}

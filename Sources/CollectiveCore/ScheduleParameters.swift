@@ -1,0 +1,61 @@
+/// What every schedule builder needs to know.
+public struct ScheduleParameters: Sendable, Hashable {
+    /// Number of ranks (>= 1).
+    public var rankCount: Int
+    /// Elements in each rank's buffer (>= 0).
+    public var elementCount: Int
+    /// Bytes of one element (>= 1).
+    public var elementSizeBytes: Int
+    /// Pipelining chunk size in bytes: a block larger than this is moved as several chunks.
+    public var chunkBytes: Int
+    /// Ranks per node, for `hierarchical` (>= 1; the last node may be smaller).
+    public var ranksPerNode: Int
+    /// The algorithm `hierarchical` runs between nodes (`ring` or `tree`).
+    public var interNodeAlgorithm: AllreduceAlgorithm
+
+    /// NCCL's default Simple-protocol chunk for ring allreduce is 2 MiB (FACTS.md section 5).
+    public static let defaultChunkBytes = 2 << 20
+
+    public init(
+        rankCount: Int,
+        elementCount: Int,
+        elementSizeBytes: Int,
+        chunkBytes: Int = ScheduleParameters.defaultChunkBytes,
+        ranksPerNode: Int = 1,
+        interNodeAlgorithm: AllreduceAlgorithm = .ring
+    ) {
+        self.rankCount = rankCount
+        self.elementCount = elementCount
+        self.elementSizeBytes = elementSizeBytes
+        self.chunkBytes = chunkBytes
+        self.ranksPerNode = ranksPerNode
+        self.interNodeAlgorithm = interNodeAlgorithm
+    }
+
+    /// Throws ``ScheduleError`` when a value is out of range.
+    public func validate() throws(ScheduleError) {
+        guard rankCount >= 1 else { throw .invalidParameter("ranks must be at least 1, got \(rankCount)") }
+        guard elementCount >= 0 else { throw .invalidParameter("count must be at least 0, got \(elementCount)") }
+        guard elementSizeBytes >= 1 else { throw .invalidParameter("element size must be at least 1 byte, got \(elementSizeBytes)") }
+        guard chunkBytes >= 1 else { throw .invalidParameter("chunk size must be at least 1 byte, got \(chunkBytes)") }
+        guard ranksPerNode >= 1 && ranksPerNode <= rankCount else {
+            throw .invalidParameter("ranks per node must be between 1 and the number of ranks (\(rankCount)), got \(ranksPerNode)")
+        }
+        guard interNodeAlgorithm == .ring || interNodeAlgorithm == .tree else {
+            throw .invalidParameter("the inter-node algorithm of hierarchical must be ring or tree, got \(interNodeAlgorithm.rawValue)")
+        }
+    }
+}
+
+/// A schedule that cannot be built or does not verify.
+public enum ScheduleError: Error, Sendable, Hashable, CustomStringConvertible {
+    case invalidParameter(String)
+    case verificationFailed(String)
+
+    public var description: String {
+        switch self {
+        case .invalidParameter(let m): m
+        case .verificationFailed(let m): "schedule verification failed: \(m)"
+        }
+    }
+}

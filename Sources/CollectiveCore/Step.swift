@@ -1,0 +1,115 @@
+/// What one step of a rank's program does.
+public enum StepKind: UInt8, Sendable, Hashable, CaseIterable {
+    /// Send `count` elements starting at `offset` of this rank's buffer to `peer`.
+    case send
+    /// Receive `count` elements from `peer` and reduce them into `offset..<offset+count`.
+    case recvReduce
+    /// Receive `count` elements from `peer` and copy them over `offset..<offset+count`.
+    case recvCopy
+
+    /// Whether the step receives (and so writes this rank's buffer).
+    @inlinable public var isReceive: Bool { self != .send }
+}
+
+/// The earlier steps of the same rank that must have completed before a step may start.
+///
+/// Up to four explicit step indices, plus an optional *fence*: "every earlier step of this rank
+/// has completed". Stored inline so that producing a step never allocates.
+public struct StepDependencies: Sendable, Hashable, Sequence {
+    public static let capacity = 4
+
+    @usableFromInline var _d0: Int32 = -1
+    @usableFromInline var _d1: Int32 = -1
+    @usableFromInline var _d2: Int32 = -1
+    @usableFromInline var _d3: Int32 = -1
+    /// Every earlier step of the rank must have completed before this one starts.
+    public var fence: Bool = false
+
+    @inlinable public init() {}
+
+    /// A fence: wait for every earlier step of this rank.
+    @inlinable public static var fence: StepDependencies {
+        var d = StepDependencies()
+        d.fence = true
+        return d
+    }
+
+    /// Dependencies on the given earlier step indices (at most ``capacity``; negative indices are ignored).
+    @inlinable public init(_ indices: Int...) {
+        for i in indices where i >= 0 { append(i) }
+    }
+
+    /// Number of explicit step indices.
+    @inlinable public var count: Int {
+        (_d0 >= 0 ? 1 : 0) + (_d1 >= 0 ? 1 : 0) + (_d2 >= 0 ? 1 : 0) + (_d3 >= 0 ? 1 : 0)
+    }
+
+    @inlinable public var isEmpty: Bool { _d0 < 0 && !fence }
+
+    /// Adds an explicit dependency on step `index` (>= 0). Precondition: fewer than ``capacity`` held.
+    @inlinable public mutating func append(_ index: Int) {
+        precondition(index >= 0 && index <= Int(Int32.max), "StepDependencies: step index \(index) out of range")
+        let v = Int32(index)
+        if _d0 < 0 { _d0 = v } else if _d1 < 0 { _d1 = v } else if _d2 < 0 { _d2 = v } else if _d3 < 0 { _d3 = v }
+        else { preconditionFailure("StepDependencies: more than \(Self.capacity) explicit dependencies") }
+    }
+
+    public struct Iterator: IteratorProtocol {
+        @usableFromInline var _deps: StepDependencies
+        @usableFromInline var _position = 0
+        @inlinable init(_ deps: StepDependencies) { _deps = deps }
+        @inlinable public mutating func next() -> Int? {
+            while _position < 4 {
+                defer { _position += 1 }
+                let v: Int32
+                switch _position {
+                case 0: v = _deps._d0
+                case 1: v = _deps._d1
+                case 2: v = _deps._d2
+                default: v = _deps._d3
+                }
+                if v >= 0 { return Int(v) }
+            }
+            return nil
+        }
+    }
+
+    @inlinable public func makeIterator() -> Iterator { Iterator(self) }
+}
+
+/// One step of one rank's program in a ``Schedule``.
+///
+/// Steps of a rank are *issued in order*: a step starts once every step it depends on has
+/// completed, and a later step never starts before an earlier one. Sends and receives between
+/// a pair of ranks match in order: the k-th send from a to b pairs with the k-th receive at b
+/// from a (MPI's non-overtaking rule), and both carry the same element count.
+///
+/// A send's range must not be written, and a receive's range must not be read or written by a
+/// later step, until the send or receive has completed; schedules express this with
+/// dependencies, and ``ScheduleVerifier`` checks it.
+public struct Step: Sendable, Hashable {
+    public var kind: StepKind
+    /// The other rank.
+    public var peer: Int
+    /// First element of the range, in elements from the start of the rank's buffer.
+    public var offset: Int
+    /// Number of elements moved.
+    public var count: Int
+    /// The pipelining chunk this step belongs to (for tracing and statistics).
+    public var chunk: Int
+    /// Earlier steps of this rank that must complete first.
+    public var dependencies: StepDependencies
+
+    @inlinable
+    public init(kind: StepKind, peer: Int, offset: Int, count: Int, chunk: Int = 0, dependencies: StepDependencies = StepDependencies()) {
+        self.kind = kind
+        self.peer = peer
+        self.offset = offset
+        self.count = count
+        self.chunk = chunk
+        self.dependencies = dependencies
+    }
+
+    /// The element range this step reads (send) or writes (receive).
+    @inlinable public var range: Range<Int> { offset..<(offset + count) }
+}
