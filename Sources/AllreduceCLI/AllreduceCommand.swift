@@ -23,6 +23,7 @@ struct AllreduceCommand: ParsableCommand {
             Verify.self,
             MPIRun.self,
             BenchKernels.self,
+            BenchExecutor.self,
         ]
     )
 
