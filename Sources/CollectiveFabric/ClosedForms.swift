@@ -48,17 +48,21 @@ public struct AlphaBetaGamma: Sendable, Hashable {
         return (2 * lgq + 2) * alphaSeconds + (2 * f + 2) * n * betaSecondsPerByte + (1 + f) * n * gammaSecondsPerByte
     }
 
-    /// Pipelined double binary tree (Sanders, Speck and Traff 2009; NCCL's tree): each of two trees
-    /// of depth `d = floor(lg p)` carries half the data in `k` chunks; an interior rank takes two
-    /// chunks in (reduce) and sends two out (broadcast) per stage, so a stage costs
-    /// `alpha + (n / k) beta` and reduce and broadcast pipelines chain through the root:
-    /// `(2d + k - 1)(alpha + (n/k) beta) + d (n/(2k)) gamma + (k - 1)(n/k) gamma / 2`.
+    /// Pipelined double binary tree (Sanders, Speck and Traff 2009; NCCL's tree): two trees of
+    /// depth `d = floor(lg p)` each carry half the data in `k` chunks of `c = n / (2k)` bytes,
+    /// reducing up and broadcasting down, the two pipelines chained through the roots. A rank is
+    /// interior in one tree and a leaf in the other, so in steady state its port takes `4c`
+    /// bytes per stage (two children's chunks, one from its parent in each tree): a stage costs
+    /// `alpha + (2n/k) beta`, and the run `2d + k - 1` stages, plus the reductions of an
+    /// interior rank (two chunks per stage):
+    /// `(2d + k - 1)(alpha + (2n/k) beta) + (d + k - 1)(n/k) gamma`.
+    /// For large n this is `2 n beta`: bus bandwidth at best that of ring (FACTS.md section 2).
     public func doubleBinaryTree(ranks p: Int, bytes n: Double, chunks k: Int) -> Double {
         guard p > 1 else { return 0 }
         let d = Double(floorLog2(p))
         let kk = Double(max(1, k))
-        let stage = alphaSeconds + (n / kk) * betaSecondsPerByte
-        return (2 * d + kk - 1) * stage + (d + kk - 1) * (n / (2 * kk)) * gammaSecondsPerByte
+        let stage = alphaSeconds + (2 * n / kk) * betaSecondsPerByte
+        return (2 * d + kk - 1) * stage + (d + kk - 1) * (n / kk) * gammaSecondsPerByte
     }
 
     /// Reduce-scatter along a ring of p: `(p-1)(alpha + (n/p) beta + (n/p) gamma)`.
