@@ -10,18 +10,21 @@ public enum SimulatedSchedules {
                            chunkBytes: chunkBytes, ranksPerNode: fabric.gpusPerNode, interNodeAlgorithm: interNodeAlgorithm)
     }
 
-    /// The schedule of `algorithm` for `parameters`.
+    /// The schedule of `algorithm` for `parameters` (``AllreduceAlgorithm/makeSchedule(_:)``: the
+    /// same schedule every executor plays).
     public static func make(_ algorithm: AllreduceAlgorithm, _ parameters: ScheduleParameters) throws -> any Schedule {
-        switch algorithm {
-        case .ring:
-            return try RingSchedule(parameters)
-        default:
-            throw SimulationError("the \(algorithm.rawValue) schedule is not available to the event engine in this build; use --model analytic or nccl")
+        do {
+            return try algorithm.makeSchedule(parameters)
+        } catch {
+            throw SimulationError("\(algorithm.rawValue): \(error)")
         }
     }
 
-    /// Algorithms the event engine can play in this build.
-    public static var available: [AllreduceAlgorithm] { [.ring] }
+    /// Algorithms whose schedules this build can produce (the event engine's `auto` candidates).
+    public static let available: [AllreduceAlgorithm] = AllreduceAlgorithm.allCases.filter { a in
+        let probe = ScheduleParameters(rankCount: 4, elementCount: 8, elementSizeBytes: 4, chunkBytes: 8, ranksPerNode: 2)
+        return (try? a.makeSchedule(probe)) != nil
+    }
 }
 
 extension EventEngine {
