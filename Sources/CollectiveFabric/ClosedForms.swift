@@ -21,6 +21,14 @@ public struct AlphaBetaGamma: Sendable, Hashable {
                        gammaSecondsPerByte: max(gammaSecondsPerByte, other.gammaSecondsPerByte))
     }
 
+    /// The same costs for a GPU that reduces *while* data streams in (NCCL's kernels; the event
+    /// engine's model): a reduced byte costs `max(beta, gamma)` instead of `beta + gamma`, so the
+    /// closed forms apply with gamma replaced by its excess over beta, `max(0, gamma - beta)`.
+    public var streamingReduction: AlphaBetaGamma {
+        AlphaBetaGamma(alphaSeconds: alphaSeconds, betaSecondsPerByte: betaSecondsPerByte,
+                       gammaSecondsPerByte: max(0, gammaSecondsPerByte - betaSecondsPerByte))
+    }
+
     /// Ring: `2(p-1) alpha + 2((p-1)/p) n beta + ((p-1)/p) n gamma`.
     public func ring(ranks p: Int, bytes n: Double) -> Double {
         guard p > 1 else { return 0 }

@@ -141,6 +141,12 @@ public struct FabricMap: Sendable {
         _rail ? nic * _leavesPerRail + node / _leafPorts : (node * _nicCount + nic) / _leafPorts
     }
 
+    /// The port of NIC `nic` of node `node` on its leaf (0 ..< leafPorts).
+    @inlinable
+    public func port(node: Int, nic: Int) -> Int {
+        _rail ? node % _leafPorts : (node * _nicCount + nic) % _leafPorts
+    }
+
     /// Writes the links of the path from rank `src` to rank `dst` into `links` (room for
     /// ``maxPathLinks``) and returns how many, the bottleneck rate (bytes/s) and the latency
     /// (seconds, software overhead included).
@@ -167,7 +173,7 @@ public struct FabricMap: Sendable {
         let srcLeaf = leaf(node: srcNode, nic: srcNic), dstLeaf = leaf(node: dstNode, nic: dstNic)
         var latency = _interLatencySameLeaf
         if srcLeaf != dstLeaf {
-            let spine = (dstNode * _nicCount + dstNic) % uplinksPerLeaf
+            let spine = port(node: dstNode, nic: dstNic) % uplinksPerLeaf
             links[n] = _leafBase + (srcLeaf * uplinksPerLeaf + spine) * 2; n += 1
             links[n] = _leafBase + (dstLeaf * uplinksPerLeaf + spine) * 2 + 1; n += 1
             latency = _interLatencyViaSpine

@@ -92,7 +92,9 @@ public struct NodeSpec: Sendable, Hashable {
 /// Without rail optimisation NICs fill leaves in order (node 0's NICs first); with it, NIC k of
 /// every node goes to the leaves of rail k, so same-index GPUs of different nodes are one switch
 /// apart. Routes to another leaf are fixed by destination (InfiniBand-style D-mod-K): the uplink
-/// is the destination NIC's global index modulo the uplink count.
+/// (and so the spine) is the destination NIC's port on its leaf modulo the uplink count, so on a
+/// non-blocking tree every destination port has its own spine and flows to distinct NICs never
+/// share a downlink.
 public struct NetworkSpec: Sendable, Hashable {
     public var leafPorts: Int
     /// Down-to-up port ratio of a leaf (1 = non-blocking fat-tree).

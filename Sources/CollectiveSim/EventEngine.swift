@@ -23,10 +23,15 @@ import Darwin
 ///   service of whole transfers (chunks) gives the same finishing times as fair sharing would for
 ///   the last of the flows, at one event per transfer instead of a rate update per flow change.
 /// - The transfer arrives `latency` after its last byte leaves (latency includes the per-step
-///   software overhead and switch hops); the send completes then (the sender may reuse its buffer
-///   once the receiver holds the data).
-/// - A reducing receive then runs the reduction on the receiving GPU at the node's reduction rate;
-///   reductions on one GPU are served FIFO. A copying receive completes on arrival.
+///   software overhead and switch hops).
+/// - A reducing receive reduces *as the data streams in*, as NCCL's kernels do: the reduction
+///   starts with the first byte (or when the GPU's previous reduction ends: reductions on one GPU
+///   are served FIFO) and runs at the node's reduction rate, so it finishes at
+///   `max(arrival, start + bytes / reduceRate)`: it costs nothing extra while the GPU reduces
+///   faster than the link delivers, and bounds the step when it does not. A copying receive
+///   completes on arrival.
+/// - Send and receive complete together (the sender's buffer is reusable once the receiver has
+///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer.
 ///
 /// Determinism: the event queue orders by (time, sequence); ties keep scheduling order; all
 /// arithmetic is in a fixed order. The same input gives the same output bit for bit.
@@ -162,7 +167,6 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var trSrcStep: UnsafeMutablePointer<Int>
     @usableFromInline var trDst: UnsafeMutablePointer<Int>
     @usableFromInline var trDstStep: UnsafeMutablePointer<Int>
-    @usableFromInline var trReduceBytes: UnsafeMutablePointer<Double>
     @usableFromInline var trCapacity: Int
     @usableFromInline var trFree = -1
     @usableFromInline var trUsed = 0
@@ -199,7 +203,6 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         trCapacity = Swift.max(64, 2 * p)
         trSrc = .allocate(capacity: trCapacity); trSrcStep = .allocate(capacity: trCapacity)
         trDst = .allocate(capacity: trCapacity); trDstStep = .allocate(capacity: trCapacity)
-        trReduceBytes = .allocate(capacity: trCapacity)
         linkCount = fabric.linkCount
         linkFreeAt = filled(fabric.linkCount, 0.0)
         reduceFreeAt = filled(p, 0.0)
@@ -215,7 +218,6 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             b.deallocate()
         }
         pendReduce.deallocate()
-        trReduceBytes.deallocate()
         linkFreeAt.deallocate()
         reduceFreeAt.deallocate()
     }
@@ -226,40 +228,19 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         while failure == nil, let e = queue.pop() {
             now = e.time
             events += 1
-            let id = e.payload >> 1
-            if e.payload & 1 == 0 {
-                arrived(id)
-            } else {
-                let dst = trDst[id]
-                ranks[dst].complete(trDstStep[id])
-                freeTransfer(id)
-                issueReady(dst)
-            }
+            let id = e.payload
+            let src = trSrc[id], dst = trDst[id]
+            ranks[src].complete(trSrcStep[id])
+            ranks[dst].complete(trDstStep[id])
+            freeTransfer(id)
+            issueReady(src)
+            issueReady(dst)
         }
         if let failure { throw SimulationError(failure) }
         for r in 0..<rankCount where !ranks[r].isFinished() {
             let next = ranks[r].peek()
             let what = next.map { "step \(ranks[r].nextIndex) (\($0.kind) with rank \($0.peer))" } ?? "an unmatched transfer"
             throw SimulationError("the schedule deadlocks: rank \(r) waits at \(what) at \(now * 1e6) us")
-        }
-    }
-
-    @inlinable
-    mutating func arrived(_ id: Int) {
-        let src = trSrc[id], dst = trDst[id]
-        ranks[src].complete(trSrcStep[id])
-        let reduceBytes = trReduceBytes[id]
-        if reduceBytes > 0 && gammaSecondsPerByte > 0 {
-            let start = Swift.max(now, reduceFreeAt[dst])
-            let done = start + reduceBytes * gammaSecondsPerByte
-            reduceFreeAt[dst] = done
-            queue.push(time: done, payload: id << 1 | 1)
-            issueReady(src)
-        } else {
-            ranks[dst].complete(trDstStep[id])
-            freeTransfer(id)
-            issueReady(src)
-            issueReady(dst)
         }
     }
 
@@ -314,11 +295,16 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         for k in 0..<route.count { begin = Swift.max(begin, linkFreeAt[path[k]]) }
         let end = begin + duration
         for k in 0..<route.count { linkFreeAt[path[k]] = end }
+        var done = end + route.latencySeconds
+        if reduce && gammaSecondsPerByte > 0 {
+            let reduceStart = Swift.max(begin + route.latencySeconds, reduceFreeAt[dst])
+            done = Swift.max(done, reduceStart + bytes * gammaSecondsPerByte)
+            reduceFreeAt[dst] = done
+        }
         let id = allocTransfer()
         trSrc[id] = src; trSrcStep[id] = srcStep; trDst[id] = dst; trDstStep[id] = dstStep
-        trReduceBytes[id] = reduce ? bytes : 0
         transfers += 1
-        queue.push(time: end + route.latencySeconds, payload: id << 1)
+        queue.push(time: done, payload: id)
     }
 
     @inlinable
@@ -386,7 +372,6 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             return b
         }
         trSrc = grown(trSrc); trSrcStep = grown(trSrcStep); trDst = grown(trDst); trDstStep = grown(trDstStep)
-        trReduceBytes = grown(trReduceBytes)
         trCapacity = n
     }
 }

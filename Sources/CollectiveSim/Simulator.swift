@@ -95,7 +95,9 @@ public struct Simulator: Sendable {
 /// The closed forms of ``AlphaBetaGamma`` applied to a fabric: flat algorithms use the bottleneck
 /// path (the slower of intra- and inter-node transfers); `hierarchical` is a ring reduce-scatter
 /// inside each node, a ring allreduce of the node's shard between nodes (all GPUs of a node at once,
-/// sharing NICs when they must), and a ring allgather inside each node.
+/// sharing NICs when they must), and a ring allgather inside each node. Reductions overlap the
+/// transfers as in the event engine (``AlphaBetaGamma/streamingReduction``): gamma counts only
+/// where a GPU reduces slower than its link delivers.
 public struct AnalyticModel: Sendable {
     public let fabric: FabricMap
     public init(fabric: FabricMap) { self.fabric = fabric }
@@ -104,7 +106,7 @@ public struct AnalyticModel: Sendable {
     public func time(_ algorithm: AllreduceAlgorithm, bytes: Double, chunkBytes: Int) -> Double {
         let p = fabric.rankCount
         guard p > 1 else { return 0 }
-        let flat = fabric.bottleneckAlphaBeta
+        let flat = fabric.bottleneckAlphaBeta.streamingReduction
         switch algorithm {
         case .ring: return flat.ring(ranks: p, bytes: bytes)
         case .recursiveDoubling: return flat.recursiveDoubling(ranks: p, bytes: bytes)
@@ -115,10 +117,10 @@ public struct AnalyticModel: Sendable {
             return flat.doubleBinaryTree(ranks: p, bytes: bytes, chunks: k)
         case .hierarchical:
             let g = fabric.gpusPerNode, nodes = fabric.nodeCount
-            if nodes == 1 { return fabric.intraNodeAlphaBeta.ring(ranks: g, bytes: bytes) }
-            let inter = fabric.interNodeAlphaBeta(concurrentPerNode: g)
+            if nodes == 1 { return fabric.intraNodeAlphaBeta.streamingReduction.ring(ranks: g, bytes: bytes) }
+            let inter = fabric.interNodeAlphaBeta(concurrentPerNode: g).streamingReduction
             if g == 1 { return inter.ring(ranks: nodes, bytes: bytes) }
-            let intra = fabric.intraNodeAlphaBeta
+            let intra = fabric.intraNodeAlphaBeta.streamingReduction
             return intra.ringReduceScatter(ranks: g, bytes: bytes) + inter.ring(ranks: nodes, bytes: bytes / Double(g))
                 + intra.ringAllgather(ranks: g, bytes: bytes)
         }

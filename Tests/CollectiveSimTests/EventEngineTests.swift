@@ -68,15 +68,18 @@ struct SwitchClosedFormTests {
         }
     }
 
-    @Test("with a reduction rate the ring adds ((p-1)/p) n gamma")
-    func ringGamma() throws {
+    /// Reductions stream with the data: a reduce-scatter step costs alpha + b max(beta, gamma).
+    @Test("a reduction slower than the link bounds the reduce-scatter steps; a faster one is hidden", arguments: [20.0, 200.0])
+    func ringGamma(reduceGBps: Double) throws {
         var topo = Topology.switchCluster(ranks: 8, bandwidthGBps: 50, latencyMicroseconds: 1)
-        topo.node.reduceGBps = 200
+        topo.node.reduceGBps = reduceGBps
         let bytes = 8 << 20
         let r = try playRing(topo, bytes: bytes, chunkBytes: 1 << 30)
-        let c = AlphaBetaGamma(alphaSeconds: 1e-6, betaSecondsPerByte: 1 / 50e9, gammaSecondsPerByte: 1 / 200e9)
-        let f = c.ring(ranks: 8, bytes: Double(bytes))
-        #expect(abs(r.timeSeconds - f) / f < 1e-3)
+        let b = Double(bytes / 8), alpha = 1e-6, beta = 1 / 50e9, gamma = 1 / (reduceGBps * 1e9)
+        let f = 7 * (alpha + b * max(beta, gamma)) + 7 * (alpha + b * beta)
+        #expect(abs(r.timeSeconds - f) / f < 1e-3, "\(r.timeSeconds) vs \(f)")
+        let closed = AlphaBetaGamma(alphaSeconds: alpha, betaSecondsPerByte: beta, gammaSecondsPerByte: gamma).streamingReduction
+        #expect(abs(closed.ring(ranks: 8, bytes: Double(bytes)) - f) / f < 1e-12)
     }
 
     @Test("same input, same output, bit for bit")
@@ -129,13 +132,13 @@ struct ClusterTests {
         #expect(bus > 0.9 * nvlink, "\(name): busbw \(bus) vs NVLink \(nvlink)")
     }
 
-    @Test("large ring across nodes reaches the per-GPU NIC bandwidth")
-    func multiNode() throws {
-        let topo = try #require(Topology.preset("dgx-h100")).with(nodes: 4)
+    @Test("large ring across nodes reaches the per-GPU NIC bandwidth", arguments: [4, 32])
+    func multiNode(nodes: Int) throws {
+        let topo = try #require(Topology.preset("dgx-h100")).with(nodes: nodes)
         let bytes = 1 << 30
         let r = try playRing(topo, bytes: bytes)
         let nic = try #require(topo.node.nic).achievableGBps
-        let bus = busbw(bytes: bytes, seconds: r.timeSeconds, ranks: 32)
+        let bus = busbw(bytes: bytes, seconds: r.timeSeconds, ranks: 8 * nodes)
         #expect(bus <= nic * 1.0001)
         #expect(bus > 0.9 * nic, "busbw \(bus) vs NIC \(nic)")
     }
