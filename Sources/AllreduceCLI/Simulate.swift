@@ -149,6 +149,7 @@ struct SimulationRun {
     var engineEvents = 0
     var engineTransfers = 0
     var engineWall = 0.0
+    var engineCPU = 0.0
     var ranEvent = false
 
     init(options: ClusterOptions) throws {
@@ -195,6 +196,7 @@ struct SimulationRun {
                 engineEvents += s.events
                 engineTransfers += s.transfers
                 engineWall += s.wallSeconds
+                engineCPU += s.cpuSeconds
             }
         }
         let bytesActual = count * size
@@ -238,7 +240,7 @@ struct SimulationRun {
     /// `engine: ...` over every event-model run so far.
     var engineNote: String? {
         guard ranEvent else { return nil }
-        return EngineStatistics(events: engineEvents, transfers: engineTransfers, wallSeconds: engineWall, peakMemoryBytes: peakResidentBytes()).summary
+        return EngineStatistics(events: engineEvents, transfers: engineTransfers, wallSeconds: engineWall, cpuSeconds: engineCPU, peakMemoryBytes: peakResidentBytes()).summary
     }
 }
 
