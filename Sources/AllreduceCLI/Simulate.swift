@@ -284,6 +284,10 @@ struct Simulate: ParsableCommand {
             let list = m.candidates.map { "\($0.algorithm.rawValue) \(formatFixed($0.timeSeconds * 1e6, decimals: 2)) us" }
             report.notes.append("auto chose \(m.outcome.algorithm.rawValue): " + list.joined(separator: ", "))
         }
+        if let links = m.outcome.linkUtilization, !links.isEmpty {
+            let list = links.map { "\($0.linkClass.rawValue) \(formatFixed($0.busyFraction * 100, decimals: 0))% (\($0.busiestLink))" }
+            report.notes.append("busiest links: " + list.joined(separator: ", "))
+        }
         if let e = sim.engineNote { report.notes.append(e) }
         report.print(output.format)
     }

@@ -183,6 +183,39 @@ public struct FabricMap: Sendable {
         return (n, _interBytesPerSecond, latency)
     }
 
+    /// The kinds of links, for utilisation reports.
+    public enum LinkClass: String, CaseIterable, Sendable {
+        case nvlink = "NVLink"
+        case pcie = "PCIe"
+        case nicTransmit = "NIC tx"
+        case nicReceive = "NIC rx"
+        case leafUplink = "leaf uplink"
+        case spineDownlink = "spine downlink"
+    }
+
+    /// The kind of link `id`.
+    public func linkClass(_ id: Int) -> LinkClass {
+        if id >= _leafBase { return (id - _leafBase) % 2 == 0 ? .leafUplink : .spineDownlink }
+        let o = id % linksPerNode
+        if o >= _nicTx { return o - _nicTx < _nicCount ? .nicTransmit : .nicReceive }
+        if _pcieUp >= 0 && o >= _pcieUp { return .pcie }
+        return .nvlink
+    }
+
+    /// Achievable rate of link `id`, bytes per second.
+    public func linkBytesPerSecond(_ id: Int) -> Double {
+        let node = topology.node
+        switch linkClass(id) {
+        case .nicTransmit, .nicReceive, .leafUplink, .spineDownlink: return node.nic?.achievableBytesPerSecond ?? 0
+        case .pcie: return node.pcie?.achievableBytesPerSecond ?? 0
+        case .nvlink:
+            guard let nv = node.nvlink else { return 0 }
+            if nv.fabric == .nvswitch { return nv.portAchievableGBps * 1e9 }
+            let o = id % linksPerNode
+            return nv.link.achievableBytesPerSecond * Double(node.meshLinks(o / gpusPerNode, o % gpusPerNode))
+        }
+    }
+
     /// A readable name of link `id` (`node 3 nic 2 tx`, `leaf 5 uplink 1`), for traces and tests.
     public func linkName(_ id: Int) -> String {
         if id >= _leafBase {

@@ -57,6 +57,7 @@ public struct EventEngine: Sendable {
         try state.play()
         return EventResult(
             timeSeconds: state.now,
+            linkUtilization: state.utilization(),
             statistics: EngineStatistics(events: state.events, transfers: state.transfers, wallSeconds: clock.elapsedSeconds,
                                          cpuSeconds: WallClock.processCPUSeconds() - cpuStart, peakMemoryBytes: peakResidentBytes()))
     }
@@ -66,12 +67,25 @@ public struct EventEngine: Sendable {
 public struct EventResult: Sendable {
     /// Simulated time of the allreduce, seconds.
     public var timeSeconds: Double
+    /// The busiest link of each kind that carried data: its name and the fraction of the run it
+    /// spent transmitting at its rate. A link near 100% is what the allreduce waited on.
+    public var linkUtilization: [LinkUtilization]
     public var statistics: EngineStatistics
 
-    public init(timeSeconds: Double, statistics: EngineStatistics) {
+    public init(timeSeconds: Double, linkUtilization: [LinkUtilization] = [], statistics: EngineStatistics) {
         self.timeSeconds = timeSeconds
+        self.linkUtilization = linkUtilization
         self.statistics = statistics
     }
+}
+
+/// How busy the busiest link of one kind was.
+public struct LinkUtilization: Sendable {
+    public var linkClass: FabricMap.LinkClass
+    /// `node 3 nic 7 tx`.
+    public var busiestLink: String
+    /// Bytes it carried / (its achievable rate x simulated time), 0 ... 1.
+    public var busyFraction: Double
 }
 
 /// Work done by the event engine.
@@ -187,6 +201,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var trUsed = 0
 
     @usableFromInline var linkFreeAt: UnsafeMutablePointer<Double>
+    @usableFromInline var linkBusy: UnsafeMutablePointer<Double>
     @usableFromInline let linkCount: Int
     @usableFromInline var reduceFreeAt: UnsafeMutablePointer<Double>
     @usableFromInline var path: UnsafeMutablePointer<Int>
@@ -220,6 +235,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         trDst = .allocate(capacity: trCapacity); trDstStep = .allocate(capacity: trCapacity)
         linkCount = fabric.linkCount
         linkFreeAt = filled(fabric.linkCount, 0.0)
+        linkBusy = filled(fabric.linkCount, 0.0)
         reduceFreeAt = filled(p, 0.0)
         path = filled(FabricMap.maxPathLinks, 0)
         queue = EventQueue(capacity: Swift.max(1024, 2 * p))
@@ -234,6 +250,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         }
         pendReduce.deallocate()
         linkFreeAt.deallocate()
+        linkBusy.deallocate()
         reduceFreeAt.deallocate()
     }
 
@@ -256,6 +273,21 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             let next = ranks[r].peek()
             let what = next.map { "step \(ranks[r].nextIndex) (\($0.kind) with rank \($0.peer))" } ?? "an unmatched transfer"
             throw SimulationError("the schedule deadlocks: rank \(r) waits at \(what) at \(now * 1e6) us")
+        }
+    }
+
+    /// The busiest link of each class.
+    @usableFromInline
+    func utilization() -> [LinkUtilization] {
+        guard now > 0 else { return [] }
+        var best: [FabricMap.LinkClass: (Int, Double)] = [:]
+        for l in 0..<linkCount where linkBusy[l] > 0 {
+            let c = fabric.linkClass(l)
+            let busy = linkBusy[l] / fabric.linkBytesPerSecond(l)
+            if best[c] == nil || busy > best[c]!.1 { best[c] = (l, busy) }
+        }
+        return FabricMap.LinkClass.allCases.compactMap { c in
+            best[c].map { LinkUtilization(linkClass: c, busiestLink: fabric.linkName($0.0), busyFraction: min(1, $0.1 / now)) }
         }
     }
 
@@ -309,7 +341,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         var begin = now
         for k in 0..<route.count { begin = Swift.max(begin, linkFreeAt[path[k]]) }
         let end = begin + duration
-        for k in 0..<route.count { linkFreeAt[path[k]] = end }
+        for k in 0..<route.count {
+            linkFreeAt[path[k]] = end
+            linkBusy[path[k]] += bytes
+        }
         var done = end + route.latencySeconds
         if reduce && gammaSecondsPerByte > 0 {
             let reduceStart = Swift.max(begin + route.latencySeconds, reduceFreeAt[dst])

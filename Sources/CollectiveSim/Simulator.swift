@@ -22,6 +22,8 @@ public struct SimulationOutcome: Sendable {
     public var timeSeconds: Double
     /// Engine work (event model only).
     public var statistics: EngineStatistics?
+    /// The busiest link of each kind (event model only).
+    public var linkUtilization: [LinkUtilization]?
 
     public init(algorithm: AllreduceAlgorithm, ncclProtocol: NCCLProtocol? = nil, timeSeconds: Double, statistics: EngineStatistics? = nil) {
         self.algorithm = algorithm
@@ -58,7 +60,9 @@ public struct Simulator: Sendable {
             let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes, chunkBytes: chunkBytes)
             let schedule = try SimulatedSchedules.make(algorithm, params)
             let r = try EventEngine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
-            return SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
+            var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
+            o.linkUtilization = r.linkUtilization
+            return o
         case .analytic:
             let t = AnalyticModel(fabric: fabric).time(algorithm, bytes: Double(bytes), chunkBytes: chunkBytes)
             return SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: t, statistics: nil)
