@@ -44,6 +44,8 @@ static inline MPI_Datatype cmpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype cmpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype cmpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Datatype cmpi_char(void) { return MPI_CHAR; }
+static inline MPI_Datatype cmpi_int(void) { return MPI_INT; }
+static inline MPI_Datatype cmpi_datatype_null(void) { return MPI_DATATYPE_NULL; }
 
 // Built-in ops.
 static inline MPI_Op cmpi_op_sum(void) { return MPI_SUM; }
@@ -53,6 +55,16 @@ static inline MPI_Op cmpi_op_max(void) { return MPI_MAX; }
 static inline MPI_Op cmpi_op_bor(void) { return MPI_BOR; }
 static inline MPI_Op cmpi_op_band(void) { return MPI_BAND; }
 static inline MPI_Op cmpi_op_null(void) { return MPI_OP_NULL; }
+
+// One-sided windows (the shared-memory transport).
+static inline MPI_Win cmpi_win_null(void) { return MPI_WIN_NULL; }
+static inline int cmpi_mode_nocheck(void) { return MPI_MODE_NOCHECK; }
+static inline int cmpi_lock_shared(void) { return MPI_LOCK_SHARED; }
+static inline int cmpi_undefined(void) { return MPI_UNDEFINED; }
+
+// The process aborts the whole job (every rank) with `code`: used when a rank must not wait for
+// peers that will never answer.
+static inline int cmpi_abort_world(int code) { return MPI_Abort(MPI_COMM_WORLD, code); }
 
 #else
 #define CMPI_AVAILABLE 0
