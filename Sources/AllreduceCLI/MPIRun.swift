@@ -45,7 +45,7 @@ struct MPIRun: ParsableCommand {
     @Option(name: [.customShort("o"), .customLong("op")], help: "Reduction: \(ReductionOp.validNames).")
     var op = "sum"
 
-    @Option(name: .customLong("algorithm"), help: "Comma-separated: ring, tree, rabenseifner, recursive-doubling, hierarchical, mpi (MPI_Allreduce), or all.")
+    @Option(name: .customLong("algorithm"), help: "Comma-separated: ring, tree, rabenseifner, recursive-doubling, hierarchical, mpi (MPI_Allreduce), memcpy (the memory bound: every rank copies its buffer once), or all (every algorithm and mpi).")
     var algorithm = "ring,mpi"
 
     @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size and algorithm.")
@@ -91,10 +91,10 @@ struct MPIRun: ParsableCommand {
                 algorithms += AllreduceAlgorithm.allCases.map(\.rawValue) + ["mpi"]
                 continue
             }
-            guard name.lowercased() == "mpi" || AllreduceAlgorithm(name: name) != nil else {
-                throw ValidationError("unknown algorithm '\(name)' (valid: \(AllreduceAlgorithm.validNames) mpi all)")
+            guard let choice = MPIAlgorithmName(name) else {
+                throw ValidationError("unknown algorithm '\(name)' (valid: \(AllreduceAlgorithm.validNames) mpi memcpy all)")
             }
-            algorithms.append(name.lowercased() == "mpi" ? "mpi" : AllreduceAlgorithm(name: name)!.rawValue)
+            algorithms.append(choice)
         }
         var seen = Set<String>()
         algorithms = algorithms.filter { seen.insert($0).inserted }
@@ -132,6 +132,13 @@ struct MPIRun: ParsableCommand {
         throw CLIError("'allreduce mpi' needs the MPI runner, which this build left out: rebuild with `swift build -c release --traits MPI` (Open MPI's libopenmpi-dev must be installed; Scripts/setup installs it)")
         #endif
     }
+}
+
+/// The canonical spelling of an `--algorithm` entry, or nil.
+func MPIAlgorithmName(_ name: String) -> String? {
+    let lowered = name.lowercased()
+    if lowered == "mpi" || lowered == "memcpy" { return lowered }
+    return AllreduceAlgorithm(name: name)?.rawValue
 }
 
 /// Parsed options before the size list is expanded (that needs the element size).
@@ -259,6 +266,9 @@ extension MPIRun {
         report.notes.append("\(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s") on \(l.nodeCount) node\(l.nodeCount == 1 ? "" : "s") (\(l.ranksPerNode) per node, from MPI_Comm_split_type), transport \(c.transport.rawValue), chunk \(ByteCount.format(c.chunkBytes)), \(c.iterations) iterations after \(c.warmupIterations) warm-up, \(MPIProcess.libraryVersion)")
         if c.dataType == .float16 || c.dataType == .bfloat16, c.algorithms.contains(.mpiAllreduce) {
             report.notes.append("MPI has no \(c.dataType.rawValue): MPI_Allreduce moves 16-bit words and reduces them with a user op (MPI_Op_create) over our kernels")
+        }
+        if c.algorithms.contains(.memcpyBound) {
+            report.notes.append("memcpy is not an allreduce: every rank copies its input to its output at the same time, the least memory traffic any allreduce needs; its busbw is the bound")
         }
         for a in c.algorithms {
             let rows = benchmark.rows.filter { $0.algorithm == a.description }

@@ -160,13 +160,11 @@ public final class MPIAllreduceBenchmark {
                     schedule = try! makeSchedule(algorithm, Self.parameters(c, world: world, layout: layout, count: count))
                 }
                 let once: () -> Void = {
-                    if let schedule {
-                        output.copyMemory(from: input, byteCount: bytes)
-                        self._maybeDie()
-                        runner.run(schedule, buffer: output)
-                    } else {
-                        self._maybeDie()
-                        self._mpiAllreduce(input, output, count, reduction, collectiveComm)
+                    self._maybeDie()
+                    switch choice {
+                    case .schedule: runner.run(schedule!, input: input, output: output)
+                    case .mpiAllreduce: self._mpiAllreduce(input, output, count, reduction, collectiveComm)
+                    case .memcpyBound: output.copyMemory(from: input, byteCount: bytes)
                     }
                 }
                 for _ in 0..<c.warmupIterations { world.barrier(); once() }
@@ -184,7 +182,7 @@ public final class MPIAllreduceBenchmark {
                 let meanSeconds = sums[0] / Double(world.size)
 
                 var wrong: Int? = nil
-                if let reference {
+                if let reference, choice != .memcpyBound {
                     var localWrong = 0
                     if schedule != nil {
                         if c.corruptRank == world.rank && count > 0 {

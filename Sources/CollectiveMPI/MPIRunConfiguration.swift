@@ -1,15 +1,21 @@
 import CollectiveCore
 import CollectiveKernels
 
-/// What `allreduce mpi` runs for one size: a schedule played over point-to-point messages, or
-/// Open MPI's own `MPI_Allreduce` (the baseline).
+/// What `allreduce mpi` runs for one size: a schedule played over point-to-point messages,
+/// Open MPI's own `MPI_Allreduce` (the baseline), or the memory bound.
 public enum MPIAlgorithmChoice: Sendable, Hashable, CustomStringConvertible {
     case schedule(AllreduceAlgorithm)
     case mpiAllreduce
+    /// Not an allreduce: every rank copies its input to its output at once (`memcpy`), the
+    /// least memory traffic any allreduce needs (each input read once, each output written
+    /// once), measured on the same machine in the same run. Its busbw is the bound.
+    case memcpyBound
 
-    /// Parses `ring`, `tree`, `rabenseifner`, `recursive-doubling`, `hierarchical` or `mpi`.
+    /// Parses `ring`, `tree`, `rabenseifner`, `recursive-doubling`, `hierarchical`, `mpi` or
+    /// `memcpy`.
     public init?(name: String) {
         if name.lowercased() == "mpi" { self = .mpiAllreduce; return }
+        if name.lowercased() == "memcpy" { self = .memcpyBound; return }
         guard let a = AllreduceAlgorithm(name: name) else { return nil }
         self = .schedule(a)
     }
@@ -18,11 +24,12 @@ public enum MPIAlgorithmChoice: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .schedule(let a): a.rawValue
         case .mpiAllreduce: "mpi"
+        case .memcpyBound: "memcpy"
         }
     }
 
     /// Every accepted name, for error messages.
-    public static var validNames: String { AllreduceAlgorithm.validNames + " mpi" }
+    public static var validNames: String { AllreduceAlgorithm.validNames + " mpi memcpy" }
 }
 
 /// How a schedule's messages travel between the ranks.

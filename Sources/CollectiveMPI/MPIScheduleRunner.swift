@@ -27,6 +27,10 @@ public final class MPIScheduleRunner {
     var _pending: [_Pending] = []
     var _completedIndices: [Int32] = []
     var _scratch = _ScratchPool()
+    /// Elements of the output some step has written during the current run.
+    var _written = ElementRangeSet()
+    var _input = UnsafeRawPointer(bitPattern: 64)!
+    var _output = UnsafeMutableRawPointer(bitPattern: 64)!
     var _closed = false
 
         struct _Pending {
@@ -59,17 +63,30 @@ public final class MPIScheduleRunner {
         _scratch.releaseAll()
     }
 
-    /// Runs this rank's steps of `schedule` on `buffer` (`schedule.elementCount` elements) and
-    /// applies the operator's final step (`avg` divides by the number of ranks). Collective:
-    /// every rank of the communicator calls it with the same schedule.
+    /// Runs this rank's steps of `schedule` in place on `buffer` (`schedule.elementCount`
+    /// elements) and applies the operator's final step (`avg` divides by the number of ranks).
+    /// Collective: every rank of the communicator calls it with the same schedule.
     public func run<S: Schedule>(_ schedule: S, buffer: UnsafeMutableRawPointer) {
+        run(schedule, input: UnsafeRawPointer(buffer), output: buffer)
+    }
+
+    /// Runs this rank's steps of `schedule` out of place: `input` is the rank's contribution,
+    /// `output` receives the result (both `schedule.elementCount` elements; they may be the same
+    /// buffer). The input is never copied as a whole: sends read it until a step has written
+    /// the range, and the first reduction into a range combines input and received data in one
+    /// pass (``ElementRangeSet``).
+    public func run<S: Schedule>(_ schedule: S, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) {
         precondition(!_closed, "MPIScheduleRunner: used after close()")
         precondition(schedule.rankCount == communicator.size,
                      "MPIScheduleRunner: schedule for \(schedule.rankCount) ranks on a communicator of \(communicator.size)")
+        _input = input
+        _output = output
+        _written.removeAll()
+        if input == UnsafeRawPointer(output) { _written.insert(0..<schedule.elementCount) }
         var progress = RankProgress(schedule.makeSteps(forRank: communicator.rank))
         while true {
             while let (index, step) = progress.issueNext() {
-                _post(index, step, buffer)
+                _post(index, step)
             }
             if _requests.isEmpty {
                 // Nothing in flight, so every issued step completed and the next one (if any)
@@ -77,12 +94,21 @@ public final class MPIScheduleRunner {
                 precondition(progress.isFinished(), "MPIScheduleRunner: rank \(communicator.rank) stalled with nothing in flight")
                 break
             }
-            _waitSome(buffer, &progress)
+            _waitSome(&progress)
         }
-        reducer.finalize(buffer, count: schedule.elementCount, contributions: schedule.rankCount)
+        // Whatever no step wrote still holds the input's value.
+        _written.forEachPiece(of: 0..<schedule.elementCount) { piece, written in
+            if !written { _copyInput(piece) }
+        }
+        reducer.finalize(output, count: schedule.elementCount, contributions: schedule.rankCount)
     }
 
-    func _post(_ index: Int, _ step: Step, _ buffer: UnsafeMutableRawPointer) {
+    @inline(__always)
+    func _copyInput(_ r: Range<Int>) {
+        (_output + r.lowerBound * _elementSize).copyMemory(from: _input + r.lowerBound * _elementSize, byteCount: r.count * _elementSize)
+    }
+
+    func _post(_ index: Int, _ step: Step) {
         precondition(step.count <= Int(Int32.max), "MPIScheduleRunner: a step of \(step.count) elements exceeds MPI's int count")
         let byteOffset = step.offset * _elementSize
         var request: MPI_Request? = nil
@@ -90,9 +116,21 @@ public final class MPIScheduleRunner {
         let comm = communicator.handle
         switch step.kind {
         case .send:
-            mpiCheck(MPI_Isend(buffer + byteOffset, Int32(step.count), _transportType, Int32(step.peer), 0, comm, &request), "MPI_Isend")
+            // Send from the input while no step has written the range; from the output once
+            // one has written all of it; a mixed range is completed from the input first.
+            let source: UnsafeRawPointer
+            if _written.isDisjoint(with: step.range) {
+                source = _input + byteOffset
+            } else {
+                if !_written.contains(step.range) {
+                    _written.forEachPiece(of: step.range) { piece, written in if !written { _copyInput(piece) } }
+                    _written.insert(step.range)
+                }
+                source = UnsafeRawPointer(_output + byteOffset)
+            }
+            mpiCheck(MPI_Isend(source, Int32(step.count), _transportType, Int32(step.peer), 0, comm, &request), "MPI_Isend")
         case .recvCopy:
-            mpiCheck(MPI_Irecv(buffer + byteOffset, Int32(step.count), _transportType, Int32(step.peer), 0, comm, &request), "MPI_Irecv")
+            mpiCheck(MPI_Irecv(_output + byteOffset, Int32(step.count), _transportType, Int32(step.peer), 0, comm, &request), "MPI_Irecv")
         case .recvReduce:
             let (scratch, capacity) = _scratch.take(bytes: step.count * _elementSize)
             pending.scratch = scratch
@@ -103,7 +141,7 @@ public final class MPIScheduleRunner {
         _pending.append(pending)
     }
 
-    func _waitSome<I>(_ buffer: UnsafeMutableRawPointer, _ progress: inout RankProgress<I>) {
+    func _waitSome<I>(_ progress: inout RankProgress<I>) {
         let n = _requests.count
         if _completedIndices.count < n { _completedIndices = [Int32](repeating: 0, count: max(n, 2 * _completedIndices.count)) }
         var outcount: Int32 = 0
@@ -115,9 +153,26 @@ public final class MPIScheduleRunner {
         precondition(outcount >= 0, "MPIScheduleRunner: MPI_Waitsome found no active request")
         for k in 0..<Int(outcount) {
             let p = _pending[Int(_completedIndices[k])]
-            if p.kind == .recvReduce, let scratch = p.scratch {
-                reducer.reduceInPlace(into: buffer + p.byteOffset, from: scratch, count: p.count)
+            let range = (p.byteOffset / _elementSize)..<(p.byteOffset / _elementSize + p.count)
+            switch p.kind {
+            case .recvReduce:
+                let scratch = p.scratch!
+                // Where no step wrote yet, output = input op received, in one pass.
+                _written.forEachPiece(of: range) { piece, written in
+                    let at = piece.lowerBound * _elementSize
+                    let from = scratch + (at - p.byteOffset)
+                    if written {
+                        reducer.reduceInPlace(into: _output + at, from: from, count: piece.count)
+                    } else {
+                        reducer.reduce(into: _output + at, _input + at, from, count: piece.count)
+                    }
+                }
+                _written.insert(range)
                 _scratch.give(scratch, capacity: p.scratchCapacity)
+            case .recvCopy:
+                _written.insert(range)
+            case .send:
+                break
             }
             progress.complete(p.stepIndex)
         }
