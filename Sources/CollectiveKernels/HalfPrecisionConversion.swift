@@ -1,0 +1,86 @@
+// Branch-free conversions between binary32 and the two 16-bit floating-point formats, eight
+// lanes at a time, written with integer and float vector operations only.
+//
+// Sixteen 16-bit elements are loaded as one `SIMD8<UInt32>`: the even elements are the low
+// halves of the lanes and the odd elements the high halves, so widening is a mask and a shift
+// and narrowing an OR with a shift, with no lane shuffles (`Float16+ReductionElement.swift`).
+//
+// The default x86-64 target (SSE2) has no instruction that converts halves (F16C is an
+// extension), and a per-element library call would stop the loops from vectorising; these
+// functions compile to plain shifts, masks, adds and selects at any target. They are exact
+// where the conversion is exact and round to nearest, ties to even, where it is not. Their
+// results are checked against Swift's own `Float16` conversions over all 65,536 half bit
+// patterns, every tie between adjacent halves and many random floats
+// (Tests/CollectiveKernelsTests/HalfConversionTests.swift).
+
+/// Widens eight IEEE 754 binary16 bit patterns, held in the low 16 bits of each lane (the
+/// high bits must be zero), to `Float`, exactly: normals, subnormals (which become normal
+/// floats), ±0, ±infinity, and NaN (payload kept, quiet bit kept).
+@inlinable @inline(always)
+public func _halfBitsToFloat(_ h32: SIMD8<UInt32>) -> SIMD8<Float> {
+    let sign = (h32 & 0x8000) &<< 16
+    // Exponent and fraction moved to binary32's positions; rebias the exponent by 127 - 15.
+    var o = (h32 & 0x7FFF) &<< 13
+    let exponent = o & 0x0F80_0000
+    o &+= 112 &<< 23
+    // Infinity and NaN (half exponent 31): rebias again so the exponent becomes 255.
+    o.replace(with: o &+ (112 &<< 23), where: exponent .== 0x0F80_0000)
+    // Zero and subnormals (half exponent 0): value = fraction x 2^-24. Adding one to the
+    // exponent gives 2^-14 x (1 + f), and subtracting 2^-14 in float arithmetic leaves
+    // 2^-14 x f exactly (normal operands only: no denormal slow paths).
+    let magic = SIMD8<Float>(repeating: Float(bitPattern: 113 << 23))
+    let subnormal = unsafeBitCast(unsafeBitCast(o &+ (1 &<< 23), to: SIMD8<Float>.self) - magic, to: SIMD8<UInt32>.self)
+    o.replace(with: subnormal, where: exponent .== 0)
+    return unsafeBitCast(o | sign, to: SIMD8<Float>.self)
+}
+
+/// Rounds eight floats to IEEE 754 binary16 bit patterns (in the low 16 bits of each lane): to nearest, ties to even; values at
+/// or beyond 65520 in magnitude become ±infinity; results below 2^-14 become subnormals (or ±0)
+/// rounded the same way; NaN stays NaN (quiet, sign and top payload bits kept, as F16C does).
+@inlinable @inline(always)
+public func _floatToHalfBits(_ x: SIMD8<Float>) -> SIMD8<UInt32> {
+    let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+    let sign = bits & 0x8000_0000
+    let magnitude = bits ^ sign
+    // Magnitudes are below 2^31, so signed compares (the ones SSE2 has) order them correctly.
+    let m = unsafeBitCast(magnitude, to: SIMD8<Int32>.self)
+
+    // Normal results: rebias the exponent by 15 - 127 and round the 13 dropped bits to
+    // nearest even (add 0xFFF plus the lowest kept bit, then truncate). A carry out of the
+    // fraction correctly bumps the exponent, up to infinity for values in [65520, 65536).
+    let lowestKept = (magnitude &>> 13) & 1
+    let normal = (magnitude &+ 0xC800_0FFF &+ lowestKept) &>> 13  // 0xC8000000 = (15 - 127) << 23, wrapped
+
+    // Subnormal results (|x| < 2^-14): adding 0.5 makes the FPU round |x| to a multiple of
+    // 2^-24 (the half subnormal step), to nearest even; the low bits are then the half's bits.
+    let half = SIMD8<Float>(repeating: 0.5)
+    let subnormal = unsafeBitCast(unsafeBitCast(magnitude, to: SIMD8<Float>.self) + half, to: SIMD8<UInt32>.self) &- (126 &<< 23)
+
+    // Overflow to infinity, and NaN.
+    let nan = ((magnitude &>> 13) & 0x01FF) | 0x7E00
+    var special = SIMD8<UInt32>(repeating: 0x7C00)
+    special.replace(with: nan, where: m .> 0x7F80_0000)
+
+    var o = normal
+    o.replace(with: subnormal, where: m .< (113 << 23))
+    o.replace(with: special, where: m .>= (143 << 23))
+    return o | (sign &>> 16)
+}
+
+/// Widens eight bfloat16 bit patterns, in the low 16 bits of each lane, to `Float` (exact: a
+/// bfloat16 is the top half of a float).
+@inlinable @inline(always)
+public func _bfloat16BitsToFloat(_ h32: SIMD8<UInt32>) -> SIMD8<Float> {
+    unsafeBitCast(h32 &<< 16, to: SIMD8<Float>.self)
+}
+
+/// Rounds eight floats to bfloat16 bit patterns (in the low 16 bits of each lane), to nearest, ties to even (overflow to
+/// ±infinity); NaN stays a quiet NaN with its sign and top payload bits. Same results as
+/// ``BFloat16/init(_:)``.
+@inlinable @inline(always)
+public func _floatToBFloat16Bits(_ x: SIMD8<Float>) -> SIMD8<UInt32> {
+    let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+    var o = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
+    o.replace(with: (bits &>> 16) | 0x0040, where: x .!= x)
+    return o
+}
