@@ -94,7 +94,7 @@ public final class MPIAllreduceBenchmark {
                     return "hierarchical needs each node to hold consecutive ranks (mpirun --map-by slot or core), but this job's ranks alternate between nodes"
                 }
                 do {
-                    _ = try makeSchedule(algorithm, parameters(c, world: world, layout: layout, count: count))
+                    _ = try algorithm.makeSchedule(parameters(c, world: world, layout: layout, count: count))
                 } catch {
                     return "\(algorithm.rawValue) at \(ByteCount.format(size)): \(error)"
                 }
@@ -157,7 +157,7 @@ public final class MPIAllreduceBenchmark {
                 var schedule: (any Schedule)? = nil
                 if case .schedule(let algorithm) = choice {
                     // Validated in init: cannot fail here.
-                    schedule = try! makeSchedule(algorithm, Self.parameters(c, world: world, layout: layout, count: count))
+                    schedule = try! algorithm.makeSchedule(Self.parameters(c, world: world, layout: layout, count: count))
                 }
                 let once: () -> Void = {
                     self._maybeDie()
@@ -255,11 +255,4 @@ public final class MPIAllreduceBenchmark {
     }
 }
 
-/// The schedule of `algorithm` for `parameters`.
-func makeSchedule(_ algorithm: AllreduceAlgorithm, _ parameters: ScheduleParameters) throws -> any Schedule {
-    switch algorithm {
-    case .ring: return try RingSchedule(parameters)
-    default: throw MPIRunError.invalid("\(algorithm.rawValue) schedules are not available in this build")
-    }
-}
 #endif
