@@ -63,7 +63,7 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("inter-node"), help: "Algorithm hierarchical runs between nodes: ring or tree.")
     var interNode = "ring"
 
-    @Option(name: .customLong("transport"), help: "p2p: MPI_Isend/MPI_Irecv over any Open MPI transport.")
+    @Option(name: .customLong("transport"), help: "p2p: MPI_Isend/MPI_Irecv over any Open MPI transport; shm: ranks of one node reduce straight from each other's buffers in an MPI-3 shared window.")
     var transport = "p2p"
 
     /// Testing only: this rank kills itself mid-run, to prove the job then ends.
@@ -111,8 +111,8 @@ struct MPIRun: ParsableCommand {
         guard let inter = AllreduceAlgorithm(name: interNode), inter == .ring || inter == .tree else {
             throw ValidationError("--inter-node must be ring or tree, got '\(interNode)'")
         }
-        guard ["p2p"].contains(transport.lowercased()) else {
-            throw ValidationError("--transport must be p2p, got '\(transport)'")
+        guard ["p2p", "shm"].contains(transport.lowercased()) else {
+            throw ValidationError("--transport must be p2p or shm, got '\(transport)'")
         }
         if let k = testKillRank, k < 0 { throw ValidationError("--test-kill-rank must not be negative") }
         if let k = testCorruptRank, k < 0 { throw ValidationError("--test-corrupt-rank must not be negative") }

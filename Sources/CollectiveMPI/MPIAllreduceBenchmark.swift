@@ -103,6 +103,9 @@ public final class MPIAllreduceBenchmark {
         if let killRank = c.killRank, killRank >= world.size {
             return "--test-kill-rank \(killRank) is not a rank of this job (0..<\(world.size))"
         }
+        if c.transport == .shm && layout.nodeCount > 1 {
+            return "--transport shm needs every rank on one node, but this job spans \(layout.nodeCount) nodes; use --transport p2p"
+        }
         if let corruptRank = c.corruptRank, corruptRank >= world.size {
             return "--test-corrupt-rank \(corruptRank) is not a rank of this job (0..<\(world.size))"
         }
@@ -126,22 +129,29 @@ public final class MPIAllreduceBenchmark {
     /// Measures every size and algorithm; `onRow` sees each row as soon as every rank has it.
     public func run(onRow: (MPIResultRow) -> Void = { _ in }) {
         let c = configuration
-        let runner = MPIScheduleRunner(communicator: world, dataType: c.dataType, op: c.op)
+        let largest = c.sizesBytes.max() ?? 0
+        // p2p: private buffers per size; shm: every buffer in one shared window sized for the
+        // largest size, so peers can read them.
+        let p2p = c.transport == .p2p ? MPIScheduleRunner(communicator: world, dataType: c.dataType, op: c.op) : nil
+        let shm = c.transport == .shm ? MPISharedMemoryRunner(communicator: world, dataType: c.dataType, op: c.op, capacityBytes: largest) : nil
         let collectiveComm = world.duplicate()
         let reduction = MPIReduction(dataType: c.dataType, op: c.op)
         defer {
-            runner.close()
+            p2p?.close()
+            shm?.close()
             collectiveComm.free()
             reduction.free()
         }
         for size in c.sizesBytes {
             let count = size / c.dataType.sizeInBytes
             let bytes = count * c.dataType.sizeInBytes
-            let input = Self.allocate(bytes)
-            let output = Self.allocate(bytes)
+            let input = shm?.input ?? Self.allocate(bytes)
+            let output = shm?.output ?? Self.allocate(bytes)
             defer {
-                input.deallocate()
-                output.deallocate()
+                if shm == nil {
+                    input.deallocate()
+                    output.deallocate()
+                }
             }
             _pattern.fill(input, rank: world.rank, range: 0..<count)
             var reference: UnsafeMutableRawPointer? = nil
@@ -162,7 +172,8 @@ public final class MPIAllreduceBenchmark {
                 let once: () -> Void = {
                     self._maybeDie()
                     switch choice {
-                    case .schedule: runner.run(schedule!, input: input, output: output)
+                    case .schedule:
+                        if let shm { shm.run(schedule!) } else { p2p!.run(schedule!, input: input, output: output) }
                     case .mpiAllreduce: self._mpiAllreduce(input, output, count, reduction, collectiveComm)
                     case .memcpyBound: output.copyMemory(from: input, byteCount: bytes)
                     }
