@@ -63,6 +63,9 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("inter-node"), help: "Algorithm hierarchical runs between nodes: ring or tree.")
     var interNode = "ring"
 
+    @Option(name: .customLong("ranks-per-node"), help: "Ranks per node for hierarchical (default: as MPI_Comm_split_type reports), e.g. to group the ranks of one machine as several nodes.")
+    var ranksPerNode: Int?
+
     @Option(name: .customLong("transport"), help: "p2p: MPI_Isend/MPI_Irecv over any Open MPI transport; shm: ranks of one node reduce straight from each other's buffers in an MPI-3 shared window.")
     var transport = "p2p"
 
@@ -114,12 +117,13 @@ struct MPIRun: ParsableCommand {
         guard ["p2p", "shm"].contains(transport.lowercased()) else {
             throw ValidationError("--transport must be p2p or shm, got '\(transport)'")
         }
+        if let n = ranksPerNode, n < 1 { throw ValidationError("--ranks-per-node must be at least 1, got \(n)") }
         if let k = testKillRank, k < 0 { throw ValidationError("--test-kill-rank must not be negative") }
         if let k = testCorruptRank, k < 0 { throw ValidationError("--test-corrupt-rank must not be negative") }
         return MPIRunConfigurationDraft(
             minBytes: minimum, maxBytes: maximum, stepFactor: stepFactor, stepBytes: step, dataType: type,
             op: reduction, algorithms: algorithms, iterations: iterations, warmupIterations: warmupIterations,
-            check: check == 1, chunkBytes: chunk, interNode: inter, transport: transport.lowercased(), killRank: testKillRank,
+            check: check == 1, chunkBytes: chunk, interNode: inter, transport: transport.lowercased(), ranksPerNode: ranksPerNode, killRank: testKillRank,
             corruptRank: testCorruptRank)
     }
 
@@ -152,6 +156,7 @@ struct MPIRunConfigurationDraft {
     var chunkBytes: Int
     var interNode: AllreduceAlgorithm
     var transport: String
+    var ranksPerNode: Int?
     var killRank: Int?
     var corruptRank: Int?
 }
@@ -173,12 +178,14 @@ extension MPIRunConfigurationDraft {
         } catch {
             throw ValidationError(error.description)
         }
-        return MPIRunConfiguration(
+        var configuration = MPIRunConfiguration(
             sizesBytes: sizes, dataType: dataType, op: op,
             algorithms: algorithms.map { MPIAlgorithmChoice(name: $0)! },
             iterations: iterations, warmupIterations: warmupIterations, check: check, chunkBytes: chunkBytes,
             interNodeAlgorithm: interNode, transport: MPITransportKind(rawValue: transport)!, killRank: killRank,
             corruptRank: corruptRank)
+        configuration.ranksPerNodeOverride = ranksPerNode
+        return configuration
     }
 }
 
@@ -263,7 +270,7 @@ extension MPIRun {
         }
         let c = benchmark.configuration
         let l = benchmark.layout
-        report.notes.append("\(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s") on \(l.nodeCount) node\(l.nodeCount == 1 ? "" : "s") (\(l.ranksPerNode) per node, from MPI_Comm_split_type), transport \(c.transport.rawValue), chunk \(ByteCount.format(c.chunkBytes)), \(c.iterations) iterations after \(c.warmupIterations) warm-up, \(MPIProcess.libraryVersion)")
+        report.notes.append("\(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s") on \(l.nodeCount) node\(l.nodeCount == 1 ? "" : "s") (\(l.ranksPerNode) per node\(l.isOverridden ? " for hierarchical, from --ranks-per-node" : ", from MPI_Comm_split_type")), transport \(c.transport.rawValue), chunk \(ByteCount.format(c.chunkBytes)), \(c.iterations) iterations after \(c.warmupIterations) warm-up, \(MPIProcess.libraryVersion)")
         if c.dataType == .float16 || c.dataType == .bfloat16, c.algorithms.contains(.mpiAllreduce) {
             report.notes.append("MPI has no \(c.dataType.rawValue): MPI_Allreduce moves 16-bit words and reduces them with a user op (MPI_Op_create) over our kernels")
         }

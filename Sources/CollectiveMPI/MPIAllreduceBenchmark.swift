@@ -40,6 +40,8 @@ public struct MPINodeLayout: Sendable, Hashable {
     public var isBlocked: Bool
     /// Ranks sharing memory with this one.
     public var localRanks: Int
+    /// Whether `ranksPerNode` came from `--ranks-per-node` rather than from MPI.
+    public var isOverridden = false
 }
 
 /// The `allreduce mpi` measurement loop: for every size, every algorithm is warmed up, timed
@@ -61,7 +63,13 @@ public final class MPIAllreduceBenchmark {
     public init(configuration: MPIRunConfiguration, world: Communicator) throws(MPIRunError) {
         self.configuration = configuration
         self.world = world
-        layout = Self.readLayout(world)
+        var layout = Self.readLayout(world)
+        if let n = configuration.ranksPerNodeOverride, n >= 1, n <= world.size {
+            layout.ranksPerNode = n
+            layout.isBlocked = true
+            layout.isOverridden = true
+        }
+        self.layout = layout
         _pattern = AllreduceInputPattern(dataType: configuration.dataType, op: configuration.op, rankCount: world.size)
         _checker = ResultChecker(pattern: _pattern)
         if let failure = world.firstFailure(Self.problems(configuration, world: world, layout: layout)) {
@@ -102,6 +110,9 @@ public final class MPIAllreduceBenchmark {
         }
         if let killRank = c.killRank, killRank >= world.size {
             return "--test-kill-rank \(killRank) is not a rank of this job (0..<\(world.size))"
+        }
+        if let n = c.ranksPerNodeOverride, n < 1 || n > world.size {
+            return "--ranks-per-node must be between 1 and the number of ranks (\(world.size)), got \(n)"
         }
         if c.transport == .shm && layout.nodeCount > 1 {
             return "--transport shm needs every rank on one node, but this job spans \(layout.nodeCount) nodes; use --transport p2p"

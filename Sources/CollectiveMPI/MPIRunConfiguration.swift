@@ -62,6 +62,9 @@ public struct MPIRunConfiguration: Sendable, Hashable {
     /// The inter-node algorithm of `hierarchical`.
     public var interNodeAlgorithm: AllreduceAlgorithm
     public var transport: MPITransportKind
+    /// Ranks per node for `hierarchical` when given (`--ranks-per-node`), instead of the layout
+    /// MPI reports: to group ranks of one machine as if they sat on several nodes.
+    public var ranksPerNodeOverride: Int?
     /// Testing only: this world rank kills itself (SIGKILL) in the middle of the run.
     public var killRank: Int?
     /// Testing only: this world rank spoils one element of each schedule's result before the
@@ -128,7 +131,7 @@ public struct MPIRunConfiguration: Sendable, Hashable {
             "type=\(dataType.rawValue)", "op=\(op.rawValue)",
             "algorithms=" + algorithms.map(\.description).joined(separator: ","),
             "iterations=\(iterations)", "warmup=\(warmupIterations)", "check=\(check)",
-            "chunk=\(chunkBytes)", "inter=\(interNodeAlgorithm.rawValue)", "transport=\(transport.rawValue)",
+            "chunk=\(chunkBytes)", "inter=\(interNodeAlgorithm.rawValue)", "transport=\(transport.rawValue)", "rpn=\(ranksPerNodeOverride.map(String.init) ?? "mpi")",
             "kill=\(killRank.map(String.init) ?? "none")", "corrupt=\(corruptRank.map(String.init) ?? "none")",
         ].joined(separator: ";")
     }
