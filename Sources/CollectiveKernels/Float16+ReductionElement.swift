@@ -66,7 +66,9 @@ extension Float16: ReductionElement {
 
     @inlinable @inline(__always)
     public static func _widen(_ v: SIMD16<UInt32>) -> _FloatLanePair {
-        #if COLLECTIVE_KERNELS_F16C
+        #if DEBUG
+        _widenHalfPairDebug(v)
+        #elseif COLLECTIVE_KERNELS_F16C
         _FloatLanePair(even: _halfBitsToFloatF16C(v & 0xFFFF), odd: _halfBitsToFloatF16C(v &>> 16))
         #else
         _FloatLanePair(even: _halfBitsToFloat(v & 0xFFFF), odd: _halfBitsToFloat(v &>> 16))
@@ -74,7 +76,9 @@ extension Float16: ReductionElement {
     }
     @inlinable @inline(__always)
     public static func _narrow(_ v: _FloatLanePair) -> SIMD16<UInt32> {
-        #if COLLECTIVE_KERNELS_F16C
+        #if DEBUG
+        _narrowHalfPairDebug(v)
+        #elseif COLLECTIVE_KERNELS_F16C
         _floatToHalfBitsF16C(v.even) | (_floatToHalfBitsF16C(v.odd) &<< 16)
         #else
         _floatToHalfBits(v.even) | (_floatToHalfBits(v.odd) &<< 16)
@@ -94,12 +98,20 @@ extension BFloat16: ReductionElement {
 
     @inlinable @inline(__always)
     public static func _widen(_ v: SIMD16<UInt32>) -> _FloatLanePair {
+        #if DEBUG
+        _widenBFloat16PairDebug(v)
+        #else
         _FloatLanePair(even: unsafeBitCast(v &<< 16, to: SIMD16<Float>.self),
                        odd: unsafeBitCast(v & 0xFFFF_0000, to: SIMD16<Float>.self))
+        #endif
     }
     @inlinable @inline(__always)
     public static func _narrow(_ v: _FloatLanePair) -> SIMD16<UInt32> {
+        #if DEBUG
+        _narrowBFloat16PairDebug(v)
+        #else
         _floatToBFloat16Bits(v.even) | (_floatToBFloat16Bits(v.odd) &<< 16)
+        #endif
     }
     @inlinable @inline(__always)
     public static func _widen(_ x: BFloat16) -> Float { x.floatValue }

@@ -110,3 +110,48 @@ public func _floatToHalfBitsF16C(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     return r
 }
 #endif
+
+#if DEBUG
+// Debug builds do not specialise generic code, and Swift's generic SIMD operators then run lane
+// by lane through protocol witnesses: the branch-free conversions above cost about a hundred
+// times more per element there than a scalar conversion. Debug builds therefore convert lane by
+// lane with the scalar conversions (same rounding, same NaN rule, checked against the SIMD
+// versions by the conversion tests), so that code built for debugging and its tests stay usable
+// on large buffers. Release builds never compile these.
+
+@inlinable
+public func _widenHalfPairDebug(_ v: SIMD16<UInt32>) -> _FloatLanePair {
+    var even = SIMD16<Float>(), odd = SIMD16<Float>()
+    for i in 0..<16 {
+        let w = v[i]
+        even[i] = Float(Float16(bitPattern: UInt16(truncatingIfNeeded: w)))
+        odd[i] = Float(Float16(bitPattern: UInt16(truncatingIfNeeded: w >> 16)))
+    }
+    return _FloatLanePair(even: even, odd: odd)
+}
+
+@inlinable
+public func _narrowHalfPairDebug(_ p: _FloatLanePair) -> SIMD16<UInt32> {
+    var r = SIMD16<UInt32>()
+    for i in 0..<16 { r[i] = UInt32(Float16(p.even[i]).bitPattern) | UInt32(Float16(p.odd[i]).bitPattern) << 16 }
+    return r
+}
+
+@inlinable
+public func _widenBFloat16PairDebug(_ v: SIMD16<UInt32>) -> _FloatLanePair {
+    var even = SIMD16<Float>(), odd = SIMD16<Float>()
+    for i in 0..<16 {
+        let w = v[i]
+        even[i] = Float(bitPattern: w << 16)
+        odd[i] = Float(bitPattern: w & 0xFFFF_0000)
+    }
+    return _FloatLanePair(even: even, odd: odd)
+}
+
+@inlinable
+public func _narrowBFloat16PairDebug(_ p: _FloatLanePair) -> SIMD16<UInt32> {
+    var r = SIMD16<UInt32>()
+    for i in 0..<16 { r[i] = UInt32(BFloat16(p.even[i]).bitPattern) | UInt32(BFloat16(p.odd[i]).bitPattern) << 16 }
+    return r
+}
+#endif
