@@ -204,7 +204,13 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var linkBusy: UnsafeMutablePointer<Double>
     @usableFromInline let linkCount: Int
     @usableFromInline var reduceFreeAt: UnsafeMutablePointer<Double>
-    @usableFromInline var path: UnsafeMutablePointer<Int>
+    // Route cache, one entry per sender (schedules send to few peers, often the same one):
+    // destination, link count, rate, latency, and the links (maxPathLinks per rank).
+    @usableFromInline var cacheDst: UnsafeMutablePointer<Int>
+    @usableFromInline var cacheCount: UnsafeMutablePointer<Int>
+    @usableFromInline var cacheRate: UnsafeMutablePointer<Double>
+    @usableFromInline var cacheLatency: UnsafeMutablePointer<Double>
+    @usableFromInline var cacheLinks: UnsafeMutablePointer<Int>
 
     @usableFromInline var queue: EventQueue
     @usableFromInline var now: Double = 0
@@ -237,7 +243,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         linkFreeAt = filled(fabric.linkCount, 0.0)
         linkBusy = filled(fabric.linkCount, 0.0)
         reduceFreeAt = filled(p, 0.0)
-        path = filled(FabricMap.maxPathLinks, 0)
+        cacheDst = filled(p, -1); cacheCount = filled(p, 0); cacheRate = filled(p, 0.0); cacheLatency = filled(p, 0.0)
+        cacheLinks = filled(p * FabricMap.maxPathLinks, 0)
         queue = EventQueue(capacity: Swift.max(1024, 2 * p))
     }
 
@@ -245,12 +252,15 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     mutating func release() {
         ranks.deinitialize(count: initializedRanks)
         ranks.deallocate()
-        for b in [sendHead, sendTail, recvHead, recvTail, pendNext, pendPeer, pendStep, pendCount, trSrc, trSrcStep, trDst, trDstStep, path] {
+        for b in [sendHead, sendTail, recvHead, recvTail, pendNext, pendPeer, pendStep, pendCount, trSrc, trSrcStep, trDst, trDstStep,
+                  cacheDst, cacheCount, cacheLinks] {
             b.deallocate()
         }
         pendReduce.deallocate()
         linkFreeAt.deallocate()
         linkBusy.deallocate()
+        cacheRate.deallocate()
+        cacheLatency.deallocate()
         reduceFreeAt.deallocate()
     }
 
@@ -336,18 +346,25 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             return
         }
         let bytes = Double(count) * elementSizeBytes
-        let route = fabric.route(from: src, to: dst, links: path)
-        let duration = bytes / route.bytesPerSecond
+        let path = cacheLinks + src * FabricMap.maxPathLinks
+        if cacheDst[src] != dst {
+            let route = fabric.route(from: src, to: dst, links: path)
+            cacheDst[src] = dst; cacheCount[src] = route.count
+            cacheRate[src] = route.bytesPerSecond; cacheLatency[src] = route.latencySeconds
+        }
+        let count = cacheCount[src]
+        let latency = cacheLatency[src]
+        let duration = bytes / cacheRate[src]
         var begin = now
-        for k in 0..<route.count { begin = Swift.max(begin, linkFreeAt[path[k]]) }
+        for k in 0..<count { begin = Swift.max(begin, linkFreeAt[path[k]]) }
         let end = begin + duration
-        for k in 0..<route.count {
+        for k in 0..<count {
             linkFreeAt[path[k]] = end
             linkBusy[path[k]] += bytes
         }
-        var done = end + route.latencySeconds
+        var done = end + latency
         if reduce && gammaSecondsPerByte > 0 {
-            let reduceStart = Swift.max(begin + route.latencySeconds, reduceFreeAt[dst])
+            let reduceStart = Swift.max(begin + latency, reduceFreeAt[dst])
             done = Swift.max(done, reduceStart + bytes * gammaSecondsPerByte)
             reduceFreeAt[dst] = done
         }
