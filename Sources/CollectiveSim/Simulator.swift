@@ -113,7 +113,7 @@ public struct AnalyticModel: Sendable {
         let flat = fabric.bottleneckAlphaBeta.streamingReduction
         switch algorithm {
         case .ring: return flat.ring(ranks: p, bytes: bytes)
-        case .recursiveDoubling: return flat.recursiveDoubling(ranks: p, bytes: bytes)
+        case .recursiveDoubling: return flat.recursiveDoublingHalfExchanges(ranks: p, bytes: bytes)
         case .rabenseifner: return flat.rabenseifner(ranks: p, bytes: bytes)
         case .tree:
             let half = bytes / 2
