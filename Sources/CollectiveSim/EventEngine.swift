@@ -33,6 +33,11 @@ import Darwin
 /// - Send and receive complete together (the sender's buffer is reusable once the receiver has
 ///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer.
 ///
+/// Events: one per transfer, at its completion. Transfers from one sender to one receiver
+/// complete in the order they started (same path, FIFO), so only the oldest of such a chain waits
+/// in the event queue; the next enters when it completes. The queue holds about one event per
+/// rank however many chunks are in flight.
+///
 /// Determinism: the event queue orders by (time, sequence); ties keep scheduling order; all
 /// arithmetic is in a fixed order. The same input gives the same output bit for bit.
 public struct EventEngine: Sendable {
@@ -196,6 +201,13 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var trSrcStep: UnsafeMutablePointer<Int>
     @usableFromInline var trDst: UnsafeMutablePointer<Int>
     @usableFromInline var trDstStep: UnsafeMutablePointer<Int>
+    /// Completion time, and the next transfer of the same sender's chain (-1: last, -2: unchained).
+    @usableFromInline var trTime: UnsafeMutablePointer<Double>
+    @usableFromInline var trNext: UnsafeMutablePointer<Int>
+    // Per sender: the chain of transfers to one receiver, oldest first.
+    @usableFromInline var chainDst: UnsafeMutablePointer<Int>
+    @usableFromInline var chainHead: UnsafeMutablePointer<Int>
+    @usableFromInline var chainTail: UnsafeMutablePointer<Int>
     @usableFromInline var trCapacity: Int
     @usableFromInline var trFree = -1
     @usableFromInline var trUsed = 0
@@ -239,6 +251,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         trCapacity = Swift.max(64, 2 * p)
         trSrc = .allocate(capacity: trCapacity); trSrcStep = .allocate(capacity: trCapacity)
         trDst = .allocate(capacity: trCapacity); trDstStep = .allocate(capacity: trCapacity)
+        trTime = .allocate(capacity: trCapacity); trNext = .allocate(capacity: trCapacity)
+        chainDst = filled(p, -1); chainHead = filled(p, -1); chainTail = filled(p, -1)
         linkCount = fabric.linkCount
         linkFreeAt = filled(fabric.linkCount, 0.0)
         linkBusy = filled(fabric.linkCount, 0.0)
@@ -252,14 +266,15 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     mutating func release() {
         ranks.deinitialize(count: initializedRanks)
         ranks.deallocate()
-        for b in [sendHead, sendTail, recvHead, recvTail, pendNext, pendPeer, pendStep, pendCount, trSrc, trSrcStep, trDst, trDstStep,
-                  cacheDst, cacheCount, cacheLinks] {
+        for b in [sendHead, sendTail, recvHead, recvTail, pendNext, pendPeer, pendStep, pendCount, trSrc, trSrcStep, trDst, trDstStep, trNext,
+                  chainDst, chainHead, chainTail, cacheDst, cacheCount, cacheLinks] {
             b.deallocate()
         }
         pendReduce.deallocate()
         linkFreeAt.deallocate()
         linkBusy.deallocate()
         cacheRate.deallocate()
+        trTime.deallocate()
         cacheLatency.deallocate()
         reduceFreeAt.deallocate()
     }
@@ -272,6 +287,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             events += 1
             let id = e.payload
             let src = trSrc[id], dst = trDst[id]
+            if trNext[id] != -2 {
+                // The head of `src`'s chain: the next transfer of the chain enters the queue.
+                let next = trNext[id]
+                chainHead[src] = next
+                if next < 0 { chainTail[src] = -1 } else { queue.push(time: trTime[next], payload: next) }
+            }
             ranks[src].complete(trSrcStep[id])
             ranks[dst].complete(trDstStep[id])
             freeTransfer(id)
@@ -370,8 +391,19 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         }
         let id = allocTransfer()
         trSrc[id] = src; trSrcStep[id] = srcStep; trDst[id] = dst; trDstStep[id] = dstStep
+        trTime[id] = done
         transfers += 1
-        queue.push(time: done, payload: id)
+        // Transfers from one sender to one receiver share a path, which serves them in order, so
+        // they complete in order: only the oldest of such a chain waits in the event queue.
+        if chainTail[src] < 0 {
+            chainDst[src] = dst; chainHead[src] = id; chainTail[src] = id; trNext[id] = -1
+            queue.push(time: done, payload: id)
+        } else if chainDst[src] == dst {
+            trNext[chainTail[src]] = id; chainTail[src] = id; trNext[id] = -1
+        } else {
+            trNext[id] = -2  // not chained
+            queue.push(time: done, payload: id)
+        }
     }
 
     @inlinable
@@ -439,6 +471,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             return b
         }
         trSrc = grown(trSrc); trSrcStep = grown(trSrcStep); trDst = grown(trDst); trDstStep = grown(trDstStep)
+        trTime = grown(trTime); trNext = grown(trNext)
         trCapacity = n
     }
 }
