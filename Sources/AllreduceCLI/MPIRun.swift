@@ -69,6 +69,9 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("transport"), help: "p2p: MPI_Isend/MPI_Irecv over any Open MPI transport; shm: ranks of one node reduce straight from each other's buffers in an MPI-3 shared window.")
     var transport = "p2p"
 
+    @Option(name: .customLong("timeout"), help: "End the whole job if a rank has not finished after this many seconds (0: never). A hung peer or network then cannot hold the job.")
+    var timeoutSeconds = 0
+
     /// Testing only: this rank kills itself mid-run, to prove the job then ends.
     @Option(name: .customLong("test-kill-rank"), help: .hidden)
     var testKillRank: Int?
@@ -117,6 +120,7 @@ struct MPIRun: ParsableCommand {
         guard ["p2p", "shm"].contains(transport.lowercased()) else {
             throw ValidationError("--transport must be p2p or shm, got '\(transport)'")
         }
+        guard timeoutSeconds >= 0 else { throw ValidationError("--timeout must not be negative, got \(timeoutSeconds)") }
         if let n = ranksPerNode, n < 1 { throw ValidationError("--ranks-per-node must be at least 1, got \(n)") }
         if let k = testKillRank, k < 0 { throw ValidationError("--test-kill-rank must not be negative") }
         if let k = testCorruptRank, k < 0 { throw ValidationError("--test-corrupt-rank must not be negative") }
@@ -194,6 +198,10 @@ extension MPIRun {
     /// reason to stop. Only then are buffers allocated. On any failure every rank finalises MPI
     /// and exits non-zero; rank 0 prints the one-line reason.
     func runUnderMPI() throws {
+        if timeoutSeconds > 0 {
+            // SIGALRM's default action ends this process; mpirun then ends every other rank.
+            alarm(UInt32(min(timeoutSeconds, Int(UInt32.max))))
+        }
         MPIProcess.initialize()
         let world = Communicator.world
         var local: MPIRunConfiguration? = nil
