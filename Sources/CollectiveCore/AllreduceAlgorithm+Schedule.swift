@@ -8,8 +8,10 @@ extension AllreduceAlgorithm {
     public func makeSchedule(_ parameters: ScheduleParameters) throws(ScheduleError) -> any Schedule {
         switch self {
         case .ring: return try RingSchedule(parameters)
-        case .tree, .rabenseifner, .recursiveDoubling, .hierarchical:
-            throw .invalidParameter("algorithm '\(rawValue)' is not available in this build yet")
+        case .tree: return try TreeSchedule(parameters)
+        case .rabenseifner: return try RabenseifnerSchedule(parameters)
+        case .recursiveDoubling: return try RecursiveDoublingSchedule(parameters)
+        case .hierarchical: return try HierarchicalSchedule(parameters)
         }
     }
 }

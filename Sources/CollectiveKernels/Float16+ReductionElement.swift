@@ -35,13 +35,13 @@ where _Lanes == SIMD8<UInt32>, _Accumulator == _FloatLanePair, _ScalarAccumulato
     }
     @inlinable @inline(__always)
     public static func _minimum(_ a: _FloatLanePair, _ b: _FloatLanePair) -> _FloatLanePair {
-        _FloatLanePair(even: _ieeeMinimumLanes(a.even, b.even, SIMD8<UInt32>.self),
-                       odd: _ieeeMinimumLanes(a.odd, b.odd, SIMD8<UInt32>.self))
+        _FloatLanePair(even: _ieeeMinimumLanes(a.even, b.even),
+                       odd: _ieeeMinimumLanes(a.odd, b.odd))
     }
     @inlinable @inline(__always)
     public static func _maximum(_ a: _FloatLanePair, _ b: _FloatLanePair) -> _FloatLanePair {
-        _FloatLanePair(even: _ieeeMaximumLanes(a.even, b.even, SIMD8<UInt32>.self),
-                       odd: _ieeeMaximumLanes(a.odd, b.odd, SIMD8<UInt32>.self))
+        _FloatLanePair(even: _ieeeMaximumLanes(a.even, b.even),
+                       odd: _ieeeMaximumLanes(a.odd, b.odd))
     }
 
     @inlinable @inline(__always) public static func _sum(_ a: Float, _ b: Float) -> Float { a + b }

@@ -24,13 +24,15 @@ public func _halfBitsToFloat(_ h32: SIMD8<UInt32>) -> SIMD8<Float> {
     let exponent = o & 0x0F80_0000
     o &+= 112 &<< 23
     // Infinity and NaN (half exponent 31): rebias again so the exponent becomes 255.
-    o.replace(with: o &+ (112 &<< 23), where: exponent .== 0x0F80_0000)
+    let isSpecial = unsafeBitCast(exponent .== SIMD8<UInt32>(repeating: 0x0F80_0000), to: SIMD8<UInt32>.self)
+    o = _bitSelect(isSpecial, o &+ (112 &<< 23), o)
     // Zero and subnormals (half exponent 0): value = fraction x 2^-24. Adding one to the
     // exponent gives 2^-14 x (1 + f), and subtracting 2^-14 in float arithmetic leaves
     // 2^-14 x f exactly (normal operands only: no denormal slow paths).
     let magic = SIMD8<Float>(repeating: Float(bitPattern: 113 << 23))
     let subnormal = unsafeBitCast(unsafeBitCast(o &+ (1 &<< 23), to: SIMD8<Float>.self) - magic, to: SIMD8<UInt32>.self)
-    o.replace(with: subnormal, where: exponent .== 0)
+    let isSubnormal = unsafeBitCast(exponent .== SIMD8<UInt32>(), to: SIMD8<UInt32>.self)
+    o = _bitSelect(isSubnormal, subnormal, o)
     return unsafeBitCast(o | sign, to: SIMD8<Float>.self)
 }
 
@@ -58,12 +60,12 @@ public func _floatToHalfBits(_ x: SIMD8<Float>) -> SIMD8<UInt32> {
 
     // Overflow to infinity, and NaN.
     let nan = ((magnitude &>> 13) & 0x01FF) | 0x7E00
-    var special = SIMD8<UInt32>(repeating: 0x7C00)
-    special.replace(with: nan, where: m .> 0x7F80_0000)
+    let isNaN = unsafeBitCast(m .> SIMD8<Int32>(repeating: 0x7F80_0000), to: SIMD8<UInt32>.self)
+    let special = _bitSelect(isNaN, nan, SIMD8<UInt32>(repeating: 0x7C00))
 
-    var o = normal
-    o.replace(with: subnormal, where: m .< (113 << 23))
-    o.replace(with: special, where: m .>= (143 << 23))
+    let isSubnormal = unsafeBitCast(m .< SIMD8<Int32>(repeating: 113 << 23), to: SIMD8<UInt32>.self)
+    let isSpecial = unsafeBitCast(m .>= SIMD8<Int32>(repeating: 143 << 23), to: SIMD8<UInt32>.self)
+    let o = _bitSelect(isSpecial, special, _bitSelect(isSubnormal, subnormal, normal))
     return o | (sign &>> 16)
 }
 
@@ -80,7 +82,7 @@ public func _bfloat16BitsToFloat(_ h32: SIMD8<UInt32>) -> SIMD8<Float> {
 @inlinable @inline(always)
 public func _floatToBFloat16Bits(_ x: SIMD8<Float>) -> SIMD8<UInt32> {
     let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
-    var o = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
-    o.replace(with: (bits &>> 16) | 0x0040, where: x .!= x)
-    return o
+    let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
+    let isNaN = unsafeBitCast(x .!= x, to: SIMD8<UInt32>.self)
+    return _bitSelect(isNaN, (bits &>> 16) | 0x0040, rounded)
 }

@@ -47,30 +47,17 @@ public protocol ReductionElement: BitwiseCopyable, Sendable {
 }
 
 // MARK: - Shared vector helpers
+//
+// Swift's generic SIMD comparisons and `replacing(with:where:)` compile to lane-by-lane loops
+// with branches; the comparisons declared on the concrete vector types (`SIMD16<Float>`,
+// `SIMD8<UInt32>`, ...) compile to single vector compares. The kernels therefore compare
+// concrete types only, turn the mask into all-ones/all-zeros lanes, and select with bitwise
+// operations, which compile to plain vector AND/XOR at every target.
 
-/// IEEE 754-2019 `minimum` lane by lane: NaN if either lane is NaN, -0 below +0.
-///
-/// `Bits` is the unsigned integer vector of the same layout: for equal lanes (which includes
-/// -0 == +0) the result is the bitwise OR of both, which sets the sign of a zero if either has
-/// it and leaves every other equal pair unchanged.
+/// Lane by lane `mask ? a : b`, where every lane of `mask` is all ones or all zeros.
 @inlinable @inline(always)
-internal func _ieeeMinimumLanes<V: SIMD, Bits: SIMD>(_ a: V, _ b: V, _: Bits.Type) -> V
-where V.Scalar: BinaryFloatingPoint, Bits.Scalar: FixedWidthInteger {
-    var r = b.replacing(with: a, where: (a .< b) .| (a .!= a))
-    let either = unsafeBitCast(unsafeBitCast(a, to: Bits.self) | unsafeBitCast(b, to: Bits.self), to: V.self)
-    r.replace(with: either, where: a .== b)
-    return r
-}
-
-/// IEEE 754-2019 `maximum` lane by lane: NaN if either lane is NaN, +0 above -0 (bitwise AND
-/// of equal lanes).
-@inlinable @inline(always)
-internal func _ieeeMaximumLanes<V: SIMD, Bits: SIMD>(_ a: V, _ b: V, _: Bits.Type) -> V
-where V.Scalar: BinaryFloatingPoint, Bits.Scalar: FixedWidthInteger {
-    var r = b.replacing(with: a, where: (a .> b) .| (a .!= a))
-    let both = unsafeBitCast(unsafeBitCast(a, to: Bits.self) & unsafeBitCast(b, to: Bits.self), to: V.self)
-    r.replace(with: both, where: a .== b)
-    return r
+public func _bitSelect<V: SIMD>(_ mask: V, _ a: V, _ b: V) -> V where V.Scalar: FixedWidthInteger {
+    b ^ ((a ^ b) & mask)
 }
 
 extension BinaryFloatingPoint {

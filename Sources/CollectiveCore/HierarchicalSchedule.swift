@@ -1,0 +1,182 @@
+/// Two-level allreduce for ranks grouped in nodes of g = `ranksPerNode` consecutive ranks (the
+/// last node smaller when g does not divide p): an intra-node ring reduce-scatter, an inter-node
+/// allreduce among the ranks that own the same block (ring or double binary tree,
+/// `interNodeAlgorithm`), and an intra-node ring allgather.
+///
+/// The buffer is cut into g Open MPI blocks, the same in every node. In a full node local rank j
+/// owns block j. A smaller last node of g' ranks groups the g blocks into g' contiguous groups
+/// (the first g mod g' one block larger) and its local rank j owns group j, so it runs one
+/// inter-node allreduce per block of its group, one after the other; its partner in the
+/// allreduce of block b is, in every full node, local rank b. For 10 ranks, g = 4:
+///
+///     node 0: ranks 0 1 2 3   own blocks 0 | 1 | 2 | 3
+///     node 1: ranks 4 5 6 7   own blocks 0 | 1 | 2 | 3
+///     node 2: ranks 8 9       own blocks 0 1 | 2 3
+///     block 0: 0 - 4 - 8   block 1: 1 - 5 - 8   block 2: 2 - 6 - 9   block 3: 3 - 7 - 9
+///
+/// Each phase starts once the previous one completed on the rank (a fence).
+public struct HierarchicalSchedule: Schedule {
+    public let rankCount: Int
+    public let elementCount: Int
+    public let elementSizeBytes: Int
+    public let chunkBytes: Int
+    public let ranksPerNode: Int
+    public let interNodeAlgorithm: AllreduceAlgorithm
+    /// The g blocks.
+    public let blocks: BlockPartition
+
+    public var algorithm: AllreduceAlgorithm { .hierarchical }
+
+    public init(_ parameters: ScheduleParameters) throws(ScheduleError) {
+        try parameters.validate()
+        rankCount = parameters.rankCount
+        elementCount = parameters.elementCount
+        elementSizeBytes = parameters.elementSizeBytes
+        chunkBytes = parameters.chunkBytes
+        ranksPerNode = parameters.ranksPerNode
+        interNodeAlgorithm = parameters.interNodeAlgorithm
+        blocks = BlockPartition(count: elementCount, parts: ranksPerNode)
+    }
+
+    /// Number of nodes.
+    public var nodeCount: Int { (rankCount + ranksPerNode - 1) / ranksPerNode }
+
+    /// Ranks in node `node`.
+    public func nodeSize(_ node: Int) -> Int { min(ranksPerNode, rankCount - node * ranksPerNode) }
+
+    /// The blocks local rank `local` of node `node` owns after the reduce-scatter.
+    public func ownedBlocks(node: Int, local: Int) -> Range<Int> {
+        let groups = BlockPartition(count: ranksPerNode, parts: nodeSize(node))
+        return groups.range(local)
+    }
+
+    /// The local rank of node `node` that owns block `block`.
+    public func owner(ofBlock block: Int, node: Int) -> Int {
+        let m = nodeSize(node)
+        // The first g mod m groups hold base+1 blocks, the rest base (>= 1, as m <= g).
+        let base = ranksPerNode / m, extra = ranksPerNode % m
+        let big = extra * (base + 1)
+        return block < big ? block / (base + 1) : extra + (block - big) / base
+    }
+
+    public func makeSteps(forRank rank: Int) -> Iterator {
+        precondition(rank >= 0 && rank < rankCount, "HierarchicalSchedule: rank \(rank) out of 0..<\(rankCount)")
+        return Iterator(schedule: self, rank: rank)
+    }
+
+    enum _Inter: Sendable {
+        case ring(_RingProgram)
+        case tree(_TreeProgram)
+    }
+
+    public struct Iterator: IteratorProtocol {
+        let s: HierarchicalSchedule
+        let node: Int
+        let local: Int
+        let intra: _RingProgram?
+        let owned: Range<Int>
+        /// 0: reduce-scatter, 1: inter-node, 2: allgather, 3: done.
+        var phase = 0
+        var i = 0
+        var block = 0
+        var inter: _Inter?
+        var interIndex = 0
+        var produced = 0
+        var phaseStart = true
+
+        init(schedule: HierarchicalSchedule, rank: Int) {
+            s = schedule
+            node = rank / schedule.ranksPerNode
+            local = rank % schedule.ranksPerNode
+            let m = schedule.nodeSize(node)
+            owned = schedule.ownedBlocks(node: node, local: local)
+            if schedule.elementCount == 0 || schedule.rankCount == 1 {
+                intra = nil
+                phase = 3
+            } else {
+                let layout = _Layout(base: 0, count: schedule.elementCount, units: schedule.ranksPerNode, parts: m)
+                intra = _RingProgram(members: m, member: local, map: _MemberMap(stride: 1, local: node * schedule.ranksPerNode, lastMember: -1, lastLocal: 0),
+                                     layout: layout, shift: 0, steps: 0..<(2 * (m - 1)),
+                                     elementSize: schedule.elementSizeBytes, chunkBytes: schedule.chunkBytes)
+            }
+            block = owned.lowerBound
+        }
+
+        mutating func makeInter(_ b: Int) -> _Inter {
+            let nodes = s.nodeCount
+            let last = nodes - 1
+            let map = _MemberMap(stride: s.ranksPerNode, local: b, lastMember: last, lastLocal: s.owner(ofBlock: b, node: last))
+            let range = s.blocks.range(b)
+            if s.interNodeAlgorithm == .tree {
+                return .tree(_TreeProgram(members: nodes, member: node, map: map, range: range, elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes))
+            }
+            return .ring(_RingProgram(members: nodes, member: node, map: map, layout: _Layout(base: range.lowerBound, count: range.count, units: nodes, parts: nodes),
+                                      shift: 1, steps: 0..<(2 * (nodes - 1)), elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes))
+        }
+
+        public mutating func next() -> Step? {
+            while phase < 3 {
+                let fence = phaseStart && produced > 0
+                switch phase {
+                case 0, 2:
+                    let ring = intra!
+                    // Reduce-scatter: ring steps 0 ..< m-1; allgather: m-1 ..< 2(m-1).
+                    let half = ring.stepCount / 2
+                    if i < half {
+                        let index = phase == 0 ? i : half + i
+                        var step = ring.step(index, base: produced - index, fenceFirst: false)
+                        if phase == 2 {
+                            // Allgather steps depend only on steps of the allgather itself.
+                            var deps = StepDependencies()
+                            for d in step.dependencies where d - (produced - index) >= half { deps.append(d) }
+                            step.dependencies = deps
+                        }
+                        if fence && i == 0 { step.dependencies.fence = true }
+                        i += 1
+                        produced += 1
+                        phaseStart = false
+                        return step
+                    }
+                    phase += 1
+                    i = 0
+                    phaseStart = true
+                default:
+                    if s.nodeCount <= 1 || block >= owned.upperBound {
+                        phase = 2
+                        i = 0
+                        if s.nodeCount > 1 { phaseStart = true }
+                        continue
+                    }
+                    if inter == nil {
+                        inter = makeInter(block)
+                        interIndex = 0
+                    }
+                    let firstOfPhase = phaseStart
+                    switch inter! {
+                    case .ring(let ring):
+                        if interIndex < ring.stepCount {
+                            var step = ring.step(interIndex, base: produced - interIndex, fenceFirst: false)
+                            if firstOfPhase && fence { step.dependencies.fence = true }
+                            interIndex += 1
+                            produced += 1
+                            phaseStart = false
+                            return step
+                        }
+                    case .tree(var tree):
+                        let step = tree.next(stepBase: produced - interIndex, fenceFirst: firstOfPhase && fence)
+                        inter = .tree(tree)
+                        if let step {
+                            interIndex += 1
+                            produced += 1
+                            phaseStart = false
+                            return step
+                        }
+                    }
+                    inter = nil
+                    block += 1
+                }
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,330 @@
+/// A symbolic check that a ``Schedule`` is a correct allreduce.
+///
+/// The verifier plays the schedule without data. Every element of every rank carries the set of
+/// ranks whose contribution it holds (a bitset per rank and per *segment*: the elements between
+/// two consecutive step boundaries, which always move together). It checks that:
+///
+/// - every step is well formed: its peer is another rank, its range lies in the buffer, its
+///   dependencies point to earlier steps;
+/// - the k-th send from a to b meets the k-th receive at b from a, with the same element count
+///   and the same offset (an allreduce never moves an element to another position);
+/// - no rank waits forever: ranks are driven by ``RankProgress`` with *rendezvous* semantics
+///   (a send and its receive complete together, once both are issued), and a state in which
+///   no transfer can complete while steps remain is a deadlock;
+/// - no hazard: a receive is never issued over a range an in-flight step of the same rank reads
+///   or writes, and a send is never issued from a range an in-flight receive writes;
+/// - a receive-reduce never adds a contribution the range already holds (a double count), and at
+///   the end every element of every rank holds every rank's contribution exactly once;
+///
+/// under several completion orders (``CompletionOrder``): which of the transfers ready at the same
+/// time completes first changes which steps are in flight together.
+public struct ScheduleVerifier {
+    /// Which ready transfer completes next.
+    public enum CompletionOrder: Sendable, Hashable, CustomStringConvertible {
+        /// The transfer that became ready first.
+        case fifo
+        /// The transfer that became ready last (lazy completion: old transfers linger in flight).
+        case lifo
+        /// A transfer chosen by a seeded generator.
+        case random(seed: UInt64)
+
+        public var description: String {
+            switch self {
+            case .fifo: "fifo"
+            case .lifo: "lifo"
+            case .random(let seed): "random(seed: \(seed))"
+            }
+        }
+
+        /// FIFO, LIFO and one seeded random order.
+        public static let standard: [CompletionOrder] = [.fifo, .lifo, .random(seed: 0x5EED)]
+    }
+
+    /// What a successful verification saw.
+    public struct Summary: Sendable, Hashable {
+        /// Steps of all ranks.
+        public var stepCount: Int
+        /// Send steps of all ranks.
+        public var messageCount: Int
+        /// The most elements any one rank sends.
+        public var maxElementsSentPerRank: Int
+        /// The most steps one rank had in flight at once (over all completion orders played).
+        public var maxInFlightPerRank: Int
+    }
+
+    /// Refuses schedules whose contribution sets would need more than this many bytes.
+    public var memoryLimitBytes: Int = 1 << 30
+
+    public init() {}
+
+    /// Verifies `schedule` under every order in `orders`; throws
+    /// ``ScheduleError/verificationFailed(_:)`` naming the rank, step and element at fault.
+    @discardableResult
+    public func verify<S: Schedule>(_ schedule: S, orders: [CompletionOrder] = CompletionOrder.standard) throws(ScheduleError) -> Summary {
+        let p = schedule.rankCount
+        let n = schedule.elementCount
+        guard p >= 1, n >= 0 else { throw .verificationFailed("schedule has \(p) ranks and \(n) elements") }
+
+        // Pass 1: static checks and segment boundaries.
+        var boundary = [Bool](repeating: false, count: n + 1)
+        boundary[0] = true
+        boundary[n] = true
+        var summary = Summary(stepCount: 0, messageCount: 0, maxElementsSentPerRank: 0, maxInFlightPerRank: 0)
+        for r in 0..<p {
+            var it = schedule.makeSteps(forRank: r)
+            var index = 0
+            var sent = 0
+            while let step = it.next() {
+                let where_ = "rank \(r) step \(index) (\(Self.describe(step)))"
+                guard step.peer >= 0 && step.peer < p else { throw .verificationFailed("\(where_): peer \(step.peer) is not a rank of 0..<\(p)") }
+                guard step.peer != r else { throw .verificationFailed("\(where_): a rank cannot send to or receive from itself") }
+                guard step.count >= 0 && step.offset >= 0 && step.offset + step.count <= n else {
+                    throw .verificationFailed("\(where_): range \(step.offset)..<\(step.offset + step.count) is outside the buffer 0..<\(n)")
+                }
+                for d in step.dependencies where d >= index {
+                    throw .verificationFailed("\(where_): depends on step \(d), which is not earlier")
+                }
+                boundary[step.offset] = true
+                boundary[step.offset + step.count] = true
+                if step.kind == .send {
+                    sent += step.count
+                    summary.messageCount += 1
+                }
+                index += 1
+            }
+            summary.stepCount += index
+            summary.maxElementsSentPerRank = max(summary.maxElementsSentPerRank, sent)
+        }
+        var segmentOf = [Int32](repeating: 0, count: n + 1)
+        var segmentStart: [Int] = []
+        var s: Int32 = -1
+        for e in 0...n {
+            if boundary[e] && e < n { s += 1; segmentStart.append(e) }
+            segmentOf[e] = e == n ? s + 1 : s
+        }
+        let segments = segmentStart.count
+        let words = (p + 63) / 64
+        let (bytes, overflow) = p.multipliedReportingOverflow(by: segments * words * 8)
+        guard !overflow && bytes <= memoryLimitBytes else {
+            throw .invalidParameter("schedule too large to verify: \(p) ranks x \(segments) segments x \(words) words")
+        }
+        for order in orders {
+            var play = _VerifierPlay(schedule: schedule, segmentOf: segmentOf, segmentStart: segmentStart, words: words, order: order)
+            do {
+                try play.run()
+            } catch {
+                throw .verificationFailed("\(error.message) [completion order \(order)]")
+            }
+            summary.maxInFlightPerRank = max(summary.maxInFlightPerRank, play.maxInFlight)
+        }
+        return summary
+    }
+
+    static func describe(_ step: Step) -> String {
+        let what: String
+        switch step.kind {
+        case .send: what = "send to \(step.peer)"
+        case .recvReduce: what = "recvReduce from \(step.peer)"
+        case .recvCopy: what = "recvCopy from \(step.peer)"
+        }
+        return "\(what), elements \(step.offset)..<\(step.offset + step.count)"
+    }
+}
+
+struct _VerifierFailure: Error {
+    var message: String
+}
+
+/// One play of a schedule under one completion order.
+struct _VerifierPlay<S: Schedule> {
+    struct Issued {
+        var rank: Int
+        var index: Int
+        var step: Step
+    }
+    struct Transfer {
+        var send: Issued
+        var recv: Issued
+    }
+    struct Channel {
+        var sends: [Issued] = []
+        var sendHead = 0
+        var recvs: [Issued] = []
+        var recvHead = 0
+        var matched = 0
+    }
+
+    let p: Int
+    let n: Int
+    let segmentOf: [Int32]
+    let segmentStart: [Int]
+    let words: Int
+    let order: ScheduleVerifier.CompletionOrder
+    var progress: [RankProgress<S.StepIterator>]
+    var inFlight: [[Issued]]
+    var channels: [Int: Channel] = [:]
+    var ready: [Transfer] = []
+    var readyHead = 0
+    var bits: [UInt64]
+    var rng: UInt64
+    var maxInFlight = 0
+
+    init(schedule: S, segmentOf: [Int32], segmentStart: [Int], words: Int, order: ScheduleVerifier.CompletionOrder) {
+        p = schedule.rankCount
+        n = schedule.elementCount
+        self.segmentOf = segmentOf
+        self.segmentStart = segmentStart
+        self.words = words
+        self.order = order
+        progress = (0..<p).map { RankProgress(schedule.makeSteps(forRank: $0)) }
+        inFlight = Array(repeating: [], count: p)
+        let segments = segmentStart.count
+        bits = Array(repeating: 0, count: p * segments * words)
+        for r in 0..<p {
+            for seg in 0..<segments { bits[(r * segments + seg) * words + r / 64] = 1 << UInt64(r % 64) }
+        }
+        if case .random(let seed) = order { rng = seed } else { rng = 0 }
+    }
+
+    mutating func run() throws(_VerifierFailure) {
+        for r in 0..<p { try issue(r) }
+        while let t = nextReady() {
+            try complete(t)
+            try issue(t.send.rank)
+            try issue(t.recv.rank)
+        }
+        var stuck: [String] = []
+        for r in 0..<p where !progress[r].isFinished() {
+            stuck.append(blockedReason(r))
+            if stuck.count == 3 { break }
+        }
+        if !stuck.isEmpty {
+            throw _VerifierFailure(message: "deadlock: no transfer can complete while steps remain; " + stuck.joined(separator: "; "))
+        }
+        try checkFinal()
+    }
+
+    mutating func nextReady() -> Transfer? {
+        guard readyHead < ready.count else { return nil }
+        switch order {
+        case .fifo:
+            let t = ready[readyHead]
+            readyHead += 1
+            if readyHead == ready.count { ready.removeAll(keepingCapacity: true); readyHead = 0 }
+            return t
+        case .lifo:
+            let t = ready.removeLast()
+            if readyHead == ready.count { ready.removeAll(keepingCapacity: true); readyHead = 0 }
+            return t
+        case .random:
+            // SplitMix64.
+            rng &+= 0x9E37_79B9_7F4A_7C15
+            var z = rng
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            let i = readyHead + Int(z % UInt64(ready.count - readyHead))
+            ready.swapAt(i, ready.count - 1)
+            let t = ready.removeLast()
+            if readyHead == ready.count { ready.removeAll(keepingCapacity: true); readyHead = 0 }
+            return t
+        }
+    }
+
+    static func describe(_ x: Issued) -> String {
+        "rank \(x.rank) step \(x.index) (\(ScheduleVerifier.describe(x.step)))"
+    }
+
+    mutating func issue(_ r: Int) throws(_VerifierFailure) {
+        while let (index, step) = progress[r].issueNext() {
+            let x = Issued(rank: r, index: index, step: step)
+            // Hazards against the rank's steps still in flight.
+            if step.count > 0 {
+                for y in inFlight[r] where y.step.count > 0 {
+                    let overlap = y.step.offset < step.offset + step.count && step.offset < y.step.offset + y.step.count
+                    guard overlap else { continue }
+                    if step.kind.isReceive {
+                        throw _VerifierFailure(message: "hazard: \(Self.describe(x)) writes elements that in-flight step \(y.index) (\(ScheduleVerifier.describe(y.step))) still \(y.step.kind.isReceive ? "writes" : "reads")")
+                    }
+                    if y.step.kind.isReceive {
+                        throw _VerifierFailure(message: "hazard: \(Self.describe(x)) reads elements that in-flight step \(y.index) (\(ScheduleVerifier.describe(y.step))) still writes")
+                    }
+                }
+            }
+            inFlight[r].append(x)
+            maxInFlight = max(maxInFlight, inFlight[r].count)
+            let key = step.kind == .send ? r * p + step.peer : step.peer * p + r
+            if step.kind == .send { channels[key, default: Channel()].sends.append(x) } else { channels[key, default: Channel()].recvs.append(x) }
+            if let t = try Self.match(&channels[key, default: Channel()]) { ready.append(t) }
+        }
+    }
+
+    static func match(_ ch: inout Channel) throws(_VerifierFailure) -> Transfer? {
+        guard ch.sendHead < ch.sends.count && ch.recvHead < ch.recvs.count else { return nil }
+        let s = ch.sends[ch.sendHead], v = ch.recvs[ch.recvHead]
+        ch.sendHead += 1
+        ch.recvHead += 1
+        ch.matched += 1
+        if ch.sendHead == ch.sends.count { ch.sends.removeAll(keepingCapacity: true); ch.sendHead = 0 }
+        if ch.recvHead == ch.recvs.count { ch.recvs.removeAll(keepingCapacity: true); ch.recvHead = 0 }
+        guard s.step.count == v.step.count else {
+            throw _VerifierFailure(message: "message \(ch.matched) from rank \(s.rank) to rank \(v.rank): \(Self.describe(s)) carries \(s.step.count) elements but \(Self.describe(v)) expects \(v.step.count)")
+        }
+        guard s.step.offset == v.step.offset else {
+            throw _VerifierFailure(message: "message \(ch.matched) from rank \(s.rank) to rank \(v.rank): \(Self.describe(s)) is received by \(Self.describe(v)) at another offset (elements would move)")
+        }
+        return Transfer(send: s, recv: v)
+    }
+
+    mutating func complete(_ t: Transfer) throws(_VerifierFailure) {
+        let segments = segmentStart.count
+        let lo = Int(segmentOf[t.recv.step.offset]), hi = Int(segmentOf[t.recv.step.offset + t.recv.step.count])
+        if t.recv.step.count > 0 {
+            let src = t.send.rank * segments, dst = t.recv.rank * segments
+            let w = words
+            for seg in lo..<hi {
+                let a = (src + seg) * w, b = (dst + seg) * w
+                if t.recv.step.kind == .recvReduce {
+                    for k in 0..<w where bits[a + k] & bits[b + k] != 0 {
+                        let twice = (bits[a + k] & bits[b + k]).trailingZeroBitCount + 64 * k
+                        throw _VerifierFailure(message: "double count: \(Self.describe(t.recv)) adds rank \(twice)'s contribution to element \(segmentStart[seg]), which already holds it")
+                    }
+                    for k in 0..<w { bits[b + k] |= bits[a + k] }
+                } else {
+                    for k in 0..<w { bits[b + k] = bits[a + k] }
+                }
+            }
+        }
+        for x in [t.send, t.recv] {
+            progress[x.rank].complete(x.index)
+            if let i = inFlight[x.rank].firstIndex(where: { $0.index == x.index }) { inFlight[x.rank].remove(at: i) }
+        }
+    }
+
+    mutating func blockedReason(_ r: Int) -> String {
+        if let pending = inFlight[r].first {
+            return "\(Self.describe(pending)) is never matched by rank \(pending.step.peer)"
+        }
+        let next = progress[r].nextIndex
+        guard let step = progress[r].peek() else { return "rank \(r) finished" }
+        let waits = step.dependencies.filter { !progress[r].isCompleted($0) }.map(String.init)
+        return "rank \(r) step \(next) (\(ScheduleVerifier.describe(step))) waits for steps [\(waits.joined(separator: ", "))]"
+    }
+
+    func checkFinal() throws(_VerifierFailure) {
+        let segments = segmentStart.count
+        for r in 0..<p {
+            for seg in 0..<segments {
+                let base = (r * segments + seg) * words
+                var missing: [Int] = []
+                for q in 0..<p where bits[base + q / 64] & (1 << UInt64(q % 64)) == 0 {
+                    missing.append(q)
+                    if missing.count == 4 { break }
+                }
+                if !missing.isEmpty {
+                    throw _VerifierFailure(message: "rank \(r) element \(segmentStart[seg]) ends without the contribution of rank(s) \(missing.map(String.init).joined(separator: ", "))\(missing.count == 4 ? ", ..." : "")")
+                }
+            }
+        }
+    }
+}

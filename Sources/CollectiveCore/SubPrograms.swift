@@ -1,0 +1,241 @@
+// Building blocks shared by the schedules: a ring and a double binary tree over a subset of the
+// ranks and a sub-range of the buffer, producing steps on demand with O(1) state.
+
+/// Which rank plays member `i` of a group: `i * stride + local`, except the last member, which is
+/// rank `lastMember * stride + lastLocal` (the smaller last node of `hierarchical`).
+@usableFromInline
+struct _MemberMap: Sendable, Hashable {
+    var stride: Int
+    var local: Int
+    var lastMember: Int
+    var lastLocal: Int
+
+    static func identity(_ members: Int) -> _MemberMap {
+        _MemberMap(stride: 1, local: 0, lastMember: members - 1, lastLocal: 0)
+    }
+
+    @inline(__always)
+    func rank(_ member: Int) -> Int {
+        member * stride + (member == lastMember ? lastLocal : local)
+    }
+}
+
+/// `parts` contiguous blocks of a buffer range: the range's elements are split into `units`
+/// Open MPI blocks, and the units are grouped into `parts` contiguous groups (the first
+/// `units % parts` groups one unit larger). With `units == parts` it is a plain block partition.
+@usableFromInline
+struct _Layout: Sendable, Hashable {
+    var base: Int
+    var elements: BlockPartition
+    var groups: BlockPartition
+
+    init(base: Int, count: Int, units: Int, parts: Int) {
+        self.base = base
+        elements = BlockPartition(count: count, parts: units)
+        groups = BlockPartition(count: units, parts: parts)
+    }
+
+    @inline(__always)
+    func range(_ part: Int) -> Range<Int> {
+        let u0 = groups.offset(part)
+        let u1 = u0 + groups.size(part)
+        return (base + elements.offset(u0))..<(base + elements.offset(u1))
+    }
+
+    /// The largest part (the first: earlier units and groups are the larger ones).
+    var maxSize: Int { range(0).count }
+}
+
+/// Piece `c` of `k` near-equal pieces of `range` (the first `count % k` one element longer).
+@inline(__always)
+func _piece(_ c: Int, of range: Range<Int>, pieces k: Int) -> Range<Int> {
+    let part = BlockPartition(count: range.count, parts: k)
+    let o = range.lowerBound + part.offset(c)
+    return o..<(o + part.size(c))
+}
+
+/// Ring steps `firstStep ..< lastStep` of a ring reduce-scatter (steps 0 ..< n-1) and allgather
+/// (steps n-1 ..< 2(n-1)) among `n` members, each block moved as `k` pipelined chunks.
+///
+/// At ring step s member m sends block (m + shift - 1 - s) mod n to member m+1 and receives block
+/// (m + shift - 2 - s) mod n from member m-1 (reducing during the reduce-scatter, copying during
+/// the allgather), so after the reduce-scatter member m owns block (m + shift) mod n.
+@usableFromInline
+struct _RingProgram: Sendable {
+    let n: Int
+    let member: Int
+    let next: Int
+    let prev: Int
+    let layout: _Layout
+    let shift: Int
+    let firstStep: Int
+    let lastStep: Int
+    let k: Int
+
+    init(members n: Int, member: Int, map: _MemberMap, layout: _Layout, shift: Int, steps: Range<Int>, elementSize: Int, chunkBytes: Int) {
+        self.n = n
+        self.member = member
+        next = map.rank((member + 1) % n)
+        prev = map.rank((member + n - 1) % n)
+        self.layout = layout
+        self.shift = shift
+        firstStep = steps.lowerBound
+        lastStep = steps.upperBound
+        k = chunkCount(elements: layout.maxSize, elementSize: elementSize, chunkBytes: chunkBytes)
+    }
+
+    /// Steps of this member.
+    var stepCount: Int { n <= 1 ? 0 : (lastStep - firstStep) * k * 2 }
+
+    @inline(__always)
+    func _index(_ s: Int, _ c: Int, receive: Bool) -> Int { ((s - firstStep) * k + c) * 2 + (receive ? 1 : 0) }
+
+    /// Step `i` (0 ..< stepCount); dependencies are offset by `base`, and the first step carries a
+    /// fence when `fenceFirst` is set.
+    @inline(__always)
+    func step(_ i: Int, base: Int, fenceFirst: Bool) -> Step {
+        let pair = i >> 1
+        let s = firstStep + pair / k
+        let c = pair % k
+        var deps = StepDependencies()
+        if i == 0 && fenceFirst { deps.fence = true }
+        if i & 1 == 0 {
+            let block = ((member + shift - 1 - s) % n + 2 * n) % n
+            if s - 1 >= firstStep { deps.append(base + _index(s - 1, c, receive: true)) }
+            let r = _piece(c, of: layout.range(block), pieces: k)
+            return Step(kind: .send, peer: next, offset: r.lowerBound, count: r.count, chunk: c, dependencies: deps)
+        } else {
+            let block = ((member + shift - 2 - s) % n + 2 * n) % n
+            if s >= n - 1 && s + 1 - n >= firstStep { deps.append(base + _index(s + 1 - n, c, receive: false)) }
+            let r = _piece(c, of: layout.range(block), pieces: k)
+            return Step(kind: s < n - 1 ? .recvReduce : .recvCopy, peer: prev, offset: r.lowerBound, count: r.count, chunk: c, dependencies: deps)
+        }
+    }
+}
+
+/// One stream of a tree program: the steps of one kind with one peer, chunk c at slot start + c.
+@usableFromInline
+struct _TreeStream: Sendable {
+    var active = false
+    var kind: StepKind = .send
+    var peer = -1
+    var start = 0
+    var tree = 0
+}
+
+/// A double binary tree allreduce among `n` members over `range`: half the range reduced up and
+/// broadcast down each tree of ``DoubleBinaryTree``, every half cut into `k` chunks.
+///
+/// Order of a member's steps. Every message (a chunk crossing one tree edge in one direction) has
+/// a *slot*, the same at both ends, and a member issues its steps by slot, then tree (0, 1), then
+/// stream: up-receive from child 0, up-receive from child 1, send to parent, receive from parent,
+/// send to child 0, send to child 1. With the same key at both ends, the messages between any two
+/// members are issued in the same order by sender and receiver, even when the two members are
+/// neighbours in both trees. Slots (tree-0 ranks v, level h(v) = trailing zero bits):
+///
+///     up message v -> parent, chunk c:   c + 2 h(v) + (1 if v is its parent's larger child)
+///     down message parent -> v, chunk c: c + L + depth(v),  L = 2 lg(2^ceil(lg n))
+///
+/// The two children of a node always differ in slot parity, so a parent reduces chunk c from one
+/// child while the other child's chunk c-1 arrives: the two receives into the same chunk never
+/// overlap (the later depends on the earlier), yet both links stay busy. A member sends chunk c
+/// up once both children's chunk c arrived, receives chunk c back from its parent once its own
+/// send of chunk c completed, and forwards it to its children once received.
+@usableFromInline
+struct _TreeProgram: Sendable {
+    static let streamsPerTree = 6
+    let n: Int
+    let halves: BlockPartition
+    let base: Int
+    let k: Int
+    let slots: Int
+    var streams: InlineArray<12, _TreeStream>
+    // Iteration state.
+    var slot = 0
+    var stream = 0
+    var produced = 0
+
+    init(members n: Int, member: Int, map: _MemberMap, range: Range<Int>, elementSize: Int, chunkBytes: Int) {
+        self.n = n
+        base = range.lowerBound
+        halves = BlockPartition(count: range.count, parts: 2)
+        k = chunkCount(elements: halves.maxSize, elementSize: elementSize, chunkBytes: chunkBytes)
+        streams = InlineArray(repeating: _TreeStream())
+        var top = 1
+        while top < n { top <<= 1 }
+        let lag = 2 * top.trailingZeroBitCount
+        var maxStart = 0
+        if n >= 2 {
+            for t in 0..<2 {
+                let v = DoubleBinaryTree.virtualRank(of: member, inTree: t, ranks: n)
+                let node = DoubleBinaryTree.tree0(ranks: n, rank: v)
+                let depth = DoubleBinaryTree._depth(v, ranks: n)
+                func sigma(_ x: Int, parent: Int) -> Int { 2 * DoubleBinaryTree._level(x, ranks: n) + (x > parent ? 1 : 0) }
+                func rankOf(_ x: Int) -> Int { map.rank(DoubleBinaryTree.rank(playing: x, inTree: t, ranks: n)) }
+                let b = t * Self.streamsPerTree
+                for (j, child) in [node.child0, node.child1].enumerated() where child >= 0 {
+                    streams[b + j] = _TreeStream(active: true, kind: .recvReduce, peer: rankOf(child), start: sigma(child, parent: v), tree: t)
+                    streams[b + 4 + j] = _TreeStream(active: true, kind: .send, peer: rankOf(child), start: lag + depth + 1, tree: t)
+                }
+                if node.parent >= 0 {
+                    streams[b + 2] = _TreeStream(active: true, kind: .send, peer: rankOf(node.parent), start: sigma(v, parent: node.parent), tree: t)
+                    streams[b + 3] = _TreeStream(active: true, kind: .recvCopy, peer: rankOf(node.parent), start: lag + depth, tree: t)
+                }
+                for j in b..<(b + Self.streamsPerTree) where streams[j].active { maxStart = max(maxStart, streams[j].start) }
+            }
+        }
+        slots = n >= 2 ? maxStart + k : 0
+    }
+
+    /// Index (among this member's steps) of stream `j`'s chunk `c`.
+    @inline(__always)
+    func _index(_ j: Int, _ c: Int) -> Int {
+        let s = streams[j].start + c
+        var i = 0
+        for x in 0..<12 where streams[x].active {
+            let before = s - streams[x].start
+            i += Swift.min(Swift.max(before, 0), k)
+            if x < j && before >= 0 && before < k { i += 1 }
+        }
+        return i
+    }
+
+    /// The next step, dependencies offset by `stepBase`; the first carries a fence if `fenceFirst`.
+    @inline(__always)
+    mutating func next(stepBase: Int, fenceFirst: Bool) -> Step? {
+        while slot < slots {
+            while stream < 12 {
+                let j = stream
+                stream += 1
+                let st = streams[j]
+                let c = slot - st.start
+                guard st.active, c >= 0, c < k else { continue }
+                var deps = StepDependencies()
+                if produced == 0 && fenceFirst { deps.fence = true }
+                produced += 1
+                let b = st.tree * Self.streamsPerTree
+                switch j - b {
+                case 0, 1:  // receive from a child: after the other child's receive of the chunk, if earlier
+                    let other = b + 1 - (j - b)
+                    if streams[other].active && streams[other].start < st.start { deps.append(stepBase + _index(other, c)) }
+                case 2:  // send to the parent: after both children's chunk arrived
+                    for x in b..<(b + 2) where streams[x].active { deps.append(stepBase + _index(x, c)) }
+                case 3:  // receive from the parent: after this chunk's send up completed
+                    deps.append(stepBase + _index(b + 2, c))
+                default:  // send to a child: after the chunk came down (or, at the root, was reduced)
+                    if streams[b + 3].active {
+                        deps.append(stepBase + _index(b + 3, c))
+                    } else {
+                        for x in b..<(b + 2) where streams[x].active { deps.append(stepBase + _index(x, c)) }
+                    }
+                }
+                let half = halves.range(st.tree)
+                let r = _piece(c, of: (base + half.lowerBound)..<(base + half.upperBound), pieces: k)
+                return Step(kind: st.kind, peer: st.peer, offset: r.lowerBound, count: r.count, chunk: c, dependencies: deps)
+            }
+            stream = 0
+            slot += 1
+        }
+        return nil
+    }
+}
