@@ -22,7 +22,9 @@ struct MPIRun: ParsableCommand {
                 --algorithm ring,tree,rabenseifner,recursive-doubling,hierarchical,mpi -n 20 -w 5 -c 1
             `mpi` is MPI_Allreduce itself, the baseline; vs mpi is each row's busbw over its busbw.
             Time is each rank's mean over the timed iterations (MPI_Wtime after a barrier), then
-            mean, min and max over ranks. Only rank 0 prints. Needs the package trait MPI:
+            mean, min and max over ranks; timed iterations go round the algorithms so that a busy
+            spell of the machine hits them alike. With -c 1 each algorithm then runs once more and
+            its result is checked. Only rank 0 prints. Needs the package trait MPI:
             swift build -c release --traits MPI.
             """
     )
