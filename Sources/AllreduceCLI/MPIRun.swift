@@ -59,7 +59,7 @@ struct MPIRun: ParsableCommand {
     @Option(name: [.customShort("c"), .customLong("check")], help: "1: check every result against MPI_Allreduce's; 0: do not.")
     var check = 1
 
-    @Option(name: .customLong("chunk-size"), help: "Pipelining chunk of the schedules.")
+    @Option(name: [.customLong("chunk-bytes"), .customLong("chunk-size")], help: "Pipelining chunk of the schedules (as `simulate --chunk-bytes`).")
     var chunkSize = "1M"
 
     @Option(name: .customLong("inter-node"), help: "Algorithm hierarchical runs between nodes: ring or tree.")
@@ -112,9 +112,9 @@ struct MPIRun: ParsableCommand {
         let minimum = try parseBytes(minBytes, option: "-b")
         let maximum = try parseBytes(maxBytes, option: "-e")
         let step = try parseBytes(stepBytes, option: "-i")
-        let chunk = try parseBytes(chunkSize, option: "--chunk-size")
+        let chunk = try parseBytes(chunkSize, option: "--chunk-bytes")
         guard chunk >= type.sizeInBytes else {
-            throw ValidationError("--chunk-size must hold at least one \(type.rawValue) element (\(type.sizeInBytes) bytes), got \(chunkSize)")
+            throw ValidationError("--chunk-bytes must hold at least one \(type.rawValue) element (\(type.sizeInBytes) bytes), got \(chunkSize)")
         }
         guard let inter = AllreduceAlgorithm(name: interNode), inter == .ring || inter == .tree else {
             throw ValidationError("--inter-node must be ring or tree, got '\(interNode)'")
@@ -261,11 +261,11 @@ extension MPIRun {
             ReportColumn(key: "redop", title: "redop", kind: .text),
             ReportColumn(key: "root", title: "root", kind: .integer),
             ReportColumn(key: "algorithm", title: "algorithm", kind: .text),
-            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 1)),
+            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 2)),
             ReportColumn(key: "algbw_GBps", title: "algbw", unit: "(GB/s)", kind: .number(decimals: 2)),
             ReportColumn(key: "busbw_GBps", title: "busbw", unit: "(GB/s)", kind: .number(decimals: 2)),
-            ReportColumn(key: "time_min_us", title: "min", unit: "(us)", kind: .number(decimals: 1)),
-            ReportColumn(key: "time_max_us", title: "max", unit: "(us)", kind: .number(decimals: 1)),
+            ReportColumn(key: "time_min_us", title: "min", unit: "(us)", kind: .number(decimals: 2)),
+            ReportColumn(key: "time_max_us", title: "max", unit: "(us)", kind: .number(decimals: 2)),
             ReportColumn(key: "wrong", title: "#wrong", kind: .integer),
             ReportColumn(key: "mpi_ratio", title: "vs mpi", unit: "(busbw)", kind: .number(decimals: 2)),
         ])
