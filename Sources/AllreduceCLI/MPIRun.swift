@@ -18,14 +18,14 @@ struct MPIRun: ParsableCommand {
         abstract: "Run allreduce schedules across processes under mpirun, beside MPI_Allreduce.",
         discussion: """
             Start it under mpirun, for example:
-              mpirun -np 4 allreduce mpi -b 8 -e 256M -f 2 -d float -o sum \\
-                --algorithm ring,tree,rabenseifner,recursive-doubling,hierarchical,mpi -n 20 -w 5 -c 1
-            `mpi` is MPI_Allreduce itself, the baseline; vs mpi is each row's busbw over its busbw.
-            Time is each rank's mean over the timed iterations (MPI_Wtime after a barrier), then
-            mean, min and max over ranks; timed iterations go round the algorithms so that a busy
-            spell of the machine hits them alike. With -c 1 each algorithm then runs once more and
-            its result is checked. Only rank 0 prints. Needs the package trait MPI:
-            swift build -c release --traits MPI.
+
+              mpirun -np 4 allreduce mpi -b 8 -e 256M -f 2 -d float -o sum --algorithm ring,tree,rabenseifner,recursive-doubling,hierarchical,mpi -n 20 -w 5 -c 1
+
+            `mpi` is MPI_Allreduce itself, the baseline; the `vs mpi` column is each row's busbw over its busbw at the same size. `memcpy` is the memory bound: every rank copies its buffer once.
+
+            Time is each rank's mean over the timed iterations (MPI_Wtime after a barrier), then mean, min and max over ranks. Timed iterations go round the algorithms, so that a busy spell of the machine hits them alike. With -c 1 each algorithm then runs once more and its result is checked against MPI_Allreduce's. Only rank 0 prints.
+
+            Needs the package trait MPI: swift build -c release --traits MPI.
             """
     )
 
@@ -48,7 +48,7 @@ struct MPIRun: ParsableCommand {
     var op = "sum"
 
     @Option(name: .customLong("algorithm"), help: "Comma-separated: ring, tree, rabenseifner, recursive-doubling, hierarchical, mpi (MPI_Allreduce), memcpy (the memory bound: every rank copies its buffer once), or all (every algorithm and mpi).")
-    var algorithm = "ring,mpi"
+    var algorithm = "all"
 
     @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size and algorithm.")
     var iterations = 20
