@@ -65,5 +65,7 @@ let package = Package(
         .testTarget(name: "CollectiveFabricTests", dependencies: ["CollectiveFabric", "CollectiveCore"]),
         .testTarget(name: "CollectiveSimTests", dependencies: ["CollectiveSim", "CollectiveFabric", "CollectiveCore"]),
         .testTarget(name: "AllreduceCLITests", dependencies: ["AllreduceCLI"]),
+        // The MPI-free parts of CollectiveMPI; the runner itself is tested under mpirun by Scripts/test-mpi.
+        .testTarget(name: "CollectiveMPITests", dependencies: ["CollectiveMPI", "CollectiveCore", "CollectiveKernels"]),
     ]
 )

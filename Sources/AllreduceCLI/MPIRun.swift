@@ -1,9 +1,299 @@
 import ArgumentParser
+import CollectiveCore
+import CollectiveKernels
+#if MPI
+import CMPI
+import CollectiveMPI
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
+/// `allreduce mpi`: plays the schedules across processes under mpirun with MPI point-to-point
+/// messages and our reduction kernels, beside Open MPI's own MPI_Allreduce, and prints rows like
+/// nccl-tests' all_reduce_perf.
 struct MPIRun: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "mpi", abstract: "Run schedules across processes under mpirun.")
+    static let configuration = CommandConfiguration(
+        commandName: "mpi",
+        abstract: "Run allreduce schedules across processes under mpirun, beside MPI_Allreduce.",
+        discussion: """
+            Start it under mpirun, for example:
+
+              mpirun -np 4 allreduce mpi -b 8 -e 256M -f 2 -d float -o sum --algorithm ring,tree,rabenseifner,recursive-doubling,hierarchical,mpi -n 20 -w 5 -c 1
+
+            `mpi` is MPI_Allreduce itself, the baseline; the `vs mpi` column is each row's busbw over its busbw at the same size. `memcpy` is the memory bound: every rank copies its buffer once.
+
+            Time is each rank's mean over the timed iterations (MPI_Wtime after a barrier), then mean, min and max over ranks. Timed iterations go round the algorithms, so that a busy spell of the machine hits them alike. With -c 1 each algorithm then runs once more and its result is checked against MPI_Allreduce's. Only rank 0 prints.
+
+            Needs the package trait MPI: swift build -c release --traits MPI.
+            """
+    )
+
+    @Option(name: [.customShort("b"), .customLong("minbytes")], help: "Smallest size per rank (1024-based suffixes: 8, 64K, 1M).")
+    var minBytes = "32M"
+
+    @Option(name: [.customShort("e"), .customLong("maxbytes")], help: "Largest size per rank.")
+    var maxBytes = "32M"
+
+    @Option(name: [.customShort("f"), .customLong("stepfactor")], help: "Multiply the size by this between measurements (1: add -i instead).")
+    var stepFactor = 1
+
+    @Option(name: [.customShort("i"), .customLong("stepbytes")], help: "Add this to the size between measurements when -f is 1.")
+    var stepBytes = "1M"
+
+    @Option(name: [.customShort("d"), .customLong("datatype")], help: "Element type: \(DataType.validNames).")
+    var dataType = "float"
+
+    @Option(name: [.customShort("o"), .customLong("op")], help: "Reduction: \(ReductionOp.validNames).")
+    var op = "sum"
+
+    @Option(name: .customLong("algorithm"), help: "Comma-separated: ring, tree, rabenseifner, recursive-doubling, hierarchical, mpi (MPI_Allreduce), memcpy (the memory bound: every rank copies its buffer once), or all (every algorithm and mpi).")
+    var algorithm = "all"
+
+    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size and algorithm.")
+    var iterations = 20
+
+    @Option(name: [.customShort("w"), .customLong("warmup-iters")], help: "Untimed warm-up iterations.")
+    var warmupIterations = 5
+
+    @Option(name: [.customShort("c"), .customLong("check")], help: "1: check every result against MPI_Allreduce's; 0: do not.")
+    var check = 1
+
+    @Option(name: [.customLong("chunk-bytes"), .customLong("chunk-size")], help: "Pipelining chunk of the schedules (as `simulate --chunk-bytes`).")
+    var chunkSize = "1M"
+
+    @Option(name: .customLong("inter-node"), help: "Algorithm hierarchical runs between nodes: ring or tree.")
+    var interNode = "ring"
+
+    @Option(name: .customLong("ranks-per-node"), help: "Ranks per node for hierarchical (default: as MPI_Comm_split_type reports), e.g. to group the ranks of one machine as several nodes.")
+    var ranksPerNode: Int?
+
+    @Option(name: .customLong("transport"), help: "p2p: MPI_Isend/MPI_Irecv over any Open MPI transport; shm: ranks of one node reduce straight from each other's buffers in an MPI-3 shared window.")
+    var transport = "p2p"
+
+    @Option(name: .customLong("timeout"), help: "End the whole job if a rank has not finished after this many seconds (0: never). A hung peer or network then cannot hold the job.")
+    var timeoutSeconds = 0
+
+    /// Testing only: this rank kills itself mid-run, to prove the job then ends.
+    @Option(name: .customLong("test-kill-rank"), help: .hidden)
+    var testKillRank: Int?
+
+    /// Testing only: this rank spoils one element of each schedule's result before the check.
+    @Option(name: .customLong("test-corrupt-rank"), help: .hidden)
+    var testCorruptRank: Int?
+
+    @OptionGroup var output: FormatOptions
+
+    /// The validated configuration, or a one-line reason. Allocates nothing.
+    func makeConfiguration() throws -> MPIRunConfigurationDraft {
+        guard let type = DataType(name: dataType) else {
+            throw ValidationError("unknown datatype '\(dataType)' (valid: \(DataType.validNames))")
+        }
+        guard let reduction = ReductionOp(name: op) else {
+            throw ValidationError("unknown op '\(op)' (valid: \(ReductionOp.validNames))")
+        }
+        var algorithms: [String] = []
+        for raw in algorithm.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = raw.trimmingCharacters(in: " ")
+            if name.lowercased() == "all" {
+                algorithms += AllreduceAlgorithm.allCases.map(\.rawValue) + ["mpi"]
+                continue
+            }
+            guard let choice = MPIAlgorithmName(name) else {
+                throw ValidationError("unknown algorithm '\(name)' (valid: \(AllreduceAlgorithm.validNames) mpi memcpy all)")
+            }
+            algorithms.append(choice)
+        }
+        var seen = Set<String>()
+        algorithms = algorithms.filter { seen.insert($0).inserted }
+        guard iterations >= 1 else { throw ValidationError("-n (iterations) must be at least 1, got \(iterations)") }
+        guard warmupIterations >= 0 else { throw ValidationError("-w (warm-up iterations) must not be negative, got \(warmupIterations)") }
+        guard check == 0 || check == 1 else { throw ValidationError("-c (check) must be 0 or 1, got \(check)") }
+        let minimum = try parseBytes(minBytes, option: "-b")
+        let maximum = try parseBytes(maxBytes, option: "-e")
+        let step = try parseBytes(stepBytes, option: "-i")
+        let chunk = try parseBytes(chunkSize, option: "--chunk-bytes")
+        guard chunk >= type.sizeInBytes else {
+            throw ValidationError("--chunk-bytes must hold at least one \(type.rawValue) element (\(type.sizeInBytes) bytes), got \(chunkSize)")
+        }
+        guard let inter = AllreduceAlgorithm(name: interNode), inter == .ring || inter == .tree else {
+            throw ValidationError("--inter-node must be ring or tree, got '\(interNode)'")
+        }
+        guard ["p2p", "shm"].contains(transport.lowercased()) else {
+            throw ValidationError("--transport must be p2p or shm, got '\(transport)'")
+        }
+        guard timeoutSeconds >= 0 else { throw ValidationError("--timeout must not be negative, got \(timeoutSeconds)") }
+        if let n = ranksPerNode, n < 1 { throw ValidationError("--ranks-per-node must be at least 1, got \(n)") }
+        if let k = testKillRank, k < 0 { throw ValidationError("--test-kill-rank must not be negative") }
+        if let k = testCorruptRank, k < 0 { throw ValidationError("--test-corrupt-rank must not be negative") }
+        return MPIRunConfigurationDraft(
+            minBytes: minimum, maxBytes: maximum, stepFactor: stepFactor, stepBytes: step, dataType: type,
+            op: reduction, algorithms: algorithms, iterations: iterations, warmupIterations: warmupIterations,
+            check: check == 1, chunkBytes: chunk, interNode: inter, transport: transport.lowercased(), ranksPerNode: ranksPerNode, killRank: testKillRank,
+            corruptRank: testCorruptRank)
+    }
 
     func run() throws {
-        throw CLIError("'mpi' is not built yet")
+        #if MPI
+        try runUnderMPI()
+        #else
+        // Still reject bad arguments first, so the message is about them when they are wrong.
+        _ = try makeConfiguration()
+        throw CLIError("'allreduce mpi' needs the MPI runner, which this build left out: rebuild with `swift build -c release --traits MPI` (Open MPI's libopenmpi-dev must be installed; Scripts/setup installs it)")
+        #endif
     }
 }
+
+/// The canonical spelling of an `--algorithm` entry, or nil.
+func MPIAlgorithmName(_ name: String) -> String? {
+    let lowered = name.lowercased()
+    if lowered == "mpi" || lowered == "memcpy" { return lowered }
+    return AllreduceAlgorithm(name: name)?.rawValue
+}
+
+/// Parsed options before the size list is expanded (that needs the element size).
+struct MPIRunConfigurationDraft {
+    var minBytes, maxBytes, stepFactor, stepBytes: Int
+    var dataType: DataType
+    var op: ReductionOp
+    var algorithms: [String]
+    var iterations, warmupIterations: Int
+    var check: Bool
+    var chunkBytes: Int
+    var interNode: AllreduceAlgorithm
+    var transport: String
+    var ranksPerNode: Int?
+    var killRank: Int?
+    var corruptRank: Int?
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: Character) -> String {
+        String(drop(while: { $0 == set }).reversed().drop(while: { $0 == set }).reversed())
+    }
+}
+
+#if MPI
+extension MPIRunConfigurationDraft {
+    func resolved() throws -> MPIRunConfiguration {
+        let sizes: [Int]
+        do {
+            sizes = try MPIRunConfiguration.sizes(
+                minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor, stepBytes: stepBytes,
+                elementSize: dataType.sizeInBytes)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        var configuration = MPIRunConfiguration(
+            sizesBytes: sizes, dataType: dataType, op: op,
+            algorithms: algorithms.map { MPIAlgorithmChoice(name: $0)! },
+            iterations: iterations, warmupIterations: warmupIterations, check: check, chunkBytes: chunkBytes,
+            interNodeAlgorithm: interNode, transport: MPITransportKind(rawValue: transport)!, killRank: killRank,
+            corruptRank: corruptRank)
+        configuration.ranksPerNodeOverride = ranksPerNode
+        return configuration
+    }
+}
+
+extension MPIRun {
+    /// Every rank parses, then the ranks agree: same configuration everywhere, no rank with a
+    /// reason to stop. Only then are buffers allocated. On any failure every rank finalises MPI
+    /// and exits non-zero; rank 0 prints the one-line reason.
+    func runUnderMPI() throws {
+        if timeoutSeconds > 0 {
+            // SIGALRM's default action ends this process; mpirun then ends every other rank.
+            alarm(UInt32(min(timeoutSeconds, Int(UInt32.max))))
+        }
+        MPIProcess.initialize()
+        let world = Communicator.world
+        var local: MPIRunConfiguration? = nil
+        var problem: String? = nil
+        do { local = try makeConfiguration().resolved() } catch { problem = "\(error)" }
+
+        let fingerprint = local?.fingerprint ?? fnv1a64("invalid: " + (problem ?? ""))
+        let all = world.allgather(Int64(bitPattern: fingerprint))
+        let differing = all.indices.filter { all[$0] != all[0] }
+        if !differing.isEmpty {
+            let ranks = differing.count > 8 ? differing.prefix(8).map(String.init).joined(separator: ", ") + ", ..." : differing.map(String.init).joined(separator: ", ")
+            stop(world, "ranks were started with different arguments: rank\(differing.count > 1 ? "s" : "") \(ranks) disagree\(differing.count > 1 ? "" : "s") with rank 0 (configuration fingerprints differ); give every rank the same options")
+        }
+        if let failure = world.firstFailure(problem) { stop(world, failure) }
+        let configuration = local!
+
+        let benchmark: MPIAllreduceBenchmark
+        do {
+            benchmark = try MPIAllreduceBenchmark(configuration: configuration, world: world)
+        } catch {
+            stop(world, error.description)
+        }
+        benchmark.run()
+
+        if world.rank == 0 {
+            report(benchmark).print(output.format)
+            fflush(nil)
+        }
+        let wrong = benchmark.rows.reduce(0) { $0 + ($1.wrong ?? 0) }
+        if wrong > 0 {
+            let bad = benchmark.rows.filter { ($0.wrong ?? 0) > 0 }.map { "\($0.algorithm) at \(ByteCount.format($0.sizeBytes)): \($0.wrong!)" }
+            stop(world, "check failed: \(wrong) wrong element\(wrong == 1 ? "" : "s") (\(bad.joined(separator: "; ")))")
+        }
+        MPIProcess.finalize()
+    }
+
+    /// Ends the run on every rank with status 1: rank 0 writes `message` as the one error line
+    /// (and flushes its report) before MPI_Finalize, whose synchronisation keeps the other ranks
+    /// from exiting first, so mpirun cannot end rank 0 before it has spoken.
+    func stop(_ world: Communicator, _ message: String) -> Never {
+        if world.rank == 0 {
+            fflush(nil)
+            var stderr = StandardError()
+            print("allreduce: error: \(AllreduceCommand.oneLine(message))", to: &stderr)
+        }
+        MPIProcess.finalize()
+        Glibc.exit(1)
+    }
+
+    func report(_ benchmark: MPIAllreduceBenchmark) -> Report {
+        var report = Report(columns: [
+            ReportColumn(key: "size", title: "size", unit: "(B)", kind: .integer),
+            ReportColumn(key: "count", title: "count", unit: "(elements)", kind: .integer),
+            ReportColumn(key: "type", title: "type", kind: .text),
+            ReportColumn(key: "redop", title: "redop", kind: .text),
+            ReportColumn(key: "root", title: "root", kind: .integer),
+            ReportColumn(key: "algorithm", title: "algorithm", kind: .text),
+            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 2)),
+            ReportColumn(key: "algbw_GBps", title: "algbw", unit: "(GB/s)", kind: .number(decimals: 2)),
+            ReportColumn(key: "busbw_GBps", title: "busbw", unit: "(GB/s)", kind: .number(decimals: 2)),
+            ReportColumn(key: "time_min_us", title: "min", unit: "(us)", kind: .number(decimals: 2)),
+            ReportColumn(key: "time_max_us", title: "max", unit: "(us)", kind: .number(decimals: 2)),
+            ReportColumn(key: "wrong", title: "#wrong", kind: .integer),
+            ReportColumn(key: "mpi_ratio", title: "vs mpi", unit: "(busbw)", kind: .number(decimals: 2)),
+        ])
+        for row in benchmark.rows {
+            report.append([
+                .int(row.sizeBytes), .int(row.count), .text(row.dataType.rawValue), .text(row.op.rawValue), .int(-1),
+                .text(row.algorithm), .number(row.timeMeanMicroseconds), .number(row.algbwGBps), .number(row.busbwGBps),
+                .number(row.timeMinMicroseconds), .number(row.timeMaxMicroseconds),
+                row.wrong.map { .int($0) } ?? .text("N/A"),
+                row.mpiRatio.map { .number($0) } ?? .number(.nan),
+            ])
+        }
+        let c = benchmark.configuration
+        let l = benchmark.layout
+        report.notes.append("\(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s") on \(l.nodeCount) node\(l.nodeCount == 1 ? "" : "s") (\(l.ranksPerNode) per node\(l.isOverridden ? " for hierarchical, from --ranks-per-node" : ", from MPI_Comm_split_type")), transport \(c.transport.rawValue), chunk \(ByteCount.format(c.chunkBytes)), \(c.iterations) iterations after \(c.warmupIterations) warm-up, \(MPIProcess.libraryVersion)")
+        if c.dataType == .float16 || c.dataType == .bfloat16, c.algorithms.contains(.mpiAllreduce) {
+            report.notes.append("MPI has no \(c.dataType.rawValue): MPI_Allreduce moves 16-bit words and reduces them with a user op (MPI_Op_create) over our kernels")
+        }
+        if c.algorithms.contains(.memcpyBound) {
+            report.notes.append("memcpy is not an allreduce: every rank copies its input to its output at the same time, the least memory traffic any allreduce needs; its busbw is the bound")
+        }
+        for a in c.algorithms {
+            let rows = benchmark.rows.filter { $0.algorithm == a.description }
+            guard !rows.isEmpty else { continue }
+            let avg = rows.reduce(0.0) { $0 + $1.busbwGBps } / Double(rows.count)
+            report.notes.append("Avg bus bandwidth \(a.description): \(formatFixed(avg, decimals: 3))")
+        }
+        return report
+    }
+}
+#endif

@@ -1,9 +1,301 @@
 import ArgumentParser
+import CollectiveCore
+import CollectiveFabric
+import CollectiveKernels
+import CollectiveSim
+
+/// Options shared by `simulate` and `sweep`: the cluster, the model, the data.
+struct ClusterOptions: ParsableArguments {
+    @Option(name: .long, help: "A preset (see `allreduce topologies`) or a topology file (.json).")
+    var topology: String = "dgx-h100"
+
+    @Option(name: .long, help: "Number of nodes (default: the topology's, 1 for presets).")
+    var nodes: Int?
+
+    @Option(name: .long, help: "switch only: number of ranks (default 8).")
+    var ranks: Int?
+
+    @Option(name: .customLong("link-bandwidth"), help: "switch only: per-direction link bandwidth, with a unit (100GB/s, 400Gb/s; default 100GB/s).")
+    var linkBandwidth: String?
+
+    @Option(name: .customLong("link-latency"), help: "switch only: per-message latency, with a unit (2us, 500ns; default 1us).")
+    var linkLatency: String?
+
+    @Option(name: .long, help: "Timing model: event (discrete-event playback of the schedule), analytic (closed forms) or nccl (NCCL's tuning model).")
+    var model: String = "event"
+
+    @Option(name: [.customShort("d"), .long], help: "Element type (int8 uint8 int32 uint32 int64 uint64 half float double bfloat16).")
+    var datatype: DataType = .float32
+
+    @Option(name: [.customShort("o"), .long], help: "Reduction operator (sum prod min max avg).")
+    var op: ReductionOp = .sum
+
+    @Option(name: .customLong("chunk-bytes"), help: "Pipelining chunk size (default 2M, NCCL's Simple chunk).")
+    var chunkBytes: String?
+
+    @Option(name: .customLong("inter-node"), help: "What hierarchical runs between nodes: ring or tree.")
+    var interNode: String = "ring"
+
+    func validate() throws {
+        if let nodes, nodes < 1 { throw ValidationError("--nodes must be at least 1, got \(nodes)") }
+        if let ranks, ranks < 1 { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
+        guard TimingModel(rawValue: model.lowercased()) != nil else {
+            throw ValidationError("--model: unknown model '\(model)' (event, analytic, nccl)")
+        }
+        let isSwitch = topology.lowercased() == "switch"
+        if !isSwitch && (ranks != nil || linkBandwidth != nil || linkLatency != nil) {
+            throw ValidationError("--ranks, --link-bandwidth and --link-latency apply to --topology switch only")
+        }
+        if isSwitch && nodes != nil { throw ValidationError("--topology switch takes --ranks, not --nodes") }
+        guard interNode.lowercased() == "ring" || interNode.lowercased() == "tree" else {
+            throw ValidationError("--inter-node: must be ring or tree, got '\(interNode)'")
+        }
+        if let chunkBytes, try parseBytes(chunkBytes, option: "--chunk-bytes") < 1 {
+            throw ValidationError("--chunk-bytes must be at least 1 byte")
+        }
+    }
+
+    var timingModel: TimingModel { TimingModel(rawValue: model.lowercased()) ?? .event }
+
+    var chunkSize: Int {
+        get throws { try chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") } ?? ScheduleParameters.defaultChunkBytes }
+    }
+
+    /// The topology named by `--topology`, with `--nodes` applied.
+    func resolveTopology() throws -> Topology {
+        var topo: Topology
+        let name = topology
+        if name.lowercased() == "switch" {
+            var bw = 100.0, lat = 1.0
+            if let linkBandwidth {
+                switch PhysicalUnit.parseBandwidthGBps(linkBandwidth) {
+                case .success(let v): bw = v
+                case .failure(let e): throw ValidationError("--link-bandwidth: \(e)")
+                }
+                guard bw > 0 else { throw ValidationError("--link-bandwidth: must be positive") }
+            }
+            if let linkLatency {
+                switch PhysicalUnit.parseLatencyMicroseconds(linkLatency) {
+                case .success(let v): lat = v
+                case .failure(let e): throw ValidationError("--link-latency: \(e)")
+                }
+            }
+            topo = Topology.switchCluster(ranks: ranks ?? 8, bandwidthGBps: bw, latencyMicroseconds: lat)
+        } else if let preset = Topology.preset(name) {
+            topo = preset
+        } else if name.contains("/") || name.hasSuffix(".json") {
+            do {
+                topo = try Topology.load(path: name)
+            } catch {
+                throw CLIError("--topology: \(error)")
+            }
+        } else {
+            throw ValidationError("--topology: unknown preset '\(name)' (presets: \(Topology.presetNames.joined(separator: ", ")); or a path to a .json file)")
+        }
+        if let nodes { topo = topo.with(nodes: nodes) }
+        return topo
+    }
+
+    func resolveFabric() throws -> FabricMap {
+        let topo = try resolveTopology()
+        do {
+            return try FabricMap(topo)
+        } catch {
+            throw CLIError("topology '\(topo.name)': \(error)")
+        }
+    }
+}
+
+/// `--algorithm`: one algorithm or `auto`.
+enum AlgorithmChoice: Hashable {
+    case fixed(AllreduceAlgorithm)
+    case auto
+
+    init(parsing text: String) throws {
+        let t = text.trimmingCharacters(in: " ").lowercased()
+        if t == "auto" { self = .auto; return }
+        guard let a = AllreduceAlgorithm(name: t) else {
+            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto)")
+        }
+        self = .fixed(a)
+    }
+
+    var name: String {
+        switch self {
+        case .fixed(let a): a.rawValue
+        case .auto: "auto"
+        }
+    }
+
+    /// Parses a comma-separated list (`ring,tree,auto`).
+    static func parseList(_ text: String) throws -> [AlgorithmChoice] {
+        let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        var out: [AlgorithmChoice] = []
+        for i in items {
+            guard !i.trimmingCharacters(in: " ").isEmpty else { throw ValidationError("--algorithm: empty name in '\(text)'") }
+            let c = try AlgorithmChoice(parsing: i)
+            if !out.contains(c) { out.append(c) }
+        }
+        return out
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        String(drop(while: { $0 == set }).reversed().drop(while: { $0 == set }).reversed())
+    }
+}
+
+/// Builds rows and footer notes shared by `simulate` and `sweep`.
+struct SimulationRun {
+    let options: ClusterOptions
+    let fabric: FabricMap
+    let simulator: Simulator
+    let chunkBytes: Int
+    var engineEvents = 0
+    var engineTransfers = 0
+    var engineWall = 0.0
+    var engineCPU = 0.0
+    var ranEvent = false
+
+    init(options: ClusterOptions) throws {
+        self.options = options
+        fabric = try options.resolveFabric()
+        simulator = Simulator(fabric: fabric, model: options.timingModel,
+                              interNodeAlgorithm: options.interNode.lowercased() == "tree" ? .tree : .ring)
+        chunkBytes = try options.chunkSize
+    }
+
+    var columns: [ReportColumn] {
+        var c = [
+            ReportColumn(key: "size", title: "size", unit: "(B)", kind: .integer),
+            ReportColumn(key: "count", title: "count", unit: "(elements)", kind: .integer),
+            ReportColumn(key: "type", title: "type", kind: .text),
+            ReportColumn(key: "redop", title: "redop", kind: .text),
+            ReportColumn(key: "root", title: "root", kind: .integer),
+            ReportColumn(key: "algorithm", title: "algorithm", kind: .text),
+            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 2)),
+            ReportColumn(key: "algbw_GBps", title: "algbw", unit: "(GB/s)", kind: .number(decimals: 2)),
+            ReportColumn(key: "busbw_GBps", title: "busbw", unit: "(GB/s)", kind: .number(decimals: 2)),
+        ]
+        if options.timingModel == .nccl { c.append(ReportColumn(key: "protocol", title: "protocol", kind: .text)) }
+        return c
+    }
+
+    /// Times one choice at `bytes` (rounded down to whole elements); returns the row, the outcome
+    /// and, for auto, every candidate's outcome.
+    mutating func measure(_ choice: AlgorithmChoice, bytes: Int) throws -> (row: [ReportValue], outcome: SimulationOutcome, candidates: [SimulationOutcome]) {
+        let size = options.datatype.sizeInBytes
+        let count = bytes / size
+        let outcome: SimulationOutcome
+        var candidates: [SimulationOutcome] = []
+        switch choice {
+        case .fixed(let a):
+            outcome = try simulator.time(a, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes)
+        case .auto:
+            let r = try simulator.fastest(elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes)
+            outcome = r.best
+            candidates = r.all
+        }
+        for o in candidates.isEmpty ? [outcome] : candidates {
+            if let s = o.statistics {
+                ranEvent = true
+                engineEvents += s.events
+                engineTransfers += s.transfers
+                engineWall += s.wallSeconds
+                engineCPU += s.cpuSeconds
+            }
+        }
+        let bytesActual = count * size
+        let seconds = outcome.timeSeconds
+        let algbw = seconds > 0 ? Double(bytesActual) / seconds / 1e9 : 0
+        let p = fabric.rankCount
+        let busbw = p > 1 ? algbw * 2 * Double(p - 1) / Double(p) : 0
+        let name = choice == .auto ? "auto(\(outcome.algorithm.rawValue))" : outcome.algorithm.rawValue
+        var row: [ReportValue] = [
+            .int(bytesActual), .int(count), .text(options.datatype.name), .text(options.op.rawValue), .int(-1),
+            .text(name), .number(seconds * 1e6), .number(algbw), .number(busbw),
+        ]
+        if simulator.model == .nccl { row.append(.text(outcome.ncclProtocol?.rawValue ?? "")) }
+        return (row, outcome, candidates)
+    }
+
+    /// `topology: dgx-h100 x 4 nodes = 32 GPUs (...)`.
+    var topologyNote: String {
+        let t = fabric.topology
+        let nodes = t.name == "switch" ? "\(fabric.rankCount) rank\(fabric.rankCount == 1 ? "" : "s")" : "\(fabric.nodeCount) node\(fabric.nodeCount == 1 ? "" : "s") x \(fabric.gpusPerNode) GPUs = \(fabric.rankCount) ranks"
+        return "topology: \(t.name), \(nodes); model: \(simulator.model.rawValue)"
+    }
+
+    /// Why the time is what it is: the bottleneck costs the closed forms see.
+    var bottleneckNote: String {
+        var parts: [String] = []
+        if fabric.gpusPerNode > 1 {
+            let c = fabric.intraNodeAlphaBeta
+            parts.append("intra-node \(formatFixed(1 / c.betaSecondsPerByte / 1e9, decimals: 1)) GB/s, \(formatFixed(c.alphaSeconds * 1e6, decimals: 2)) us per step")
+        }
+        if fabric.nodeCount > 1 {
+            let c = fabric.interNodeAlphaBeta()
+            parts.append("inter-node \(formatFixed(1 / c.betaSecondsPerByte / 1e9, decimals: 1)) GB/s, \(formatFixed(c.alphaSeconds * 1e6, decimals: 2)) us per step")
+        }
+        if fabric.gammaSecondsPerByte > 0 {
+            parts.append("reduction \(formatFixed(1 / fabric.gammaSecondsPerByte / 1e9, decimals: 0)) GB/s")
+        }
+        return parts.isEmpty ? "paths: none (a single rank)" : "paths (achievable): " + parts.joined(separator: "; ")
+    }
+
+    /// `engine: ...` over every event-model run so far.
+    var engineNote: String? {
+        guard ranEvent else { return nil }
+        return EngineStatistics(events: engineEvents, transfers: engineTransfers, wallSeconds: engineWall, cpuSeconds: engineCPU, peakMemoryBytes: peakResidentBytes()).summary
+    }
+}
 
 struct Simulate: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "simulate", abstract: "Time an allreduce on a modelled cluster.")
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Time an allreduce on a modelled cluster.",
+        discussion: """
+            Plays the algorithm's schedule over the cluster's links (--model event, the default), or
+            evaluates closed forms (analytic) or NCCL's tuning model (nccl). Output columns follow
+            nccl-tests' all_reduce_perf; busbw = algbw x 2(n-1)/n.
+
+            Example: allreduce simulate --topology dgx-h100 --nodes 16 --size 1G --algorithm auto
+            """)
+
+    @OptionGroup var cluster: ClusterOptions
+
+    @Option(name: .long, help: "Bytes per rank, with an optional 1024-based suffix (8, 64K, 1G).")
+    var size: String = "1G"
+
+    @Option(name: .long, help: "ring, tree, rabenseifner, recursive-doubling, hierarchical or auto (the fastest).")
+    var algorithm: String = "auto"
+
+    @OptionGroup var output: FormatOptions
+
+    func validate() throws {
+        _ = try parseBytes(size, option: "--size")
+        _ = try AlgorithmChoice(parsing: algorithm)
+    }
 
     func run() throws {
-        throw CLIError("'simulate' is not built yet")
+        var sim = try SimulationRun(options: cluster)
+        let bytes = try parseBytes(size, option: "--size")
+        let choice = try AlgorithmChoice(parsing: algorithm)
+        var report = Report(columns: sim.columns)
+        let m = try sim.measure(choice, bytes: bytes)
+        report.append(m.row)
+        report.notes.append(sim.topologyNote)
+        report.notes.append(sim.bottleneckNote)
+        if m.candidates.count > 1 {
+            let list = m.candidates.map { "\($0.algorithm.rawValue) \(formatFixed($0.timeSeconds * 1e6, decimals: 2)) us" }
+            report.notes.append("auto chose \(m.outcome.algorithm.rawValue): " + list.joined(separator: ", "))
+        }
+        if let links = m.outcome.linkUtilization, !links.isEmpty {
+            let list = links.map { "\($0.linkClass.rawValue) \(formatFixed($0.busyFraction * 100, decimals: 0))% (\($0.busiestLink))" }
+            report.notes.append("busiest links: " + list.joined(separator: ", "))
+        }
+        if let e = sim.engineNote { report.notes.append(e) }
+        report.print(output.format)
     }
 }

@@ -1,9 +1,120 @@
 import ArgumentParser
+import CollectiveCore
+import CollectiveFabric
+import CollectiveSim
 
 struct Sweep: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sweep", abstract: "Time allreduces over a range of sizes, like nccl-tests.")
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Time allreduces over a range of sizes, like nccl-tests.",
+        discussion: """
+            Sizes go from -b to -e, multiplied by -f (default 2) or, with -i, increased by -i bytes,
+            as in nccl-tests. Several algorithms at once: --algorithm ring,tree,auto (auto: the
+            fastest at each size). The footer gives each algorithm's average bus bandwidth and the
+            sizes where the fastest algorithm changes.
+
+            Example: allreduce sweep --topology dgx-h100 --nodes 4 -b 8 -e 8G -f 4 --algorithm ring,tree,auto
+            """)
+
+    @OptionGroup var cluster: ClusterOptions
+
+    @Option(name: [.customShort("b"), .customLong("minbytes")], help: "Smallest size (bytes, 1024-based suffixes).")
+    var minBytes: String = "8"
+
+    @Option(name: [.customShort("e"), .customLong("maxbytes")], help: "Largest size.")
+    var maxBytes: String = "128M"
+
+    @Option(name: [.customShort("f"), .customLong("stepfactor")], help: "Multiply the size by this at each step.")
+    var stepFactor: Int = 2
+
+    @Option(name: [.customShort("i"), .customLong("stepbytes")], help: "Add this many bytes at each step instead (overrides -f).")
+    var stepBytes: String?
+
+    @Option(name: .long, help: "Comma-separated algorithms: ring, tree, rabenseifner, recursive-doubling, hierarchical, auto.")
+    var algorithm: String = "ring,tree,auto"
+
+    @OptionGroup var output: FormatOptions
+
+    /// Most sizes a sweep may have (a guard against -i 1 over gigabytes).
+    static let maxSizes = 100_000
+
+    func validate() throws {
+        let lo = try parseBytes(minBytes, option: "-b")
+        let hi = try parseBytes(maxBytes, option: "-e")
+        guard lo <= hi else { throw ValidationError("-b (\(lo)) must not exceed -e (\(hi))") }
+        if let stepBytes {
+            guard try parseBytes(stepBytes, option: "-i") >= 1 else { throw ValidationError("-i must be at least 1 byte") }
+        } else {
+            guard stepFactor >= 2 else { throw ValidationError("-f must be at least 2, got \(stepFactor)") }
+            guard lo >= 1 || lo == hi else { throw ValidationError("-b must be at least 1 with -f (0 never grows)") }
+        }
+        _ = try AlgorithmChoice.parseList(algorithm)
+        _ = try sizes()
+    }
+
+    /// The sizes, as nccl-tests steps them.
+    func sizes() throws -> [Int] {
+        let lo = try parseBytes(minBytes, option: "-b")
+        let hi = try parseBytes(maxBytes, option: "-e")
+        var out: [Int] = []
+        var s = lo
+        if let stepBytes {
+            let inc = try parseBytes(stepBytes, option: "-i")
+            while s <= hi {
+                out.append(s)
+                if out.count > Self.maxSizes { throw ValidationError("the sweep has more than \(Self.maxSizes) sizes; raise -i") }
+                let (n, o) = s.addingReportingOverflow(inc)
+                if o { break }
+                s = n
+            }
+        } else {
+            while s <= hi {
+                out.append(s)
+                if s == 0 { break }
+                let (n, o) = s.multipliedReportingOverflow(by: stepFactor)
+                if o { break }
+                s = n
+            }
+        }
+        return out
+    }
 
     func run() throws {
-        throw CLIError("'sweep' is not built yet")
+        var sim = try SimulationRun(options: cluster)
+        let choices = try AlgorithmChoice.parseList(algorithm)
+        var report = Report(columns: sim.columns)
+        var busSums = [Double](repeating: 0, count: choices.count)
+        var fastestBySize: [(size: Int, name: String)] = []
+        for bytes in try sizes() {
+            var best: (name: String, seconds: Double)?
+            for (i, c) in choices.enumerated() {
+                let m = try sim.measure(c, bytes: bytes)
+                report.append(m.row)
+                if case .number(let bus) = m.row[8] { busSums[i] += bus }
+                if best == nil || m.outcome.timeSeconds < best!.seconds {
+                    best = (m.outcome.algorithm.rawValue, m.outcome.timeSeconds)
+                }
+            }
+            if let best { fastestBySize.append((bytes, best.name)) }
+        }
+        let n = Double(max(1, report.rows.count / max(1, choices.count)))
+        report.notes.append(sim.topologyNote)
+        report.notes.append(sim.bottleneckNote)
+        if choices.count == 1 {
+            report.notes.append("Avg bus bandwidth    : \(formatFixed(busSums[0] / n, decimals: 3))")
+        } else {
+            for (i, c) in choices.enumerated() {
+                report.notes.append("Avg bus bandwidth (\(c.name)) : \(formatFixed(busSums[i] / n, decimals: 3))")
+            }
+            var changes: [String] = []
+            for k in 1..<max(1, fastestBySize.count) where fastestBySize[k].name != fastestBySize[k - 1].name {
+                changes.append("\(fastestBySize[k - 1].name) -> \(fastestBySize[k].name) at \(ByteCount.format(fastestBySize[k].size))")
+            }
+            if let first = fastestBySize.first {
+                report.notes.append("fastest: \(first.name) from \(ByteCount.format(first.size))" + (changes.isEmpty ? " throughout" : "; " + changes.joined(separator: "; ")))
+            }
+        }
+        if let e = sim.engineNote { report.notes.append(e) }
+        report.print(output.format)
     }
 }

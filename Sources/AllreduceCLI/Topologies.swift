@@ -1,9 +1,43 @@
 import ArgumentParser
+import CollectiveFabric
 
 struct Topologies: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "topologies", abstract: "List or show cluster presets.")
+    static let configuration = CommandConfiguration(
+        commandName: "topologies",
+        abstract: "List cluster presets, or print one in the topology file format.",
+        discussion: """
+            `allreduce topologies` lists the presets; `allreduce topologies show NAME` prints one as
+            JSON, a starting point for a topology file (--topology path/to/file.json).
+            """,
+        subcommands: [List.self, Show.self],
+        defaultSubcommand: List.self)
 
-    func run() throws {
-        throw CLIError("'topologies' is not built yet")
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the presets.")
+
+        func run() throws {
+            let width = Topology.presetNames.map(\.count).max() ?? 0
+            for name in Topology.presetNames {
+                guard let t = Topology.preset(name) else { continue }
+                let summary = name == "switch"
+                    ? "p ranks on one non-blocking switch: --ranks P --link-bandwidth 100GB/s --link-latency 1us"
+                    : t.summary
+                print(name + String(repeating: " ", count: width - name.count) + "  " + summary)
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Print a preset as a topology file.")
+
+        @Argument(help: "Preset name.")
+        var name: String
+
+        func run() throws {
+            guard let t = Topology.preset(name) else {
+                throw ValidationError("unknown preset '\(name)' (presets: \(Topology.presetNames.joined(separator: ", ")))")
+            }
+            print(t.fileText(), terminator: "")
+        }
     }
 }

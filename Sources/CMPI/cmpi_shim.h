@@ -12,6 +12,7 @@
 
 #if __has_include(<mpi.h>)
 #include <mpi.h>
+#include <stdint.h>
 #define CMPI_AVAILABLE 1
 
 // Communicators and special buffers.
@@ -44,6 +45,8 @@ static inline MPI_Datatype cmpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype cmpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype cmpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Datatype cmpi_char(void) { return MPI_CHAR; }
+static inline MPI_Datatype cmpi_int(void) { return MPI_INT; }
+static inline MPI_Datatype cmpi_datatype_null(void) { return MPI_DATATYPE_NULL; }
 
 // Built-in ops.
 static inline MPI_Op cmpi_op_sum(void) { return MPI_SUM; }
@@ -53,6 +56,27 @@ static inline MPI_Op cmpi_op_max(void) { return MPI_MAX; }
 static inline MPI_Op cmpi_op_bor(void) { return MPI_BOR; }
 static inline MPI_Op cmpi_op_band(void) { return MPI_BAND; }
 static inline MPI_Op cmpi_op_null(void) { return MPI_OP_NULL; }
+
+// One-sided windows (the shared-memory transport).
+static inline MPI_Win cmpi_win_null(void) { return MPI_WIN_NULL; }
+static inline int cmpi_mode_nocheck(void) { return MPI_MODE_NOCHECK; }
+static inline int cmpi_lock_shared(void) { return MPI_LOCK_SHARED; }
+static inline int cmpi_undefined(void) { return MPI_UNDEFINED; }
+
+// Acquire/release atomics on plain memory, for flags that ranks share through an MPI-3 shared
+// window (the window's memory model is "unified" on shared-memory nodes: loads and stores by
+// one process are seen by the others, ordered by these fences).
+static inline uint64_t cmpi_load_acquire_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void cmpi_store_release_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void cmpi_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+// The process aborts the whole job (every rank) with `code`: used when a rank must not wait for
+// peers that will never answer.
+static inline int cmpi_abort_world(int code) { return MPI_Abort(MPI_COMM_WORLD, code); }
 
 #else
 #define CMPI_AVAILABLE 0

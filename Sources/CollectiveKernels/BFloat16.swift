@@ -1,7 +1,7 @@
 /// A 16-bit brain floating-point number: the top half of an IEEE 754 binary32.
 ///
 /// Conversion from `Float` rounds to nearest, ties to even; a NaN stays a (quiet) NaN.
-public struct BFloat16: Sendable, Hashable {
+public struct BFloat16: Sendable, Hashable, BitwiseCopyable {
     /// The raw bits: sign, 8 exponent bits, 7 fraction bits.
     public var bitPattern: UInt16
 

@@ -1,5 +1,10 @@
 /// A reduction kernel chosen at run time by datatype and operator: the type-erased entry point
 /// through which `CollectiveCore` and the executors reach the kernels.
+///
+/// Each method switches once on the datatype and the operator and then runs the specialised
+/// SIMD loop of ``ReductionKernels`` over the raw memory, which may have any alignment. Buffers
+/// hold `count` elements of ``dataType``; the destination may be the very same memory as a
+/// source, but must not partially overlap one.
 public struct Reducer: Sendable, Hashable {
     public let dataType: DataType
     public let op: ReductionOp
@@ -9,158 +14,115 @@ public struct Reducer: Sendable, Hashable {
         self.op = op
     }
 
-    /// `dst[i] = dst[i] op src[i]` for `count` elements.
+    /// `dst[i] = dst[i] op src[i]` for `count` elements (`avg` combines as `sum`).
     public func reduceInPlace(into dst: UnsafeMutableRawPointer, from src: UnsafeRawPointer, count: Int) {
         precondition(count >= 0, "Reducer: negative element count \(count)")
-        _dispatch { (t: any _ScalarReducible.Type) in t._reduceInPlace(dst, src, count, op.combiningOp) }
+        switch dataType {
+        case .int8: Self._inPlace(Int8.self, op, dst, src, count)
+        case .uint8: Self._inPlace(UInt8.self, op, dst, src, count)
+        case .int32: Self._inPlace(Int32.self, op, dst, src, count)
+        case .uint32: Self._inPlace(UInt32.self, op, dst, src, count)
+        case .int64: Self._inPlace(Int64.self, op, dst, src, count)
+        case .uint64: Self._inPlace(UInt64.self, op, dst, src, count)
+        case .float16: Self._inPlace(Float16.self, op, dst, src, count)
+        case .bfloat16: Self._inPlace(BFloat16.self, op, dst, src, count)
+        case .float32: Self._inPlace(Float.self, op, dst, src, count)
+        case .float64: Self._inPlace(Double.self, op, dst, src, count)
+        }
     }
 
-    /// `dst[i] = a[i] op b[i]` for `count` elements.
+    /// `dst[i] = a[i] op b[i]` for `count` elements (`avg` combines as `sum`).
     public func reduce(into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) {
         precondition(count >= 0, "Reducer: negative element count \(count)")
-        _dispatch { (t: any _ScalarReducible.Type) in t._reduce(dst, a, b, count, op.combiningOp) }
+        switch dataType {
+        case .int8: Self._outOfPlace(Int8.self, op, dst, a, b, count)
+        case .uint8: Self._outOfPlace(UInt8.self, op, dst, a, b, count)
+        case .int32: Self._outOfPlace(Int32.self, op, dst, a, b, count)
+        case .uint32: Self._outOfPlace(UInt32.self, op, dst, a, b, count)
+        case .int64: Self._outOfPlace(Int64.self, op, dst, a, b, count)
+        case .uint64: Self._outOfPlace(UInt64.self, op, dst, a, b, count)
+        case .float16: Self._outOfPlace(Float16.self, op, dst, a, b, count)
+        case .bfloat16: Self._outOfPlace(BFloat16.self, op, dst, a, b, count)
+        case .float32: Self._outOfPlace(Float.self, op, dst, a, b, count)
+        case .float64: Self._outOfPlace(Double.self, op, dst, a, b, count)
+        }
     }
 
-    /// `dst[i] = s0[i] op s1[i] op ... op s(k-1)[i]`, reading every source once.
+    /// `dst[i] = s0[i] op s1[i] op ... op s(k-1)[i]`, reading every source once; the 16-bit
+    /// floating-point types accumulate in binary32 and round once at the store.
     public func reduceFused(into dst: UnsafeMutableRawPointer, sources: UnsafeBufferPointer<UnsafeRawPointer>, count: Int) {
         precondition(count >= 0, "Reducer: negative element count \(count)")
         precondition(!sources.isEmpty, "Reducer: a fused reduction needs at least one source")
-        _dispatch { (t: any _ScalarReducible.Type) in t._reduceFused(dst, sources, count, op.combiningOp) }
+        switch dataType {
+        case .int8: Self._fused(Int8.self, op, dst, sources, count)
+        case .uint8: Self._fused(UInt8.self, op, dst, sources, count)
+        case .int32: Self._fused(Int32.self, op, dst, sources, count)
+        case .uint32: Self._fused(UInt32.self, op, dst, sources, count)
+        case .int64: Self._fused(Int64.self, op, dst, sources, count)
+        case .uint64: Self._fused(UInt64.self, op, dst, sources, count)
+        case .float16: Self._fused(Float16.self, op, dst, sources, count)
+        case .bfloat16: Self._fused(BFloat16.self, op, dst, sources, count)
+        case .float32: Self._fused(Float.self, op, dst, sources, count)
+        case .float64: Self._fused(Double.self, op, dst, sources, count)
+        }
     }
 
-    /// Applies the end-of-reduction step: for `avg`, divides every element by `contributions`;
-    /// for every other operator, does nothing.
+    /// Applies the end-of-reduction step: for `avg`, divides every element by `contributions`
+    /// (integers truncate toward zero; floating-point types round once); for every other
+    /// operator, does nothing.
     public func finalize(_ dst: UnsafeMutableRawPointer, count: Int, contributions: Int) {
         guard op == .avg else { return }
-        precondition(contributions > 0, "Reducer: avg needs at least one contribution")
-        _dispatch { (t: any _ScalarReducible.Type) in t._divide(dst, count, contributions) }
-    }
-
-    @inline(__always)
-    internal func _dispatch(_ body: (any _ScalarReducible.Type) -> Void) {
+        precondition(count >= 0, "Reducer: negative element count \(count)")
+        precondition(contributions > 0, "Reducer: avg needs at least one contribution, got \(contributions)")
         switch dataType {
-        case .int8: body(Int8.self)
-        case .uint8: body(UInt8.self)
-        case .int32: body(Int32.self)
-        case .uint32: body(UInt32.self)
-        case .int64: body(Int64.self)
-        case .uint64: body(UInt64.self)
-        case .float16: body(Float16.self)
-        case .bfloat16: body(BFloat16.self)
-        case .float32: body(Float.self)
-        case .float64: body(Double.self)
-        }
-    }
-}
-
-/// Scalar reference semantics for every element type.
-public protocol _ScalarReducible {
-    static func _combine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self
-    static func _divided(_ a: Self, by n: Int) -> Self
-}
-
-extension _ScalarReducible {
-    static func _reduceInPlace(_ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, _ count: Int, _ op: ReductionOp) {
-        let d = dst.assumingMemoryBound(to: Self.self)
-        let s = src.assumingMemoryBound(to: Self.self)
-        for i in 0..<count { d[i] = _combine(d[i], s[i], op) }
-    }
-
-    static func _reduce(_ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int, _ op: ReductionOp) {
-        let d = dst.assumingMemoryBound(to: Self.self)
-        let x = a.assumingMemoryBound(to: Self.self)
-        let y = b.assumingMemoryBound(to: Self.self)
-        for i in 0..<count { d[i] = _combine(x[i], y[i], op) }
-    }
-
-    static func _reduceFused(_ dst: UnsafeMutableRawPointer, _ sources: UnsafeBufferPointer<UnsafeRawPointer>, _ count: Int, _ op: ReductionOp) {
-        let d = dst.assumingMemoryBound(to: Self.self)
-        for i in 0..<count {
-            var acc = sources[0].assumingMemoryBound(to: Self.self)[i]
-            for k in 1..<sources.count { acc = _combine(acc, sources[k].assumingMemoryBound(to: Self.self)[i], op) }
-            d[i] = acc
+        case .int8: ReductionKernels._divide(dst, count: count, by: contributions, Int8.self)
+        case .uint8: ReductionKernels._divide(dst, count: count, by: contributions, UInt8.self)
+        case .int32: ReductionKernels._divide(dst, count: count, by: contributions, Int32.self)
+        case .uint32: ReductionKernels._divide(dst, count: count, by: contributions, UInt32.self)
+        case .int64: ReductionKernels._divide(dst, count: count, by: contributions, Int64.self)
+        case .uint64: ReductionKernels._divide(dst, count: count, by: contributions, UInt64.self)
+        case .float16: ReductionKernels._divide(dst, count: count, by: contributions, Float16.self)
+        case .bfloat16: ReductionKernels._divide(dst, count: count, by: contributions, BFloat16.self)
+        case .float32: ReductionKernels._divide(dst, count: count, by: contributions, Float.self)
+        case .float64: ReductionKernels._divide(dst, count: count, by: contributions, Double.self)
         }
     }
 
-    static func _divide(_ dst: UnsafeMutableRawPointer, _ count: Int, _ n: Int) {
-        let d = dst.assumingMemoryBound(to: Self.self)
-        for i in 0..<count { d[i] = _divided(d[i], by: n) }
-    }
-}
+    // MARK: Operator dispatch (one specialised loop per type x operator x form)
 
-extension FixedWidthInteger {
     @inline(__always)
-    static func _integerCombine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self {
-        switch op {
-        case .sum, .avg: a &+ b
-        case .prod: a &* b
-        case .min: Swift.min(a, b)
-        case .max: Swift.max(a, b)
+    internal static func _inPlace<E: ReductionElement>(
+        _: E.Type, _ op: ReductionOp, _ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, _ count: Int
+    ) {
+        switch op.combiningOp {
+        case .sum, .avg: ReductionKernels._reduceInPlace(dst, src, count: count, E.self, ReductionKernels.Sum.self)
+        case .prod: ReductionKernels._reduceInPlace(dst, src, count: count, E.self, ReductionKernels.Product.self)
+        case .min: ReductionKernels._reduceInPlace(dst, src, count: count, E.self, ReductionKernels.Minimum.self)
+        case .max: ReductionKernels._reduceInPlace(dst, src, count: count, E.self, ReductionKernels.Maximum.self)
         }
     }
-}
 
-extension Int8: _ScalarReducible {
-    public static func _combine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self { _integerCombine(a, b, op) }
-    public static func _divided(_ a: Self, by n: Int) -> Self { Self(truncatingIfNeeded: Int(a) / n) }
-}
-extension UInt8: _ScalarReducible {
-    public static func _combine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self { _integerCombine(a, b, op) }
-    public static func _divided(_ a: Self, by n: Int) -> Self { Self(truncatingIfNeeded: Int(a) / n) }
-}
-extension Int32: _ScalarReducible {
-    public static func _combine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self { _integerCombine(a, b, op) }
-    public static func _divided(_ a: Self, by n: Int) -> Self { Self(truncatingIfNeeded: Int(a) / n) }
-}
-extension UInt32: _ScalarReducible {
-    public static func _combine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self { _integerCombine(a, b, op) }
-    public static func _divided(_ a: Self, by n: Int) -> Self { Self(truncatingIfNeeded: Int(a) / n) }
-}
-extension Int64: _ScalarReducible {
-    public static func _combine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self { _integerCombine(a, b, op) }
-    public static func _divided(_ a: Self, by n: Int) -> Self { a / Self(n) }
-}
-extension UInt64: _ScalarReducible {
-    public static func _combine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self { _integerCombine(a, b, op) }
-    public static func _divided(_ a: Self, by n: Int) -> Self { a / Self(n) }
-}
-
-extension BinaryFloatingPoint {
-    /// IEEE 754-2019 minimum/maximum: NaN if either operand is NaN, and -0 < +0.
     @inline(__always)
-    static func _floatCombine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self {
-        switch op {
-        case .sum, .avg: return a + b
-        case .prod: return a * b
-        case .min:
-            if a.isNaN || b.isNaN { return a + b }
-            if a == b { return a.sign == .minus ? a : b }
-            return a < b ? a : b
-        case .max:
-            if a.isNaN || b.isNaN { return a + b }
-            if a == b { return a.sign == .plus ? a : b }
-            return a > b ? a : b
+    internal static func _outOfPlace<E: ReductionElement>(
+        _: E.Type, _ op: ReductionOp, _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int
+    ) {
+        switch op.combiningOp {
+        case .sum, .avg: ReductionKernels._reduce(dst, a, b, count: count, E.self, ReductionKernels.Sum.self)
+        case .prod: ReductionKernels._reduce(dst, a, b, count: count, E.self, ReductionKernels.Product.self)
+        case .min: ReductionKernels._reduce(dst, a, b, count: count, E.self, ReductionKernels.Minimum.self)
+        case .max: ReductionKernels._reduce(dst, a, b, count: count, E.self, ReductionKernels.Maximum.self)
         }
     }
-}
 
-extension Float: _ScalarReducible {
-    public static func _combine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self { _floatCombine(a, b, op) }
-    public static func _divided(_ a: Self, by n: Int) -> Self { a / Self(n) }
-}
-extension Double: _ScalarReducible {
-    public static func _combine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self { _floatCombine(a, b, op) }
-    public static func _divided(_ a: Self, by n: Int) -> Self { a / Self(n) }
-}
-extension Float16: _ScalarReducible {
-    public static func _combine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self {
-        Float16(Float._floatCombine(Float(a), Float(b), op))
+    @inline(__always)
+    internal static func _fused<E: ReductionElement>(
+        _: E.Type, _ op: ReductionOp, _ dst: UnsafeMutableRawPointer, _ sources: UnsafeBufferPointer<UnsafeRawPointer>, _ count: Int
+    ) {
+        switch op.combiningOp {
+        case .sum, .avg: ReductionKernels._reduceFused(dst, sources, count: count, E.self, ReductionKernels.Sum.self)
+        case .prod: ReductionKernels._reduceFused(dst, sources, count: count, E.self, ReductionKernels.Product.self)
+        case .min: ReductionKernels._reduceFused(dst, sources, count: count, E.self, ReductionKernels.Minimum.self)
+        case .max: ReductionKernels._reduceFused(dst, sources, count: count, E.self, ReductionKernels.Maximum.self)
+        }
     }
-    public static func _divided(_ a: Self, by n: Int) -> Self { Float16(Float(a) / Float(n)) }
-}
-extension BFloat16: _ScalarReducible {
-    public static func _combine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self {
-        BFloat16(Float._floatCombine(a.floatValue, b.floatValue, op))
-    }
-    public static func _divided(_ a: Self, by n: Int) -> Self { BFloat16(a.floatValue / Float(n)) }
 }

@@ -1,0 +1,142 @@
+/// Alpha-beta-gamma closed forms of the allreduce algorithms (FACTS.md section 2: Thakur,
+/// Rabenseifner and Gropp, IJHPCA 2005; Patarasuk and Yuan, JPDC 2009).
+///
+/// `alpha`: seconds per message; `beta`: seconds per byte moved; `gamma`: seconds per byte
+/// reduced; `n`: bytes per rank; `p`: ranks. Every function returns seconds.
+public struct AlphaBetaGamma: Sendable, Hashable {
+    public var alphaSeconds: Double
+    public var betaSecondsPerByte: Double
+    public var gammaSecondsPerByte: Double
+
+    public init(alphaSeconds: Double, betaSecondsPerByte: Double, gammaSecondsPerByte: Double = 0) {
+        self.alphaSeconds = alphaSeconds
+        self.betaSecondsPerByte = betaSecondsPerByte
+        self.gammaSecondsPerByte = gammaSecondsPerByte
+    }
+
+    /// The slower of two costs, term by term (the bottleneck of two path classes).
+    public func bottleneck(_ other: AlphaBetaGamma) -> AlphaBetaGamma {
+        AlphaBetaGamma(alphaSeconds: max(alphaSeconds, other.alphaSeconds),
+                       betaSecondsPerByte: max(betaSecondsPerByte, other.betaSecondsPerByte),
+                       gammaSecondsPerByte: max(gammaSecondsPerByte, other.gammaSecondsPerByte))
+    }
+
+    /// The same costs for a GPU that reduces *while* data streams in (NCCL's kernels; the event
+    /// engine's model): a reduced byte costs `max(beta, gamma)` instead of `beta + gamma`, so the
+    /// closed forms apply with gamma replaced by its excess over beta, `max(0, gamma - beta)`.
+    public var streamingReduction: AlphaBetaGamma {
+        AlphaBetaGamma(alphaSeconds: alphaSeconds, betaSecondsPerByte: betaSecondsPerByte,
+                       gammaSecondsPerByte: max(0, gammaSecondsPerByte - betaSecondsPerByte))
+    }
+
+    /// Ring: `2(p-1) alpha + 2((p-1)/p) n beta + ((p-1)/p) n gamma`.
+    public func ring(ranks p: Int, bytes n: Double) -> Double {
+        guard p > 1 else { return 0 }
+        let f = Double(p - 1) / Double(p)
+        return 2 * Double(p - 1) * alphaSeconds + 2 * f * n * betaSecondsPerByte + f * n * gammaSecondsPerByte
+    }
+
+    /// Recursive doubling: `lg p (alpha + n beta + n gamma)` for p a power of two; otherwise, with
+    /// q = 2^floor(lg p): `(lg q + 2) alpha + (lg q + 2) n beta + (lg q + 1) n gamma`.
+    public func recursiveDoubling(ranks p: Int, bytes n: Double) -> Double {
+        guard p > 1 else { return 0 }
+        let lgq = Double(floorLog2(p))
+        if p & (p - 1) == 0 { return lgq * (alphaSeconds + n * betaSecondsPerByte + n * gammaSecondsPerByte) }
+        return (lgq + 2) * alphaSeconds + (lgq + 2) * n * betaSecondsPerByte + (lgq + 1) * n * gammaSecondsPerByte
+    }
+
+    /// Recursive doubling as swift-allreduce's schedule runs it: a rank cannot send a range while
+    /// reducing into it, so each round is two half-buffer messages (exchange halves, reduce, send
+    /// the reduced half back): `lg q (2 alpha + n beta + (n/2) gamma)`, plus for p not a power of
+    /// two the fold and unfold, one full-buffer message each: `+ 2 alpha + 2 n beta + n gamma`.
+    public func recursiveDoublingHalfExchanges(ranks p: Int, bytes n: Double) -> Double {
+        guard p > 1 else { return 0 }
+        let lgq = Double(floorLog2(p))
+        var t = lgq * (2 * alphaSeconds + n * betaSecondsPerByte + n / 2 * gammaSecondsPerByte)
+        if p & (p - 1) != 0 { t += 2 * alphaSeconds + 2 * n * betaSecondsPerByte + n * gammaSecondsPerByte }
+        return t
+    }
+
+    /// Rabenseifner: `2 lg p alpha + 2((p-1)/p) n beta + ((p-1)/p) n gamma` for p a power of two;
+    /// otherwise `(2 lg q + 2) alpha + (2((q-1)/q) + 2) n beta + (1 + (q-1)/q) n gamma`.
+    public func rabenseifner(ranks p: Int, bytes n: Double) -> Double {
+        guard p > 1 else { return 0 }
+        let q = 1 << floorLog2(p)
+        let lgq = Double(floorLog2(p))
+        let f = Double(q - 1) / Double(q)
+        if p == q { return 2 * lgq * alphaSeconds + 2 * f * n * betaSecondsPerByte + f * n * gammaSecondsPerByte }
+        return (2 * lgq + 2) * alphaSeconds + (2 * f + 2) * n * betaSecondsPerByte + (1 + f) * n * gammaSecondsPerByte
+    }
+
+    /// The double binary tree without pipelining (one chunk per half, `c = n/2`), p = 2^m ranks,
+    /// as swift-allreduce's tree schedule runs it: going up, an interior rank takes its two
+    /// children's chunks one after the other (2 messages per level, m - 1 levels, then the root's
+    /// single child); going down, a rank forwards to its two children over one port (the second
+    /// leaves `c beta` later): `(3m - 1) alpha + (4m - 2) c beta`.
+    public func doubleBinaryTreeUnpipelined(ranks p: Int, bytes n: Double) -> Double {
+        guard p > 1 else { return 0 }
+        let m = Double(floorLog2(p))
+        return (3 * m - 1) * alphaSeconds + (4 * m - 2) * (n / 2) * betaSecondsPerByte
+    }
+
+    /// Pipelined double binary tree (Sanders, Speck and Traff 2009; NCCL's tree): two trees of
+    /// depth `d = floor(lg p)` each carry half the data in `k` chunks of `c = n / (2k)` bytes,
+    /// reducing up and broadcasting down, the two pipelines chained through the roots. A rank is
+    /// interior in one tree and a leaf in the other, so in steady state its port takes `4c`
+    /// bytes per stage (two children's chunks, one from its parent in each tree): a stage costs
+    /// `alpha + (2n/k) beta`, and the run `2d + k - 1` stages, plus the reductions of an
+    /// interior rank (two chunks per stage):
+    /// `(2d + k - 1)(alpha + (2n/k) beta) + (d + k - 1)(n/k) gamma`.
+    /// For large n this is `2 n beta`: bus bandwidth at best that of ring (FACTS.md section 2).
+    public func doubleBinaryTree(ranks p: Int, bytes n: Double, chunks k: Int) -> Double {
+        guard p > 1 else { return 0 }
+        let d = Double(floorLog2(p))
+        let kk = Double(max(1, k))
+        let stage = alphaSeconds + (2 * n / kk) * betaSecondsPerByte
+        return (2 * d + kk - 1) * stage + (d + kk - 1) * (n / kk) * gammaSecondsPerByte
+    }
+
+    /// Reduce-scatter along a ring of p: `(p-1)(alpha + (n/p) beta + (n/p) gamma)`.
+    public func ringReduceScatter(ranks p: Int, bytes n: Double) -> Double {
+        guard p > 1 else { return 0 }
+        return Double(p - 1) * (alphaSeconds + n / Double(p) * (betaSecondsPerByte + gammaSecondsPerByte))
+    }
+
+    /// Allgather along a ring of p: `(p-1)(alpha + (n/p) beta)`.
+    public func ringAllgather(ranks p: Int, bytes n: Double) -> Double {
+        guard p > 1 else { return 0 }
+        return Double(p - 1) * (alphaSeconds + n / Double(p) * betaSecondsPerByte)
+    }
+}
+
+/// floor(log2(x)) for x >= 1.
+@inlinable public func floorLog2(_ x: Int) -> Int {
+    precondition(x >= 1, "floorLog2: \(x) < 1")
+    return Int.bitWidth - 1 - x.leadingZeroBitCount
+}
+
+extension FabricMap {
+    /// Alpha, beta, gamma of one transfer inside a node (the slowest GPU pair).
+    public var intraNodeAlphaBeta: AlphaBetaGamma {
+        let c = intraNodeCost
+        return AlphaBetaGamma(alphaSeconds: c.alphaSeconds, betaSecondsPerByte: c.betaSecondsPerByte, gammaSecondsPerByte: gammaSecondsPerByte)
+    }
+
+    /// Alpha, beta, gamma of one transfer between nodes. With `concurrentPerNode` GPUs of a node
+    /// sending at once, beta grows when they share NICs (GPUs per NIC, up to that many).
+    public func interNodeAlphaBeta(concurrentPerNode: Int = 1) -> AlphaBetaGamma {
+        let c = interNodeCost
+        let nics = max(1, topology.node.nicCount)
+        let gpusPerNIC = max(1, gpusPerNode / nics)
+        let sharing = Double(max(1, min(concurrentPerNode, gpusPerNIC)))
+        return AlphaBetaGamma(alphaSeconds: c.alphaSeconds, betaSecondsPerByte: c.betaSecondsPerByte * sharing, gammaSecondsPerByte: gammaSecondsPerByte)
+    }
+
+    /// The bottleneck path cost of a flat algorithm over every rank: the slower of the intra-node
+    /// and (with several nodes) inter-node costs.
+    public var bottleneckAlphaBeta: AlphaBetaGamma {
+        var c = gpusPerNode > 1 ? intraNodeAlphaBeta : AlphaBetaGamma(alphaSeconds: 0, betaSecondsPerByte: 0, gammaSecondsPerByte: gammaSecondsPerByte)
+        if nodeCount > 1 { c = c.bottleneck(interNodeAlphaBeta()) }
+        return c
+    }
+}

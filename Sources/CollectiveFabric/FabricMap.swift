@@ -1,0 +1,254 @@
+/// The links of a ``Topology`` numbered densely, and the path every transfer takes: what an
+/// engine needs to play transfers over the fabric.
+///
+/// Directed links (each direction of a cable is its own link, as the figures are per direction):
+///
+///     per node:  NVSwitch fabric: GPU g's port out, GPU g's port in          (2 x gpus)
+///                mesh fabric:     one link per ordered GPU pair (a, b)        (gpus x gpus)
+///                PCIe: GPU g up (to NIC / host), GPU g down                   (2 x gpus, if any)
+///                NIC k transmit (into its leaf), NIC k receive                (2 x nics)
+///     per leaf:  uplink s (leaf -> spine s), downlink s (spine s -> leaf)     (2 x uplinks)
+///
+/// Paths, in order:
+///
+///     same node, NVSwitch:  [out(a), in(b)]                 NVLink latency
+///     same node, mesh pair: [pair(a, b)]                    NVLink latency
+///     same node, otherwise: [pcieUp(a), pcieDown(b)]        PCIe latency
+///     other node:           [pcieUp(a)?, tx(nic a), leafUp?, leafDown?, rx(nic b), pcieDown(b)?]
+///                           2 x PCIe + NIC latency + 1 switch hop (same leaf) or 3 (via a spine)
+///
+/// A transfer moves at its path's bottleneck rate; its latency includes the per-step software
+/// overhead (the node's, plus the network's for inter-node transfers).
+public struct FabricMap: Sendable {
+    public let topology: Topology
+    public let gpusPerNode: Int
+    public let nodeCount: Int
+    public let rankCount: Int
+    public let linksPerNode: Int
+    public let leafCount: Int
+    public let uplinksPerLeaf: Int
+    /// Total directed links.
+    public let linkCount: Int
+
+    // Intra-node paths, by ordered GPU pair a * gpus + b.
+    @usableFromInline let _intraFirst: [Int]
+    @usableFromInline let _intraSecond: [Int]
+    @usableFromInline let _intraBytesPerSecond: [Double]
+    @usableFromInline let _intraLatencySeconds: [Double]
+    // Inter-node pieces.
+    @usableFromInline let _pcieUp: Int      // offset of GPU 0's PCIe up link in a node, -1 if none
+    @usableFromInline let _pcieDown: Int
+    @usableFromInline let _nicTx: Int
+    @usableFromInline let _nicRx: Int
+    @usableFromInline let _nicCount: Int
+    @usableFromInline let _leafBase: Int
+    @usableFromInline let _leavesPerRail: Int
+    @usableFromInline let _leafPorts: Int
+    @usableFromInline let _rail: Bool
+    @usableFromInline let _interBytesPerSecond: Double
+    @usableFromInline let _interLatencySameLeaf: Double
+    @usableFromInline let _interLatencyViaSpine: Double
+
+    /// Largest number of links on a path.
+    public static let maxPathLinks = 6
+
+    public init(_ topology: Topology) throws(TopologyError) {
+        try topology.validate()
+        self.topology = topology
+        let node = topology.node
+        let g = node.gpuCount
+        gpusPerNode = g
+        nodeCount = topology.nodeCount
+        rankCount = topology.rankCount
+        let overhead = node.stepOverheadMicroseconds * 1e-6
+
+        var offset = 0
+        var nvOut = -1, nvIn = -1, meshBase = -1
+        if let nv = node.nvlink {
+            switch nv.fabric {
+            case .nvswitch: nvOut = 0; nvIn = g; offset = 2 * g
+            case .mesh: meshBase = 0; offset = g * g
+            }
+        }
+        if node.pcie != nil { _pcieUp = offset; _pcieDown = offset + g; offset += 2 * g } else { _pcieUp = -1; _pcieDown = -1 }
+        _nicCount = node.nic == nil ? 0 : node.nicCount
+        _nicTx = offset; _nicRx = offset + _nicCount; offset += 2 * _nicCount
+        linksPerNode = offset
+
+        var first = [Int](repeating: -1, count: g * g), second = [Int](repeating: -1, count: g * g)
+        var bps = [Double](repeating: .infinity, count: g * g), lat = [Double](repeating: overhead, count: g * g)
+        for a in 0..<g {
+            for b in 0..<g where a != b {
+                let i = a * g + b
+                if let nv = node.nvlink, nv.fabric == .nvswitch {
+                    first[i] = nvOut + a; second[i] = nvIn + b
+                    bps[i] = nv.portAchievableGBps * 1e9
+                    lat[i] = overhead + nv.link.latencyMicroseconds * 1e-6
+                } else if let nv = node.nvlink, node.meshLinks(a, b) > 0 {
+                    first[i] = meshBase + i
+                    bps[i] = nv.link.achievableGBps * 1e9 * Double(node.meshLinks(a, b))
+                    lat[i] = overhead + nv.link.latencyMicroseconds * 1e-6
+                } else if let pcie = node.pcie {
+                    first[i] = _pcieUp + a; second[i] = _pcieDown + b
+                    bps[i] = pcie.achievableBytesPerSecond
+                    lat[i] = overhead + pcie.latencyMicroseconds * 1e-6
+                } else {
+                    throw TopologyError(field: "node.nvlink", message: "GPU \(a) cannot reach GPU \(b)")
+                }
+            }
+        }
+        _intraFirst = first; _intraSecond = second; _intraBytesPerSecond = bps; _intraLatencySeconds = lat
+
+        let net = topology.network
+        _leafPorts = net.leafPorts
+        _rail = net.railOptimized
+        uplinksPerLeaf = net.uplinksPerLeaf
+        if _nicCount > 0 {
+            if net.railOptimized {
+                _leavesPerRail = (topology.nodeCount + net.leafPorts - 1) / net.leafPorts
+                leafCount = _leavesPerRail * _nicCount
+            } else {
+                _leavesPerRail = 0
+                leafCount = (topology.nodeCount * _nicCount + net.leafPorts - 1) / net.leafPorts
+            }
+        } else {
+            _leavesPerRail = 0
+            leafCount = 0
+        }
+        _leafBase = linksPerNode * topology.nodeCount
+        linkCount = _leafBase + leafCount * uplinksPerLeaf * 2
+
+        if let nic = node.nic {
+            var rate = nic.achievableBytesPerSecond
+            var latency = overhead + net.stepOverheadMicroseconds * 1e-6 + nic.latencyMicroseconds * 1e-6
+            if let pcie = node.pcie {
+                rate = min(rate, pcie.achievableBytesPerSecond)
+                latency += 2 * pcie.latencyMicroseconds * 1e-6
+            }
+            _interBytesPerSecond = rate
+            _interLatencySameLeaf = latency + net.switchLatencyMicroseconds * 1e-6
+            _interLatencyViaSpine = latency + 3 * net.switchLatencyMicroseconds * 1e-6
+        } else {
+            _interBytesPerSecond = 0
+            _interLatencySameLeaf = .infinity
+            _interLatencyViaSpine = .infinity
+        }
+    }
+
+    /// The leaf switch of NIC `nic` of node `node`.
+    @inlinable
+    public func leaf(node: Int, nic: Int) -> Int {
+        _rail ? nic * _leavesPerRail + node / _leafPorts : (node * _nicCount + nic) / _leafPorts
+    }
+
+    /// The port of NIC `nic` of node `node` on its leaf (0 ..< leafPorts).
+    @inlinable
+    public func port(node: Int, nic: Int) -> Int {
+        _rail ? node % _leafPorts : (node * _nicCount + nic) % _leafPorts
+    }
+
+    /// Writes the links of the path from rank `src` to rank `dst` into `links` (room for
+    /// ``maxPathLinks``) and returns how many, the bottleneck rate (bytes/s) and the latency
+    /// (seconds, software overhead included).
+    @inlinable
+    public func route(from src: Int, to dst: Int, links: UnsafeMutablePointer<Int>) -> (count: Int, bytesPerSecond: Double, latencySeconds: Double) {
+        let g = gpusPerNode
+        let srcNode = src / g, dstNode = dst / g
+        let a = src - srcNode * g, b = dst - dstNode * g
+        if srcNode == dstNode {
+            let i = a * g + b
+            let base = srcNode * linksPerNode
+            var n = 0
+            let f = _intraFirst[i]
+            if f >= 0 { links[0] = base + f; n = 1 }
+            let s = _intraSecond[i]
+            if s >= 0 { links[n] = base + s; n += 1 }
+            return (n, _intraBytesPerSecond[i], _intraLatencySeconds[i])
+        }
+        let srcBase = srcNode * linksPerNode, dstBase = dstNode * linksPerNode
+        let srcNic = a * _nicCount / g, dstNic = b * _nicCount / g
+        var n = 0
+        if _pcieUp >= 0 { links[n] = srcBase + _pcieUp + a; n += 1 }
+        links[n] = srcBase + _nicTx + srcNic; n += 1
+        let srcLeaf = leaf(node: srcNode, nic: srcNic), dstLeaf = leaf(node: dstNode, nic: dstNic)
+        var latency = _interLatencySameLeaf
+        if srcLeaf != dstLeaf {
+            let spine = port(node: dstNode, nic: dstNic) % uplinksPerLeaf
+            links[n] = _leafBase + (srcLeaf * uplinksPerLeaf + spine) * 2; n += 1
+            links[n] = _leafBase + (dstLeaf * uplinksPerLeaf + spine) * 2 + 1; n += 1
+            latency = _interLatencyViaSpine
+        }
+        links[n] = dstBase + _nicRx + dstNic; n += 1
+        if _pcieDown >= 0 { links[n] = dstBase + _pcieDown + b; n += 1 }
+        return (n, _interBytesPerSecond, latency)
+    }
+
+    /// The kinds of links, for utilisation reports.
+    public enum LinkClass: String, CaseIterable, Sendable {
+        case nvlink = "NVLink"
+        case pcie = "PCIe"
+        case nicTransmit = "NIC tx"
+        case nicReceive = "NIC rx"
+        case leafUplink = "leaf uplink"
+        case spineDownlink = "spine downlink"
+    }
+
+    /// The kind of link `id`.
+    public func linkClass(_ id: Int) -> LinkClass {
+        if id >= _leafBase { return (id - _leafBase) % 2 == 0 ? .leafUplink : .spineDownlink }
+        let o = id % linksPerNode
+        if o >= _nicTx { return o - _nicTx < _nicCount ? .nicTransmit : .nicReceive }
+        if _pcieUp >= 0 && o >= _pcieUp { return .pcie }
+        return .nvlink
+    }
+
+    /// Achievable rate of link `id`, bytes per second.
+    public func linkBytesPerSecond(_ id: Int) -> Double {
+        let node = topology.node
+        switch linkClass(id) {
+        case .nicTransmit, .nicReceive, .leafUplink, .spineDownlink: return node.nic?.achievableBytesPerSecond ?? 0
+        case .pcie: return node.pcie?.achievableBytesPerSecond ?? 0
+        case .nvlink:
+            guard let nv = node.nvlink else { return 0 }
+            if nv.fabric == .nvswitch { return nv.portAchievableGBps * 1e9 }
+            let o = id % linksPerNode
+            return nv.link.achievableBytesPerSecond * Double(node.meshLinks(o / gpusPerNode, o % gpusPerNode))
+        }
+    }
+
+    /// A readable name of link `id` (`node 3 nic 2 tx`, `leaf 5 uplink 1`), for traces and tests.
+    public func linkName(_ id: Int) -> String {
+        if id >= _leafBase {
+            let r = id - _leafBase
+            let leaf = r / 2 / uplinksPerLeaf, s = (r / 2) % uplinksPerLeaf
+            return "leaf \(leaf) \(r % 2 == 0 ? "uplink" : "downlink") \(s)"
+        }
+        let node = id / linksPerNode, o = id % linksPerNode, g = gpusPerNode
+        if o >= _nicTx { let k = o - _nicTx; return k < _nicCount ? "node \(node) nic \(k) tx" : "node \(node) nic \(k - _nicCount) rx" }
+        if _pcieUp >= 0 && o >= _pcieUp { let k = o - _pcieUp; return k < g ? "node \(node) gpu \(k) pcie up" : "node \(node) gpu \(k - g) pcie down" }
+        if topology.node.nvlink?.fabric == .mesh { return "node \(node) nvlink \(o / g)->\(o % g)" }
+        return o < g ? "node \(node) gpu \(o) nvlink out" : "node \(node) gpu \(o - g) nvlink in"
+    }
+
+    /// Cost of one transfer between GPUs of the same node (the slowest pair): alpha in seconds
+    /// (overhead and latency), beta in seconds per byte.
+    public var intraNodeCost: (alphaSeconds: Double, betaSecondsPerByte: Double) {
+        var alpha = 0.0, beta = 0.0
+        for i in 0..<(gpusPerNode * gpusPerNode) where i / gpusPerNode != i % gpusPerNode {
+            alpha = max(alpha, _intraLatencySeconds[i])
+            beta = max(beta, 1 / _intraBytesPerSecond[i])
+        }
+        return (alpha, beta)
+    }
+
+    /// Cost of one transfer between nodes (through a spine when the cluster spans several leaves).
+    public var interNodeCost: (alphaSeconds: Double, betaSecondsPerByte: Double) {
+        let alpha = leafCount > 1 || (_rail && _nicCount > 1) ? _interLatencyViaSpine : _interLatencySameLeaf
+        return (alpha, _interBytesPerSecond > 0 ? 1 / _interBytesPerSecond : .infinity)
+    }
+
+    /// Seconds per byte of one operand a GPU takes to reduce (0 when reductions are free).
+    public var gammaSecondsPerByte: Double {
+        topology.node.reduceGBps.map { 1 / ($0 * 1e9) } ?? 0
+    }
+}

@@ -1,0 +1,367 @@
+import Foundation
+
+/// Topology files: JSON, one cluster per file. `allreduce topologies show NAME` prints a preset
+/// in this format; reading that output back gives the same topology.
+///
+///     {
+///       "name": "my-cluster",                      optional (default: the file name)
+///       "description": "...",                       optional
+///       "nodes": 4,                                 optional (default 1; --nodes overrides)
+///       "node": {
+///         "gpu": "H100",                            optional label
+///         "gpus": 8,                                required
+///         "nvlink": {                               optional (no NVLink: GPUs talk over PCIe)
+///           "fabric": "nvswitch" | "mesh",          required
+///           "kind": "nvlink4",                      optional: gives bandwidth/latency/efficiency defaults
+///           "linksPerGPU": 18,                      required for nvswitch
+///           "bandwidth": "25GB/s",                  per link, per direction (required without kind)
+///           "latency": "300ns",                     (required without kind)
+///           "efficiency": 0.8,                      achievable fraction (default: kind's, else 1)
+///           "pairs": [[0, 1, 2], ...]               mesh only: GPU a, GPU b, link count
+///         },
+///         "pcie": { "kind": "pcie-gen5", ... },     optional, same link fields
+///         "nics": { "count": 8, "kind": "ib-ndr", ... },  optional (required for several nodes)
+///         "reduceBandwidth": "1117GB/s",            optional: GPU reduction rate (absent: free)
+///         "stepOverhead": "1us"                     optional (default 1us)
+///       },
+///       "network": {                                optional
+///         "leafPorts": 32,                          NIC-facing ports per leaf (default 32)
+///         "oversubscription": 1,                    down:up ratio of a leaf (default 1)
+///         "railOptimized": true,                    (default false)
+///         "switchLatency": "130ns",                 (default: 130ns for InfiniBand, 500ns for RoCE)
+///         "stepOverhead": "1.5us"                   extra per network transfer (default 1.5us)
+///       }
+///     }
+///
+/// Bandwidths need a unit (`GB/s` = 1e9 bytes/s, `Gb/s` = 1e9 bits/s, also TB/s MB/s Tb/s Mb/s);
+/// latencies too (`s`, `ms`, `us`, `ns`). Link kinds: ``LinkKind/validNames``.
+extension Topology {
+    /// Reads a topology file. Errors name the field and, where it can be found, the file line.
+    public static func load(path: String) throws(TopologyError) -> Topology {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TopologyError(field: "", message: "cannot read topology file '\(path)' (not found or not readable)")
+        }
+        let fileName = (path as NSString).lastPathComponent
+        let stem = fileName.hasSuffix(".json") ? String(fileName.dropLast(5)) : fileName
+        return try parse(data: data, fileName: path, defaultName: stem)
+    }
+
+    /// Parses topology JSON (see the format above).
+    public static func parse(data: Data, fileName: String = "<topology>", defaultName: String = "custom") throws(TopologyError) -> Topology {
+        let text = String(decoding: data, as: UTF8.self)
+        let root: JSONValue
+        do {
+            root = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            var detail = "not valid JSON"
+            if case DecodingError.dataCorrupted(let context) = error {
+                if let underlying = context.underlyingError {
+                    let ns = underlying as NSError
+                    detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? "\(underlying)"
+                } else {
+                    detail = context.debugDescription
+                }
+            }
+            throw TopologyError(field: "", message: "not valid JSON: \(AllreduceText.firstLine(detail))", location: fileName)
+        }
+        var reader = _Reader(text: text, fileName: fileName)
+        do {
+            return try reader.topology(root, defaultName: defaultName)
+        } catch {
+            throw error
+        }
+    }
+
+    /// The topology in the file format, keys in a fixed order: reading it back gives `self`.
+    public func fileText() -> String {
+        var lines: [String] = ["{"]
+        lines.append("  \"name\": \(jsonQuote(name)),")
+        lines.append("  \"description\": \(jsonQuote(summary)),")
+        lines.append("  \"nodes\": \(nodeCount),")
+        lines.append("  \"node\": {")
+        var nodeFields: [String] = []
+        nodeFields.append("    \"gpu\": \(jsonQuote(node.gpuName))")
+        nodeFields.append("    \"gpus\": \(node.gpuCount)")
+        if let nv = node.nvlink {
+            var f = ["\"fabric\": \"\(nv.fabric.rawValue)\""]
+            f += Self.linkFields(nv.link)
+            f.append("\"linksPerGPU\": \(nv.linksPerGPU)")
+            if nv.fabric == .mesh {
+                f.append("\"pairs\": [" + nv.pairs.map { "[\($0.a), \($0.b), \($0.links)]" }.joined(separator: ", ") + "]")
+            }
+            nodeFields.append("    \"nvlink\": {" + f.joined(separator: ", ") + "}")
+        }
+        if let pcie = node.pcie { nodeFields.append("    \"pcie\": {" + Self.linkFields(pcie).joined(separator: ", ") + "}") }
+        if let nic = node.nic, node.nicCount > 0 {
+            nodeFields.append("    \"nics\": {" + (["\"count\": \(node.nicCount)"] + Self.linkFields(nic)).joined(separator: ", ") + "}")
+        }
+        if let r = node.reduceGBps { nodeFields.append("    \"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(r))\"") }
+        nodeFields.append("    \"stepOverhead\": \"\(PhysicalUnit.formatLatency(node.stepOverheadMicroseconds))\"")
+        lines.append(nodeFields.joined(separator: ",\n"))
+        lines.append("  },")
+        lines.append("  \"network\": {\"leafPorts\": \(network.leafPorts), \"oversubscription\": \(PhysicalUnit.shortest(network.oversubscription)), "
+                     + "\"railOptimized\": \(network.railOptimized), \"switchLatency\": \"\(PhysicalUnit.formatLatency(network.switchLatencyMicroseconds))\", "
+                     + "\"stepOverhead\": \"\(PhysicalUnit.formatLatency(network.stepOverheadMicroseconds))\"}")
+        lines.append("}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func linkFields(_ l: LinkSpec) -> [String] {
+        var f: [String] = []
+        if let k = l.kind { f.append("\"kind\": \"\(k.rawValue)\"") }
+        f.append("\"bandwidth\": \"\(PhysicalUnit.formatBandwidth(l.bandwidthGBps))\"")
+        f.append("\"latency\": \"\(PhysicalUnit.formatLatency(l.latencyMicroseconds))\"")
+        f.append("\"efficiency\": \(PhysicalUnit.shortest(l.efficiency))")
+        return f
+    }
+}
+
+func jsonQuote(_ s: String) -> String {
+    var out = "\""
+    for ch in s.unicodeScalars {
+        switch ch {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        default:
+            if ch.value < 0x20 { out += String(format: "\\u%04x", ch.value) } else { out.unicodeScalars.append(ch) }
+        }
+    }
+    return out + "\""
+}
+
+/// Walks the decoded JSON, keeping the dotted path for errors and finding file lines by scanning
+/// the text for the keys of the path in order.
+struct _Reader {
+    let text: String
+    let fileName: String
+
+    func location(_ path: [String]) -> String {
+        // Find each key of the path in turn, after the previous one.
+        let utf8 = Array(text.utf8)
+        var pos = 0
+        for key in path {
+            let name = key.split(separator: "[").first.map(String.init) ?? key
+            let needle = Array("\"\(name)\"".utf8)
+            var found = -1
+            var i = pos
+            while i + needle.count <= utf8.count {
+                if utf8[i] == needle[0] && Array(utf8[i..<(i + needle.count)]) == needle { found = i; break }
+                i += 1
+            }
+            if found < 0 { break }
+            pos = found + needle.count
+        }
+        if path.isEmpty || pos == 0 { return fileName }
+        let line = 1 + utf8[0..<pos].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+        return "\(fileName):\(line)"
+    }
+
+    func fail(_ path: [String], _ message: String) -> TopologyError {
+        TopologyError(field: path.joined(separator: "."), message: message, location: location(path))
+    }
+
+    func object(_ v: JSONValue?, _ path: [String]) throws(TopologyError) -> [String: JSONValue] {
+        guard case .object(let o)? = v else { throw fail(path, "expected an object { ... }") }
+        return o
+    }
+
+    func checkKeys(_ o: [String: JSONValue], _ allowed: Set<String>, _ path: [String]) throws(TopologyError) {
+        for key in o.keys.sorted() where !allowed.contains(key) {
+            throw fail(path + [key], "unknown field (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    func int(_ o: [String: JSONValue], _ key: String, _ path: [String], default def: Int? = nil) throws(TopologyError) -> Int {
+        guard let v = o[key] else {
+            if let def { return def }
+            throw fail(path + [key], "missing field")
+        }
+        if case .number(let d) = v, d == d.rounded(), abs(d) < 1e15 { return Int(d) }
+        throw fail(path + [key], "expected a whole number, got \(describe(v))")
+    }
+
+    func number(_ o: [String: JSONValue], _ key: String, _ path: [String], default def: Double) throws(TopologyError) -> Double {
+        guard let v = o[key] else { return def }
+        guard case .number(let d) = v else { throw fail(path + [key], "expected a number, got \(describe(v))") }
+        return d
+    }
+
+    func bool(_ o: [String: JSONValue], _ key: String, _ path: [String], default def: Bool) throws(TopologyError) -> Bool {
+        guard let v = o[key] else { return def }
+        guard case .bool(let b) = v else { throw fail(path + [key], "expected true or false, got \(describe(v))") }
+        return b
+    }
+
+    func string(_ o: [String: JSONValue], _ key: String, _ path: [String]) throws(TopologyError) -> String? {
+        guard let v = o[key] else { return nil }
+        guard case .string(let s) = v else { throw fail(path + [key], "expected a string, got \(describe(v))") }
+        return s
+    }
+
+    func bandwidth(_ o: [String: JSONValue], _ key: String, _ path: [String]) throws(TopologyError) -> Double? {
+        guard let v = o[key] else { return nil }
+        guard case .string(let s) = v else {
+            throw fail(path + [key], "expected a string with a unit such as \"50GB/s\" or \"400Gb/s\", got \(describe(v))")
+        }
+        switch PhysicalUnit.parseBandwidthGBps(s) {
+        case .success(let x): return x
+        case .failure(let e): throw fail(path + [key], e.description)
+        }
+    }
+
+    func latency(_ o: [String: JSONValue], _ key: String, _ path: [String]) throws(TopologyError) -> Double? {
+        guard let v = o[key] else { return nil }
+        guard case .string(let s) = v else {
+            throw fail(path + [key], "expected a string with a unit such as \"2us\" or \"500ns\", got \(describe(v))")
+        }
+        switch PhysicalUnit.parseLatencyMicroseconds(s) {
+        case .success(let x): return x
+        case .failure(let e): throw fail(path + [key], e.description)
+        }
+    }
+
+    func describe(_ v: JSONValue) -> String {
+        switch v {
+        case .string(let s): "\"\(s)\""
+        case .bool(let b): "\(b)"
+        case .number(let d): PhysicalUnit.shortest(d)
+        case .array: "an array"
+        case .object: "an object"
+        case .null: "null"
+        }
+    }
+
+    static let linkKeys: Set<String> = ["kind", "bandwidth", "latency", "efficiency"]
+
+    func link(_ o: [String: JSONValue], _ path: [String]) throws(TopologyError) -> LinkSpec {
+        var spec: LinkSpec
+        if let kindName = try string(o, "kind", path) {
+            guard let kind = LinkKind(rawValue: kindName.lowercased()) else {
+                throw fail(path + ["kind"], "unknown link kind '\(kindName)' (known: \(LinkKind.validNames))")
+            }
+            spec = kind.defaultSpec
+        } else {
+            guard o["bandwidth"] != nil else { throw fail(path + ["bandwidth"], "missing field (or give a \"kind\")") }
+            guard o["latency"] != nil else { throw fail(path + ["latency"], "missing field (or give a \"kind\")") }
+            spec = LinkSpec(bandwidthGBps: 0, latencyMicroseconds: 0, efficiency: 1)
+        }
+        if let b = try bandwidth(o, "bandwidth", path) {
+            guard b > 0 else { throw fail(path + ["bandwidth"], "must be positive") }
+            spec.bandwidthGBps = b
+        }
+        if let l = try latency(o, "latency", path) { spec.latencyMicroseconds = l }
+        spec.efficiency = try number(o, "efficiency", path, default: spec.efficiency)
+        guard spec.efficiency > 0 && spec.efficiency <= 1 else { throw fail(path + ["efficiency"], "must be in (0, 1], got \(spec.efficiency)") }
+        return spec
+    }
+
+    mutating func topology(_ root: JSONValue, defaultName: String) throws(TopologyError) -> Topology {
+        let top = try object(root, [])
+        try checkKeys(top, ["name", "description", "nodes", "node", "network"], [])
+        let name = try string(top, "name", []) ?? defaultName
+        let summary = try string(top, "description", []) ?? ""
+        let nodes = try int(top, "nodes", [], default: 1)
+        guard nodes >= 1 else { throw fail(["nodes"], "must be at least 1, got \(nodes)") }
+        guard top["node"] != nil else { throw fail(["node"], "missing field") }
+        let n = try object(top["node"], ["node"])
+        try checkKeys(n, ["gpu", "gpus", "nvlink", "pcie", "nics", "reduceBandwidth", "stepOverhead"], ["node"])
+        let gpus = try int(n, "gpus", ["node"])
+        guard gpus >= 1 else { throw fail(["node", "gpus"], "must be at least 1, got \(gpus)") }
+        let gpuName = try string(n, "gpu", ["node"]) ?? "GPU"
+
+        var nvlink: NVLinkSpec?
+        if n["nvlink"] != nil {
+            let path = ["node", "nvlink"]
+            let o = try object(n["nvlink"], path)
+            try checkKeys(o, _Reader.linkKeys.union(["fabric", "linksPerGPU", "pairs"]), path)
+            guard let fabricName = try string(o, "fabric", path) else { throw fail(path + ["fabric"], "missing field (nvswitch or mesh)") }
+            guard let fabric = NVLinkFabric(rawValue: fabricName.lowercased()) else {
+                throw fail(path + ["fabric"], "unknown fabric '\(fabricName)' (nvswitch or mesh)")
+            }
+            let l = try link(o, path)
+            var pairs: [MeshPair] = []
+            if fabric == .mesh {
+                guard let raw = o["pairs"] else { throw fail(path + ["pairs"], "missing field (a mesh lists its [gpuA, gpuB, links] pairs)") }
+                guard case .array(let list) = raw else { throw fail(path + ["pairs"], "expected an array of [gpuA, gpuB, links]") }
+                for (i, item) in list.enumerated() {
+                    guard case .array(let triple) = item, triple.count == 3,
+                          case .number(let a) = triple[0], case .number(let b) = triple[1], case .number(let k) = triple[2],
+                          a == a.rounded(), b == b.rounded(), k == k.rounded(), abs(a) < 1e9, abs(b) < 1e9, abs(k) < 1e9 else {
+                        throw fail(path + ["pairs[\(i)]"], "expected [gpuA, gpuB, links] (three whole numbers)")
+                    }
+                    pairs.append(MeshPair(Int(a), Int(b), links: Int(k)))
+                }
+            }
+            let defaultLinks = fabric == .mesh ? pairs.map(\.links).max() ?? 1 : nil
+            let links = try int(o, "linksPerGPU", path, default: defaultLinks)
+            nvlink = NVLinkSpec(fabric: fabric, link: l, linksPerGPU: links, pairs: pairs)
+        }
+        var pcie: LinkSpec?
+        if n["pcie"] != nil {
+            let o = try object(n["pcie"], ["node", "pcie"])
+            try checkKeys(o, _Reader.linkKeys, ["node", "pcie"])
+            pcie = try link(o, ["node", "pcie"])
+        }
+        var nic: LinkSpec?
+        var nicCount = 0
+        if n["nics"] != nil {
+            let o = try object(n["nics"], ["node", "nics"])
+            try checkKeys(o, _Reader.linkKeys.union(["count"]), ["node", "nics"])
+            nicCount = try int(o, "count", ["node", "nics"])
+            guard nicCount >= 1 else { throw fail(["node", "nics", "count"], "must be at least 1, got \(nicCount)") }
+            nic = try link(o, ["node", "nics"])
+        }
+        let reduce = try bandwidth(n, "reduceBandwidth", ["node"])
+        if let reduce, reduce <= 0 { throw fail(["node", "reduceBandwidth"], "must be positive") }
+        let overhead = try latency(n, "stepOverhead", ["node"]) ?? Topology.defaultStepOverheadMicroseconds
+
+        var network = NetworkSpec(leafPorts: 32, oversubscription: 1, railOptimized: false,
+                                  switchLatencyMicroseconds: nic?.kind?.switchHopLatencyMicroseconds ?? 0.13,
+                                  stepOverheadMicroseconds: Topology.defaultNetworkStepOverheadMicroseconds)
+        if top["network"] != nil {
+            let path = ["network"]
+            let o = try object(top["network"], path)
+            try checkKeys(o, ["leafPorts", "oversubscription", "railOptimized", "switchLatency", "stepOverhead"], path)
+            network.leafPorts = try int(o, "leafPorts", path, default: network.leafPorts)
+            guard network.leafPorts >= 1 else { throw fail(path + ["leafPorts"], "must be at least 1") }
+            network.oversubscription = try number(o, "oversubscription", path, default: 1)
+            guard network.oversubscription >= 1 else { throw fail(path + ["oversubscription"], "must be at least 1 (down:up ratio), got \(network.oversubscription)") }
+            network.railOptimized = try bool(o, "railOptimized", path, default: false)
+            network.switchLatencyMicroseconds = try latency(o, "switchLatency", path) ?? network.switchLatencyMicroseconds
+            network.stepOverheadMicroseconds = try latency(o, "stepOverhead", path) ?? network.stepOverheadMicroseconds
+        }
+        let t = Topology(
+            name: name, summary: summary, nodeCount: nodes,
+            node: NodeSpec(gpuName: gpuName, gpuCount: gpus, nvlink: nvlink, pcie: pcie, nic: nic, nicCount: nicCount,
+                           reduceGBps: reduce, stepOverheadMicroseconds: overhead),
+            network: network)
+        do {
+            try t.validate()
+        } catch {
+            var e = error
+            e.location = location(e.field.split(separator: ".").map(String.init))
+            throw e
+        }
+        return t
+    }
+}
+
+/// A decoded JSON value (JSONDecoder keeps `true` and `1` apart, unlike JSONSerialization on Linux).
+enum JSONValue: Decodable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let d = try? c.decode(Double.self) { self = .number(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+}
+
+enum AllreduceText {
+    static func firstLine(_ s: String) -> String { s.split(separator: "\n").first.map(String.init) ?? s }
+}

@@ -1,0 +1,110 @@
+// Float and Double: the accumulator is the in-memory vector; min and max follow IEEE 754-2019
+// `minimum`/`maximum` (NaN propagates, -0 < +0).
+
+extension ReductionElement
+where Self: BinaryFloatingPoint, _Lanes == _Accumulator, _Lanes.Scalar == Self, _ScalarAccumulator == Self {
+    @inlinable @inline(__always) public static var _laneCount: Int { _Lanes.scalarCount }
+    @inlinable @inline(__always) public static func _widen(_ v: _Lanes) -> _Accumulator { v }
+    @inlinable @inline(__always) public static func _narrow(_ v: _Accumulator) -> _Lanes { v }
+    @inlinable @inline(__always) public static func _widen(_ x: Self) -> Self { x }
+    @inlinable @inline(__always) public static func _narrow(_ x: Self) -> Self { x }
+
+    @inlinable @inline(__always)
+    public static func _sum(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator { a + b }
+    @inlinable @inline(__always)
+    public static func _product(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator { a * b }
+
+    @inlinable @inline(__always) public static func _sum(_ a: Self, _ b: Self) -> Self { a + b }
+    @inlinable @inline(__always) public static func _product(_ a: Self, _ b: Self) -> Self { a * b }
+    @inlinable @inline(__always) public static func _minimum(_ a: Self, _ b: Self) -> Self { _ieeeMinimum(a, b) }
+    @inlinable @inline(__always) public static func _maximum(_ a: Self, _ b: Self) -> Self { _ieeeMaximum(a, b) }
+
+    @inlinable @inline(__always)
+    public static func _divided(_ a: Self, by n: Int) -> Self { a / Self(n) }
+    @inlinable @inline(__always)
+    public static func _divided(_ a: _Accumulator, by n: Int) -> _Accumulator { a / _Accumulator(repeating: Self(n)) }
+}
+
+// IEEE 754-2019 minimum/maximum lane by lane, from concrete vector compares:
+//   minimum = (a < b or a is NaN) ? a : b, then for equal lanes (which includes -0 == +0) OR in
+//   a's bits, which sets the sign of a zero if either has it and changes no other equal pair;
+//   maximum = (a > b or a is NaN) ? a : b, then for equal lanes AND in a's bits.
+// A NaN in b alone fails every compare and so selects b.
+
+/// IEEE 754-2019 `minimum` of sixteen lanes.
+@inlinable @inline(always)
+public func _ieeeMinimumLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    let ab = unsafeBitCast(a, to: SIMD16<UInt32>.self), bb = unsafeBitCast(b, to: SIMD16<UInt32>.self)
+    let takeA = unsafeBitCast((a .< b) .| (a .!= a), to: SIMD16<UInt32>.self)
+    let equal = unsafeBitCast(a .== b, to: SIMD16<UInt32>.self)
+    return unsafeBitCast(_bitSelect(takeA, ab, bb) | (equal & ab), to: SIMD16<Float>.self)
+}
+
+/// IEEE 754-2019 `maximum` of sixteen lanes.
+@inlinable @inline(always)
+public func _ieeeMaximumLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    let ab = unsafeBitCast(a, to: SIMD16<UInt32>.self), bb = unsafeBitCast(b, to: SIMD16<UInt32>.self)
+    let takeA = unsafeBitCast((a .> b) .| (a .!= a), to: SIMD16<UInt32>.self)
+    let equal = unsafeBitCast(a .== b, to: SIMD16<UInt32>.self)
+    return unsafeBitCast(_bitSelect(takeA, ab, bb) & (~equal | ab), to: SIMD16<Float>.self)
+}
+
+/// IEEE 754-2019 `minimum` of eight lanes.
+@inlinable @inline(always)
+public func _ieeeMinimumLanes(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+    let ab = unsafeBitCast(a, to: SIMD8<UInt32>.self), bb = unsafeBitCast(b, to: SIMD8<UInt32>.self)
+    let takeA = unsafeBitCast((a .< b) .| (a .!= a), to: SIMD8<UInt32>.self)
+    let equal = unsafeBitCast(a .== b, to: SIMD8<UInt32>.self)
+    return unsafeBitCast(_bitSelect(takeA, ab, bb) | (equal & ab), to: SIMD8<Float>.self)
+}
+
+/// IEEE 754-2019 `maximum` of eight lanes.
+@inlinable @inline(always)
+public func _ieeeMaximumLanes(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+    let ab = unsafeBitCast(a, to: SIMD8<UInt32>.self), bb = unsafeBitCast(b, to: SIMD8<UInt32>.self)
+    let takeA = unsafeBitCast((a .> b) .| (a .!= a), to: SIMD8<UInt32>.self)
+    let equal = unsafeBitCast(a .== b, to: SIMD8<UInt32>.self)
+    return unsafeBitCast(_bitSelect(takeA, ab, bb) & (~equal | ab), to: SIMD8<Float>.self)
+}
+
+/// IEEE 754-2019 `minimum` of eight double lanes.
+@inlinable @inline(always)
+public func _ieeeMinimumLanes(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> {
+    let ab = unsafeBitCast(a, to: SIMD8<UInt64>.self), bb = unsafeBitCast(b, to: SIMD8<UInt64>.self)
+    let takeA = unsafeBitCast((a .< b) .| (a .!= a), to: SIMD8<UInt64>.self)
+    let equal = unsafeBitCast(a .== b, to: SIMD8<UInt64>.self)
+    return unsafeBitCast(_bitSelect(takeA, ab, bb) | (equal & ab), to: SIMD8<Double>.self)
+}
+
+/// IEEE 754-2019 `maximum` of eight double lanes.
+@inlinable @inline(always)
+public func _ieeeMaximumLanes(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> {
+    let ab = unsafeBitCast(a, to: SIMD8<UInt64>.self), bb = unsafeBitCast(b, to: SIMD8<UInt64>.self)
+    let takeA = unsafeBitCast((a .> b) .| (a .!= a), to: SIMD8<UInt64>.self)
+    let equal = unsafeBitCast(a .== b, to: SIMD8<UInt64>.self)
+    return unsafeBitCast(_bitSelect(takeA, ab, bb) & (~equal | ab), to: SIMD8<Double>.self)
+}
+
+extension Float: ReductionElement {
+    public typealias _Lanes = SIMD16<Float>
+    public typealias _Accumulator = SIMD16<Float>
+    public typealias _ScalarAccumulator = Float
+    @inlinable public static var dataType: DataType { .float32 }
+
+    @inlinable @inline(__always)
+    public static func _minimum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { _ieeeMinimumLanes(a, b) }
+    @inlinable @inline(__always)
+    public static func _maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { _ieeeMaximumLanes(a, b) }
+}
+
+extension Double: ReductionElement {
+    public typealias _Lanes = SIMD8<Double>
+    public typealias _Accumulator = SIMD8<Double>
+    public typealias _ScalarAccumulator = Double
+    @inlinable public static var dataType: DataType { .float64 }
+
+    @inlinable @inline(__always)
+    public static func _minimum(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> { _ieeeMinimumLanes(a, b) }
+    @inlinable @inline(__always)
+    public static func _maximum(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> { _ieeeMaximumLanes(a, b) }
+}

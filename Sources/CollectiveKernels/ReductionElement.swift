@@ -1,0 +1,81 @@
+/// An element type the reduction kernels can combine.
+///
+/// A conforming type says how its elements sit in memory as a vector (`_Lanes`, loaded and
+/// stored with unaligned SIMD loads), which vector it computes in (`_Accumulator`: the same type
+/// for integers, `Float` and `Double`; two `SIMD16<Float>` for `Float16` and ``BFloat16``, which
+/// accumulate in binary32 and round once at the store), and the four combining operators on
+/// both vectors and single elements (the scalar forms run the tail of every loop with exactly
+/// the semantics of the vector forms).
+///
+/// The conformances live in `Int+ReductionElement.swift`, `Float+ReductionElement.swift` and
+/// `Float16+ReductionElement.swift`. The `_`-prefixed requirements are implementation details
+/// of the kernels: call ``ReductionKernels`` or ``Reducer`` instead.
+public protocol ReductionElement: BitwiseCopyable, Sendable {
+    /// The in-memory vector of one loop step (for example `SIMD16<Float>`, `SIMD32<Int8>`, or
+    /// `SIMD16<UInt32>` holding the bits of thirty-two halves).
+    associatedtype _Lanes: SIMD & BitwiseCopyable
+    /// The vector the operators compute in.
+    associatedtype _Accumulator
+    /// The scalar the tail computes in (`Self`, or `Float` for the 16-bit floating-point types).
+    associatedtype _ScalarAccumulator
+
+    /// The element type's `DataType`.
+    static var dataType: DataType { get }
+
+    /// Elements per `_Lanes` vector.
+    static var _laneCount: Int { get }
+
+    static func _widen(_ v: _Lanes) -> _Accumulator
+    static func _narrow(_ v: _Accumulator) -> _Lanes
+    static func _widen(_ x: Self) -> _ScalarAccumulator
+    static func _narrow(_ x: _ScalarAccumulator) -> Self
+
+    static func _sum(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator
+    static func _product(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator
+    static func _minimum(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator
+    static func _maximum(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator
+
+    static func _sum(_ a: _ScalarAccumulator, _ b: _ScalarAccumulator) -> _ScalarAccumulator
+    static func _product(_ a: _ScalarAccumulator, _ b: _ScalarAccumulator) -> _ScalarAccumulator
+    static func _minimum(_ a: _ScalarAccumulator, _ b: _ScalarAccumulator) -> _ScalarAccumulator
+    static func _maximum(_ a: _ScalarAccumulator, _ b: _ScalarAccumulator) -> _ScalarAccumulator
+
+    /// `a / n` for avg's final step: integers truncate toward zero (computed without overflow
+    /// for any positive `n`), floating-point types divide once and round once.
+    static func _divided(_ a: _Accumulator, by n: Int) -> _Accumulator
+    static func _divided(_ a: _ScalarAccumulator, by n: Int) -> _ScalarAccumulator
+}
+
+// MARK: - Shared vector helpers
+//
+// Swift's generic SIMD comparisons and `replacing(with:where:)` compile to lane-by-lane loops
+// with branches; the comparisons declared on the concrete vector types (`SIMD16<Float>`,
+// `SIMD8<UInt32>`, ...) compile to single vector compares. The kernels therefore compare
+// concrete types only, turn the mask into all-ones/all-zeros lanes, and select with bitwise
+// operations, which compile to plain vector AND/XOR at every target.
+
+/// Lane by lane `mask ? a : b`, where every lane of `mask` is all ones or all zeros.
+@inlinable @inline(always)
+public func _bitSelect<V: SIMD>(_ mask: V, _ a: V, _ b: V) -> V where V.Scalar: FixedWidthInteger {
+    b ^ ((a ^ b) & mask)
+}
+
+extension BinaryFloatingPoint {
+    /// IEEE 754-2019 `minimum` of two scalars (same rules as the vector form).
+    @inlinable @inline(__always)
+    internal static func _ieeeMinimum(_ a: Self, _ b: Self) -> Self {
+        if a.isNaN { return a }
+        if b.isNaN { return b }
+        if a == b { return a.sign == .minus ? a : b }
+        return a < b ? a : b
+    }
+
+    /// IEEE 754-2019 `maximum` of two scalars (same rules as the vector form).
+    @inlinable @inline(__always)
+    internal static func _ieeeMaximum(_ a: Self, _ b: Self) -> Self {
+        if a.isNaN { return a }
+        if b.isNaN { return b }
+        if a == b { return a.sign == .plus ? a : b }
+        return a > b ? a : b
+    }
+}

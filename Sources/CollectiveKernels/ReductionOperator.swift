@@ -1,0 +1,46 @@
+/// A combining operator known at compile time, so that the kernels' loops specialise per
+/// operator with no per-element branch. ``ReductionKernels`` has one type per operator.
+public protocol ReductionOperator {
+    /// The run-time operator this type stands for.
+    static var reductionOp: ReductionOp { get }
+    static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator
+    static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator
+}
+
+extension ReductionKernels {
+    /// `a + b` (integers wrap).
+    public enum Sum: ReductionOperator {
+        @inlinable public static var reductionOp: ReductionOp { .sum }
+        @inlinable @inline(__always)
+        public static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator { E._sum(a, b) }
+        @inlinable @inline(__always)
+        public static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator { E._sum(a, b) }
+    }
+
+    /// `a * b` (integers wrap).
+    public enum Product: ReductionOperator {
+        @inlinable public static var reductionOp: ReductionOp { .prod }
+        @inlinable @inline(__always)
+        public static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator { E._product(a, b) }
+        @inlinable @inline(__always)
+        public static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator { E._product(a, b) }
+    }
+
+    /// The smaller operand (floating point: IEEE 754-2019 `minimum`, NaN wins, -0 < +0).
+    public enum Minimum: ReductionOperator {
+        @inlinable public static var reductionOp: ReductionOp { .min }
+        @inlinable @inline(__always)
+        public static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator { E._minimum(a, b) }
+        @inlinable @inline(__always)
+        public static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator { E._minimum(a, b) }
+    }
+
+    /// The larger operand (floating point: IEEE 754-2019 `maximum`, NaN wins, +0 > -0).
+    public enum Maximum: ReductionOperator {
+        @inlinable public static var reductionOp: ReductionOp { .max }
+        @inlinable @inline(__always)
+        public static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator { E._maximum(a, b) }
+        @inlinable @inline(__always)
+        public static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator { E._maximum(a, b) }
+    }
+}

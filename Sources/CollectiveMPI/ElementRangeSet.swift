@@ -1,0 +1,76 @@
+/// A set of element indices kept as sorted, disjoint, non-adjacent ranges.
+///
+/// The runners use it to play a schedule out of place without first copying the input into
+/// the output: the output holds the schedule's buffer only on the ranges some step has already
+/// written; everywhere else the buffer's value is still the input's. So a send reads the input
+/// directly, the first reduction into a range reads the input and writes the output in one pass,
+/// and whatever no step touched is copied at the end.
+public struct ElementRangeSet: Sendable, Hashable {
+    /// The ranges, sorted, disjoint and non-adjacent.
+    public private(set) var ranges: [Range<Int>] = []
+
+    public init() {}
+
+    public mutating func removeAll() { ranges.removeAll(keepingCapacity: true) }
+
+    /// Index of the first range whose upper bound is at least `x`.
+    func _firstEndingAtOrAfter(_ x: Int) -> Int {
+        var lo = 0
+        var hi = ranges.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ranges[mid].upperBound < x { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// Adds every index of `r`.
+    public mutating func insert(_ r: Range<Int>) {
+        guard !r.isEmpty else { return }
+        let i = _firstEndingAtOrAfter(r.lowerBound)
+        var j = i
+        var lower = r.lowerBound
+        var upper = r.upperBound
+        while j < ranges.count && ranges[j].lowerBound <= r.upperBound {
+            lower = Swift.min(lower, ranges[j].lowerBound)
+            upper = Swift.max(upper, ranges[j].upperBound)
+            j += 1
+        }
+        ranges.replaceSubrange(i..<j, with: CollectionOfOne(lower..<upper))
+    }
+
+    /// Calls `body` on the consecutive pieces of `r`, in order, each wholly inside the set
+    /// (`true`) or wholly outside it (`false`).
+    @inline(__always)
+    public func forEachPiece(of r: Range<Int>, _ body: (Range<Int>, _ contained: Bool) -> Void) {
+        guard !r.isEmpty else { return }
+        var cursor = r.lowerBound
+        var i = _firstEndingAtOrAfter(r.lowerBound + 1)
+        while cursor < r.upperBound {
+            if i < ranges.count && ranges[i].lowerBound <= cursor {
+                let end = Swift.min(ranges[i].upperBound, r.upperBound)
+                body(cursor..<end, true)
+                cursor = end
+                i += 1
+            } else {
+                let end = i < ranges.count ? Swift.min(ranges[i].lowerBound, r.upperBound) : r.upperBound
+                body(cursor..<end, false)
+                cursor = end
+            }
+        }
+    }
+
+    /// Whether every index of `r` is in the set.
+    public func contains(_ r: Range<Int>) -> Bool {
+        guard !r.isEmpty else { return true }
+        let i = _firstEndingAtOrAfter(r.lowerBound + 1)
+        return i < ranges.count && ranges[i].lowerBound <= r.lowerBound && ranges[i].upperBound >= r.upperBound
+    }
+
+    /// Whether no index of `r` is in the set.
+    public func isDisjoint(with r: Range<Int>) -> Bool {
+        guard !r.isEmpty else { return true }
+        let i = _firstEndingAtOrAfter(r.lowerBound + 1)
+        return i >= ranges.count || ranges[i].lowerBound >= r.upperBound
+    }
+}

@@ -1,0 +1,294 @@
+#if MPI
+import CMPI
+import CollectiveCore
+import CollectiveKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One measured (size, algorithm) pair, aggregated over every rank.
+public struct MPIResultRow: Sendable {
+    public var sizeBytes: Int
+    /// Elements per rank.
+    public var count: Int
+    public var dataType: DataType
+    public var op: ReductionOp
+    public var algorithm: String
+    /// Per-iteration time, each rank's mean over the timed iterations, then mean, min and max
+    /// over ranks (OSU's method, FACTS.md section 1).
+    public var timeMeanMicroseconds: Double
+    public var timeMinMicroseconds: Double
+    public var timeMaxMicroseconds: Double
+    /// `size / time`, GB = 1e9 bytes (nccl-tests).
+    public var algbwGBps: Double
+    /// `algbw * 2(n-1)/n` (nccl-tests' allreduce bus bandwidth).
+    public var busbwGBps: Double
+    /// Wrong elements summed over ranks; nil when not checked.
+    public var wrong: Int?
+    /// This row's busbw over MPI_Allreduce's at the same size (time ratio, which equals it and
+    /// stays defined for one rank); nil when `mpi` was not measured.
+    public var mpiRatio: Double?
+}
+
+/// How the job's ranks sit on nodes, read from MPI (`MPI_Comm_split_type`, MPI_COMM_TYPE_SHARED).
+public struct MPINodeLayout: Sendable, Hashable {
+    /// Ranks on the first node; `hierarchical` groups ranks in blocks of this size.
+    public var ranksPerNode: Int
+    public var nodeCount: Int
+    /// Whether the nodes hold consecutive blocks of `ranksPerNode` ranks (mpirun's default
+    /// `--map-by slot`), which `hierarchical` schedules assume.
+    public var isBlocked: Bool
+    /// Ranks sharing memory with this one.
+    public var localRanks: Int
+    /// Whether `ranksPerNode` came from `--ranks-per-node` rather than from MPI.
+    public var isOverridden = false
+}
+
+/// The `allreduce mpi` measurement loop: for every size, every algorithm is warmed up, timed
+/// and checked against MPI_Allreduce on the same input.
+public final class MPIAllreduceBenchmark {
+    public let configuration: MPIRunConfiguration
+    public let world: Communicator
+    public let layout: MPINodeLayout
+    /// The rows measured so far, identical on every rank.
+    public private(set) var rows: [MPIResultRow] = []
+
+    let _pattern: AllreduceInputPattern
+    let _checker: ResultChecker
+    var _iteration = 0
+
+    /// Prepares a run: reads the node layout and checks, on every rank and collectively, that
+    /// every schedule can be built for every size and that the buffers fit in memory. Throws
+    /// the same one-line reason on every rank; allocates no buffer.
+    public init(configuration: MPIRunConfiguration, world: Communicator) throws(MPIRunError) {
+        self.configuration = configuration
+        self.world = world
+        var layout = Self.readLayout(world)
+        if let n = configuration.ranksPerNodeOverride, n >= 1, n <= world.size {
+            layout.ranksPerNode = n
+            layout.isBlocked = true
+            layout.isOverridden = true
+        }
+        self.layout = layout
+        _pattern = AllreduceInputPattern(dataType: configuration.dataType, op: configuration.op, rankCount: world.size)
+        _checker = ResultChecker(pattern: _pattern)
+        if let failure = world.firstFailure(Self.problems(configuration, world: world, layout: layout)) {
+            throw .invalid(failure)
+        }
+    }
+
+    static func readLayout(_ world: Communicator) -> MPINodeLayout {
+        let local = world.splitShared()
+        defer { local.free() }
+        let leader = local.allreduce([Int64(world.rank)], cmpi_op_min())[0]
+        let leaders = world.allgather(leader)
+        let perNode = leaders.filter { $0 == leaders[0] }.count
+        var blocked = true
+        for (r, l) in leaders.enumerated() where Int(l) != (r / perNode) * perNode { blocked = false }
+        return MPINodeLayout(ranksPerNode: perNode, nodeCount: Set(leaders).count, isBlocked: blocked, localRanks: local.size)
+    }
+
+    /// This rank's reason not to start, if any.
+    static func problems(_ c: MPIRunConfiguration, world: Communicator, layout: MPINodeLayout) -> String? {
+        let elementSize = c.dataType.sizeInBytes
+        for size in c.sizesBytes {
+            let count = size / elementSize
+            if count > Int(Int32.max) {
+                return "size \(ByteCount.format(size)) holds \(count) \(c.dataType.rawValue) elements, more than MPI's int count limit (\(Int32.max))"
+            }
+            for a in c.algorithms {
+                guard case .schedule(let algorithm) = a else { continue }
+                if algorithm == .hierarchical && !layout.isBlocked {
+                    return "hierarchical needs each node to hold consecutive ranks (mpirun --map-by slot or core), but this job's ranks alternate between nodes"
+                }
+                do {
+                    _ = try algorithm.makeSchedule(parameters(c, world: world, layout: layout, count: count))
+                } catch {
+                    return "\(algorithm.rawValue) at \(ByteCount.format(size)): \(error)"
+                }
+            }
+        }
+        if let killRank = c.killRank, killRank >= world.size {
+            return "--test-kill-rank \(killRank) is not a rank of this job (0..<\(world.size))"
+        }
+        if let n = c.ranksPerNodeOverride, n < 1 || n > world.size {
+            return "--ranks-per-node must be between 1 and the number of ranks (\(world.size)), got \(n)"
+        }
+        if c.transport == .shm && layout.nodeCount > 1 {
+            return "--transport shm needs every rank on one node, but this job spans \(layout.nodeCount) nodes; use --transport p2p"
+        }
+        if let corruptRank = c.corruptRank, corruptRank >= world.size {
+            return "--test-corrupt-rank \(corruptRank) is not a rank of this job (0..<\(world.size))"
+        }
+        if let largest = c.sizesBytes.max(), let available = SystemMemory.availableBytes() {
+            let perRank = c.bytesPerRank(forSize: largest)
+            let (needed, overflow) = perRank.multipliedReportingOverflow(by: layout.localRanks)
+            if overflow || needed > available {
+                return "size \(ByteCount.format(largest)) needs \(SystemMemory.gib(perRank)) per rank (\(c.check ? 4 : 3) buffers) x \(layout.localRanks) ranks on this node = \(overflow ? "more than 8 EiB" : SystemMemory.gib(needed)), but only \(SystemMemory.gib(available)) is available"
+            }
+        }
+        return nil
+    }
+
+    static func parameters(_ c: MPIRunConfiguration, world: Communicator, layout: MPINodeLayout, count: Int) -> ScheduleParameters {
+        ScheduleParameters(
+            rankCount: world.size, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
+            chunkBytes: c.chunkBytes, ranksPerNode: min(layout.ranksPerNode, world.size),
+            interNodeAlgorithm: c.interNodeAlgorithm)
+    }
+
+    /// Measures every size and algorithm; `onRow` sees each row as soon as every rank has it.
+    public func run(onRow: (MPIResultRow) -> Void = { _ in }) {
+        let c = configuration
+        let largest = c.sizesBytes.max() ?? 0
+        // p2p: private buffers per size; shm: every buffer in one shared window sized for the
+        // largest size, so peers can read them.
+        let p2p = c.transport == .p2p ? MPIScheduleRunner(communicator: world, dataType: c.dataType, op: c.op) : nil
+        let shm = c.transport == .shm ? MPISharedMemoryRunner(communicator: world, dataType: c.dataType, op: c.op, capacityBytes: largest) : nil
+        let collectiveComm = world.duplicate()
+        let reduction = MPIReduction(dataType: c.dataType, op: c.op)
+        defer {
+            p2p?.close()
+            shm?.close()
+            collectiveComm.free()
+            reduction.free()
+        }
+        for size in c.sizesBytes {
+            let count = size / c.dataType.sizeInBytes
+            let bytes = count * c.dataType.sizeInBytes
+            let input = shm?.input ?? Self.allocate(bytes)
+            let output = shm?.output ?? Self.allocate(bytes)
+            defer {
+                if shm == nil {
+                    input.deallocate()
+                    output.deallocate()
+                }
+            }
+            _pattern.fill(input, rank: world.rank, range: 0..<count)
+            var reference: UnsafeMutableRawPointer? = nil
+            if c.check {
+                let r = Self.allocate(bytes)
+                _mpiAllreduce(input, r, count, reduction, collectiveComm)
+                reference = r
+            }
+            defer { reference?.deallocate() }
+
+            // Every algorithm of this size, ready to run once.
+            let plans: [(choice: MPIAlgorithmChoice, once: () -> Void)] = c.algorithms.map { choice in
+                var schedule: (any Schedule)? = nil
+                if case .schedule(let algorithm) = choice {
+                    // Validated in init: cannot fail here.
+                    schedule = try! algorithm.makeSchedule(Self.parameters(c, world: world, layout: layout, count: count))
+                }
+                return (choice, {
+                    self._maybeDie()
+                    switch choice {
+                    case .schedule:
+                        if let shm { shm.run(schedule!) } else { p2p!.run(schedule!, input: input, output: output) }
+                    case .mpiAllreduce: self._mpiAllreduce(input, output, count, reduction, collectiveComm)
+                    case .memcpyBound: output.copyMemory(from: input, byteCount: bytes)
+                    }
+                })
+            }
+            for plan in plans {
+                for _ in 0..<c.warmupIterations { world.barrier(); plan.once() }
+            }
+            // Timed iterations go round the algorithms (iteration i of every algorithm before
+            // iteration i+1 of any), so a slow spell of a shared machine hits them alike and
+            // the ratios of one run stay fair.
+            var totalSeconds = [Double](repeating: 0, count: plans.count)
+            for _ in 0..<c.iterations {
+                for (i, plan) in plans.enumerated() {
+                    world.barrier()
+                    let t0 = MPIProcess.wallTimeSeconds()
+                    plan.once()
+                    totalSeconds[i] += MPIProcess.wallTimeSeconds() - t0
+                }
+            }
+
+            var sizeRows: [MPIResultRow] = []
+            for (i, plan) in plans.enumerated() {
+                let choice = plan.choice
+                let localMeanSeconds = c.iterations > 0 ? totalSeconds[i] / Double(c.iterations) : 0
+                let sums = world.allreduce([localMeanSeconds], cmpi_op_sum())
+                let extremes = world.allreduce([localMeanSeconds, -localMeanSeconds], cmpi_op_max())
+                let meanSeconds = sums[0] / Double(world.size)
+
+                var wrong: Int? = nil
+                if let reference, choice != .memcpyBound {
+                    // One more run of this algorithm alone, checked.
+                    world.barrier()
+                    plan.once()
+                    var localWrong = 0
+                    if case .schedule = choice {
+                        if c.corruptRank == world.rank && count > 0 {
+                            // Flip a high bit of the middle element's most significant byte.
+                            let byte = output + (count / 2) * c.dataType.sizeInBytes + c.dataType.sizeInBytes - 1
+                            byte.storeBytes(of: byte.load(as: UInt8.self) ^ 0x40, as: UInt8.self)
+                        }
+                        localWrong = _checker.mismatches(output, reference, count: count)
+                    } else {
+                        localWrong = _mismatchesAgainstExpected(output, count: count)
+                    }
+                    wrong = Int(world.allreduce([Int64(localWrong)], cmpi_op_sum())[0])
+                }
+                let algbw = meanSeconds > 0 ? Double(bytes) / meanSeconds / 1e9 : 0
+                let busbw = algbw * 2 * Double(world.size - 1) / Double(world.size)
+                sizeRows.append(MPIResultRow(
+                    sizeBytes: bytes, count: count, dataType: c.dataType, op: c.op, algorithm: choice.description,
+                    timeMeanMicroseconds: meanSeconds * 1e6, timeMinMicroseconds: -extremes[1] * 1e6,
+                    timeMaxMicroseconds: extremes[0] * 1e6, algbwGBps: algbw, busbwGBps: busbw,
+                    wrong: wrong, mpiRatio: nil))
+            }
+            if let base = sizeRows.first(where: { $0.algorithm == MPIAlgorithmChoice.mpiAllreduce.description }) {
+                for i in sizeRows.indices {
+                    let t = sizeRows[i].timeMeanMicroseconds
+                    sizeRows[i].mpiRatio = t > 0 ? base.timeMeanMicroseconds / t : nil
+                }
+            }
+            for row in sizeRows {
+                rows.append(row)
+                onRow(row)
+            }
+        }
+    }
+
+    /// `MPI_Allreduce(input, output)`, then `avg`'s division (MPI has no average op).
+    func _mpiAllreduce(_ input: UnsafeMutableRawPointer, _ output: UnsafeMutableRawPointer, _ count: Int, _ reduction: MPIReduction, _ comm: Communicator) {
+        mpiCheck(MPI_Allreduce(input, output, Int32(count), configuration.dataType.mpiDatatype, reduction.handle, comm.handle), "MPI_Allreduce")
+        Reducer(dataType: configuration.dataType, op: configuration.op).finalize(output, count: count, contributions: world.size)
+    }
+
+    /// MPI_Allreduce's own result against the reduction computed locally from every rank's
+    /// (known) input, in pieces of 64 Ki elements.
+    func _mismatchesAgainstExpected(_ output: UnsafeMutableRawPointer, count: Int) -> Int {
+        let piece = 1 << 16
+        let elementSize = configuration.dataType.sizeInBytes
+        let expected = Self.allocate(min(count, piece) * elementSize)
+        defer { expected.deallocate() }
+        var wrong = 0
+        var start = 0
+        while start < count {
+            let end = min(count, start + piece)
+            _pattern.expected(into: expected, range: start..<end)
+            wrong += _checker.mismatches(output + start * elementSize, expected, count: end - start)
+            start = end
+        }
+        return wrong
+    }
+
+    /// Testing hook (`--test-kill-rank`): the chosen rank dies by SIGKILL on its second
+    /// iteration, while its peers are inside the same allreduce.
+    func _maybeDie() {
+        _iteration += 1
+        if let k = configuration.killRank, k == world.rank, _iteration == 2 {
+            raise(SIGKILL)
+        }
+    }
+
+    static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+    }
+}
+
+#endif

@@ -1,0 +1,272 @@
+#if MPI
+import CMPI
+import CollectiveCore
+import CollectiveKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Plays one rank's part of a ``Schedule`` through an MPI-3 shared window: the ranks of one
+/// node reduce straight from each other's buffers, as NCCL's direct reads do, with no message
+/// copies at all.
+///
+/// Every rank's input and output live in its segment of one `MPI_Win_allocate_shared` window,
+/// which every other rank maps (`MPI_Win_shared_query`). The steps are the schedule's, driven by
+/// ``RankProgress`` like every other executor; only the meaning of a matched send/receive pair
+/// changes:
+///
+/// - a **send** publishes *where* the data is (an offset into the sender's segment, input or
+///   output) in a mailbox slot and completes when the receiver acknowledges it;
+/// - a **receive** waits for the matching slot, then reduces (or copies) straight from the
+///   peer's memory into its own output, and acknowledges.
+///
+/// The k-th send a->b uses slot `k mod depth` of a's mailbox for b: the schedules' matching rule
+/// (k-th send pairs with k-th receive) with no tags. A slot holds `seq` (k+1 once published),
+/// `ack` (k+1 once consumed), the byte offset and the count; `seq` and `ack` are written with
+/// release and read with acquire ordering, so the data a slot points to is complete when the
+/// receiver sees it and no longer read when the sender sees the acknowledgement.
+///
+/// As in ``MPIScheduleRunner``, the input is never copied as a whole (``ElementRangeSet``): a
+/// send publishes the input itself until a step has written the range, and the first reduction
+/// into a range reads both inputs and writes the output in one pass.
+public final class MPISharedMemoryRunner {
+    public let communicator: Communicator
+    public let dataType: DataType
+    public let reducer: Reducer
+    /// Bytes of input and of output each rank can hold.
+    public let capacityBytes: Int
+    /// This rank's input, in the shared window (`capacityBytes`).
+    public let input: UnsafeMutableRawPointer
+    /// This rank's output, in the shared window (`capacityBytes`).
+    public let output: UnsafeMutableRawPointer
+
+    /// Mailbox slots per ordered pair of ranks.
+    static let depth = 256
+    static let slotBytes = 64
+    // Slot fields, as UInt64 word indices.
+    static let seqWord = 0, ackWord = 1, offsetWord = 2, countWord = 3
+
+    let _elementSize: Int
+    var _window: MPI_Win?
+    /// Every rank's segment base, mapped in this process.
+    var _bases: [UnsafeMutableRawPointer] = []
+    let _controlBytes: Int
+    let _inputOffset: Int
+    let _outputOffset: Int
+    /// Sends issued to / receives issued from each peer so far (never reset: slots keep going).
+    var _sent: [Int]
+    var _received: [Int]
+    var _pending: [_Pending] = []
+    var _written = ElementRangeSet()
+    var _closed = false
+
+    struct _Pending {
+        var stepIndex: Int
+        var kind: StepKind
+        var peer: Int
+        var sequence: Int
+        /// Sends: where the data is, in this rank's segment; receives: the destination element range.
+        var byteOffset: Int
+        var range: Range<Int>
+        var published: Bool
+    }
+
+    /// Allocates the shared window (collective over `communicator`, whose ranks must all share
+    /// memory) with room for `capacityBytes` of input and of output per rank.
+    public init(communicator: Communicator, dataType: DataType, op: ReductionOp, capacityBytes: Int) {
+        self.communicator = communicator.duplicate()
+        self.dataType = dataType
+        reducer = Reducer(dataType: dataType, op: op)
+        _elementSize = dataType.sizeInBytes
+        let p = communicator.size
+        self.capacityBytes = capacityBytes
+        let page = 4096
+        func roundUp(_ x: Int) -> Int { (x + page - 1) / page * page }
+        _controlBytes = roundUp(p * Self.depth * Self.slotBytes)
+        _inputOffset = _controlBytes
+        _outputOffset = _controlBytes + roundUp(max(capacityBytes, 64))
+        let segmentBytes = _outputOffset + roundUp(max(capacityBytes, 64))
+        _sent = Array(repeating: 0, count: p)
+        _received = Array(repeating: 0, count: p)
+
+        var info: MPI_Info? = nil
+        mpiCheck(MPI_Info_create(&info), "MPI_Info_create")
+        // Each segment on its own pages, local to the process that first touches it.
+        mpiCheck(MPI_Info_set(info, "alloc_shared_noncontig", "true"), "MPI_Info_set")
+        var base: UnsafeMutableRawPointer? = nil
+        var window: MPI_Win? = nil
+        mpiCheck(MPI_Win_allocate_shared(MPI_Aint(segmentBytes), 1, info, self.communicator.handle, &base, &window), "MPI_Win_allocate_shared")
+        mpiCheck(MPI_Info_free(&info), "MPI_Info_free")
+        _window = window
+        // Passive-target epoch for the window's lifetime: the flags below synchronise the ranks.
+        mpiCheck(MPI_Win_lock_all(cmpi_mode_nocheck(), window), "MPI_Win_lock_all")
+        for q in 0..<p {
+            var size: MPI_Aint = 0
+            var unit: Int32 = 0
+            var peerBase: UnsafeMutableRawPointer? = nil
+            mpiCheck(MPI_Win_shared_query(window, Int32(q), &size, &unit, &peerBase), "MPI_Win_shared_query")
+            _bases.append(peerBase!)
+        }
+        let mine = _bases[self.communicator.rank]
+        input = mine + _inputOffset
+        output = mine + _outputOffset
+        // Zero this rank's mailboxes, then make sure every rank has before anyone sends.
+        mine.initializeMemory(as: UInt8.self, repeating: 0, count: _controlBytes)
+        mpiCheck(MPI_Win_sync(window), "MPI_Win_sync")
+        self.communicator.barrier()
+    }
+
+    /// Frees the window and the communicator (collective).
+    public func close() {
+        guard !_closed else { return }
+        _closed = true
+        mpiCheck(MPI_Win_unlock_all(_window), "MPI_Win_unlock_all")
+        mpiCheck(MPI_Win_free(&_window), "MPI_Win_free")
+        communicator.free()
+    }
+
+    /// Runs this rank's steps of `schedule` from ``input`` to ``output`` and applies the
+    /// operator's final step. Collective over the communicator.
+    public func run<S: Schedule>(_ schedule: S) {
+        precondition(!_closed, "MPISharedMemoryRunner: used after close()")
+        precondition(schedule.rankCount == communicator.size,
+                     "MPISharedMemoryRunner: schedule for \(schedule.rankCount) ranks on a communicator of \(communicator.size)")
+        precondition(schedule.elementCount * _elementSize <= capacityBytes,
+                     "MPISharedMemoryRunner: \(schedule.elementCount) elements exceed the window's \(capacityBytes) bytes")
+        _written.removeAll()
+        var progress = RankProgress(schedule.makeSteps(forRank: communicator.rank))
+        var idlePolls = 0
+        while true {
+            while let (index, step) = progress.issueNext() {
+                _issue(index, step)
+            }
+            if _pending.isEmpty {
+                precondition(progress.isFinished(), "MPISharedMemoryRunner: rank \(communicator.rank) stalled with nothing in flight")
+                break
+            }
+            if _poll(&progress) {
+                idlePolls = 0
+            } else {
+                // Waiting on a peer: spin briefly, then give the core away (ranks may outnumber cores).
+                idlePolls += 1
+                if idlePolls < 64 { cmpi_cpu_relax() } else { sched_yield() }
+            }
+        }
+        _written.forEachPiece(of: 0..<schedule.elementCount) { piece, written in
+            if !written { _copyInput(piece) }
+        }
+        reducer.finalize(output, count: schedule.elementCount, contributions: schedule.rankCount)
+    }
+
+    @inline(__always)
+    func _copyInput(_ r: Range<Int>) {
+        (output + r.lowerBound * _elementSize).copyMemory(from: input + r.lowerBound * _elementSize, byteCount: r.count * _elementSize)
+    }
+
+    /// Word `word` of slot `sequence mod depth` in `owner`'s mailbox for messages to `destination`.
+    @inline(__always)
+    func _slot(owner: Int, destination: Int, sequence: Int, word: Int) -> UnsafeMutablePointer<UInt64> {
+        let slot = destination * Self.depth + sequence % Self.depth
+        return (_bases[owner] + slot * Self.slotBytes).assumingMemoryBound(to: UInt64.self) + word
+    }
+
+    func _issue(_ index: Int, _ step: Step) {
+        switch step.kind {
+        case .send:
+            let byteOffset: Int
+            if _written.isDisjoint(with: step.range) {
+                byteOffset = _inputOffset + step.offset * _elementSize
+            } else {
+                if !_written.contains(step.range) {
+                    _written.forEachPiece(of: step.range) { piece, written in if !written { _copyInput(piece) } }
+                    _written.insert(step.range)
+                }
+                byteOffset = _outputOffset + step.offset * _elementSize
+            }
+            let k = _sent[step.peer]
+            _sent[step.peer] += 1
+            var pending = _Pending(stepIndex: index, kind: .send, peer: step.peer, sequence: k, byteOffset: byteOffset, range: step.range, published: false)
+            pending.published = _tryPublish(pending)
+            _pending.append(pending)
+        case .recvReduce, .recvCopy:
+            let k = _received[step.peer]
+            _received[step.peer] += 1
+            _pending.append(_Pending(stepIndex: index, kind: step.kind, peer: step.peer, sequence: k, byteOffset: 0, range: step.range, published: false))
+        }
+    }
+
+    /// Publishes a send in its slot if the slot's previous message has been consumed.
+    func _tryPublish(_ p: _Pending) -> Bool {
+        let me = communicator.rank
+        let k = p.sequence
+        if k >= Self.depth {
+            let ack = cmpi_load_acquire_u64(_slot(owner: me, destination: p.peer, sequence: k, word: Self.ackWord))
+            if ack < UInt64(k - Self.depth + 1) { return false }
+        }
+        _slot(owner: me, destination: p.peer, sequence: k, word: Self.offsetWord).pointee = UInt64(p.byteOffset)
+        _slot(owner: me, destination: p.peer, sequence: k, word: Self.countWord).pointee = UInt64(p.range.count)
+        cmpi_store_release_u64(_slot(owner: me, destination: p.peer, sequence: k, word: Self.seqWord), UInt64(k + 1))
+        return true
+    }
+
+    /// One pass over the steps in flight; returns whether any made progress.
+    func _poll<I>(_ progress: inout RankProgress<I>) -> Bool {
+        let me = communicator.rank
+        var progressed = false
+        var w = 0
+        for i in 0..<_pending.count {
+            var p = _pending[i]
+            var done = false
+            switch p.kind {
+            case .send:
+                if !p.published {
+                    p.published = _tryPublish(p)
+                    progressed = progressed || p.published
+                }
+                if p.published {
+                    let ack = cmpi_load_acquire_u64(_slot(owner: me, destination: p.peer, sequence: p.sequence, word: Self.ackWord))
+                    done = ack >= UInt64(p.sequence + 1)
+                }
+            case .recvReduce, .recvCopy:
+                let seq = cmpi_load_acquire_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.seqWord))
+                if seq == UInt64(p.sequence + 1) {
+                    let offset = Int(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.offsetWord).pointee)
+                    let count = Int(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.countWord).pointee)
+                    precondition(count == p.range.count, "MPISharedMemoryRunner: rank \(p.peer) sent \(count) elements to a receive of \(p.range.count) at rank \(me)")
+                    _consume(p, from: UnsafeRawPointer(_bases[p.peer] + offset))
+                    cmpi_store_release_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.ackWord), UInt64(p.sequence + 1))
+                    done = true
+                }
+            }
+            if done {
+                progress.complete(p.stepIndex)
+                progressed = true
+            } else {
+                _pending[w] = p
+                w += 1
+            }
+        }
+        _pending.removeLast(_pending.count - w)
+        return progressed
+    }
+
+    /// Reduces or copies a received range straight from the peer's memory into the output.
+    func _consume(_ p: _Pending, from source: UnsafeRawPointer) {
+        let start = p.range.lowerBound
+        if p.kind == .recvCopy {
+            (output + start * _elementSize).copyMemory(from: source, byteCount: p.range.count * _elementSize)
+        } else {
+            _written.forEachPiece(of: p.range) { piece, written in
+                let at = piece.lowerBound * _elementSize
+                let from = source + (piece.lowerBound - start) * _elementSize
+                if written {
+                    reducer.reduceInPlace(into: output + at, from: from, count: piece.count)
+                } else {
+                    reducer.reduce(into: output + at, UnsafeRawPointer(input + at), from, count: piece.count)
+                }
+            }
+        }
+        _written.insert(p.range)
+    }
+}
+#endif

@@ -1,0 +1,44 @@
+import CollectiveCore
+import CollectiveFabric
+
+/// Builds the schedule the engines play for an algorithm on a fabric.
+public enum SimulatedSchedules {
+    /// The parameters every builder gets: one rank per GPU, ranks per node from the fabric.
+    public static func parameters(fabric: FabricMap, elementCount: Int, elementSizeBytes: Int, chunkBytes: Int,
+                                  interNodeAlgorithm: AllreduceAlgorithm = .ring) -> ScheduleParameters {
+        ScheduleParameters(rankCount: fabric.rankCount, elementCount: elementCount, elementSizeBytes: elementSizeBytes,
+                           chunkBytes: chunkBytes, ranksPerNode: fabric.gpusPerNode, interNodeAlgorithm: interNodeAlgorithm)
+    }
+
+    /// The schedule of `algorithm` for `parameters` (``AllreduceAlgorithm/makeSchedule(_:)``: the
+    /// same schedule every executor plays).
+    public static func make(_ algorithm: AllreduceAlgorithm, _ parameters: ScheduleParameters) throws -> any Schedule {
+        do {
+            return try algorithm.makeSchedule(parameters)
+        } catch {
+            throw SimulationError("\(algorithm.rawValue): \(error)")
+        }
+    }
+
+    /// Algorithms whose schedules this build can produce (the event engine's `auto` candidates).
+    public static let available: [AllreduceAlgorithm] = AllreduceAlgorithm.allCases.filter { a in
+        let probe = ScheduleParameters(rankCount: 4, elementCount: 8, elementSizeBytes: 4, chunkBytes: 8, ranksPerNode: 2)
+        return (try? a.makeSchedule(probe)) != nil
+    }
+}
+
+extension EventEngine {
+    /// Plays any schedule; the known schedule types take a specialised path.
+    public func run(any schedule: any Schedule, elementSizeBytes: Int) throws(SimulationError) -> EventResult {
+        if let s = schedule as? RingSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? TreeSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? RabenseifnerSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? RecursiveDoublingSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? HierarchicalSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
+        return try _runOpened(schedule, elementSizeBytes: elementSizeBytes)
+    }
+
+    func _runOpened<S: Schedule>(_ schedule: S, elementSizeBytes: Int) throws(SimulationError) -> EventResult {
+        try run(schedule, elementSizeBytes: elementSizeBytes)
+    }
+}

@@ -1,0 +1,147 @@
+import CollectiveCore
+import CollectiveFabric
+import CollectiveKernels
+
+/// The timing models.
+public enum TimingModel: String, CaseIterable, Sendable, Hashable {
+    /// Discrete-event playback of the schedule's steps over the fabric's links (the default).
+    case event
+    /// The alpha-beta-gamma closed forms, alpha and beta from the bottleneck path.
+    case analytic
+    /// NCCL's tuning model (latency + bytes / bandwidth per algorithm and protocol).
+    case nccl
+}
+
+/// One timed allreduce.
+public struct SimulationOutcome: Sendable {
+    /// The algorithm timed (for `auto`, the one chosen).
+    public var algorithm: AllreduceAlgorithm
+    /// NCCL protocol (nccl model only).
+    public var ncclProtocol: NCCLProtocol?
+    /// Simulated time, seconds.
+    public var timeSeconds: Double
+    /// Engine work (event model only).
+    public var statistics: EngineStatistics?
+    /// The busiest link of each kind (event model only).
+    public var linkUtilization: [LinkUtilization]?
+
+    public init(algorithm: AllreduceAlgorithm, ncclProtocol: NCCLProtocol? = nil, timeSeconds: Double, statistics: EngineStatistics? = nil) {
+        self.algorithm = algorithm
+        self.ncclProtocol = ncclProtocol
+        self.timeSeconds = timeSeconds
+        self.statistics = statistics
+    }
+}
+
+/// Times allreduces on one cluster with any of the models.
+public struct Simulator: Sendable {
+    public let fabric: FabricMap
+    public let model: TimingModel
+    /// What `hierarchical` runs between nodes (ring or tree).
+    public let interNodeAlgorithm: AllreduceAlgorithm
+
+    public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm = .ring) {
+        self.fabric = fabric
+        self.model = model
+        self.interNodeAlgorithm = interNodeAlgorithm
+    }
+
+    /// The algorithms `auto` chooses among for this model.
+    public var autoCandidates: [AllreduceAlgorithm] {
+        switch model {
+        case .event: SimulatedSchedules.available
+        case .analytic: AllreduceAlgorithm.allCases
+        case .nccl: [.ring, .tree]
+        }
+    }
+
+    /// Times `algorithm` on a buffer of `elementCount` elements of `dataType`.
+    public func time(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int) throws -> SimulationOutcome {
+        let bytes = elementCount * dataType.sizeInBytes
+        switch model {
+        case .event:
+            let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
+                                                       chunkBytes: chunkBytes, interNodeAlgorithm: interNodeAlgorithm)
+            let schedule = try SimulatedSchedules.make(algorithm, params)
+            let r = try EventEngine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
+            var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
+            o.linkUtilization = r.linkUtilization
+            return o
+        case .analytic:
+            let t = AnalyticModel(fabric: fabric, interNodeAlgorithm: interNodeAlgorithm).time(algorithm, bytes: Double(bytes), chunkBytes: chunkBytes)
+            return SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: t, statistics: nil)
+        case .nccl:
+            let m = NCCLModel(fabric: fabric)
+            guard algorithm == .ring || algorithm == .tree else {
+                throw SimulationError("the nccl model knows ring and tree only, not \(algorithm.rawValue)")
+            }
+            let best = m.best(algorithms: [algorithm], bytes: Double(bytes))
+            return SimulationOutcome(algorithm: algorithm, ncclProtocol: best.protocol, timeSeconds: best.seconds, statistics: nil)
+        }
+    }
+
+    /// Times every candidate and returns the fastest (ties go to the earlier candidate), with all
+    /// the candidates' outcomes.
+    public func fastest(elementCount: Int, dataType: DataType, chunkBytes: Int, among candidates: [AllreduceAlgorithm]? = nil) throws
+        -> (best: SimulationOutcome, all: [SimulationOutcome])
+    {
+        let list = candidates ?? autoCandidates
+        if model == .nccl {
+            // NCCL picks algorithm and protocol together.
+            let b = NCCLModel(fabric: fabric).best(algorithms: list, bytes: Double(elementCount * dataType.sizeInBytes))
+            let o = SimulationOutcome(algorithm: b.algorithm, ncclProtocol: b.protocol, timeSeconds: b.seconds)
+            return (o, [o])
+        }
+        var all: [SimulationOutcome] = []
+        for a in list { all.append(try time(a, elementCount: elementCount, dataType: dataType, chunkBytes: chunkBytes)) }
+        var best = all[0]
+        for o in all.dropFirst() where o.timeSeconds < best.timeSeconds { best = o }
+        return (best, all)
+    }
+}
+
+/// The closed forms of ``AlphaBetaGamma`` applied to a fabric: flat algorithms use the bottleneck
+/// path (the slower of intra- and inter-node transfers); `hierarchical` is a ring reduce-scatter
+/// inside each node, a ring allreduce of the node's shard between nodes (all GPUs of a node at once,
+/// sharing NICs when they must), and a ring allgather inside each node. Reductions overlap the
+/// transfers as in the event engine (``AlphaBetaGamma/streamingReduction``): gamma counts only
+/// where a GPU reduces slower than its link delivers.
+public struct AnalyticModel: Sendable {
+    public let fabric: FabricMap
+    public let interNodeAlgorithm: AllreduceAlgorithm
+    public init(fabric: FabricMap, interNodeAlgorithm: AllreduceAlgorithm = .ring) {
+        self.fabric = fabric
+        self.interNodeAlgorithm = interNodeAlgorithm
+    }
+
+    /// Seconds for `bytes` per rank.
+    public func time(_ algorithm: AllreduceAlgorithm, bytes: Double, chunkBytes: Int) -> Double {
+        let p = fabric.rankCount
+        guard p > 1 else { return 0 }
+        let flat = fabric.bottleneckAlphaBeta.streamingReduction
+        switch algorithm {
+        case .ring: return flat.ring(ranks: p, bytes: bytes)
+        case .recursiveDoubling: return flat.recursiveDoublingHalfExchanges(ranks: p, bytes: bytes)
+        case .rabenseifner: return flat.rabenseifner(ranks: p, bytes: bytes)
+        case .tree:
+            let half = bytes / 2
+            let k = max(1, Int((half / Double(max(1, chunkBytes))).rounded(.up)))
+            return flat.doubleBinaryTree(ranks: p, bytes: bytes, chunks: k)
+        case .hierarchical:
+            let g = fabric.gpusPerNode, nodes = fabric.nodeCount
+            if nodes == 1 { return fabric.intraNodeAlphaBeta.streamingReduction.ring(ranks: g, bytes: bytes) }
+            let inter = fabric.interNodeAlphaBeta(concurrentPerNode: g).streamingReduction
+            let shard = g == 1 ? bytes : bytes / Double(g)
+            let between: Double
+            if interNodeAlgorithm == .tree {
+                let k = max(1, Int((shard / 2 / Double(max(1, chunkBytes))).rounded(.up)))
+                between = inter.doubleBinaryTree(ranks: nodes, bytes: shard, chunks: k)
+            } else {
+                between = inter.ring(ranks: nodes, bytes: shard)
+            }
+            if g == 1 { return between }
+            let intra = fabric.intraNodeAlphaBeta.streamingReduction
+            return intra.ringReduceScatter(ranks: g, bytes: bytes) + between + intra.ringAllgather(ranks: g, bytes: bytes)
+        }
+    }
+}

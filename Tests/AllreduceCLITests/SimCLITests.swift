@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+
+/// Path of a file in the package (tests run from the package root or .build).
+func packagePath(_ relative: String) -> String {
+    var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent(relative)
+        if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
+        dir = dir.deletingLastPathComponent()
+    }
+    return relative
+}
+
+/// Writes `text` to a fresh temporary file and returns its path.
+func temporaryFile(_ text: String, name: String = "topology.json") throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("allreduce-sim-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let url = dir.appendingPathComponent(name)
+    try text.write(to: url, atomically: true, encoding: .utf8)
+    return url.path
+}
+
+/// Asserts a one-line error on stderr and a non-zero status.
+func expectOneLineError(_ r: CLIResult, contains: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(r.status != 0, sourceLocation: sourceLocation)
+    let lines = r.stderr.split(separator: "\n")
+    #expect(lines.count == 1, "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    #expect(r.stderr.hasPrefix("allreduce: error: "), sourceLocation: sourceLocation)
+    for c in contains { #expect(r.stderr.contains(c), "missing '\(c)' in: \(r.stderr)", sourceLocation: sourceLocation) }
+}
+
+@Suite("allreduce simulate")
+struct SimulateCLITests {
+    @Test("ring on a switch prints the closed-form time")
+    func switchRing() throws {
+        let r = try CLI.run(["simulate", "--topology", "switch", "--ranks", "4", "--link-bandwidth", "800Gb/s", "--link-latency", "1000ns",
+                             "--size", "1M", "--algorithm", "ring", "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 1)
+        let row = rows[0]
+        #expect(Set(row.keys) == ["size", "count", "type", "redop", "root", "algorithm", "time_us", "algbw_GBps", "busbw_GBps"])
+        #expect(row["size"] as? Int == 1 << 20)
+        #expect(row["count"] as? Int == 1 << 18)
+        #expect(row["type"] as? String == "float")
+        #expect(row["root"] as? Int == -1)
+        // 2(p-1) alpha + 2(p-1)/p S/B = 6 us + 1.5 * 1048576 / 100e9 s.
+        let expected = 6 + 1.5 * 1048576 / 100e9 * 1e6
+        let time = try #require(row["time_us"] as? Double)
+        #expect(abs(time - expected) / expected < 1e-3)
+        let algbw = try #require(row["algbw_GBps"] as? Double), busbw = try #require(row["busbw_GBps"] as? Double)
+        #expect(abs(algbw - 1048576 / (time * 1e-6) / 1e9) < 1e-6 * algbw)
+        #expect(abs(busbw - algbw * 1.5) < 1e-9 * busbw + 1e-12)
+        // Engine statistics go to stderr in json mode.
+        #expect(r.stderr.contains("# engine: ") && r.stderr.contains("events/s") && r.stderr.contains("peak memory"))
+    }
+
+    @Test("table output reads like nccl-tests and ends with the engine line")
+    func table() throws {
+        let r = try CLI.run(["simulate", "--topology", "dgx-a100", "--size", "64M", "--algorithm", "ring"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines[0].contains("size") && lines[0].contains("busbw"))
+        #expect(lines[1].contains("(B)") && lines[1].contains("(GB/s)"))
+        #expect(lines[2].contains("67108864") && lines[2].contains("ring"))
+        #expect(lines.last?.hasPrefix("# engine: ") == true)
+    }
+
+    @Test("the nccl model adds the protocol column", arguments: ["csv", "json"])
+    func ncclProtocol(format: String) throws {
+        let r = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "2", "--size", "8", "--model", "nccl", "--format", format])
+        #expect(r.status == 0, "\(r.stderr)")
+        if format == "csv" {
+            #expect(r.stdout.hasPrefix("size,count,type,redop,root,algorithm,time_us,algbw_GBps,busbw_GBps,protocol\n"))
+            #expect(r.stdout.contains(",LL\n"))
+        } else {
+            #expect(r.stdout.contains("\"protocol\": \"LL\""))
+        }
+        #expect(!r.stderr.contains("engine"))
+    }
+
+    @Test("hierarchical with a tree between nodes is faster than with a ring for small messages on many nodes")
+    func interNodeTree() throws {
+        func time(_ extra: [String]) throws -> Double {
+            let r = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "16", "--size", "64K", "--algorithm", "hierarchical", "--format", "csv"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return Double(r.stdout.split(separator: "\n")[1].split(separator: ",")[6])!
+        }
+        #expect(try time(["--inter-node", "tree"]) < time([]))
+    }
+
+    @Test("a topology file from Examples/ runs, and `topologies show` output runs like its preset")
+    func files() throws {
+        let example = packagePath("Examples/topologies/b200-ndr.json")
+        let a = try CLI.run(["simulate", "--topology", example, "--size", "16M", "--algorithm", "ring", "--format", "csv"])
+        #expect(a.status == 0, "\(a.stderr)")
+        let shown = try CLI.run(["topologies", "show", "dgx1-v100"])
+        #expect(shown.status == 0)
+        let path = try temporaryFile(shown.stdout, name: "mine.json")
+        let viaFile = try CLI.run(["simulate", "--topology", path, "--nodes", "2", "--size", "16M", "--algorithm", "ring", "--format", "csv"])
+        let viaPreset = try CLI.run(["simulate", "--topology", "dgx1-v100", "--nodes", "2", "--size", "16M", "--algorithm", "ring", "--format", "csv"])
+        #expect(viaFile.status == 0, "\(viaFile.stderr)")
+        #expect(viaFile.stdout == viaPreset.stdout)
+    }
+}
+
+@Suite("allreduce simulate: bad input")
+struct SimulateBadInputTests {
+    @Test("unknown preset lists the presets")
+    func unknownPreset() throws {
+        let r = try CLI.run(["simulate", "--topology", "dgx-z900"])
+        expectOneLineError(r, contains: ["dgx-z900", "dgx-h100", "nd-a100-v4", "switch"])
+    }
+
+    @Test("nodes < 1", arguments: ["0", "-3"])
+    func nodes(value: String) throws {
+        expectOneLineError(try CLI.run(["simulate", "--nodes", value]), contains: ["--nodes"])
+    }
+
+    @Test("sizes that do not parse or overflow", arguments: ["12Q", "abc", "99999999999T", "-1"])
+    func sizes(value: String) throws {
+        expectOneLineError(try CLI.run(["simulate", "--size", value]), contains: ["size"])
+    }
+
+    @Test("unknown algorithm and model")
+    func names() throws {
+        expectOneLineError(try CLI.run(["simulate", "--algorithm", "bogus"]), contains: ["bogus", "ring"])
+        expectOneLineError(try CLI.run(["simulate", "--model", "magic"]), contains: ["magic", "event"])
+        expectOneLineError(try CLI.run(["simulate", "--inter-node", "mesh"]), contains: ["--inter-node", "mesh"])
+    }
+
+    @Test("switch options: wrong unit, negative bandwidth, misuse")
+    func switchOptions() throws {
+        expectOneLineError(try CLI.run(["simulate", "--topology", "switch", "--link-bandwidth", "100GHz"]), contains: ["--link-bandwidth", "unit"])
+        expectOneLineError(try CLI.run(["simulate", "--topology", "switch", "--link-bandwidth=-5GB/s"]), contains: ["--link-bandwidth", "negative"])
+        expectOneLineError(try CLI.run(["simulate", "--topology", "switch", "--link-latency", "5"]), contains: ["--link-latency", "unit"])
+        expectOneLineError(try CLI.run(["simulate", "--topology", "dgx-h100", "--ranks", "4"]), contains: ["switch"])
+    }
+
+    static let good = """
+        {
+          "nodes": 2,
+          "node": {
+            "gpus": 4,
+            "nvlink": {"fabric": "nvswitch", "kind": "nvlink4", "linksPerGPU": 18},
+            "nics": {"count": 4, "bandwidth": "400Gb/s", "latency": "1us"}
+          }
+        }
+        """
+
+    @Test("topology files: missing field, wrong unit, negative bandwidth, unreachable GPU, missing file")
+    func files() throws {
+        let missing = try temporaryFile(Self.good.replacing("\"gpus\": 4,", with: ""))
+        expectOneLineError(try CLI.run(["simulate", "--topology", missing]), contains: ["node.gpus", "missing field", "topology.json:3"])
+        let unit = try temporaryFile(Self.good.replacing("400Gb/s", with: "400 furlongs"))
+        expectOneLineError(try CLI.run(["simulate", "--topology", unit]), contains: ["node.nics.bandwidth", "unknown unit", "topology.json:6"])
+        let negative = try temporaryFile(Self.good.replacing("400Gb/s", with: "-400Gb/s"))
+        expectOneLineError(try CLI.run(["simulate", "--topology", negative]), contains: ["node.nics.bandwidth", "negative", "topology.json:6"])
+        let mesh = try temporaryFile(#"{"node": {"gpus": 3, "nvlink": {"fabric": "mesh", "kind": "nvlink2", "pairs": [[0, 1, 1], [1, 2, 1]]}}}"#)
+        expectOneLineError(try CLI.run(["simulate", "--topology", mesh]), contains: ["GPU 0 cannot reach GPU 2"])
+        let noNIC = try temporaryFile(#"{"node": {"gpus": 2, "nvlink": {"fabric": "nvswitch", "kind": "nvlink3", "linksPerGPU": 12}}}"#)
+        expectOneLineError(try CLI.run(["simulate", "--topology", noNIC, "--nodes", "2"]), contains: ["node.nics", "cannot reach"])
+        expectOneLineError(try CLI.run(["simulate", "--topology", "/nonexistent/x.json"]), contains: ["cannot read"])
+    }
+}

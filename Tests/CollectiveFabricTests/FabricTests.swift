@@ -1,0 +1,206 @@
+import Foundation
+import Testing
+@testable import CollectiveFabric
+
+@Suite("Units")
+struct UnitTests {
+    @Test("bandwidths with units", arguments: [("100GB/s", 100.0), ("400Gb/s", 50.0), ("12.5 GB/s", 12.5), ("800Mb/s", 0.1), ("1TB/s", 1000.0), ("25GBps", 25.0), ("200Gbps", 25.0)])
+    func bandwidth(text: String, gbps: Double) throws {
+        #expect(abs(try PhysicalUnit.parseBandwidthGBps(text).get() - gbps) < 1e-12)
+    }
+
+    @Test("latencies with units", arguments: [("2us", 2.0), ("500ns", 0.5), ("1.5µs", 1.5), ("0.1ms", 100.0), ("1s", 1e6)])
+    func latency(text: String, us: Double) throws {
+        #expect(abs(try PhysicalUnit.parseLatencyMicroseconds(text).get() - us) < 1e-9)
+    }
+
+    @Test("missing, unknown or negative units are errors", arguments: ["100", "100GHz", "-5GB/s", "fast", "GB/s"])
+    func badBandwidth(text: String) {
+        #expect(throws: UnitError.self) { try PhysicalUnit.parseBandwidthGBps(text).get() }
+    }
+
+    @Test("bad latencies", arguments: ["2", "2 parsecs", "-1us", ""])
+    func badLatency(text: String) {
+        #expect(throws: UnitError.self) { try PhysicalUnit.parseLatencyMicroseconds(text).get() }
+    }
+}
+
+@Suite("Presets and fabric")
+struct PresetTests {
+    @Test("every preset validates and maps", arguments: Topology.presetNames)
+    func presetsValidate(name: String) throws {
+        let t = try #require(Topology.preset(name))
+        try t.validate()
+        let f = try FabricMap(t.with(nodes: name == "switch" ? t.nodeCount : 3))
+        #expect(f.linkCount > 0)
+    }
+
+    @Test("per-GPU NVLink figures follow the vendor totals (bidirectional / 2)")
+    func nvlinkFigures() throws {
+        func port(_ n: String) throws -> Double {
+            let nv = try #require(Topology.preset(n)?.node.nvlink)
+            return nv.link.bandwidthGBps * Double(nv.linksPerGPU)
+        }
+        #expect(try port("dgx-a100") == 300)   // 600 GB/s bidirectional
+        #expect(try port("hgx-a800") == 200)   // 400 GB/s
+        #expect(try port("dgx-h100") == 450)   // 900 GB/s
+        #expect(try port("hgx-h800") == 200)   // 400 GB/s
+        #expect(try port("dgx1-v100") == 150)  // 300 GB/s
+        #expect(LinkKind.nvlink5.defaultSpec.bandwidthGBps * 18 == 900)  // B200: 1800 GB/s
+        #expect(LinkKind.infinibandNDR.defaultSpec.bandwidthGBps == 50)   // 400 Gb/s
+        #expect(LinkKind.infinibandXDR.defaultSpec.bandwidthGBps == 100)
+        #expect(LinkKind.roce200.defaultSpec.bandwidthGBps == 25)
+    }
+
+    @Test("the DGX-1 cube-mesh gives every GPU six links")
+    func cubeMesh() throws {
+        let node = try #require(Topology.preset("dgx1-v100")).node
+        for g in 0..<8 {
+            let links = (0..<8).filter { $0 != g }.map { node.meshLinks(g, $0) }.reduce(0, +)
+            #expect(links == 6)
+        }
+    }
+
+    @Test("show output reads back to the same topology", arguments: Topology.presetNames)
+    func roundTrip(name: String) throws {
+        let t = try #require(Topology.preset(name))
+        let back = try Topology.parse(data: Data(t.fileText().utf8))
+        #expect(back == t)
+    }
+
+    @Test("routes: NVSwitch pairs use two ports; same-rail GPUs of two nodes share a leaf, others cross a spine")
+    func routes() throws {
+        let f = try FabricMap(try #require(Topology.preset("dgx-h100")).with(nodes: 2))
+        let links = UnsafeMutablePointer<Int>.allocate(capacity: FabricMap.maxPathLinks)
+        defer { links.deallocate() }
+        let intra = f.route(from: 0, to: 5, links: links)
+        #expect(intra.count == 2)
+        #expect(abs(intra.bytesPerSecond - 450e9 * 0.8) < 1)
+        #expect(f.linkName(links[0]) == "node 0 gpu 0 nvlink out")
+        #expect(f.linkName(links[1]) == "node 0 gpu 5 nvlink in")
+        let sameRail = f.route(from: 3, to: 8 + 3, links: links)
+        #expect(sameRail.count == 4)  // pcie, tx, rx, pcie
+        #expect(f.linkName(links[1]) == "node 0 nic 3 tx")
+        #expect(f.linkName(links[2]) == "node 1 nic 3 rx")
+        let crossRail = f.route(from: 7, to: 8, links: links)
+        #expect(crossRail.count == 6)
+        #expect(f.linkName(links[2]).hasPrefix("leaf 7 uplink"))
+        #expect(f.linkName(links[3]).hasPrefix("leaf 0 downlink"))
+        #expect(crossRail.latencySeconds > sameRail.latencySeconds)
+        for i in 0..<crossRail.count { #expect(links[i] >= 0 && links[i] < f.linkCount) }
+    }
+
+    @Test("oversubscription removes uplinks")
+    func oversubscription() throws {
+        var t = try #require(Topology.preset("nd-h100-v5"))
+        t.network.oversubscription = 4
+        #expect(t.network.uplinksPerLeaf == 8)
+    }
+}
+
+@Suite("Topology files")
+struct TopologyFileTests {
+    static let good = """
+        {
+          "name": "tiny",
+          "nodes": 2,
+          "node": {
+            "gpus": 4,
+            "nvlink": {"fabric": "nvswitch", "kind": "nvlink4", "linksPerGPU": 18},
+            "nics": {"count": 4, "bandwidth": "400Gb/s", "latency": "1us"}
+          }
+        }
+        """
+
+    func parse(_ text: String) throws(TopologyError) -> Topology {
+        try Topology.parse(data: Data(text.utf8), fileName: "t.json")
+    }
+
+    @Test("a small file with defaults")
+    func good() throws {
+        let t = try parse(Self.good)
+        #expect(t.nodeCount == 2 && t.node.gpuCount == 4)
+        #expect(t.node.nic?.bandwidthGBps == 50)
+        #expect(t.node.nic?.efficiency == 1)
+        #expect(t.node.nvlink?.link.bandwidthGBps == 25)
+    }
+
+    func expectError(_ text: String, field: String, line: Int?, contains: String) {
+        do {
+            _ = try parse(text)
+            Issue.record("expected an error for \(field)")
+        } catch {
+            #expect(error.field == field)
+            if let line { #expect(error.location == "t.json:\(line)") }
+            #expect(error.description.contains(contains), "\(error.description)")
+        }
+    }
+
+    @Test("a missing field is named with its line")
+    func missing() {
+        expectError(Self.good.replacing("\"gpus\": 4,", with: ""), field: "node.gpus", line: 4, contains: "missing field")
+        expectError(Self.good.replacing("\"bandwidth\": \"400Gb/s\", ", with: ""), field: "node.nics.bandwidth", line: 7, contains: "missing")
+    }
+
+    @Test("a wrong unit is named with its line")
+    func wrongUnit() {
+        expectError(Self.good.replacing("400Gb/s", with: "400GHz"), field: "node.nics.bandwidth", line: 7, contains: "unknown unit")
+        expectError(Self.good.replacing("\"1us\"", with: "\"1 furlong\""), field: "node.nics.latency", line: 7, contains: "unknown unit")
+        expectError(Self.good.replacing("\"400Gb/s\"", with: "400"), field: "node.nics.bandwidth", line: 7, contains: "unit")
+    }
+
+    @Test("a negative bandwidth is refused")
+    func negative() {
+        expectError(Self.good.replacing("400Gb/s", with: "-400Gb/s"), field: "node.nics.bandwidth", line: 7, contains: "negative")
+    }
+
+    @Test("a GPU that cannot reach another is refused")
+    func unreachable() {
+        let mesh = """
+            {"node": {"gpus": 3, "nvlink": {"fabric": "mesh", "kind": "nvlink2", "pairs": [[0, 1, 1]]}}}
+            """
+        expectError(mesh, field: "node.nvlink.pairs", line: nil, contains: "GPU 0 cannot reach GPU 2")
+        let noNIC = """
+            {"nodes": 2, "node": {"gpus": 1}}
+            """
+        expectError(noNIC, field: "node.nics", line: nil, contains: "cannot reach")
+    }
+
+    @Test("unknown fields, kinds and bad JSON are errors")
+    func unknown() {
+        expectError(Self.good.replacing("\"gpus\"", with: "\"gpu_count\""), field: "node.gpu_count", line: 5, contains: "unknown field")
+        expectError(Self.good.replacing("nvlink4", with: "nvlink9"), field: "node.nvlink.kind", line: 6, contains: "unknown link kind")
+        do {
+            _ = try parse("{ \"node\": ")
+            Issue.record("expected a JSON error")
+        } catch {
+            #expect(error.description.contains("not valid JSON"))
+        }
+    }
+}
+
+@Suite("Closed forms")
+struct ClosedFormTests {
+    let c = AlphaBetaGamma(alphaSeconds: 2e-6, betaSecondsPerByte: 1e-11, gammaSecondsPerByte: 1e-12)
+
+    @Test("ring, recursive doubling, Rabenseifner at p = 8 and p = 6")
+    func values() {
+        let n = 1e6
+        #expect(abs(c.ring(ranks: 8, bytes: n) - (14 * 2e-6 + 1.75 * n * 1e-11 + 0.875 * n * 1e-12)) < 1e-15)
+        #expect(abs(c.recursiveDoubling(ranks: 8, bytes: n) - 3 * (2e-6 + n * 1e-11 + n * 1e-12)) < 1e-15)
+        #expect(abs(c.rabenseifner(ranks: 8, bytes: n) - (6 * 2e-6 + 1.75 * n * 1e-11 + 0.875 * n * 1e-12)) < 1e-15)
+        // p = 6: q = 4, lg q = 2.
+        #expect(abs(c.recursiveDoubling(ranks: 6, bytes: n) - (4 * 2e-6 + 4 * n * 1e-11 + 3 * n * 1e-12)) < 1e-15)
+        #expect(abs(c.rabenseifner(ranks: 6, bytes: n) - (6 * 2e-6 + 3.5 * n * 1e-11 + 1.75 * n * 1e-12)) < 1e-15)
+        #expect(c.ring(ranks: 1, bytes: n) == 0)
+    }
+
+    @Test("ring is bandwidth-optimal: no closed form beats it for large messages")
+    func ringOptimal() {
+        let n = 1e9
+        for p in [2, 3, 8, 13, 64] {
+            #expect(c.ring(ranks: p, bytes: n) <= c.recursiveDoubling(ranks: p, bytes: n))
+            #expect(c.ring(ranks: p, bytes: n) <= c.doubleBinaryTree(ranks: p, bytes: n, chunks: 512))
+        }
+    }
+}

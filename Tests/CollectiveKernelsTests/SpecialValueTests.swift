@@ -1,0 +1,194 @@
+import Testing
+import CollectiveKernels
+
+/// Every ordered pair of special values (NaN, ±infinity, ±0, subnormals, extremes), laid out so
+/// that pairs land both in the vector body and in the scalar tail.
+func checkSpecialPairs<E: FloatTestElement>(_: E.Type, op: ReductionOp) {
+    let specials = E.specials
+    var a: [E] = [], b: [E] = []
+    for x in specials { for y in specials { a.append(x); b.append(y) } }
+    // Repeat with a one-element shift so every pair is seen at a vector position and in a tail.
+    for count in [a.count, a.count - 1, 17, 1] {
+        let x = Array(a.suffix(count)), y = Array(b.suffix(count))
+        let expected = zip(x, y).map { E.referenceCombine($0, $1, op) }
+        var out = [E](repeating: x[0], count: count)
+        let reducer = Reducer(dataType: E.dataType, op: op)
+        x.withUnsafeBytes { xb in y.withUnsafeBytes { yb in out.withUnsafeMutableBytes { ob in
+            reducer.reduce(into: ob.baseAddress!, xb.baseAddress!, yb.baseAddress!, count: count)
+        } } }
+        expectSame(out, expected, "\(E.dataType.name) \(op) special pairs, count \(count)")
+    }
+}
+
+@Suite("Special values")
+struct SpecialValueTests {
+    @Test("NaN, ±Inf, ±0, subnormals: every pair, every floating-point type",
+          arguments: [DataType.float16, .bfloat16, .float32, .float64], [ReductionOp.sum, .prod, .min, .max])
+    func specialPairs(dataType: DataType, op: ReductionOp) {
+        switch dataType {
+        case .float16: checkSpecialPairs(Float16.self, op: op)
+        case .bfloat16: checkSpecialPairs(BFloat16.self, op: op)
+        case .float32: checkSpecialPairs(Float.self, op: op)
+        default: checkSpecialPairs(Double.self, op: op)
+        }
+    }
+
+    /// Spelled-out IEEE 754-2019 facts, in the vector body (index 0) and the tail (index 16).
+    @Test("min(-0, +0) = -0, max = +0, NaN wins, infinities order", arguments: [16, 17, 33])
+    func spelledOut(count: Int) {
+        func run(_ op: ReductionOp, _ x: Float, _ y: Float) -> [Float] {
+            let a = [Float](repeating: x, count: count), b = [Float](repeating: y, count: count)
+            var out = [Float](repeating: 7, count: count)
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in out.withUnsafeMutableBufferPointer { op2 in
+                ReductionKernels.reduce(into: op2, ap, bp, op: op)
+            } } }
+            return out
+        }
+        for r in [run(.min, -0.0, 0.0), run(.min, 0.0, -0.0)] {
+            #expect(r.allSatisfy { $0 == 0 && $0.sign == .minus })
+        }
+        for r in [run(.max, -0.0, 0.0), run(.max, 0.0, -0.0)] {
+            #expect(r.allSatisfy { $0 == 0 && $0.sign == .plus })
+        }
+        for op in [ReductionOp.min, .max, .sum, .prod] {
+            #expect(run(op, .nan, 1).allSatisfy { $0.isNaN })
+            #expect(run(op, 1, .nan).allSatisfy { $0.isNaN })
+            #expect(run(op, .nan, -.infinity).allSatisfy { $0.isNaN })
+        }
+        #expect(run(.min, .infinity, -.infinity).allSatisfy { $0 == -.infinity })
+        #expect(run(.max, -.infinity, .greatestFiniteMagnitude).allSatisfy { $0 == .greatestFiniteMagnitude })
+        #expect(run(.sum, .infinity, -.infinity).allSatisfy { $0.isNaN })
+        #expect(run(.prod, .infinity, 0).allSatisfy { $0.isNaN })
+        #expect(run(.sum, -0.0, -0.0).allSatisfy { $0 == 0 && $0.sign == .minus })
+        #expect(run(.sum, -0.0, 0.0).allSatisfy { $0 == 0 && $0.sign == .plus })
+        let tiny = Float.leastNonzeroMagnitude
+        #expect(run(.sum, tiny, tiny).allSatisfy { $0 == 2 * tiny })
+        #expect(run(.min, tiny, -0.0).allSatisfy { $0 == 0 && $0.sign == .minus })
+        #expect(run(.sum, .greatestFiniteMagnitude, .greatestFiniteMagnitude).allSatisfy { $0 == .infinity })
+    }
+}
+
+@Suite("Integer wrap-around")
+struct IntegerWrapTests {
+    /// 33 elements: 32 in the vector body of an 8-bit type, one in the tail; Open MPI's AVX path
+    /// would saturate the first 32 and wrap the last.
+    @Test("8-bit sums and products wrap in the vector body and in the tail", arguments: [33, 65, 70])
+    func eightBit(count: Int) {
+        func run<E: ReductionElement>(_ op: ReductionOp, _ x: E, _ y: E) -> [E] {
+            var a = [E](repeating: x, count: count)
+            let b = [E](repeating: y, count: count)
+            a.withUnsafeMutableBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                ReductionKernels.reduceInPlace(ap, bp, op: op)
+            } }
+            return a
+        }
+        #expect(run(.sum, Int8(100), Int8(100)) == [Int8](repeating: -56, count: count))
+        #expect(run(.sum, Int8(-128), Int8(-1)) == [Int8](repeating: 127, count: count))
+        #expect(run(.sum, UInt8(200), UInt8(100)) == [UInt8](repeating: 44, count: count))
+        #expect(run(.prod, Int8(16), Int8(16)) == [Int8](repeating: 0, count: count))
+        #expect(run(.prod, UInt8(15), UInt8(18)) == [UInt8](repeating: 14, count: count))  // 270 mod 256
+        #expect(run(.sum, Int32.max, Int32(1)) == [Int32](repeating: .min, count: count))
+        #expect(run(.sum, UInt32.max, UInt32(2)) == [UInt32](repeating: 1, count: count))
+        #expect(run(.prod, Int32(65_536), Int32(65_536)) == [Int32](repeating: 0, count: count))
+        #expect(run(.sum, Int64.max, Int64(1)) == [Int64](repeating: .min, count: count))
+        #expect(run(.prod, UInt64(1) << 32, UInt64(1) << 33) == [UInt64](repeating: 0, count: count))
+        #expect(run(.min, Int8.min, Int8.max) == [Int8](repeating: .min, count: count))
+        #expect(run(.max, UInt64.max, 0) == [UInt64](repeating: .max, count: count))
+    }
+
+    @Test("integer avg truncates toward zero, for any number of contributions")
+    func integerAverage() {
+        var x: [Int8] = [-128, -7, 7, 127, -128]
+        x.withUnsafeMutableBufferPointer { ReductionKernels.finalize($0, op: .avg, contributions: 2) }
+        #expect(x == [-64, -3, 3, 63, -64])
+        var y: [Int8] = [-128, 127]
+        y.withUnsafeMutableBufferPointer { ReductionKernels.finalize($0, op: .avg, contributions: 128) }
+        #expect(y == [-1, 0])
+        var z: [UInt64] = [.max]
+        z.withUnsafeMutableBufferPointer { ReductionKernels.finalize($0, op: .avg, contributions: 3) }
+        #expect(z == [UInt64.max / 3])
+        var w: [Int32] = [10]
+        w.withUnsafeMutableBufferPointer { ReductionKernels.finalize($0, op: .sum, contributions: 3) }
+        #expect(w == [10])
+    }
+}
+
+@Suite("Aliasing and the typed API")
+struct AliasingTests {
+    @Test("in place with itself, out of place onto an operand, fused onto a source", arguments: DataType.allCases)
+    func aliasing(dataType: DataType) {
+        withTestElement(dataType) { t in
+            func run<E: TestElement>(_: E.Type) {
+                for count in [0, 1, 33, 100] {
+                    let x = randomValues(E.self, count: count, seed: 5)
+                    let y = randomValues(E.self, count: count, seed: 6)
+                    for op in ReductionOp.allCases where op != .avg {
+                        let twice = x.map { E.referenceCombine($0, $0, op) }
+                        var a = x
+                        a.withUnsafeMutableBytes { p in
+                            Reducer(dataType: E.dataType, op: op).reduceInPlace(into: p.baseAddress!, from: UnsafeRawPointer(p.baseAddress!), count: count)
+                        }
+                        expectSame(a, twice, "\(E.dataType.name) \(op) x op= x, count \(count)")
+
+                        var b = x
+                        b.withUnsafeMutableBytes { p in y.withUnsafeBytes { q in
+                            Reducer(dataType: E.dataType, op: op).reduce(into: p.baseAddress!, UnsafeRawPointer(p.baseAddress!), q.baseAddress!, count: count)
+                        } }
+                        expectSame(b, zip(x, y).map { E.referenceCombine($0, $1, op) }, "\(E.dataType.name) \(op) x = x op y, count \(count)")
+
+                        var c = x
+                        c.withUnsafeMutableBytes { p in y.withUnsafeBytes { q in
+                            let sources = [UnsafeRawPointer(p.baseAddress!), q.baseAddress!, UnsafeRawPointer(p.baseAddress!)]
+                            sources.withUnsafeBufferPointer {
+                                Reducer(dataType: E.dataType, op: op).reduceFused(into: p.baseAddress!, sources: $0, count: count)
+                            }
+                        } }
+                        expectSame(c, zip(x, y).map { E.referenceFold([$0, $1, $0], op) }, "\(E.dataType.name) \(op) x = fused(x, y, x), count \(count)")
+                    }
+                }
+            }
+            run(t)
+        }
+    }
+
+
+    @Test("typed entry points agree with the type-erased Reducer")
+    func typedAPI() {
+        let a: [Float16] = randomValues(Float16.self, count: 70, seed: 11)
+        let b: [Float16] = randomValues(Float16.self, count: 70, seed: 12)
+        let c: [Float16] = randomValues(Float16.self, count: 70, seed: 13)
+        for op in ReductionOp.allCases {
+            var typed = [Float16](repeating: 0, count: 70)
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeBufferPointer { cp in
+                typed.withUnsafeMutableBufferPointer {
+                    ReductionKernels.reduceFused(into: $0, sources: [ap, bp, cp], op: op)
+                    ReductionKernels.finalize($0, op: op, contributions: 3)
+                }
+            } } }
+            let expected = (0..<70).map { i -> Float16 in
+                let r = Float16.referenceFold([a[i], b[i], c[i]], op)
+                return op == .avg ? Float16.referenceDivide(r, by: 3) : r
+            }
+            expectSame(typed, expected, "Float16 \(op) typed fused")
+        }
+    }
+
+    @Test("mismatched lengths stop the process with a message")
+    func mismatchedLengths() async {
+        await #expect(processExitsWith: .failure) {
+            var a = [Float](repeating: 1, count: 4)
+            let b = [Float](repeating: 1, count: 5)
+            a.withUnsafeMutableBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                ReductionKernels.reduceInPlace(ap, bp, op: .sum)
+            } }
+        }
+        await #expect(processExitsWith: .failure) {
+            var d = [Int32](repeating: 1, count: 4)
+            let a = [Int32](repeating: 1, count: 4)
+            let b = [Int32](repeating: 1, count: 3)
+            d.withUnsafeMutableBufferPointer { dp in a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                ReductionKernels.reduce(into: dp, ap, bp, op: .max)
+            } } }
+        }
+    }
+}

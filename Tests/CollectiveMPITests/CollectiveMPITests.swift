@@ -1,0 +1,206 @@
+import CollectiveCore
+import CollectiveKernels
+import Testing
+@testable import CollectiveMPI
+
+/// The parts of the MPI runner that need no MPI: the range bookkeeping of out-of-place runs,
+/// the input pattern and its exact reference, the result check, the size list and the
+/// configuration fingerprint. The runner itself is tested under mpirun by Scripts/test-mpi.
+@Suite("ElementRangeSet")
+struct ElementRangeSetTests {
+    /// A deterministic generator (xorshift64*), so failures reproduce.
+    struct Generator {
+        var state: UInt64
+        mutating func next(_ bound: Int) -> Int {
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            return Int((state &* 2_685_821_657_736_338_717) % UInt64(bound))
+        }
+    }
+
+    @Test("matches a Bool-array model under random inserts and queries", arguments: [1, 7, 64, 300])
+    func randomAgainstModel(size: Int) {
+        var g = Generator(state: 0x9E37_79B9_7F4A_7C15 ^ UInt64(size))
+        var set = ElementRangeSet()
+        var model = [Bool](repeating: false, count: size)
+        for _ in 0..<400 {
+            let a = g.next(size + 1)
+            let b = g.next(size + 1)
+            let r = min(a, b)..<max(a, b)
+            if g.next(3) == 0 {
+                set.insert(r)
+                for i in r { model[i] = true }
+            }
+            // Ranges stay sorted, disjoint and non-adjacent.
+            for (x, y) in zip(set.ranges, set.ranges.dropFirst()) { #expect(x.upperBound < y.lowerBound) }
+            #expect(set.ranges.allSatisfy { !$0.isEmpty })
+            #expect(set.contains(r) == r.allSatisfy { model[$0] })
+            #expect(set.isDisjoint(with: r) == r.allSatisfy { !model[$0] })
+            var covered = r.lowerBound
+            set.forEachPiece(of: r) { piece, inside in
+                #expect(piece.lowerBound == covered && !piece.isEmpty)
+                #expect(piece.allSatisfy { model[$0] == inside })
+                covered = piece.upperBound
+            }
+            #expect(covered == r.upperBound)
+        }
+    }
+
+    @Test("adjacent inserts merge into one range")
+    func merging() {
+        var set = ElementRangeSet()
+        set.insert(10..<20)
+        set.insert(30..<40)
+        set.insert(20..<30)
+        #expect(set.ranges == [10..<40])
+        set.insert(0..<5)
+        set.insert(45..<50)
+        set.insert(3..<47)
+        #expect(set.ranges == [0..<50])
+    }
+}
+
+@Suite("Input pattern and check")
+struct InputPatternTests {
+    static let ranks = [1, 2, 3, 5, 13, 32]
+
+    func load(_ p: UnsafeRawPointer, _ i: Int, _ type: DataType) -> Double {
+        switch type {
+        case .int8: Double(p.load(fromByteOffset: i, as: Int8.self))
+        case .uint8: Double(p.load(fromByteOffset: i, as: UInt8.self))
+        case .int32: Double(p.load(fromByteOffset: i * 4, as: Int32.self))
+        case .uint32: Double(p.load(fromByteOffset: i * 4, as: UInt32.self))
+        case .int64: Double(p.load(fromByteOffset: i * 8, as: Int64.self))
+        case .uint64: Double(p.load(fromByteOffset: i * 8, as: UInt64.self))
+        case .float16: Double(p.load(fromByteOffset: i * 2, as: Float16.self))
+        case .bfloat16: Double(BFloat16(bitPattern: p.load(fromByteOffset: i * 2, as: UInt16.self)).floatValue)
+        case .float32: Double(p.load(fromByteOffset: i * 4, as: Float.self))
+        case .float64: p.load(fromByteOffset: i * 8, as: Double.self)
+        }
+    }
+
+    @Test("the reference equals the exact integer reduction, for every type, op and rank count",
+          arguments: DataType.allCases, ReductionOp.allCases)
+    func exactReference(type: DataType, op: ReductionOp) {
+        for p in Self.ranks {
+            let pattern = AllreduceInputPattern(dataType: type, op: op, rankCount: p)
+            let count = 97
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: count * 8, alignment: 64)
+            defer { buffer.deallocate() }
+            pattern.expected(into: buffer, range: 0..<count)
+            for i in 0..<count {
+                let values = (0..<p).map { pattern.value(rank: $0, index: i) }
+                #expect(values.allSatisfy { abs($0) <= pattern.magnitude })
+                var exact: Int
+                switch op {
+                case .sum, .avg: exact = values.reduce(0, +)
+                case .prod: exact = values.reduce(1, *)
+                case .min: exact = values.min()!
+                case .max: exact = values.max()!
+                }
+                var expected = Double(exact)
+                if op == .avg { expected = type.isFloatingPoint ? Double(exact) / Double(p) : Double(exact / p) }
+                let got = load(buffer, i, type)
+                if type.isFloatingPoint {
+                    // avg divides once, rounding to the type; everything else is exact.
+                    let tolerance = op == .avg ? abs(expected) * ResultChecker.machineEpsilon(type) : 0
+                    #expect(abs(got - expected) <= tolerance, "\(type) \(op) p=\(p) i=\(i): \(got) vs \(expected)")
+                } else {
+                    #expect(got == expected, "\(type) \(op) p=\(p) i=\(i): \(got) vs \(expected)")
+                }
+            }
+        }
+    }
+
+    @Test("inputs depend on rank and index, without period")
+    func inputsVary() {
+        let pattern = AllreduceInputPattern(dataType: .float32, op: .sum, rankCount: 4)
+        let row0 = (0..<4096).map { pattern.value(rank: 0, index: $0) }
+        let row1 = (0..<4096).map { pattern.value(rank: 1, index: $0) }
+        #expect(row0 != row1)
+        // A block shifted by any offset up to 1024 differs from the original somewhere.
+        for shift in 1...1024 { #expect(Array(row0[shift..<(shift + 1024)]) != Array(row0[0..<1024])) }
+    }
+
+    @Test("the check counts every spoiled element and forgives rounding within the bound", arguments: DataType.allCases)
+    func checker(type: DataType) {
+        let p = 5
+        let pattern = AllreduceInputPattern(dataType: type, op: .sum, rankCount: p)
+        let checker = ResultChecker(pattern: pattern)
+        let count = 64
+        let a = UnsafeMutableRawPointer.allocate(byteCount: count * 8, alignment: 64)
+        let b = UnsafeMutableRawPointer.allocate(byteCount: count * 8, alignment: 64)
+        defer { a.deallocate(); b.deallocate() }
+        pattern.expected(into: a, range: 0..<count)
+        pattern.expected(into: b, range: 0..<count)
+        #expect(checker.mismatches(a, b, count: count) == 0)
+        for i in [0, 17, 63] {
+            let byte = b + i * type.sizeInBytes + type.sizeInBytes - 1
+            byte.storeBytes(of: byte.load(as: UInt8.self) ^ 0x40, as: UInt8.self)
+        }
+        #expect(checker.mismatches(a, b, count: count) == 3)
+        if type == .float32 {
+            #expect(checker.absoluteTolerance > 0)
+            // One ulp of difference on a value of magnitude ~p*m is within the bound.
+            a.storeBytes(of: Float(1000), as: Float.self)
+            b.storeBytes(of: Float(1000).nextUp, as: Float.self)
+            #expect(checker.mismatches(a, b, count: 1) == 0)
+            b.storeBytes(of: Float(1001), as: Float.self)
+            #expect(checker.mismatches(a, b, count: 1) == 1)
+            a.storeBytes(of: Float.nan, as: Float.self)
+            b.storeBytes(of: Float.nan, as: Float.self)
+            #expect(checker.mismatches(a, b, count: 1) == 0)
+        }
+    }
+}
+
+@Suite("Run configuration")
+struct RunConfigurationTests {
+    @Test("sizes follow nccl-tests: -f multiplies, -i adds, rounded to whole elements")
+    func sizes() throws {
+        #expect(try MPIRunConfiguration.sizes(minBytes: 8, maxBytes: 256, factor: 2, stepBytes: 0, elementSize: 4) == [8, 16, 32, 64, 128, 256])
+        #expect(try MPIRunConfiguration.sizes(minBytes: 0, maxBytes: 4004, factor: 1, stepBytes: 1001, elementSize: 4) == [0, 1000, 2000, 3000, 4004])
+        #expect(try MPIRunConfiguration.sizes(minBytes: 0, maxBytes: 16, factor: 4, stepBytes: 0, elementSize: 2) == [0, 2, 8])
+        #expect(try MPIRunConfiguration.sizes(minBytes: 7, maxBytes: 7, factor: 2, stepBytes: 0, elementSize: 8) == [0])
+        #expect(throws: MPIRunError.self) { try MPIRunConfiguration.sizes(minBytes: 9, maxBytes: 8, factor: 2, stepBytes: 0, elementSize: 4) }
+        #expect(throws: MPIRunError.self) { try MPIRunConfiguration.sizes(minBytes: 0, maxBytes: 1 << 30, factor: 1, stepBytes: 1, elementSize: 1) }
+        #expect(throws: MPIRunError.self) { try MPIRunConfiguration.sizes(minBytes: 1, maxBytes: 8, factor: 1, stepBytes: 0, elementSize: 1) }
+    }
+
+    @Test("the fingerprint changes with every field")
+    func fingerprint() {
+        let base = MPIRunConfiguration(
+            sizesBytes: [8, 16], dataType: .float32, op: .sum, algorithms: [.schedule(.ring), .mpiAllreduce],
+            iterations: 20, warmupIterations: 5, check: true, chunkBytes: 1 << 20)
+        var variants: [MPIRunConfiguration] = []
+        var v = base; v.sizesBytes = [8, 32]; variants.append(v)
+        v = base; v.dataType = .int32; variants.append(v)
+        v = base; v.op = .max; variants.append(v)
+        v = base; v.algorithms = [.schedule(.ring)]; variants.append(v)
+        v = base; v.iterations = 21; variants.append(v)
+        v = base; v.warmupIterations = 4; variants.append(v)
+        v = base; v.check = false; variants.append(v)
+        v = base; v.chunkBytes = 1 << 19; variants.append(v)
+        v = base; v.transport = .shm; variants.append(v)
+        v = base; v.killRank = 1; variants.append(v)
+        for variant in variants { #expect(variant.fingerprint != base.fingerprint) }
+        #expect(base.fingerprint == MPIRunConfiguration(
+            sizesBytes: [8, 16], dataType: .float32, op: .sum, algorithms: [.schedule(.ring), .mpiAllreduce],
+            iterations: 20, warmupIterations: 5, check: true, chunkBytes: 1 << 20).fingerprint)
+        // FNV-1a reference values.
+        #expect(fnv1a64("") == 0xcbf2_9ce4_8422_2325)
+        #expect(fnv1a64("a") == 0xaf63_dc4c_8601_ec8c)
+    }
+
+    @Test("memory estimate counts the reference only when checking")
+    func memory() {
+        var c = MPIRunConfiguration(sizesBytes: [1 << 20], dataType: .float32, op: .sum, algorithms: [.mpiAllreduce],
+                                    iterations: 1, warmupIterations: 0, check: true, chunkBytes: 1 << 20)
+        #expect(c.bytesPerRank(forSize: 1 << 20) == 4 << 20)
+        c.check = false
+        #expect(c.bytesPerRank(forSize: 1 << 20) == 3 << 20)
+        #expect(c.bytesPerRank(forSize: Int.max / 2) == Int.max)
+        #expect(SystemMemory.parseMemAvailable("MemTotal: 100 kB\nMemAvailable:    2048 kB\n") == 2048 * 1024)
+    }
+}

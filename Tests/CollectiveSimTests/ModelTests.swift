@@ -1,0 +1,70 @@
+import Testing
+@testable import CollectiveSim
+import CollectiveFabric
+import CollectiveCore
+import CollectiveKernels
+
+@Suite("Analytic and NCCL models")
+struct ModelTests {
+    func fabric(_ name: String, nodes: Int) throws -> FabricMap {
+        try FabricMap(try #require(Topology.preset(name)).with(nodes: nodes))
+    }
+
+    @Test("analytic ring on a switch is the textbook closed form")
+    func analyticSwitch() throws {
+        let f = try FabricMap(Topology.switchCluster(ranks: 16, bandwidthGBps: 25, latencyMicroseconds: 3))
+        let t = AnalyticModel(fabric: f).time(.ring, bytes: 1e8, chunkBytes: 1 << 21)
+        let expected = 30 * 3e-6 + 2 * 15.0 / 16 * 1e8 / 25e9
+        #expect(abs(t - expected) / expected < 1e-12)
+    }
+
+    @Test("the analytic ring agrees with the event engine on a switch")
+    func analyticMatchesEvent() throws {
+        let f = try FabricMap(Topology.switchCluster(ranks: 8, bandwidthGBps: 50, latencyMicroseconds: 2))
+        let sim = Simulator(fabric: f, model: .event)
+        let ana = Simulator(fabric: f, model: .analytic)
+        let e = try sim.time(.ring, elementCount: 1 << 20, dataType: .float32, chunkBytes: 1 << 30).timeSeconds
+        let a = try ana.time(.ring, elementCount: 1 << 20, dataType: .float32, chunkBytes: 1 << 30).timeSeconds
+        #expect(abs(e - a) / a < 1e-3)
+    }
+
+    @Test("tree beats ring for small messages on many nodes; ring wins for large ones", arguments: [TimingModel.analytic, .nccl])
+    func treeVsRing(model: TimingModel) throws {
+        let sim = Simulator(fabric: try fabric("dgx-h100", nodes: 64), model: model)
+        let small = 64 << 10 / 4, large = 4 << 30 / 4
+        let ringSmall = try sim.time(.ring, elementCount: small, dataType: .float32, chunkBytes: 1 << 21).timeSeconds
+        let treeSmall = try sim.time(.tree, elementCount: small, dataType: .float32, chunkBytes: 1 << 21).timeSeconds
+        #expect(treeSmall < ringSmall)
+        let ringLarge = try sim.time(.ring, elementCount: large, dataType: .float32, chunkBytes: 1 << 21).timeSeconds
+        let treeLarge = try sim.time(.tree, elementCount: large, dataType: .float32, chunkBytes: 1 << 21).timeSeconds
+        #expect(ringLarge < treeLarge)
+    }
+
+    @Test("NCCL latency formulas (FACTS.md section 5)")
+    func ncclLatency() throws {
+        let one = NCCLModel(fabric: try fabric("dgx-h100", nodes: 1))
+        #expect(abs(one.latencyMicroseconds(.ring, .ll) - (6.6 + 14 * 0.6)) < 1e-9)
+        #expect(abs(one.latencyMicroseconds(.ring, .simple) - (8.4 + 14 * 3.4)) < 1e-9)
+        #expect(abs(one.latencyMicroseconds(.tree, .ll128) - (14.0 + 2 * 7 * 1.25)) < 1e-9)
+        let four = NCCLModel(fabric: try fabric("dgx-h100", nodes: 4))
+        // 32 ranks: 62 steps, 6 of them network.
+        #expect(abs(four.latencyMicroseconds(.ring, .ll) - (6.6 + 56 * 0.6 + 6 * 2.7)) < 1e-9)
+        #expect(abs(four.latencyMicroseconds(.tree, .simple) - (8.4 + 2 * (7 * 4.0 + 2 * 14.0))) < 1e-9)
+    }
+
+    @Test("NCCL picks LL for tiny messages and Simple ring for huge ones on one node")
+    func ncclPicks() throws {
+        let m = NCCLModel(fabric: try fabric("dgx-h100", nodes: 1))
+        #expect(m.best(algorithms: [.ring, .tree], bytes: 8).protocol == .ll)
+        let big = m.best(algorithms: [.ring, .tree], bytes: 8e9)
+        #expect(big.algorithm == .ring && big.protocol == .simple)
+        // Bandwidth: 18 links x 20.6 GB/s per GPU; ring algBw = busBw * n / (2(n-1)).
+        #expect(abs(m.algorithmGBps(.ring, .simple) - 18 * 20.6 * 8 / 14) < 1e-9)
+    }
+
+    @Test("hierarchical uses every NIC: faster than flat ring for large messages across nodes")
+    func hierarchical() throws {
+        let a = AnalyticModel(fabric: try fabric("dgx-h100", nodes: 8))
+        #expect(a.time(.hierarchical, bytes: 1e9, chunkBytes: 1 << 21) < a.time(.ring, bytes: 1e9, chunkBytes: 1 << 21))
+    }
+}
