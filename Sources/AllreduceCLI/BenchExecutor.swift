@@ -94,7 +94,7 @@ struct BenchExecutor: ParsableCommand {
             executorRates.append(Double(stats.memoryTrafficBytes) / stats.seconds)
             executorTimes.append(stats.seconds)
         }
-        let memcpyRate = median(memcpyRates), executorRate = median(executorRates), time = median(executorTimes)
+        let memcpyRate = _executorMedian(memcpyRates), executorRate = _executorMedian(executorRates), time = _executorMedian(executorTimes)
         let algbw = Double(bytes) / time / 1e9
         var report = Report(columns: [
             ReportColumn(key: "what", title: "what", kind: .text),
@@ -125,7 +125,8 @@ struct UnsafeSendablePointers: @unchecked Sendable {
     var targets: [UnsafeMutableRawPointer]
 }
 
-func median(_ values: [Double]) -> Double {
+/// The median (mean of the middle two for an even count).
+func _executorMedian(_ values: [Double]) -> Double {
     let s = values.sorted()
     return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
 }
