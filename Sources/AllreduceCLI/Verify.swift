@@ -128,7 +128,7 @@ struct Verify: ParsableCommand {
             if result.wrong > 0 { failures.append("\(a.rawValue): \(result.wrong) wrong") }
             func err(_ d: Double) -> ReportValue { json ? .number(d) : .text(String(format: "%.3e", d)) }
             report.append([
-                .text(a == .hierarchical ? "hierarchical" : a.rawValue), .int(ranks), .int(count), .text(c.dataType.name), .text(c.op.rawValue),
+                .text(a.rawValue), .int(ranks), .int(count), .text(c.dataType.name), .text(c.op.rawValue),
                 .int(result.wrong), err(result.maxAbsError), err(result.maxRelError), .number(result.statistics.seconds * 1e6),
             ])
         }
