@@ -18,12 +18,14 @@ struct MPIRun: ParsableCommand {
         abstract: "Run allreduce schedules across processes under mpirun, beside MPI_Allreduce.",
         discussion: """
             Start it under mpirun, for example:
-              mpirun -np 4 allreduce mpi -b 8 -e 256M -f 2 -d float -o sum \\
-                --algorithm ring,tree,rabenseifner,recursive-doubling,hierarchical,mpi -n 20 -w 5 -c 1
-            `mpi` is MPI_Allreduce itself, the baseline; vs mpi is each row's busbw over its busbw.
-            Time is each rank's mean over the timed iterations (MPI_Wtime after a barrier), then
-            mean, min and max over ranks. Only rank 0 prints. Needs the package trait MPI:
-            swift build -c release --traits MPI.
+
+              mpirun -np 4 allreduce mpi -b 8 -e 256M -f 2 -d float -o sum --algorithm ring,tree,rabenseifner,recursive-doubling,hierarchical,mpi -n 20 -w 5 -c 1
+
+            `mpi` is MPI_Allreduce itself, the baseline; the `vs mpi` column is each row's busbw over its busbw at the same size. `memcpy` is the memory bound: every rank copies its buffer once.
+
+            Time is each rank's mean over the timed iterations (MPI_Wtime after a barrier), then mean, min and max over ranks. Timed iterations go round the algorithms, so that a busy spell of the machine hits them alike. With -c 1 each algorithm then runs once more and its result is checked against MPI_Allreduce's. Only rank 0 prints.
+
+            Needs the package trait MPI: swift build -c release --traits MPI.
             """
     )
 
@@ -46,7 +48,7 @@ struct MPIRun: ParsableCommand {
     var op = "sum"
 
     @Option(name: .customLong("algorithm"), help: "Comma-separated: ring, tree, rabenseifner, recursive-doubling, hierarchical, mpi (MPI_Allreduce), memcpy (the memory bound: every rank copies its buffer once), or all (every algorithm and mpi).")
-    var algorithm = "ring,mpi"
+    var algorithm = "all"
 
     @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size and algorithm.")
     var iterations = 20
@@ -57,7 +59,7 @@ struct MPIRun: ParsableCommand {
     @Option(name: [.customShort("c"), .customLong("check")], help: "1: check every result against MPI_Allreduce's; 0: do not.")
     var check = 1
 
-    @Option(name: .customLong("chunk-size"), help: "Pipelining chunk of the schedules.")
+    @Option(name: [.customLong("chunk-bytes"), .customLong("chunk-size")], help: "Pipelining chunk of the schedules (as `simulate --chunk-bytes`).")
     var chunkSize = "1M"
 
     @Option(name: .customLong("inter-node"), help: "Algorithm hierarchical runs between nodes: ring or tree.")
@@ -68,6 +70,9 @@ struct MPIRun: ParsableCommand {
 
     @Option(name: .customLong("transport"), help: "p2p: MPI_Isend/MPI_Irecv over any Open MPI transport; shm: ranks of one node reduce straight from each other's buffers in an MPI-3 shared window.")
     var transport = "p2p"
+
+    @Option(name: .customLong("timeout"), help: "End the whole job if a rank has not finished after this many seconds (0: never). A hung peer or network then cannot hold the job.")
+    var timeoutSeconds = 0
 
     /// Testing only: this rank kills itself mid-run, to prove the job then ends.
     @Option(name: .customLong("test-kill-rank"), help: .hidden)
@@ -107,9 +112,9 @@ struct MPIRun: ParsableCommand {
         let minimum = try parseBytes(minBytes, option: "-b")
         let maximum = try parseBytes(maxBytes, option: "-e")
         let step = try parseBytes(stepBytes, option: "-i")
-        let chunk = try parseBytes(chunkSize, option: "--chunk-size")
+        let chunk = try parseBytes(chunkSize, option: "--chunk-bytes")
         guard chunk >= type.sizeInBytes else {
-            throw ValidationError("--chunk-size must hold at least one \(type.rawValue) element (\(type.sizeInBytes) bytes), got \(chunkSize)")
+            throw ValidationError("--chunk-bytes must hold at least one \(type.rawValue) element (\(type.sizeInBytes) bytes), got \(chunkSize)")
         }
         guard let inter = AllreduceAlgorithm(name: interNode), inter == .ring || inter == .tree else {
             throw ValidationError("--inter-node must be ring or tree, got '\(interNode)'")
@@ -117,6 +122,7 @@ struct MPIRun: ParsableCommand {
         guard ["p2p", "shm"].contains(transport.lowercased()) else {
             throw ValidationError("--transport must be p2p or shm, got '\(transport)'")
         }
+        guard timeoutSeconds >= 0 else { throw ValidationError("--timeout must not be negative, got \(timeoutSeconds)") }
         if let n = ranksPerNode, n < 1 { throw ValidationError("--ranks-per-node must be at least 1, got \(n)") }
         if let k = testKillRank, k < 0 { throw ValidationError("--test-kill-rank must not be negative") }
         if let k = testCorruptRank, k < 0 { throw ValidationError("--test-corrupt-rank must not be negative") }
@@ -194,6 +200,10 @@ extension MPIRun {
     /// reason to stop. Only then are buffers allocated. On any failure every rank finalises MPI
     /// and exits non-zero; rank 0 prints the one-line reason.
     func runUnderMPI() throws {
+        if timeoutSeconds > 0 {
+            // SIGALRM's default action ends this process; mpirun then ends every other rank.
+            alarm(UInt32(min(timeoutSeconds, Int(UInt32.max))))
+        }
         MPIProcess.initialize()
         let world = Communicator.world
         var local: MPIRunConfiguration? = nil
@@ -251,11 +261,11 @@ extension MPIRun {
             ReportColumn(key: "redop", title: "redop", kind: .text),
             ReportColumn(key: "root", title: "root", kind: .integer),
             ReportColumn(key: "algorithm", title: "algorithm", kind: .text),
-            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 1)),
+            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 2)),
             ReportColumn(key: "algbw_GBps", title: "algbw", unit: "(GB/s)", kind: .number(decimals: 2)),
             ReportColumn(key: "busbw_GBps", title: "busbw", unit: "(GB/s)", kind: .number(decimals: 2)),
-            ReportColumn(key: "time_min_us", title: "min", unit: "(us)", kind: .number(decimals: 1)),
-            ReportColumn(key: "time_max_us", title: "max", unit: "(us)", kind: .number(decimals: 1)),
+            ReportColumn(key: "time_min_us", title: "min", unit: "(us)", kind: .number(decimals: 2)),
+            ReportColumn(key: "time_max_us", title: "max", unit: "(us)", kind: .number(decimals: 2)),
             ReportColumn(key: "wrong", title: "#wrong", kind: .integer),
             ReportColumn(key: "mpi_ratio", title: "vs mpi", unit: "(busbw)", kind: .number(decimals: 2)),
         ])

@@ -173,14 +173,14 @@ public final class MPIAllreduceBenchmark {
             }
             defer { reference?.deallocate() }
 
-            var sizeRows: [MPIResultRow] = []
-            for choice in c.algorithms {
+            // Every algorithm of this size, ready to run once.
+            let plans: [(choice: MPIAlgorithmChoice, once: () -> Void)] = c.algorithms.map { choice in
                 var schedule: (any Schedule)? = nil
                 if case .schedule(let algorithm) = choice {
                     // Validated in init: cannot fail here.
                     schedule = try! algorithm.makeSchedule(Self.parameters(c, world: world, layout: layout, count: count))
                 }
-                let once: () -> Void = {
+                return (choice, {
                     self._maybeDie()
                     switch choice {
                     case .schedule:
@@ -188,25 +188,39 @@ public final class MPIAllreduceBenchmark {
                     case .mpiAllreduce: self._mpiAllreduce(input, output, count, reduction, collectiveComm)
                     case .memcpyBound: output.copyMemory(from: input, byteCount: bytes)
                     }
-                }
-                for _ in 0..<c.warmupIterations { world.barrier(); once() }
-                var totalSeconds = 0.0
-                for _ in 0..<c.iterations {
+                })
+            }
+            for plan in plans {
+                for _ in 0..<c.warmupIterations { world.barrier(); plan.once() }
+            }
+            // Timed iterations go round the algorithms (iteration i of every algorithm before
+            // iteration i+1 of any), so a slow spell of a shared machine hits them alike and
+            // the ratios of one run stay fair.
+            var totalSeconds = [Double](repeating: 0, count: plans.count)
+            for _ in 0..<c.iterations {
+                for (i, plan) in plans.enumerated() {
                     world.barrier()
                     let t0 = MPIProcess.wallTimeSeconds()
-                    once()
-                    totalSeconds += MPIProcess.wallTimeSeconds() - t0
+                    plan.once()
+                    totalSeconds[i] += MPIProcess.wallTimeSeconds() - t0
                 }
-                if c.iterations == 0 && c.warmupIterations == 0 { once() }
-                let localMeanSeconds = c.iterations > 0 ? totalSeconds / Double(c.iterations) : 0
+            }
+
+            var sizeRows: [MPIResultRow] = []
+            for (i, plan) in plans.enumerated() {
+                let choice = plan.choice
+                let localMeanSeconds = c.iterations > 0 ? totalSeconds[i] / Double(c.iterations) : 0
                 let sums = world.allreduce([localMeanSeconds], cmpi_op_sum())
                 let extremes = world.allreduce([localMeanSeconds, -localMeanSeconds], cmpi_op_max())
                 let meanSeconds = sums[0] / Double(world.size)
 
                 var wrong: Int? = nil
                 if let reference, choice != .memcpyBound {
+                    // One more run of this algorithm alone, checked.
+                    world.barrier()
+                    plan.once()
                     var localWrong = 0
-                    if schedule != nil {
+                    if case .schedule = choice {
                         if c.corruptRank == world.rank && count > 0 {
                             // Flip a high bit of the middle element's most significant byte.
                             let byte = output + (count / 2) * c.dataType.sizeInBytes + c.dataType.sizeInBytes - 1
