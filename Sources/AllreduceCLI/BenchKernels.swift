@@ -98,35 +98,25 @@ struct BenchKernels: ParsableCommand {
             ReportColumn(key: "reference_GBps", title: "reference", unit: "(GB/s)", kind: .number(decimals: 2)),
             ReportColumn(key: "ratio", title: "ratio", unit: "ours/ref", kind: .number(decimals: 3)),
         ])
-        var results: [KernelBench.Result] = []
-
-        // Ours in place beside Open MPI's MPI_Reduce_local (or memcpy when it is absent).
+        // Ours in place beside Open MPI's MPI_Reduce_local (or memcpy when it is absent); half and
+        // bfloat16 in place and the fused 4-way float sum beside memcpy.
+        var rows: [KernelBench.Row] = []
         for dataType in [DataType.float32, .float64, .int32] {
             for op in [ReductionOp.sum, .max] {
-                bench.fill(dataType)
                 if let mpi { try bench.checkAgreement(dataType, op, mpi) }
-                for size in sizes {
-                    let r = bench.measureInPlace(dataType, op, bytes: size, reference: mpi)
-                    results.append(r)
-                    report.append(r.row)
-                }
+                rows.append(.init(dataType: dataType, op: op, sources: 1, openMPI: mpi != nil))
             }
         }
-        // Half and bfloat16 in place, and the fused 4-way float sum, beside memcpy.
-        for dataType in [DataType.float16, .bfloat16] {
-            bench.fill(dataType)
-            for size in sizes {
-                let r = bench.measureInPlace(dataType, .sum, bytes: size, reference: nil)
-                results.append(r)
-                report.append(r.row)
-            }
-        }
-        bench.fill(.float32)
+        rows.append(.init(dataType: .float16, op: .sum, sources: 1, openMPI: false))
+        rows.append(.init(dataType: .bfloat16, op: .sum, sources: 1, openMPI: false))
+        rows.append(.init(dataType: .float32, op: .sum, sources: 4, openMPI: false))
+
+        var results: [KernelBench.Result] = []
         for size in sizes {
-            let r = bench.measureFused(.float32, .sum, sources: 4, bytes: size)
-            results.append(r)
-            report.append(r.row)
+            results += bench.measure(rows, bytes: size, mpi: mpi)
         }
+        results.sort { ($0.rowIndex, $0.bytes) < ($1.rowIndex, $1.bytes) }
+        for r in results { report.append(r.row) }
 
         report.notes = notes(results, mpi: mpi)
         report.print(output.format)
@@ -180,6 +170,7 @@ struct BenchKernels: ParsableCommand {
 /// size, page-aligned, and touched before any timing.
 struct KernelBench {
     struct Result {
+        var rowIndex: Int
         var bytes: Int
         var dataType: DataType
         var op: ReductionOp
@@ -205,9 +196,14 @@ struct KernelBench {
         self.maxBytes = maxBytes
         self.repetitions = repetitions
         self.minSeconds = minSeconds
-        buffers = (0..<5).map { _ in
+        // Byte patterns that are ordinary normal numbers in every measured type (0x3C3C as a half
+        // is 1.06, 0x3C3C3C3C as a float 0.0115, as a double 1.5e-18; 0x38.. are smaller), so no
+        // row meets NaN or subnormal slow paths, and all rows can share the same buffers. The
+        // destination grows under repeated sums and the half one saturates to infinity, which
+        // costs no SIMD instruction any extra time.
+        buffers = (0..<5).map { b in
             let p = UnsafeMutableRawPointer.allocate(byteCount: maxBytes, alignment: 4096)
-            memset(p, 0, maxBytes)
+            memset(p, b == 0 ? 0x3C : 0x38, maxBytes)
             return p
         }
     }
@@ -217,87 +213,90 @@ struct KernelBench {
     var dst: UnsafeMutableRawPointer { buffers[0] }
     var src: UnsafeMutableRawPointer { buffers[1] }
 
-    /// Fills every buffer with values of `dataType` that stay finite and normal under repeated
-    /// in-place sums (destination near 1, sources small), so no path hits NaN, infinity or
-    /// subnormal slow cases.
-    func fill(_ dataType: DataType) {
-        var rng: UInt64 = 0x2545_F491_4F6C_DD1D
-        func next() -> Double {
-            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
-            return Double(rng >> 11) / Double(1 << 53)
+    /// One line of the table at every size: ours (in place, or fused over `sources` inputs) and
+    /// its reference.
+    struct Row {
+        var dataType: DataType
+        var op: ReductionOp
+        var sources: Int
+        var openMPI: Bool
+        var form: String { sources == 1 ? "in-place" : "fused-\(sources)" }
+    }
+
+    /// Measures every row at one size. The rows are interleaved: each repetition runs every
+    /// row's kernel and reference once (ours first in even repetitions, the reference first in
+    /// odd ones), so slow phases of a shared machine hit all rows and both sides alike.
+    func measure(_ rows: [Row], bytes: Int, mpi: OpenMPIReference?) -> [Result] {
+        struct Plan {
+            var ours: () -> Void
+            var reference: () -> Void
+            var iterations: Int
+            var oursBytes: Double
+            var referenceBytes: Double
+            var oursSeconds: [Double] = []
+            var referenceSeconds: [Double] = []
         }
-        let count = maxBytes / dataType.sizeInBytes
-        for (b, buffer) in buffers.enumerated() {
-            let scale = b == 0 ? 1.0 : 1.0 / 4096
-            for i in 0..<count {
-                let v = (1 + next()) * scale
-                switch dataType {
-                case .float32: buffer.storeBytes(of: Float(v), toByteOffset: i * 4, as: Float.self)
-                case .float64: buffer.storeBytes(of: v, toByteOffset: i * 8, as: Double.self)
-                case .float16: buffer.storeBytes(of: Float16(v), toByteOffset: i * 2, as: Float16.self)
-                case .bfloat16: buffer.storeBytes(of: BFloat16(Float(v)).bitPattern, toByteOffset: i * 2, as: UInt16.self)
-                case .int32: buffer.storeBytes(of: Int32(truncatingIfNeeded: Int(v * 1e9)), toByteOffset: i * 4, as: Int32.self)
-                default:
-                    for j in 0..<dataType.sizeInBytes {
-                        buffer.storeBytes(of: UInt8(truncatingIfNeeded: Int(v * 1e6) >> j), toByteOffset: i * dataType.sizeInBytes + j, as: UInt8.self)
+        let sourcePointers = buffers[1...].map { UnsafeRawPointer($0) }
+        var plans: [Plan] = rows.map { row in
+            let count = bytes / row.dataType.sizeInBytes
+            let payload = count * row.dataType.sizeInBytes
+            let reducer = Reducer(dataType: row.dataType, op: row.op)
+            let (d, s) = (dst, UnsafeRawPointer(src))
+            let ours: () -> Void
+            if row.sources == 1 {
+                ours = { reducer.reduceInPlace(into: d, from: s, count: count) }
+            } else {
+                let k = row.sources
+                ours = {
+                    sourcePointers.withUnsafeBufferPointer { sp in
+                        reducer.reduceFused(into: d, sources: UnsafeBufferPointer(rebasing: sp[0..<k]), count: count)
                     }
                 }
             }
+            let reference: () -> Void
+            let referenceBytes: Double
+            if row.openMPI, let mpi {
+                reference = { mpi.reduceLocal(s, d, count: count, row.dataType, row.op) }
+                referenceBytes = Double(3 * payload)
+            } else {
+                reference = { _ = memcpy(d, s, payload) }
+                referenceBytes = Double(2 * payload)
+            }
+            // Warm caches and page tables, then size the repetition from one timed call.
+            ours(); reference()
+            let t0 = monotonicSeconds()
+            ours()
+            let once = max(monotonicSeconds() - t0, 1e-9)
+            let iterations = max(1, min(1 << 22, Int((minSeconds / once).rounded(.up))))
+            // In place reads both buffers and writes one; fused reads k and writes one.
+            let moved = row.sources == 1 ? 3 * payload : (row.sources + 1) * payload
+            return Plan(ours: ours, reference: reference, iterations: iterations,
+                        oursBytes: Double(moved), referenceBytes: referenceBytes)
         }
-    }
-
-    /// Seconds per call of `body`: the median over the repetitions, each of which repeats the
-    /// call enough times to last `minSeconds`. `reference` runs right after `body` in every
-    /// repetition with the same iteration count.
-    func time(_ body: () -> Void, against reference: () -> Void) -> (ours: Double, reference: Double) {
-        body(); reference()  // warm caches and page tables
-        let t0 = monotonicSeconds()
-        body()
-        let once = max(monotonicSeconds() - t0, 1e-9)
-        let iterations = max(1, min(1 << 22, Int((minSeconds / once).rounded(.up))))
-        var ours: [Double] = [], theirs: [Double] = []
-        for _ in 0..<repetitions {
-            let a = monotonicSeconds()
-            for _ in 0..<iterations { body() }
-            let b = monotonicSeconds()
-            for _ in 0..<iterations { reference() }
-            let c = monotonicSeconds()
-            ours.append((b - a) / Double(iterations))
-            theirs.append((c - b) / Double(iterations))
+        for rep in 0..<repetitions {
+            for i in plans.indices {
+                let n = plans[i].iterations
+                func timed(_ body: () -> Void) -> Double {
+                    let a = monotonicSeconds()
+                    for _ in 0..<n { body() }
+                    return (monotonicSeconds() - a) / Double(n)
+                }
+                if rep % 2 == 0 {
+                    plans[i].oursSeconds.append(timed(plans[i].ours))
+                    plans[i].referenceSeconds.append(timed(plans[i].reference))
+                } else {
+                    plans[i].referenceSeconds.append(timed(plans[i].reference))
+                    plans[i].oursSeconds.append(timed(plans[i].ours))
+                }
+            }
         }
-        return (median(ours), median(theirs))
-    }
-
-    func measureInPlace(_ dataType: DataType, _ op: ReductionOp, bytes: Int, reference mpi: OpenMPIReference?) -> Result {
-        let count = bytes / dataType.sizeInBytes
-        let moved = Double(3 * count * dataType.sizeInBytes)
-        let reducer = Reducer(dataType: dataType, op: op)
-        let (d, s) = (dst, UnsafeRawPointer(src))
-        let ours = { reducer.reduceInPlace(into: d, from: s, count: count) }
-        if let mpi, mpi.supports(dataType) {
-            let t = time(ours, against: { mpi.reduceLocal(s, d, count: count, dataType, op) })
-            return Result(bytes: bytes, dataType: dataType, op: op, form: "in-place", oursGBps: moved / t.ours / 1e9,
-                          reference: "openmpi", referenceGBps: moved / t.reference / 1e9)
+        return rows.indices.map { i in
+            let p = plans[i]
+            return Result(rowIndex: i, bytes: bytes, dataType: rows[i].dataType, op: rows[i].op, form: rows[i].form,
+                          oursGBps: p.oursBytes / median(p.oursSeconds) / 1e9,
+                          reference: rows[i].openMPI ? "openmpi" : "memcpy",
+                          referenceGBps: p.referenceBytes / median(p.referenceSeconds) / 1e9)
         }
-        let copyBytes = count * dataType.sizeInBytes
-        let t = time(ours, against: { _ = memcpy(d, s, copyBytes) })
-        return Result(bytes: bytes, dataType: dataType, op: op, form: "in-place", oursGBps: moved / t.ours / 1e9,
-                      reference: "memcpy", referenceGBps: Double(2 * copyBytes) / t.reference / 1e9)
-    }
-
-    func measureFused(_ dataType: DataType, _ op: ReductionOp, sources k: Int, bytes: Int) -> Result {
-        let count = bytes / dataType.sizeInBytes
-        let payload = count * dataType.sizeInBytes
-        let reducer = Reducer(dataType: dataType, op: op)
-        let sources = Array(buffers[1...k]).map { UnsafeRawPointer($0) }
-        let d = dst
-        let t = sources.withUnsafeBufferPointer { sp in
-            time({ reducer.reduceFused(into: d, sources: sp, count: count) },
-                 against: { _ = memcpy(d, sp[0], payload) })
-        }
-        return Result(bytes: bytes, dataType: dataType, op: op, form: "fused-\(k)",
-                      oursGBps: Double((k + 1) * payload) / t.ours / 1e9,
-                      reference: "memcpy", referenceGBps: Double(2 * payload) / t.reference / 1e9)
     }
 
     /// Runs ours and Open MPI once on copies of the same small input and checks they agree, so

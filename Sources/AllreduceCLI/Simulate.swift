@@ -33,6 +33,9 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .customLong("chunk-bytes"), help: "Pipelining chunk size (default 2M, NCCL's Simple chunk).")
     var chunkBytes: String?
 
+    @Option(name: .customLong("inter-node"), help: "What hierarchical runs between nodes: ring or tree.")
+    var interNode: String = "ring"
+
     func validate() throws {
         if let nodes, nodes < 1 { throw ValidationError("--nodes must be at least 1, got \(nodes)") }
         if let ranks, ranks < 1 { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
@@ -44,6 +47,9 @@ struct ClusterOptions: ParsableArguments {
             throw ValidationError("--ranks, --link-bandwidth and --link-latency apply to --topology switch only")
         }
         if isSwitch && nodes != nil { throw ValidationError("--topology switch takes --ranks, not --nodes") }
+        guard interNode.lowercased() == "ring" || interNode.lowercased() == "tree" else {
+            throw ValidationError("--inter-node: must be ring or tree, got '\(interNode)'")
+        }
         if let chunkBytes, try parseBytes(chunkBytes, option: "--chunk-bytes") < 1 {
             throw ValidationError("--chunk-bytes must be at least 1 byte")
         }
@@ -155,7 +161,8 @@ struct SimulationRun {
     init(options: ClusterOptions) throws {
         self.options = options
         fabric = try options.resolveFabric()
-        simulator = Simulator(fabric: fabric, model: options.timingModel)
+        simulator = Simulator(fabric: fabric, model: options.timingModel,
+                              interNodeAlgorithm: options.interNode.lowercased() == "tree" ? .tree : .ring)
         chunkBytes = try options.chunkSize
     }
 
@@ -216,7 +223,7 @@ struct SimulationRun {
     /// `topology: dgx-h100 x 4 nodes = 32 GPUs (...)`.
     var topologyNote: String {
         let t = fabric.topology
-        let nodes = t.name == "switch" ? "\(fabric.rankCount) ranks" : "\(fabric.nodeCount) node\(fabric.nodeCount == 1 ? "" : "s") x \(fabric.gpusPerNode) GPUs = \(fabric.rankCount) ranks"
+        let nodes = t.name == "switch" ? "\(fabric.rankCount) rank\(fabric.rankCount == 1 ? "" : "s")" : "\(fabric.nodeCount) node\(fabric.nodeCount == 1 ? "" : "s") x \(fabric.gpusPerNode) GPUs = \(fabric.rankCount) ranks"
         return "topology: \(t.name), \(nodes); model: \(simulator.model.rawValue)"
     }
 
@@ -234,7 +241,7 @@ struct SimulationRun {
         if fabric.gammaSecondsPerByte > 0 {
             parts.append("reduction \(formatFixed(1 / fabric.gammaSecondsPerByte / 1e9, decimals: 0)) GB/s")
         }
-        return "paths (achievable): " + parts.joined(separator: "; ")
+        return parts.isEmpty ? "paths: none (a single rank)" : "paths (achievable): " + parts.joined(separator: "; ")
     }
 
     /// `engine: ...` over every event-model run so far.

@@ -254,9 +254,14 @@ struct _VerifierPlay<S: Schedule> {
             inFlight[r].append(x)
             maxInFlight = max(maxInFlight, inFlight[r].count)
             let key = step.kind == .send ? r * p + step.peer : step.peer * p + r
-            if step.kind == .send { channels[key, default: Channel()].sends.append(x) } else { channels[key, default: Channel()].recvs.append(x) }
-            if let t = try Self.match(&channels[key, default: Channel()]) { ready.append(t) }
+            if let t = try Self.enqueue(x, into: &channels[key, default: Channel()]) { ready.append(t) }
         }
+    }
+
+    /// Queues an issued send or receive on its channel and pairs the oldest send with the oldest receive.
+    static func enqueue(_ x: Issued, into ch: inout Channel) throws(_VerifierFailure) -> Transfer? {
+        if x.step.kind == .send { ch.sends.append(x) } else { ch.recvs.append(x) }
+        return try match(&ch)
     }
 
     static func match(_ ch: inout Channel) throws(_VerifierFailure) -> Transfer? {
@@ -282,23 +287,36 @@ struct _VerifierPlay<S: Schedule> {
         if t.recv.step.count > 0 {
             let src = t.send.rank * segments, dst = t.recv.rank * segments
             let w = words
-            for seg in lo..<hi {
-                let a = (src + seg) * w, b = (dst + seg) * w
-                if t.recv.step.kind == .recvReduce {
-                    for k in 0..<w where bits[a + k] & bits[b + k] != 0 {
-                        let twice = (bits[a + k] & bits[b + k]).trailingZeroBitCount + 64 * k
-                        throw _VerifierFailure(message: "double count: \(Self.describe(t.recv)) adds rank \(twice)'s contribution to element \(segmentStart[seg]), which already holds it")
+            let reduce = t.recv.step.kind == .recvReduce
+            let clash: (seg: Int, rank: Int)? = bits.withUnsafeMutableBufferPointer { b in
+                let bits = b.baseAddress!
+                for seg in lo..<hi {
+                    let a = bits + (src + seg) * w, d = bits + (dst + seg) * w
+                    if reduce {
+                        for k in 0..<w where a[k] & d[k] != 0 {
+                            return (seg, (a[k] & d[k]).trailingZeroBitCount + 64 * k)
+                        }
+                        for k in 0..<w { d[k] |= a[k] }
+                    } else {
+                        d.update(from: a, count: w)
                     }
-                    for k in 0..<w { bits[b + k] |= bits[a + k] }
-                } else {
-                    for k in 0..<w { bits[b + k] = bits[a + k] }
                 }
+                return nil
+            }
+            if let clash {
+                throw _VerifierFailure(message: "double count: \(Self.describe(t.recv)) adds rank \(clash.rank)'s contribution to element \(segmentStart[clash.seg]), which already holds it")
             }
         }
-        for x in [t.send, t.recv] {
-            progress[x.rank].complete(x.index)
-            if let i = inFlight[x.rank].firstIndex(where: { $0.index == x.index }) { inFlight[x.rank].remove(at: i) }
-        }
+        retire(t.send)
+        retire(t.recv)
+    }
+
+    mutating func retire(_ x: Issued) {
+        progress[x.rank].complete(x.index)
+        let count = inFlight[x.rank].count
+        var i = 0
+        while i < count && inFlight[x.rank][i].index != x.index { i += 1 }
+        if i < count { inFlight[x.rank].remove(at: i) }
     }
 
     mutating func blockedReason(_ r: Int) -> String {
@@ -313,18 +331,23 @@ struct _VerifierPlay<S: Schedule> {
 
     func checkFinal() throws(_VerifierFailure) {
         let segments = segmentStart.count
-        for r in 0..<p {
-            for seg in 0..<segments {
-                let base = (r * segments + seg) * words
-                var missing: [Int] = []
-                for q in 0..<p where bits[base + q / 64] & (1 << UInt64(q % 64)) == 0 {
-                    missing.append(q)
-                    if missing.count == 4 { break }
-                }
-                if !missing.isEmpty {
-                    throw _VerifierFailure(message: "rank \(r) element \(segmentStart[seg]) ends without the contribution of rank(s) \(missing.map(String.init).joined(separator: ", "))\(missing.count == 4 ? ", ..." : "")")
+        let lastWord: UInt64 = p % 64 == 0 ? ~0 : (1 << UInt64(p % 64)) - 1
+        let bad: (rank: Int, seg: Int)? = bits.withUnsafeBufferPointer { b in
+            for r in 0..<p {
+                for seg in 0..<segments {
+                    let base = (r * segments + seg) * words
+                    for k in 0..<words where b[base + k] != (k == words - 1 ? lastWord : ~0) { return (r, seg) }
                 }
             }
+            return nil
         }
+        guard let (r, seg) = bad else { return }
+        let base = (r * segments + seg) * words
+        var missing: [Int] = []
+        for q in 0..<p where bits[base + q / 64] & (1 << UInt64(q % 64)) == 0 {
+            missing.append(q)
+            if missing.count == 4 { break }
+        }
+        throw _VerifierFailure(message: "rank \(r) element \(segmentStart[seg]) ends without the contribution of rank(s) \(missing.map(String.init).joined(separator: ", "))\(missing.count == 4 ? ", ..." : "")")
     }
 }

@@ -15,7 +15,8 @@
 ///       1   3   5   7 9   11           12  10  8   6 4   2
 ///
 /// A rank that forwards data in one tree is a leaf in the other, so the two trees load every
-/// rank about equally; each rank sends about n bytes in all (half up and half down per tree).
+/// rank about equally: an interior rank sends its tree's half up once and down to two children,
+/// and its other half up once as a leaf, at most 2n in all.
 public struct TreeSchedule: Schedule {
     public let rankCount: Int
     public let elementCount: Int

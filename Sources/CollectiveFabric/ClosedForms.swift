@@ -45,6 +45,18 @@ public struct AlphaBetaGamma: Sendable, Hashable {
         return (lgq + 2) * alphaSeconds + (lgq + 2) * n * betaSecondsPerByte + (lgq + 1) * n * gammaSecondsPerByte
     }
 
+    /// Recursive doubling as swift-allreduce's schedule runs it: a rank cannot send a range while
+    /// reducing into it, so each round is two half-buffer messages (exchange halves, reduce, send
+    /// the reduced half back): `lg q (2 alpha + n beta + (n/2) gamma)`, plus for p not a power of
+    /// two the fold and unfold, one full-buffer message each: `+ 2 alpha + 2 n beta + n gamma`.
+    public func recursiveDoublingHalfExchanges(ranks p: Int, bytes n: Double) -> Double {
+        guard p > 1 else { return 0 }
+        let lgq = Double(floorLog2(p))
+        var t = lgq * (2 * alphaSeconds + n * betaSecondsPerByte + n / 2 * gammaSecondsPerByte)
+        if p & (p - 1) != 0 { t += 2 * alphaSeconds + 2 * n * betaSecondsPerByte + n * gammaSecondsPerByte }
+        return t
+    }
+
     /// Rabenseifner: `2 lg p alpha + 2((p-1)/p) n beta + ((p-1)/p) n gamma` for p a power of two;
     /// otherwise `(2 lg q + 2) alpha + (2((q-1)/q) + 2) n beta + (1 + (q-1)/q) n gamma`.
     public func rabenseifner(ranks p: Int, bytes n: Double) -> Double {
@@ -54,6 +66,17 @@ public struct AlphaBetaGamma: Sendable, Hashable {
         let f = Double(q - 1) / Double(q)
         if p == q { return 2 * lgq * alphaSeconds + 2 * f * n * betaSecondsPerByte + f * n * gammaSecondsPerByte }
         return (2 * lgq + 2) * alphaSeconds + (2 * f + 2) * n * betaSecondsPerByte + (1 + f) * n * gammaSecondsPerByte
+    }
+
+    /// The double binary tree without pipelining (one chunk per half, `c = n/2`), p = 2^m ranks,
+    /// as swift-allreduce's tree schedule runs it: going up, an interior rank takes its two
+    /// children's chunks one after the other (2 messages per level, m - 1 levels, then the root's
+    /// single child); going down, a rank forwards to its two children over one port (the second
+    /// leaves `c beta` later): `(3m - 1) alpha + (4m - 2) c beta`.
+    public func doubleBinaryTreeUnpipelined(ranks p: Int, bytes n: Double) -> Double {
+        guard p > 1 else { return 0 }
+        let m = Double(floorLog2(p))
+        return (3 * m - 1) * alphaSeconds + (4 * m - 2) * (n / 2) * betaSecondsPerByte
     }
 
     /// Pipelined double binary tree (Sanders, Speck and Traff 2009; NCCL's tree): two trees of

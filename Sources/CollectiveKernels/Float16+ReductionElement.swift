@@ -1,6 +1,6 @@
-// The 16-bit floating-point types (`Float16`, `BFloat16`): sixteen elements are loaded as one
-// `SIMD8<UInt32>`, split into the even elements (low halves of the lanes) and the odd ones (high
-// halves), widened exactly to two `SIMD8<Float>`, combined in binary32, and rounded to nearest
+// The 16-bit floating-point types (`Float16`, `BFloat16`): thirty-two elements are loaded as one
+// `SIMD16<UInt32>`, split into the even elements (low halves of the lanes) and the odd ones (high
+// halves), widened exactly to two `SIMD16<Float>`, combined in binary32, and rounded to nearest
 // even once at the store, where the two halves are put back together. The operators work lane
 // by lane, so computing in this even/odd order changes no result and needs no shuffles.
 //
@@ -8,22 +8,22 @@
 // has more than 2p + 2 significand bits, so the double rounding is innocuous); a fused k-way
 // reduction rounds once for all k inputs.
 
-/// Sixteen binary32 values: the widened even and odd elements of sixteen 16-bit floats.
+/// Thirty-two binary32 values: the widened even and odd elements of thirty-two 16-bit floats.
 @frozen
 public struct _FloatLanePair: Sendable {
-    public var even: SIMD8<Float>
-    public var odd: SIMD8<Float>
+    public var even: SIMD16<Float>
+    public var odd: SIMD16<Float>
 
     @inlinable @inline(__always)
-    public init(even: SIMD8<Float>, odd: SIMD8<Float>) {
+    public init(even: SIMD16<Float>, odd: SIMD16<Float>) {
         self.even = even
         self.odd = odd
     }
 }
 
 extension ReductionElement
-where _Lanes == SIMD8<UInt32>, _Accumulator == _FloatLanePair, _ScalarAccumulator == Float {
-    @inlinable @inline(__always) public static var _laneCount: Int { 16 }
+where _Lanes == SIMD16<UInt32>, _Accumulator == _FloatLanePair, _ScalarAccumulator == Float {
+    @inlinable @inline(__always) public static var _laneCount: Int { 32 }
 
     @inlinable @inline(__always)
     public static func _sum(_ a: _FloatLanePair, _ b: _FloatLanePair) -> _FloatLanePair {
@@ -53,24 +53,36 @@ where _Lanes == SIMD8<UInt32>, _Accumulator == _FloatLanePair, _ScalarAccumulato
     public static func _divided(_ a: Float, by n: Int) -> Float { a / Float(n) }
     @inlinable @inline(__always)
     public static func _divided(_ a: _FloatLanePair, by n: Int) -> _FloatLanePair {
-        let d = SIMD8<Float>(repeating: Float(n))
+        let d = SIMD16<Float>(repeating: Float(n))
         return _FloatLanePair(even: a.even / d, odd: a.odd / d)
     }
 }
 
 extension Float16: ReductionElement {
-    public typealias _Lanes = SIMD8<UInt32>
+    public typealias _Lanes = SIMD16<UInt32>
     public typealias _Accumulator = _FloatLanePair
     public typealias _ScalarAccumulator = Float
     @inlinable public static var dataType: DataType { .float16 }
 
     @inlinable @inline(__always)
-    public static func _widen(_ v: SIMD8<UInt32>) -> _FloatLanePair {
+    public static func _widen(_ v: SIMD16<UInt32>) -> _FloatLanePair {
+        #if DEBUG
+        _widenHalfPairDebug(v)
+        #elseif COLLECTIVE_KERNELS_F16C
+        _FloatLanePair(even: _halfBitsToFloatF16C(v & 0xFFFF), odd: _halfBitsToFloatF16C(v &>> 16))
+        #else
         _FloatLanePair(even: _halfBitsToFloat(v & 0xFFFF), odd: _halfBitsToFloat(v &>> 16))
+        #endif
     }
     @inlinable @inline(__always)
-    public static func _narrow(_ v: _FloatLanePair) -> SIMD8<UInt32> {
+    public static func _narrow(_ v: _FloatLanePair) -> SIMD16<UInt32> {
+        #if DEBUG
+        _narrowHalfPairDebug(v)
+        #elseif COLLECTIVE_KERNELS_F16C
+        _floatToHalfBitsF16C(v.even) | (_floatToHalfBitsF16C(v.odd) &<< 16)
+        #else
         _floatToHalfBits(v.even) | (_floatToHalfBits(v.odd) &<< 16)
+        #endif
     }
     @inlinable @inline(__always)
     public static func _widen(_ x: Float16) -> Float { Float(x) }
@@ -79,19 +91,27 @@ extension Float16: ReductionElement {
 }
 
 extension BFloat16: ReductionElement {
-    public typealias _Lanes = SIMD8<UInt32>
+    public typealias _Lanes = SIMD16<UInt32>
     public typealias _Accumulator = _FloatLanePair
     public typealias _ScalarAccumulator = Float
     @inlinable public static var dataType: DataType { .bfloat16 }
 
     @inlinable @inline(__always)
-    public static func _widen(_ v: SIMD8<UInt32>) -> _FloatLanePair {
-        _FloatLanePair(even: unsafeBitCast(v &<< 16, to: SIMD8<Float>.self),
-                       odd: unsafeBitCast(v & 0xFFFF_0000, to: SIMD8<Float>.self))
+    public static func _widen(_ v: SIMD16<UInt32>) -> _FloatLanePair {
+        #if DEBUG
+        _widenBFloat16PairDebug(v)
+        #else
+        _FloatLanePair(even: unsafeBitCast(v &<< 16, to: SIMD16<Float>.self),
+                       odd: unsafeBitCast(v & 0xFFFF_0000, to: SIMD16<Float>.self))
+        #endif
     }
     @inlinable @inline(__always)
-    public static func _narrow(_ v: _FloatLanePair) -> SIMD8<UInt32> {
+    public static func _narrow(_ v: _FloatLanePair) -> SIMD16<UInt32> {
+        #if DEBUG
+        _narrowBFloat16PairDebug(v)
+        #else
         _floatToBFloat16Bits(v.even) | (_floatToBFloat16Bits(v.odd) &<< 16)
+        #endif
     }
     @inlinable @inline(__always)
     public static func _widen(_ x: BFloat16) -> Float { x.floatValue }

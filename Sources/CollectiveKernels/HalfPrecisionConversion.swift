@@ -1,7 +1,7 @@
 // Branch-free conversions between binary32 and the two 16-bit floating-point formats, eight
 // lanes at a time, written with integer and float vector operations only.
 //
-// Sixteen 16-bit elements are loaded as one `SIMD8<UInt32>`: the even elements are the low
+// Thirty-two 16-bit elements are loaded as one `SIMD16<UInt32>`: the even elements are the low
 // halves of the lanes and the odd elements the high halves, so widening is a mask and a shift
 // and narrowing an OR with a shift, with no lane shuffles (`Float16+ReductionElement.swift`).
 //
@@ -13,39 +13,39 @@
 // patterns, every tie between adjacent halves and many random floats
 // (Tests/CollectiveKernelsTests/HalfConversionTests.swift).
 
-/// Widens eight IEEE 754 binary16 bit patterns, held in the low 16 bits of each lane (the
+/// Widens sixteen IEEE 754 binary16 bit patterns, held in the low 16 bits of each lane (the
 /// high bits must be zero), to `Float`, exactly: normals, subnormals (which become normal
 /// floats), ±0, ±infinity, and NaN (payload kept, quiet bit kept).
 @inlinable @inline(always)
-public func _halfBitsToFloat(_ h32: SIMD8<UInt32>) -> SIMD8<Float> {
+public func _halfBitsToFloat(_ h32: SIMD16<UInt32>) -> SIMD16<Float> {
     let sign = (h32 & 0x8000) &<< 16
     // Exponent and fraction moved to binary32's positions; rebias the exponent by 127 - 15.
     var o = (h32 & 0x7FFF) &<< 13
     let exponent = o & 0x0F80_0000
     o &+= 112 &<< 23
     // Infinity and NaN (half exponent 31): rebias again so the exponent becomes 255.
-    let isSpecial = unsafeBitCast(exponent .== SIMD8<UInt32>(repeating: 0x0F80_0000), to: SIMD8<UInt32>.self)
+    let isSpecial = unsafeBitCast(exponent .== SIMD16<UInt32>(repeating: 0x0F80_0000), to: SIMD16<UInt32>.self)
     o = _bitSelect(isSpecial, o &+ (112 &<< 23), o)
     // Zero and subnormals (half exponent 0): value = fraction x 2^-24. Adding one to the
     // exponent gives 2^-14 x (1 + f), and subtracting 2^-14 in float arithmetic leaves
     // 2^-14 x f exactly (normal operands only: no denormal slow paths).
-    let magic = SIMD8<Float>(repeating: Float(bitPattern: 113 << 23))
-    let subnormal = unsafeBitCast(unsafeBitCast(o &+ (1 &<< 23), to: SIMD8<Float>.self) - magic, to: SIMD8<UInt32>.self)
-    let isSubnormal = unsafeBitCast(exponent .== SIMD8<UInt32>(), to: SIMD8<UInt32>.self)
+    let magic = SIMD16<Float>(repeating: Float(bitPattern: 113 << 23))
+    let subnormal = unsafeBitCast(unsafeBitCast(o &+ (1 &<< 23), to: SIMD16<Float>.self) - magic, to: SIMD16<UInt32>.self)
+    let isSubnormal = unsafeBitCast(exponent .== SIMD16<UInt32>(), to: SIMD16<UInt32>.self)
     o = _bitSelect(isSubnormal, subnormal, o)
-    return unsafeBitCast(o | sign, to: SIMD8<Float>.self)
+    return unsafeBitCast(o | sign, to: SIMD16<Float>.self)
 }
 
-/// Rounds eight floats to IEEE 754 binary16 bit patterns (in the low 16 bits of each lane): to nearest, ties to even; values at
+/// Rounds sixteen floats to IEEE 754 binary16 bit patterns (in the low 16 bits of each lane): to nearest, ties to even; values at
 /// or beyond 65520 in magnitude become ±infinity; results below 2^-14 become subnormals (or ±0)
 /// rounded the same way; NaN stays NaN (quiet, sign and top payload bits kept, as F16C does).
 @inlinable @inline(always)
-public func _floatToHalfBits(_ x: SIMD8<Float>) -> SIMD8<UInt32> {
-    let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+public func _floatToHalfBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+    let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
     let sign = bits & 0x8000_0000
     let magnitude = bits ^ sign
     // Magnitudes are below 2^31, so signed compares (the ones SSE2 has) order them correctly.
-    let m = unsafeBitCast(magnitude, to: SIMD8<Int32>.self)
+    let m = unsafeBitCast(magnitude, to: SIMD16<Int32>.self)
 
     // Normal results: rebias the exponent by 15 - 127 and round the 13 dropped bits to
     // nearest even (add 0xFFF plus the lowest kept bit, then truncate). A carry out of the
@@ -55,34 +55,103 @@ public func _floatToHalfBits(_ x: SIMD8<Float>) -> SIMD8<UInt32> {
 
     // Subnormal results (|x| < 2^-14): adding 0.5 makes the FPU round |x| to a multiple of
     // 2^-24 (the half subnormal step), to nearest even; the low bits are then the half's bits.
-    let half = SIMD8<Float>(repeating: 0.5)
-    let subnormal = unsafeBitCast(unsafeBitCast(magnitude, to: SIMD8<Float>.self) + half, to: SIMD8<UInt32>.self) &- (126 &<< 23)
+    let half = SIMD16<Float>(repeating: 0.5)
+    let subnormal = unsafeBitCast(unsafeBitCast(magnitude, to: SIMD16<Float>.self) + half, to: SIMD16<UInt32>.self) &- (126 &<< 23)
 
     // Overflow to infinity, and NaN.
     let nan = ((magnitude &>> 13) & 0x01FF) | 0x7E00
-    let isNaN = unsafeBitCast(m .> SIMD8<Int32>(repeating: 0x7F80_0000), to: SIMD8<UInt32>.self)
-    let special = _bitSelect(isNaN, nan, SIMD8<UInt32>(repeating: 0x7C00))
+    let isNaN = unsafeBitCast(m .> SIMD16<Int32>(repeating: 0x7F80_0000), to: SIMD16<UInt32>.self)
+    let special = _bitSelect(isNaN, nan, SIMD16<UInt32>(repeating: 0x7C00))
 
-    let isSubnormal = unsafeBitCast(m .< SIMD8<Int32>(repeating: 113 << 23), to: SIMD8<UInt32>.self)
-    let isSpecial = unsafeBitCast(m .>= SIMD8<Int32>(repeating: 143 << 23), to: SIMD8<UInt32>.self)
+    let isSubnormal = unsafeBitCast(m .< SIMD16<Int32>(repeating: 113 << 23), to: SIMD16<UInt32>.self)
+    let isSpecial = unsafeBitCast(m .>= SIMD16<Int32>(repeating: 143 << 23), to: SIMD16<UInt32>.self)
     let o = _bitSelect(isSpecial, special, _bitSelect(isSubnormal, subnormal, normal))
     return o | (sign &>> 16)
 }
 
-/// Widens eight bfloat16 bit patterns, in the low 16 bits of each lane, to `Float` (exact: a
+/// Widens sixteen bfloat16 bit patterns, in the low 16 bits of each lane, to `Float` (exact: a
 /// bfloat16 is the top half of a float).
 @inlinable @inline(always)
-public func _bfloat16BitsToFloat(_ h32: SIMD8<UInt32>) -> SIMD8<Float> {
-    unsafeBitCast(h32 &<< 16, to: SIMD8<Float>.self)
+public func _bfloat16BitsToFloat(_ h32: SIMD16<UInt32>) -> SIMD16<Float> {
+    unsafeBitCast(h32 &<< 16, to: SIMD16<Float>.self)
 }
 
-/// Rounds eight floats to bfloat16 bit patterns (in the low 16 bits of each lane), to nearest, ties to even (overflow to
+/// Rounds sixteen floats to bfloat16 bit patterns (in the low 16 bits of each lane), to nearest, ties to even (overflow to
 /// ±infinity); NaN stays a quiet NaN with its sign and top payload bits. Same results as
 /// ``BFloat16/init(_:)``.
 @inlinable @inline(always)
-public func _floatToBFloat16Bits(_ x: SIMD8<Float>) -> SIMD8<UInt32> {
-    let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+public func _floatToBFloat16Bits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+    let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
     let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
-    let isNaN = unsafeBitCast(x .!= x, to: SIMD8<UInt32>.self)
+    let isNaN = unsafeBitCast(x .!= x, to: SIMD16<UInt32>.self)
     return _bitSelect(isNaN, (bits &>> 16) | 0x0040, rounded)
 }
+
+#if COLLECTIVE_KERNELS_F16C
+// A tuned build for a CPU with F16C (Scripts/bench-kernels passes -DCOLLECTIVE_KERNELS_F16C
+// together with -target-cpu native when /proc/cpuinfo lists f16c) converts halves with the
+// hardware instructions instead: these lane loops compile to VCVTPH2PS/VCVTPS2PH, which round
+// the same way (to nearest even; NaN stays a quiet NaN with its sign and top payload bits).
+// Without F16C the same loops would call a library routine per element, hence the flag.
+
+/// Hardware widening of sixteen halves (low 16 bits of each lane) to `Float`.
+@inlinable @inline(always)
+public func _halfBitsToFloatF16C(_ h: SIMD16<UInt32>) -> SIMD16<Float> {
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = Float(Float16(bitPattern: UInt16(truncatingIfNeeded: h[i]))) }
+    return r
+}
+
+/// Hardware rounding of sixteen floats to half bit patterns (low 16 bits of each lane).
+@inlinable @inline(always)
+public func _floatToHalfBitsF16C(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+    var r = SIMD16<UInt32>()
+    for i in 0..<16 { r[i] = UInt32(Float16(x[i]).bitPattern) }
+    return r
+}
+#endif
+
+#if DEBUG
+// Debug builds do not specialise generic code, and Swift's generic SIMD operators then run lane
+// by lane through protocol witnesses: the branch-free conversions above cost about a hundred
+// times more per element there than a scalar conversion. Debug builds therefore convert lane by
+// lane with the scalar conversions (same rounding, same NaN rule, checked against the SIMD
+// versions by the conversion tests), so that code built for debugging and its tests stay usable
+// on large buffers. Release builds never compile these.
+
+@inlinable
+public func _widenHalfPairDebug(_ v: SIMD16<UInt32>) -> _FloatLanePair {
+    var even = SIMD16<Float>(), odd = SIMD16<Float>()
+    for i in 0..<16 {
+        let w = v[i]
+        even[i] = Float(Float16(bitPattern: UInt16(truncatingIfNeeded: w)))
+        odd[i] = Float(Float16(bitPattern: UInt16(truncatingIfNeeded: w >> 16)))
+    }
+    return _FloatLanePair(even: even, odd: odd)
+}
+
+@inlinable
+public func _narrowHalfPairDebug(_ p: _FloatLanePair) -> SIMD16<UInt32> {
+    var r = SIMD16<UInt32>()
+    for i in 0..<16 { r[i] = UInt32(Float16(p.even[i]).bitPattern) | UInt32(Float16(p.odd[i]).bitPattern) << 16 }
+    return r
+}
+
+@inlinable
+public func _widenBFloat16PairDebug(_ v: SIMD16<UInt32>) -> _FloatLanePair {
+    var even = SIMD16<Float>(), odd = SIMD16<Float>()
+    for i in 0..<16 {
+        let w = v[i]
+        even[i] = Float(bitPattern: w << 16)
+        odd[i] = Float(bitPattern: w & 0xFFFF_0000)
+    }
+    return _FloatLanePair(even: even, odd: odd)
+}
+
+@inlinable
+public func _narrowBFloat16PairDebug(_ p: _FloatLanePair) -> SIMD16<UInt32> {
+    var r = SIMD16<UInt32>()
+    for i in 0..<16 { r[i] = UInt32(BFloat16(p.even[i]).bitPattern) | UInt32(BFloat16(p.odd[i]).bitPattern) << 16 }
+    return r
+}
+#endif

@@ -2,7 +2,7 @@
 ///
 /// A conforming type says how its elements sit in memory as a vector (`_Lanes`, loaded and
 /// stored with unaligned SIMD loads), which vector it computes in (`_Accumulator`: the same type
-/// for integers, `Float` and `Double`; two `SIMD8<Float>` for `Float16` and ``BFloat16``, which
+/// for integers, `Float` and `Double`; two `SIMD16<Float>` for `Float16` and ``BFloat16``, which
 /// accumulate in binary32 and round once at the store), and the four combining operators on
 /// both vectors and single elements (the scalar forms run the tail of every loop with exactly
 /// the semantics of the vector forms).
@@ -12,7 +12,7 @@
 /// of the kernels: call ``ReductionKernels`` or ``Reducer`` instead.
 public protocol ReductionElement: BitwiseCopyable, Sendable {
     /// The in-memory vector of one loop step (for example `SIMD16<Float>`, `SIMD32<Int8>`, or
-    /// `SIMD8<UInt32>` holding the bits of sixteen halves).
+    /// `SIMD16<UInt32>` holding the bits of thirty-two halves).
     associatedtype _Lanes: SIMD & BitwiseCopyable
     /// The vector the operators compute in.
     associatedtype _Accumulator

@@ -3,7 +3,8 @@
 /// division. ``Reducer`` is the same kernels chosen at run time from a ``DataType``.
 ///
 /// Every loop walks its buffers with unaligned SIMD loads and stores, two vectors per step
-/// (`SIMD32` for 8-bit, `SIMD16` for 16- and 32-bit, `SIMD8` for 64-bit elements), then one
+/// (`SIMD32` for 8-bit, `SIMD16` for 32-bit and, as pairs of 16-bit values, 16-bit, `SIMD8` for
+/// 64-bit elements), then one
 /// vector, then a scalar tail with the same semantics. The entry points are `@inlinable`, so a
 /// caller that knows its element type gets loops specialised for it.
 ///

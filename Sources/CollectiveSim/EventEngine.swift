@@ -33,6 +33,11 @@ import Darwin
 /// - Send and receive complete together (the sender's buffer is reusable once the receiver has
 ///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer.
 ///
+/// Events: one per transfer, at its completion. Transfers from one sender to one receiver
+/// complete in the order they started (same path, FIFO), so only the oldest of such a chain waits
+/// in the event queue; the next enters when it completes. The queue holds about one event per
+/// rank however many chunks are in flight.
+///
 /// Determinism: the event queue orders by (time, sequence); ties keep scheduling order; all
 /// arithmetic is in a fixed order. The same input gives the same output bit for bit.
 public struct EventEngine: Sendable {
@@ -196,6 +201,13 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var trSrcStep: UnsafeMutablePointer<Int>
     @usableFromInline var trDst: UnsafeMutablePointer<Int>
     @usableFromInline var trDstStep: UnsafeMutablePointer<Int>
+    /// Completion time, and the next transfer of the same sender's chain (-1: last, -2: unchained).
+    @usableFromInline var trTime: UnsafeMutablePointer<Double>
+    @usableFromInline var trNext: UnsafeMutablePointer<Int>
+    // Per sender: the chain of transfers to one receiver, oldest first.
+    @usableFromInline var chainDst: UnsafeMutablePointer<Int>
+    @usableFromInline var chainHead: UnsafeMutablePointer<Int>
+    @usableFromInline var chainTail: UnsafeMutablePointer<Int>
     @usableFromInline var trCapacity: Int
     @usableFromInline var trFree = -1
     @usableFromInline var trUsed = 0
@@ -204,7 +216,13 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var linkBusy: UnsafeMutablePointer<Double>
     @usableFromInline let linkCount: Int
     @usableFromInline var reduceFreeAt: UnsafeMutablePointer<Double>
-    @usableFromInline var path: UnsafeMutablePointer<Int>
+    // Route cache, one entry per sender (schedules send to few peers, often the same one):
+    // destination, link count, rate, latency, and the links (maxPathLinks per rank).
+    @usableFromInline var cacheDst: UnsafeMutablePointer<Int>
+    @usableFromInline var cacheCount: UnsafeMutablePointer<Int>
+    @usableFromInline var cacheRate: UnsafeMutablePointer<Double>
+    @usableFromInline var cacheLatency: UnsafeMutablePointer<Double>
+    @usableFromInline var cacheLinks: UnsafeMutablePointer<Int>
 
     @usableFromInline var queue: EventQueue
     @usableFromInline var now: Double = 0
@@ -233,11 +251,14 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         trCapacity = Swift.max(64, 2 * p)
         trSrc = .allocate(capacity: trCapacity); trSrcStep = .allocate(capacity: trCapacity)
         trDst = .allocate(capacity: trCapacity); trDstStep = .allocate(capacity: trCapacity)
+        trTime = .allocate(capacity: trCapacity); trNext = .allocate(capacity: trCapacity)
+        chainDst = filled(p, -1); chainHead = filled(p, -1); chainTail = filled(p, -1)
         linkCount = fabric.linkCount
         linkFreeAt = filled(fabric.linkCount, 0.0)
         linkBusy = filled(fabric.linkCount, 0.0)
         reduceFreeAt = filled(p, 0.0)
-        path = filled(FabricMap.maxPathLinks, 0)
+        cacheDst = filled(p, -1); cacheCount = filled(p, 0); cacheRate = filled(p, 0.0); cacheLatency = filled(p, 0.0)
+        cacheLinks = filled(p * FabricMap.maxPathLinks, 0)
         queue = EventQueue(capacity: Swift.max(1024, 2 * p))
     }
 
@@ -245,12 +266,16 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     mutating func release() {
         ranks.deinitialize(count: initializedRanks)
         ranks.deallocate()
-        for b in [sendHead, sendTail, recvHead, recvTail, pendNext, pendPeer, pendStep, pendCount, trSrc, trSrcStep, trDst, trDstStep, path] {
+        for b in [sendHead, sendTail, recvHead, recvTail, pendNext, pendPeer, pendStep, pendCount, trSrc, trSrcStep, trDst, trDstStep, trNext,
+                  chainDst, chainHead, chainTail, cacheDst, cacheCount, cacheLinks] {
             b.deallocate()
         }
         pendReduce.deallocate()
         linkFreeAt.deallocate()
         linkBusy.deallocate()
+        cacheRate.deallocate()
+        trTime.deallocate()
+        cacheLatency.deallocate()
         reduceFreeAt.deallocate()
     }
 
@@ -262,6 +287,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             events += 1
             let id = e.payload
             let src = trSrc[id], dst = trDst[id]
+            if trNext[id] != -2 {
+                // The head of `src`'s chain: the next transfer of the chain enters the queue.
+                let next = trNext[id]
+                chainHead[src] = next
+                if next < 0 { chainTail[src] = -1 } else { queue.push(time: trTime[next], payload: next) }
+            }
             ranks[src].complete(trSrcStep[id])
             ranks[dst].complete(trDstStep[id])
             freeTransfer(id)
@@ -336,25 +367,43 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             return
         }
         let bytes = Double(count) * elementSizeBytes
-        let route = fabric.route(from: src, to: dst, links: path)
-        let duration = bytes / route.bytesPerSecond
+        let path = cacheLinks + src * FabricMap.maxPathLinks
+        if cacheDst[src] != dst {
+            let route = fabric.route(from: src, to: dst, links: path)
+            cacheDst[src] = dst; cacheCount[src] = route.count
+            cacheRate[src] = route.bytesPerSecond; cacheLatency[src] = route.latencySeconds
+        }
+        let count = cacheCount[src]
+        let latency = cacheLatency[src]
+        let duration = bytes / cacheRate[src]
         var begin = now
-        for k in 0..<route.count { begin = Swift.max(begin, linkFreeAt[path[k]]) }
+        for k in 0..<count { begin = Swift.max(begin, linkFreeAt[path[k]]) }
         let end = begin + duration
-        for k in 0..<route.count {
+        for k in 0..<count {
             linkFreeAt[path[k]] = end
             linkBusy[path[k]] += bytes
         }
-        var done = end + route.latencySeconds
+        var done = end + latency
         if reduce && gammaSecondsPerByte > 0 {
-            let reduceStart = Swift.max(begin + route.latencySeconds, reduceFreeAt[dst])
+            let reduceStart = Swift.max(begin + latency, reduceFreeAt[dst])
             done = Swift.max(done, reduceStart + bytes * gammaSecondsPerByte)
             reduceFreeAt[dst] = done
         }
         let id = allocTransfer()
         trSrc[id] = src; trSrcStep[id] = srcStep; trDst[id] = dst; trDstStep[id] = dstStep
+        trTime[id] = done
         transfers += 1
-        queue.push(time: done, payload: id)
+        // Transfers from one sender to one receiver share a path, which serves them in order, so
+        // they complete in order: only the oldest of such a chain waits in the event queue.
+        if chainTail[src] < 0 {
+            chainDst[src] = dst; chainHead[src] = id; chainTail[src] = id; trNext[id] = -1
+            queue.push(time: done, payload: id)
+        } else if chainDst[src] == dst {
+            trNext[chainTail[src]] = id; chainTail[src] = id; trNext[id] = -1
+        } else {
+            trNext[id] = -2  // not chained
+            queue.push(time: done, payload: id)
+        }
     }
 
     @inlinable
@@ -422,6 +471,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             return b
         }
         trSrc = grown(trSrc); trSrcStep = grown(trSrcStep); trDst = grown(trDst); trDstStep = grown(trDstStep)
+        trTime = grown(trTime); trNext = grown(trNext)
         trCapacity = n
     }
 }

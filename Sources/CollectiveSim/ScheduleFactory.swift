@@ -30,7 +30,11 @@ public enum SimulatedSchedules {
 extension EventEngine {
     /// Plays any schedule; the known schedule types take a specialised path.
     public func run(any schedule: any Schedule, elementSizeBytes: Int) throws(SimulationError) -> EventResult {
-        if let ring = schedule as? RingSchedule { return try run(ring, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? RingSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? TreeSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? RabenseifnerSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? RecursiveDoublingSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? HierarchicalSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
         return try _runOpened(schedule, elementSizeBytes: elementSizeBytes)
     }
 

@@ -37,10 +37,13 @@ public struct SimulationOutcome: Sendable {
 public struct Simulator: Sendable {
     public let fabric: FabricMap
     public let model: TimingModel
+    /// What `hierarchical` runs between nodes (ring or tree).
+    public let interNodeAlgorithm: AllreduceAlgorithm
 
-    public init(fabric: FabricMap, model: TimingModel) {
+    public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm = .ring) {
         self.fabric = fabric
         self.model = model
+        self.interNodeAlgorithm = interNodeAlgorithm
     }
 
     /// The algorithms `auto` chooses among for this model.
@@ -57,14 +60,15 @@ public struct Simulator: Sendable {
         let bytes = elementCount * dataType.sizeInBytes
         switch model {
         case .event:
-            let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes, chunkBytes: chunkBytes)
+            let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
+                                                       chunkBytes: chunkBytes, interNodeAlgorithm: interNodeAlgorithm)
             let schedule = try SimulatedSchedules.make(algorithm, params)
             let r = try EventEngine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
             var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
             o.linkUtilization = r.linkUtilization
             return o
         case .analytic:
-            let t = AnalyticModel(fabric: fabric).time(algorithm, bytes: Double(bytes), chunkBytes: chunkBytes)
+            let t = AnalyticModel(fabric: fabric, interNodeAlgorithm: interNodeAlgorithm).time(algorithm, bytes: Double(bytes), chunkBytes: chunkBytes)
             return SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: t, statistics: nil)
         case .nccl:
             let m = NCCLModel(fabric: fabric)
@@ -104,7 +108,11 @@ public struct Simulator: Sendable {
 /// where a GPU reduces slower than its link delivers.
 public struct AnalyticModel: Sendable {
     public let fabric: FabricMap
-    public init(fabric: FabricMap) { self.fabric = fabric }
+    public let interNodeAlgorithm: AllreduceAlgorithm
+    public init(fabric: FabricMap, interNodeAlgorithm: AllreduceAlgorithm = .ring) {
+        self.fabric = fabric
+        self.interNodeAlgorithm = interNodeAlgorithm
+    }
 
     /// Seconds for `bytes` per rank.
     public func time(_ algorithm: AllreduceAlgorithm, bytes: Double, chunkBytes: Int) -> Double {
@@ -113,7 +121,7 @@ public struct AnalyticModel: Sendable {
         let flat = fabric.bottleneckAlphaBeta.streamingReduction
         switch algorithm {
         case .ring: return flat.ring(ranks: p, bytes: bytes)
-        case .recursiveDoubling: return flat.recursiveDoubling(ranks: p, bytes: bytes)
+        case .recursiveDoubling: return flat.recursiveDoublingHalfExchanges(ranks: p, bytes: bytes)
         case .rabenseifner: return flat.rabenseifner(ranks: p, bytes: bytes)
         case .tree:
             let half = bytes / 2
@@ -123,10 +131,17 @@ public struct AnalyticModel: Sendable {
             let g = fabric.gpusPerNode, nodes = fabric.nodeCount
             if nodes == 1 { return fabric.intraNodeAlphaBeta.streamingReduction.ring(ranks: g, bytes: bytes) }
             let inter = fabric.interNodeAlphaBeta(concurrentPerNode: g).streamingReduction
-            if g == 1 { return inter.ring(ranks: nodes, bytes: bytes) }
+            let shard = g == 1 ? bytes : bytes / Double(g)
+            let between: Double
+            if interNodeAlgorithm == .tree {
+                let k = max(1, Int((shard / 2 / Double(max(1, chunkBytes))).rounded(.up)))
+                between = inter.doubleBinaryTree(ranks: nodes, bytes: shard, chunks: k)
+            } else {
+                between = inter.ring(ranks: nodes, bytes: shard)
+            }
+            if g == 1 { return between }
             let intra = fabric.intraNodeAlphaBeta.streamingReduction
-            return intra.ringReduceScatter(ranks: g, bytes: bytes) + inter.ring(ranks: nodes, bytes: bytes / Double(g))
-                + intra.ringAllgather(ranks: g, bytes: bytes)
+            return intra.ringReduceScatter(ranks: g, bytes: bytes) + between + intra.ringAllgather(ranks: g, bytes: bytes)
         }
     }
 }

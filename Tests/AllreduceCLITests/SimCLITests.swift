@@ -80,6 +80,16 @@ struct SimulateCLITests {
         #expect(!r.stderr.contains("engine"))
     }
 
+    @Test("hierarchical with a tree between nodes is faster than with a ring for small messages on many nodes")
+    func interNodeTree() throws {
+        func time(_ extra: [String]) throws -> Double {
+            let r = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "16", "--size", "64K", "--algorithm", "hierarchical", "--format", "csv"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return Double(r.stdout.split(separator: "\n")[1].split(separator: ",")[6])!
+        }
+        #expect(try time(["--inter-node", "tree"]) < time([]))
+    }
+
     @Test("a topology file from Examples/ runs, and `topologies show` output runs like its preset")
     func files() throws {
         let example = packagePath("Examples/topologies/b200-ndr.json")
@@ -117,6 +127,7 @@ struct SimulateBadInputTests {
     func names() throws {
         expectOneLineError(try CLI.run(["simulate", "--algorithm", "bogus"]), contains: ["bogus", "ring"])
         expectOneLineError(try CLI.run(["simulate", "--model", "magic"]), contains: ["magic", "event"])
+        expectOneLineError(try CLI.run(["simulate", "--inter-node", "mesh"]), contains: ["--inter-node", "mesh"])
     }
 
     @Test("switch options: wrong unit, negative bandwidth, misuse")

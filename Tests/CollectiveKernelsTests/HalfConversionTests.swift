@@ -1,25 +1,25 @@
 import Testing
 import CollectiveKernels
 
-/// Runs the SIMD half/bfloat16 conversions on arrays, eight lanes at a time.
+/// Runs the SIMD half/bfloat16 conversions on arrays, sixteen lanes at a time.
 func simdWidenHalf(_ bits: [UInt16]) -> [UInt32] {
     var out: [UInt32] = []
-    for start in stride(from: 0, to: bits.count, by: 8) {
-        var v = SIMD8<UInt32>()
-        for i in 0..<8 where start + i < bits.count { v[i] = UInt32(bits[start + i]) }
+    for start in stride(from: 0, to: bits.count, by: 16) {
+        var v = SIMD16<UInt32>()
+        for i in 0..<16 where start + i < bits.count { v[i] = UInt32(bits[start + i]) }
         let f = _halfBitsToFloat(v)
-        for i in 0..<8 where start + i < bits.count { out.append(f[i].bitPattern) }
+        for i in 0..<16 where start + i < bits.count { out.append(f[i].bitPattern) }
     }
     return out
 }
 
-func simdNarrow(_ values: [Float], _ convert: (SIMD8<Float>) -> SIMD8<UInt32>) -> [UInt16] {
+func simdNarrow(_ values: [Float], _ convert: (SIMD16<Float>) -> SIMD16<UInt32>) -> [UInt16] {
     var out: [UInt16] = []
-    for start in stride(from: 0, to: values.count, by: 8) {
-        var v = SIMD8<Float>()
-        for i in 0..<8 where start + i < values.count { v[i] = values[start + i] }
+    for start in stride(from: 0, to: values.count, by: 16) {
+        var v = SIMD16<Float>()
+        for i in 0..<16 where start + i < values.count { v[i] = values[start + i] }
         let h = convert(v)
-        for i in 0..<8 where start + i < values.count {
+        for i in 0..<16 where start + i < values.count {
             #expect(h[i] >> 16 == 0, "high bits of a narrowed lane must be zero")
             out.append(UInt16(truncatingIfNeeded: h[i]))
         }
@@ -155,7 +155,7 @@ struct HalfConversionTests {
     @Test("bfloat16 -> float is exact for all 65,536 bit patterns")
     func bfloat16Widen() {
         for h in 0...UInt16.max {
-            var v = SIMD8<UInt32>()
+            var v = SIMD16<UInt32>()
             v[3] = UInt32(h)
             let f = _bfloat16BitsToFloat(v)[3]
             #expect(f.bitPattern == UInt32(h) << 16)

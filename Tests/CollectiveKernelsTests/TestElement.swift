@@ -21,6 +21,8 @@ protocol TestElement: ReductionElement, Equatable, CustomStringConvertible {
     static func random(_ rng: inout SplitMix64) -> Self
     /// `s0 op s1 op ... op s(k-1)`, folded left to right like the kernels.
     static func referenceFold(_ xs: [Self], _ op: ReductionOp) -> Self
+    /// `a op b` (the same as `referenceFold([a, b], op)`, without an array).
+    static func referenceCombine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self
     static func referenceDivide(_ a: Self, by n: Int) -> Self
     /// Bitwise equality, or both NaN.
     static func same(_ a: Self, _ b: Self) -> Bool
@@ -28,9 +30,6 @@ protocol TestElement: ReductionElement, Equatable, CustomStringConvertible {
     var testBits: UInt64 { get }
 }
 
-extension TestElement {
-    static func referenceCombine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self { referenceFold([a, b], op) }
-}
 
 // MARK: - Integers
 
@@ -55,6 +54,16 @@ extension IntegerTestElement {
             }
         }
         return Self(truncatingIfNeeded: acc)
+    }
+
+    static func referenceCombine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self {
+        let (x, y) = (Int128(a), Int128(b))
+        switch op.combiningOp {
+        case .sum, .avg: return Self(truncatingIfNeeded: x &+ y)
+        case .prod: return Self(truncatingIfNeeded: x &* y)
+        case .min: return y < x ? b : a
+        case .max: return y > x ? b : a
+        }
     }
 
     static func referenceDivide(_ a: Self, by n: Int) -> Self {
@@ -110,6 +119,16 @@ extension FloatTestElement {
             }
         }
         return fromDouble(acc)
+    }
+
+    static func referenceCombine(_ a: Self, _ b: Self, _ op: ReductionOp) -> Self {
+        let (x, y) = (a.doubleValue, b.doubleValue)
+        switch op.combiningOp {
+        case .sum, .avg: return fromDouble(roundAccumulator(x + y))
+        case .prod: return fromDouble(roundAccumulator(x * y))
+        case .min: return fromDouble(referenceMinimum(x, y))
+        case .max: return fromDouble(referenceMaximum(x, y))
+        }
     }
 
     static func referenceDivide(_ a: Self, by n: Int) -> Self { fromDouble(a.doubleValue / Double(n)) }

@@ -199,3 +199,104 @@ struct PairSends: Schedule {
         return steps.makeIterator()
     }
 }
+
+/// Plays `algorithm` on `p` ranks of a switch (alpha = 2 us, 100 GB/s) with one chunk per piece.
+func playOnSwitch(_ algorithm: AllreduceAlgorithm, ranks p: Int, bytes: Int, chunkBytes: Int = 1 << 30) throws -> Double {
+    let fabric = try FabricMap(Topology.switchCluster(ranks: p, bandwidthGBps: 100, latencyMicroseconds: 2))
+    let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: chunkBytes)
+    return try EventEngine(fabric: fabric).run(any: try SimulatedSchedules.make(algorithm, params), elementSizeBytes: 4).timeSeconds
+}
+
+@Suite("Event engine against the other closed forms on a switch")
+struct OtherClosedFormTests {
+    static let c = AlphaBetaGamma(alphaSeconds: 2e-6, betaSecondsPerByte: 1 / 100e9)
+
+    @Test("Rabenseifner, power of two and not, equals 2 lg q alpha + ... (FACTS.md section 2)",
+          arguments: [2, 4, 8, 16, 32, 3, 5, 6, 7, 12, 13, 24], [64 << 10, 4 << 20])
+    func rabenseifner(p: Int, bytes: Int) throws {
+        // Sizes divisible by 4p so every block is equal (the formula's assumption).
+        let n = bytes / (4 * 96) * (4 * 96)
+        let t = try playOnSwitch(.rabenseifner, ranks: p, bytes: n)
+        let f = Self.c.rabenseifner(ranks: p, bytes: Double(n))
+        #expect(abs(t - f) / f < 1e-3, "p=\(p): event \(t) vs \(f)")
+    }
+
+    @Test("recursive doubling, power of two and not, equals its two-message-per-round form",
+          arguments: [2, 4, 8, 16, 32, 3, 5, 6, 7, 12, 13, 24], [64 << 10, 4 << 20])
+    func recursiveDoubling(p: Int, bytes: Int) throws {
+        let t = try playOnSwitch(.recursiveDoubling, ranks: p, bytes: bytes)
+        let f = Self.c.recursiveDoublingHalfExchanges(ranks: p, bytes: Double(bytes))
+        #expect(abs(t - f) / f < 1e-3, "p=\(p): event \(t) vs \(f)")
+        // Same bandwidth term as the textbook form, one more alpha per round.
+        if p & (p - 1) == 0 {
+            let lg = Double(floorLog2(p))
+            #expect(abs(f - Self.c.recursiveDoubling(ranks: p, bytes: Double(bytes)) - lg * 2e-6) < 1e-12)
+        }
+    }
+
+    @Test("double binary tree, one chunk per half, p = 2^m: (3m - 1) alpha + (4m - 2)(n/2) beta",
+          arguments: [2, 4, 8, 16, 32], [64 << 10, 4 << 20])
+    func treeUnpipelined(p: Int, bytes: Int) throws {
+        let t = try playOnSwitch(.tree, ranks: p, bytes: bytes)
+        let f = Self.c.doubleBinaryTreeUnpipelined(ranks: p, bytes: Double(bytes))
+        #expect(abs(t - f) / f < 1e-3, "p=\(p): event \(t) vs \(f)")
+    }
+
+    /// From 64 ranks on, the two trees' messages start to meet on the same ports for large
+    /// chunks (the event engine charges one more alpha at 4 MiB): the formula is a lower bound.
+    @Test("at p = 64 the tree formula is a close lower bound", arguments: [64 << 10, 4 << 20])
+    func treeUnpipelined64(bytes: Int) throws {
+        let t = try playOnSwitch(.tree, ranks: 64, bytes: bytes)
+        let f = Self.c.doubleBinaryTreeUnpipelined(ranks: 64, bytes: Double(bytes))
+        #expect(t >= f * (1 - 1e-9) && t < f * 1.01, "event \(t) vs \(f)")
+    }
+
+    @Test("pipelining the tree shortens large allreduces", arguments: [8, 16, 13])
+    func treePipelining(p: Int) throws {
+        let whole = try playOnSwitch(.tree, ranks: p, bytes: 16 << 20)
+        let pipelined = try playOnSwitch(.tree, ranks: p, bytes: 16 << 20, chunkBytes: 512 << 10)
+        #expect(pipelined < whole)
+    }
+
+    @Test("hierarchical on one node is the ring; on single-GPU nodes, the ring over nodes")
+    func hierarchicalDegenerate() throws {
+        let ring = try playOnSwitch(.ring, ranks: 8, bytes: 1 << 20)
+        let hier = try playOnSwitch(.hierarchical, ranks: 8, bytes: 1 << 20)
+        #expect(abs(hier - ring) / ring < 1e-3)
+    }
+}
+
+@Suite("Algorithms on real clusters")
+struct AlgorithmClusterTests {
+    func time(_ a: AllreduceAlgorithm, _ name: String, nodes: Int, bytes: Int) throws -> Double {
+        let fabric = try FabricMap(try #require(Topology.preset(name)).with(nodes: nodes))
+        return try Simulator(fabric: fabric, model: .event).time(a, elementCount: bytes / 4, dataType: .float32, chunkBytes: ScheduleParameters.defaultChunkBytes).timeSeconds
+    }
+
+    @Test("tree beats ring for small messages on many nodes; ring wins for large ones")
+    func treeVsRing() throws {
+        #expect(try time(.tree, "dgx-h100", nodes: 32, bytes: 64 << 10) < time(.ring, "dgx-h100", nodes: 32, bytes: 64 << 10))
+        #expect(try time(.ring, "dgx-a100", nodes: 1, bytes: 256 << 20) < time(.tree, "dgx-a100", nodes: 1, bytes: 256 << 20))
+        #expect(try playOnSwitch(.ring, ranks: 32, bytes: 64 << 20, chunkBytes: 1 << 21) < playOnSwitch(.tree, ranks: 32, bytes: 64 << 20, chunkBytes: 1 << 21))
+        #expect(try playOnSwitch(.tree, ranks: 32, bytes: 4 << 10) < playOnSwitch(.ring, ranks: 32, bytes: 4 << 10))
+    }
+
+    @Test("hierarchical uses all eight NICs: several times the flat ring's bus bandwidth across nodes")
+    func hierarchical() throws {
+        let ring = try time(.ring, "dgx-h100", nodes: 4, bytes: 256 << 20)
+        let hier = try time(.hierarchical, "dgx-h100", nodes: 4, bytes: 256 << 20)
+        #expect(hier * 3 < ring)
+    }
+
+    @Test("more bandwidth is never slower, for every algorithm", arguments: AllreduceAlgorithm.allCases)
+    func monotone(a: AllreduceAlgorithm) throws {
+        var last = Double.infinity
+        for bw in [12.5, 25, 50, 100] {
+            let fabric = try FabricMap(Topology.switchCluster(ranks: 12, bandwidthGBps: bw, latencyMicroseconds: 2))
+            let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: (3 << 20) / 4, elementSizeBytes: 4, chunkBytes: 256 << 10)
+            let u = try EventEngine(fabric: fabric).run(any: try SimulatedSchedules.make(a, params), elementSizeBytes: 4).timeSeconds
+            #expect(u <= last)
+            last = u
+        }
+    }
+}
