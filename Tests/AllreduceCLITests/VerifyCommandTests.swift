@@ -38,6 +38,18 @@ struct VerifyCommandTests {
         #expect(lines.count == 6)
     }
 
+    @Test("--symbolic verifies every schedule without data")
+    func symbolic() throws {
+        let r = try CLI.run(["verify", "--symbolic", "--ranks", "9", "--count", "10", "--chunk-bytes", "8", "--ranks-per-node", "4", "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 5)
+        for row in rows {
+            #expect(row["verified"] as? String == "yes")
+            #expect((row["steps"] as? Int ?? 0) > 0)
+        }
+    }
+
     @Test("hierarchical works when the ranks per node do not divide the ranks")
     func hierarchicalUneven() throws {
         let r = try CLI.run(["verify", "--ranks", "10", "--ranks-per-node", "4", "--inter-node", "tree", "--count", "77", "--algorithm", "hierarchical", "--datatype", "uint8"])
