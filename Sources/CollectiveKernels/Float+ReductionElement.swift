@@ -25,64 +25,50 @@ where Self: BinaryFloatingPoint, _Lanes == _Accumulator, _Lanes.Scalar == Self, 
     public static func _divided(_ a: _Accumulator, by n: Int) -> _Accumulator { a / _Accumulator(repeating: Self(n)) }
 }
 
-// IEEE 754-2019 minimum/maximum lane by lane, from concrete vector compares:
-//   minimum = (a < b or a is NaN) ? a : b, then for equal lanes (which includes -0 == +0) OR in
-//   a's bits, which sets the sign of a zero if either has it and changes no other equal pair;
-//   maximum = (a > b or a is NaN) ? a : b, then for equal lanes AND in a's bits.
-// A NaN in b alone fails every compare and so selects b.
+// IEEE 754-2019 minimum/maximum lane by lane, from concrete vector compares (the selects below
+// compile to the hardware's MINPS/MAXPS plus fix-ups):
+//   minimum: r = a < b ? a : b (a NaN b, or b NaN, or equal lanes give b); then, where a == b or
+//   either is NaN, OR in a's bits: equal lanes (including -0 == +0) get the sign of a zero if
+//   either has it and are otherwise unchanged, and OR with a NaN's bits is a NaN.
+//   maximum: r = a > b ? a : b (b NaN gives b); where a == b, AND in a's bits (+0 wins over -0);
+//   where a is NaN, OR in a's bits (a NaN).
 
 /// IEEE 754-2019 `minimum` of sixteen lanes.
 @inlinable @inline(always)
 public func _ieeeMinimumLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
     let ab = unsafeBitCast(a, to: SIMD16<UInt32>.self), bb = unsafeBitCast(b, to: SIMD16<UInt32>.self)
-    let takeA = unsafeBitCast((a .< b) .| (a .!= a), to: SIMD16<UInt32>.self)
-    let equal = unsafeBitCast(a .== b, to: SIMD16<UInt32>.self)
-    return unsafeBitCast(_bitSelect(takeA, ab, bb) | (equal & ab), to: SIMD16<Float>.self)
+    let less = unsafeBitCast(a .< b, to: SIMD16<UInt32>.self)
+    let fix = unsafeBitCast((a .== b) .| (a .!= a) .| (b .!= b), to: SIMD16<UInt32>.self)
+    return unsafeBitCast(_bitSelect(less, ab, bb) | (fix & ab), to: SIMD16<Float>.self)
 }
 
 /// IEEE 754-2019 `maximum` of sixteen lanes.
 @inlinable @inline(always)
 public func _ieeeMaximumLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
     let ab = unsafeBitCast(a, to: SIMD16<UInt32>.self), bb = unsafeBitCast(b, to: SIMD16<UInt32>.self)
-    let takeA = unsafeBitCast((a .> b) .| (a .!= a), to: SIMD16<UInt32>.self)
+    let greater = unsafeBitCast(a .> b, to: SIMD16<UInt32>.self)
     let equal = unsafeBitCast(a .== b, to: SIMD16<UInt32>.self)
-    return unsafeBitCast(_bitSelect(takeA, ab, bb) & (~equal | ab), to: SIMD16<Float>.self)
-}
-
-/// IEEE 754-2019 `minimum` of eight lanes.
-@inlinable @inline(always)
-public func _ieeeMinimumLanes(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-    let ab = unsafeBitCast(a, to: SIMD8<UInt32>.self), bb = unsafeBitCast(b, to: SIMD8<UInt32>.self)
-    let takeA = unsafeBitCast((a .< b) .| (a .!= a), to: SIMD8<UInt32>.self)
-    let equal = unsafeBitCast(a .== b, to: SIMD8<UInt32>.self)
-    return unsafeBitCast(_bitSelect(takeA, ab, bb) | (equal & ab), to: SIMD8<Float>.self)
-}
-
-/// IEEE 754-2019 `maximum` of eight lanes.
-@inlinable @inline(always)
-public func _ieeeMaximumLanes(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-    let ab = unsafeBitCast(a, to: SIMD8<UInt32>.self), bb = unsafeBitCast(b, to: SIMD8<UInt32>.self)
-    let takeA = unsafeBitCast((a .> b) .| (a .!= a), to: SIMD8<UInt32>.self)
-    let equal = unsafeBitCast(a .== b, to: SIMD8<UInt32>.self)
-    return unsafeBitCast(_bitSelect(takeA, ab, bb) & (~equal | ab), to: SIMD8<Float>.self)
+    let aIsNaN = unsafeBitCast(a .!= a, to: SIMD16<UInt32>.self)
+    return unsafeBitCast((_bitSelect(greater, ab, bb) & (~equal | ab)) | (aIsNaN & ab), to: SIMD16<Float>.self)
 }
 
 /// IEEE 754-2019 `minimum` of eight double lanes.
 @inlinable @inline(always)
 public func _ieeeMinimumLanes(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> {
     let ab = unsafeBitCast(a, to: SIMD8<UInt64>.self), bb = unsafeBitCast(b, to: SIMD8<UInt64>.self)
-    let takeA = unsafeBitCast((a .< b) .| (a .!= a), to: SIMD8<UInt64>.self)
-    let equal = unsafeBitCast(a .== b, to: SIMD8<UInt64>.self)
-    return unsafeBitCast(_bitSelect(takeA, ab, bb) | (equal & ab), to: SIMD8<Double>.self)
+    let less = unsafeBitCast(a .< b, to: SIMD8<UInt64>.self)
+    let fix = unsafeBitCast((a .== b) .| (a .!= a) .| (b .!= b), to: SIMD8<UInt64>.self)
+    return unsafeBitCast(_bitSelect(less, ab, bb) | (fix & ab), to: SIMD8<Double>.self)
 }
 
 /// IEEE 754-2019 `maximum` of eight double lanes.
 @inlinable @inline(always)
 public func _ieeeMaximumLanes(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> {
     let ab = unsafeBitCast(a, to: SIMD8<UInt64>.self), bb = unsafeBitCast(b, to: SIMD8<UInt64>.self)
-    let takeA = unsafeBitCast((a .> b) .| (a .!= a), to: SIMD8<UInt64>.self)
+    let greater = unsafeBitCast(a .> b, to: SIMD8<UInt64>.self)
     let equal = unsafeBitCast(a .== b, to: SIMD8<UInt64>.self)
-    return unsafeBitCast(_bitSelect(takeA, ab, bb) & (~equal | ab), to: SIMD8<Double>.self)
+    let aIsNaN = unsafeBitCast(a .!= a, to: SIMD8<UInt64>.self)
+    return unsafeBitCast((_bitSelect(greater, ab, bb) & (~equal | ab)) | (aIsNaN & ab), to: SIMD8<Double>.self)
 }
 
 extension Float: ReductionElement {

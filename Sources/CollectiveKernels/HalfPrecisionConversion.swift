@@ -16,24 +16,22 @@
 /// Widens sixteen IEEE 754 binary16 bit patterns, held in the low 16 bits of each lane (the
 /// high bits must be zero), to `Float`, exactly: normals, subnormals (which become normal
 /// floats), ±0, ±infinity, and NaN (payload kept, quiet bit kept).
+///
+/// Nine vector operations: exponent and fraction moved to binary32's positions read as a float
+/// whose value is the half's times 2^-112 (half subnormals land on float subnormals), so one
+/// multiplication by 2^112 rebiases every finite value exactly; infinities and NaNs (half
+/// exponent 31, product exponent 143) get all exponent bits OR-ed in, keeping their fraction.
+/// Like every float subnormal, half subnormals need the CPU's denormals-are-zero mode off (the
+/// default).
 @inlinable @inline(always)
 public func _halfBitsToFloat(_ h32: SIMD16<UInt32>) -> SIMD16<Float> {
     let sign = (h32 & 0x8000) &<< 16
-    // Exponent and fraction moved to binary32's positions; rebias the exponent by 127 - 15.
-    var o = (h32 & 0x7FFF) &<< 13
-    let exponent = o & 0x0F80_0000
-    o &+= 112 &<< 23
-    // Infinity and NaN (half exponent 31): rebias again so the exponent becomes 255.
-    let isSpecial = unsafeBitCast(exponent .== SIMD16<UInt32>(repeating: 0x0F80_0000), to: SIMD16<UInt32>.self)
-    o = _bitSelect(isSpecial, o &+ (112 &<< 23), o)
-    // Zero and subnormals (half exponent 0): value = fraction x 2^-24. Adding one to the
-    // exponent gives 2^-14 x (1 + f), and subtracting 2^-14 in float arithmetic leaves
-    // 2^-14 x f exactly (normal operands only: no denormal slow paths).
-    let magic = SIMD16<Float>(repeating: Float(bitPattern: 113 << 23))
-    let subnormal = unsafeBitCast(unsafeBitCast(o &+ (1 &<< 23), to: SIMD16<Float>.self) - magic, to: SIMD16<UInt32>.self)
-    let isSubnormal = unsafeBitCast(exponent .== SIMD16<UInt32>(), to: SIMD16<UInt32>.self)
-    o = _bitSelect(isSubnormal, subnormal, o)
-    return unsafeBitCast(o | sign, to: SIMD16<Float>.self)
+    let shifted = (h32 & 0x7FFF) &<< 13
+    let scaled = unsafeBitCast(shifted, to: SIMD16<Float>.self) * SIMD16<Float>(repeating: 0x1p112)
+    let isSpecial = unsafeBitCast(
+        unsafeBitCast(shifted, to: SIMD16<Int32>.self) .> SIMD16<Int32>(repeating: 0x0F7F_FFFF), to: SIMD16<UInt32>.self)
+    return unsafeBitCast(unsafeBitCast(scaled, to: SIMD16<UInt32>.self) | (isSpecial & 0x7F80_0000) | sign,
+                         to: SIMD16<Float>.self)
 }
 
 /// Rounds sixteen floats to IEEE 754 binary16 bit patterns (in the low 16 bits of each lane): to nearest, ties to even; values at
@@ -50,21 +48,21 @@ public func _floatToHalfBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     // Normal results: rebias the exponent by 15 - 127 and round the 13 dropped bits to
     // nearest even (add 0xFFF plus the lowest kept bit, then truncate). A carry out of the
     // fraction correctly bumps the exponent, up to infinity for values in [65520, 65536).
-    let lowestKept = (magnitude &>> 13) & 1
-    let normal = (magnitude &+ 0xC800_0FFF &+ lowestKept) &>> 13  // 0xC8000000 = (15 - 127) << 23, wrapped
+    let dropped = magnitude &>> 13
+    let normal = (magnitude &+ 0xC800_0FFF &+ (dropped & 1)) &>> 13  // 0xC8000000 = (15 - 127) << 23, wrapped
 
     // Subnormal results (|x| < 2^-14): adding 0.5 makes the FPU round |x| to a multiple of
     // 2^-24 (the half subnormal step), to nearest even; the low bits are then the half's bits.
     let half = SIMD16<Float>(repeating: 0.5)
     let subnormal = unsafeBitCast(unsafeBitCast(magnitude, to: SIMD16<Float>.self) + half, to: SIMD16<UInt32>.self) &- (126 &<< 23)
 
-    // Overflow to infinity, and NaN.
-    let nan = ((magnitude &>> 13) & 0x01FF) | 0x7E00
+    // Overflow to infinity (0x7C00), and NaN: infinity's bits plus the quiet bit and the top
+    // nine payload bits.
     let isNaN = unsafeBitCast(m .> SIMD16<Int32>(repeating: 0x7F80_0000), to: SIMD16<UInt32>.self)
-    let special = _bitSelect(isNaN, nan, SIMD16<UInt32>(repeating: 0x7C00))
+    let special = (((dropped & 0x01FF) | 0x0200) & isNaN) | 0x7C00
 
     let isSubnormal = unsafeBitCast(m .< SIMD16<Int32>(repeating: 113 << 23), to: SIMD16<UInt32>.self)
-    let isSpecial = unsafeBitCast(m .>= SIMD16<Int32>(repeating: 143 << 23), to: SIMD16<UInt32>.self)
+    let isSpecial = unsafeBitCast(m .> SIMD16<Int32>(repeating: (143 << 23) - 1), to: SIMD16<UInt32>.self)
     let o = _bitSelect(isSpecial, special, _bitSelect(isSubnormal, subnormal, normal))
     return o | (sign &>> 16)
 }
