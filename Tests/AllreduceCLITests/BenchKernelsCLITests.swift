@@ -53,6 +53,7 @@ struct BenchKernelsCLITests {
         (["--min-bytes", "12"], "--min-bytes"),
         (["--max-bytes", "1K", "--min-bytes", "4K"], "--max-bytes"),
         (["--max-bytes", "lots"], "--max-bytes"),
+        (["--max-bytes", "2G"], "--max-bytes"),
         (["--step-factor", "1"], "--step-factor"),
         (["--repetitions", "0"], "--repetitions"),
         (["--min-time-ms", "-1"], "--min-time-ms"),
