@@ -284,7 +284,11 @@ struct KernelBench {
         for rep in 0..<repetitions {
             for i in plans.indices {
                 let n = plans[i].iterations
+                // One untimed call first, so that each side starts its batch with its own
+                // buffers as warm as the other side's (otherwise whichever runs first after the
+                // previous row pays for the cold cache, and the paired ratios split in two).
                 func timed(_ body: () -> Void) -> Double {
+                    body()
                     let a = threadCPUSeconds()
                     for _ in 0..<n { body() }
                     return (threadCPUSeconds() - a) / Double(n)
