@@ -38,11 +38,25 @@ struct AllreduceCommand: ParsableCommand {
             if code == .success {
                 exit(withError: error)
             }
-            let message = oneLine(Self.message(for: error))
+            let raw = Self.message(for: error)
+            let parseError = raw.contains("Missing value") || raw.contains("Unknown option")
+            let message = (parseError ? negativeValueMessage(CommandLine.arguments) : nil) ?? oneLine(raw)
             var stderr = StandardError()
             print("allreduce: error: \(message)", to: &stderr)
             Glibc.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
+    }
+
+    /// ArgumentParser reads `--ranks -3` as an option `--ranks` without a value followed by an
+    /// unknown flag `-3`; say what actually happened instead. Every numeric option of allreduce is
+    /// non-negative, so a value that starts with `-` and a digit is always an error.
+    static func negativeValueMessage(_ arguments: [String]) -> String? {
+        for (option, value) in zip(arguments, arguments.dropFirst()) where option.hasPrefix("-") {
+            guard value.count >= 2, value.hasPrefix("-"),
+                  let second = value.dropFirst().first, second.isNumber || second == "." else { continue }
+            return "\(option): '\(value)' is negative; the value must not be negative"
+        }
+        return nil
     }
 
     /// The first non-empty line of an error message, without ArgumentParser's `Error: ` prefix.

@@ -1,9 +1,132 @@
 import ArgumentParser
+import CollectiveCore
+import CollectiveKernels
+import Foundation
 
+/// `allreduce bench-executor`: the in-process executor's memory traffic beside memcpy's, measured
+/// in the same run with the same number of threads.
+///
+/// The executor's traffic is what the schedule's data movement costs in memory: every copied byte
+/// is read once (sender) and written once (receiver); every reduced byte is read twice (sender's
+/// and receiver's copies) and written once. memcpy's traffic is likewise two bytes per byte copied,
+/// with each thread copying its own buffer of the same size. Both figures are medians over
+/// `--runs` runs; the ratio is executor / memcpy.
 struct BenchExecutor: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-executor", abstract: "Measure the in-process executor beside memcpy.")
 
-    func run() throws {
-        throw CLIError("'bench-executor' is not built yet")
+    @Option(name: .long, help: "Number of ranks.")
+    var ranks: Int = 8
+
+    @Option(name: .long, help: "Bytes per rank (1024-based suffixes: 64M).")
+    var size: String = "64M"
+
+    @Option(name: [.long, .customShort("d")], help: "Element type: \(DataType.validNames).")
+    var datatype: String = "float"
+
+    @Option(name: .long, help: "Algorithm: \(AllreduceAlgorithm.validNames).")
+    var algorithm: String = "ring"
+
+    @Option(name: .long, help: "Pipelining chunk size in bytes (default 2M).")
+    var chunkBytes: String = "2M"
+
+    @Option(name: .long, help: "Runs (the median is reported).")
+    var runs: Int = 5
+
+    @Option(name: .long, help: "Worker threads (default: one per core).")
+    var threads: Int?
+
+    @OptionGroup var output: FormatOptions
+
+    func parsed() throws -> (bytes: Int, type: DataType, algorithm: AllreduceAlgorithm, chunk: Int, threads: Int) {
+        guard ranks >= 1 else { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1, got \(runs)") }
+        guard let type = DataType(name: datatype) else { throw ValidationError("unknown datatype '\(datatype)'; valid: \(DataType.validNames)") }
+        guard let a = AllreduceAlgorithm(name: algorithm) else { throw ValidationError("unknown algorithm '\(algorithm)'; valid: \(AllreduceAlgorithm.validNames)") }
+        let bytes = try parseBytes(size, option: "--size")
+        let chunk = try parseBytes(chunkBytes, option: "--chunk-bytes")
+        guard chunk >= 1 else { throw ValidationError("--chunk-bytes must be at least 1 byte") }
+        let t = threads ?? InProcessExecutor.availableCores
+        guard t >= 1 else { throw ValidationError("--threads must be at least 1, got \(t)") }
+        let total = bytes.multipliedReportingOverflow(by: ranks + 2 * t)
+        guard !total.overflow && total.partialValue <= physicalMemoryBytes() else {
+            throw ValidationError("--ranks \(ranks) x --size \(size) needs more memory than this machine's \(physicalMemoryBytes()) bytes")
+        }
+        return (bytes - bytes % type.sizeInBytes, type, a, chunk, t)
     }
+
+    func validate() throws { _ = try parsed() }
+
+    func run() throws {
+        let (bytes, type, algorithm, chunk, threadCount) = try parsed()
+        let count = bytes / type.sizeInBytes
+        let schedule = try algorithm.makeSchedule(ScheduleParameters(
+            rankCount: ranks, elementCount: count, elementSizeBytes: type.sizeInBytes, chunkBytes: chunk,
+            ranksPerNode: min(8, ranks)))
+        let buffers = (0..<ranks).map { _ in UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64) }
+        defer { buffers.forEach { $0.deallocate() } }
+        // Small integers stored in every element type (bytes 0x00..0x01 patterns are valid for all).
+        for b in buffers { memset(b, 0, bytes) }
+        let reducer = Reducer(dataType: type, op: .sum)
+        let executor = InProcessExecutor(threadCount: threadCount)
+        let rankBuffers = buffers.enumerated().map { RankBuffer(rank: $0.offset, base: $0.element) }
+
+        // memcpy: each thread copies its own buffer of `bytes`.
+        let sources = (0..<threadCount).map { _ in UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64) }
+        let targets = (0..<threadCount).map { _ in UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64) }
+        defer { (sources + targets).forEach { $0.deallocate() } }
+        for i in 0..<threadCount { memset(sources[i], 1, bytes); memset(targets[i], 0, bytes) }
+        let pointers = UnsafeSendablePointers(sources: sources, targets: targets)
+
+        var memcpyRates: [Double] = []
+        var executorRates: [Double] = []
+        var executorTimes: [Double] = []
+        var traffic = 0
+        _ = try executor.execute(schedule, buffers: rankBuffers, reducer: reducer)  // warm-up
+        for _ in 0..<runs {
+            let t0 = _monotonicSeconds()
+            DispatchQueue.concurrentPerform(iterations: threadCount) { i in
+                memcpy(pointers.targets[i], pointers.sources[i], bytes)
+            }
+            let t1 = _monotonicSeconds()
+            memcpyRates.append(Double(2 * bytes * threadCount) / (t1 - t0))
+            let stats = try executor.execute(schedule, buffers: rankBuffers, reducer: reducer)
+            traffic = stats.memoryTrafficBytes
+            executorRates.append(Double(stats.memoryTrafficBytes) / stats.seconds)
+            executorTimes.append(stats.seconds)
+        }
+        let memcpyRate = _executorMedian(memcpyRates), executorRate = _executorMedian(executorRates), time = _executorMedian(executorTimes)
+        let algbw = Double(bytes) / time / 1e9
+        var report = Report(columns: [
+            ReportColumn(key: "what", title: "what", kind: .text),
+            ReportColumn(key: "ranks", title: "ranks", kind: .integer),
+            ReportColumn(key: "size", title: "size", unit: "(B)", kind: .integer),
+            ReportColumn(key: "threads", title: "threads", kind: .integer),
+            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 1)),
+            ReportColumn(key: "traffic_bytes", title: "traffic", unit: "(B)", kind: .integer),
+            ReportColumn(key: "traffic_GBps", title: "traffic", unit: "(GB/s)", kind: .number(decimals: 2)),
+            ReportColumn(key: "algbw_GBps", title: "algbw", unit: "(GB/s)", kind: .number(decimals: 2)),
+            ReportColumn(key: "busbw_GBps", title: "busbw", unit: "(GB/s)", kind: .number(decimals: 2)),
+        ])
+        let memcpyTime = Double(2 * bytes * threadCount) / memcpyRate
+        report.append([.text("memcpy"), .int(0), .int(bytes), .int(threadCount), .number(memcpyTime * 1e6), .int(2 * bytes * threadCount),
+                       .number(memcpyRate / 1e9), .number(Double(bytes * threadCount) / memcpyTime / 1e9), .number(0)])
+        report.append([.text("\(algorithm.rawValue) \(type.name) sum"), .int(ranks), .int(bytes), .int(threadCount), .number(time * 1e6),
+                       .int(traffic), .number(executorRate / 1e9), .number(algbw),
+                       .number(algbw * 2 * Double(ranks - 1) / Double(max(ranks, 1)))])
+        report.notes.append("executor traffic / memcpy traffic = \(formatFixed(executorRate / memcpyRate, decimals: 3)) (median of \(runs) runs each)")
+        report.notes.append("traffic: a copied byte is read and written once, a reduced byte read twice and written once; memcpy: each thread copies its own \(bytes)-byte buffer")
+        report.print(output.format)
+    }
+}
+
+/// Buffers handed to worker threads.
+struct UnsafeSendablePointers: @unchecked Sendable {
+    var sources: [UnsafeMutableRawPointer]
+    var targets: [UnsafeMutableRawPointer]
+}
+
+/// The median (mean of the middle two for an even count).
+func _executorMedian(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
 }

@@ -1,9 +1,152 @@
 import ArgumentParser
+import CollectiveCore
+import CollectiveKernels
+import Foundation
 
+/// `allreduce verify`: plays schedules in-process on real data and checks every rank's result.
 struct Verify: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Run schedules in-process on real data and check the results.")
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Run schedules in-process on real data and check the results.",
+        discussion: """
+            Every rank gets its own buffer of --count elements; the schedule runs on a pool of
+            threads (one per core), and each rank's result is compared with a float64 (or exact
+            integer) reference. Floating-point results must lie within gamma(p-1) * sum|x| of the
+            reference, the worst-case error of a p-term sum in any order. Exits with status 1 if
+            any element is wrong.
+            """)
+
+    @Option(name: .long, help: "Number of ranks (>= 1).")
+    var ranks: Int = 8
+
+    @Option(name: .long, help: "Elements per rank (>= 0).")
+    var count: Int = 1 << 20
+
+    @Option(name: [.long, .customShort("d")], help: "Element type: \(DataType.validNames).")
+    var datatype: String = "float"
+
+    @Option(name: [.long, .customShort("o")], help: "Reduction: \(ReductionOp.validNames).")
+    var op: String = "sum"
+
+    @Option(name: .long, help: "Algorithm: \(AllreduceAlgorithm.validNames), or all.")
+    var algorithm: String = "all"
+
+    @Option(name: .long, help: "Ranks per node for hierarchical (1 ... ranks; default min(8, ranks)).")
+    var ranksPerNode: Int?
+
+    @Option(name: .long, help: "Inter-node algorithm of hierarchical: ring or tree.")
+    var interNode: String = "ring"
+
+    @Option(name: .long, help: "Pipelining chunk size in bytes (1024-based suffixes: 64K, 2M). Default 2M.")
+    var chunkBytes: String?
+
+    @Option(name: .long, help: "Seed of the data.")
+    var seed: UInt64 = 1
+
+    @Option(name: .long, help: "Worker threads (default: one per core).")
+    var threads: Int?
+
+    @OptionGroup var output: FormatOptions
+
+    /// The parsed choices, once validated.
+    struct Choices {
+        var dataType: DataType
+        var op: ReductionOp
+        var algorithms: [AllreduceAlgorithm]
+        var ranksPerNode: Int
+        var inter: AllreduceAlgorithm
+        var chunkBytes: Int
+    }
+
+    func choices() throws -> Choices {
+        guard ranks >= 1 else { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
+        guard count >= 0 else { throw ValidationError("--count must be at least 0, got \(count)") }
+        guard let dataType = DataType(name: datatype) else {
+            throw ValidationError("unknown datatype '\(datatype)'; valid: \(DataType.validNames)")
+        }
+        guard let reduction = ReductionOp(name: op) else {
+            throw ValidationError("unknown op '\(op)'; valid: \(ReductionOp.validNames)")
+        }
+        let algorithms: [AllreduceAlgorithm]
+        if algorithm.lowercased() == "all" {
+            algorithms = AllreduceAlgorithm.allCases
+        } else if let a = AllreduceAlgorithm(name: algorithm) {
+            algorithms = [a]
+        } else {
+            throw ValidationError("unknown algorithm '\(algorithm)'; valid: \(AllreduceAlgorithm.validNames) all")
+        }
+        let g = ranksPerNode ?? min(8, ranks)
+        guard g >= 1 && g <= ranks else {
+            throw ValidationError("--ranks-per-node must be between 1 and --ranks (\(ranks)), got \(g)")
+        }
+        guard let inter = AllreduceAlgorithm(name: interNode), inter == .ring || inter == .tree else {
+            throw ValidationError("unknown --inter-node '\(interNode)'; valid: ring tree")
+        }
+        var chunk = ScheduleParameters.defaultChunkBytes
+        if let chunkBytes {
+            chunk = try parseBytes(chunkBytes, option: "--chunk-bytes")
+            guard chunk >= 1 else { throw ValidationError("--chunk-bytes must be at least 1 byte") }
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        // Buffers of every rank plus the reference (two float64 per element for floating point).
+        let perElement = ranks.multipliedReportingOverflow(by: dataType.sizeInBytes)
+        let referenceBytes = dataType.isFloatingPoint ? 16 : dataType.sizeInBytes
+        let total = count.multipliedReportingOverflow(by: perElement.partialValue + referenceBytes)
+        let physical = physicalMemoryBytes()
+        if perElement.overflow || total.overflow || total.partialValue > physical {
+            throw ValidationError("--ranks \(ranks) x --count \(count) of \(dataType.name) needs \(perElement.overflow || total.overflow ? "more than \(physical)" : "\(total.partialValue)") bytes, more than this machine's \(physical) bytes of memory")
+        }
+        return Choices(dataType: dataType, op: reduction, algorithms: algorithms, ranksPerNode: g, inter: inter, chunkBytes: chunk)
+    }
+
+    func validate() throws { _ = try choices() }
 
     func run() throws {
-        throw CLIError("'verify' is not built yet")
+        let c = try choices()
+        let json = output.format == .json
+        var report = Report(columns: [
+            ReportColumn(key: "algorithm", title: "algorithm", kind: .text),
+            ReportColumn(key: "ranks", title: "ranks", kind: .integer),
+            ReportColumn(key: "count", title: "count", unit: "(elements)", kind: .integer),
+            ReportColumn(key: "type", title: "type", kind: .text),
+            ReportColumn(key: "redop", title: "redop", kind: .text),
+            ReportColumn(key: "wrong", title: "#wrong", kind: .integer),
+            ReportColumn(key: "max_abs_error", title: "max abs", unit: "error", kind: json ? .number(decimals: 6) : .text),
+            ReportColumn(key: "max_rel_error", title: "max rel", unit: "error", kind: json ? .number(decimals: 6) : .text),
+            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 1)),
+        ])
+        var failures: [String] = []
+        for a in c.algorithms {
+            let parameters = ScheduleParameters(rankCount: ranks, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
+                                                chunkBytes: c.chunkBytes, ranksPerNode: c.ranksPerNode, interNodeAlgorithm: c.inter)
+            let schedule: any Schedule
+            do { schedule = try a.makeSchedule(parameters) } catch { throw CLIError("\(a.rawValue): \(error)") }
+            let check = AllreduceCheck(dataType: c.dataType, op: c.op, seed: seed)
+            let executor = InProcessExecutor(threadCount: threads ?? InProcessExecutor.availableCores)
+            let result: AllreduceCheck.Result
+            do { result = try check.run(schedule, executor: executor) } catch { throw CLIError("\(a.rawValue): \(error)") }
+            if result.wrong > 0 { failures.append("\(a.rawValue): \(result.wrong) wrong") }
+            func err(_ d: Double) -> ReportValue { json ? .number(d) : .text(String(format: "%.3e", d)) }
+            report.append([
+                .text(a == .hierarchical ? "hierarchical" : a.rawValue), .int(ranks), .int(count), .text(c.dataType.name), .text(c.op.rawValue),
+                .int(result.wrong), err(result.maxAbsError), err(result.maxRelError), .number(result.statistics.seconds * 1e6),
+            ])
+        }
+        if c.algorithms.contains(.hierarchical) {
+            report.notes.append("hierarchical: \(c.ranksPerNode) ranks per node, \(c.inter.rawValue) between nodes")
+        }
+        if c.dataType.isFloatingPoint {
+            let u = AllreduceCheck.unitRoundoff(c.dataType)
+            report.notes.append("error bound (\(c.op.rawValue)): gamma(p-1) = (p-1)u/(1-(p-1)u) with u = \(String(format: "%.3e", u)), times sum|x| (sum), sum|x|/p + u|ref| (avg), |ref| (prod); min/max exact")
+        }
+        report.print(output.format)
+        if !failures.isEmpty { throw CLIError("verification failed: " + failures.joined(separator: ", ")) }
     }
+}
+
+/// Physical memory of this machine in bytes.
+func physicalMemoryBytes() -> Int {
+    let pages = sysconf(Int32(_SC_PHYS_PAGES))
+    let size = sysconf(Int32(_SC_PAGESIZE))
+    return pages > 0 && size > 0 ? pages * size : Int.max
 }

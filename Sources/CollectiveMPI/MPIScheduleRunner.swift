@@ -7,9 +7,11 @@ import CollectiveKernels
 ///
 /// The rank's steps are driven by ``RankProgress``, like every other executor: steps are issued
 /// in order as soon as their dependencies have completed, so chunks pipeline exactly as the
-/// schedule allows. A send is an `MPI_Isend` straight from the buffer; a `recvCopy` is an
-/// `MPI_Irecv` straight into it; a `recvReduce` receives into scratch and, on completion, our
-/// kernel reduces the scratch into the buffer (only then does the step count as completed).
+/// schedule allows. A send is an `MPI_Isend` straight from the input or the output; a
+/// `recvCopy` is an `MPI_Irecv` straight into the output; a `recvReduce` receives into scratch
+/// and, on completion, our kernel reduces the scratch into the output (only then does the step
+/// count as completed). Runs are out of place without a first copy of the input
+/// (``run(_:input:output:)``).
 ///
 /// Every message uses one tag on a private duplicate of the communicator: MPI's non-overtaking
 /// rule then pairs the k-th send a->b with the k-th receive at b from a, which is the schedules'
@@ -33,7 +35,7 @@ public final class MPIScheduleRunner {
     var _output = UnsafeMutableRawPointer(bitPattern: 64)!
     var _closed = false
 
-        struct _Pending {
+    struct _Pending {
         var stepIndex: Int
         var kind: StepKind
         var byteOffset: Int

@@ -59,6 +59,10 @@ public final class MPISharedMemoryRunner {
     var _pending: [_Pending] = []
     var _written = ElementRangeSet()
     var _closed = false
+    /// Polls without progress before yielding the core: short when the node's ranks outnumber
+    /// its cores (the peer needs this core to make progress), long otherwise (a yield can
+    /// lose the core to another process for a whole time slice).
+    let _spinsBeforeYield: Int
 
     struct _Pending {
         var stepIndex: Int
@@ -88,6 +92,8 @@ public final class MPISharedMemoryRunner {
         let segmentBytes = _outputOffset + roundUp(max(capacityBytes, 64))
         _sent = Array(repeating: 0, count: p)
         _received = Array(repeating: 0, count: p)
+        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        _spinsBeforeYield = p > cores ? 64 : 1 << 15
 
         var info: MPI_Info? = nil
         mpiCheck(MPI_Info_create(&info), "MPI_Info_create")
@@ -149,7 +155,7 @@ public final class MPISharedMemoryRunner {
             } else {
                 // Waiting on a peer: spin briefly, then give the core away (ranks may outnumber cores).
                 idlePolls += 1
-                if idlePolls < 64 { cmpi_cpu_relax() } else { sched_yield() }
+                if idlePolls < _spinsBeforeYield { cmpi_cpu_relax() } else { sched_yield() }
             }
         }
         _written.forEachPiece(of: 0..<schedule.elementCount) { piece, written in

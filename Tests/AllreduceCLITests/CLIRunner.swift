@@ -68,3 +68,17 @@ struct CLIBasicsTests {
         }
     }
 }
+
+@Suite("Negative option values")
+struct NegativeValueTests {
+    @Test("a negative number after an option is named as such", arguments: [
+        ["verify", "--ranks", "-3"],
+        ["simulate", "--topology", "switch", "--ranks", "4", "--link-bandwidth", "-5GB/s", "--link-latency", "1us", "--size", "1M"],
+    ])
+    func negative(args: [String]) throws {
+        let r = try CLI.run(args)
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(r.stderr.contains("is negative"))
+    }
+}

@@ -1,0 +1,227 @@
+import CollectiveKernels
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Plays a schedule over p ranks that all live in this process, each with its own buffer, on a
+/// pool of worker threads (by default one per core).
+///
+/// Ranks are not threads: every rank's program is driven by ``RankProgress``, and a *transfer*
+/// (a send matched with its receive, FIFO per pair of ranks, with equal counts) is the unit of
+/// work. When both sides of a transfer are issued, any idle worker performs it: the receiver
+/// reads the sender's buffer directly (rendezvous, zero copy: the schedule guarantees that the
+/// sender's range is not written while its send is in flight) and copies or reduces into its own
+/// buffer with the ``Reducer``. Completing a transfer completes both steps and issues whatever
+/// they unblock. So p ranks spread over all cores whatever p is, and a schedule that can make no
+/// more progress is reported as a deadlock instead of hanging.
+///
+/// With `threadCount: 1` the play is deterministic (transfers in the order they became ready).
+public struct InProcessExecutor: ScheduleExecutor, Sendable {
+    /// Worker threads.
+    public var threadCount: Int
+
+    public init(threadCount: Int = InProcessExecutor.availableCores) {
+        self.threadCount = max(1, threadCount)
+    }
+
+    /// Online processors.
+    public static var availableCores: Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    public func execute<S: Schedule>(_ schedule: S, buffers: [RankBuffer], reducer: Reducer) throws(ExecutionError) -> ExecutionStatistics {
+        let p = schedule.rankCount
+        guard buffers.count == p else { throw .mismatch("in-process execution needs one buffer per rank: \(buffers.count) for \(p) ranks") }
+        var bases = [UnsafeMutableRawPointer?](repeating: nil, count: p)
+        for b in buffers {
+            guard b.rank >= 0 && b.rank < p && bases[b.rank] == nil else { throw .mismatch("buffer for rank \(b.rank) missing, duplicated or out of range") }
+            bases[b.rank] = b.base
+        }
+        let run = _InProcessRun(schedule: schedule, buffers: bases.map { $0! }, reducer: reducer)
+        let start = _monotonicSeconds()
+        run.start()
+        let workers = min(threadCount, max(1, p))
+        if workers == 1 {
+            run.work()
+        } else {
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in run.work() }
+        }
+        if let error = run.error { throw error }
+        for r in 0..<p { reducer.finalize(run.buffers[r], count: schedule.elementCount, contributions: p) }
+        var stats = run.stats
+        stats.seconds = _monotonicSeconds() - start
+        return stats
+    }
+}
+
+/// Seconds on a monotonic clock.
+@inlinable
+public func _monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// A mutex and a condition variable.
+final class _Monitor: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var cond = pthread_cond_t()
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(&cond)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    func lock() { pthread_mutex_lock(&mutex) }
+    func unlock() { pthread_mutex_unlock(&mutex) }
+    func wait() { pthread_cond_wait(&cond, &mutex) }
+    func broadcast() { pthread_cond_broadcast(&cond) }
+}
+
+/// The shared state of one in-process play; every field is guarded by `monitor`.
+final class _InProcessRun<S: Schedule>: @unchecked Sendable {
+    struct Posted {
+        var rank: Int
+        var index: Int
+        var step: Step
+    }
+    struct Transfer {
+        var send: Posted
+        var recv: Posted
+    }
+    struct Channel {
+        var sends: [Posted] = []
+        var sendHead = 0
+        var recvs: [Posted] = []
+        var recvHead = 0
+    }
+
+    let p: Int
+    let elementSize: Int
+    let reducer: Reducer
+    let buffers: [UnsafeMutableRawPointer]
+    let monitor = _Monitor()
+    var progress: [RankProgress<S.StepIterator>]
+    var finished: [Bool]
+    var finishedCount = 0
+    var channels: [Int: Channel] = [:]
+    var ready: [Transfer] = []
+    var readyHead = 0
+    var busy = 0
+    var error: ExecutionError?
+    var stats = ExecutionStatistics()
+
+    init(schedule: S, buffers: [UnsafeMutableRawPointer], reducer: Reducer) {
+        p = schedule.rankCount
+        elementSize = reducer.dataType.sizeInBytes
+        self.reducer = reducer
+        self.buffers = buffers
+        progress = (0..<schedule.rankCount).map { RankProgress(schedule.makeSteps(forRank: $0)) }
+        finished = Array(repeating: false, count: schedule.rankCount)
+    }
+
+    func start() {
+        monitor.lock()
+        for r in 0..<p { issue(r) }
+        monitor.unlock()
+    }
+
+    /// Issues every step of rank `r` that may start (lock held).
+    func issue(_ r: Int) {
+        guard error == nil else { return }
+        while let (index, step) = progress[r].issueNext() {
+            guard step.peer >= 0 && step.peer < p && step.peer != r else {
+                error = .mismatch("rank \(r) step \(index) names peer \(step.peer)")
+                return
+            }
+            let x = Posted(rank: r, index: index, step: step)
+            let key = step.kind == .send ? r * p + step.peer : step.peer * p + r
+            if let t = Self.enqueue(x, into: &channels[key, default: Channel()]) {
+                guard t.send.step.count == t.recv.step.count && t.send.step.offset == t.recv.step.offset else {
+                    error = .mismatch("rank \(t.send.rank) step \(t.send.index) sends \(t.send.step.count) elements at \(t.send.step.offset) but rank \(t.recv.rank) step \(t.recv.index) receives \(t.recv.step.count) at \(t.recv.step.offset)")
+                    return
+                }
+                ready.append(t)
+            }
+        }
+        if !finished[r] && progress[r].isFinished() {
+            finished[r] = true
+            finishedCount += 1
+        }
+    }
+
+    static func enqueue(_ x: Posted, into ch: inout Channel) -> Transfer? {
+        if x.step.kind == .send { ch.sends.append(x) } else { ch.recvs.append(x) }
+        guard ch.sendHead < ch.sends.count && ch.recvHead < ch.recvs.count else { return nil }
+        let t = Transfer(send: ch.sends[ch.sendHead], recv: ch.recvs[ch.recvHead])
+        ch.sendHead += 1
+        ch.recvHead += 1
+        if ch.sendHead == ch.sends.count { ch.sends.removeAll(keepingCapacity: true); ch.sendHead = 0 }
+        if ch.recvHead == ch.recvs.count { ch.recvs.removeAll(keepingCapacity: true); ch.recvHead = 0 }
+        return t
+    }
+
+    /// A worker: performs ready transfers until the play ends.
+    func work() {
+        monitor.lock()
+        while true {
+            if error != nil || finishedCount == p { break }
+            if readyHead < ready.count {
+                let t = ready[readyHead]
+                readyHead += 1
+                if readyHead == ready.count { ready.removeAll(keepingCapacity: true); readyHead = 0 }
+                busy += 1
+                monitor.unlock()
+                move(t)
+                monitor.lock()
+                busy -= 1
+                progress[t.send.rank].complete(t.send.index)
+                progress[t.recv.rank].complete(t.recv.index)
+                let bytes = t.recv.step.count * elementSize
+                stats.steps += 2
+                stats.messages += 1
+                stats.bytesSent += bytes
+                if t.recv.step.kind == .recvReduce { stats.bytesReduced += bytes } else { stats.bytesCopied += bytes }
+                issue(t.send.rank)
+                issue(t.recv.rank)
+                monitor.broadcast()
+                continue
+            }
+            if busy == 0 {
+                var stuck: [String] = []
+                for r in 0..<p where !finished[r] {
+                    stuck.append("rank \(r) at step \(progress[r].nextIndex)")
+                    if stuck.count == 3 { break }
+                }
+                error = .deadlock("no transfer can complete while steps remain (" + stuck.joined(separator: ", ") + ")")
+                monitor.broadcast()
+                break
+            }
+            monitor.wait()
+        }
+        monitor.unlock()
+    }
+
+    /// The data movement of a transfer: the receiver reads the sender's range in place.
+    func move(_ t: Transfer) {
+        let count = t.recv.step.count
+        guard count > 0 else { return }
+        let byteOffset = t.recv.step.offset * elementSize
+        let src = UnsafeRawPointer(buffers[t.send.rank] + byteOffset)
+        let dst = buffers[t.recv.rank] + byteOffset
+        if t.recv.step.kind == .recvReduce {
+            reducer.reduceInPlace(into: dst, from: src, count: count)
+        } else {
+            dst.copyMemory(from: src, byteCount: count * elementSize)
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import CollectiveKernels
+import Foundation
+import Testing
+@testable import CollectiveCore
+
+/// A one-thread-per-rank transport over shared memory, shaped like an MPI runner's: `start`
+/// posts a send or a receive, the second side of a pair performs the transfer, and
+/// `waitForCompletions` blocks until this rank has completed steps.
+final class Mailbox: @unchecked Sendable {
+    struct Posted { var rank: Int; var index: Int; var step: Step }
+    let condition = NSCondition()
+    var sends: [Int: [Posted]] = [:]
+    var recvs: [Int: [Posted]] = [:]
+    var completions: [[Int]]
+    let buffers: [UnsafeMutablePointer<Int64>]
+    let p: Int
+
+    init(p: Int, buffers: [UnsafeMutablePointer<Int64>]) {
+        self.p = p
+        self.buffers = buffers
+        completions = Array(repeating: [], count: p)
+    }
+
+    func post(_ x: Posted) {
+        condition.lock()
+        defer { condition.unlock() }
+        let key = x.step.kind == .send ? x.rank * p + x.step.peer : x.step.peer * p + x.rank
+        if x.step.kind == .send { sends[key, default: []].append(x) } else { recvs[key, default: []].append(x) }
+        guard let s = sends[key]?.first, let r = recvs[key]?.first else { return }
+        sends[key]!.removeFirst()
+        recvs[key]!.removeFirst()
+        precondition(s.step.count == r.step.count && s.step.offset == r.step.offset)
+        for i in r.step.range {
+            buffers[r.rank][i] = r.step.kind == .recvReduce ? buffers[r.rank][i] &+ buffers[s.rank][i] : buffers[s.rank][i]
+        }
+        completions[s.rank].append(s.index)
+        completions[r.rank].append(r.index)
+        condition.broadcast()
+    }
+
+    func wait(_ rank: Int, _ out: inout [Int]) {
+        condition.lock()
+        while completions[rank].isEmpty { condition.wait() }
+        out.append(contentsOf: completions[rank])
+        completions[rank].removeAll()
+        condition.unlock()
+    }
+}
+
+struct MailboxTransport: RankTransport {
+    let rank: Int
+    let mailbox: Mailbox
+    mutating func start(_ step: Step, index: Int) throws(ExecutionError) {
+        mailbox.post(Mailbox.Posted(rank: rank, index: index, step: step))
+    }
+    mutating func waitForCompletions(_ completed: inout [Int]) throws(ExecutionError) {
+        mailbox.wait(rank, &completed)
+    }
+}
+
+@Suite("Per-rank driver over a transport")
+struct RankTransportTests {
+    @Test("each rank on its own thread, driven by Schedule.run(rank:transport:)",
+          arguments: AllreduceAlgorithm.allCases, [1, 2, 5, 8])
+    func threadPerRank(_ a: AllreduceAlgorithm, ranks p: Int) throws {
+        let n = 101
+        let schedule = try a.makeSchedule(ScheduleParameters(rankCount: p, elementCount: n, elementSizeBytes: 8, chunkBytes: 64, ranksPerNode: min(3, p)))
+        let buffers = (0..<p).map { r in
+            let b = UnsafeMutablePointer<Int64>.allocate(capacity: n)
+            for i in 0..<n { b[i] = Int64(r + 1) * 1_000_003 + Int64(i) * Int64(i) }
+            return b
+        }
+        defer { buffers.forEach { $0.deallocate() } }
+        let mailbox = Mailbox(p: p, buffers: buffers)
+        let done = DispatchGroup()
+        final class Counts: @unchecked Sendable { var steps = [Int](); let lock = NSLock() }
+        let counts = Counts()
+        for r in 0..<p {
+            done.enter()
+            let thread = Thread {
+                var transport = MailboxTransport(rank: r, mailbox: mailbox)
+                let steps = (try? schedule.run(rank: r, transport: &transport)) ?? -1
+                counts.lock.lock(); counts.steps.append(steps); counts.lock.unlock()
+                done.leave()
+            }
+            thread.start()
+        }
+        #expect(done.wait(timeout: .now() + 60) == .success)
+        #expect(!counts.steps.contains(-1))
+        for r in 0..<p {
+            for i in 0..<n {
+                let expected = Int64(p * (p + 1) / 2) * 1_000_003 + Int64(p) * Int64(i) * Int64(i)
+                #expect(buffers[r][i] == expected, "rank \(r) element \(i)")
+                if buffers[r][i] != expected { return }
+            }
+        }
+    }
+}
