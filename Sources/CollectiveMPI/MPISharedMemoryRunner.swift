@@ -131,15 +131,18 @@ public final class MPISharedMemoryRunner {
         communicator.free()
     }
 
-    /// Runs this rank's steps of `schedule` from ``input`` to ``output`` and applies the
-    /// operator's final step. Collective over the communicator.
-    public func run<S: Schedule>(_ schedule: S) {
+    /// Runs this rank's steps of `schedule` from ``input`` to ``output`` (or, `inPlace`, on
+    /// ``output`` alone, as it stands) and applies the operator's final step. Collective over
+    /// the communicator.
+    public func run<S: Schedule>(_ schedule: S, inPlace: Bool = false) {
         precondition(!_closed, "MPISharedMemoryRunner: used after close()")
         precondition(schedule.rankCount == communicator.size,
                      "MPISharedMemoryRunner: schedule for \(schedule.rankCount) ranks on a communicator of \(communicator.size)")
         precondition(schedule.elementCount * _elementSize <= capacityBytes,
                      "MPISharedMemoryRunner: \(schedule.elementCount) elements exceed the window's \(capacityBytes) bytes")
         _written.removeAll()
+        // In place, the output already is the buffer everywhere: sends publish the output.
+        if inPlace { _written.insert(0..<schedule.elementCount) }
         var transport = MPISharedMemoryTransport(runner: self)
         do {
             try schedule.run(rank: communicator.rank, transport: &transport)
