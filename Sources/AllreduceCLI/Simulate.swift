@@ -112,7 +112,7 @@ enum AlgorithmChoice: Hashable {
     case auto
 
     init(parsing text: String) throws {
-        let t = text.trimmingCharacters(in: " ").lowercased()
+        let t = text.trimming(" ").lowercased()
         if t == "auto" { self = .auto; return }
         guard let a = AllreduceAlgorithm(name: t) else {
             throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto)")
@@ -132,7 +132,7 @@ enum AlgorithmChoice: Hashable {
         let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         var out: [AlgorithmChoice] = []
         for i in items {
-            guard !i.trimmingCharacters(in: " ").isEmpty else { throw ValidationError("--algorithm: empty name in '\(text)'") }
+            guard !i.trimming(" ").isEmpty else { throw ValidationError("--algorithm: empty name in '\(text)'") }
             let c = try AlgorithmChoice(parsing: i)
             if !out.contains(c) { out.append(c) }
         }
@@ -141,7 +141,7 @@ enum AlgorithmChoice: Hashable {
 }
 
 extension String {
-    func trimmingCharacters(in set: Character) -> String {
+    func trimming(_ set: Character) -> String {
         String(drop(while: { $0 == set }).reversed().drop(while: { $0 == set }).reversed())
     }
 }

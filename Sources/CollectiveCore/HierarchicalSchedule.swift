@@ -64,11 +64,6 @@ public struct HierarchicalSchedule: Schedule {
         return Iterator(schedule: self, rank: rank)
     }
 
-    enum _Inter: Sendable {
-        case ring(_RingProgram)
-        case tree(_TreeProgram)
-    }
-
     public struct Iterator: IteratorProtocol {
         let s: HierarchicalSchedule
         let node: Int
@@ -79,7 +74,9 @@ public struct HierarchicalSchedule: Schedule {
         var phase = 0
         var i = 0
         var block = 0
-        var inter: _Inter?
+        /// The inter-node program of the current block (one of the two).
+        var interRing: _RingProgram?
+        var interTree: _TreeProgram?
         var interIndex = 0
         var produced = 0
         var phaseStart = true
@@ -102,16 +99,18 @@ public struct HierarchicalSchedule: Schedule {
             block = owned.lowerBound
         }
 
-        mutating func makeInter(_ b: Int) -> _Inter {
+        mutating func startInter(_ b: Int) {
             let nodes = s.nodeCount
             let last = nodes - 1
             let map = _MemberMap(stride: s.ranksPerNode, local: b, lastMember: last, lastLocal: s.owner(ofBlock: b, node: last))
             let range = s.blocks.range(b)
+            interIndex = 0
             if s.interNodeAlgorithm == .tree {
-                return .tree(_TreeProgram(members: nodes, member: node, map: map, range: range, elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes))
+                interTree = _TreeProgram(members: nodes, member: node, map: map, range: range, elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
+            } else {
+                interRing = _RingProgram(members: nodes, member: node, map: map, layout: _Layout(base: range.lowerBound, count: range.count, units: nodes, parts: nodes),
+                                         shift: 1, steps: 0..<(2 * (nodes - 1)), elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
             }
-            return .ring(_RingProgram(members: nodes, member: node, map: map, layout: _Layout(base: range.lowerBound, count: range.count, units: nodes, parts: nodes),
-                                      shift: 1, steps: 0..<(2 * (nodes - 1)), elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes))
         }
 
         public mutating func next() -> Step? {
@@ -147,13 +146,9 @@ public struct HierarchicalSchedule: Schedule {
                         if s.nodeCount > 1 { phaseStart = true }
                         continue
                     }
-                    if inter == nil {
-                        inter = makeInter(block)
-                        interIndex = 0
-                    }
+                    if interRing == nil && interTree == nil { startInter(block) }
                     let firstOfPhase = phaseStart
-                    switch inter! {
-                    case .ring(let ring):
+                    if let ring = interRing {
                         if interIndex < ring.stepCount {
                             var step = ring.step(interIndex, base: produced - interIndex, fenceFirst: false)
                             if firstOfPhase && fence { step.dependencies.fence = true }
@@ -162,17 +157,14 @@ public struct HierarchicalSchedule: Schedule {
                             phaseStart = false
                             return step
                         }
-                    case .tree(var tree):
-                        let step = tree.next(stepBase: produced - interIndex, fenceFirst: firstOfPhase && fence)
-                        inter = .tree(tree)
-                        if let step {
-                            interIndex += 1
-                            produced += 1
-                            phaseStart = false
-                            return step
-                        }
+                    } else if let step = interTree!.next(stepBase: produced - interIndex, fenceFirst: firstOfPhase && fence) {
+                        interIndex += 1
+                        produced += 1
+                        phaseStart = false
+                        return step
                     }
-                    inter = nil
+                    interRing = nil
+                    interTree = nil
                     block += 1
                 }
             }

@@ -150,6 +150,9 @@ struct _TreeProgram: Sendable {
     let k: Int
     let slots: Int
     var streams: InlineArray<12, _TreeStream>
+    /// The active streams' indices, in order, and their number.
+    var active: InlineArray<12, Int8>
+    var activeCount = 0
     // Iteration state.
     var slot = 0
     var stream = 0
@@ -161,6 +164,7 @@ struct _TreeProgram: Sendable {
         halves = BlockPartition(count: range.count, parts: 2)
         k = chunkCount(elements: halves.maxSize, elementSize: elementSize, chunkBytes: chunkBytes)
         streams = InlineArray(repeating: _TreeStream())
+        active = InlineArray(repeating: 0)
         var top = 1
         while top < n { top <<= 1 }
         let lag = 2 * top.trailingZeroBitCount
@@ -185,6 +189,10 @@ struct _TreeProgram: Sendable {
             }
         }
         slots = n >= 2 ? maxStart + k : 0
+        for j in 0..<12 where streams[j].active {
+            active[activeCount] = Int8(j)
+            activeCount += 1
+        }
     }
 
     /// Index (among this member's steps) of stream `j`'s chunk `c`.
@@ -192,7 +200,8 @@ struct _TreeProgram: Sendable {
     func _index(_ j: Int, _ c: Int) -> Int {
         let s = streams[j].start + c
         var i = 0
-        for x in 0..<12 where streams[x].active {
+        for a in 0..<activeCount {
+            let x = Int(active[a])
             let before = s - streams[x].start
             i += Swift.min(Swift.max(before, 0), k)
             if x < j && before >= 0 && before < k { i += 1 }
@@ -204,12 +213,12 @@ struct _TreeProgram: Sendable {
     @inline(__always)
     mutating func next(stepBase: Int, fenceFirst: Bool) -> Step? {
         while slot < slots {
-            while stream < 12 {
-                let j = stream
+            while stream < activeCount {
+                let j = Int(active[stream])
                 stream += 1
                 let st = streams[j]
                 let c = slot - st.start
-                guard st.active, c >= 0, c < k else { continue }
+                guard c >= 0, c < k else { continue }
                 var deps = StepDependencies()
                 if produced == 0 && fenceFirst { deps.fence = true }
                 produced += 1

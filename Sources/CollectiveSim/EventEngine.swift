@@ -170,7 +170,69 @@ public func peakResidentBytes() -> Int {
     #endif
 }
 
-/// The engine's state, struct-of-arrays over raw buffers: no allocation per event.
+/// What the engine keeps per rank besides its ``RankProgress``: one 128-byte record (two cache
+/// lines), because events touch ranks in no particular order and one record costs one or two
+/// cache misses where a field per array would cost one each.
+@usableFromInline
+struct _RankRecord {
+    // Line 1: the sender side.
+    /// Route cache: destination (-1: none), link count, rate (bytes/s), latency (s).
+    @usableFromInline var cacheDst: Int32 = -1
+    @usableFromInline var cacheCount: Int32 = 0
+    @usableFromInline var cacheRate: Double = 0
+    @usableFromInline var cacheLatency: Double = 0
+    /// The chain of transfers to one receiver, oldest first (-1: empty).
+    @usableFromInline var chainDst: Int32 = -1
+    @usableFromInline var chainHead: Int32 = -1
+    @usableFromInline var chainTail: Int32 = -1
+    /// Unmatched sends issued by this rank, and receives posted by it (pending-pool lists).
+    @usableFromInline var sendHead: Int32 = -1
+    @usableFromInline var sendTail: Int32 = -1
+    @usableFromInline var recvHead: Int32 = -1
+    @usableFromInline var recvTail: Int32 = -1
+    /// When this GPU's previous reduction ends.
+    @usableFromInline var reduceFreeAt: Double = 0
+    // Line 2: the cached route's links.
+    @usableFromInline var links: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
+    @usableFromInline var _pad: (Int, Int, Int, Int) = (0, 0, 0, 0)
+
+    @inlinable init() {}
+}
+
+/// A transfer in flight (one cache line).
+@usableFromInline
+struct _TransferRecord {
+    @usableFromInline var src: Int32 = 0
+    @usableFromInline var dst: Int32 = 0
+    /// Next transfer of the sender's chain (-1: last, -2: not chained); the free list's link.
+    @usableFromInline var next: Int32 = -1
+    @usableFromInline var srcStep: Int = 0
+    @usableFromInline var dstStep: Int = 0
+    /// Completion time, seconds.
+    @usableFromInline var time: Double = 0
+    @inlinable init() {}
+}
+
+/// An issued send or receive waiting for its match.
+@usableFromInline
+struct _PendingRecord {
+    @usableFromInline var next: Int32 = -1
+    @usableFromInline var peer: Int32 = 0
+    @usableFromInline var reduce: Bool = false
+    @usableFromInline var step: Int = 0
+    @usableFromInline var count: Int = 0
+    @inlinable init() {}
+}
+
+/// A link: when it is next free, and the bytes it carried.
+@usableFromInline
+struct _LinkRecord {
+    @usableFromInline var freeAt: Double = 0
+    @usableFromInline var bytes: Double = 0
+    @inlinable init() {}
+}
+
+/// The engine's state over raw buffers of records: no allocation per event.
 @usableFromInline
 struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let fabric: FabricMap
@@ -180,49 +242,22 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @usableFromInline var ranks: UnsafeMutablePointer<RankProgress<Steps>>
     @usableFromInline var initializedRanks = 0
+    @usableFromInline var rank: UnsafeMutablePointer<_RankRecord>
+    @usableFromInline var rankStorage: UnsafeMutableRawPointer
 
-    // Unmatched issued sends (per sender) and receives (per receiver): singly linked FIFO lists
-    // threaded through a pool.
-    @usableFromInline var sendHead: UnsafeMutablePointer<Int>
-    @usableFromInline var sendTail: UnsafeMutablePointer<Int>
-    @usableFromInline var recvHead: UnsafeMutablePointer<Int>
-    @usableFromInline var recvTail: UnsafeMutablePointer<Int>
-    @usableFromInline var pendNext: UnsafeMutablePointer<Int>
-    @usableFromInline var pendPeer: UnsafeMutablePointer<Int>
-    @usableFromInline var pendStep: UnsafeMutablePointer<Int>
-    @usableFromInline var pendCount: UnsafeMutablePointer<Int>
-    @usableFromInline var pendReduce: UnsafeMutablePointer<Bool>
+    @usableFromInline var pending: UnsafeMutablePointer<_PendingRecord>
     @usableFromInline var pendCapacity: Int
-    @usableFromInline var pendFree = -1
+    @usableFromInline var pendFree: Int32 = -1
     @usableFromInline var pendUsed = 0
 
-    // Transfers in flight.
-    @usableFromInline var trSrc: UnsafeMutablePointer<Int>
-    @usableFromInline var trSrcStep: UnsafeMutablePointer<Int>
-    @usableFromInline var trDst: UnsafeMutablePointer<Int>
-    @usableFromInline var trDstStep: UnsafeMutablePointer<Int>
-    /// Completion time, and the next transfer of the same sender's chain (-1: last, -2: unchained).
-    @usableFromInline var trTime: UnsafeMutablePointer<Double>
-    @usableFromInline var trNext: UnsafeMutablePointer<Int>
-    // Per sender: the chain of transfers to one receiver, oldest first.
-    @usableFromInline var chainDst: UnsafeMutablePointer<Int>
-    @usableFromInline var chainHead: UnsafeMutablePointer<Int>
-    @usableFromInline var chainTail: UnsafeMutablePointer<Int>
+    @usableFromInline var transfer: UnsafeMutablePointer<_TransferRecord>
     @usableFromInline var trCapacity: Int
-    @usableFromInline var trFree = -1
+    @usableFromInline var trFree: Int32 = -1
     @usableFromInline var trUsed = 0
 
-    @usableFromInline var linkFreeAt: UnsafeMutablePointer<Double>
-    @usableFromInline var linkBusy: UnsafeMutablePointer<Double>
+    @usableFromInline var link: UnsafeMutablePointer<_LinkRecord>
     @usableFromInline let linkCount: Int
-    @usableFromInline var reduceFreeAt: UnsafeMutablePointer<Double>
-    // Route cache, one entry per sender (schedules send to few peers, often the same one):
-    // destination, link count, rate, latency, and the links (maxPathLinks per rank).
-    @usableFromInline var cacheDst: UnsafeMutablePointer<Int>
-    @usableFromInline var cacheCount: UnsafeMutablePointer<Int>
-    @usableFromInline var cacheRate: UnsafeMutablePointer<Double>
-    @usableFromInline var cacheLatency: UnsafeMutablePointer<Double>
-    @usableFromInline var cacheLinks: UnsafeMutablePointer<Int>
+    @usableFromInline var path: UnsafeMutablePointer<Int>
 
     @usableFromInline var queue: EventQueue
     @usableFromInline var now: Double = 0
@@ -232,33 +267,24 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @inlinable
     init(fabric: FabricMap, elementSizeBytes: Int) {
+        precondition(fabric.rankCount < Int(Int32.max) && fabric.linkCount < Int(Int32.max), "EventEngine: cluster too large")
         self.fabric = fabric
         rankCount = fabric.rankCount
         self.elementSizeBytes = Double(elementSizeBytes)
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
-        let p = rankCount
+        let p = Swift.max(rankCount, 1)
         ranks = .allocate(capacity: p)
-        func filled<T>(_ n: Int, _ v: T) -> UnsafeMutablePointer<T> {
-            let b = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(n, 1))
-            b.initialize(repeating: v, count: Swift.max(n, 1))
-            return b
-        }
-        sendHead = filled(p, -1); sendTail = filled(p, -1); recvHead = filled(p, -1); recvTail = filled(p, -1)
+        rankStorage = .allocate(byteCount: p * MemoryLayout<_RankRecord>.stride, alignment: 64)
+        rank = rankStorage.bindMemory(to: _RankRecord.self, capacity: p)
+        rank.initialize(repeating: _RankRecord(), count: p)
         pendCapacity = Swift.max(64, 2 * p)
-        pendNext = .allocate(capacity: pendCapacity); pendPeer = .allocate(capacity: pendCapacity)
-        pendStep = .allocate(capacity: pendCapacity); pendCount = .allocate(capacity: pendCapacity)
-        pendReduce = .allocate(capacity: pendCapacity)
+        pending = .allocate(capacity: pendCapacity)
         trCapacity = Swift.max(64, 2 * p)
-        trSrc = .allocate(capacity: trCapacity); trSrcStep = .allocate(capacity: trCapacity)
-        trDst = .allocate(capacity: trCapacity); trDstStep = .allocate(capacity: trCapacity)
-        trTime = .allocate(capacity: trCapacity); trNext = .allocate(capacity: trCapacity)
-        chainDst = filled(p, -1); chainHead = filled(p, -1); chainTail = filled(p, -1)
+        transfer = .allocate(capacity: trCapacity)
         linkCount = fabric.linkCount
-        linkFreeAt = filled(fabric.linkCount, 0.0)
-        linkBusy = filled(fabric.linkCount, 0.0)
-        reduceFreeAt = filled(p, 0.0)
-        cacheDst = filled(p, -1); cacheCount = filled(p, 0); cacheRate = filled(p, 0.0); cacheLatency = filled(p, 0.0)
-        cacheLinks = filled(p * FabricMap.maxPathLinks, 0)
+        link = .allocate(capacity: Swift.max(1, linkCount))
+        link.initialize(repeating: _LinkRecord(), count: Swift.max(1, linkCount))
+        path = .allocate(capacity: FabricMap.maxPathLinks)
         queue = EventQueue(capacity: Swift.max(1024, 2 * p))
     }
 
@@ -266,17 +292,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     mutating func release() {
         ranks.deinitialize(count: initializedRanks)
         ranks.deallocate()
-        for b in [sendHead, sendTail, recvHead, recvTail, pendNext, pendPeer, pendStep, pendCount, trSrc, trSrcStep, trDst, trDstStep, trNext,
-                  chainDst, chainHead, chainTail, cacheDst, cacheCount, cacheLinks] {
-            b.deallocate()
-        }
-        pendReduce.deallocate()
-        linkFreeAt.deallocate()
-        linkBusy.deallocate()
-        cacheRate.deallocate()
-        trTime.deallocate()
-        cacheLatency.deallocate()
-        reduceFreeAt.deallocate()
+        rankStorage.deallocate()
+        pending.deallocate()
+        transfer.deallocate()
+        link.deallocate()
+        path.deallocate()
     }
 
     @inlinable
@@ -286,15 +306,15 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             now = e.time
             events += 1
             let id = e.payload
-            let src = trSrc[id], dst = trDst[id]
-            if trNext[id] != -2 {
+            let t = transfer[id]
+            let src = Int(t.src), dst = Int(t.dst)
+            if t.next != -2 {
                 // The head of `src`'s chain: the next transfer of the chain enters the queue.
-                let next = trNext[id]
-                chainHead[src] = next
-                if next < 0 { chainTail[src] = -1 } else { queue.push(time: trTime[next], payload: next) }
+                rank[src].chainHead = t.next
+                if t.next < 0 { rank[src].chainTail = -1 } else { queue.push(time: transfer[Int(t.next)].time, payload: Int(t.next)) }
             }
-            ranks[src].complete(trSrcStep[id])
-            ranks[dst].complete(trDstStep[id])
+            ranks[src].complete(t.srcStep)
+            ranks[dst].complete(t.dstStep)
             freeTransfer(id)
             issueReady(src)
             issueReady(dst)
@@ -312,9 +332,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     func utilization() -> [LinkUtilization] {
         guard now > 0 else { return [] }
         var best: [FabricMap.LinkClass: (Int, Double)] = [:]
-        for l in 0..<linkCount where linkBusy[l] > 0 {
+        for l in 0..<linkCount where link[l].bytes > 0 {
             let c = fabric.linkClass(l)
-            let busy = linkBusy[l] / fabric.linkBytesPerSecond(l)
+            let busy = link[l].bytes / fabric.linkBytesPerSecond(l)
             if best[c] == nil || busy > best[c]!.1 { best[c] = (l, busy) }
         }
         return FabricMap.LinkClass.allCases.compactMap { c in
@@ -331,28 +351,31 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 failure = "rank \(r) step \(index) names peer \(peer), outside 0..<\(rankCount) or itself"
                 return
             }
+            let r32 = Int32(truncatingIfNeeded: r)
             if step.kind == .send {
                 // The oldest unmatched receive at `peer` from `r`.
-                var prev = -1
-                var i = recvHead[peer]
-                while i >= 0 && pendPeer[i] != r { prev = i; i = pendNext[i] }
+                var prev: Int32 = -1
+                var i = rank[peer].recvHead
+                while i >= 0 && pending[Int(i)].peer != r32 { prev = i; i = pending[Int(i)].next }
                 if i >= 0 {
-                    unlink(i, prev: prev, head: recvHead + peer, tail: recvTail + peer)
-                    start(src: r, srcStep: index, dst: peer, dstStep: pendStep[i], count: step.count, recvCount: pendCount[i], reduce: pendReduce[i])
+                    let q = pending[Int(i)]
+                    unlinkRecv(i, prev: prev, of: peer)
+                    start(src: r, srcStep: index, dst: peer, dstStep: q.step, count: step.count, recvCount: q.count, reduce: q.reduce)
                     freePending(i)
                 } else {
-                    appendPending(to: r, heads: sendHead, tails: sendTail, peer: peer, step: index, count: step.count, reduce: false)
+                    appendSend(of: r, peer: peer, step: index, count: step.count)
                 }
             } else {
-                var prev = -1
-                var i = sendHead[peer]
-                while i >= 0 && pendPeer[i] != r { prev = i; i = pendNext[i] }
+                var prev: Int32 = -1
+                var i = rank[peer].sendHead
+                while i >= 0 && pending[Int(i)].peer != r32 { prev = i; i = pending[Int(i)].next }
                 if i >= 0 {
-                    unlink(i, prev: prev, head: sendHead + peer, tail: sendTail + peer)
-                    start(src: peer, srcStep: pendStep[i], dst: r, dstStep: index, count: pendCount[i], recvCount: step.count, reduce: step.kind == .recvReduce)
+                    let q = pending[Int(i)]
+                    unlinkSend(i, prev: prev, of: peer)
+                    start(src: peer, srcStep: q.step, dst: r, dstStep: index, count: q.count, recvCount: step.count, reduce: step.kind == .recvReduce)
                     freePending(i)
                 } else {
-                    appendPending(to: r, heads: recvHead, tails: recvTail, peer: peer, step: index, count: step.count, reduce: step.kind == .recvReduce)
+                    appendRecv(of: r, peer: peer, step: index, count: step.count, reduce: step.kind == .recvReduce)
                 }
             }
             if failure != nil { return }
@@ -367,75 +390,120 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             return
         }
         let bytes = Double(count) * elementSizeBytes
-        let path = cacheLinks + src * FabricMap.maxPathLinks
-        if cacheDst[src] != dst {
+        let dst32 = Int32(truncatingIfNeeded: dst)
+        if rank[src].cacheDst != dst32 {
             let route = fabric.route(from: src, to: dst, links: path)
-            cacheDst[src] = dst; cacheCount[src] = route.count
-            cacheRate[src] = route.bytesPerSecond; cacheLatency[src] = route.latencySeconds
+            rank[src].cacheDst = dst32
+            rank[src].cacheCount = Int32(route.count)
+            rank[src].cacheRate = route.bytesPerSecond
+            rank[src].cacheLatency = route.latencySeconds
+            withUnsafeMutableBytes(of: &rank[src].links) { raw in
+                let l = raw.bindMemory(to: Int32.self)
+                for k in 0..<route.count { l[k] = Int32(truncatingIfNeeded: path[k]) }
+            }
         }
-        let count = cacheCount[src]
-        let latency = cacheLatency[src]
-        let duration = bytes / cacheRate[src]
-        var begin = now
-        for k in 0..<count { begin = Swift.max(begin, linkFreeAt[path[k]]) }
-        let end = begin + duration
-        for k in 0..<count {
-            linkFreeAt[path[k]] = end
-            linkBusy[path[k]] += bytes
+        let record = rank[src]
+        let n = Int(record.cacheCount)
+        let latency = record.cacheLatency
+        let duration = bytes / record.cacheRate
+        let end: Double = withUnsafeBytes(of: record.links) { raw in
+            let l = raw.bindMemory(to: Int32.self)
+            var begin = now
+            for k in 0..<n { begin = Swift.max(begin, link[Int(l[k])].freeAt) }
+            let end = begin + duration
+            for k in 0..<n {
+                link[Int(l[k])].freeAt = end
+                link[Int(l[k])].bytes += bytes
+            }
+            return end
         }
         var done = end + latency
         if reduce && gammaSecondsPerByte > 0 {
-            let reduceStart = Swift.max(begin + latency, reduceFreeAt[dst])
+            let begin = end - duration
+            let reduceStart = Swift.max(begin + latency, rank[dst].reduceFreeAt)
             done = Swift.max(done, reduceStart + bytes * gammaSecondsPerByte)
-            reduceFreeAt[dst] = done
+            rank[dst].reduceFreeAt = done
         }
         let id = allocTransfer()
-        trSrc[id] = src; trSrcStep[id] = srcStep; trDst[id] = dst; trDstStep[id] = dstStep
-        trTime[id] = done
+        let id32 = Int32(truncatingIfNeeded: id)
+        transfer[id].src = Int32(truncatingIfNeeded: src)
+        transfer[id].dst = dst32
+        transfer[id].srcStep = srcStep
+        transfer[id].dstStep = dstStep
+        transfer[id].time = done
         transfers += 1
         // Transfers from one sender to one receiver share a path, which serves them in order, so
         // they complete in order: only the oldest of such a chain waits in the event queue.
-        if chainTail[src] < 0 {
-            chainDst[src] = dst; chainHead[src] = id; chainTail[src] = id; trNext[id] = -1
+        if rank[src].chainTail < 0 {
+            rank[src].chainDst = dst32; rank[src].chainHead = id32; rank[src].chainTail = id32
+            transfer[id].next = -1
             queue.push(time: done, payload: id)
-        } else if chainDst[src] == dst {
-            trNext[chainTail[src]] = id; chainTail[src] = id; trNext[id] = -1
+        } else if rank[src].chainDst == dst32 {
+            transfer[Int(rank[src].chainTail)].next = id32
+            rank[src].chainTail = id32
+            transfer[id].next = -1
         } else {
-            trNext[id] = -2  // not chained
+            transfer[id].next = -2  // not chained
             queue.push(time: done, payload: id)
         }
     }
 
     @inlinable
-    mutating func unlink(_ i: Int, prev: Int, head: UnsafeMutablePointer<Int>, tail: UnsafeMutablePointer<Int>) {
-        let next = pendNext[i]
-        if prev < 0 { head.pointee = next } else { pendNext[prev] = next }
-        if tail.pointee == i { tail.pointee = prev }
+    mutating func unlinkRecv(_ i: Int32, prev: Int32, of r: Int) {
+        let next = pending[Int(i)].next
+        if prev < 0 { rank[r].recvHead = next } else { pending[Int(prev)].next = next }
+        if rank[r].recvTail == i { rank[r].recvTail = prev }
     }
 
     @inlinable
-    mutating func appendPending(to r: Int, heads: UnsafeMutablePointer<Int>, tails: UnsafeMutablePointer<Int>, peer: Int, step: Int, count: Int, reduce: Bool) {
-        let i: Int
-        if pendFree >= 0 { i = pendFree; pendFree = pendNext[i] } else {
+    mutating func unlinkSend(_ i: Int32, prev: Int32, of r: Int) {
+        let next = pending[Int(i)].next
+        if prev < 0 { rank[r].sendHead = next } else { pending[Int(prev)].next = next }
+        if rank[r].sendTail == i { rank[r].sendTail = prev }
+    }
+
+    @inlinable
+    mutating func newPending(peer: Int, step: Int, count: Int, reduce: Bool) -> Int32 {
+        let i: Int32
+        if pendFree >= 0 { i = pendFree; pendFree = pending[Int(i)].next } else {
             if pendUsed == pendCapacity { growPending() }
-            i = pendUsed; pendUsed += 1
+            i = Int32(truncatingIfNeeded: pendUsed); pendUsed += 1
         }
-        pendNext[i] = -1; pendPeer[i] = peer; pendStep[i] = step; pendCount[i] = count; pendReduce[i] = reduce
-        let t = tails[r]
-        if t < 0 { heads[r] = i } else { pendNext[t] = i }
-        tails[r] = i
+        pending[Int(i)] = _PendingRecord()
+        pending[Int(i)].peer = Int32(truncatingIfNeeded: peer)
+        pending[Int(i)].step = step
+        pending[Int(i)].count = count
+        pending[Int(i)].reduce = reduce
+        return i
     }
 
     @inlinable
-    mutating func freePending(_ i: Int) {
-        pendNext[i] = pendFree
+    mutating func appendSend(of r: Int, peer: Int, step: Int, count: Int) {
+        let i = newPending(peer: peer, step: step, count: count, reduce: false)
+        let t = rank[r].sendTail
+        if t < 0 { rank[r].sendHead = i } else { pending[Int(t)].next = i }
+        rank[r].sendTail = i
+    }
+
+    @inlinable
+    mutating func appendRecv(of r: Int, peer: Int, step: Int, count: Int, reduce: Bool) {
+        let i = newPending(peer: peer, step: step, count: count, reduce: reduce)
+        let t = rank[r].recvTail
+        if t < 0 { rank[r].recvHead = i } else { pending[Int(t)].next = i }
+        rank[r].recvTail = i
+    }
+
+    @inlinable
+    mutating func freePending(_ i: Int32) {
+        pending[Int(i)].next = pendFree
         pendFree = i
     }
 
     @inlinable
     mutating func allocTransfer() -> Int {
-        if trFree >= 0 { let i = trFree; trFree = trSrc[i]; return i }
+        if trFree >= 0 { let i = Int(trFree); trFree = transfer[i].next; return i }
         if trUsed == trCapacity { growTransfers() }
+        precondition(trUsed < EventQueue.maxPayload, "EventEngine: too many transfers in flight")
         let i = trUsed
         trUsed += 1
         return i
@@ -443,35 +511,25 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @inlinable
     mutating func freeTransfer(_ i: Int) {
-        trSrc[i] = trFree
-        trFree = i
+        transfer[i].next = trFree
+        trFree = Int32(truncatingIfNeeded: i)
     }
 
     @usableFromInline
     mutating func growPending() {
-        let n = pendCapacity * 2
-        func grown<T>(_ old: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<T> {
-            let b = UnsafeMutablePointer<T>.allocate(capacity: n)
-            b.moveInitialize(from: old, count: pendCapacity)
-            old.deallocate()
-            return b
-        }
-        pendNext = grown(pendNext); pendPeer = grown(pendPeer); pendStep = grown(pendStep); pendCount = grown(pendCount)
-        pendReduce = grown(pendReduce)
-        pendCapacity = n
+        let bigger = UnsafeMutablePointer<_PendingRecord>.allocate(capacity: pendCapacity * 2)
+        bigger.moveInitialize(from: pending, count: pendCapacity)
+        pending.deallocate()
+        pending = bigger
+        pendCapacity *= 2
     }
 
     @usableFromInline
     mutating func growTransfers() {
-        let n = trCapacity * 2
-        func grown<T>(_ old: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<T> {
-            let b = UnsafeMutablePointer<T>.allocate(capacity: n)
-            b.moveInitialize(from: old, count: trCapacity)
-            old.deallocate()
-            return b
-        }
-        trSrc = grown(trSrc); trSrcStep = grown(trSrcStep); trDst = grown(trDst); trDstStep = grown(trDstStep)
-        trTime = grown(trTime); trNext = grown(trNext)
-        trCapacity = n
+        let bigger = UnsafeMutablePointer<_TransferRecord>.allocate(capacity: trCapacity * 2)
+        bigger.moveInitialize(from: transfer, count: trCapacity)
+        transfer.deallocate()
+        transfer = bigger
+        trCapacity *= 2
     }
 }

@@ -300,3 +300,37 @@ struct AlgorithmClusterTests {
         }
     }
 }
+
+@Suite("Network effects and determinism")
+struct NetworkTests {
+    func run(_ a: AllreduceAlgorithm, _ topo: Topology, bytes: Int) throws -> EventResult {
+        let fabric = try FabricMap(topo)
+        let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: 1 << 21)
+        return try EventEngine(fabric: fabric).run(any: try SimulatedSchedules.make(a, params), elementSizeBytes: 4)
+    }
+
+    /// Rabenseifner's exchanges at distance 2^k cross leaves with every NIC at once: with a 4:1
+    /// oversubscribed leaf, a quarter of the uplinks carry them and become the bottleneck.
+    @Test("an oversubscribed fat-tree slows cross-leaf traffic, and its uplinks show as the busiest links")
+    func oversubscription() throws {
+        let base = try #require(Topology.preset("nd-h100-v5")).with(nodes: 16)
+        var over = base
+        over.network.oversubscription = 4
+        let fast = try run(.rabenseifner, base, bytes: 32 << 20)
+        let slow = try run(.rabenseifner, over, bytes: 32 << 20)
+        #expect(slow.timeSeconds > 2 * fast.timeSeconds)
+        let uplink = try #require(slow.linkUtilization.first { $0.linkClass == .leafUplink })
+        let nic = try #require(slow.linkUtilization.first { $0.linkClass == .nicTransmit })
+        #expect(uplink.busyFraction > 2 * nic.busyFraction)
+    }
+
+    @Test("every algorithm gives the same time bit for bit on a second run", arguments: AllreduceAlgorithm.allCases)
+    func deterministic(a: AllreduceAlgorithm) throws {
+        let topo = try #require(Topology.preset("dgx1-v100")).with(nodes: 3)
+        let x = try run(a, topo, bytes: 5 << 20)
+        let y = try run(a, topo, bytes: 5 << 20)
+        #expect(x.timeSeconds.bitPattern == y.timeSeconds.bitPattern)
+        #expect(x.statistics.events == y.statistics.events)
+        #expect(x.timeSeconds > 0)
+    }
+}
