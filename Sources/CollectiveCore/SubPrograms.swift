@@ -84,6 +84,12 @@ struct _RingProgram: Sendable {
         k = chunkCount(elements: layout.maxSize, elementSize: elementSize, chunkBytes: chunkBytes)
     }
 
+    /// A ring of one member (no steps).
+    static var empty: _RingProgram {
+        _RingProgram(members: 1, member: 0, map: .identity(1), layout: _Layout(base: 0, count: 0, units: 1, parts: 1),
+                     shift: 0, steps: 0..<0, elementSize: 1, chunkBytes: 1)
+    }
+
     /// Steps of this member.
     var stepCount: Int { n <= 1 ? 0 : (lastStep - firstStep) * k * 2 }
 
