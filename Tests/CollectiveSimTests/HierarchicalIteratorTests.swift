@@ -1,22 +1,22 @@
 import Testing
 @testable import CollectiveCore
 
-// The hierarchical step iterator as it was before it was reorganised for locality (hot fields
-// first, the inter-node tree boxed): kept as the reference the current iterator must match step
-// for step.
+// The hierarchical step iterator and its ring program as they were before they were reorganised
+// for speed (hot fields first, the inter-node tree boxed, no division per ring step): kept as the
+// reference the current iterator must match step for step.
 extension HierarchicalSchedule {
     struct ReferenceHierarchicalIterator: IteratorProtocol {
         let s: HierarchicalSchedule
         let node: Int
         let local: Int
-        let intra: _RingProgram?
+        let intra: ReferenceRingProgram?
         let owned: Range<Int>
         /// 0: reduce-scatter, 1: inter-node, 2: allgather, 3: done.
         var phase = 0
         var i = 0
         var block = 0
         /// The inter-node program of the current block (one of the two).
-        var interRing: _RingProgram?
+        var interRing: ReferenceRingProgram?
         var interTree: _TreeProgram?
         var interIndex = 0
         var produced = 0
@@ -33,7 +33,7 @@ extension HierarchicalSchedule {
                 phase = 3
             } else {
                 let layout = _Layout(base: 0, count: schedule.elementCount, units: schedule.ranksPerNode, parts: m)
-                intra = _RingProgram(members: m, member: local, map: _MemberMap(stride: 1, local: node * schedule.ranksPerNode, lastMember: -1, lastLocal: 0),
+                intra = ReferenceRingProgram(members: m, member: local, map: _MemberMap(stride: 1, local: node * schedule.ranksPerNode, lastMember: -1, lastLocal: 0),
                                      layout: layout, shift: 0, steps: 0..<(2 * (m - 1)),
                                      elementSize: schedule.elementSizeBytes, chunkBytes: schedule.chunkBytes)
             }
@@ -49,7 +49,7 @@ extension HierarchicalSchedule {
             if s.interNodeAlgorithm == .tree {
                 interTree = _TreeProgram(members: nodes, member: node, map: map, range: range, elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
             } else {
-                interRing = _RingProgram(members: nodes, member: node, map: map, layout: _Layout(base: range.lowerBound, count: range.count, units: nodes, parts: nodes),
+                interRing = ReferenceRingProgram(members: nodes, member: node, map: map, layout: _Layout(base: range.lowerBound, count: range.count, units: nodes, parts: nodes),
                                          shift: 1, steps: 0..<(2 * (nodes - 1)), elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
             }
         }
@@ -110,6 +110,59 @@ extension HierarchicalSchedule {
                 }
             }
             return nil
+        }
+    }
+}
+
+/// The ring program as it was (divisions per step through `_Layout` and `_piece`).
+struct ReferenceRingProgram: Sendable {
+    let n: Int
+    let member: Int
+    let next: Int
+    let prev: Int
+    let layout: _Layout
+    let shift: Int
+    let firstStep: Int
+    let lastStep: Int
+    let k: Int
+
+    init(members n: Int, member: Int, map: _MemberMap, layout: _Layout, shift: Int, steps: Range<Int>, elementSize: Int, chunkBytes: Int) {
+        self.n = n
+        self.member = member
+        next = map.rank((member + 1) % n)
+        prev = map.rank((member + n - 1) % n)
+        self.layout = layout
+        self.shift = shift
+        firstStep = steps.lowerBound
+        lastStep = steps.upperBound
+        k = chunkCount(elements: layout.maxSize, elementSize: elementSize, chunkBytes: chunkBytes)
+    }
+
+    /// Steps of this member.
+    var stepCount: Int { n <= 1 ? 0 : (lastStep - firstStep) * k * 2 }
+
+    @inline(__always)
+    func _index(_ s: Int, _ c: Int, receive: Bool) -> Int { ((s - firstStep) * k + c) * 2 + (receive ? 1 : 0) }
+
+    /// Step `i` (0 ..< stepCount); dependencies are offset by `base`, and the first step carries a
+    /// fence when `fenceFirst` is set.
+    @inline(__always)
+    func step(_ i: Int, base: Int, fenceFirst: Bool) -> Step {
+        let pair = i >> 1
+        let s = firstStep + pair / k
+        let c = pair % k
+        var deps = StepDependencies()
+        if i == 0 && fenceFirst { deps.fence = true }
+        if i & 1 == 0 {
+            let block = ((member + shift - 1 - s) % n + 2 * n) % n
+            if s - 1 >= firstStep { deps.append(base + _index(s - 1, c, receive: true)) }
+            let r = _piece(c, of: layout.range(block), pieces: k)
+            return Step(kind: .send, peer: next, offset: r.lowerBound, count: r.count, chunk: c, dependencies: deps)
+        } else {
+            let block = ((member + shift - 2 - s) % n + 2 * n) % n
+            if s >= n - 1 && s + 1 - n >= firstStep { deps.append(base + _index(s + 1 - n, c, receive: false)) }
+            let r = _piece(c, of: layout.range(block), pieces: k)
+            return Step(kind: s < n - 1 ? .recvReduce : .recvCopy, peer: prev, offset: r.lowerBound, count: r.count, chunk: c, dependencies: deps)
         }
     }
 }
