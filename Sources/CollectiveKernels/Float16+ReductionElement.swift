@@ -71,7 +71,7 @@ extension Float16: ReductionElement {
         #elseif COLLECTIVE_KERNELS_F16C
         _FloatLanePair(even: _halfBitsToFloatF16C(v & 0xFFFF), odd: _halfBitsToFloatF16C(v &>> 16))
         #else
-        _FloatLanePair(even: _halfBitsToFloat(v & 0xFFFF), odd: _halfBitsToFloat(v &>> 16))
+        _widenHalfPair(v)
         #endif
     }
     @inlinable @inline(__always)
@@ -81,7 +81,7 @@ extension Float16: ReductionElement {
         #elseif COLLECTIVE_KERNELS_F16C
         _floatToHalfBitsF16C(v.even) | (_floatToHalfBitsF16C(v.odd) &<< 16)
         #else
-        _floatToHalfBits(v.even) | (_floatToHalfBits(v.odd) &<< 16)
+        _narrowHalfPair(v.even, v.odd)
         #endif
     }
     @inlinable @inline(__always)
@@ -110,7 +110,7 @@ extension BFloat16: ReductionElement {
         #if DEBUG
         _narrowBFloat16PairDebug(v)
         #else
-        _floatToBFloat16Bits(v.even) | (_floatToBFloat16Bits(v.odd) &<< 16)
+        _narrowBFloat16Pair(v.even, v.odd)
         #endif
     }
     @inlinable @inline(__always)

@@ -15,56 +15,125 @@
 
 /// Widens sixteen IEEE 754 binary16 bit patterns, held in the low 16 bits of each lane (the
 /// high bits must be zero), to `Float`, exactly: normals, subnormals (which become normal
-/// floats), ±0, ±infinity, and NaN (payload kept, quiet bit kept).
-///
-/// Nine vector operations: exponent and fraction moved to binary32's positions read as a float
-/// whose value is the half's times 2^-112 (half subnormals land on float subnormals), so one
-/// multiplication by 2^112 rebiases every finite value exactly; infinities and NaNs (half
-/// exponent 31, product exponent 143) get all exponent bits OR-ed in, keeping their fraction.
-/// Like every float subnormal, half subnormals need the CPU's denormals-are-zero mode off (the
-/// default).
+/// floats), ±0, ±infinity, and NaN (payload kept, quiet bit kept). See
+/// ``_halfHighBitsToFloat(_:)``, which this calls.
 @inlinable @inline(always)
 public func _halfBitsToFloat(_ h32: SIMD16<UInt32>) -> SIMD16<Float> {
-    let sign = (h32 & 0x8000) &<< 16
-    let shifted = (h32 & 0x7FFF) &<< 13
-    let scaled = unsafeBitCast(shifted, to: SIMD16<Float>.self) * SIMD16<Float>(repeating: 0x1p112)
-    let isSpecial = unsafeBitCast(
-        unsafeBitCast(shifted, to: SIMD16<Int32>.self) .> SIMD16<Int32>(repeating: 0x0F7F_FFFF), to: SIMD16<UInt32>.self)
-    return unsafeBitCast(unsafeBitCast(scaled, to: SIMD16<UInt32>.self) | (isSpecial & 0x7F80_0000) | sign,
-                         to: SIMD16<Float>.self)
+    _halfHighBitsToFloat(h32 &<< 16)
 }
 
-/// Rounds sixteen floats to IEEE 754 binary16 bit patterns (in the low 16 bits of each lane): to nearest, ties to even; values at
-/// or beyond 65520 in magnitude become ±infinity; results below 2^-14 become subnormals (or ±0)
-/// rounded the same way; NaN stays NaN (quiet, sign and top payload bits kept, as F16C does).
+/// Widens sixteen binary16 bit patterns held in the HIGH 16 bits of each lane (the low 16 bits
+/// must be zero) to `Float`, exactly.
+///
+/// Seven vector operations, none of them a shuffle: an arithmetic shift right by 3 with bits
+/// 30-28 cleared puts the sign at bit 31 and the half's exponent and fraction at binary32's
+/// positions, which read as a float is the half's value times 2^-112 (half subnormals land on
+/// float subnormals); one multiplication by 2^112 rebiases every finite value exactly.
+/// Infinities and NaNs (half exponent 31, which became 2^16 x (1 + fraction)) get all
+/// exponent bits OR-ed in, keeping sign and fraction. Like every float subnormal, half
+/// subnormals need the CPU's denormals-are-zero mode off (the default).
+@inlinable @inline(always)
+public func _halfHighBitsToFloat(_ w: SIMD16<UInt32>) -> SIMD16<Float> {
+    let t = unsafeBitCast(unsafeBitCast(w, to: SIMD16<Int32>.self) &>> 3, to: SIMD16<UInt32>.self) & 0x8FFF_FFFF
+    let scaled = unsafeBitCast(unsafeBitCast(t, to: SIMD16<Float>.self) * SIMD16<Float>(repeating: 0x1p112),
+                               to: SIMD16<UInt32>.self)
+    let isSpecial = unsafeBitCast(
+        unsafeBitCast(w & 0x7FFF_0000, to: SIMD16<Int32>.self) .> SIMD16<Int32>(repeating: 0x7BFF_FFFF),
+        to: SIMD16<UInt32>.self)
+    return unsafeBitCast(scaled | (isSpecial & 0x7F80_0000), to: SIMD16<Float>.self)
+}
+
+/// Widens thirty-two halves, loaded as one `SIMD16<UInt32>` (even elements in the low halves
+/// of the lanes, odd ones in the high halves), to two vectors of floats, exactly, with the
+/// method of ``_halfHighBitsToFloat(_:)``. The fix-up for infinities and NaNs runs only for
+/// blocks that hold one (one 16-bit compare per eight halves finds them); the other blocks
+/// need three operations per four elements: an arithmetic shift, a mask and a multiplication.
+@inlinable @inline(always)
+public func _widenHalfPair(_ v: SIMD16<UInt32>) -> _FloatLanePair {
+    if _slowPath(_anyHalfInfinityOrNaN(v)) {
+        return _FloatLanePair(even: _halfHighBitsToFloat(v &<< 16), odd: _halfHighBitsToFloat(v & 0xFFFF_0000))
+    }
+    let scale = SIMD16<Float>(repeating: 0x1p112)
+    let evenBits = unsafeBitCast(unsafeBitCast(v &<< 16, to: SIMD16<Int32>.self) &>> 3, to: SIMD16<UInt32>.self) & 0x8FFF_FFFF
+    // The odd half is already in place; the shift brings 13 bits of the even one below it,
+    // which the mask clears.
+    let oddBits = unsafeBitCast(unsafeBitCast(v, to: SIMD16<Int32>.self) &>> 3, to: SIMD16<UInt32>.self) & 0x8FFF_E000
+    return _FloatLanePair(even: unsafeBitCast(evenBits, to: SIMD16<Float>.self) * scale,
+                          odd: unsafeBitCast(oddBits, to: SIMD16<Float>.self) * scale)
+}
+
+/// Whether any of the thirty-two halves in `v` is an infinity or a NaN (exponent 31).
+@inlinable @inline(always)
+public func _anyHalfInfinityOrNaN(_ v: SIMD16<UInt32>) -> Bool {
+    // The mask on 32-bit lanes: 16-bit vector-with-scalar operators compile lane by lane.
+    let h = unsafeBitCast(v & 0x7FFF_7FFF, to: SIMD32<Int16>.self)
+    return _anyBitSet(unsafeBitCast(h .> SIMD32<Int16>(repeating: 0x7BFF), to: SIMD16<Int32>.self))
+}
+
+/// Whether any bit of `m` is set (the registers OR-ed together, one mask move).
+@inlinable @inline(always)
+public func _anyBitSet(_ m: SIMD16<Int32>) -> Bool {
+    let m8 = m.lowHalf | m.highHalf
+    let m4 = m8.lowHalf | m8.highHalf
+    return (m4[0] | m4[1] | m4[2] | m4[3]) != 0
+}
+
+/// Rounds two vectors of floats to halves and puts them back together: even elements in the
+/// low halves of the lanes, odd ones in the high halves (``_floatToHalfHighBits(_:)``).
+@inlinable @inline(always)
+public func _narrowHalfPair(_ even: SIMD16<Float>, _ odd: SIMD16<Float>) -> SIMD16<UInt32> {
+    (_floatToHalfHighBits(even) &>> 16) | _floatToHalfHighBits(odd)
+}
+
+/// Rounds sixteen floats to IEEE 754 binary16 bit patterns (in the low 16 bits of each lane):
+/// to nearest, ties to even; values at or beyond 65520 in magnitude become ±infinity; results
+/// below 2^-14 become subnormals (or ±0) rounded the same way; NaN stays NaN (quiet, sign and
+/// top payload bits kept, as F16C does). See ``_floatToHalfHighBits(_:)``, which this calls.
 @inlinable @inline(always)
 public func _floatToHalfBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+    _floatToHalfHighBits(x) &>> 16
+}
+
+/// Rounds sixteen floats to binary16 bit patterns in the HIGH 16 bits of each lane (low 16 bits
+/// zero), with the rounding of ``_floatToHalfBits(_:)``.
+///
+/// Twelve vector operations, no selects: the FPU does the rounding. With a = |x| clamped to
+/// 65536 (minps, which lets NaN through) and M = 2^13 x max(2^e, 2^-14), where 2^e is a's
+/// binade, a + M rounds a to the half's spacing 2^(e-10) (2^-24 for subnormal halves), to
+/// nearest even, and (a + M) - M is that rounded value exactly. Multiplied by 2^-112 it becomes
+/// the float whose bits 27-13 are the half's exponent and fraction (half subnormals again land
+/// on float subnormals, exactly); values that round to 65536 or more give 0x7C00, infinity. A
+/// NaN goes through the additions and the multiplication as itself, quieted, and its shifted
+/// pattern, masked to 15 bits, is 0x7E00 plus the top nine payload bits. The sign is OR-ed
+/// back last.
+@inlinable @inline(always)
+public func _floatToHalfHighBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
-    let sign = bits & 0x8000_0000
-    let magnitude = bits ^ sign
-    // Magnitudes are below 2^31, so signed compares (the ones SSE2 has) order them correctly.
-    let m = unsafeBitCast(magnitude, to: SIMD16<Int32>.self)
+    let a = unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD16<Float>.self)
+    let c = _minimumPassingNaN(SIMD16<Float>(repeating: 65536), a)
+    let binade = unsafeBitCast(unsafeBitCast(c, to: SIMD16<UInt32>.self) & 0x7F80_0000, to: SIMD16<Float>.self)
+    let m = unsafeBitCast(
+        unsafeBitCast(_maximumOf(SIMD16<Float>(repeating: 0x1p-14), binade), to: SIMD16<UInt32>.self) &+ (13 << 23),
+        to: SIMD16<Float>.self)
+    let rounded = (c + m) - m
+    let s = unsafeBitCast(rounded * SIMD16<Float>(repeating: 0x1p-112), to: SIMD16<UInt32>.self)
+    return ((s &<< 3) & 0x7FFF_0000) | (bits & 0x8000_0000)
+}
 
-    // Normal results: rebias the exponent by 15 - 127 and round the 13 dropped bits to
-    // nearest even (add 0xFFF plus the lowest kept bit, then truncate). A carry out of the
-    // fraction correctly bumps the exponent, up to infinity for values in [65520, 65536).
-    let dropped = magnitude &>> 13
-    let normal = (magnitude &+ 0xC800_0FFF &+ (dropped & 1)) &>> 13  // 0xC8000000 = (15 - 127) << 23, wrapped
+/// `k < x ? k : x` lane by lane (MINPS with `k` first): a NaN `x` comes through unchanged.
+@inlinable @inline(always)
+public func _minimumPassingNaN(_ k: SIMD16<Float>, _ x: SIMD16<Float>) -> SIMD16<Float> {
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = k[i] < x[i] ? k[i] : x[i] }
+    return r
+}
 
-    // Subnormal results (|x| < 2^-14): adding 0.5 makes the FPU round |x| to a multiple of
-    // 2^-24 (the half subnormal step), to nearest even; the low bits are then the half's bits.
-    let half = SIMD16<Float>(repeating: 0.5)
-    let subnormal = unsafeBitCast(unsafeBitCast(magnitude, to: SIMD16<Float>.self) + half, to: SIMD16<UInt32>.self) &- (126 &<< 23)
-
-    // Overflow to infinity (0x7C00), and NaN: infinity's bits plus the quiet bit and the top
-    // nine payload bits.
-    let isNaN = unsafeBitCast(m .> SIMD16<Int32>(repeating: 0x7F80_0000), to: SIMD16<UInt32>.self)
-    let special = (((dropped & 0x01FF) | 0x0200) & isNaN) | 0x7C00
-
-    let isSubnormal = unsafeBitCast(m .< SIMD16<Int32>(repeating: 113 << 23), to: SIMD16<UInt32>.self)
-    let isSpecial = unsafeBitCast(m .> SIMD16<Int32>(repeating: (143 << 23) - 1), to: SIMD16<UInt32>.self)
-    let o = _bitSelect(isSpecial, special, _bitSelect(isSubnormal, subnormal, normal))
-    return o | (sign &>> 16)
+/// `k > x ? k : x` lane by lane (MAXPS with `k` first; a NaN `x` comes through unchanged).
+@inlinable @inline(always)
+public func _maximumOf(_ k: SIMD16<Float>, _ x: SIMD16<Float>) -> SIMD16<Float> {
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = k[i] > x[i] ? k[i] : x[i] }
+    return r
 }
 
 /// Widens sixteen bfloat16 bit patterns, in the low 16 bits of each lane, to `Float` (exact: a
@@ -79,10 +148,45 @@ public func _bfloat16BitsToFloat(_ h32: SIMD16<UInt32>) -> SIMD16<Float> {
 /// ``BFloat16/init(_:)``.
 @inlinable @inline(always)
 public func _floatToBFloat16Bits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+    _floatToBFloat16HighBits(x) &>> 16
+}
+
+/// Rounds sixteen floats to bfloat16 bit patterns in the HIGH 16 bits of each lane (the low 16
+/// bits are not cleared: callers mask or shift them out), with the rounding of
+/// ``_floatToBFloat16Bits(_:)``: add 0x7FFF plus the lowest kept bit, except in NaN lanes,
+/// which get the quiet bit instead and no rounding carry.
+@inlinable @inline(always)
+public func _floatToBFloat16HighBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
-    let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
-    let isNaN = unsafeBitCast(x .!= x, to: SIMD16<UInt32>.self)
-    return _bitSelect(isNaN, (bits &>> 16) | 0x0040, rounded)
+    let ordered = unsafeBitCast(x .== x, to: SIMD16<UInt32>.self)
+    let bias = (((bits &>> 16) & 1) &+ 0x7FFF) & ordered
+    return (bits | (~ordered & 0x0040_0000)) &+ bias
+}
+
+/// The same as ``_floatToBFloat16HighBits(_:)`` for lanes that are not NaN (four operations);
+/// a NaN lane may come out as any value.
+@inlinable @inline(always)
+public func _floatToBFloat16HighBitsNotNaN(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+    let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
+    return bits &+ (((bits &>> 16) & 1) &+ 0x7FFF)
+}
+
+/// Whether any lane of `a` or `b` is NaN (one unordered compare per register pair, OR-ed
+/// together, one mask move).
+@inlinable @inline(always)
+public func _anyNaN(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> Bool {
+    _anyBitSet(unsafeBitCast((a .!= a) .| (b .!= b), to: SIMD16<Int32>.self))
+}
+
+/// Thirty-two floats (even and odd elements) rounded to bfloat16 and put back together: even
+/// elements in the low halves of the lanes, odd ones in the high halves. Blocks without a NaN
+/// (the usual case) take the four-operation rounding; a block with a NaN takes the full one.
+@inlinable @inline(always)
+public func _narrowBFloat16Pair(_ even: SIMD16<Float>, _ odd: SIMD16<Float>) -> SIMD16<UInt32> {
+    if _slowPath(_anyNaN(even, odd)) {
+        return (_floatToBFloat16HighBits(even) &>> 16) | (_floatToBFloat16HighBits(odd) & 0xFFFF_0000)
+    }
+    return (_floatToBFloat16HighBitsNotNaN(even) &>> 16) | (_floatToBFloat16HighBitsNotNaN(odd) & 0xFFFF_0000)
 }
 
 #if COLLECTIVE_KERNELS_F16C

@@ -195,3 +195,92 @@ struct HalfConversionTests {
         }
     }
 }
+
+/// The pair conversions the release kernels run (thirty-two 16-bit elements per
+/// `SIMD16<UInt32>`, even elements in the low halves), including their fast paths for blocks
+/// without infinities or NaNs, against Swift's scalar conversions.
+@Suite("Half and bfloat16 pair conversions (kernel paths)")
+struct HalfPairConversionTests {
+    /// Packs 32 16-bit patterns as the kernels load them.
+    static func pack(_ bits: ArraySlice<UInt16>) -> SIMD16<UInt32> {
+        var v = SIMD16<UInt32>()
+        for (i, b) in bits.enumerated() {
+            if i % 2 == 0 { v[i / 2] |= UInt32(b) } else { v[i / 2] |= UInt32(b) << 16 }
+        }
+        return v
+    }
+
+    @Test("half pairs -> float: all 65,536 patterns, in blocks with and without infinities or NaNs")
+    func widenPairs() {
+        // Finite halves in order (blocks with no exponent-31 pattern: fast path), then blocks
+        // that mix every exponent-31 pattern with finite ones (slow path).
+        let finite = (0...UInt16.max).filter { $0 & 0x7C00 != 0x7C00 }
+        let special = (0...UInt16.max).filter { $0 & 0x7C00 == 0x7C00 }
+        var order = finite
+        for (i, s) in special.enumerated() { order.append(s); order.append(finite[i * 7 % finite.count]) }
+        while order.count % 32 != 0 { order.append(0x3C00) }
+        var failures = 0
+        for start in stride(from: 0, to: order.count, by: 32) {
+            let block = order[start..<start + 32]
+            let p = _widenHalfPair(Self.pack(block))
+            for (i, h) in block.enumerated() {
+                let got = i % 2 == 0 ? p.even[i / 2] : p.odd[i / 2]
+                let expected = Float(Float16(bitPattern: h))
+                let ok = expected.isNaN
+                    ? got.bitPattern == (UInt32(h & 0x8000) << 16 | 0x7F80_0000 | UInt32(h & 0x3FF) << 13)
+                    : got.bitPattern == expected.bitPattern
+                if !ok {
+                    failures += 1
+                    if failures <= 3 { Issue.record("half 0x\(String(h, radix: 16)): got \(got)") }
+                }
+            }
+        }
+        #expect(failures == 0)
+    }
+
+    static func unpack(_ v: SIMD16<UInt32>) -> [UInt16] {
+        (0..<32).map { i in UInt16(truncatingIfNeeded: i % 2 == 0 ? v[i / 2] : v[i / 2] >> 16) }
+    }
+
+    @Test("float pairs -> half and bfloat16: ties, neighbours, specials, blocks with and without NaN")
+    func narrowPairs() {
+        var inputs: [Float] = []
+        var rng = SplitMix64(seed: 99)
+        for h in stride(from: UInt16(0), through: 0x7BFF, by: 3) {
+            let v = Float(Float16(bitPattern: h)), next = Float(Float16(bitPattern: h + 1))
+            let mid = (v + next) / 2
+            for x in [v, mid, mid.nextUp, mid.nextDown] { inputs.append(x); inputs.append(-x) }
+        }
+        for _ in 0..<40_000 {
+            let hi = UInt32(truncatingIfNeeded: rng.next()) & 0xFFFF_0000
+            for low: UInt32 in [0x8000, 0x7FFF, 0x8001, UInt32(truncatingIfNeeded: rng.next()) & 0xFFFF] {
+                let x = Float(bitPattern: hi | low)
+                if !x.isNaN { inputs.append(x) }
+            }
+        }
+        let specials: [Float] = [.nan, -.nan, Float(bitPattern: 0x7F80_0001), Float(bitPattern: 0xFFBF_FFFF),
+                                 Float(bitPattern: 0x7FFF_FFFF), .infinity, -.infinity, 65520, -65520, 1e30, -0.0]
+        // Blocks of 32 without NaN first, then the same values with a special every few lanes.
+        var blocks: [[Float]] = stride(from: 0, to: inputs.count - 32, by: 32).map { Array(inputs[$0..<$0 + 32]) }
+        for (k, b) in blocks.prefix(2_000).enumerated() {
+            var c = b
+            c[k % 32] = specials[k % specials.count]
+            c[(k * 7 + 3) % 32] = specials[(k + 5) % specials.count]
+            blocks.append(c)
+        }
+        var failures = 0
+        for b in blocks {
+            var even = SIMD16<Float>(), odd = SIMD16<Float>()
+            for i in 0..<16 { even[i] = b[2 * i]; odd[i] = b[2 * i + 1] }
+            let half = Self.unpack(_narrowHalfPair(even, odd))
+            let bf = Self.unpack(_narrowBFloat16Pair(even, odd))
+            for (i, x) in b.enumerated() {
+                if !halfMatches(half[i], Float16(x), from: x) || bf[i] != referenceBFloat16(x) || bf[i] != BFloat16(x).bitPattern {
+                    failures += 1
+                    if failures <= 3 { Issue.record("float 0x\(String(x.bitPattern, radix: 16)): half 0x\(String(half[i], radix: 16)), bfloat16 0x\(String(bf[i], radix: 16))") }
+                }
+            }
+        }
+        #expect(failures == 0)
+    }
+}
