@@ -99,7 +99,33 @@ struct Verify: ParsableCommand {
         if perElement.overflow || total.overflow || total.partialValue > physical {
             throw ValidationError("--ranks \(ranks) x --count \(count) of \(dataType.name) needs \(perElement.overflow || total.overflow ? "more than \(physical)" : "\(total.partialValue)") bytes, more than this machine's \(physical) bytes of memory")
         }
+        // Refuse runs whose step count alone would take hours (the ring has 4(p-1) steps per rank and chunk).
+        for a in algorithms {
+            let steps = Self.estimatedSteps(a, ranks: ranks, count: count, elementSize: dataType.sizeInBytes, chunkBytes: chunk, ranksPerNode: g)
+            if steps > Self.maxSteps {
+                throw ValidationError("\(a.rawValue) over \(ranks) ranks with chunks of \(chunk) bytes needs about \(Int(steps)) steps, more than \(Int(Self.maxSteps)); use fewer ranks, larger --chunk-bytes, or another algorithm")
+            }
+        }
         return Choices(dataType: dataType, op: reduction, algorithms: algorithms, ranksPerNode: g, inter: inter, chunkBytes: chunk)
+    }
+
+    /// The most steps (all ranks together) a run may take: about 10 minutes at 1 microsecond per step.
+    static let maxSteps = 6e8
+
+    /// An upper estimate of the steps of all ranks.
+    static func estimatedSteps(_ a: AllreduceAlgorithm, ranks p: Int, count: Int, elementSize: Int, chunkBytes: Int, ranksPerNode g: Int) -> Double {
+        guard count > 0 && p > 1 else { return 0 }
+        func chunks(_ elements: Int) -> Double { Double(chunkCount(elements: max(elements, 1), elementSize: elementSize, chunkBytes: chunkBytes)) }
+        let P = Double(p)
+        let lg = Double(Int.bitWidth - p.leadingZeroBitCount)
+        switch a {
+        case .ring: return 4 * P * (P - 1) * chunks((count + p - 1) / p)
+        case .tree: return 12 * P * chunks((count + 1) / 2)
+        case .rabenseifner, .recursiveDoubling: return P * (4 * lg + 4) * chunks(count)
+        case .hierarchical:
+            let nodes = Double((p + g - 1) / g)
+            return 4 * P * (Double(g) + 2 * nodes) * chunks((count + g - 1) / g)
+        }
     }
 
     func validate() throws { _ = try choices() }

@@ -64,31 +64,41 @@ public struct HierarchicalSchedule: Schedule {
         return Iterator(schedule: self, rank: rank)
     }
 
+    /// A rank's steps. The fields the next step reads come first, so that producing a step of
+    /// the inter-node ring touches one or two cache lines; the tree program, when the inter-node
+    /// algorithm is the tree, lives in a copy-on-write box so that the iterator stays small.
     public struct Iterator: IteratorProtocol {
-        let s: HierarchicalSchedule
-        let node: Int
-        let local: Int
-        let intra: _RingProgram?
-        let owned: Range<Int>
         /// 0: reduce-scatter, 1: inter-node, 2: allgather, 3: done.
         var phase = 0
-        var i = 0
-        var block = 0
-        /// The inter-node program of the current block (one of the two).
-        var interRing: _RingProgram?
-        var interTree: _TreeProgram?
-        var interIndex = 0
-        var produced = 0
         var phaseStart = true
+        /// An inter-node program for block `block` is under way.
+        var interActive = false
+        var i = 0
+        var produced = 0
+        var interIndex = 0
+        var block = 0
+        let blockEnd: Int
+        let nodeCount: Int
+        /// The inter-node ring of the current block (when the inter-node algorithm is the ring).
+        var interRing: _RingProgram
+        let intra: _RingProgram
+        let node: Int
+        let s: HierarchicalSchedule
+        /// The inter-node tree of the current block (when the inter-node algorithm is the tree).
+        var interTree: _TreeBox?
 
         init(schedule: HierarchicalSchedule, rank: Int) {
             s = schedule
             node = rank / schedule.ranksPerNode
-            local = rank % schedule.ranksPerNode
+            let local = rank % schedule.ranksPerNode
             let m = schedule.nodeSize(node)
-            owned = schedule.ownedBlocks(node: node, local: local)
+            let owned = schedule.ownedBlocks(node: node, local: local)
+            nodeCount = schedule.nodeCount
+            blockEnd = owned.upperBound
+            block = owned.lowerBound
+            interRing = .empty
             if schedule.elementCount == 0 || schedule.rankCount == 1 {
-                intra = nil
+                intra = .empty
                 phase = 3
             } else {
                 let layout = _Layout(base: 0, count: schedule.elementCount, units: schedule.ranksPerNode, parts: m)
@@ -96,17 +106,17 @@ public struct HierarchicalSchedule: Schedule {
                                      layout: layout, shift: 0, steps: 0..<(2 * (m - 1)),
                                      elementSize: schedule.elementSizeBytes, chunkBytes: schedule.chunkBytes)
             }
-            block = owned.lowerBound
         }
 
         mutating func startInter(_ b: Int) {
-            let nodes = s.nodeCount
+            let nodes = nodeCount
             let last = nodes - 1
             let map = _MemberMap(stride: s.ranksPerNode, local: b, lastMember: last, lastLocal: s.owner(ofBlock: b, node: last))
             let range = s.blocks.range(b)
             interIndex = 0
+            interActive = true
             if s.interNodeAlgorithm == .tree {
-                interTree = _TreeProgram(members: nodes, member: node, map: map, range: range, elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
+                interTree = _TreeBox(_TreeProgram(members: nodes, member: node, map: map, range: range, elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes))
             } else {
                 interRing = _RingProgram(members: nodes, member: node, map: map, layout: _Layout(base: range.lowerBound, count: range.count, units: nodes, parts: nodes),
                                          shift: 1, steps: 0..<(2 * (nodes - 1)), elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
@@ -116,14 +126,12 @@ public struct HierarchicalSchedule: Schedule {
         public mutating func next() -> Step? {
             while phase < 3 {
                 let fence = phaseStart && produced > 0
-                switch phase {
-                case 0, 2:
-                    let ring = intra!
+                if phase != 1 {
                     // Reduce-scatter: ring steps 0 ..< m-1; allgather: m-1 ..< 2(m-1).
-                    let half = ring.stepCount / 2
+                    let half = intra.stepCount / 2
                     if i < half {
                         let index = phase == 0 ? i : half + i
-                        var step = ring.step(index, base: produced - index, fenceFirst: false)
+                        var step = intra.step(index, base: produced - index, fenceFirst: false)
                         if phase == 2 {
                             // Allgather steps depend only on steps of the allgather itself.
                             var deps = StepDependencies()
@@ -139,31 +147,34 @@ public struct HierarchicalSchedule: Schedule {
                     phase += 1
                     i = 0
                     phaseStart = true
-                default:
-                    if s.nodeCount <= 1 || block >= owned.upperBound {
+                } else {
+                    if nodeCount <= 1 || block >= blockEnd {
                         phase = 2
                         i = 0
-                        if s.nodeCount > 1 { phaseStart = true }
+                        if nodeCount > 1 { phaseStart = true }
                         continue
                     }
-                    if interRing == nil && interTree == nil { startInter(block) }
+                    if !interActive { startInter(block) }
                     let firstOfPhase = phaseStart
-                    if let ring = interRing {
-                        if interIndex < ring.stepCount {
-                            var step = ring.step(interIndex, base: produced - interIndex, fenceFirst: false)
+                    if interTree == nil {
+                        if interIndex < interRing.stepCount {
+                            var step = interRing.step(interIndex, base: produced - interIndex, fenceFirst: false)
                             if firstOfPhase && fence { step.dependencies.fence = true }
                             interIndex += 1
                             produced += 1
                             phaseStart = false
                             return step
                         }
-                    } else if let step = interTree!.next(stepBase: produced - interIndex, fenceFirst: firstOfPhase && fence) {
-                        interIndex += 1
-                        produced += 1
-                        phaseStart = false
-                        return step
+                    } else {
+                        if !isKnownUniquelyReferenced(&interTree) { interTree = _TreeBox(interTree!.program) }
+                        if let step = interTree!.program.next(stepBase: produced - interIndex, fenceFirst: firstOfPhase && fence) {
+                            interIndex += 1
+                            produced += 1
+                            phaseStart = false
+                            return step
+                        }
                     }
-                    interRing = nil
+                    interActive = false
                     interTree = nil
                     block += 1
                 }
@@ -171,4 +182,11 @@ public struct HierarchicalSchedule: Schedule {
             return nil
         }
     }
+}
+
+/// A tree program on the heap, copied before a shared one is mutated (value semantics).
+@usableFromInline
+final class _TreeBox: @unchecked Sendable {
+    var program: _TreeProgram
+    init(_ program: _TreeProgram) { self.program = program }
 }

@@ -66,7 +66,14 @@ struct _RingProgram: Sendable {
     let member: Int
     let next: Int
     let prev: Int
-    let layout: _Layout
+    /// The layout's partitions as quotient and remainder (no division per step): unit u starts
+    /// at element `base + u * unitBase + min(u, unitExtra)`; group g starts at unit
+    /// `g * groupBase + min(g, groupExtra)` and holds `groupBase (+1 if g < groupExtra)` units.
+    let base: Int
+    let unitBase: Int
+    let unitExtra: Int
+    let groupBase: Int
+    let groupExtra: Int
     let shift: Int
     let firstStep: Int
     let lastStep: Int
@@ -77,11 +84,21 @@ struct _RingProgram: Sendable {
         self.member = member
         next = map.rank((member + 1) % n)
         prev = map.rank((member + n - 1) % n)
-        self.layout = layout
+        base = layout.base
+        unitBase = layout.elements.count / layout.elements.parts
+        unitExtra = layout.elements.count % layout.elements.parts
+        groupBase = layout.groups.count / layout.groups.parts
+        groupExtra = layout.groups.count % layout.groups.parts
         self.shift = shift
         firstStep = steps.lowerBound
         lastStep = steps.upperBound
         k = chunkCount(elements: layout.maxSize, elementSize: elementSize, chunkBytes: chunkBytes)
+    }
+
+    /// A ring of one member (no steps).
+    static var empty: _RingProgram {
+        _RingProgram(members: 1, member: 0, map: .identity(1), layout: _Layout(base: 0, count: 0, units: 1, parts: 1),
+                     shift: 0, steps: 0..<0, elementSize: 1, chunkBytes: 1)
     }
 
     /// Steps of this member.
@@ -90,24 +107,46 @@ struct _RingProgram: Sendable {
     @inline(__always)
     func _index(_ s: Int, _ c: Int, receive: Bool) -> Int { ((s - firstStep) * k + c) * 2 + (receive ? 1 : 0) }
 
+    /// `x mod n` for `-2n <= x < 2n`.
+    @inline(__always)
+    func _wrap(_ x: Int) -> Int {
+        assert(x >= -2 * n && x < 2 * n)
+        var b = x
+        if b < 0 { b += n }
+        if b < 0 { b += n }
+        if b >= n { b -= n }
+        return b
+    }
+
+    /// Chunk `c` of block `block` (the layout's group `block`, cut into k near-equal pieces).
+    @inline(__always)
+    func _chunk(_ block: Int, _ c: Int) -> Range<Int> {
+        let u0 = block * groupBase + Swift.min(block, groupExtra)
+        let u1 = u0 + groupBase + (block < groupExtra ? 1 : 0)
+        let lower = base + u0 * unitBase + Swift.min(u0, unitExtra)
+        let upper = base + u1 * unitBase + Swift.min(u1, unitExtra)
+        if k == 1 { return lower..<upper }
+        return _piece(c, of: lower..<upper, pieces: k)
+    }
+
     /// Step `i` (0 ..< stepCount); dependencies are offset by `base`, and the first step carries a
     /// fence when `fenceFirst` is set.
     @inline(__always)
     func step(_ i: Int, base: Int, fenceFirst: Bool) -> Step {
         let pair = i >> 1
-        let s = firstStep + pair / k
-        let c = pair % k
+        let s: Int, c: Int
+        if k == 1 { s = firstStep + pair; c = 0 } else { s = firstStep + pair / k; c = pair % k }
         var deps = StepDependencies()
         if i == 0 && fenceFirst { deps.fence = true }
         if i & 1 == 0 {
-            let block = ((member + shift - 1 - s) % n + 2 * n) % n
+            let block = _wrap(member + shift - 1 - s)
             if s - 1 >= firstStep { deps.append(base + _index(s - 1, c, receive: true)) }
-            let r = _piece(c, of: layout.range(block), pieces: k)
+            let r = _chunk(block, c)
             return Step(kind: .send, peer: next, offset: r.lowerBound, count: r.count, chunk: c, dependencies: deps)
         } else {
-            let block = ((member + shift - 2 - s) % n + 2 * n) % n
+            let block = _wrap(member + shift - 2 - s)
             if s >= n - 1 && s + 1 - n >= firstStep { deps.append(base + _index(s + 1 - n, c, receive: false)) }
-            let r = _piece(c, of: layout.range(block), pieces: k)
+            let r = _chunk(block, c)
             return Step(kind: s < n - 1 ? .recvReduce : .recvCopy, peer: prev, offset: r.lowerBound, count: r.count, chunk: c, dependencies: deps)
         }
     }
@@ -153,6 +192,9 @@ struct _TreeProgram: Sendable {
     /// The active streams' indices, in order, and their number.
     var active: InlineArray<12, Int8>
     var activeCount = 0
+    /// Start slots of the active streams, in order, and each stream's place among them.
+    var starts: InlineArray<12, Int>
+    var position: InlineArray<12, Int8>
     // Iteration state.
     var slot = 0
     var stream = 0
@@ -165,6 +207,8 @@ struct _TreeProgram: Sendable {
         k = chunkCount(elements: halves.maxSize, elementSize: elementSize, chunkBytes: chunkBytes)
         streams = InlineArray(repeating: _TreeStream())
         active = InlineArray(repeating: 0)
+        starts = InlineArray(repeating: 0)
+        position = InlineArray(repeating: -1)
         var top = 1
         while top < n { top <<= 1 }
         let lag = 2 * top.trailingZeroBitCount
@@ -191,6 +235,8 @@ struct _TreeProgram: Sendable {
         slots = n >= 2 ? maxStart + k : 0
         for j in 0..<12 where streams[j].active {
             active[activeCount] = Int8(j)
+            starts[activeCount] = streams[j].start
+            position[j] = Int8(activeCount)
             activeCount += 1
         }
     }
@@ -198,13 +244,13 @@ struct _TreeProgram: Sendable {
     /// Index (among this member's steps) of stream `j`'s chunk `c`.
     @inline(__always)
     func _index(_ j: Int, _ c: Int) -> Int {
-        let s = streams[j].start + c
+        let pj = Int(position[j])
+        let s = starts[pj] + c
         var i = 0
         for a in 0..<activeCount {
-            let x = Int(active[a])
-            let before = s - streams[x].start
+            let before = s - starts[a]
             i += Swift.min(Swift.max(before, 0), k)
-            if x < j && before >= 0 && before < k { i += 1 }
+            if a < pj && before >= 0 && before < k { i += 1 }
         }
         return i
     }

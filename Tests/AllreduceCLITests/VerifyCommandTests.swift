@@ -70,6 +70,7 @@ struct VerifyCommandTests {
         (["verify", "--chunk-bytes", "12Q"], "--chunk-bytes"),
         (["verify", "--ranks", "100000", "--count", "1000000000000"], "memory"),
         (["verify", "--ranks", "4611686018427387904", "--count", "1000"], "memory"),
+        (["verify", "--ranks", "100000", "--count", "10000", "--algorithm", "ring"], "steps"),
     ])
     func badInput(_ args: [String], _ mention: String) throws {
         let r = try CLI.run(args)
