@@ -252,7 +252,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @usableFromInline var transfer: UnsafeMutablePointer<_TransferRecord>
     @usableFromInline var trCapacity: Int
+    /// Freed transfer records, oldest first: reusing them in the order they were freed lays the
+    /// next round of transfers out in the order the last round completed, so the engine walks
+    /// the records nearly sequentially when rounds repeat (a ring's steps).
     @usableFromInline var trFree: Int32 = -1
+    @usableFromInline var trFreeTail: Int32 = -1
     @usableFromInline var trUsed = 0
 
     @usableFromInline var link: UnsafeMutablePointer<_LinkRecord>
@@ -501,7 +505,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @inlinable
     mutating func allocTransfer() -> Int {
-        if trFree >= 0 { let i = Int(trFree); trFree = transfer[i].next; return i }
+        if trFree >= 0 {
+            let i = Int(trFree)
+            trFree = transfer[i].next
+            if trFree < 0 { trFreeTail = -1 }
+            return i
+        }
         if trUsed == trCapacity { growTransfers() }
         precondition(trUsed < EventQueue.maxPayload, "EventEngine: too many transfers in flight")
         let i = trUsed
@@ -511,8 +520,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @inlinable
     mutating func freeTransfer(_ i: Int) {
-        transfer[i].next = trFree
-        trFree = Int32(truncatingIfNeeded: i)
+        let i32 = Int32(truncatingIfNeeded: i)
+        transfer[i].next = -1
+        if trFreeTail >= 0 { transfer[Int(trFreeTail)].next = i32 } else { trFree = i32 }
+        trFreeTail = i32
     }
 
     @usableFromInline
