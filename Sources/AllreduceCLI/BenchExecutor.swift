@@ -35,6 +35,9 @@ struct BenchExecutor: ParsableCommand {
     @Option(name: .long, help: "Worker threads (default: one per core).")
     var threads: Int?
 
+    @Flag(name: .long, help: "Instead: time producing every step of every rank, per algorithm (what a simulator pays per step).")
+    var stepRate = false
+
     @OptionGroup var output: FormatOptions
 
     func parsed() throws -> (bytes: Int, type: DataType, algorithm: AllreduceAlgorithm, chunk: Int, threads: Int) {
@@ -48,7 +51,7 @@ struct BenchExecutor: ParsableCommand {
         let t = threads ?? InProcessExecutor.availableCores
         guard t >= 1 else { throw ValidationError("--threads must be at least 1, got \(t)") }
         let total = bytes.multipliedReportingOverflow(by: ranks + 2 * t)
-        guard !total.overflow && total.partialValue <= physicalMemoryBytes() else {
+        guard stepRate || (!total.overflow && total.partialValue <= physicalMemoryBytes()) else {
             throw ValidationError("--ranks \(ranks) x --size \(size) needs more memory than this machine's \(physicalMemoryBytes()) bytes")
         }
         return (bytes - bytes % type.sizeInBytes, type, a, chunk, t)
@@ -57,6 +60,7 @@ struct BenchExecutor: ParsableCommand {
     func validate() throws { _ = try parsed() }
 
     func run() throws {
+        if stepRate { return try runStepRate() }
         let (bytes, type, algorithm, chunk, threadCount) = try parsed()
         let count = bytes / type.sizeInBytes
         let schedule = try algorithm.makeSchedule(ScheduleParameters(
@@ -117,6 +121,48 @@ struct BenchExecutor: ParsableCommand {
         report.notes.append("traffic: a copied byte is read and written once, a reduced byte read twice and written once; memcpy: each thread copies its own \(bytes)-byte buffer")
         report.print(output.format)
     }
+}
+
+extension BenchExecutor {
+    /// Times producing every step of every rank (iterators only, no data), per algorithm.
+    func runStepRate() throws {
+        let (bytes, type, _, chunk, _) = try parsed()
+        var report = Report(columns: [
+            ReportColumn(key: "algorithm", title: "algorithm", kind: .text),
+            ReportColumn(key: "ranks", title: "ranks", kind: .integer),
+            ReportColumn(key: "steps", title: "steps", kind: .integer),
+            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 1)),
+            ReportColumn(key: "ns_per_step", title: "per step", unit: "(ns)", kind: .number(decimals: 1)),
+        ])
+        for a in AllreduceAlgorithm.allCases {
+            let schedule = try a.makeSchedule(ScheduleParameters(rankCount: ranks, elementCount: bytes / type.sizeInBytes, elementSizeBytes: type.sizeInBytes,
+                                                                 chunkBytes: chunk, ranksPerNode: min(8, ranks)))
+            var times: [Double] = []
+            var steps = 0
+            for _ in 0..<runs {
+                let t0 = _monotonicSeconds()
+                steps = _countSteps(schedule)
+                times.append(_monotonicSeconds() - t0)
+            }
+            let t = _executorMedian(times)
+            report.append([.text(a.rawValue), .int(ranks), .int(steps), .number(t * 1e6), .number(steps > 0 ? t * 1e9 / Double(steps) : 0)])
+        }
+        report.notes.append("every rank's iterator created and run to the end; median of \(runs) runs")
+        report.print(output.format)
+    }
+}
+
+func _countSteps<S: Schedule>(_ s: S) -> Int {
+    var total = 0
+    var checksum = 0
+    for r in 0..<s.rankCount {
+        var it = s.makeSteps(forRank: r)
+        while let step = it.next() {
+            total += 1
+            checksum &+= step.count &+ step.peer
+        }
+    }
+    return checksum == Int.min ? 0 : total
 }
 
 /// Buffers handed to worker threads.

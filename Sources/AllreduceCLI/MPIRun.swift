@@ -65,6 +65,9 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("inter-node"), help: "Algorithm hierarchical runs between nodes: ring or tree.")
     var interNode = "ring"
 
+    @Flag(name: .customLong("in-place"), help: "nccl-tests' in-place mode: each iteration reduces the output as it stands (MPI_IN_PLACE for MPI_Allreduce); the checked run starts from a fresh copy of the input.")
+    var inPlace = false
+
     @Option(name: .customLong("ranks-per-node"), help: "Ranks per node for hierarchical (default: as MPI_Comm_split_type reports), e.g. to group the ranks of one machine as several nodes.")
     var ranksPerNode: Int?
 
@@ -129,7 +132,7 @@ struct MPIRun: ParsableCommand {
         return MPIRunConfigurationDraft(
             minBytes: minimum, maxBytes: maximum, stepFactor: stepFactor, stepBytes: step, dataType: type,
             op: reduction, algorithms: algorithms, iterations: iterations, warmupIterations: warmupIterations,
-            check: check == 1, chunkBytes: chunk, interNode: inter, transport: transport.lowercased(), ranksPerNode: ranksPerNode, killRank: testKillRank,
+            check: check == 1, chunkBytes: chunk, interNode: inter, transport: transport.lowercased(), ranksPerNode: ranksPerNode, inPlace: inPlace, killRank: testKillRank,
             corruptRank: testCorruptRank)
     }
 
@@ -163,6 +166,7 @@ struct MPIRunConfigurationDraft {
     var interNode: AllreduceAlgorithm
     var transport: String
     var ranksPerNode: Int?
+    var inPlace: Bool
     var killRank: Int?
     var corruptRank: Int?
 }
@@ -191,6 +195,7 @@ extension MPIRunConfigurationDraft {
             interNodeAlgorithm: interNode, transport: MPITransportKind(rawValue: transport)!, killRank: killRank,
             corruptRank: corruptRank)
         configuration.ranksPerNodeOverride = ranksPerNode
+        configuration.inPlace = inPlace
         return configuration
     }
 }
@@ -280,7 +285,7 @@ extension MPIRun {
         }
         let c = benchmark.configuration
         let l = benchmark.layout
-        report.notes.append("\(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s") on \(l.nodeCount) node\(l.nodeCount == 1 ? "" : "s") (\(l.ranksPerNode) per node\(l.isOverridden ? " for hierarchical, from --ranks-per-node" : ", from MPI_Comm_split_type")), transport \(c.transport.rawValue), chunk \(ByteCount.format(c.chunkBytes)), \(c.iterations) iterations after \(c.warmupIterations) warm-up, \(MPIProcess.libraryVersion)")
+        report.notes.append("\(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s") on \(l.nodeCount) node\(l.nodeCount == 1 ? "" : "s") (\(l.ranksPerNode) per node\(l.isOverridden ? " for hierarchical, from --ranks-per-node" : ", from MPI_Comm_split_type")), transport \(c.transport.rawValue)\(c.inPlace ? ", in place" : ", out of place"), chunk \(ByteCount.format(c.chunkBytes)), \(c.iterations) iterations after \(c.warmupIterations) warm-up, \(MPIProcess.libraryVersion)")
         if c.dataType == .float16 || c.dataType == .bfloat16, c.algorithms.contains(.mpiAllreduce) {
             report.notes.append("MPI has no \(c.dataType.rawValue): MPI_Allreduce moves 16-bit words and reduces them with a user op (MPI_Op_create) over our kernels")
         }

@@ -46,6 +46,9 @@ struct Verify: ParsableCommand {
     @Option(name: .long, help: "Worker threads (default: one per core).")
     var threads: Int?
 
+    @Flag(name: .long, help: "Check the schedules symbolically instead (ScheduleVerifier: contributions, matching, deadlock, hazards under FIFO, LIFO and random completion orders); no data.")
+    var symbolic = false
+
     @OptionGroup var output: FormatOptions
 
     /// The parsed choices, once validated.
@@ -96,13 +99,40 @@ struct Verify: ParsableCommand {
         if perElement.overflow || total.overflow || total.partialValue > physical {
             throw ValidationError("--ranks \(ranks) x --count \(count) of \(dataType.name) needs \(perElement.overflow || total.overflow ? "more than \(physical)" : "\(total.partialValue)") bytes, more than this machine's \(physical) bytes of memory")
         }
+        // Refuse runs whose step count alone would take hours (the ring has 4(p-1) steps per rank and chunk).
+        for a in algorithms {
+            let steps = Self.estimatedSteps(a, ranks: ranks, count: count, elementSize: dataType.sizeInBytes, chunkBytes: chunk, ranksPerNode: g)
+            if steps > Self.maxSteps {
+                throw ValidationError("\(a.rawValue) over \(ranks) ranks with chunks of \(chunk) bytes needs about \(Int(steps)) steps, more than \(Int(Self.maxSteps)); use fewer ranks, larger --chunk-bytes, or another algorithm")
+            }
+        }
         return Choices(dataType: dataType, op: reduction, algorithms: algorithms, ranksPerNode: g, inter: inter, chunkBytes: chunk)
+    }
+
+    /// The most steps (all ranks together) a run may take: about 10 minutes at 1 microsecond per step.
+    static let maxSteps = 6e8
+
+    /// An upper estimate of the steps of all ranks.
+    static func estimatedSteps(_ a: AllreduceAlgorithm, ranks p: Int, count: Int, elementSize: Int, chunkBytes: Int, ranksPerNode g: Int) -> Double {
+        guard count > 0 && p > 1 else { return 0 }
+        func chunks(_ elements: Int) -> Double { Double(chunkCount(elements: max(elements, 1), elementSize: elementSize, chunkBytes: chunkBytes)) }
+        let P = Double(p)
+        let lg = Double(Int.bitWidth - p.leadingZeroBitCount)
+        switch a {
+        case .ring: return 4 * P * (P - 1) * chunks((count + p - 1) / p)
+        case .tree: return 12 * P * chunks((count + 1) / 2)
+        case .rabenseifner, .recursiveDoubling: return P * (4 * lg + 4) * chunks(count)
+        case .hierarchical:
+            let nodes = Double((p + g - 1) / g)
+            return 4 * P * (Double(g) + 2 * nodes) * chunks((count + g - 1) / g)
+        }
     }
 
     func validate() throws { _ = try choices() }
 
     func run() throws {
         let c = try choices()
+        if symbolic { return try runSymbolic(c) }
         let json = output.format == .json
         var report = Report(columns: [
             ReportColumn(key: "algorithm", title: "algorithm", kind: .text),
@@ -128,7 +158,7 @@ struct Verify: ParsableCommand {
             if result.wrong > 0 { failures.append("\(a.rawValue): \(result.wrong) wrong") }
             func err(_ d: Double) -> ReportValue { json ? .number(d) : .text(String(format: "%.3e", d)) }
             report.append([
-                .text(a == .hierarchical ? "hierarchical" : a.rawValue), .int(ranks), .int(count), .text(c.dataType.name), .text(c.op.rawValue),
+                .text(a.rawValue), .int(ranks), .int(count), .text(c.dataType.name), .text(c.op.rawValue),
                 .int(result.wrong), err(result.maxAbsError), err(result.maxRelError), .number(result.statistics.seconds * 1e6),
             ])
         }
@@ -141,6 +171,46 @@ struct Verify: ParsableCommand {
         }
         report.print(output.format)
         if !failures.isEmpty { throw CLIError("verification failed: " + failures.joined(separator: ", ")) }
+    }
+}
+
+extension Verify {
+    /// `--symbolic`: one row per algorithm with what the verifier played.
+    func runSymbolic(_ c: Choices) throws {
+        var report = Report(columns: [
+            ReportColumn(key: "algorithm", title: "algorithm", kind: .text),
+            ReportColumn(key: "ranks", title: "ranks", kind: .integer),
+            ReportColumn(key: "count", title: "count", unit: "(elements)", kind: .integer),
+            ReportColumn(key: "steps", title: "steps", kind: .integer),
+            ReportColumn(key: "messages", title: "messages", kind: .integer),
+            ReportColumn(key: "max_sent_per_rank", title: "max sent", unit: "(elements)", kind: .integer),
+            ReportColumn(key: "max_in_flight", title: "max in", unit: "flight", kind: .integer),
+            ReportColumn(key: "verified", title: "verified", kind: .text),
+            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 1)),
+        ])
+        var failures: [String] = []
+        for a in c.algorithms {
+            let parameters = ScheduleParameters(rankCount: ranks, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
+                                                chunkBytes: c.chunkBytes, ranksPerNode: c.ranksPerNode, interNodeAlgorithm: c.inter)
+            let schedule: any Schedule
+            do { schedule = try a.makeSchedule(parameters) } catch { throw CLIError("\(a.rawValue): \(error)") }
+            let t0 = Date()
+            do {
+                let s = try ScheduleVerifier().verify(schedule, orders: [.fifo, .lifo, .random(seed: seed)])
+                report.append([.text(a.rawValue), .int(ranks), .int(count), .int(s.stepCount), .int(s.messageCount),
+                               .int(s.maxElementsSentPerRank), .int(s.maxInFlightPerRank), .text("yes"),
+                               .number(Date().timeIntervalSince(t0) * 1e6)])
+            } catch .invalidParameter(let m) {
+                throw CLIError("\(a.rawValue): \(m)")
+            } catch {
+                failures.append("\(a.rawValue): \(error)")
+                report.append([.text(a.rawValue), .int(ranks), .int(count), .int(0), .int(0), .int(0), .int(0), .text("no"),
+                               .number(Date().timeIntervalSince(t0) * 1e6)])
+            }
+        }
+        report.notes.append("completion orders: fifo, lifo, random(seed: \(seed))")
+        report.print(output.format)
+        if !failures.isEmpty { throw CLIError(failures.joined(separator: "; ")) }
     }
 }
 

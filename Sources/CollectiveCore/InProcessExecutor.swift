@@ -84,11 +84,12 @@ final class _Monitor: @unchecked Sendable {
     func lock() { pthread_mutex_lock(&mutex) }
     func unlock() { pthread_mutex_unlock(&mutex) }
     func wait() { pthread_cond_wait(&cond, &mutex) }
+    func signal() { pthread_cond_signal(&cond) }
     func broadcast() { pthread_cond_broadcast(&cond) }
 }
 
 /// The shared state of one in-process play; every field is guarded by `monitor`.
-final class _InProcessRun<S: Schedule>: @unchecked Sendable {
+final class _InProcessRun: @unchecked Sendable {
     struct Posted {
         var rank: Int
         var index: Int
@@ -110,7 +111,7 @@ final class _InProcessRun<S: Schedule>: @unchecked Sendable {
     let reducer: Reducer
     let buffers: [UnsafeMutableRawPointer]
     let monitor = _Monitor()
-    var progress: [RankProgress<S.StepIterator>]
+    var progress: [RankProgress<_AnySteps>]
     var finished: [Bool]
     var finishedCount = 0
     var channels: [Int: Channel] = [:]
@@ -120,12 +121,12 @@ final class _InProcessRun<S: Schedule>: @unchecked Sendable {
     var error: ExecutionError?
     var stats = ExecutionStatistics()
 
-    init(schedule: S, buffers: [UnsafeMutableRawPointer], reducer: Reducer) {
+    init<S: Schedule>(schedule: S, buffers: [UnsafeMutableRawPointer], reducer: Reducer) {
         p = schedule.rankCount
         elementSize = reducer.dataType.sizeInBytes
         self.reducer = reducer
         self.buffers = buffers
-        progress = (0..<schedule.rankCount).map { RankProgress(schedule.makeSteps(forRank: $0)) }
+        progress = (0..<schedule.rankCount).map { RankProgress(_AnySteps(base: schedule.makeSteps(forRank: $0))) }
         finished = Array(repeating: false, count: schedule.rankCount)
     }
 
@@ -191,9 +192,12 @@ final class _InProcessRun<S: Schedule>: @unchecked Sendable {
                 stats.messages += 1
                 stats.bytesSent += bytes
                 if t.recv.step.kind == .recvReduce { stats.bytesReduced += bytes } else { stats.bytesCopied += bytes }
+                let before = ready.count - readyHead
                 issue(t.send.rank)
                 issue(t.recv.rank)
-                monitor.broadcast()
+                // Wake one waiting worker per transfer made ready beyond the one this worker takes next.
+                let added = ready.count - readyHead - before
+                if finishedCount == p || error != nil { monitor.broadcast() } else if added > 1 { monitor.broadcast() } else if added == 1 && before > 0 { monitor.signal() }
                 continue
             }
             if busy == 0 {

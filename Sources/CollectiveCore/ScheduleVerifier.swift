@@ -136,7 +136,14 @@ struct _VerifierFailure: Error {
 }
 
 /// One play of a schedule under one completion order.
-struct _VerifierPlay<S: Schedule> {
+/// A rank's step iterator behind an existential, so the play below is not generic: playing a
+/// schedule opened from `any Schedule` then needs no generic-metadata look-ups per step.
+struct _AnySteps: IteratorProtocol {
+    var base: any IteratorProtocol<Step>
+    mutating func next() -> Step? { base.next() }
+}
+
+struct _VerifierPlay {
     struct Issued {
         var rank: Int
         var index: Int
@@ -160,8 +167,11 @@ struct _VerifierPlay<S: Schedule> {
     let segmentStart: [Int]
     let words: Int
     let order: ScheduleVerifier.CompletionOrder
-    var progress: [RankProgress<S.StepIterator>]
-    var inFlight: [[Issued]]
+    var progress: [RankProgress<_AnySteps>]
+    var inFlight: [[Int: Issued]]
+    /// Per rank and segment: the in-flight receive writing it (step index, or -1) and the number of in-flight sends reading it.
+    var writer: [Int32]
+    var readers: [Int32]
     var channels: [Int: Channel] = [:]
     var ready: [Transfer] = []
     var readyHead = 0
@@ -169,15 +179,17 @@ struct _VerifierPlay<S: Schedule> {
     var rng: UInt64
     var maxInFlight = 0
 
-    init(schedule: S, segmentOf: [Int32], segmentStart: [Int], words: Int, order: ScheduleVerifier.CompletionOrder) {
+    init<S: Schedule>(schedule: S, segmentOf: [Int32], segmentStart: [Int], words: Int, order: ScheduleVerifier.CompletionOrder) {
         p = schedule.rankCount
         n = schedule.elementCount
         self.segmentOf = segmentOf
         self.segmentStart = segmentStart
         self.words = words
         self.order = order
-        progress = (0..<p).map { RankProgress(schedule.makeSteps(forRank: $0)) }
-        inFlight = Array(repeating: [], count: p)
+        progress = (0..<p).map { RankProgress(_AnySteps(base: schedule.makeSteps(forRank: $0))) }
+        inFlight = Array(repeating: [:], count: p)
+        writer = Array(repeating: -1, count: p * segmentStart.count)
+        readers = Array(repeating: 0, count: p * segmentStart.count)
         let segments = segmentStart.count
         bits = Array(repeating: 0, count: p * segments * words)
         for r in 0..<p {
@@ -238,20 +250,25 @@ struct _VerifierPlay<S: Schedule> {
     mutating func issue(_ r: Int) throws(_VerifierFailure) {
         while let (index, step) = progress[r].issueNext() {
             let x = Issued(rank: r, index: index, step: step)
-            // Hazards against the rank's steps still in flight.
+            // Hazards against the rank's steps still in flight, segment by segment.
             if step.count > 0 {
-                for y in inFlight[r] where y.step.count > 0 {
-                    let overlap = y.step.offset < step.offset + step.count && step.offset < y.step.offset + y.step.count
-                    guard overlap else { continue }
-                    if step.kind.isReceive {
-                        throw _VerifierFailure(message: "hazard: \(Self.describe(x)) writes elements that in-flight step \(y.index) (\(ScheduleVerifier.describe(y.step))) still \(y.step.kind.isReceive ? "writes" : "reads")")
+                let segments = segmentStart.count
+                let lo = r * segments + Int(segmentOf[step.offset]), hi = r * segments + Int(segmentOf[step.offset + step.count])
+                for g in lo..<hi {
+                    if writer[g] >= 0, let y = inFlight[r][Int(writer[g])] {
+                        throw _VerifierFailure(message: "hazard: \(Self.describe(x)) \(step.kind.isReceive ? "writes" : "reads") elements that in-flight step \(y.index) (\(ScheduleVerifier.describe(y.step))) still writes")
                     }
-                    if y.step.kind.isReceive {
-                        throw _VerifierFailure(message: "hazard: \(Self.describe(x)) reads elements that in-flight step \(y.index) (\(ScheduleVerifier.describe(y.step))) still writes")
+                    if step.kind.isReceive && readers[g] > 0 {
+                        let element = segmentStart[g - r * segments]
+                        let y = inFlight[r].values.filter { $0.step.kind == .send && $0.step.range.contains(element) }.min { $0.index < $1.index }
+                        throw _VerifierFailure(message: "hazard: \(Self.describe(x)) writes elements that in-flight step \(y.map { "\($0.index) (\(ScheduleVerifier.describe($0.step)))" } ?? "(a send)") still reads")
                     }
                 }
+                for g in lo..<hi {
+                    if step.kind.isReceive { writer[g] = Int32(index) } else { readers[g] += 1 }
+                }
             }
-            inFlight[r].append(x)
+            inFlight[r][index] = x
             maxInFlight = max(maxInFlight, inFlight[r].count)
             let key = step.kind == .send ? r * p + step.peer : step.peer * p + r
             if let t = try Self.enqueue(x, into: &channels[key, default: Channel()]) { ready.append(t) }
@@ -313,14 +330,17 @@ struct _VerifierPlay<S: Schedule> {
 
     mutating func retire(_ x: Issued) {
         progress[x.rank].complete(x.index)
-        let count = inFlight[x.rank].count
-        var i = 0
-        while i < count && inFlight[x.rank][i].index != x.index { i += 1 }
-        if i < count { inFlight[x.rank].remove(at: i) }
+        inFlight[x.rank][x.index] = nil
+        guard x.step.count > 0 else { return }
+        let segments = segmentStart.count
+        let lo = x.rank * segments + Int(segmentOf[x.step.offset]), hi = x.rank * segments + Int(segmentOf[x.step.offset + x.step.count])
+        for g in lo..<hi {
+            if x.step.kind.isReceive { writer[g] = -1 } else { readers[g] -= 1 }
+        }
     }
 
     mutating func blockedReason(_ r: Int) -> String {
-        if let pending = inFlight[r].first {
+        if let pending = inFlight[r].values.min(by: { $0.index < $1.index }) {
             return "\(Self.describe(pending)) is never matched by rank \(pending.step.peer)"
         }
         let next = progress[r].nextIndex

@@ -192,6 +192,9 @@ struct _TreeProgram: Sendable {
     /// The active streams' indices, in order, and their number.
     var active: InlineArray<12, Int8>
     var activeCount = 0
+    /// Start slots of the active streams, in order, and each stream's place among them.
+    var starts: InlineArray<12, Int>
+    var position: InlineArray<12, Int8>
     // Iteration state.
     var slot = 0
     var stream = 0
@@ -204,6 +207,8 @@ struct _TreeProgram: Sendable {
         k = chunkCount(elements: halves.maxSize, elementSize: elementSize, chunkBytes: chunkBytes)
         streams = InlineArray(repeating: _TreeStream())
         active = InlineArray(repeating: 0)
+        starts = InlineArray(repeating: 0)
+        position = InlineArray(repeating: -1)
         var top = 1
         while top < n { top <<= 1 }
         let lag = 2 * top.trailingZeroBitCount
@@ -230,6 +235,8 @@ struct _TreeProgram: Sendable {
         slots = n >= 2 ? maxStart + k : 0
         for j in 0..<12 where streams[j].active {
             active[activeCount] = Int8(j)
+            starts[activeCount] = streams[j].start
+            position[j] = Int8(activeCount)
             activeCount += 1
         }
     }
@@ -237,13 +244,13 @@ struct _TreeProgram: Sendable {
     /// Index (among this member's steps) of stream `j`'s chunk `c`.
     @inline(__always)
     func _index(_ j: Int, _ c: Int) -> Int {
-        let s = streams[j].start + c
+        let pj = Int(position[j])
+        let s = starts[pj] + c
         var i = 0
         for a in 0..<activeCount {
-            let x = Int(active[a])
-            let before = s - streams[x].start
+            let before = s - starts[a]
             i += Swift.min(Swift.max(before, 0), k)
-            if x < j && before >= 0 && before < k { i += 1 }
+            if a < pj && before >= 0 && before < k { i += 1 }
         }
         return i
     }

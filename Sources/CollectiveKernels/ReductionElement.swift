@@ -46,7 +46,7 @@ public protocol ReductionElement: BitwiseCopyable, Sendable {
     static func _divided(_ a: _ScalarAccumulator, by n: Int) -> _ScalarAccumulator
 }
 
-// MARK: - Shared vector helpers
+// MARK: - Shared vector functions
 //
 // Swift's generic SIMD comparisons and `replacing(with:where:)` compile to lane-by-lane loops
 // with branches; the comparisons declared on the concrete vector types (`SIMD16<Float>`,

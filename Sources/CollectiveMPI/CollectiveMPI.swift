@@ -1,6 +1,12 @@
-/// The Open MPI runner: plays ``Schedule``s across processes under `mpirun`.
-/// Built only with the package trait `MPI`.
-#if MPI
-import CMPI
-import CollectiveCore
-#endif
+// CollectiveMPI: the Open MPI runner, which plays the same ``Schedule``s as the in-process
+// executor and the simulator across processes under `mpirun`.
+//
+// With the package trait `MPI` (code inside `#if MPI`):
+//   - `MPIScheduleRunner` / `MPIPointToPointTransport`: steps as MPI_Isend/MPI_Irecv, any Open MPI
+//     transport (shared memory, TCP, InfiniBand), reductions by our kernels;
+//   - `MPISharedMemoryRunner` / `MPISharedMemoryTransport`: the ranks of one node reduce straight
+//     from each other's buffers in an MPI-3 shared window;
+//   - `MPIAllreduceBenchmark`: the `allreduce mpi` measurement loop beside MPI_Allreduce;
+//   - `Communicator`, `MPIProcess`, `MPIReduction`: thin wrappers over the CMPI shim.
+// Without it, only the MPI-free pieces build (and are unit tested): `AllreduceInputPattern`,
+// `ResultChecker`, `ElementRangeSet`, `MPIRunConfiguration`, `SystemMemory`.

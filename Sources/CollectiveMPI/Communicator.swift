@@ -51,6 +51,14 @@ func mpiCheck(_ code: Int32, _ function: StaticString) {
     }
 }
 
+/// Writes `message` as one error line and ends every rank of the job (`MPI_Abort`): for
+/// failures inside a collective, where the peers would otherwise wait forever.
+public func mpiFail(_ message: String) -> Never {
+    var stderr = _StandardErrorStream()
+    print("allreduce: error: \(message)", to: &stderr)
+    MPIProcess.abortJob(code: 1)
+}
+
 /// A communicator handle with the few collectives the runner needs for its own bookkeeping.
 /// Value type over MPI's handle; ``free()`` releases communicators this process created.
 public struct Communicator: @unchecked Sendable {

@@ -184,12 +184,25 @@ public final class MPIAllreduceBenchmark {
                     self._maybeDie()
                     switch choice {
                     case .schedule:
-                        if let shm { shm.run(schedule!) } else { p2p!.run(schedule!, input: input, output: output) }
-                    case .mpiAllreduce: self._mpiAllreduce(input, output, count, reduction, collectiveComm)
+                        if let shm {
+                            shm.run(schedule!, inPlace: c.inPlace)
+                        } else if c.inPlace {
+                            // In place through the ScheduleExecutor entry point.
+                            do {
+                                _ = try p2p!.execute(schedule!, buffers: [RankBuffer(rank: self.world.rank, base: output)], reducer: p2p!.reducer)
+                            } catch {
+                                mpiFail("rank \(self.world.rank): \(error)")
+                            }
+                        } else {
+                            p2p!.run(schedule!, input: input, output: output)
+                        }
+                    case .mpiAllreduce:
+                        self._mpiAllreduce(c.inPlace ? nil : input, output, count, reduction, collectiveComm)
                     case .memcpyBound: output.copyMemory(from: input, byteCount: bytes)
                     }
                 })
             }
+            if c.inPlace { output.copyMemory(from: input, byteCount: bytes) }
             for plan in plans {
                 for _ in 0..<c.warmupIterations { world.barrier(); plan.once() }
             }
@@ -216,7 +229,9 @@ public final class MPIAllreduceBenchmark {
 
                 var wrong: Int? = nil
                 if let reference, choice != .memcpyBound {
-                    // One more run of this algorithm alone, checked.
+                    // One more run of this algorithm alone, checked (in place: on a fresh copy
+                    // of the input).
+                    if c.inPlace { output.copyMemory(from: input, byteCount: bytes) }
                     world.barrier()
                     plan.once()
                     var localWrong = 0
@@ -254,8 +269,8 @@ public final class MPIAllreduceBenchmark {
     }
 
     /// `MPI_Allreduce(input, output)`, then `avg`'s division (MPI has no average op).
-    func _mpiAllreduce(_ input: UnsafeMutableRawPointer, _ output: UnsafeMutableRawPointer, _ count: Int, _ reduction: MPIReduction, _ comm: Communicator) {
-        mpiCheck(MPI_Allreduce(input, output, Int32(count), configuration.dataType.mpiDatatype, reduction.handle, comm.handle), "MPI_Allreduce")
+    func _mpiAllreduce(_ input: UnsafeMutableRawPointer?, _ output: UnsafeMutableRawPointer, _ count: Int, _ reduction: MPIReduction, _ comm: Communicator) {
+        mpiCheck(MPI_Allreduce(input.map(UnsafeRawPointer.init) ?? UnsafeRawPointer(cmpi_in_place()), output, Int32(count), configuration.dataType.mpiDatatype, reduction.handle, comm.handle), "MPI_Allreduce")
         Reducer(dataType: configuration.dataType, op: configuration.op).finalize(output, count: count, contributions: world.size)
     }
 

@@ -62,6 +62,9 @@ public struct MPIRunConfiguration: Sendable, Hashable {
     /// The inter-node algorithm of `hierarchical`.
     public var interNodeAlgorithm: AllreduceAlgorithm
     public var transport: MPITransportKind
+    /// nccl-tests' in-place mode: each iteration reduces the output buffer as it stands
+    /// (MPI_IN_PLACE for MPI_Allreduce) instead of reading a separate input.
+    public var inPlace = false
     /// Ranks per node for `hierarchical` when given (`--ranks-per-node`), instead of the layout
     /// MPI reports: to group ranks of one machine as if they sat on several nodes.
     public var ranksPerNodeOverride: Int?
@@ -131,7 +134,7 @@ public struct MPIRunConfiguration: Sendable, Hashable {
             "type=\(dataType.rawValue)", "op=\(op.rawValue)",
             "algorithms=" + algorithms.map(\.description).joined(separator: ","),
             "iterations=\(iterations)", "warmup=\(warmupIterations)", "check=\(check)",
-            "chunk=\(chunkBytes)", "inter=\(interNodeAlgorithm.rawValue)", "transport=\(transport.rawValue)", "rpn=\(ranksPerNodeOverride.map(String.init) ?? "mpi")",
+            "chunk=\(chunkBytes)", "inter=\(interNodeAlgorithm.rawValue)", "transport=\(transport.rawValue)", "inplace=\(inPlace)", "rpn=\(ranksPerNodeOverride.map(String.init) ?? "mpi")",
             "kill=\(killRank.map(String.init) ?? "none")", "corrupt=\(corruptRank.map(String.init) ?? "none")",
         ].joined(separator: ";")
     }

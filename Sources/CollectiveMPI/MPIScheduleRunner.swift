@@ -34,6 +34,9 @@ public final class MPIScheduleRunner {
     var _input = UnsafeRawPointer(bitPattern: 64)!
     var _output = UnsafeMutableRawPointer(bitPattern: 64)!
     var _closed = false
+    /// What the runs so far did (steps, messages, bytes; ``ScheduleExecutor/execute`` fills
+    /// `seconds`).
+    public var statistics = ExecutionStatistics()
 
     struct _Pending {
         var stepIndex: Int
@@ -85,18 +88,12 @@ public final class MPIScheduleRunner {
         _output = output
         _written.removeAll()
         if input == UnsafeRawPointer(output) { _written.insert(0..<schedule.elementCount) }
-        var progress = RankProgress(schedule.makeSteps(forRank: communicator.rank))
-        while true {
-            while let (index, step) = progress.issueNext() {
-                _post(index, step)
-            }
-            if _requests.isEmpty {
-                // Nothing in flight, so every issued step completed and the next one (if any)
-                // is ready: RankProgress would have issued it.
-                precondition(progress.isFinished(), "MPIScheduleRunner: rank \(communicator.rank) stalled with nothing in flight")
-                break
-            }
-            _waitSome(&progress)
+        var transport = MPIPointToPointTransport(runner: self)
+        do {
+            try schedule.run(rank: communicator.rank, transport: &transport)
+        } catch {
+            // The peers are waiting on this rank's messages: only ending the job is safe.
+            mpiFail("rank \(communicator.rank): \(error)")
         }
         // Whatever no step wrote still holds the input's value.
         _written.forEachPiece(of: 0..<schedule.elementCount) { piece, written in
@@ -143,7 +140,7 @@ public final class MPIScheduleRunner {
         _pending.append(pending)
     }
 
-    func _waitSome<I>(_ progress: inout RankProgress<I>) {
+    func _waitSome(_ completed: inout [Int]) {
         let n = _requests.count
         if _completedIndices.count < n { _completedIndices = [Int32](repeating: 0, count: max(n, 2 * _completedIndices.count)) }
         var outcount: Int32 = 0
@@ -171,12 +168,16 @@ public final class MPIScheduleRunner {
                 }
                 _written.insert(range)
                 _scratch.give(scratch, capacity: p.scratchCapacity)
+                statistics.bytesReduced += p.count * _elementSize
             case .recvCopy:
                 _written.insert(range)
+                statistics.bytesCopied += p.count * _elementSize
             case .send:
-                break
+                statistics.messages += 1
+                statistics.bytesSent += p.count * _elementSize
             }
-            progress.complete(p.stepIndex)
+            statistics.steps += 1
+            completed.append(p.stepIndex)
         }
         // Completed requests are now MPI_REQUEST_NULL (in Open MPI the address of a library
         // global, not a null pointer): drop them, keeping issue order.
@@ -189,6 +190,52 @@ public final class MPIScheduleRunner {
         }
         _requests.removeLast(n - w)
         _pending.removeLast(n - w)
+    }
+}
+
+/// One rank's steps as MPI point-to-point messages: the ``RankTransport`` that
+/// ``Schedule/run(rank:transport:)`` drives with ``RankProgress`` for ``MPIScheduleRunner``.
+/// `start` posts `MPI_Isend`/`MPI_Irecv` and never blocks; `waitForCompletions` is one
+/// `MPI_Waitsome`, after which received data has been reduced into place.
+public struct MPIPointToPointTransport: RankTransport {
+    let runner: MPIScheduleRunner
+
+    public mutating func start(_ step: Step, index: Int) throws(ExecutionError) {
+        guard step.count >= 0 && step.count <= Int(Int32.max) else {
+            throw .mismatch("step \(index) moves \(step.count) elements, outside MPI's int count")
+        }
+        runner._post(index, step)
+    }
+
+    public mutating func waitForCompletions(_ completed: inout [Int]) throws(ExecutionError) {
+        runner._waitSome(&completed)
+    }
+}
+
+extension MPIScheduleRunner: ScheduleExecutor {
+    /// Plays `schedule` in place on this rank's buffer: `buffers` must hold exactly the buffer
+    /// of this process's rank, and `reducer` must reduce the runner's datatype. Collective.
+    public func execute<S: Schedule>(_ schedule: S, buffers: [RankBuffer], reducer: Reducer) throws(ExecutionError) -> ExecutionStatistics {
+        guard buffers.count == 1, buffers[0].rank == communicator.rank else {
+            throw .mismatch("an MPI rank plays only its own buffer (rank \(communicator.rank)), got ranks \(buffers.map(\.rank))")
+        }
+        guard reducer == self.reducer else {
+            throw .mismatch("this runner reduces \(self.reducer.dataType.rawValue) \(self.reducer.op.rawValue), asked for \(reducer.dataType.rawValue) \(reducer.op.rawValue)")
+        }
+        guard schedule.rankCount == communicator.size else {
+            throw .mismatch("schedule for \(schedule.rankCount) ranks on a communicator of \(communicator.size)")
+        }
+        let before = statistics
+        let start = MPIProcess.wallTimeSeconds()
+        run(schedule, buffer: buffers[0].base)
+        var delta = ExecutionStatistics()
+        delta.steps = statistics.steps - before.steps
+        delta.messages = statistics.messages - before.messages
+        delta.bytesSent = statistics.bytesSent - before.bytesSent
+        delta.bytesReduced = statistics.bytesReduced - before.bytesReduced
+        delta.bytesCopied = statistics.bytesCopied - before.bytesCopied
+        delta.seconds = MPIProcess.wallTimeSeconds() - start
+        return delta
     }
 }
 

@@ -131,32 +131,23 @@ public final class MPISharedMemoryRunner {
         communicator.free()
     }
 
-    /// Runs this rank's steps of `schedule` from ``input`` to ``output`` and applies the
-    /// operator's final step. Collective over the communicator.
-    public func run<S: Schedule>(_ schedule: S) {
+    /// Runs this rank's steps of `schedule` from ``input`` to ``output`` (or, `inPlace`, on
+    /// ``output`` alone, as it stands) and applies the operator's final step. Collective over
+    /// the communicator.
+    public func run<S: Schedule>(_ schedule: S, inPlace: Bool = false) {
         precondition(!_closed, "MPISharedMemoryRunner: used after close()")
         precondition(schedule.rankCount == communicator.size,
                      "MPISharedMemoryRunner: schedule for \(schedule.rankCount) ranks on a communicator of \(communicator.size)")
         precondition(schedule.elementCount * _elementSize <= capacityBytes,
                      "MPISharedMemoryRunner: \(schedule.elementCount) elements exceed the window's \(capacityBytes) bytes")
         _written.removeAll()
-        var progress = RankProgress(schedule.makeSteps(forRank: communicator.rank))
-        var idlePolls = 0
-        while true {
-            while let (index, step) = progress.issueNext() {
-                _issue(index, step)
-            }
-            if _pending.isEmpty {
-                precondition(progress.isFinished(), "MPISharedMemoryRunner: rank \(communicator.rank) stalled with nothing in flight")
-                break
-            }
-            if _poll(&progress) {
-                idlePolls = 0
-            } else {
-                // Waiting on a peer: spin briefly, then give the core away (ranks may outnumber cores).
-                idlePolls += 1
-                if idlePolls < _spinsBeforeYield { cmpi_cpu_relax() } else { sched_yield() }
-            }
+        // In place, the output already is the buffer everywhere: sends publish the output.
+        if inPlace { _written.insert(0..<schedule.elementCount) }
+        var transport = MPISharedMemoryTransport(runner: self)
+        do {
+            try schedule.run(rank: communicator.rank, transport: &transport)
+        } catch {
+            mpiFail("rank \(communicator.rank): \(error)")
         }
         _written.forEachPiece(of: 0..<schedule.elementCount) { piece, written in
             if !written { _copyInput(piece) }
@@ -215,8 +206,22 @@ public final class MPISharedMemoryRunner {
         return true
     }
 
+    /// Polls the steps in flight until at least one completes (spinning, then yielding the
+    /// core while peers are not ready), and appends the completed step indices.
+    func _waitForCompletions(_ completed: inout [Int]) {
+        precondition(!_pending.isEmpty, "MPISharedMemoryRunner: waiting with nothing in flight")
+        var idlePolls = 0
+        let before = completed.count
+        while true {
+            _ = _poll(&completed)
+            if completed.count > before { return }
+            idlePolls += 1
+            if idlePolls < _spinsBeforeYield { cmpi_cpu_relax() } else { sched_yield() }
+        }
+    }
+
     /// One pass over the steps in flight; returns whether any made progress.
-    func _poll<I>(_ progress: inout RankProgress<I>) -> Bool {
+    func _poll(_ completed: inout [Int]) -> Bool {
         let me = communicator.rank
         var progressed = false
         var w = 0
@@ -245,7 +250,7 @@ public final class MPISharedMemoryRunner {
                 }
             }
             if done {
-                progress.complete(p.stepIndex)
+                completed.append(p.stepIndex)
                 progressed = true
             } else {
                 _pending[w] = p
@@ -273,6 +278,24 @@ public final class MPISharedMemoryRunner {
             }
         }
         _written.insert(p.range)
+    }
+}
+/// One rank's steps through the shared window: the ``RankTransport`` that
+/// ``Schedule/run(rank:transport:)`` drives for ``MPISharedMemoryRunner``. `start` publishes a
+/// send or registers a receive and never blocks; `waitForCompletions` polls the mailboxes and
+/// does the reductions straight from the peers' memory.
+public struct MPISharedMemoryTransport: RankTransport {
+    let runner: MPISharedMemoryRunner
+
+    public mutating func start(_ step: Step, index: Int) throws(ExecutionError) {
+        guard step.offset >= 0, step.count >= 0, (step.offset + step.count) * runner._elementSize <= runner.capacityBytes else {
+            throw .mismatch("step \(index) covers elements \(step.offset)..<\(step.offset + step.count), outside the window")
+        }
+        runner._issue(index, step)
+    }
+
+    public mutating func waitForCompletions(_ completed: inout [Int]) throws(ExecutionError) {
+        runner._waitForCompletions(&completed)
     }
 }
 #endif

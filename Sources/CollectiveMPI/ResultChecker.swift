@@ -1,50 +1,33 @@
+import CollectiveCore
 import CollectiveKernels
 
 /// Counts the elements of an allreduce result that differ from a reference, as nccl-tests'
 /// `#wrong` does: exactly for integer types, within an absolute bound for floating-point types.
 ///
-/// The bound covers two results of the same reduction computed in different orders (a
-/// schedule's and Open MPI's). Recursive summation of p terms errs by at most
-/// `(p-1) u sum|x|` (u = unit roundoff = eps/2, Higham, "Accuracy and Stability of Numerical
-/// Algorithms", section 4.2), so two orders differ by at most `(p-1) eps sum|x|`, and
-/// `sum|x| <= p * magnitude` for ``AllreduceInputPattern``'s inputs. Products of p terms err by
-/// at most `(p-1) u` relatively, so two orders differ by `(p-1) eps |x|`. `avg` adds one rounding
-/// of the division. `min` and `max` are exact.
+/// The bound is the in-process check's (``AllreduceCheck/errorBound(dataType:op:ranks:sumOfMagnitudes:reference:)``:
+/// gamma(p-1) times the sum of the magnitudes for `sum`, Higham section 4.2), doubled because
+/// both sides are computed results: a schedule's and Open MPI's each sit within the bound of
+/// the exact value, so they may differ by twice it. The sum of magnitudes is bounded by
+/// `p * magnitude` of ``AllreduceInputPattern``'s inputs. `min` and `max` are exact.
 public struct ResultChecker: Sendable, Hashable {
     public let dataType: DataType
     public let op: ReductionOp
     public let rankCount: Int
-    /// The absolute difference allowed between a floating-point result and its reference
-    /// (0 for integers, `min` and `max`).
-    public let absoluteTolerance: Double
-    /// For `prod`: the difference allowed relative to the reference's magnitude.
-    public let relativeTolerance: Double
+    /// The largest sum of |inputs| of one element.
+    public let sumOfMagnitudes: Double
 
     public init(pattern: AllreduceInputPattern) {
         dataType = pattern.dataType
         op = pattern.op
         rankCount = pattern.rankCount
-        let p = Double(pattern.rankCount)
-        let eps = Self.machineEpsilon(pattern.dataType)
-        guard pattern.dataType.isFloatingPoint else {
-            absoluteTolerance = 0
-            relativeTolerance = 0
-            return
-        }
-        switch pattern.op {
-        case .sum:
-            absoluteTolerance = (p - 1) * eps * p * Double(pattern.magnitude)
-            relativeTolerance = 0
-        case .avg:
-            absoluteTolerance = (p - 1) * eps * Double(pattern.magnitude) + eps * Double(pattern.magnitude)
-            relativeTolerance = 0
-        case .prod:
-            absoluteTolerance = 0
-            relativeTolerance = (p - 1) * eps
-        case .min, .max:
-            absoluteTolerance = 0
-            relativeTolerance = 0
-        }
+        sumOfMagnitudes = Double(pattern.rankCount) * Double(pattern.magnitude)
+    }
+
+    /// The largest difference allowed between two floating-point results near `magnitude`
+    /// (0 for integer types, where results must match exactly).
+    public func allowedDifference(near magnitude: Double) -> Double {
+        guard dataType.isFloatingPoint else { return 0 }
+        return 2 * AllreduceCheck.errorBound(dataType: dataType, op: op, ranks: rankCount, sumOfMagnitudes: sumOfMagnitudes, reference: magnitude)
     }
 
     /// The gap between 1 and the next representable value of `type` (0 for integer types).
@@ -92,8 +75,7 @@ public struct ResultChecker: Sendable, Hashable {
                 continue
             }
             if a == r { continue }
-            let allowed = absoluteTolerance + relativeTolerance * Swift.max(abs(a), abs(r))
-            if !(abs(a - r) <= allowed) { wrong += 1 }
+            if !(abs(a - r) <= allowedDifference(near: Swift.max(abs(a), abs(r)))) { wrong += 1 }
         }
         return wrong
     }

@@ -37,10 +37,23 @@ struct BenchKernelsCLITests {
         #expect(r.stdout.contains("Open MPI skipped (--no-openmpi)"))
     }
 
+    @Test("without --no-openmpi it says which reference the float/double/int32 rows use")
+    func openMPIOrNot() throws {
+        let args = ["bench-kernels", "--min-bytes", "64", "--max-bytes", "64", "-n", "1", "--min-time-ms", "0", "--format", "csv"]
+        let r = try CLI.run(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        // A build without the MPI trait says so; one with it names Open MPI's version.
+        let builtIn = r.stderr.contains("reference openmpi = MPI_Reduce_local")
+        #expect(builtIn || r.stderr.contains("Open MPI is not built in"), "\(r.stderr)")
+        let floatRow = r.stdout.split(separator: "\n").first { $0.hasPrefix("64,float,sum,in-place,") }
+        #expect(floatRow?.contains(builtIn ? ",openmpi," : ",memcpy,") == true)
+    }
+
     @Test("bad options are one line on stderr and a non-zero exit", arguments: [
         (["--min-bytes", "12"], "--min-bytes"),
         (["--max-bytes", "1K", "--min-bytes", "4K"], "--max-bytes"),
         (["--max-bytes", "lots"], "--max-bytes"),
+        (["--max-bytes", "2G"], "--max-bytes"),
         (["--step-factor", "1"], "--step-factor"),
         (["--repetitions", "0"], "--repetitions"),
         (["--min-time-ms", "-1"], "--min-time-ms"),

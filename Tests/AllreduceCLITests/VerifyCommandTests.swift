@@ -38,6 +38,18 @@ struct VerifyCommandTests {
         #expect(lines.count == 6)
     }
 
+    @Test("--symbolic verifies every schedule without data")
+    func symbolic() throws {
+        let r = try CLI.run(["verify", "--symbolic", "--ranks", "9", "--count", "10", "--chunk-bytes", "8", "--ranks-per-node", "4", "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 5)
+        for row in rows {
+            #expect(row["verified"] as? String == "yes")
+            #expect((row["steps"] as? Int ?? 0) > 0)
+        }
+    }
+
     @Test("hierarchical works when the ranks per node do not divide the ranks")
     func hierarchicalUneven() throws {
         let r = try CLI.run(["verify", "--ranks", "10", "--ranks-per-node", "4", "--inter-node", "tree", "--count", "77", "--algorithm", "hierarchical", "--datatype", "uint8"])
@@ -58,6 +70,7 @@ struct VerifyCommandTests {
         (["verify", "--chunk-bytes", "12Q"], "--chunk-bytes"),
         (["verify", "--ranks", "100000", "--count", "1000000000000"], "memory"),
         (["verify", "--ranks", "4611686018427387904", "--count", "1000"], "memory"),
+        (["verify", "--ranks", "100000", "--count", "10000", "--algorithm", "ring"], "steps"),
     ])
     func badInput(_ args: [String], _ mention: String) throws {
         let r = try CLI.run(args)
@@ -67,5 +80,46 @@ struct VerifyCommandTests {
         #expect(r.stderr.hasPrefix("allreduce: error: "))
         #expect(r.stderr.contains(mention), "\(r.stderr)")
         #expect(r.stdout.isEmpty)
+    }
+}
+
+@Suite("allreduce bench-executor")
+struct VerifyBenchExecutorTests {
+    @Test("prints memcpy and the executor side by side with their ratio")
+    func smallRun() throws {
+        let r = try CLI.run(["bench-executor", "--size", "256K", "--runs", "1", "--ranks", "4"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("memcpy"))
+        #expect(r.stdout.contains("ring float sum"))
+        #expect(r.stdout.contains("executor traffic / memcpy traffic = "))
+    }
+
+    @Test("JSON: traffic of the ring is 2(p-1)/p n copied + (p-1)/p n reduced per rank")
+    func traffic() throws {
+        let r = try CLI.run(["bench-executor", "--size", "64K", "--runs", "1", "--ranks", "4", "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        let ring = try #require(rows.first { ($0["what"] as? String)?.hasPrefix("ring") == true })
+        // Per rank: (p-1)/p n reduced (3 bytes of traffic each) and (p-1)/p n copied (2 each).
+        let n = 65536, p = 4
+        #expect(ring["traffic_bytes"] as? Int == p * ((p - 1) * n / p) * 3 + p * ((p - 1) * n / p) * 2)
+    }
+
+    @Test("--step-rate times every algorithm's iterators")
+    func stepRate() throws {
+        let r = try CLI.run(["bench-executor", "--step-rate", "--ranks", "64", "--size", "1M", "--runs", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for a in ["ring", "tree", "rabenseifner", "recursive-doubling", "hierarchical"] { #expect(r.stdout.contains(a)) }
+    }
+
+    @Test("bad input: one line, non-zero exit", arguments: [
+        ["bench-executor", "--ranks", "0"], ["bench-executor", "--runs", "0"], ["bench-executor", "--datatype", "complex"],
+        ["bench-executor", "--algorithm", "star"], ["bench-executor", "--size", "1T", "--ranks", "64"],
+    ])
+    func badInput(_ args: [String]) throws {
+        let r = try CLI.run(args)
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(r.stderr.hasPrefix("allreduce: error: "))
     }
 }

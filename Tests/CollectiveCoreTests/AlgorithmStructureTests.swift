@@ -110,3 +110,26 @@ struct CostStructureTests {
         #expect(MemoryLayout<HierarchicalSchedule.Iterator>.size < 2048)
     }
 }
+
+@Suite("Schedules at scale")
+struct ScaleTests {
+    @Test("100,000 ranks: any rank's steps come on demand, well formed", arguments: AlgorithmCase.all)
+    func hundredThousandRanks(_ c: AlgorithmCase) throws {
+        let p = 100_000, n = 1_000_003
+        let schedule = try c.algorithm.makeSchedule(c.parameters(ranks: p, count: n, chunkBytes: 1 << 21))
+        for rank in [0, 1, 77_777, p - 1] {
+            var it = schedule.makeSteps(forRank: rank)
+            var index = 0
+            var sent = 0
+            while let step = it.next() {
+                #expect(step.peer >= 0 && step.peer < p && step.peer != rank)
+                #expect(step.offset >= 0 && step.count >= 0 && step.offset + step.count <= n)
+                for d in step.dependencies { #expect(d < index) }
+                if step.kind == .send { sent += step.count }
+                index += 1
+            }
+            #expect(index > 0)
+            #expect(sent >= n / p)  // every rank sends at least its share
+        }
+    }
+}

@@ -99,6 +99,14 @@ struct InProcessExecutorTests {
         #expect(Set(errors).count > 1)
     }
 
+    @Test("more workers than cores and than ready transfers", arguments: [3, 8])
+    func manyWorkers(_ threads: Int) throws {
+        for a in AlgorithmCase.all {
+            let c = ExecutionCase(algorithm: a, ranks: 11, count: 997, chunkBytes: 24, dataType: .int64, op: .sum, seed: 9)
+            #expect(try check(c, threads: threads).wrong == 0, "\(a.testDescription)")
+        }
+    }
+
     @Test("a single worker plays the schedule too (deterministic)")
     func singleThread() throws {
         let c = ExecutionCase(algorithm: AlgorithmCase(algorithm: .ring), ranks: 7, count: 500, chunkBytes: 40, dataType: .float64, op: .avg, seed: 1)

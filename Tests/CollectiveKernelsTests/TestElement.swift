@@ -83,7 +83,7 @@ extension UInt64: TestElement, IntegerTestElement {}
 
 // MARK: - Floating point
 
-/// IEEE 754-2019 minimum and maximum, written independently of the kernels' helpers.
+/// IEEE 754-2019 minimum and maximum, written independently of the kernels' own functions.
 func referenceMinimum(_ a: Double, _ b: Double) -> Double {
     if a.isNaN || b.isNaN { return .nan }
     if a == 0 && b == 0 { return (a.sign == .minus || b.sign == .minus) ? -0.0 : 0.0 }
