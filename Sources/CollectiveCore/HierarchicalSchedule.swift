@@ -69,7 +69,7 @@ public struct HierarchicalSchedule: Schedule {
     /// algorithm is the tree, lives in a copy-on-write box so that the iterator stays small.
     public struct Iterator: IteratorProtocol {
         /// 0: reduce-scatter, 1: inter-node, 2: allgather, 3: done.
-        var phase = 0
+        var phase: Int8 = 0
         var phaseStart = true
         /// An inter-node program for block `block` is under way.
         var interActive = false
