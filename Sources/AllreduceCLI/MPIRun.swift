@@ -259,16 +259,7 @@ extension MPIRun {
     }
 
     func report(_ benchmark: MPIAllreduceBenchmark) -> Report {
-        var report = Report(columns: [
-            ReportColumn(key: "size", title: "size", unit: "(B)", kind: .integer),
-            ReportColumn(key: "count", title: "count", unit: "(elements)", kind: .integer),
-            ReportColumn(key: "type", title: "type", kind: .text),
-            ReportColumn(key: "redop", title: "redop", kind: .text),
-            ReportColumn(key: "root", title: "root", kind: .integer),
-            ReportColumn(key: "algorithm", title: "algorithm", kind: .text),
-            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 2)),
-            ReportColumn(key: "algbw_GBps", title: "algbw", unit: "(GB/s)", kind: .number(decimals: 2)),
-            ReportColumn(key: "busbw_GBps", title: "busbw", unit: "(GB/s)", kind: .number(decimals: 2)),
+        var report = Report(columns: ReportColumn.allreducePerf + [
             ReportColumn(key: "time_min_us", title: "min", unit: "(us)", kind: .number(decimals: 2)),
             ReportColumn(key: "time_max_us", title: "max", unit: "(us)", kind: .number(decimals: 2)),
             ReportColumn(key: "wrong", title: "#wrong", kind: .integer),

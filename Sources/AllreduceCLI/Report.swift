@@ -24,6 +24,22 @@ struct ReportColumn {
     var kind: Kind
 }
 
+extension ReportColumn {
+    /// nccl-tests' `all_reduce_perf` columns, with the key names every command shares:
+    /// `size, count, type, redop, root, algorithm, time_us, algbw_GBps, busbw_GBps`.
+    static let allreducePerf: [ReportColumn] = [
+            ReportColumn(key: "size", title: "size", unit: "(B)", kind: .integer),
+            ReportColumn(key: "count", title: "count", unit: "(elements)", kind: .integer),
+            ReportColumn(key: "type", title: "type", kind: .text),
+            ReportColumn(key: "redop", title: "redop", kind: .text),
+            ReportColumn(key: "root", title: "root", kind: .integer),
+            ReportColumn(key: "algorithm", title: "algorithm", kind: .text),
+            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 2)),
+            ReportColumn(key: "algbw_GBps", title: "algbw", unit: "(GB/s)", kind: .number(decimals: 2)),
+            ReportColumn(key: "busbw_GBps", title: "busbw", unit: "(GB/s)", kind: .number(decimals: 2)),
+    ]
+}
+
 /// One cell.
 enum ReportValue {
     case int(Int)

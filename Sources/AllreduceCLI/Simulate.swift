@@ -167,17 +167,7 @@ struct SimulationRun {
     }
 
     var columns: [ReportColumn] {
-        var c = [
-            ReportColumn(key: "size", title: "size", unit: "(B)", kind: .integer),
-            ReportColumn(key: "count", title: "count", unit: "(elements)", kind: .integer),
-            ReportColumn(key: "type", title: "type", kind: .text),
-            ReportColumn(key: "redop", title: "redop", kind: .text),
-            ReportColumn(key: "root", title: "root", kind: .integer),
-            ReportColumn(key: "algorithm", title: "algorithm", kind: .text),
-            ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 2)),
-            ReportColumn(key: "algbw_GBps", title: "algbw", unit: "(GB/s)", kind: .number(decimals: 2)),
-            ReportColumn(key: "busbw_GBps", title: "busbw", unit: "(GB/s)", kind: .number(decimals: 2)),
-        ]
+        var c = ReportColumn.allreducePerf
         if options.timingModel == .nccl { c.append(ReportColumn(key: "protocol", title: "protocol", kind: .text)) }
         return c
     }

@@ -69,10 +69,12 @@ public struct HierarchicalSchedule: Schedule {
     /// algorithm is the tree, lives in a copy-on-write box so that the iterator stays small.
     public struct Iterator: IteratorProtocol {
         /// 0: reduce-scatter, 1: inter-node, 2: allgather, 3: done.
-        var phase = 0
+        var phase: Int8 = 0
         var phaseStart = true
         /// An inter-node program for block `block` is under way.
         var interActive = false
+        /// The inter-node algorithm is the tree (read here, not from the cold `interTree`).
+        let interIsTree: Bool
         var i = 0
         var produced = 0
         var interIndex = 0
@@ -94,6 +96,7 @@ public struct HierarchicalSchedule: Schedule {
             let m = schedule.nodeSize(node)
             let owned = schedule.ownedBlocks(node: node, local: local)
             nodeCount = schedule.nodeCount
+            interIsTree = schedule.interNodeAlgorithm == .tree
             blockEnd = owned.upperBound
             block = owned.lowerBound
             interRing = .empty
@@ -115,7 +118,7 @@ public struct HierarchicalSchedule: Schedule {
             let range = s.blocks.range(b)
             interIndex = 0
             interActive = true
-            if s.interNodeAlgorithm == .tree {
+            if interIsTree {
                 interTree = _TreeBox(_TreeProgram(members: nodes, member: node, map: map, range: range, elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes))
             } else {
                 interRing = _RingProgram(members: nodes, member: node, map: map, layout: _Layout(base: range.lowerBound, count: range.count, units: nodes, parts: nodes),
@@ -156,7 +159,7 @@ public struct HierarchicalSchedule: Schedule {
                     }
                     if !interActive { startInter(block) }
                     let firstOfPhase = phaseStart
-                    if interTree == nil {
+                    if !interIsTree {
                         if interIndex < interRing.stepCount {
                             var step = interRing.step(interIndex, base: produced - interIndex, fenceFirst: false)
                             if firstOfPhase && fence { step.dependencies.fence = true }

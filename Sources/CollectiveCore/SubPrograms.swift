@@ -62,36 +62,49 @@ func _piece(_ c: Int, of range: Range<Int>, pieces k: Int) -> Range<Int> {
 /// the allgather), so after the reduce-scatter member m owns block (m + shift) mod n.
 @usableFromInline
 struct _RingProgram: Sendable {
-    let n: Int
-    let member: Int
-    let next: Int
-    let prev: Int
+    // One cache line: counts of members, units and steps as Int32, element counts as Int.
+    let _n: Int32
+    let _member: Int32
+    let _next: Int32
+    let _prev: Int32
+    let _unitExtra: Int32
+    let _groupBase: Int32
+    let _groupExtra: Int32
+    let _shift: Int32
+    let _firstStep: Int32
+    let _lastStep: Int32
     /// The layout's partitions as quotient and remainder (no division per step): unit u starts
     /// at element `base + u * unitBase + min(u, unitExtra)`; group g starts at unit
     /// `g * groupBase + min(g, groupExtra)` and holds `groupBase (+1 if g < groupExtra)` units.
     let base: Int
     let unitBase: Int
-    let unitExtra: Int
-    let groupBase: Int
-    let groupExtra: Int
-    let shift: Int
-    let firstStep: Int
-    let lastStep: Int
     let k: Int
 
+    var n: Int { Int(_n) }
+    var member: Int { Int(_member) }
+    var next: Int { Int(_next) }
+    var prev: Int { Int(_prev) }
+    var unitExtra: Int { Int(_unitExtra) }
+    var groupBase: Int { Int(_groupBase) }
+    var groupExtra: Int { Int(_groupExtra) }
+    var shift: Int { Int(_shift) }
+    var firstStep: Int { Int(_firstStep) }
+    var lastStep: Int { Int(_lastStep) }
+
     init(members n: Int, member: Int, map: _MemberMap, layout: _Layout, shift: Int, steps: Range<Int>, elementSize: Int, chunkBytes: Int) {
-        self.n = n
-        self.member = member
-        next = map.rank((member + 1) % n)
-        prev = map.rank((member + n - 1) % n)
+        precondition(n < Int(Int32.max) / 4 && layout.groups.count < Int(Int32.max), "ring sub-program: too many members")
+        _n = Int32(n)
+        _member = Int32(member)
+        _next = Int32(map.rank((member + 1) % n))
+        _prev = Int32(map.rank((member + n - 1) % n))
         base = layout.base
         unitBase = layout.elements.count / layout.elements.parts
-        unitExtra = layout.elements.count % layout.elements.parts
-        groupBase = layout.groups.count / layout.groups.parts
-        groupExtra = layout.groups.count % layout.groups.parts
-        self.shift = shift
-        firstStep = steps.lowerBound
-        lastStep = steps.upperBound
+        _unitExtra = Int32(layout.elements.count % layout.elements.parts)
+        _groupBase = Int32(layout.groups.count / layout.groups.parts)
+        _groupExtra = Int32(layout.groups.count % layout.groups.parts)
+        _shift = Int32(shift)
+        _firstStep = Int32(steps.lowerBound)
+        _lastStep = Int32(steps.upperBound)
         k = chunkCount(elements: layout.maxSize, elementSize: elementSize, chunkBytes: chunkBytes)
     }
 

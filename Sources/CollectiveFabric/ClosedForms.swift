@@ -1,3 +1,5 @@
+import CollectiveCore
+
 /// Alpha-beta-gamma closed forms of the allreduce algorithms (FACTS.md section 2: Thakur,
 /// Rabenseifner and Gropp, IJHPCA 2005; Patarasuk and Yuan, JPDC 2009).
 ///
@@ -79,21 +81,82 @@ public struct AlphaBetaGamma: Sendable, Hashable {
         return (3 * m - 1) * alphaSeconds + (4 * m - 2) * (n / 2) * betaSecondsPerByte
     }
 
-    /// Pipelined double binary tree (Sanders, Speck and Traff 2009; NCCL's tree): two trees of
-    /// depth `d = floor(lg p)` each carry half the data in `k` chunks of `c = n / (2k)` bytes,
-    /// reducing up and broadcasting down, the two pipelines chained through the roots. A rank is
-    /// interior in one tree and a leaf in the other, so in steady state its port takes `4c`
-    /// bytes per stage (two children's chunks, one from its parent in each tree): a stage costs
-    /// `alpha + (2n/k) beta`, and the run `2d + k - 1` stages, plus the reductions of an
-    /// interior rank (two chunks per stage):
-    /// `(2d + k - 1)(alpha + (2n/k) beta) + (d + k - 1)(n/k) gamma`.
-    /// For large n this is `2 n beta`: bus bandwidth at best that of ring (FACTS.md section 2).
+    /// The double binary tree in `k` chunks per half (`c = n / (2k)` bytes each).
+    ///
+    /// One chunk (`k = 1`) and p = 2^m: the exact form of the schedule as the event engine plays
+    /// it on a switch, ``doubleBinaryTreeUnpipelined(ranks:bytes:)``. For other p with one chunk
+    /// the same form with m = ceil(lg p), which the engine undercuts by up to about 20%. Gamma (the
+    /// reduction's excess over beta) counts the `(2m - 1)` half-buffers reduced on the way up.
+    ///
+    /// Several chunks: the idealised pipeline (Sanders, Speck and Traff 2009; NCCL's tree). Two
+    /// trees of depth `d = floor(lg p)` each carry half the data, reducing up and broadcasting
+    /// down, the two pipelines chained through the roots. A rank is interior in one tree and a
+    /// leaf in the other, so in steady state its port takes `4c` bytes per stage (two children's
+    /// chunks, one from its parent in each tree): a stage costs `alpha + (2n/k) beta`, and the
+    /// run `2d + k - 1` stages, plus the reductions of an interior rank (two chunks per stage):
+    /// `(2d + k - 1)(alpha + (2n/k) beta) + (d + k - 1)(n/k) gamma`. For large n this is
+    /// `2 n beta`: bus bandwidth at best that of ring (FACTS.md section 2).
+    ///
+    /// This pipelined form is NOT what swift-allreduce's tree schedule achieves on the event
+    /// engine, and no closed form in alpha and beta can be: a rank issues its steps in one order
+    /// (a send that waits for its chunk holds back the receives behind it) and links serve whole
+    /// transfers first come, first served, without back-filling, so the chunks of the two trees
+    /// leave gaps on the ports. On a switch with alpha = 0 the schedule's steady state is about
+    /// 6 c beta per chunk at p = 4, 7-8 at p = 8 and 8-9 at p = 16 instead of 4, and the played
+    /// time is not even monotone in alpha (p = 8, k = 8: 54 c beta at alpha = 0, 50 at
+    /// alpha = c beta). ``doubleBinaryTreeLowerBound(ranks:bytes:chunks:)`` is what holds.
     public func doubleBinaryTree(ranks p: Int, bytes n: Double, chunks k: Int) -> Double {
         guard p > 1 else { return 0 }
+        if k <= 1 {
+            let m = Double(floorLog2(p) + (p & (p - 1) == 0 ? 0 : 1))
+            return (3 * m - 1) * alphaSeconds + (4 * m - 2) * (n / 2) * betaSecondsPerByte + (2 * m - 1) * (n / 2) * gammaSecondsPerByte
+        }
         let d = Double(floorLog2(p))
-        let kk = Double(max(1, k))
+        let kk = Double(k)
         let stage = alphaSeconds + (2 * n / kk) * betaSecondsPerByte
         return (2 * d + kk - 1) * stage + (d + kk - 1) * (n / kk) * gammaSecondsPerByte
+    }
+
+    /// A lower bound on the double binary tree with `k` chunks per half (`c = n / (2k)` bytes)
+    /// that holds for any order of steps and any service of the links, on a switch (every rank
+    /// one port each way at 1/beta bytes per second, alpha per message):
+    ///
+    /// - port: a rank with `e` tree edges (children in both trees, plus a parent in each tree
+    ///   where it is not the root) receives `e k` chunks through its one input port and the last
+    ///   arrives alpha after its last byte: `T >= e_max k c beta + alpha`;
+    /// - pipeline: the deepest leaf of a tree (depth D) sends its k chunks up one after the other,
+    ///   so its last chunk leaves at `k c beta` at the earliest and arrives alpha later; it then
+    ///   climbs D - 1 more edges and comes down D edges, each at least `c beta + alpha`:
+    ///   `T >= (2D + k - 1) c beta + 2D alpha`.
+    ///
+    /// `T >= max(port, pipeline)`. Tree shapes come from ``DoubleBinaryTree`` (O(p log p)).
+    public func doubleBinaryTreeLowerBound(ranks p: Int, bytes n: Double, chunks k: Int) -> Double {
+        guard p > 1 else { return 0 }
+        let kk = Double(max(1, k))
+        let c = n / (2 * kk)
+        var edges = 0
+        var depth = 0
+        for r in 0..<p {
+            var e = 0
+            for t in 0..<2 {
+                let node = DoubleBinaryTree.node(tree: t, ranks: p, rank: r)
+                e += node.childCount + (node.parent >= 0 ? 1 : 0)
+            }
+            edges = max(edges, e)
+            // Both trees have tree 0's shape: the depth of r in tree 0.
+            var d = 0
+            var v = r
+            while true {
+                let up = DoubleBinaryTree.tree0(ranks: p, rank: v).parent
+                if up < 0 { break }
+                v = up
+                d += 1
+            }
+            depth = max(depth, d)
+        }
+        let port = Double(edges) * kk * c * betaSecondsPerByte + alphaSeconds
+        let pipeline = (2 * Double(depth) + kk - 1) * c * betaSecondsPerByte + 2 * Double(depth) * alphaSeconds
+        return max(port, pipeline)
     }
 
     /// Reduce-scatter along a ring of p: `(p-1)(alpha + (n/p) beta + (n/p) gamma)`.

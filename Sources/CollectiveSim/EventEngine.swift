@@ -56,7 +56,7 @@ public struct EventEngine: Sendable {
         var state = _EngineState<S.StepIterator>(fabric: fabric, elementSizeBytes: elementSizeBytes)
         defer { state.release() }
         for r in 0..<schedule.rankCount {
-            (state.ranks + r).initialize(to: RankProgress(schedule.makeSteps(forRank: r)))
+            state.progress(r).initialize(to: RankProgress(schedule.makeSteps(forRank: r)))
         }
         state.initializedRanks = schedule.rankCount
         try state.play()
@@ -240,7 +240,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let elementSizeBytes: Double
     @usableFromInline let gammaSecondsPerByte: Double
 
-    @usableFromInline var ranks: UnsafeMutablePointer<RankProgress<Steps>>
+    /// Each rank's ``RankProgress`` at a multiple of 64 bytes (its first lines, what completing
+    /// and issuing a step read, then sit in as few cache lines as they can).
+    @usableFromInline var ranks: UnsafeMutableRawPointer
+    @usableFromInline let progressStride: Int
     @usableFromInline var initializedRanks = 0
     @usableFromInline var rank: UnsafeMutablePointer<_RankRecord>
     @usableFromInline var rankStorage: UnsafeMutableRawPointer
@@ -252,7 +255,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @usableFromInline var transfer: UnsafeMutablePointer<_TransferRecord>
     @usableFromInline var trCapacity: Int
+    /// Freed transfer records, oldest first: reusing them in the order they were freed lays the
+    /// next round of transfers out in the order the last round completed, so the engine walks
+    /// the records nearly sequentially when rounds repeat (a ring's steps).
     @usableFromInline var trFree: Int32 = -1
+    @usableFromInline var trFreeTail: Int32 = -1
     @usableFromInline var trUsed = 0
 
     @usableFromInline var link: UnsafeMutablePointer<_LinkRecord>
@@ -273,7 +280,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         self.elementSizeBytes = Double(elementSizeBytes)
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
         let p = Swift.max(rankCount, 1)
-        ranks = .allocate(capacity: p)
+        progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
+        ranks = .allocate(byteCount: p * progressStride, alignment: 64)
         rankStorage = .allocate(byteCount: p * MemoryLayout<_RankRecord>.stride, alignment: 64)
         rank = rankStorage.bindMemory(to: _RankRecord.self, capacity: p)
         rank.initialize(repeating: _RankRecord(), count: p)
@@ -288,9 +296,15 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         queue = EventQueue(capacity: Swift.max(1024, 2 * p))
     }
 
+    /// Rank `r`'s progress.
+    @inlinable @inline(__always)
+    func progress(_ r: Int) -> UnsafeMutablePointer<RankProgress<Steps>> {
+        (ranks + r * progressStride).assumingMemoryBound(to: RankProgress<Steps>.self)
+    }
+
     @inlinable
     mutating func release() {
-        ranks.deinitialize(count: initializedRanks)
+        for r in 0..<initializedRanks { _ = progress(r).deinitialize(count: 1) }
         ranks.deallocate()
         rankStorage.deallocate()
         pending.deallocate()
@@ -313,16 +327,16 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 rank[src].chainHead = t.next
                 if t.next < 0 { rank[src].chainTail = -1 } else { queue.push(time: transfer[Int(t.next)].time, payload: Int(t.next)) }
             }
-            ranks[src].complete(t.srcStep)
-            ranks[dst].complete(t.dstStep)
+            progress(src).pointee.complete(t.srcStep)
+            progress(dst).pointee.complete(t.dstStep)
             freeTransfer(id)
             issueReady(src)
             issueReady(dst)
         }
         if let failure { throw SimulationError(failure) }
-        for r in 0..<rankCount where !ranks[r].isFinished() {
-            let next = ranks[r].peek()
-            let what = next.map { "step \(ranks[r].nextIndex) (\($0.kind) with rank \($0.peer))" } ?? "an unmatched transfer"
+        for r in 0..<rankCount where !progress(r).pointee.isFinished() {
+            let next = progress(r).pointee.peek()
+            let what = next.map { "step \(progress(r).pointee.nextIndex) (\($0.kind) with rank \($0.peer))" } ?? "an unmatched transfer"
             throw SimulationError("the schedule deadlocks: rank \(r) waits at \(what) at \(now * 1e6) us")
         }
     }
@@ -345,7 +359,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     /// Issues every step of rank `r` that may start now, matching sends with receives.
     @inlinable
     mutating func issueReady(_ r: Int) {
-        while let (index, step) = ranks[r].issueNext() {
+        while let (index, step) = progress(r).pointee.issueNext() {
             let peer = step.peer
             guard peer >= 0 && peer < rankCount && peer != r else {
                 failure = "rank \(r) step \(index) names peer \(peer), outside 0..<\(rankCount) or itself"
@@ -501,7 +515,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @inlinable
     mutating func allocTransfer() -> Int {
-        if trFree >= 0 { let i = Int(trFree); trFree = transfer[i].next; return i }
+        if trFree >= 0 {
+            let i = Int(trFree)
+            trFree = transfer[i].next
+            if trFree < 0 { trFreeTail = -1 }
+            return i
+        }
         if trUsed == trCapacity { growTransfers() }
         precondition(trUsed < EventQueue.maxPayload, "EventEngine: too many transfers in flight")
         let i = trUsed
@@ -511,8 +530,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @inlinable
     mutating func freeTransfer(_ i: Int) {
-        transfer[i].next = trFree
-        trFree = Int32(truncatingIfNeeded: i)
+        let i32 = Int32(truncatingIfNeeded: i)
+        transfer[i].next = -1
+        if trFreeTail >= 0 { transfer[Int(trFreeTail)].next = i32 } else { trFree = i32 }
+        trFreeTail = i32
     }
 
     @usableFromInline
