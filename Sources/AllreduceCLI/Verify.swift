@@ -51,6 +51,11 @@ struct Verify: ParsableCommand {
 
     @OptionGroup var output: FormatOptions
 
+    /// Testing only: after the executor has run, overwrite the middle element of this rank's
+    /// result, to prove that a wrong element is counted and fails the run.
+    @Option(name: .long, help: .hidden)
+    var testCorruptRank: Int?
+
     /// The parsed choices, once validated.
     struct Choices {
         var dataType: DataType
@@ -152,7 +157,9 @@ struct Verify: ParsableCommand {
             let schedule: any Schedule
             do { schedule = try a.makeSchedule(parameters) } catch { throw CLIError("\(a.rawValue): \(error)") }
             let check = AllreduceCheck(dataType: c.dataType, op: c.op, seed: seed)
-            let executor = InProcessExecutor(threadCount: threads ?? InProcessExecutor.availableCores)
+            let executor = _CorruptingExecutor(
+                base: InProcessExecutor(threadCount: threads ?? InProcessExecutor.availableCores),
+                rank: testCorruptRank, elementSize: c.dataType.sizeInBytes, count: count)
             let result: AllreduceCheck.Result
             do { result = try check.run(schedule, executor: executor) } catch { throw CLIError("\(a.rawValue): \(error)") }
             if result.wrong > 0 { failures.append("\(a.rawValue): \(result.wrong) wrong") }
@@ -171,6 +178,23 @@ struct Verify: ParsableCommand {
         }
         report.print(output.format)
         if !failures.isEmpty { throw CLIError("verification failed: " + failures.joined(separator: ", ")) }
+    }
+}
+
+/// Runs `base`, then (when `rank` is set) overwrites the middle element of that rank's buffer
+/// with 0x7F bytes: a value no correct allreduce of the check's data produces.
+struct _CorruptingExecutor<Base: ScheduleExecutor>: ScheduleExecutor {
+    var base: Base
+    var rank: Int?
+    var elementSize: Int
+    var count: Int
+
+    func execute<S: Schedule>(_ schedule: S, buffers: [RankBuffer], reducer: Reducer) throws(ExecutionError) -> ExecutionStatistics {
+        let statistics = try base.execute(schedule, buffers: buffers, reducer: reducer)
+        if let rank, count > 0, let buffer = buffers.first(where: { $0.rank == rank }) {
+            (buffer.base + (count / 2) * elementSize).initializeMemory(as: UInt8.self, repeating: 0x7F, count: elementSize)
+        }
+        return statistics
     }
 }
 

@@ -13,6 +13,20 @@ struct VerifyCommandTests {
         for row in rows { #expect(row.split(separator: " ")[5] == "0") }  // #wrong
     }
 
+    @Test("a wrong element is counted in #wrong and makes the exit status 1", arguments: ["int32", "float", "bfloat16"])
+    func wrongElementFails(type: String) throws {
+        let r = try CLI.run(["verify", "--ranks", "5", "--count", "101", "--datatype", type, "--op", "sum", "--algorithm", "ring",
+                             "--format", "json", "--test-corrupt-rank", "3"])
+        #expect(r.status == 1, "\(r.stderr)")
+        // In JSON mode the footer notes go to stderr behind "# "; the error itself is one line.
+        let errors = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("# ") }
+        #expect(errors.count == 1)
+        #expect(errors.first?.hasPrefix("allreduce: error: verification failed") == true)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 1)
+        #expect((rows.first?["wrong"] as? Int ?? 0) >= 1)
+    }
+
     @Test("JSON rows carry exactly the documented keys")
     func json() throws {
         let r = try CLI.run(["verify", "--ranks", "6", "--count", "100", "--datatype", "int32", "--op", "max", "--algorithm", "tree", "--format", "json"])
