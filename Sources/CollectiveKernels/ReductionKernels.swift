@@ -120,32 +120,9 @@ extension ReductionKernels {
     public static func _reduceInPlace<E: ReductionElement, O: ReductionOperator>(
         _ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type
     ) {
-        assert(count >= 0)
-        let stride = MemoryLayout<E>.stride
-        let step = E._laneCount &* stride
-        let total = count &* stride
-        var offset = 0
-        while offset &+ 2 &* step <= total {
-            let a0 = E._widen(dst.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self))
-            let a1 = E._widen(dst.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self))
-            let b0 = E._widen(src.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self))
-            let b1 = E._widen(src.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self))
-            dst.storeBytes(of: E._narrow(O._combine(a0, b0, E.self)), toByteOffset: offset, as: E._Lanes.self)
-            dst.storeBytes(of: E._narrow(O._combine(a1, b1, E.self)), toByteOffset: offset &+ step, as: E._Lanes.self)
-            offset &+= 2 &* step
-        }
-        if offset &+ step <= total {
-            let a = E._widen(dst.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self))
-            let b = E._widen(src.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self))
-            dst.storeBytes(of: E._narrow(O._combine(a, b, E.self)), toByteOffset: offset, as: E._Lanes.self)
-            offset &+= step
-        }
-        while offset < total {
-            let a = E._widen(dst.loadUnaligned(fromByteOffset: offset, as: E.self))
-            let b = E._widen(src.loadUnaligned(fromByteOffset: offset, as: E.self))
-            dst.storeBytes(of: E._narrow(O._combine(a, b, E.self)), toByteOffset: offset, as: E.self)
-            offset &+= stride
-        }
+        // The out-of-place loop loads both operands of a vector before storing it, so it is
+        // also the in-place loop with `a` = `dst`.
+        _reduce(dst, UnsafeRawPointer(dst), src, count: count, E.self, O.self)
     }
 
     /// Out of place over raw memory: `dst = a op b`.
