@@ -74,3 +74,26 @@ public struct ElementRangeSet: Sendable, Hashable {
         return i >= ranges.count || ranges[i].lowerBound >= r.upperBound
     }
 }
+
+// MARK: - Out-of-place runs
+
+extension ElementRangeSet {
+    /// Where a send of `range` reads from in an out-of-place run, with `self` the ranges some
+    /// step has written: the input (`false`) while no step has written any of `range`; the
+    /// output (`true`) otherwise, after `copyInput` has filled the pieces of `range` not yet
+    /// written (which are then marked written).
+    public mutating func sendReadsOutput(_ range: Range<Int>, copyInput: (Range<Int>) -> Void) -> Bool {
+        if isDisjoint(with: range) { return false }
+        if !contains(range) {
+            forEachPiece(of: range) { piece, written in if !written { copyInput(piece) } }
+            insert(range)
+        }
+        return true
+    }
+
+    /// At the end of an out-of-place run: `copyInput` over every piece of `0..<count` that no
+    /// step wrote (those still hold the input's value).
+    public func copyUnwritten(count: Int, copyInput: (Range<Int>) -> Void) {
+        forEachPiece(of: 0..<count) { piece, written in if !written { copyInput(piece) } }
+    }
+}

@@ -96,9 +96,7 @@ public final class MPIScheduleRunner {
             mpiFail("rank \(communicator.rank): \(error)")
         }
         // Whatever no step wrote still holds the input's value.
-        _written.forEachPiece(of: 0..<schedule.elementCount) { piece, written in
-            if !written { _copyInput(piece) }
-        }
+        _written.copyUnwritten(count: schedule.elementCount, copyInput: _copyInput)
         reducer.finalize(output, count: schedule.elementCount, contributions: schedule.rankCount)
     }
 
@@ -117,16 +115,8 @@ public final class MPIScheduleRunner {
         case .send:
             // Send from the input while no step has written the range; from the output once
             // one has written all of it; a mixed range is completed from the input first.
-            let source: UnsafeRawPointer
-            if _written.isDisjoint(with: step.range) {
-                source = _input + byteOffset
-            } else {
-                if !_written.contains(step.range) {
-                    _written.forEachPiece(of: step.range) { piece, written in if !written { _copyInput(piece) } }
-                    _written.insert(step.range)
-                }
-                source = UnsafeRawPointer(_output + byteOffset)
-            }
+            let source = _written.sendReadsOutput(step.range, copyInput: _copyInput)
+                ? UnsafeRawPointer(_output + byteOffset) : _input + byteOffset
             mpiCheck(MPI_Isend(source, Int32(step.count), _transportType, Int32(step.peer), 0, comm, &request), "MPI_Isend")
         case .recvCopy:
             mpiCheck(MPI_Irecv(_output + byteOffset, Int32(step.count), _transportType, Int32(step.peer), 0, comm, &request), "MPI_Irecv")

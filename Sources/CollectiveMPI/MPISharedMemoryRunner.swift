@@ -149,9 +149,7 @@ public final class MPISharedMemoryRunner {
         } catch {
             mpiFail("rank \(communicator.rank): \(error)")
         }
-        _written.forEachPiece(of: 0..<schedule.elementCount) { piece, written in
-            if !written { _copyInput(piece) }
-        }
+        _written.copyUnwritten(count: schedule.elementCount, copyInput: _copyInput)
         reducer.finalize(output, count: schedule.elementCount, contributions: schedule.rankCount)
     }
 
@@ -170,16 +168,8 @@ public final class MPISharedMemoryRunner {
     func _issue(_ index: Int, _ step: Step) {
         switch step.kind {
         case .send:
-            let byteOffset: Int
-            if _written.isDisjoint(with: step.range) {
-                byteOffset = _inputOffset + step.offset * _elementSize
-            } else {
-                if !_written.contains(step.range) {
-                    _written.forEachPiece(of: step.range) { piece, written in if !written { _copyInput(piece) } }
-                    _written.insert(step.range)
-                }
-                byteOffset = _outputOffset + step.offset * _elementSize
-            }
+            let byteOffset = (_written.sendReadsOutput(step.range, copyInput: _copyInput) ? _outputOffset : _inputOffset)
+                + step.offset * _elementSize
             let k = _sent[step.peer]
             _sent[step.peer] += 1
             var pending = _Pending(stepIndex: index, kind: .send, peer: step.peer, sequence: k, byteOffset: byteOffset, range: step.range, published: false)
