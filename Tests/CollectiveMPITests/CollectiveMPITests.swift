@@ -8,6 +8,22 @@ import Testing
 /// configuration fingerprint. The runner itself is tested under mpirun by Scripts/test-mpi.
 @Suite("ElementRangeSet")
 struct ElementRangeSetTests {
+    @Test("a send reads the input until a step wrote its range, then the completed output")
+    func sendSource() {
+        var written = ElementRangeSet()
+        var copied: [Range<Int>] = []
+        #expect(!written.sendReadsOutput(10..<20) { copied.append($0) })
+        #expect(copied.isEmpty)
+        written.insert(12..<14)
+        written.insert(16..<18)
+        #expect(written.sendReadsOutput(10..<20) { copied.append($0) })
+        #expect(copied == [10..<12, 14..<16, 18..<20])
+        #expect(written.ranges == [10..<20])
+        copied.removeAll()
+        written.copyUnwritten(count: 25) { copied.append($0) }
+        #expect(copied == [0..<10, 20..<25])
+    }
+
     /// A deterministic generator (xorshift64*), so failures reproduce.
     struct Generator {
         var state: UInt64
