@@ -8,7 +8,7 @@
 //   AllreduceCLI -> CollectiveSim -> CollectiveFabric -> CollectiveCore -> CollectiveKernels
 //                -> CollectiveMPI (trait MPI) -> CMPI (system library over Open MPI's mpi.h)
 //
-// No `unsafeFlags` here: tuning flags (for example `-target-cpu`) come from Scripts/.
+// No unsafe build settings here: tuning flags (for example `-target-cpu`) come from Scripts/.
 import PackageDescription
 
 let package = Package(
