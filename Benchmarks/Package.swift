@@ -8,7 +8,7 @@
 //
 // For a tuned build pass the flags the same way Scripts/bench-kernels does, for example
 //   swift package benchmark -Xswiftc -target-cpu -Xswiftc native
-// (no unsafeFlags in any Package.swift). The side-by-side comparison with Open MPI and memcpy
+// (no unsafe build settings in any Package.swift). The side-by-side comparison with Open MPI and memcpy
 // lives in `allreduce bench-kernels` (Scripts/bench-kernels).
 import PackageDescription
 
