@@ -1,5 +1,6 @@
 import ArgumentParser
 import CollectiveCore
+import CollectiveFabric
 import CollectiveKernels
 
 /// How results are printed: nccl-tests-style table, CSV with a header of key names, or a JSON
@@ -132,24 +133,8 @@ struct Report {
         switch v {
         case .int(let i): return String(i)
         case .number(let d): return d.isFinite ? "\(d)" : "null"
-        case .text(let s): return jsonString(s)
+        case .text(let s): return jsonQuote(s)
         }
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if ch.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(ch.value, radix: 16).count) + String(ch.value, radix: 16) }
-                else { out.unicodeScalars.append(ch) }
-            }
-        }
-        return out + "\""
     }
 }
 
