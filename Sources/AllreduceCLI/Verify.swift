@@ -152,10 +152,7 @@ struct Verify: ParsableCommand {
         ])
         var failures: [String] = []
         for a in c.algorithms {
-            let parameters = ScheduleParameters(rankCount: ranks, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
-                                                chunkBytes: c.chunkBytes, ranksPerNode: c.ranksPerNode, interNodeAlgorithm: c.inter)
-            let schedule: any Schedule
-            do { schedule = try a.makeSchedule(parameters) } catch { throw CLIError("\(a.rawValue): \(error)") }
+            let schedule = try makeSchedule(a, c)
             let check = AllreduceCheck(dataType: c.dataType, op: c.op, seed: seed)
             let executor = _CorruptingExecutor(
                 base: InProcessExecutor(threadCount: threads ?? InProcessExecutor.availableCores),
@@ -199,6 +196,13 @@ struct _CorruptingExecutor<Base: ScheduleExecutor>: ScheduleExecutor {
 }
 
 extension Verify {
+    /// The schedule of algorithm `a` for these options, or a one-line error naming it.
+    func makeSchedule(_ a: AllreduceAlgorithm, _ c: Choices) throws -> any Schedule {
+        let parameters = ScheduleParameters(rankCount: ranks, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
+                                            chunkBytes: c.chunkBytes, ranksPerNode: c.ranksPerNode, interNodeAlgorithm: c.inter)
+        do { return try a.makeSchedule(parameters) } catch { throw CLIError("\(a.rawValue): \(error)") }
+    }
+
     /// `--symbolic`: one row per algorithm with what the verifier played.
     func runSymbolic(_ c: Choices) throws {
         var report = Report(columns: [
@@ -214,10 +218,7 @@ extension Verify {
         ])
         var failures: [String] = []
         for a in c.algorithms {
-            let parameters = ScheduleParameters(rankCount: ranks, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
-                                                chunkBytes: c.chunkBytes, ranksPerNode: c.ranksPerNode, interNodeAlgorithm: c.inter)
-            let schedule: any Schedule
-            do { schedule = try a.makeSchedule(parameters) } catch { throw CLIError("\(a.rawValue): \(error)") }
+            let schedule = try makeSchedule(a, c)
             let t0 = Date()
             do {
                 let s = try ScheduleVerifier().verify(schedule, orders: [.fifo, .lifo, .random(seed: seed)])
