@@ -6,6 +6,7 @@
 // Dependency arrows (each module only sees the ones to its right):
 //
 //   AllreduceCLI -> CollectiveSim -> CollectiveFabric -> CollectiveCore -> CollectiveKernels
+//                                                       -> CCollectiveKernels (C: prefetch hints)
 //                -> CollectiveMPI (trait MPI) -> CMPI (system library over Open MPI's mpi.h)
 //
 // No unsafe build settings here: tuning flags (for example `-target-cpu`) come from Scripts/.
@@ -31,7 +32,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "CollectiveKernels"),
+        // Header-only C helpers for the kernels (software prefetch hints); no dependencies.
+        .target(name: "CCollectiveKernels"),
+        .target(name: "CollectiveKernels", dependencies: ["CCollectiveKernels"]),
         .target(name: "CollectiveCore", dependencies: ["CollectiveKernels"]),
         .target(name: "CollectiveFabric", dependencies: ["CollectiveCore"]),
         .target(name: "CollectiveSim", dependencies: ["CollectiveCore", "CollectiveFabric", "CollectiveKernels"]),
