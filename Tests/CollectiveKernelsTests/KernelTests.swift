@@ -155,4 +155,26 @@ struct KernelReferenceTests {
             run(t)
         }
     }
+
+    /// Buffers from `ReductionKernels._prefetchMinimumBytes` up take the loop with software
+    /// prefetch, smaller ones the loop without: lengths just below, at and above the threshold
+    /// (so that the prefetching loop ends with one vector and a scalar tail), in place and out of
+    /// place, misaligned.
+    @Test("lengths at the prefetch threshold", arguments: [DataType.float32, .int8, .float16, .float64])
+    func prefetchThreshold(dataType: DataType) {
+        withTestElement(dataType) { t in
+            func run<E: TestElement>(_: E.Type) {
+                let threshold = ReductionKernels._prefetchMinimumBytes / MemoryLayout<E>.stride
+                var seed: UInt64 = 500
+                for (i, count) in [threshold - 1, threshold, threshold + 33].enumerated() {
+                    for form in [Form.inPlace, .outOfPlace] {
+                        seed &+= 1
+                        let op: ReductionOp = [.sum, .max, .prod][i]
+                        checkReducer(E.self, op: op, form: form, count: count, offsets: [2, 1, 7], seed: seed)
+                    }
+                }
+            }
+            run(t)
+        }
+    }
 }
