@@ -85,6 +85,14 @@ extension Float16: ReductionElement {
         #endif
     }
     @inlinable @inline(__always)
+    public static func _sumLanes(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+        #if DEBUG || COLLECTIVE_KERNELS_F16C
+        _narrow(_sum(_widen(a), _widen(b)))
+        #else
+        _halfSumPair(a, b)
+        #endif
+    }
+    @inlinable @inline(__always)
     public static func _widen(_ x: Float16) -> Float { Float(x) }
     @inlinable @inline(__always)
     public static func _narrow(_ x: Float) -> Float16 { Float16(x) }
@@ -111,6 +119,14 @@ extension BFloat16: ReductionElement {
         _narrowBFloat16PairDebug(v)
         #else
         _narrowBFloat16Pair(v.even, v.odd)
+        #endif
+    }
+    @inlinable @inline(__always)
+    public static func _sumLanes(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+        #if DEBUG
+        _narrow(_sum(_widen(a), _widen(b)))
+        #else
+        _bfloat16SumPair(a, b)
         #endif
     }
     @inlinable @inline(__always)

@@ -31,6 +31,10 @@ public protocol ReductionElement: BitwiseCopyable, Sendable {
     static func _narrow(_ x: _ScalarAccumulator) -> Self
 
     static func _sum(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator
+    /// `a + b` of two in-memory vectors, element by element: exactly
+    /// `_narrow(_sum(_widen(a), _widen(b)))` (the default), which a type may compute with
+    /// fewer operations (the two-operand loops call it for sums).
+    static func _sumLanes(_ a: _Lanes, _ b: _Lanes) -> _Lanes
     static func _product(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator
     static func _minimum(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator
     static func _maximum(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator
@@ -44,6 +48,11 @@ public protocol ReductionElement: BitwiseCopyable, Sendable {
     /// for any positive `n`), floating-point types divide once and round once.
     static func _divided(_ a: _Accumulator, by n: Int) -> _Accumulator
     static func _divided(_ a: _ScalarAccumulator, by n: Int) -> _ScalarAccumulator
+}
+
+extension ReductionElement {
+    @inlinable @inline(__always)
+    public static func _sumLanes(_ a: _Lanes, _ b: _Lanes) -> _Lanes { _narrow(_sum(_widen(a), _widen(b))) }
 }
 
 // MARK: - Shared vector functions

@@ -152,12 +152,12 @@ extension ReductionKernels {
         // Two vectors per step; both operands of a vector are loaded before it is stored, so
         // `dst` may be `a` or `b`.
         @inline(__always) func twoVectors(_ offset: Int) {
-            let a0 = E._widen(a.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self))
-            let a1 = E._widen(a.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self))
-            let b0 = E._widen(b.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self))
-            let b1 = E._widen(b.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self))
-            dst.storeBytes(of: E._narrow(O._combine(a0, b0, E.self)), toByteOffset: offset, as: E._Lanes.self)
-            dst.storeBytes(of: E._narrow(O._combine(a1, b1, E.self)), toByteOffset: offset &+ step, as: E._Lanes.self)
+            let a0 = a.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self)
+            let a1 = a.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self)
+            let b0 = b.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self)
+            let b1 = b.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self)
+            dst.storeBytes(of: O._combineLanes(a0, b0, E.self), toByteOffset: offset, as: E._Lanes.self)
+            dst.storeBytes(of: O._combineLanes(a1, b1, E.self), toByteOffset: offset &+ step, as: E._Lanes.self)
         }
         if total >= _prefetchMinimumBytes {
             // One prefetch per 64-byte line of each operand (the addresses past the end are
@@ -179,9 +179,9 @@ extension ReductionKernels {
             offset &+= 2 &* step
         }
         if offset &+ step <= total {
-            let x = E._widen(a.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self))
-            let y = E._widen(b.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self))
-            dst.storeBytes(of: E._narrow(O._combine(x, y, E.self)), toByteOffset: offset, as: E._Lanes.self)
+            let x = a.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self)
+            let y = b.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self)
+            dst.storeBytes(of: O._combineLanes(x, y, E.self), toByteOffset: offset, as: E._Lanes.self)
             offset &+= step
         }
         while offset < total {

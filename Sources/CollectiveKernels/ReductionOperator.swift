@@ -5,6 +5,16 @@ public protocol ReductionOperator {
     static var reductionOp: ReductionOp { get }
     static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator
     static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator
+    /// `a op b` of two in-memory vectors, stored as is: `E._narrow(_combine(E._widen(a),
+    /// E._widen(b)))` unless the element type has a shorter way (``ReductionElement/_sumLanes(_:_:)``).
+    static func _combineLanes<E: ReductionElement>(_ a: E._Lanes, _ b: E._Lanes, _: E.Type) -> E._Lanes
+}
+
+extension ReductionOperator {
+    @inlinable @inline(__always)
+    public static func _combineLanes<E: ReductionElement>(_ a: E._Lanes, _ b: E._Lanes, _: E.Type) -> E._Lanes {
+        E._narrow(_combine(E._widen(a), E._widen(b), E.self))
+    }
 }
 
 extension ReductionKernels {
@@ -15,6 +25,8 @@ extension ReductionKernels {
         public static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator { E._sum(a, b) }
         @inlinable @inline(__always)
         public static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator { E._sum(a, b) }
+        @inlinable @inline(__always)
+        public static func _combineLanes<E: ReductionElement>(_ a: E._Lanes, _ b: E._Lanes, _: E.Type) -> E._Lanes { E._sumLanes(a, b) }
     }
 
     /// `a * b` (integers wrap).

@@ -284,3 +284,127 @@ struct HalfPairConversionTests {
         #expect(failures == 0)
     }
 }
+
+/// The sums of two 16-bit vectors that the release two-operand loops run
+/// (`_halfSumPair`, `_bfloat16SumPair`): every 16-bit pattern as the first operand, against
+/// itself, its negation, the smallest subnormal, its neighbour's negation, the partners that make exact ties (half the spacing at its exponent,
+/// both signs), and random partners; in blocks without infinities or NaNs (the fast path) and,
+/// for half, blocks with one (the exact path). Each lane must equal the scalar conversion of the
+/// binary32 sum (Swift's `Float16(Float)`, `BFloat16(Float)` and an independent rounding) and
+/// the widen-add-narrow pair path bit for bit.
+@Suite("Half and bfloat16 sums of two vectors (kernel paths)")
+struct HalfPairSumTests {
+    /// Half the spacing between adjacent values at `bits`' exponent, as a 16-bit pattern with
+    /// the given sign, or nil where no such value exists in the format. `fractionBits`: 10 for
+    /// half, 7 for bfloat16.
+    static func tiePartner(_ bits: UInt16, exponentBits: Int, fractionBits: Int, negative: Bool) -> UInt16? {
+        let exponentMask = UInt16((1 << exponentBits) - 1)
+        let e = Int((bits >> UInt16(fractionBits)) & exponentMask)
+        guard e >= 2, e < Int(exponentMask) else { return nil }
+        // Spacing 2^(e - bias - f); half of it is 2^(e - bias - f - 1): biased exponent e - f - 1
+        // when normal, else the subnormal with the single bit (e - 2).
+        let tieExponent = e - fractionBits - 1
+        let magnitude = tieExponent >= 1 ? UInt16(tieExponent) << UInt16(fractionBits) : UInt16(1) << UInt16(e - 2)
+        return negative ? magnitude | 0x8000 : magnitude
+    }
+
+    static func pairs(exponentBits: Int, fractionBits: Int, seed: UInt64) -> [(UInt16, UInt16)] {
+        var rng = SplitMix64(seed: seed)
+        var out: [(UInt16, UInt16)] = []
+        for a in 0...UInt16.max {
+            out.append((a, a))
+            out.append((a, a ^ 0x8000))
+            // The smallest subnormal, and the neighbour's negation (a difference of one unit
+            // in the last place: odd multiples of the smallest spacing near zero).
+            out.append((a, 0x0001))
+            out.append((a, (a ^ 1) ^ 0x8000))
+            for negative in [false, true] {
+                if let t = tiePartner(a, exponentBits: exponentBits, fractionBits: fractionBits, negative: negative != (a & 0x8000 != 0)) {
+                    out.append((a, t))
+                }
+            }
+            out.append((a, UInt16(truncatingIfNeeded: rng.next())))
+        }
+        return out
+    }
+
+    static func pack(_ pairs: ArraySlice<(UInt16, UInt16)>) -> (SIMD16<UInt32>, SIMD16<UInt32>) {
+        (HalfPairConversionTests.pack(pairs.map { $0.0 }[...]), HalfPairConversionTests.pack(pairs.map { $0.1 }[...]))
+    }
+
+    @Test("half: a + b rounded once, fast and exact paths")
+    func halfSums() {
+        let isSpecial = { (h: UInt16) in h & 0x7C00 == 0x7C00 }
+        let all = Self.pairs(exponentBits: 5, fractionBits: 10, seed: 11)
+        // Fast-path blocks: both operands finite. Exact-path blocks: the pairs with a special,
+        // and finite pairs with one special partner put in.
+        var finite = all.filter { !isSpecial($0.0) && !isSpecial($0.1) }
+        let special = all.filter { isSpecial($0.0) || isSpecial($0.1) }
+        while finite.count % 32 != 0 { finite.append((0x3C00, 0x3C00)) }
+        var blocks = stride(from: 0, to: finite.count, by: 32).map { Array(finite[$0..<$0 + 32]) }
+        #expect(blocks.count > 5_000)
+        var mixed = Array(finite.prefix(special.count * 7))
+        for (i, s) in special.enumerated() { mixed[i * 7] = s }
+        while mixed.count % 32 != 0 { mixed.append((0x7C00, 0xFC00)) }
+        blocks += stride(from: 0, to: mixed.count, by: 32).map { Array(mixed[$0..<$0 + 32]) }
+
+        var failures = 0
+        for block in blocks {
+            let (a, b) = Self.pack(block[...])
+            let got = HalfPairConversionTests.unpack(_halfSumPair(a, b))
+            let x = _widenHalfPair(a), y = _widenHalfPair(b)
+            let pairPath = HalfPairConversionTests.unpack(_narrowHalfPair(x.even + y.even, x.odd + y.odd))
+            for (i, (p, q)) in block.enumerated() {
+                let sum = Float(Float16(bitPattern: p)) + Float(Float16(bitPattern: q))
+                let ok = got[i] == pairPath[i] && halfMatches(got[i], Float16(sum), from: sum)
+                    && (sum.isNaN || got[i] == Float16(sum).bitPattern)
+                if !ok {
+                    failures += 1
+                    if failures <= 3 {
+                        Issue.record("half 0x\(String(p, radix: 16)) + 0x\(String(q, radix: 16)): got 0x\(String(got[i], radix: 16)), pair path 0x\(String(pairPath[i], radix: 16)), Float16 0x\(String(Float16(sum).bitPattern, radix: 16))")
+                    }
+                }
+            }
+        }
+        #expect(failures == 0)
+        // Spot checks: 2048 + 1 is a tie (even: 2048), 2050 + 1 too (even: 2052); 65504 + 16
+        // rounds to infinity; a subnormal plus its negation is +0.
+        let (a, b) = Self.pack([(0x6800, 0x3C00), (0x6801, 0x3C00), (0x7BFF, 0x4C00), (0x0001, 0x8001)][...])
+        #expect(Array(HalfPairConversionTests.unpack(_halfSumPair(a, b)).prefix(4)) == [0x6800, 0x6802, 0x7C00, 0x0000])
+    }
+
+    @Test("bfloat16: a + b rounded once, NaN stays a quiet NaN")
+    func bfloat16Sums() {
+        var all = Self.pairs(exponentBits: 8, fractionBits: 7, seed: 12)
+        // Signaling and quiet NaNs of both signs against finite values and each other.
+        for n: UInt16 in [0x7F81, 0xFF81, 0x7FC0, 0xFFFF, 0x7FBF] {
+            for q: UInt16 in [0x3F80, 0x0001, 0x7F80, 0xFF80, 0x7F81, 0xFFC1] { all.append((n, q)); all.append((q, n)) }
+        }
+        while all.count % 32 != 0 { all.append((0x3F80, 0x3F80)) }
+        var failures = 0
+        for start in stride(from: 0, to: all.count, by: 32) {
+            let block = all[start..<start + 32]
+            let (a, b) = Self.pack(block)
+            let got = HalfPairConversionTests.unpack(_bfloat16SumPair(a, b))
+            let even = _bfloat16BitsToFloat(a & 0xFFFF) + _bfloat16BitsToFloat(b & 0xFFFF)
+            let odd = _bfloat16BitsToFloat(a &>> 16) + _bfloat16BitsToFloat(b &>> 16)
+            let pairPath = HalfPairConversionTests.unpack(_narrowBFloat16Pair(even, odd))
+            for (i, (p, q)) in block.enumerated() {
+                let sum = BFloat16(bitPattern: p).floatValue + BFloat16(bitPattern: q).floatValue
+                let expected = BFloat16(sum).bitPattern
+                let ok = got[i] == expected && got[i] == pairPath[i] && (sum.isNaN || got[i] == referenceBFloat16(sum))
+                    && (!sum.isNaN || got[i] & 0x7FC0 == 0x7FC0)
+                if !ok {
+                    failures += 1
+                    if failures <= 3 {
+                        Issue.record("bfloat16 0x\(String(p, radix: 16)) + 0x\(String(q, radix: 16)): got 0x\(String(got[i], radix: 16)), expected 0x\(String(expected, radix: 16)), pair path 0x\(String(pairPath[i], radix: 16))")
+                    }
+                }
+            }
+        }
+        #expect(failures == 0)
+        // 256 + 1 is a tie (even: 256); 258 + 1 -> 260.
+        let (a, b) = Self.pack([(0x4380, 0x3F80), (0x4381, 0x3F80)][...])
+        #expect(Array(HalfPairConversionTests.unpack(_bfloat16SumPair(a, b)).prefix(2)) == [0x4380, 0x4382])
+    }
+}
