@@ -156,11 +156,11 @@ struct KernelReferenceTests {
         }
     }
 
-    /// Buffers from `ReductionKernels._prefetchMinimumBytes` up take the loop with software
-    /// prefetch, smaller ones the loop without: lengths just below, at and above the threshold
-    /// (so that the prefetching loop ends with one vector and a scalar tail), in place and out of
-    /// place, misaligned.
-    @Test("lengths at the prefetch threshold", arguments: [DataType.float32, .int8, .float16, .float64])
+    /// Buffers of 4- and 8-byte elements from `ReductionKernels._prefetchMinimumBytes` up take
+    /// the loop with software prefetch, smaller ones the loop without: lengths just below, at and
+    /// above the threshold (so that the prefetching loop ends with one vector and a scalar tail),
+    /// in place and out of place, misaligned; and a 16-bit type, which never prefetches.
+    @Test("lengths at the prefetch threshold", arguments: [DataType.float32, .int32, .float64, .uint64, .float16])
     func prefetchThreshold(dataType: DataType) {
         withTestElement(dataType) { t in
             func run<E: TestElement>(_: E.Type) {
