@@ -87,7 +87,24 @@ struct SimulateCLITests {
             #expect(r.status == 0, "\(r.stderr)")
             return Double(r.stdout.split(separator: "\n")[1].split(separator: ",")[6])!
         }
-        #expect(try time(["--inter-node", "tree"]) < time([]))
+        let ring = try time(["--inter-node", "ring"]), tree = try time(["--inter-node", "tree"])
+        #expect(tree < ring)
+        // auto (the default) takes the faster closed form, here the tree, and says so.
+        #expect(try time([]) == tree)
+        #expect(try time(["--inter-node", "auto"]) == tree)
+    }
+
+    @Test("--inter-node auto switches from tree to ring as a sweep grows, and names where")
+    func interNodeAutoSweep() throws {
+        let r = try CLI.run(["sweep", "--topology", "dgx-h100", "--nodes", "16", "-b", "64K", "-e", "1G", "-f", "16384", "--algorithm", "hierarchical"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("hierarchical between nodes (--inter-node auto, the faster closed form): tree from 64K, ring from"), "\(r.stdout)")
+        let fixed = try CLI.run(["sweep", "--topology", "dgx-h100", "--nodes", "16", "-b", "64K", "-e", "1G", "-f", "16384", "--algorithm", "hierarchical", "--inter-node", "ring"])
+        #expect(fixed.status == 0)
+        #expect(!fixed.stdout.contains("between nodes"))
+        let bad = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "2", "--inter-node", "star"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--inter-node: must be ring, tree or auto, got 'star'"))
     }
 
     @Test("a topology file from Examples/ runs, and `topologies show` output runs like its preset")
