@@ -126,14 +126,7 @@ struct TopologyFileTests {
     }
 
     func expectError(_ text: String, field: String, line: Int?, contains: String) {
-        do {
-            _ = try parse(text)
-            Issue.record("expected an error for \(field)")
-        } catch {
-            #expect(error.field == field)
-            if let line { #expect(error.location == "t.json:\(line)") }
-            #expect(error.description.contains(contains), "\(error.description)")
-        }
+        expectTopologyError(text, file: "t.json", format: .json, field: field, line: line, contains: contains)
     }
 
     @Test("a missing field is named with its line")
@@ -176,6 +169,19 @@ struct TopologyFileTests {
         } catch {
             #expect(error.description.contains("not valid JSON"))
         }
+    }
+}
+
+/// Expects `text` (a topology file named `file`) to be refused for `field`, at `file:line` when
+/// a line is given, with a message containing `contains`.
+func expectTopologyError(_ text: String, file: String, format: Topology.FileFormat, field: String, line: Int?, contains: String) {
+    do {
+        _ = try Topology.parse(data: Data(text.utf8), fileName: file, format: format)
+        Issue.record("expected an error for \(field)")
+    } catch {
+        #expect(error.field == field)
+        if let line { #expect(error.location == "\(file):\(line)", "\(error.description)") }
+        #expect(error.description.contains(contains), "\(error.description)")
     }
 }
 
@@ -230,14 +236,7 @@ struct YAMLTopologyTests {
     }
 
     func expectError(_ text: String, field: String, line: Int?, contains: String) {
-        do {
-            _ = try parse(text)
-            Issue.record("expected an error for \(field)")
-        } catch {
-            #expect(error.field == field)
-            if let line { #expect(error.location == "t.yaml:\(line)", "\(error.description)") }
-            #expect(error.description.contains(contains), "\(error.description)")
-        }
+        expectTopologyError(text, file: "t.yaml", format: .yaml, field: field, line: line, contains: contains)
     }
 
     @Test("errors name the field and its YAML line")
