@@ -5,8 +5,8 @@
 //
 // Dependency arrows (each module only sees the ones to its right):
 //
-//   AllreduceCLI -> CollectiveSim -> CollectiveFabric -> CollectiveCore -> CollectiveKernels
-//                                                       -> CCollectiveKernels (C: prefetch hints)
+//   AllreduceCLI -> CollectiveSim -> CollectiveFabric -> CollectiveCore -> CollectiveKernels -> CCollectiveKernels
+//                                    (and Yams, for YAML topology files)        (C: prefetch hints)
 //                -> CollectiveMPI (trait MPI) -> CMPI (system library over Open MPI's mpi.h)
 //
 // No unsafe build settings here: tuning flags (for example `-target-cpu`) come from Scripts/.
@@ -30,13 +30,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // Header-only C helpers for the kernels (software prefetch hints); no dependencies.
         .target(name: "CCollectiveKernels"),
         .target(name: "CollectiveKernels", dependencies: ["CCollectiveKernels"]),
         .target(name: "CollectiveCore", dependencies: ["CollectiveKernels"]),
-        .target(name: "CollectiveFabric", dependencies: ["CollectiveCore"]),
+        .target(name: "CollectiveFabric", dependencies: ["CollectiveCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "CollectiveSim", dependencies: ["CollectiveCore", "CollectiveFabric", "CollectiveKernels"]),
         .systemLibrary(
             name: "CMPI",
