@@ -1,5 +1,3 @@
-import CCollectiveKernels
-
 /// The reduction kernels, typed: `dst = dst op src` (in place), `dst = a op b` (out of place)
 /// and `dst = s0 op s1 op ... op s(k-1)` (fused, reading every input once), plus avg's final
 /// division. ``Reducer`` is the same kernels chosen at run time from a ``DataType``.
@@ -127,23 +125,6 @@ extension ReductionKernels {
         _reduce(dst, UnsafeRawPointer(dst), src, count: count, E.self, O.self)
     }
 
-    /// Buffers of at least this many bytes, of 4- and 8-byte elements, are walked with software
-    /// prefetch (``_prefetchDistanceBytes`` ahead in both operands); smaller ones sit in L1 or L2
-    /// after the first pass, where a prefetch instruction is pure overhead. The 16-bit types go
-    /// without: with it their in-place sums fell from 63 to 24 GB/s (half) and from 66 to 47
-    /// GB/s (bfloat16) on 64 MiB buffers in a build tuned for the Zen 5 below, while the 32-bit
-    /// sums were unchanged; the 8-bit types were not measured and go without too.
-    @inlinable @inline(__always) public static var _prefetchMinimumBytes: Int { 512 << 10 }
-
-    /// How far ahead of the loads the prefetches run. Measured on an AMD Zen 5 (2 MiB L2 per
-    /// core, 32 MiB L3), in-place float sums with one prefetch per 64-byte line of each operand,
-    /// against the same loop without (C, paired): 128 or 256 bytes ahead is never slower and
-    /// gains up to 5% (4-16 MiB buffers, which stream from L3) and 0-2% from DRAM; 512 bytes or
-    /// more gains 10-20% at 1-2 MiB but loses 10% at 512 KiB and 20-25% at 8-16 MiB. In these
-    /// kernels, against Open MPI, 256 bytes moved the float/double/int32 sums' ratios at 16 MiB
-    /// from 0.99 to 1.01 (two runs each) and left the other sizes within the noise.
-    @inlinable @inline(__always) public static var _prefetchDistanceBytes: Int { 256 }
-
     /// Out of place over raw memory: `dst = a op b`.
     @inlinable
     public static func _reduce<E: ReductionElement, O: ReductionOperator>(
@@ -163,21 +144,6 @@ extension ReductionKernels {
             let b1 = b.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self)
             dst.storeBytes(of: O._combineLanes(a0, b0, E.self), toByteOffset: offset, as: E._Lanes.self)
             dst.storeBytes(of: O._combineLanes(a1, b1, E.self), toByteOffset: offset &+ step, as: E._Lanes.self)
-        }
-        if MemoryLayout<E>.stride >= 4 && total >= _prefetchMinimumBytes {
-            // One prefetch per 64-byte line of each operand (the addresses past the end are
-            // harmless: a prefetch never faults).
-            let ahead = _prefetchDistanceBytes
-            while offset &+ 2 &* step <= total {
-                var line = 0
-                while line < 2 &* step {
-                    collective_kernels_prefetch_read(a + (offset &+ ahead &+ line))
-                    collective_kernels_prefetch_read(b + (offset &+ ahead &+ line))
-                    line &+= 64
-                }
-                twoVectors(offset)
-                offset &+= 2 &* step
-            }
         }
         while offset &+ 2 &* step <= total {
             twoVectors(offset)

@@ -155,26 +155,4 @@ struct KernelReferenceTests {
             run(t)
         }
     }
-
-    /// Buffers of 4- and 8-byte elements from `ReductionKernels._prefetchMinimumBytes` up take
-    /// the loop with software prefetch, smaller ones the loop without: lengths just below, at and
-    /// above the threshold (so that the prefetching loop ends with one vector and a scalar tail),
-    /// in place and out of place, misaligned; and a 16-bit type, which never prefetches.
-    @Test("lengths at the prefetch threshold", arguments: [DataType.float32, .int32, .float64, .uint64, .float16])
-    func prefetchThreshold(dataType: DataType) {
-        withTestElement(dataType) { t in
-            func run<E: TestElement>(_: E.Type) {
-                let threshold = ReductionKernels._prefetchMinimumBytes / MemoryLayout<E>.stride
-                var seed: UInt64 = 500
-                for (i, count) in [threshold - 1, threshold, threshold + 33].enumerated() {
-                    for form in [Form.inPlace, .outOfPlace] {
-                        seed &+= 1
-                        let op: ReductionOp = [.sum, .max, .prod][i]
-                        checkReducer(E.self, op: op, form: form, count: count, offsets: [2, 1, 7], seed: seed)
-                    }
-                }
-            }
-            run(t)
-        }
-    }
 }
