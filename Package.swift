@@ -5,8 +5,8 @@
 //
 // Dependency arrows (each module only sees the ones to its right):
 //
-//   AllreduceCLI -> CollectiveSim -> CollectiveFabric -> CollectiveCore -> CollectiveKernels -> CCollectiveKernels
-//                                    (and Yams, for YAML topology files)        (C: prefetch hints)
+//   AllreduceCLI -> CollectiveSim -> CollectiveFabric -> CollectiveCore -> CollectiveKernels
+//                                    (and Yams, for YAML topology files)
 //                -> CollectiveMPI (trait MPI) -> CMPI (system library over Open MPI's mpi.h)
 //
 // No unsafe build settings here: tuning flags (for example `-target-cpu`) come from Scripts/.
@@ -33,9 +33,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
-        // Header-only C helpers for the kernels (software prefetch hints); no dependencies.
-        .target(name: "CCollectiveKernels"),
-        .target(name: "CollectiveKernels", dependencies: ["CCollectiveKernels"]),
+        .target(name: "CollectiveKernels"),
         .target(name: "CollectiveCore", dependencies: ["CollectiveKernels"]),
         .target(name: "CollectiveFabric", dependencies: ["CollectiveCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "CollectiveSim", dependencies: ["CollectiveCore", "CollectiveFabric", "CollectiveKernels"]),
