@@ -135,18 +135,14 @@ extension ReductionKernels {
         let step = E._laneCount &* stride
         let total = count &* stride
         var offset = 0
-        // Two vectors per step; both operands of a vector are loaded before it is stored, so
-        // `dst` may be `a` or `b`.
-        @inline(__always) func twoVectors(_ offset: Int) {
+        // Both operands of a vector are loaded before it is stored, so `dst` may be `a` or `b`.
+        while offset &+ 2 &* step <= total {
             let a0 = a.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self)
             let a1 = a.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self)
             let b0 = b.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self)
             let b1 = b.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self)
             dst.storeBytes(of: O._combineLanes(a0, b0, E.self), toByteOffset: offset, as: E._Lanes.self)
             dst.storeBytes(of: O._combineLanes(a1, b1, E.self), toByteOffset: offset &+ step, as: E._Lanes.self)
-        }
-        while offset &+ 2 &* step <= total {
-            twoVectors(offset)
             offset &+= 2 &* step
         }
         if offset &+ step <= total {
