@@ -85,11 +85,11 @@ extension Float16: ReductionElement {
         #endif
     }
     @inlinable @inline(__always)
-    public static func _sumLanes(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+    public static func _sumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
         #if DEBUG || COLLECTIVE_KERNELS_F16C
-        _narrow(_sum(_widen(a), _widen(b)))
+        _combineVectors(vectors, into: dst, a, b, atByteOffset: offset, ReductionKernels.Sum.self)
         #else
-        _halfSumPair(a, b)
+        _halfSumVectors(vectors, into: dst, a, b, atByteOffset: offset)
         #endif
     }
     @inlinable @inline(__always)
@@ -122,11 +122,11 @@ extension BFloat16: ReductionElement {
         #endif
     }
     @inlinable @inline(__always)
-    public static func _sumLanes(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+    public static func _sumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
         #if DEBUG
-        _narrow(_sum(_widen(a), _widen(b)))
+        _combineVectors(vectors, into: dst, a, b, atByteOffset: offset, ReductionKernels.Sum.self)
         #else
-        _bfloat16SumPair(a, b)
+        _bfloat16SumVectors(vectors, into: dst, a, b, atByteOffset: offset)
         #endif
     }
     @inlinable @inline(__always)

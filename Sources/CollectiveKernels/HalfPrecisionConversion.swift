@@ -242,6 +242,13 @@ public func _anyHalfInfinityOrNaN(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> B
 @inlinable @inline(always)
 public func _halfSumPair(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
     if _slowPath(_anyHalfInfinityOrNaN(a, b)) { return _halfSumPairExact(a, b) }
+    return _halfSumPairFinite(a, b)
+}
+
+/// ``_halfSumPair(_:_:)``'s fast path: correct when no half in `a` or `b` is an infinity or a
+/// NaN (``_anyHalfInfinityOrNaN(_:_:)``).
+@inlinable @inline(always)
+public func _halfSumPairFinite(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
     // Even halves moved to the high halves of the lanes; the odd ones are there already (the
     // mask clears the 13 bits of the even half that the shift brings below them).
     let even = _halfHighBitsScaled(a &<< 16, mask: 0x8FFF_FFFF) + _halfHighBitsScaled(b &<< 16, mask: 0x8FFF_FFFF)
@@ -258,6 +265,57 @@ internal func _halfSumPairExact(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIM
     let even = _halfHighBitsToFloat(a &<< 16) + _halfHighBitsToFloat(b &<< 16)
     let odd = _halfHighBitsToFloat(a & 0xFFFF_0000) + _halfHighBitsToFloat(b & 0xFFFF_0000)
     return _narrowHalfPair(even, odd)
+}
+
+/// `dst = a + b` in halves for `vectors` (1 or 2) consecutive `SIMD16<UInt32>` vectors from
+/// byte `offset` (`Float16`'s sums in release builds without F16C). Vector by vector: a block
+/// with an infinity or a NaN goes to the exact path, which loads its operands again, so that no
+/// vector value flows into that call (when one did, the compiler took lanes of the fast path
+/// apart into scalar code). A vector's loads precede its store and the vectors do not overlap,
+/// so `dst` may be `a` or `b`.
+@inlinable @inline(always)
+public func _halfSumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
+    var v = 0
+    while v < vectors {
+        let at = offset &+ v &* MemoryLayout<SIMD16<UInt32>>.stride
+        let x = a.loadUnaligned(fromByteOffset: at, as: SIMD16<UInt32>.self)
+        let y = b.loadUnaligned(fromByteOffset: at, as: SIMD16<UInt32>.self)
+        if _slowPath(_anyHalfInfinityOrNaN(x, y)) {
+            _halfSumExact(into: dst, a, b, atByteOffset: at)
+        } else {
+            dst.storeBytes(of: _halfSumPairFinite(x, y), toByteOffset: at, as: SIMD16<UInt32>.self)
+        }
+        v &+= 1
+    }
+}
+
+/// `dst = a + b` in bfloat16 for `vectors` (1 or 2) consecutive `SIMD16<UInt32>` vectors from
+/// byte `offset` (``BFloat16``'s sums in release builds); all loads precede the stores, so
+/// `dst` may be `a` or `b`.
+@inlinable @inline(always)
+public func _bfloat16SumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
+    let step = MemoryLayout<SIMD16<UInt32>>.stride
+    if vectors == 2 {
+        let a0 = a.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
+        let a1 = a.loadUnaligned(fromByteOffset: offset &+ step, as: SIMD16<UInt32>.self)
+        let b0 = b.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
+        let b1 = b.loadUnaligned(fromByteOffset: offset &+ step, as: SIMD16<UInt32>.self)
+        dst.storeBytes(of: _bfloat16SumPair(a0, b0), toByteOffset: offset, as: SIMD16<UInt32>.self)
+        dst.storeBytes(of: _bfloat16SumPair(a1, b1), toByteOffset: offset &+ step, as: SIMD16<UInt32>.self)
+    } else {
+        let x = a.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
+        let y = b.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
+        dst.storeBytes(of: _bfloat16SumPair(x, y), toByteOffset: offset, as: SIMD16<UInt32>.self)
+    }
+}
+
+/// The exact half sum of the vectors at byte `offset` of `a` and `b`, stored at the same offset
+/// of `dst` (which may be `a` or `b`): the kernels' path for blocks with an infinity or a NaN.
+@usableFromInline @inline(never)
+internal func _halfSumExact(into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
+    let x = a.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
+    let y = b.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
+    dst.storeBytes(of: _halfSumPairExact(x, y), toByteOffset: offset, as: SIMD16<UInt32>.self)
 }
 
 /// Halves in the high 16 bits of the lanes as binary32 values scaled by 2^-112: an arithmetic

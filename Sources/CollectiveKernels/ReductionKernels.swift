@@ -135,20 +135,13 @@ extension ReductionKernels {
         let step = E._laneCount &* stride
         let total = count &* stride
         var offset = 0
-        // Both operands of a vector are loaded before it is stored, so `dst` may be `a` or `b`.
+        // Two vectors per step, then one; `dst` may be `a` or `b` (see `_combineVectors`).
         while offset &+ 2 &* step <= total {
-            let a0 = a.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self)
-            let a1 = a.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self)
-            let b0 = b.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self)
-            let b1 = b.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self)
-            dst.storeBytes(of: O._combineLanes(a0, b0, E.self), toByteOffset: offset, as: E._Lanes.self)
-            dst.storeBytes(of: O._combineLanes(a1, b1, E.self), toByteOffset: offset &+ step, as: E._Lanes.self)
+            O._combineVectors(2, into: dst, a, b, atByteOffset: offset, E.self)
             offset &+= 2 &* step
         }
         if offset &+ step <= total {
-            let x = a.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self)
-            let y = b.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self)
-            dst.storeBytes(of: O._combineLanes(x, y, E.self), toByteOffset: offset, as: E._Lanes.self)
+            O._combineVectors(1, into: dst, a, b, atByteOffset: offset, E.self)
             offset &+= step
         }
         while offset < total {

@@ -5,15 +5,19 @@ public protocol ReductionOperator {
     static var reductionOp: ReductionOp { get }
     static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator
     static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator
-    /// `a op b` of two in-memory vectors, stored as is: `E._narrow(_combine(E._widen(a),
-    /// E._widen(b)))` unless the element type has a shorter way (``ReductionElement/_sumLanes(_:_:)``).
-    static func _combineLanes<E: ReductionElement>(_ a: E._Lanes, _ b: E._Lanes, _: E.Type) -> E._Lanes
+    /// `dst = a op b` for `vectors` (1 or 2) consecutive `E._Lanes` vectors from byte `offset`
+    /// of each buffer: ``ReductionElement/_combineVectors(_:into:_:_:atByteOffset:_:)`` unless
+    /// the element type has a shorter way (``ReductionElement/_sumVectors(_:into:_:_:atByteOffset:)``).
+    static func _combineVectors<E: ReductionElement>(
+        _ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int, _: E.Type)
 }
 
 extension ReductionOperator {
     @inlinable @inline(__always)
-    public static func _combineLanes<E: ReductionElement>(_ a: E._Lanes, _ b: E._Lanes, _: E.Type) -> E._Lanes {
-        E._narrow(_combine(E._widen(a), E._widen(b), E.self))
+    public static func _combineVectors<E: ReductionElement>(
+        _ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int, _: E.Type
+    ) {
+        E._combineVectors(vectors, into: dst, a, b, atByteOffset: offset, Self.self)
     }
 }
 
@@ -26,7 +30,11 @@ extension ReductionKernels {
         @inlinable @inline(__always)
         public static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator { E._sum(a, b) }
         @inlinable @inline(__always)
-        public static func _combineLanes<E: ReductionElement>(_ a: E._Lanes, _ b: E._Lanes, _: E.Type) -> E._Lanes { E._sumLanes(a, b) }
+        public static func _combineVectors<E: ReductionElement>(
+            _ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int, _: E.Type
+        ) {
+            E._sumVectors(vectors, into: dst, a, b, atByteOffset: offset)
+        }
     }
 
     /// `a * b` (integers wrap).

@@ -422,4 +422,55 @@ struct HalfPairSumTests {
         let (a, b) = Self.pack([(0x4380, 0x3F80), (0x4381, 0x3F80)][...])
         #expect(Array(HalfPairConversionTests.unpack(_bfloat16SumPair(a, b)).prefix(2)) == [0x4380, 0x4382])
     }
+
+    /// The release loops' entry points (`_halfSumVectors`, `_bfloat16SumVectors`): one and two
+    /// vectors, in place (destination = first or second operand) and out of place, with and
+    /// without an infinity or a NaN in either vector, against the pair functions vector by vector.
+    @Test("sums of one and two vectors from memory, in place and out of place")
+    func sumVectorsFromMemory() {
+        var rng = SplitMix64(seed: 31)
+        func randomHalfBits(special: Bool) -> [UInt16] {
+            var v = (0..<32).map { _ in UInt16(truncatingIfNeeded: rng.next()) & 0xBBFF }
+            if special { v[Int(rng.next() % 32)] = [0x7C00, 0xFC00, 0x7C01, 0xFE00][Int(rng.next() % 4)] }
+            return v
+        }
+        func randomBFloat16Bits() -> [UInt16] { (0..<32).map { _ in UInt16(truncatingIfNeeded: rng.next()) } }
+        for trial in 0..<48 {
+            let vectors = trial % 2 + 1
+            let special = (trial / 2) % 3  // 0: none, 1: in the first vector, 2: in the last
+            let halfA = (0..<vectors).flatMap { randomHalfBits(special: special == 1 && $0 == 0) }
+            let halfB = (0..<vectors).flatMap { randomHalfBits(special: special == 2 && $0 == vectors - 1) }
+            let bfA = (0..<vectors).flatMap { _ in randomBFloat16Bits() }
+            let bfB = (0..<vectors).flatMap { _ in randomBFloat16Bits() }
+            for (a, b, isHalf) in [(halfA, halfB, true), (bfA, bfB, false)] {
+                var expected: [UInt16] = []
+                for v in 0..<vectors {
+                    let x = HalfPairConversionTests.pack(a[(v * 32)..<(v * 32 + 32)])
+                    let y = HalfPairConversionTests.pack(b[(v * 32)..<(v * 32 + 32)])
+                    expected += HalfPairConversionTests.unpack(isHalf ? _halfSumPair(x, y) : _bfloat16SumPair(x, y))
+                }
+                // Out of place at an odd byte offset, then in place into a and into b.
+                for form in 0..<3 {
+                    let offset = 6
+                    let bytes = offset + vectors * 64
+                    let pa = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                    let pb = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                    let pd = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                    defer { pa.deallocate(); pb.deallocate(); pd.deallocate() }
+                    for i in 0..<(vectors * 32) {
+                        pa.storeBytes(of: a[i], toByteOffset: offset + 2 * i, as: UInt16.self)
+                        pb.storeBytes(of: b[i], toByteOffset: offset + 2 * i, as: UInt16.self)
+                    }
+                    let dst = [pd, pa, pb][form]
+                    if isHalf {
+                        _halfSumVectors(vectors, into: dst, UnsafeRawPointer(pa), UnsafeRawPointer(pb), atByteOffset: offset)
+                    } else {
+                        _bfloat16SumVectors(vectors, into: dst, UnsafeRawPointer(pa), UnsafeRawPointer(pb), atByteOffset: offset)
+                    }
+                    let got = (0..<(vectors * 32)).map { dst.loadUnaligned(fromByteOffset: offset + 2 * $0, as: UInt16.self) }
+                    #expect(got == expected, "\(isHalf ? "half" : "bfloat16"), \(vectors) vector(s), specials \(special), form \(form)")
+                }
+            }
+        }
+    }
 }
