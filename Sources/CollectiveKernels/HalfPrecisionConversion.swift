@@ -227,18 +227,20 @@ public func _anyHalfInfinityOrNaN(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> B
 
 /// Thirty-two half sums `a + b` (both loaded as the kernels load them), rounded once to nearest
 /// even: the same bits as `_narrowHalfPair` of the sums of `_widenHalfPair(a)` and
-/// `_widenHalfPair(b)`, in about four fifths of the operations when no operand is an infinity
-/// or a NaN (blocks that hold one take that exact path).
+/// `_widenHalfPair(b)`, in about three quarters of the operations when no operand is an
+/// infinity or a NaN (blocks that hold one take that exact path).
 ///
 /// The fast path computes in binary32 scaled by 2^-112, where a half's bits shifted into
 /// binary32's place already are its value (see ``_halfHighBitsToFloat(_:)``): it drops the
 /// widening and narrowing multiplications. The scaled sum is the scaled binary32 sum exactly:
 /// above 2^-126 (scaled) both round to 24 bits in binades 112 apart, and below it the exact
 /// sum of two halves is a multiple of 2^-24 (scaled 2^-136) under 2^-14, which a binary32
-/// subnormal holds exactly. The rounding to a half is ``_floatToHalfHighBits(_:)``'s, scaled:
-/// a = |x| clamped to 2^-96 (65536 scaled), M = 2^13 x max(binade(a), 2^-126), and (a + M) - M
-/// is a rounded to the half's spacing, whose bits shifted right by 13 are the half's exponent
-/// and fraction; the sign is OR-ed back. (Needs denormals-are-zero off, the default.)
+/// subnormal holds exactly. In the scaled domain the bits of |x| are the half's bits shifted
+/// left by 13 plus 13 bits to round away, for normal halves (binary32 normals) and subnormal
+/// ones (binary32 subnormals) alike, so rounding to a half is an integer round to nearest even
+/// at bit 13, whose carry moves into the exponent as it should (up to 0x7C00, infinity, for
+/// |x| clamped to 65536 scaled); the sign is OR-ed back. (Needs denormals-are-zero off, the
+/// default.)
 @inlinable @inline(always)
 public func _halfSumPair(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
     if _slowPath(_anyHalfInfinityOrNaN(a, b)) { return _halfSumPairExact(a, b) }
@@ -255,7 +257,7 @@ public func _halfSumPairFinite(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD
     let odd = _halfHighBitsScaled(a, mask: 0x8FFF_E000) + _halfHighBitsScaled(b, mask: 0x8FFF_E000)
     let evenBits = unsafeBitCast(even, to: SIMD16<UInt32>.self), oddBits = unsafeBitCast(odd, to: SIMD16<UInt32>.self)
     let signs = ((evenBits & 0x8000_0000) &>> 16) | (oddBits & 0x8000_0000)
-    return (_roundedScaledHalfMagnitude(even) &>> 13) | (_roundedScaledHalfMagnitude(odd) &<< 3) | signs
+    return (_roundedScaledHalfMagnitude(even) &>> 13) | ((_roundedScaledHalfMagnitude(odd) &>> 13) &<< 16) | signs
 }
 
 /// ``_halfSumPair(_:_:)`` for blocks with an infinity or a NaN: widened exactly, added, narrowed.
@@ -328,17 +330,14 @@ public func _halfHighBitsScaled(_ w: SIMD16<UInt32>, mask: UInt32) -> SIMD16<Flo
 }
 
 /// |x| (x finite, scaled by 2^-112) rounded to the nearest half, ties to even, and clamped to
-/// 65536 (scaled): binary32 bits whose bits 27-13 are the half's exponent and fraction, all
-/// others zero (``_halfSumPair(_:_:)`` has the method).
+/// 65536 (scaled): binary32 bits whose bits 27-13 are the half's exponent and fraction (bits
+/// 12-0 are left over from the rounding; callers shift them out). ``_halfSumPair(_:_:)`` has the
+/// method: `bits + 0x0FFF + bit 13`.
 @inlinable @inline(always)
 public func _roundedScaledHalfMagnitude(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     let magnitude = unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
-    let c = _minimumPassingNaN(SIMD16<Float>(repeating: 0x1p-96), magnitude)
-    let binade = unsafeBitCast(unsafeBitCast(c, to: SIMD16<UInt32>.self) & 0x7F80_0000, to: SIMD16<Float>.self)
-    let m = unsafeBitCast(
-        unsafeBitCast(_maximumOf(SIMD16<Float>(repeating: 0x1p-126), binade), to: SIMD16<UInt32>.self) &+ (13 << 23),
-        to: SIMD16<Float>.self)
-    return unsafeBitCast((c + m) - m, to: SIMD16<UInt32>.self)
+    let c = unsafeBitCast(_minimumPassingNaN(SIMD16<Float>(repeating: 0x1p-96), magnitude), to: SIMD16<UInt32>.self)
+    return c &+ (((c &>> 13) & 1) &+ 0x0FFF)
 }
 
 #if COLLECTIVE_KERNELS_F16C
