@@ -170,6 +170,16 @@ public func peakResidentBytes() -> Int {
     #endif
 }
 
+/// LLVM's prefetch intrinsic: `address` (read 0 / write 1, locality 0 ... 3, data cache 1).
+@usableFromInline @_silgen_name("llvm.prefetch.p0")
+func _llvmPrefetch(_ address: UnsafeRawPointer, _ write: Int32, _ locality: Int32, _ cacheType: Int32)
+
+/// Asks the CPU to load the cache line holding `address` (no effect on results).
+@inlinable @inline(__always)
+func _prefetch(_ address: UnsafeRawPointer) {
+    _llvmPrefetch(address, 0, 3, 1)
+}
+
 /// What the engine keeps per rank besides its ``RankProgress``: one 128-byte record (two cache
 /// lines), because events touch ranks in no particular order and one record costs one or two
 /// cache misses where a field per array would cost one each.
@@ -255,11 +265,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @usableFromInline var transfer: UnsafeMutablePointer<_TransferRecord>
     @usableFromInline var trCapacity: Int
-    /// Freed transfer records, oldest first: reusing them in the order they were freed lays the
-    /// next round of transfers out in the order the last round completed, so the engine walks
-    /// the records nearly sequentially when rounds repeat (a ring's steps).
-    @usableFromInline var trFree: Int32 = -1
-    @usableFromInline var trFreeTail: Int32 = -1
+    /// Freed transfer records, a stack (capacity `trCapacity`): the record a completion frees is
+    /// the one the transfers it starts reuse, still in the cache, and taking it reads no record.
+    @usableFromInline var trFree: UnsafeMutablePointer<Int32>
+    @usableFromInline var trFreeCount = 0
     @usableFromInline var trUsed = 0
 
     @usableFromInline var link: UnsafeMutablePointer<_LinkRecord>
@@ -289,6 +298,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         pending = .allocate(capacity: pendCapacity)
         trCapacity = Swift.max(64, 2 * p)
         transfer = .allocate(capacity: trCapacity)
+        trFree = .allocate(capacity: trCapacity)
         linkCount = fabric.linkCount
         link = .allocate(capacity: Swift.max(1, linkCount))
         link.initialize(repeating: _LinkRecord(), count: Swift.max(1, linkCount))
@@ -302,6 +312,19 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         (ranks + r * progressStride).assumingMemoryBound(to: RankProgress<Steps>.self)
     }
 
+    /// Starts loading rank `r`'s progress and record into the cache.
+    @inlinable @inline(__always)
+    func prefetchRank(_ r: Int) {
+        let p = UnsafeRawPointer(ranks + r * progressStride)
+        var line = 0
+        while line < progressStride {
+            _prefetch(p + line)
+            line += 64
+        }
+        _prefetch(UnsafeRawPointer(rank + r))
+        _prefetch(UnsafeRawPointer(rank + r) + 64)
+    }
+
     @inlinable
     mutating func release() {
         for r in 0..<initializedRanks { _ = progress(r).deinitialize(count: 1) }
@@ -309,6 +332,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         rankStorage.deallocate()
         pending.deallocate()
         transfer.deallocate()
+        trFree.deallocate()
         link.deallocate()
         path.deallocate()
     }
@@ -319,6 +343,14 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         while failure == nil, let e = queue.pop() {
             now = e.time
             events += 1
+            // Fetch what the next events touch while this one runs: the records of the next
+            // event's ranks (its transfer record was fetched one event earlier), and the
+            // transfer record of the one after.
+            if let a = queue.firstPayload {
+                prefetchRank(Int(transfer[a].src))
+                prefetchRank(Int(transfer[a].dst))
+                if let b = queue.secondPayload { _prefetch(transfer + b) }
+            }
             let id = e.payload
             let t = transfer[id]
             let src = Int(t.src), dst = Int(t.dst)
@@ -515,11 +547,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @inlinable
     mutating func allocTransfer() -> Int {
-        if trFree >= 0 {
-            let i = Int(trFree)
-            trFree = transfer[i].next
-            if trFree < 0 { trFreeTail = -1 }
-            return i
+        if trFreeCount > 0 {
+            trFreeCount -= 1
+            return Int(trFree[trFreeCount])
         }
         if trUsed == trCapacity { growTransfers() }
         precondition(trUsed < EventQueue.maxPayload, "EventEngine: too many transfers in flight")
@@ -530,10 +560,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @inlinable
     mutating func freeTransfer(_ i: Int) {
-        let i32 = Int32(truncatingIfNeeded: i)
-        transfer[i].next = -1
-        if trFreeTail >= 0 { transfer[Int(trFreeTail)].next = i32 } else { trFree = i32 }
-        trFreeTail = i32
+        trFree[trFreeCount] = Int32(truncatingIfNeeded: i)
+        trFreeCount += 1
     }
 
     @usableFromInline
@@ -551,6 +579,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         bigger.moveInitialize(from: transfer, count: trCapacity)
         transfer.deallocate()
         transfer = bigger
+        let biggerFree = UnsafeMutablePointer<Int32>.allocate(capacity: trCapacity * 2)
+        biggerFree.moveInitialize(from: trFree, count: trFreeCount)
+        trFree.deallocate()
+        trFree = biggerFree
         trCapacity *= 2
     }
 }

@@ -100,6 +100,29 @@ public struct EventQueue: ~Copyable {
         return (Double(bitPattern: UInt64(truncatingIfNeeded: top >> 64)), Int(truncatingIfNeeded: top & UInt128(Self.maxPayload)))
     }
 
+    /// Payload of the earliest event (the next `pop`), if any.
+    @inlinable
+    public var firstPayload: Int? {
+        _count > 0 ? Int(truncatingIfNeeded: _slots[3] & UInt128(Self.maxPayload)) : nil
+    }
+
+    /// Payload of the second earliest event (the root's smallest child), if any: with
+    /// ``firstPayload``, what a caller may prefetch for the next two pops.
+    @inlinable
+    public var secondPayload: Int? {
+        let slots = _slots + 3
+        let n = _count
+        guard n > 1 else { return nil }
+        var k = slots[1]
+        var j = 2
+        while j < Swift.min(n, 5) {
+            let kj = slots[j]
+            if kj < k { k = kj }
+            j += 1
+        }
+        return Int(truncatingIfNeeded: k & UInt128(Self.maxPayload))
+    }
+
     @usableFromInline
     mutating func _grow() {
         let (raw, slots) = Self._allocate(_capacity * 2)
