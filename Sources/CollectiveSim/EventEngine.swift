@@ -343,13 +343,13 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         while failure == nil, let e = queue.pop() {
             now = e.time
             events += 1
-            // Fetch what the next events touch while this one runs: the records of the next
-            // event's ranks (its transfer record was fetched one event earlier), and the
-            // transfer record of the one after.
-            if let a = queue.firstPayload {
+            // Fetch what the coming events touch while this one runs: the records of the next
+            // event's ranks (its transfer record was fetched two events earlier), and the
+            // transfer record of the event three ahead.
+            if let a = queue.payload(ahead: 0) {
                 prefetchRank(Int(transfer[a].src))
                 prefetchRank(Int(transfer[a].dst))
-                if let b = queue.secondPayload { _prefetch(transfer + b) }
+                if let b = queue.payload(ahead: 2) { _prefetch(transfer + b) }
             }
             let id = e.payload
             let t = transfer[id]
