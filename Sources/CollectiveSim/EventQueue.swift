@@ -170,7 +170,7 @@ public struct EventQueue: ~Copyable {
 
     /// Payload of the event `ahead` pops from now (0: the next), if it has the same time as the
     /// next event and `ahead` < 15; nil otherwise. For callers that prefetch what coming events touch.
-    @inlinable
+    @inlinable @inline(__always)
     public func payload(ahead: Int) -> Int? {
         guard _count > 0 else { return nil }
         let g = Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: _heap[3]))
