@@ -24,6 +24,8 @@ public struct HierarchicalSchedule: Schedule {
     public let interNodeAlgorithm: AllreduceAlgorithm
     /// The g blocks.
     public let blocks: BlockPartition
+    /// What the iterators read when a block's inter-node program starts, shared by all of them.
+    let _shared: _SharedSchedule
 
     public var algorithm: AllreduceAlgorithm { .hierarchical }
 
@@ -36,6 +38,8 @@ public struct HierarchicalSchedule: Schedule {
         ranksPerNode = parameters.ranksPerNode
         interNodeAlgorithm = parameters.interNodeAlgorithm
         blocks = BlockPartition(count: elementCount, parts: ranksPerNode)
+        _shared = _SharedSchedule(rankCount: rankCount, ranksPerNode: ranksPerNode, elementSizeBytes: elementSizeBytes,
+                                  chunkBytes: chunkBytes, blocks: blocks)
     }
 
     /// Number of nodes.
@@ -52,7 +56,10 @@ public struct HierarchicalSchedule: Schedule {
 
     /// The local rank of node `node` that owns block `block`.
     public func owner(ofBlock block: Int, node: Int) -> Int {
-        let m = nodeSize(node)
+        Self._owner(ofBlock: block, ranksPerNode: ranksPerNode, nodeSize: nodeSize(node))
+    }
+
+    static func _owner(ofBlock block: Int, ranksPerNode: Int, nodeSize m: Int) -> Int {
         // The first g mod m groups hold base+1 blocks, the rest base (>= 1, as m <= g).
         let base = ranksPerNode / m, extra = ranksPerNode % m
         let big = extra * (base + 1)
@@ -65,32 +72,38 @@ public struct HierarchicalSchedule: Schedule {
     }
 
     /// A rank's steps. The fields the next step reads come first, so that producing a step of
-    /// the inter-node ring touches one or two cache lines; the tree program, when the inter-node
-    /// algorithm is the tree, lives in a copy-on-write box so that the iterator stays small.
+    /// the inter-node ring touches one or two cache lines; the schedule itself (read when a
+    /// block's inter-node program starts) is shared by every rank's iterator, and the tree
+    /// program, when the inter-node algorithm is the tree, lives in a copy-on-write box, so
+    /// that the iterator stays small.
     public struct Iterator: IteratorProtocol {
         /// 0: reduce-scatter, 1: inter-node, 2: allgather, 3: done.
         var phase: Int8 = 0
         var phaseStart = true
-        /// An inter-node program for block `block` is under way.
-        var interActive = false
+        /// An inter-node ring program is under way (its steps come from the fast path).
+        var ringActive = false
         /// The inter-node algorithm is the tree (read here, not from the cold `interTree`).
         let interIsTree: Bool
-        var i = 0
-        var produced = 0
         var interIndex = 0
+        /// Steps of `interRing`.
+        var interSteps = 0
+        var produced = 0
+        /// The inter-node ring of the current block (when the inter-node algorithm is the ring).
+        var interRing: _RingProgram
+        var i = 0
         var block = 0
         let blockEnd: Int
         let nodeCount: Int
-        /// The inter-node ring of the current block (when the inter-node algorithm is the ring).
-        var interRing: _RingProgram
-        let intra: _RingProgram
         let node: Int
-        let s: HierarchicalSchedule
+        /// Half the steps of `intra` (its reduce-scatter).
+        let half: Int
+        let intra: _RingProgram
+        let shared: _SharedSchedule
         /// The inter-node tree of the current block (when the inter-node algorithm is the tree).
         var interTree: _TreeBox?
 
         init(schedule: HierarchicalSchedule, rank: Int) {
-            s = schedule
+            shared = schedule._shared
             node = rank / schedule.ranksPerNode
             let local = rank % schedule.ranksPerNode
             let m = schedule.nodeSize(node)
@@ -109,29 +122,45 @@ public struct HierarchicalSchedule: Schedule {
                                      layout: layout, shift: 0, steps: 0..<(2 * (m - 1)),
                                      elementSize: schedule.elementSizeBytes, chunkBytes: schedule.chunkBytes)
             }
+            half = intra.stepCount / 2
         }
 
         mutating func startInter(_ b: Int) {
+            let s = shared
             let nodes = nodeCount
             let last = nodes - 1
-            let map = _MemberMap(stride: s.ranksPerNode, local: b, lastMember: last, lastLocal: s.owner(ofBlock: b, node: last))
+            let lastSize = Swift.min(s.ranksPerNode, s.rankCount - last * s.ranksPerNode)
+            let lastLocal = HierarchicalSchedule._owner(ofBlock: b, ranksPerNode: s.ranksPerNode, nodeSize: lastSize)
+            let map = _MemberMap(stride: s.ranksPerNode, local: b, lastMember: last, lastLocal: lastLocal)
             let range = s.blocks.range(b)
             interIndex = 0
-            interActive = true
             if interIsTree {
                 interTree = _TreeBox(_TreeProgram(members: nodes, member: node, map: map, range: range, elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes))
             } else {
                 interRing = _RingProgram(members: nodes, member: node, map: map, layout: _Layout(base: range.lowerBound, count: range.count, units: nodes, parts: nodes),
                                          shift: 1, steps: 0..<(2 * (nodes - 1)), elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
+                interSteps = interRing.stepCount
+                ringActive = true
             }
         }
 
+        @inline(__always)
         public mutating func next() -> Step? {
+            // The inter-node ring's steps after its first (most of a large run's steps).
+            if ringActive && !phaseStart && interIndex < interSteps {
+                let step = interRing.step(interIndex, base: produced - interIndex, fenceFirst: false)
+                interIndex += 1
+                produced += 1
+                return step
+            }
+            return _next()
+        }
+
+        mutating func _next() -> Step? {
             while phase < 3 {
                 let fence = phaseStart && produced > 0
                 if phase != 1 {
                     // Reduce-scatter: ring steps 0 ..< m-1; allgather: m-1 ..< 2(m-1).
-                    let half = intra.stepCount / 2
                     if i < half {
                         let index = phase == 0 ? i : half + i
                         var step = intra.step(index, base: produced - index, fenceFirst: false)
@@ -157,10 +186,10 @@ public struct HierarchicalSchedule: Schedule {
                         if nodeCount > 1 { phaseStart = true }
                         continue
                     }
-                    if !interActive { startInter(block) }
+                    if !ringActive && interTree == nil { startInter(block) }
                     let firstOfPhase = phaseStart
                     if !interIsTree {
-                        if interIndex < interRing.stepCount {
+                        if interIndex < interSteps {
                             var step = interRing.step(interIndex, base: produced - interIndex, fenceFirst: false)
                             if firstOfPhase && fence { step.dependencies.fence = true }
                             interIndex += 1
@@ -177,13 +206,32 @@ public struct HierarchicalSchedule: Schedule {
                             return step
                         }
                     }
-                    interActive = false
+                    ringActive = false
                     interTree = nil
                     block += 1
                 }
             }
             return nil
         }
+    }
+}
+
+/// The parts of a ``HierarchicalSchedule`` its iterators read when a block's inter-node program
+/// starts, shared by the iterators of all its ranks.
+@usableFromInline
+final class _SharedSchedule: Sendable {
+    let rankCount: Int
+    let ranksPerNode: Int
+    let elementSizeBytes: Int
+    let chunkBytes: Int
+    let blocks: BlockPartition
+
+    init(rankCount: Int, ranksPerNode: Int, elementSizeBytes: Int, chunkBytes: Int, blocks: BlockPartition) {
+        self.rankCount = rankCount
+        self.ranksPerNode = ranksPerNode
+        self.elementSizeBytes = elementSizeBytes
+        self.chunkBytes = chunkBytes
+        self.blocks = blocks
     }
 }
 

@@ -148,20 +148,28 @@ struct _RingProgram: Sendable {
     func step(_ i: Int, base: Int, fenceFirst: Bool) -> Step {
         let pair = i >> 1
         let s: Int, c: Int
-        if k == 1 { s = firstStep + pair; c = 0 } else { s = firstStep + pair / k; c = pair % k }
+        if k == 1 { s = firstStep + pair; c = 0 } else { let q = pair / k; s = firstStep + q; c = pair - q * k }
         var deps = StepDependencies()
         if i == 0 && fenceFirst { deps.fence = true }
+        // At most one dependency: it goes to the first slot.
         if i & 1 == 0 {
             let block = _wrap(member + shift - 1 - s)
-            if s - 1 >= firstStep { deps.append(base + _index(s - 1, c, receive: true)) }
+            if s > firstStep { deps._d0 = Self._dependency(base + _index(s - 1, c, receive: true)) }
             let r = _chunk(block, c)
             return Step(kind: .send, peer: next, offset: r.lowerBound, count: r.count, chunk: c, dependencies: deps)
         } else {
             let block = _wrap(member + shift - 2 - s)
-            if s >= n - 1 && s + 1 - n >= firstStep { deps.append(base + _index(s + 1 - n, c, receive: false)) }
+            if s >= n - 1 && s + 1 - n >= firstStep { deps._d0 = Self._dependency(base + _index(s + 1 - n, c, receive: false)) }
             let r = _chunk(block, c)
             return Step(kind: s < n - 1 ? .recvReduce : .recvCopy, peer: prev, offset: r.lowerBound, count: r.count, chunk: c, dependencies: deps)
         }
+    }
+
+    /// A step index as a dependency (``StepDependencies`` holds 32-bit indices).
+    @inline(__always)
+    static func _dependency(_ index: Int) -> Int32 {
+        precondition(index >= 0 && index <= Int(Int32.max), "StepDependencies: step index \(index) out of range")
+        return Int32(truncatingIfNeeded: index)
     }
 }
 

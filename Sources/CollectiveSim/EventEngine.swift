@@ -312,15 +312,16 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         (ranks + r * progressStride).assumingMemoryBound(to: RankProgress<Steps>.self)
     }
 
-    /// Starts loading rank `r`'s progress and record into the cache.
+    /// Starts loading rank `r`'s progress and record into the cache: the first 256 bytes of
+    /// its progress (the counters and flags, the next step, and the step iterator's first fields,
+    /// which iterators keep for what producing a step reads) and its record.
     @inlinable @inline(__always)
     func prefetchRank(_ r: Int) {
         let p = UnsafeRawPointer(ranks + r * progressStride)
-        var line = 0
-        while line < progressStride {
-            _prefetch(p + line)
-            line += 64
-        }
+        _prefetch(p)
+        _prefetch(p + 64)
+        if progressStride > 128 { _prefetch(p + 128) }
+        if progressStride > 192 { _prefetch(p + 192) }
         _prefetch(UnsafeRawPointer(rank + r))
         _prefetch(UnsafeRawPointer(rank + r) + 64)
     }
