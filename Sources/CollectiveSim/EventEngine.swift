@@ -209,15 +209,17 @@ struct _RankRecord {
     @inlinable init() {}
 }
 
-/// A transfer in flight (one cache line).
+/// A transfer in flight (32 bytes: two per cache line, none across two).
 @usableFromInline
 struct _TransferRecord {
     @usableFromInline var src: Int32 = 0
     @usableFromInline var dst: Int32 = 0
-    /// Next transfer of the sender's chain (-1: last, -2: not chained); the free list's link.
+    /// Next transfer of the sender's chain (-1: last, -2: not chained).
     @usableFromInline var next: Int32 = -1
-    @usableFromInline var srcStep: Int = 0
-    @usableFromInline var dstStep: Int = 0
+    /// The step indices of the send and of the receive (step indices are 32-bit, as in
+    /// ``StepDependencies``).
+    @usableFromInline var srcStep: Int32 = 0
+    @usableFromInline var dstStep: Int32 = 0
     /// Completion time, seconds.
     @usableFromInline var time: Double = 0
     @inlinable init() {}
@@ -271,8 +273,13 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var trFreeCount = 0
     @usableFromInline var trUsed = 0
 
+    /// Link records in the order the engine first used the links (a route's links, first used
+    /// together, then share one or two cache lines): `linkSlot[l]` is the record of fabric link
+    /// `l` (-1: not used yet).
     @usableFromInline var link: UnsafeMutablePointer<_LinkRecord>
     @usableFromInline let linkCount: Int
+    @usableFromInline var linkSlot: UnsafeMutablePointer<Int32>
+    @usableFromInline var linkSlotsUsed = 0
     @usableFromInline var path: UnsafeMutablePointer<Int>
 
     @usableFromInline var queue: EventQueue
@@ -302,6 +309,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         linkCount = fabric.linkCount
         link = .allocate(capacity: Swift.max(1, linkCount))
         link.initialize(repeating: _LinkRecord(), count: Swift.max(1, linkCount))
+        linkSlot = .allocate(capacity: Swift.max(1, linkCount))
+        linkSlot.initialize(repeating: -1, count: Swift.max(1, linkCount))
         path = .allocate(capacity: FabricMap.maxPathLinks)
         queue = EventQueue(capacity: Swift.max(1024, 2 * p))
     }
@@ -335,6 +344,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         transfer.deallocate()
         trFree.deallocate()
         link.deallocate()
+        linkSlot.deallocate()
         path.deallocate()
     }
 
@@ -350,6 +360,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             if let a = queue.payload(ahead: 0) {
                 prefetchRank(Int(transfer[a].src))
                 prefetchRank(Int(transfer[a].dst))
+                // The next transfer of its chain, which its completion queues.
+                if transfer[a].next >= 0 { _prefetch(transfer + Int(transfer[a].next)) }
                 if let b = queue.payload(ahead: 2) { _prefetch(transfer + b) }
             }
             let id = e.payload
@@ -360,8 +372,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 rank[src].chainHead = t.next
                 if t.next < 0 { rank[src].chainTail = -1 } else { queue.push(time: transfer[Int(t.next)].time, payload: Int(t.next)) }
             }
-            progress(src).pointee.complete(t.srcStep)
-            progress(dst).pointee.complete(t.dstStep)
+            progress(src).pointee.complete(Int(t.srcStep))
+            progress(dst).pointee.complete(Int(t.dstStep))
             freeTransfer(id)
             issueReady(src)
             issueReady(dst)
@@ -379,9 +391,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     func utilization() -> [LinkUtilization] {
         guard now > 0 else { return [] }
         var best: [FabricMap.LinkClass: (Int, Double)] = [:]
-        for l in 0..<linkCount where link[l].bytes > 0 {
+        for l in 0..<linkCount where linkSlot[l] >= 0 && link[Int(linkSlot[l])].bytes > 0 {
             let c = fabric.linkClass(l)
-            let busy = link[l].bytes / fabric.linkBytesPerSecond(l)
+            let busy = link[Int(linkSlot[l])].bytes / fabric.linkBytesPerSecond(l)
             if best[c] == nil || busy > best[c]!.1 { best[c] = (l, busy) }
         }
         return FabricMap.LinkClass.allCases.compactMap { c in
@@ -446,7 +458,14 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             rank[src].cacheLatency = route.latencySeconds
             withUnsafeMutableBytes(of: &rank[src].links) { raw in
                 let l = raw.bindMemory(to: Int32.self)
-                for k in 0..<route.count { l[k] = Int32(truncatingIfNeeded: path[k]) }
+                for k in 0..<route.count {
+                    let fabricLink = path[k]
+                    if linkSlot[fabricLink] < 0 {
+                        linkSlot[fabricLink] = Int32(truncatingIfNeeded: linkSlotsUsed)
+                        linkSlotsUsed += 1
+                    }
+                    l[k] = linkSlot[fabricLink]
+                }
             }
         }
         let record = rank[src]
@@ -475,8 +494,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         let id32 = Int32(truncatingIfNeeded: id)
         transfer[id].src = Int32(truncatingIfNeeded: src)
         transfer[id].dst = dst32
-        transfer[id].srcStep = srcStep
-        transfer[id].dstStep = dstStep
+        precondition(srcStep <= Int(Int32.max) && dstStep <= Int(Int32.max), "EventEngine: step index beyond 2^31")
+        transfer[id].srcStep = Int32(truncatingIfNeeded: srcStep)
+        transfer[id].dstStep = Int32(truncatingIfNeeded: dstStep)
         transfer[id].time = done
         transfers += 1
         // Transfers from one sender to one receiver share a path, which serves them in order, so
