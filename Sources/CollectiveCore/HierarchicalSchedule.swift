@@ -38,7 +38,7 @@ public struct HierarchicalSchedule: Schedule {
         ranksPerNode = parameters.ranksPerNode
         interNodeAlgorithm = parameters.interNodeAlgorithm
         blocks = BlockPartition(count: elementCount, parts: ranksPerNode)
-        _shared = _SharedSchedule(rankCount: rankCount, ranksPerNode: ranksPerNode, elementSizeBytes: elementSizeBytes,
+        _shared = _SharedSchedule(rankCount: rankCount, ranksPerNode: ranksPerNode, elementCount: elementCount, elementSizeBytes: elementSizeBytes,
                                   chunkBytes: chunkBytes, blocks: blocks)
     }
 
@@ -71,33 +71,32 @@ public struct HierarchicalSchedule: Schedule {
         return Iterator(schedule: self, rank: rank)
     }
 
-    /// A rank's steps. The fields the next step reads come first, so that producing a step of
-    /// the inter-node ring touches one or two cache lines; the schedule itself (read when a
-    /// block's inter-node program starts) is shared by every rank's iterator, and the tree
-    /// program, when the inter-node algorithm is the tree, lives in a copy-on-write box, so
-    /// that the iterator stays small.
+    /// A rank's steps. The fields the next step reads come first, so that producing a ring
+    /// step touches one or two cache lines: one ring program field holds the ring under way
+    /// (the intra-node reduce-scatter, a block's inter-node ring, the intra-node allgather),
+    /// whose steps after the first come from a short fast path. The schedule itself (read when
+    /// a program starts) is shared by every rank's iterator, and the tree program, when the
+    /// inter-node algorithm is the tree, lives in a copy-on-write box, so that the iterator
+    /// stays small.
     public struct Iterator: IteratorProtocol {
         /// 0: reduce-scatter, 1: inter-node, 2: allgather, 3: done.
         var phase: Int8 = 0
         var phaseStart = true
-        /// An inter-node ring program is under way (its steps come from the fast path).
+        /// `ring` is under way.
         var ringActive = false
         /// The inter-node algorithm is the tree (read here, not from the cold `interTree`).
         let interIsTree: Bool
-        var interIndex = 0
-        /// Steps of `interRing`.
-        var interSteps = 0
+        /// Index of the next step of the program under way (ring or tree), and the ring's steps.
+        var ringIndex = 0
+        var ringSteps = 0
         var produced = 0
-        /// The inter-node ring of the current block (when the inter-node algorithm is the ring).
-        var interRing: _RingProgram
-        var i = 0
+        /// The ring program under way.
+        var ring: _RingProgram
         var block = 0
         let blockEnd: Int
         let nodeCount: Int
         let node: Int
-        /// Half the steps of `intra` (its reduce-scatter).
-        let half: Int
-        let intra: _RingProgram
+        let local: Int
         let shared: _SharedSchedule
         /// The inter-node tree of the current block (when the inter-node algorithm is the tree).
         var interTree: _TreeBox?
@@ -105,24 +104,32 @@ public struct HierarchicalSchedule: Schedule {
         init(schedule: HierarchicalSchedule, rank: Int) {
             shared = schedule._shared
             node = rank / schedule.ranksPerNode
-            let local = rank % schedule.ranksPerNode
-            let m = schedule.nodeSize(node)
+            local = rank % schedule.ranksPerNode
             let owned = schedule.ownedBlocks(node: node, local: local)
             nodeCount = schedule.nodeCount
             interIsTree = schedule.interNodeAlgorithm == .tree
             blockEnd = owned.upperBound
             block = owned.lowerBound
-            interRing = .empty
+            ring = .empty
             if schedule.elementCount == 0 || schedule.rankCount == 1 {
-                intra = .empty
                 phase = 3
             } else {
-                let layout = _Layout(base: 0, count: schedule.elementCount, units: schedule.ranksPerNode, parts: m)
-                intra = _RingProgram(members: m, member: local, map: _MemberMap(stride: 1, local: node * schedule.ranksPerNode, lastMember: -1, lastLocal: 0),
-                                     layout: layout, shift: 0, steps: 0..<(2 * (m - 1)),
-                                     elementSize: schedule.elementSizeBytes, chunkBytes: schedule.chunkBytes)
+                startIntra(allgather: false)
             }
-            half = intra.stepCount / 2
+        }
+
+        /// Starts the intra-node ring's reduce-scatter (ring steps 0 ..< m-1) or allgather
+        /// (m-1 ..< 2(m-1)). The allgather's steps depend only on steps of the allgather itself.
+        mutating func startIntra(allgather: Bool) {
+            let s = shared
+            let m = Swift.min(s.ranksPerNode, s.rankCount - node * s.ranksPerNode)
+            let layout = _Layout(base: 0, count: s.elementCount, units: s.ranksPerNode, parts: m)
+            ring = _RingProgram(members: m, member: local, map: _MemberMap(stride: 1, local: node * s.ranksPerNode, lastMember: -1, lastLocal: 0),
+                                layout: layout, shift: 0, steps: allgather ? (m - 1)..<(2 * (m - 1)) : 0..<(m - 1),
+                                elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
+            ringIndex = 0
+            ringSteps = ring.stepCount
+            ringActive = true
         }
 
         mutating func startInter(_ b: Int) {
@@ -133,23 +140,23 @@ public struct HierarchicalSchedule: Schedule {
             let lastLocal = HierarchicalSchedule._owner(ofBlock: b, ranksPerNode: s.ranksPerNode, nodeSize: lastSize)
             let map = _MemberMap(stride: s.ranksPerNode, local: b, lastMember: last, lastLocal: lastLocal)
             let range = s.blocks.range(b)
-            interIndex = 0
+            ringIndex = 0
             if interIsTree {
                 interTree = _TreeBox(_TreeProgram(members: nodes, member: node, map: map, range: range, elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes))
             } else {
-                interRing = _RingProgram(members: nodes, member: node, map: map, layout: _Layout(base: range.lowerBound, count: range.count, units: nodes, parts: nodes),
-                                         shift: 1, steps: 0..<(2 * (nodes - 1)), elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
-                interSteps = interRing.stepCount
+                ring = _RingProgram(members: nodes, member: node, map: map, layout: _Layout(base: range.lowerBound, count: range.count, units: nodes, parts: nodes),
+                                    shift: 1, steps: 0..<(2 * (nodes - 1)), elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
+                ringSteps = ring.stepCount
                 ringActive = true
             }
         }
 
         @inline(__always)
         public mutating func next() -> Step? {
-            // The inter-node ring's steps after its first (most of a large run's steps).
-            if ringActive && !phaseStart && interIndex < interSteps {
-                let step = interRing.step(interIndex, base: produced - interIndex, fenceFirst: false)
-                interIndex += 1
+            // A ring's steps after its first (all but a few of a rank's steps).
+            if ringActive && !phaseStart && ringIndex < ringSteps {
+                let step = ring.step(ringIndex, base: produced - ringIndex, fenceFirst: false)
+                ringIndex += 1
                 produced += 1
                 return step
             }
@@ -160,47 +167,39 @@ public struct HierarchicalSchedule: Schedule {
             while phase < 3 {
                 let fence = phaseStart && produced > 0
                 if phase != 1 {
-                    // Reduce-scatter: ring steps 0 ..< m-1; allgather: m-1 ..< 2(m-1).
-                    if i < half {
-                        let index = phase == 0 ? i : half + i
-                        var step = intra.step(index, base: produced - index, fenceFirst: false)
-                        if phase == 2 {
-                            // Allgather steps depend only on steps of the allgather itself.
-                            var deps = StepDependencies()
-                            for d in step.dependencies where d - (produced - index) >= half { deps.append(d) }
-                            step.dependencies = deps
-                        }
-                        if fence && i == 0 { step.dependencies.fence = true }
-                        i += 1
+                    if ringIndex < ringSteps {
+                        var step = ring.step(ringIndex, base: produced - ringIndex, fenceFirst: false)
+                        if fence && ringIndex == 0 { step.dependencies.fence = true }
+                        ringIndex += 1
                         produced += 1
                         phaseStart = false
                         return step
                     }
+                    ringActive = false
                     phase += 1
-                    i = 0
                     phaseStart = true
                 } else {
                     if nodeCount <= 1 || block >= blockEnd {
                         phase = 2
-                        i = 0
                         if nodeCount > 1 { phaseStart = true }
+                        startIntra(allgather: true)
                         continue
                     }
                     if !ringActive && interTree == nil { startInter(block) }
                     let firstOfPhase = phaseStart
                     if !interIsTree {
-                        if interIndex < interSteps {
-                            var step = interRing.step(interIndex, base: produced - interIndex, fenceFirst: false)
+                        if ringIndex < ringSteps {
+                            var step = ring.step(ringIndex, base: produced - ringIndex, fenceFirst: false)
                             if firstOfPhase && fence { step.dependencies.fence = true }
-                            interIndex += 1
+                            ringIndex += 1
                             produced += 1
                             phaseStart = false
                             return step
                         }
                     } else {
                         if !isKnownUniquelyReferenced(&interTree) { interTree = _TreeBox(interTree!.program) }
-                        if let step = interTree!.program.next(stepBase: produced - interIndex, fenceFirst: firstOfPhase && fence) {
-                            interIndex += 1
+                        if let step = interTree!.program.next(stepBase: produced - ringIndex, fenceFirst: firstOfPhase && fence) {
+                            ringIndex += 1
                             produced += 1
                             phaseStart = false
                             return step
@@ -222,13 +221,15 @@ public struct HierarchicalSchedule: Schedule {
 final class _SharedSchedule: Sendable {
     let rankCount: Int
     let ranksPerNode: Int
+    let elementCount: Int
     let elementSizeBytes: Int
     let chunkBytes: Int
     let blocks: BlockPartition
 
-    init(rankCount: Int, ranksPerNode: Int, elementSizeBytes: Int, chunkBytes: Int, blocks: BlockPartition) {
+    init(rankCount: Int, ranksPerNode: Int, elementCount: Int, elementSizeBytes: Int, chunkBytes: Int, blocks: BlockPartition) {
         self.rankCount = rankCount
         self.ranksPerNode = ranksPerNode
+        self.elementCount = elementCount
         self.elementSizeBytes = elementSizeBytes
         self.chunkBytes = chunkBytes
         self.blocks = blocks
