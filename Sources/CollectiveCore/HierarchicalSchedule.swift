@@ -81,17 +81,17 @@ public struct HierarchicalSchedule: Schedule {
     public struct Iterator: IteratorProtocol {
         /// 0: reduce-scatter, 1: inter-node, 2: allgather, 3: done.
         var phase: Int8 = 0
-        var phaseStart = true
+        @usableFromInline var phaseStart = true
         /// `ring` is under way.
-        var ringActive = false
+        @usableFromInline var ringActive = false
         /// The inter-node algorithm is the tree (read here, not from the cold `interTree`).
         let interIsTree: Bool
         /// Index of the next step of the program under way (ring or tree), and the ring's steps.
-        var ringIndex = 0
-        var ringSteps = 0
-        var produced = 0
+        @usableFromInline var ringIndex = 0
+        @usableFromInline var ringSteps = 0
+        @usableFromInline var produced = 0
         /// The ring program under way.
-        var ring: _RingProgram
+        @usableFromInline var ring: _RingProgram
         var block = 0
         let blockEnd: Int
         let nodeCount: Int
@@ -151,7 +151,7 @@ public struct HierarchicalSchedule: Schedule {
             }
         }
 
-        @inline(__always)
+        @inlinable @inline(__always)
         public mutating func next() -> Step? {
             // A ring's steps after its first (all but a few of a rank's steps).
             if ringActive && !phaseStart && ringIndex < ringSteps {
@@ -163,6 +163,7 @@ public struct HierarchicalSchedule: Schedule {
             return _next()
         }
 
+        @usableFromInline
         mutating func _next() -> Step? {
             while phase < 3 {
                 let fence = phaseStart && produced > 0
