@@ -6,6 +6,7 @@
 // Dependency arrows (each module only sees the ones to its right):
 //
 //   AllreduceCLI -> CollectiveSim -> CollectiveFabric -> CollectiveCore -> CollectiveKernels
+//                                    (and Yams, for YAML topology files)
 //                -> CollectiveMPI (trait MPI) -> CMPI (system library over Open MPI's mpi.h)
 //
 // No unsafe build settings here: tuning flags (for example `-target-cpu`) come from Scripts/.
@@ -29,11 +30,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .target(name: "CollectiveKernels"),
         .target(name: "CollectiveCore", dependencies: ["CollectiveKernels"]),
-        .target(name: "CollectiveFabric", dependencies: ["CollectiveCore"]),
+        .target(name: "CollectiveFabric", dependencies: ["CollectiveCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "CollectiveSim", dependencies: ["CollectiveCore", "CollectiveFabric", "CollectiveKernels"]),
         .systemLibrary(
             name: "CMPI",

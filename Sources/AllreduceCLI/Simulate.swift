@@ -33,8 +33,8 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .customLong("chunk-bytes"), help: "Pipelining chunk size (default 2M, NCCL's Simple chunk).")
     var chunkBytes: String?
 
-    @Option(name: .customLong("inter-node"), help: "What hierarchical runs between nodes: ring or tree.")
-    var interNode: String = "ring"
+    @Option(name: .customLong("inter-node"), help: "What hierarchical runs between nodes: ring, tree, or auto (the faster closed form at each size).")
+    var interNode: String = "auto"
 
     func validate() throws {
         if let nodes, nodes < 1 { throw ValidationError("--nodes must be at least 1, got \(nodes)") }
@@ -47,8 +47,8 @@ struct ClusterOptions: ParsableArguments {
             throw ValidationError("--ranks, --link-bandwidth and --link-latency apply to --topology switch only")
         }
         if isSwitch && nodes != nil { throw ValidationError("--topology switch takes --ranks, not --nodes") }
-        guard interNode.lowercased() == "ring" || interNode.lowercased() == "tree" else {
-            throw ValidationError("--inter-node: must be ring or tree, got '\(interNode)'")
+        guard ["ring", "tree", "auto"].contains(interNode.lowercased()) else {
+            throw ValidationError("--inter-node: must be ring, tree or auto, got '\(interNode)'")
         }
         if let chunkBytes, try parseBytes(chunkBytes, option: "--chunk-bytes") < 1 {
             throw ValidationError("--chunk-bytes must be at least 1 byte")
@@ -56,6 +56,15 @@ struct ClusterOptions: ParsableArguments {
     }
 
     var timingModel: TimingModel { TimingModel(rawValue: model.lowercased()) ?? .event }
+
+    /// `--inter-node`: ring, tree, or nil for auto.
+    var interNodeAlgorithm: AllreduceAlgorithm? {
+        switch interNode.lowercased() {
+        case "ring": .ring
+        case "tree": .tree
+        default: nil
+        }
+    }
 
     var chunkSize: Int {
         get throws { try chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") } ?? ScheduleParameters.defaultChunkBytes }
@@ -157,12 +166,13 @@ struct SimulationRun {
     var engineWall = 0.0
     var engineCPU = 0.0
     var ranEvent = false
+    /// What hierarchical ran between nodes at each measured size, when `--inter-node auto` chose.
+    var interNodeChoices: [(bytes: Int, algorithm: AllreduceAlgorithm)] = []
 
     init(options: ClusterOptions) throws {
         self.options = options
         fabric = try options.resolveFabric()
-        simulator = Simulator(fabric: fabric, model: options.timingModel,
-                              interNodeAlgorithm: options.interNode.lowercased() == "tree" ? .tree : .ring)
+        simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm)
         chunkBytes = try options.chunkSize
     }
 
@@ -197,6 +207,9 @@ struct SimulationRun {
             }
         }
         let bytesActual = count * size
+        if simulator.interNodeAlgorithm == nil, let between = outcome.interNodeAlgorithm, outcome.algorithm == .hierarchical {
+            interNodeChoices.append((bytesActual, between))
+        }
         let seconds = outcome.timeSeconds
         let algbw = seconds > 0 ? Double(bytesActual) / seconds / 1e9 : 0
         let p = fabric.rankCount
@@ -232,6 +245,16 @@ struct SimulationRun {
             parts.append("reduction \(formatFixed(1 / fabric.gammaSecondsPerByte / 1e9, decimals: 0)) GB/s")
         }
         return parts.isEmpty ? "paths: none (a single rank)" : "paths (achievable): " + parts.joined(separator: "; ")
+    }
+
+    /// `hierarchical between nodes (--inter-node auto): ring from 8 B, tree from 64 KiB`: where the
+    /// automatic inter-node choice changes over the sizes measured (nil when it did not choose).
+    var interNodeNote: String? {
+        guard !interNodeChoices.isEmpty else { return nil }
+        var runs: [(bytes: Int, algorithm: AllreduceAlgorithm)] = []
+        for c in interNodeChoices.sorted(by: { $0.bytes < $1.bytes }) where runs.last?.algorithm != c.algorithm { runs.append(c) }
+        let list = runs.map { "\($0.algorithm.rawValue) from \(ByteCount.format($0.bytes))" }
+        return "hierarchical between nodes (--inter-node auto, the faster closed form): " + list.joined(separator: ", ")
     }
 
     /// `engine: ...` over every event-model run so far.
@@ -285,6 +308,7 @@ struct Simulate: ParsableCommand {
             let list = links.map { "\($0.linkClass.rawValue) \(formatFixed($0.busyFraction * 100, decimals: 0))% (\($0.busiestLink))" }
             report.notes.append("busiest links: " + list.joined(separator: ", "))
         }
+        if let n = sim.interNodeNote { report.notes.append(n) }
         if let e = sim.engineNote { report.notes.append(e) }
         report.print(output.format)
     }

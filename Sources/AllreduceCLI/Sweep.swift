@@ -114,6 +114,7 @@ struct Sweep: ParsableCommand {
                 report.notes.append("fastest: \(first.name) from \(ByteCount.format(first.size))" + (changes.isEmpty ? " throughout" : "; " + changes.joined(separator: "; ")))
             }
         }
+        if let n = sim.interNodeNote { report.notes.append(n) }
         if let e = sim.engineNote { report.notes.append(e) }
         report.print(output.format)
     }

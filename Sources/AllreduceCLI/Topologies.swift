@@ -7,7 +7,8 @@ struct Topologies: ParsableCommand {
         abstract: "List cluster presets, or print one in the topology file format.",
         discussion: """
             `allreduce topologies` lists the presets; `allreduce topologies show NAME` prints one as
-            JSON, a starting point for a topology file (--topology path/to/file.json).
+            JSON (or YAML with --format yaml), a starting point for a topology file
+            (--topology path/to/file.json or file.yaml).
             """,
         subcommands: [List.self, Show.self],
         defaultSubcommand: List.self)
@@ -33,11 +34,20 @@ struct Topologies: ParsableCommand {
         @Argument(help: "Preset name.")
         var name: String
 
+        @Option(name: .long, help: "File format: json or yaml.")
+        var format: String = "json"
+
+        func validate() throws {
+            guard Topology.FileFormat(rawValue: format.lowercased()) != nil else {
+                throw ValidationError("--format: must be json or yaml, got '\(format)'")
+            }
+        }
+
         func run() throws {
             guard let t = Topology.preset(name) else {
                 throw ValidationError("unknown preset '\(name)' (presets: \(Topology.presetNames.joined(separator: ", ")))")
             }
-            print(t.fileText(), terminator: "")
+            print(t.fileText(format: Topology.FileFormat(rawValue: format.lowercased()) ?? .json), terminator: "")
         }
     }
 }

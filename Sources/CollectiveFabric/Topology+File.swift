@@ -1,6 +1,7 @@
 import Foundation
+import Yams
 
-/// Topology files: JSON, one cluster per file. `allreduce topologies show NAME` prints a preset
+/// Topology files: JSON or YAML (`.yaml`, `.yml`: the same fields), one cluster per file. `allreduce topologies show NAME` prints a preset
 /// in this format; reading that output back gives the same topology.
 ///
 ///     {
@@ -35,20 +36,50 @@ import Foundation
 ///
 /// Bandwidths need a unit (`GB/s` = 1e9 bytes/s, `Gb/s` = 1e9 bits/s, also TB/s MB/s Tb/s Mb/s);
 /// latencies too (`s`, `ms`, `us`, `ns`). Link kinds: ``LinkKind/validNames``.
+///
+/// The same file in YAML (`allreduce topologies show NAME --format yaml` prints one):
+///
+///     name: my-cluster
+///     nodes: 4
+///     node:
+///       gpus: 8
+///       nvlink: {fabric: nvswitch, kind: nvlink4, linksPerGPU: 18}
+///       nics: {count: 8, kind: ib-ndr}
+///
+/// Units make bandwidths and latencies strings in both formats (`bandwidth: 25GB/s`).
 extension Topology {
-    /// Reads a topology file. Errors name the field and, where it can be found, the file line.
+    /// The two file formats.
+    public enum FileFormat: String, Sendable, CaseIterable {
+        case json, yaml
+
+        /// YAML for `.yaml` and `.yml` files, JSON otherwise.
+        public init(path: String) {
+            let lower = path.lowercased()
+            self = lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") ? .yaml : .json
+        }
+    }
+
+    /// Reads a topology file (YAML for `.yaml`/`.yml`, JSON otherwise). Errors name the field and,
+    /// where it can be found, the file line.
     public static func load(path: String) throws(TopologyError) -> Topology {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TopologyError(field: "", message: "cannot read topology file '\(path)' (not found or not readable)")
         }
         let fileName = (path as NSString).lastPathComponent
-        let stem = fileName.hasSuffix(".json") ? String(fileName.dropLast(5)) : fileName
-        return try parse(data: data, fileName: path, defaultName: stem)
+        var stem = fileName
+        for ext in [".json", ".yaml", ".yml"] where stem.lowercased().hasSuffix(ext) { stem = String(stem.dropLast(ext.count)) }
+        return try parse(data: data, fileName: path, defaultName: stem, format: FileFormat(path: path))
     }
 
-    /// Parses topology JSON (see the format above).
-    public static func parse(data: Data, fileName: String = "<topology>", defaultName: String = "custom") throws(TopologyError) -> Topology {
+    /// Parses a topology file's text (see the format above).
+    public static func parse(data: Data, fileName: String = "<topology>", defaultName: String = "custom",
+                             format: FileFormat = .json) throws(TopologyError) -> Topology {
         let text = String(decoding: data, as: UTF8.self)
+        if format == .yaml {
+            let root = try _YAML.decode(text, fileName: fileName)
+            var reader = _Reader(text: text, fileName: fileName, yaml: true)
+            return try reader.topology(root, defaultName: defaultName)
+        }
         let root: JSONValue
         do {
             root = try JSONDecoder().decode(JSONValue.self, from: data)
@@ -72,7 +103,12 @@ extension Topology {
         }
     }
 
-    /// The topology in the file format, keys in a fixed order: reading it back gives `self`.
+    /// The topology as a file of `format`, keys in a fixed order: reading it back gives `self`.
+    public func fileText(format: FileFormat) -> String {
+        format == .json ? fileText() : _YAML.blockText(fromJSON: fileText())
+    }
+
+    /// The topology in the JSON file format, keys in a fixed order: reading it back gives `self`.
     public func fileText() -> String {
         var lines: [String] = ["{"]
         lines.append("  \"name\": \(jsonQuote(name)),")
@@ -143,22 +179,34 @@ public func jsonQuote(_ s: String) -> String {
 struct _Reader {
     let text: String
     let fileName: String
+    /// The text is YAML: keys appear as `key:` (plain or quoted), not only `"key"`.
+    var yaml = false
+
+    /// Whether `needle` occurs at `i` as a key: quoted in JSON; in YAML plain after a space,
+    /// `-`, `{`, `,` or a line start and followed by `:`, or quoted.
+    func _keyAt(_ utf8: [UInt8], _ i: Int, _ name: [UInt8]) -> Int? {
+        let quoted = [UInt8(ascii: "\"")] + name + [UInt8(ascii: "\"")]
+        if i + quoted.count <= utf8.count && Array(utf8[i..<(i + quoted.count)]) == quoted { return quoted.count }
+        guard yaml, i + name.count < utf8.count, Array(utf8[i..<(i + name.count)]) == name, utf8[i + name.count] == UInt8(ascii: ":") else { return nil }
+        if i > 0 && !" -{,\n\t".utf8.contains(utf8[i - 1]) { return nil }
+        return name.count + 1
+    }
 
     func location(_ path: [String]) -> String {
         // Find each key of the path in turn, after the previous one.
         let utf8 = Array(text.utf8)
         var pos = 0
         for key in path {
-            let name = key.split(separator: "[").first.map(String.init) ?? key
-            let needle = Array("\"\(name)\"".utf8)
+            let name = Array((key.split(separator: "[").first.map(String.init) ?? key).utf8)
             var found = -1
+            var length = 0
             var i = pos
-            while i + needle.count <= utf8.count {
-                if utf8[i] == needle[0] && Array(utf8[i..<(i + needle.count)]) == needle { found = i; break }
+            while i + name.count <= utf8.count {
+                if let n = _keyAt(utf8, i, name) { found = i; length = n; break }
                 i += 1
             }
             if found < 0 { break }
-            pos = found + needle.count
+            pos = found + length
         }
         if path.isEmpty || pos == 0 { return fileName }
         let line = 1 + utf8[0..<pos].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
@@ -372,4 +420,77 @@ enum JSONValue: Decodable {
 
 enum AllreduceText {
     static func firstLine(_ s: String) -> String { s.split(separator: "\n").first.map(String.init) ?? s }
+}
+
+
+/// YAML topology files through Yams: decoded into the same ``JSONValue`` tree the JSON reader
+/// walks, so both formats share every check and error message.
+enum _YAML {
+    static func decode(_ text: String, fileName: String) throws(TopologyError) -> JSONValue {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw TopologyError(field: "", message: "not valid YAML: \(AllreduceText.firstLine("\(error)"))", location: fileName)
+        }
+        guard let node else { throw TopologyError(field: "", message: "empty YAML document", location: fileName) }
+        return value(node)
+    }
+
+    /// The resolved tag of a node (`tag:yaml.org,2002:int`, ...).
+    static func tag(_ node: Node) -> String { node.tag.description }
+
+    /// A YAML node as a JSON value: scalars by their resolved tag (`8` a number, `true` a bool,
+    /// `25GB/s` and quoted text strings).
+    static func value(_ node: Node) -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            switch tag(node) {
+            case Tag.Name.null.rawValue: return .null
+            case Tag.Name.bool.rawValue: return Bool.construct(from: scalar).map(JSONValue.bool) ?? .string(scalar.string)
+            case Tag.Name.int.rawValue: return Int.construct(from: scalar).map { .number(Double($0)) } ?? .string(scalar.string)
+            case Tag.Name.float.rawValue: return Double.construct(from: scalar).map(JSONValue.number) ?? .string(scalar.string)
+            default: return .string(scalar.string)
+            }
+        case .mapping(let mapping):
+            var o: [String: JSONValue] = [:]
+            for (k, v) in mapping { o[k.string ?? "\(k)"] = value(v) }
+            return .object(o)
+        case .sequence(let sequence):
+            return .array(sequence.map(value))
+        }
+    }
+
+    /// The JSON file text re-emitted as block-style YAML, keys in the same order (JSON is YAML's
+    /// flow style, so Yams reads it with its order); mappings of scalars and lists of scalars
+    /// stay inline (`nvlink: {fabric: nvswitch, ...}`).
+    static func blockText(fromJSON json: String) -> String {
+        guard let node = try? Yams.compose(yaml: json) else { return json }
+        return (try? Yams.serialize(node: restyle(node, root: true), width: -1)) ?? json
+    }
+
+    static func isScalar(_ node: Node) -> Bool { if case .scalar = node { return true } else { return false } }
+
+    static func restyle(_ node: Node, root: Bool = false) -> Node {
+        switch node {
+        case .scalar(let scalar):
+            var out = Node.Scalar(scalar.string, scalar.tag, .plain)
+            if tag(node) == Tag.Name.str.rawValue {
+                // Plain where YAML reads the text back as the same string; quoted otherwise.
+                let back = try? Yams.compose(yaml: "k: \(scalar.string)")
+                if scalar.string.isEmpty || back?["k"].map({ tag($0) != Tag.Name.str.rawValue || $0.string != scalar.string }) ?? true {
+                    out.style = .doubleQuoted
+                }
+            }
+            return .scalar(out)
+        case .mapping(let mapping):
+            var pairs: [(Node, Node)] = []
+            for (k, v) in mapping { pairs.append((restyle(k), restyle(v))) }
+            let inline = !root && mapping.allSatisfy { isScalar($0.value) || ($0.value.sequence?.allSatisfy(isScalar) ?? false) }
+            return .mapping(Node.Mapping(pairs, mapping.tag, inline ? .flow : .block))
+        case .sequence(let sequence):
+            let flat = sequence.allSatisfy(isScalar)
+            return .sequence(Node.Sequence(sequence.map { restyle($0) }, sequence.tag, flat ? .flow : .block))
+        }
+    }
 }

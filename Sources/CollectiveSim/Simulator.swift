@@ -20,6 +20,8 @@ public struct SimulationOutcome: Sendable {
     public var ncclProtocol: NCCLProtocol?
     /// Simulated time, seconds.
     public var timeSeconds: Double
+    /// What `hierarchical` ran between nodes (hierarchical on several nodes only).
+    public var interNodeAlgorithm: AllreduceAlgorithm?
     /// Engine work (event model only).
     public var statistics: EngineStatistics?
     /// The busiest link of each kind (event model only).
@@ -37,10 +39,13 @@ public struct SimulationOutcome: Sendable {
 public struct Simulator: Sendable {
     public let fabric: FabricMap
     public let model: TimingModel
-    /// What `hierarchical` runs between nodes (ring or tree).
-    public let interNodeAlgorithm: AllreduceAlgorithm
+    /// What `hierarchical` runs between nodes: ring or tree, or `nil` to choose at each size the
+    /// one whose closed form (``AnalyticModel``) is faster, as NCCL picks its algorithm from its
+    /// tuning model: ring while its bandwidth term dominates, tree once its `2(nodes - 1)` latency
+    /// terms do (many nodes, small shards).
+    public let interNodeAlgorithm: AllreduceAlgorithm?
 
-    public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm = .ring) {
+    public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil) {
         self.fabric = fabric
         self.model = model
         self.interNodeAlgorithm = interNodeAlgorithm
@@ -55,21 +60,35 @@ public struct Simulator: Sendable {
         }
     }
 
+    /// What `hierarchical` runs between nodes for `bytes` per rank: the fixed choice, or the
+    /// faster closed form of ring and tree (ring on a tie).
+    public func interNodeAlgorithm(bytes: Double, chunkBytes: Int) -> AllreduceAlgorithm {
+        if let interNodeAlgorithm { return interNodeAlgorithm }
+        let ring = AnalyticModel(fabric: fabric, interNodeAlgorithm: .ring).time(.hierarchical, bytes: bytes, chunkBytes: chunkBytes)
+        let tree = AnalyticModel(fabric: fabric, interNodeAlgorithm: .tree).time(.hierarchical, bytes: bytes, chunkBytes: chunkBytes)
+        return tree < ring ? .tree : .ring
+    }
+
     /// Times `algorithm` on a buffer of `elementCount` elements of `dataType`.
     public func time(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int) throws -> SimulationOutcome {
         let bytes = elementCount * dataType.sizeInBytes
+        let between: AllreduceAlgorithm? = algorithm == .hierarchical && fabric.nodeCount > 1
+            ? interNodeAlgorithm(bytes: Double(bytes), chunkBytes: chunkBytes) : nil
         switch model {
         case .event:
             let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
-                                                       chunkBytes: chunkBytes, interNodeAlgorithm: interNodeAlgorithm)
+                                                       chunkBytes: chunkBytes, interNodeAlgorithm: between ?? .ring)
             let schedule = try SimulatedSchedules.make(algorithm, params)
             let r = try EventEngine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
             var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
             o.linkUtilization = r.linkUtilization
+            o.interNodeAlgorithm = between
             return o
         case .analytic:
-            let t = AnalyticModel(fabric: fabric, interNodeAlgorithm: interNodeAlgorithm).time(algorithm, bytes: Double(bytes), chunkBytes: chunkBytes)
-            return SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: t, statistics: nil)
+            let t = AnalyticModel(fabric: fabric, interNodeAlgorithm: between ?? .ring).time(algorithm, bytes: Double(bytes), chunkBytes: chunkBytes)
+            var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: t, statistics: nil)
+            o.interNodeAlgorithm = between
+            return o
         case .nccl:
             let m = NCCLModel(fabric: fabric)
             guard algorithm == .ring || algorithm == .tree else {

@@ -87,21 +87,51 @@ struct SimulateCLITests {
             #expect(r.status == 0, "\(r.stderr)")
             return Double(r.stdout.split(separator: "\n")[1].split(separator: ",")[6])!
         }
-        #expect(try time(["--inter-node", "tree"]) < time([]))
+        let ring = try time(["--inter-node", "ring"]), tree = try time(["--inter-node", "tree"])
+        #expect(tree < ring)
+        // auto (the default) takes the faster closed form, here the tree, and says so.
+        #expect(try time([]) == tree)
+        #expect(try time(["--inter-node", "auto"]) == tree)
     }
 
-    @Test("a topology file from Examples/ runs, and `topologies show` output runs like its preset")
-    func files() throws {
-        let example = packagePath("Examples/topologies/b200-ndr.json")
-        let a = try CLI.run(["simulate", "--topology", example, "--size", "16M", "--algorithm", "ring", "--format", "csv"])
+    @Test("--inter-node auto switches from tree to ring as a sweep grows, and names where")
+    func interNodeAutoSweep() throws {
+        let r = try CLI.run(["sweep", "--topology", "dgx-h100", "--nodes", "16", "-b", "64K", "-e", "1G", "-f", "16384", "--algorithm", "hierarchical"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("hierarchical between nodes (--inter-node auto, the faster closed form): tree from 64K, ring from"), "\(r.stdout)")
+        let fixed = try CLI.run(["sweep", "--topology", "dgx-h100", "--nodes", "16", "-b", "64K", "-e", "1G", "-f", "16384", "--algorithm", "hierarchical", "--inter-node", "ring"])
+        #expect(fixed.status == 0)
+        #expect(!fixed.stdout.contains("between nodes"))
+        let bad = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "2", "--inter-node", "star"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--inter-node: must be ring, tree or auto, got 'star'"))
+    }
+
+    @Test("a topology file from Examples/ runs, and `topologies show` output (JSON or YAML) runs like its preset",
+          arguments: [("b200-ndr.json", "dgx1-v100", "json"), ("gb200-xdr.yaml", "dgx-h100", "yaml")])
+    func files(example: String, preset: String, format: String) throws {
+        let a = try CLI.run(["simulate", "--topology", packagePath("Examples/topologies/\(example)"), "--size", "16M", "--algorithm", "ring", "--format", "csv"])
         #expect(a.status == 0, "\(a.stderr)")
-        let shown = try CLI.run(["topologies", "show", "dgx1-v100"])
+        let shown = try CLI.run(["topologies", "show", preset, "--format", format])
         #expect(shown.status == 0)
-        let path = try temporaryFile(shown.stdout, name: "mine.json")
+        #expect(shown.stdout.hasPrefix(format == "json" ? "{\n" : "name: \(preset)\n"))
+        let path = try temporaryFile(shown.stdout, name: "mine.\(format)")
         let viaFile = try CLI.run(["simulate", "--topology", path, "--nodes", "2", "--size", "16M", "--algorithm", "ring", "--format", "csv"])
-        let viaPreset = try CLI.run(["simulate", "--topology", "dgx1-v100", "--nodes", "2", "--size", "16M", "--algorithm", "ring", "--format", "csv"])
+        let viaPreset = try CLI.run(["simulate", "--topology", preset, "--nodes", "2", "--size", "16M", "--algorithm", "ring", "--format", "csv"])
         #expect(viaFile.status == 0, "\(viaFile.stderr)")
         #expect(viaFile.stdout == viaPreset.stdout)
+    }
+
+    @Test("a YAML file's errors name the file line; an unknown --format is refused")
+    func yamlErrors() throws {
+        let shown = try CLI.run(["topologies", "show", "dgx-h100", "--format", "yaml"])
+        let broken = try temporaryFile(shown.stdout.replacingOccurrences(of: "kind: ib-ndr, bandwidth: 50GB/s", with: "kind: ib-ndr, bandwidth: 50 furlongs"), name: "broken.yaml")
+        let bad = try CLI.run(["simulate", "--topology", broken])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("broken.yaml:9: node.nics.bandwidth:"), "\(bad.stderr)")
+        let format = try CLI.run(["topologies", "show", "dgx-h100", "--format", "xml"])
+        #expect(format.status != 0)
+        #expect(format.stderr.contains("--format: must be json or yaml, got 'xml'"))
     }
 }
 

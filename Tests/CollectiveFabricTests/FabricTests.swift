@@ -126,14 +126,7 @@ struct TopologyFileTests {
     }
 
     func expectError(_ text: String, field: String, line: Int?, contains: String) {
-        do {
-            _ = try parse(text)
-            Issue.record("expected an error for \(field)")
-        } catch {
-            #expect(error.field == field)
-            if let line { #expect(error.location == "t.json:\(line)") }
-            #expect(error.description.contains(contains), "\(error.description)")
-        }
+        expectTopologyError(text, file: "t.json", format: .json, field: field, line: line, contains: contains)
     }
 
     @Test("a missing field is named with its line")
@@ -175,6 +168,96 @@ struct TopologyFileTests {
             Issue.record("expected a JSON error")
         } catch {
             #expect(error.description.contains("not valid JSON"))
+        }
+    }
+}
+
+/// Expects `text` (a topology file named `file`) to be refused for `field`, at `file:line` when
+/// a line is given, with a message containing `contains`.
+func expectTopologyError(_ text: String, file: String, format: Topology.FileFormat, field: String, line: Int?, contains: String) {
+    do {
+        _ = try Topology.parse(data: Data(text.utf8), fileName: file, format: format)
+        Issue.record("expected an error for \(field)")
+    } catch {
+        #expect(error.field == field)
+        if let line { #expect(error.location == "\(file):\(line)", "\(error.description)") }
+        #expect(error.description.contains(contains), "\(error.description)")
+    }
+}
+
+@Suite("YAML topology files")
+struct YAMLTopologyTests {
+    static let good = """
+        name: yaml-cluster
+        nodes: 2
+        node:
+          gpus: 4
+          nvlink: {fabric: nvswitch, kind: nvlink4, linksPerGPU: 4}
+          nics:
+            count: 4
+            bandwidth: 400Gb/s
+            latency: 1us
+        network:
+          railOptimized: true
+        """
+
+    func parse(_ text: String) throws(TopologyError) -> Topology {
+        try Topology.parse(data: Data(text.utf8), fileName: "t.yaml", format: .yaml)
+    }
+
+    @Test("every preset printed as YAML reads back to the same topology", arguments: Topology.presetNames)
+    func roundTrip(name: String) throws {
+        let t = try #require(Topology.preset(name))
+        let yaml = t.fileText(format: .yaml)
+        #expect(!yaml.contains("{\n"), "block style expected:\n\(yaml)")
+        #expect(try parse(yaml) == t)
+    }
+
+    @Test("a YAML file and the same file in JSON give the same topology")
+    func sameAsJSON() throws {
+        let json = """
+            {"name": "yaml-cluster", "nodes": 2, "node": {"gpus": 4,
+             "nvlink": {"fabric": "nvswitch", "kind": "nvlink4", "linksPerGPU": 4},
+             "nics": {"count": 4, "bandwidth": "400Gb/s", "latency": "1us"}},
+             "network": {"railOptimized": true}}
+            """
+        let a = try parse(Self.good)
+        let b = try Topology.parse(data: Data(json.utf8), fileName: "t.json")
+        #expect(a == b)
+        #expect(a.nodeCount == 2 && a.node.nic?.bandwidthGBps == 50 && a.network.railOptimized)
+    }
+
+    @Test("the format follows the file name")
+    func format() {
+        #expect(Topology.FileFormat(path: "a/b.yaml") == .yaml)
+        #expect(Topology.FileFormat(path: "B.YML") == .yaml)
+        #expect(Topology.FileFormat(path: "c.json") == .json)
+        #expect(Topology.FileFormat(path: "noext") == .json)
+    }
+
+    func expectError(_ text: String, field: String, line: Int?, contains: String) {
+        expectTopologyError(text, file: "t.yaml", format: .yaml, field: field, line: line, contains: contains)
+    }
+
+    @Test("errors name the field and its YAML line")
+    func errors() {
+        expectError(Self.good.replacing("  gpus: 4\n", with: ""), field: "node.gpus", line: nil, contains: "missing field")
+        expectError(Self.good.replacing("400Gb/s", with: "400GHz"), field: "node.nics.bandwidth", line: 8, contains: "unknown unit")
+        expectError(Self.good.replacing("400Gb/s", with: "-400Gb/s"), field: "node.nics.bandwidth", line: 8, contains: "negative")
+        expectError(Self.good.replacing("bandwidth: 400Gb/s", with: "bandwidth: 400"), field: "node.nics.bandwidth", line: 8, contains: "unit")
+        expectError(Self.good.replacing("  gpus: 4", with: "  gpu_count: 4"), field: "node.gpu_count", line: 4, contains: "unknown field")
+        expectError(Self.good.replacing("railOptimized: true", with: "railOptimized: maybe"), field: "network.railOptimized", line: 11, contains: "true or false")
+        do {
+            _ = try parse("node: {gpus: 4\n  nics: [")
+            Issue.record("expected a YAML error")
+        } catch {
+            #expect(error.description.contains("not valid YAML"), "\(error.description)")
+        }
+        do {
+            _ = try parse("")
+            Issue.record("expected an error for an empty file")
+        } catch {
+            #expect(error.description.contains("empty YAML document"), "\(error.description)")
         }
     }
 }

@@ -40,6 +40,26 @@ struct ModelTests {
         #expect(ringLarge < treeLarge)
     }
 
+    @Test("hierarchical's automatic inter-node choice: the faster closed form at each size")
+    func interNodeAuto() throws {
+        let many = Simulator(fabric: try fabric("dgx-h100", nodes: 2048), model: .analytic)
+        let few = Simulator(fabric: try fabric("dgx-h100", nodes: 2), model: .analytic)
+        for (sim, bytes) in [(many, 1 << 30), (many, 64 << 10), (few, 1 << 30), (few, 64 << 10)] {
+            let ring = AnalyticModel(fabric: sim.fabric, interNodeAlgorithm: .ring).time(.hierarchical, bytes: Double(bytes), chunkBytes: 1 << 21)
+            let tree = AnalyticModel(fabric: sim.fabric, interNodeAlgorithm: .tree).time(.hierarchical, bytes: Double(bytes), chunkBytes: 1 << 21)
+            let o = try sim.time(.hierarchical, elementCount: bytes / 4, dataType: .float32, chunkBytes: 1 << 21)
+            #expect(o.interNodeAlgorithm == (tree < ring ? .tree : .ring))
+            #expect(o.timeSeconds == min(ring, tree))
+        }
+        // 2,048 nodes: 2 x 2,047 ring steps of 4.5 us cost more than the tree's bandwidth; 2 nodes: ring.
+        #expect(many.interNodeAlgorithm(bytes: 1073741824, chunkBytes: 1 << 21) == .tree)
+        #expect(few.interNodeAlgorithm(bytes: 1073741824, chunkBytes: 1 << 21) == .ring)
+        // A fixed choice is kept; one node has no inter-node phase.
+        #expect(Simulator(fabric: many.fabric, model: .analytic, interNodeAlgorithm: .ring).interNodeAlgorithm(bytes: 1073741824, chunkBytes: 1 << 21) == .ring)
+        let one = try Simulator(fabric: try fabric("dgx-h100", nodes: 1), model: .analytic).time(.hierarchical, elementCount: 1024, dataType: .float32, chunkBytes: 1 << 21)
+        #expect(one.interNodeAlgorithm == nil)
+    }
+
     @Test("NCCL latency formulas (FACTS.md section 5)")
     func ncclLatency() throws {
         let one = NCCLModel(fabric: try fabric("dgx-h100", nodes: 1))
