@@ -76,6 +76,9 @@ public struct EventQueue: ~Copyable {
 
     @usableFromInline var _count = 0
     @usableFromInline var _nextSequence: UInt64 = 0
+    /// The group the last push went to (-1: none), and its time: pushes come in runs of one time.
+    @usableFromInline var _lastGroup = -1
+    @usableFromInline var _lastTime: UInt64 = 0
 
     public init(capacity: Int = 1024) {
         let c = Swift.max(16, capacity)
@@ -123,7 +126,14 @@ public struct EventQueue: ~Copyable {
         _nextSequence &+= 1
         // +0.0 and -0.0 are one time.
         let bits = (time == 0 ? 0 : time).bitPattern
-        let g = _group(forTime: bits)
+        let g: Int
+        if bits == _lastTime && _lastGroup >= 0 {
+            g = _lastGroup
+        } else {
+            g = _group(forTime: bits)
+            _lastGroup = g
+            _lastTime = bits
+        }
         var tail = Int(_groups[g].tail)
         var pos = _groups[g].tailPos
         if pos > Self._blockPayloads {
@@ -156,6 +166,7 @@ public struct EventQueue: ~Copyable {
             _freeBlock(head)
             _removeFromTable(_groups[g].time)
             _popHeap()
+            if g == _lastGroup { _lastGroup = -1 }
             _freeGroups[_freeGroupCount] = Int32(truncatingIfNeeded: g)
             _freeGroupCount += 1
         } else if pos > Self._blockPayloads {
