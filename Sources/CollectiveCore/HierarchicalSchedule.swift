@@ -86,12 +86,29 @@ public struct HierarchicalSchedule: Schedule {
         @usableFromInline var ringActive = false
         /// The inter-node algorithm is the tree (read here, not from the cold `interTree`).
         let interIsTree: Bool
-        /// Index of the next step of the program under way (ring or tree), and the ring's steps.
-        @usableFromInline var ringIndex = 0
-        @usableFromInline var ringSteps = 0
-        @usableFromInline var produced = 0
+        /// Index of the next step of the program under way (ring or tree), the ring's steps, and
+        /// the steps produced (32-bit, as step indices are in ``StepDependencies``).
+        @usableFromInline var _ringIndex: Int32 = 0
+        @usableFromInline var _ringSteps: Int32 = 0
+        @usableFromInline var _produced: Int32 = 0
         /// The ring program under way.
         @usableFromInline var ring: _RingProgram
+
+        @inlinable var ringIndex: Int {
+            get { Int(_ringIndex) }
+            set { _ringIndex = Int32(truncatingIfNeeded: newValue) }
+        }
+        @inlinable var ringSteps: Int {
+            get { Int(_ringSteps) }
+            set {
+                precondition(produced + newValue <= Int(Int32.max), "HierarchicalSchedule: more than 2^31 - 1 steps per rank")
+                _ringSteps = Int32(truncatingIfNeeded: newValue)
+            }
+        }
+        @inlinable var produced: Int {
+            get { Int(_produced) }
+            set { _produced = Int32(truncatingIfNeeded: newValue) }
+        }
         var block = 0
         let blockEnd: Int
         let nodeCount: Int
@@ -200,6 +217,7 @@ public struct HierarchicalSchedule: Schedule {
                     } else {
                         if !isKnownUniquelyReferenced(&interTree) { interTree = _TreeBox(interTree!.program) }
                         if let step = interTree!.program.next(stepBase: produced - ringIndex, fenceFirst: firstOfPhase && fence) {
+                            precondition(produced < Int(Int32.max), "HierarchicalSchedule: more than 2^31 - 1 steps per rank")
                             ringIndex += 1
                             produced += 1
                             phaseStart = false

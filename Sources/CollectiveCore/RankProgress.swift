@@ -7,26 +7,49 @@
 /// inline (the counters and flags share the first cache line, so completing a step touches no
 /// other memory); a wider window moves them to a heap array.
 public struct RankProgress<Steps: IteratorProtocol<Step>> {
-    // First cache line: the counters and the inline completion flags.
+    // The counters (32-bit: step indices are, as in ``StepDependencies``), the inline
+    // completion flags and the next step fill the first 105 bytes; the step iterator follows
+    // (at byte 112 when its alignment is 8 or less), so that with the iterator's first 80 bytes,
+    // where iterators keep what producing a step reads, everything issuing and completing a step
+    // reads lies in the first three cache lines (``_hotBytes``).
     /// Index of the next step to issue.
-    @usableFromInline var _nextIndex = 0
+    @usableFromInline var _next32: Int32 = 0
     /// Every step below this index has completed.
-    @usableFromInline var _completedPrefix = 0
+    @usableFromInline var _prefix32: Int32 = 0
     /// Steps issued and not yet completed.
-    @usableFromInline var _inFlight = 0
-    /// Completion flags of steps completedPrefix ..< nextIndex while the window fits 256 steps:
-    /// bit (index mod 256).
-    @usableFromInline var _bits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    @usableFromInline var _inFlight32: Int32 = 0
     /// 0: the next step is not fetched yet; 1: `_lookahead` holds it; 2: there is none.
     @usableFromInline var _state: UInt8 = 0
     /// The flags live in `_done` (the window outgrew the inline bits).
     @usableFromInline var _wide = false
-    // Second line: the next step.
+    /// Completion flags of steps completedPrefix ..< nextIndex while the window fits 256 steps:
+    /// bit (index mod 256).
+    @usableFromInline var _bits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     @usableFromInline var _lookahead = Step(kind: .send, peer: 0, offset: 0, count: 0)
+    @usableFromInline var _steps: Steps
     /// Completion flags in a ring of power-of-two size once the window outgrew the bits (empty
     /// until then).
     @usableFromInline var _done: [Bool] = []
-    @usableFromInline var _steps: Steps
+
+    @inlinable var _nextIndex: Int {
+        get { Int(_next32) }
+        set { _next32 = Int32(truncatingIfNeeded: newValue) }
+    }
+    @inlinable var _completedPrefix: Int {
+        get { Int(_prefix32) }
+        set { _prefix32 = Int32(truncatingIfNeeded: newValue) }
+    }
+    @inlinable var _inFlight: Int {
+        get { Int(_inFlight32) }
+        set { _inFlight32 = Int32(truncatingIfNeeded: newValue) }
+    }
+
+    /// The leading bytes of a `RankProgress` that issuing and completing steps read when the
+    /// iterator keeps what producing a step reads in its first 80 bytes: for executors that
+    /// prefetch a rank's progress.
+    public static var _hotBytes: Int {
+        MemoryLayout<Self>.offset(of: \._steps)! + Swift.min(MemoryLayout<Steps>.size, 80)
+    }
 
     @inlinable public var nextIndex: Int { _nextIndex }
     @inlinable public var completedPrefix: Int { _completedPrefix }
@@ -117,6 +140,7 @@ public struct RankProgress<Steps: IteratorProtocol<Step>> {
         guard nextIsReady() else { return nil }
         _state = 0
         let index = _nextIndex
+        precondition(index < Int(Int32.max), "RankProgress: more than 2^31 - 1 steps")
         if index - _completedPrefix >= (_wide ? _done.count : Self._inlineWindow) { _grow() }
         _setFlag(index, false)
         _nextIndex = index + 1

@@ -256,6 +256,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     /// and issuing a step read, then sit in as few cache lines as they can).
     @usableFromInline var ranks: UnsafeMutableRawPointer
     @usableFromInline let progressStride: Int
+    /// The leading bytes of a rank's progress that issuing and completing steps read (at most 256).
+    @usableFromInline let progressHotBytes: Int
     @usableFromInline var initializedRanks = 0
     @usableFromInline var rank: UnsafeMutablePointer<_RankRecord>
     @usableFromInline var rankStorage: UnsafeMutableRawPointer
@@ -297,6 +299,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
+        progressHotBytes = Swift.min(RankProgress<Steps>._hotBytes, progressStride, 256)
         ranks = .allocate(byteCount: p * progressStride, alignment: 64)
         rankStorage = .allocate(byteCount: p * MemoryLayout<_RankRecord>.stride, alignment: 64)
         rank = rankStorage.bindMemory(to: _RankRecord.self, capacity: p)
@@ -321,16 +324,16 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         (ranks + r * progressStride).assumingMemoryBound(to: RankProgress<Steps>.self)
     }
 
-    /// Starts loading rank `r`'s progress and record into the cache: the first 256 bytes of
-    /// its progress (the counters and flags, the next step, and the step iterator's first fields,
-    /// which iterators keep for what producing a step reads) and its record.
+    /// Starts loading rank `r`'s progress and record into the cache: the lines of its progress
+    /// that issuing and completing steps read (``RankProgress/_hotBytes``: the counters and
+    /// flags, the next step, and the first fields of the step iterator) and its record.
     @inlinable @inline(__always)
     func prefetchRank(_ r: Int) {
         let p = UnsafeRawPointer(ranks + r * progressStride)
         _prefetch(p)
         _prefetch(p + 64)
-        if progressStride > 128 { _prefetch(p + 128) }
-        if progressStride > 192 { _prefetch(p + 192) }
+        if progressHotBytes > 128 { _prefetch(p + 128) }
+        if progressHotBytes > 192 { _prefetch(p + 192) }
         _prefetch(UnsafeRawPointer(rank + r))
         _prefetch(UnsafeRawPointer(rank + r) + 64)
     }
