@@ -2,7 +2,7 @@
 /// they were pushed.
 ///
 /// Simulated collectives finish most transfers at exactly the same times as others (a ring's
-/// ranks move in lock step: in the simulator's workloads 95-99% of events share their time with
+/// ranks move in lock step: in the simulator's workloads 94-99% of events share their time with
 /// the event before), so the queue groups events by time:
 ///
 /// - one *group* per distinct pending time, holding that time's payloads first-in first-out in
@@ -12,9 +12,9 @@
 ///   order as unsigned integers), 16-byte entries, a node's four children in one cache line;
 /// - a hash table from a time's bit pattern to its group (open addressing, linear probing).
 ///
-/// Pushing an event costs a hash lookup and an append; popping one costs a read from the front
-/// of the earliest group, plus a heap pop when that group empties. With all times distinct it is
-/// a heap of events again. The order is exactly that of a heap of (time, sequence) keys: the
+/// Pushing an event costs a hash lookup (none when it has the time of the push before) and an
+/// append; popping one costs a read from the front of the earliest group, plus a heap pop when
+/// that group empties. With all times distinct it is a heap of events again. The order is exactly that of a heap of (time, sequence) keys: the
 /// engine is deterministic, the same input pops the same events in the same order on every run
 /// and machine.
 public struct EventQueue: ~Copyable {
