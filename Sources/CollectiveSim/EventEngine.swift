@@ -1,3 +1,4 @@
+import CCollectiveSim
 import CollectiveCore
 import CollectiveFabric
 
@@ -170,14 +171,11 @@ public func peakResidentBytes() -> Int {
     #endif
 }
 
-/// LLVM's prefetch intrinsic: `address` (read 0 / write 1, locality 0 ... 3, data cache 1).
-@usableFromInline @_silgen_name("llvm.prefetch.p0")
-func _llvmPrefetch(_ address: UnsafeRawPointer, _ write: Int32, _ locality: Int32, _ cacheType: Int32)
-
-/// Asks the CPU to load the cache line holding `address` (no effect on results).
+/// Asks the CPU to load the cache line holding `address` (no effect on results): the C shim's
+/// `__builtin_prefetch`, one instruction.
 @inlinable @inline(__always)
 func _prefetch(_ address: UnsafeRawPointer) {
-    _llvmPrefetch(address, 0, 3, 1)
+    collective_sim_prefetch(address)
 }
 
 /// What the engine keeps per rank besides its ``RankProgress``: one 128-byte record (two cache
