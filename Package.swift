@@ -7,6 +7,7 @@
 //
 //   AllreduceCLI -> CollectiveSim -> CollectiveFabric -> CollectiveCore -> CollectiveKernels
 //                                    (and Yams, for YAML topology files)
+//                -> CollectiveSim -> CCollectiveSim (C: a prefetch hint for the event engine)
 //                -> CollectiveMPI (trait MPI) -> CMPI (system library over Open MPI's mpi.h)
 //
 // No unsafe build settings here: tuning flags (for example `-target-cpu`) come from Scripts/.
@@ -36,7 +37,9 @@ let package = Package(
         .target(name: "CollectiveKernels"),
         .target(name: "CollectiveCore", dependencies: ["CollectiveKernels"]),
         .target(name: "CollectiveFabric", dependencies: ["CollectiveCore", .product(name: "Yams", package: "Yams")]),
-        .target(name: "CollectiveSim", dependencies: ["CollectiveCore", "CollectiveFabric", "CollectiveKernels"]),
+        // Header-only C helper of the event engine: a software prefetch hint. No dependencies.
+        .target(name: "CCollectiveSim"),
+        .target(name: "CollectiveSim", dependencies: ["CollectiveCore", "CollectiveFabric", "CollectiveKernels", "CCollectiveSim"]),
         .systemLibrary(
             name: "CMPI",
             pkgConfig: "ompi-c",

@@ -24,6 +24,8 @@ public struct HierarchicalSchedule: Schedule {
     public let interNodeAlgorithm: AllreduceAlgorithm
     /// The g blocks.
     public let blocks: BlockPartition
+    /// What the iterators read when a block's inter-node program starts, shared by all of them.
+    let _shared: _SharedSchedule
 
     public var algorithm: AllreduceAlgorithm { .hierarchical }
 
@@ -36,6 +38,8 @@ public struct HierarchicalSchedule: Schedule {
         ranksPerNode = parameters.ranksPerNode
         interNodeAlgorithm = parameters.interNodeAlgorithm
         blocks = BlockPartition(count: elementCount, parts: ranksPerNode)
+        _shared = _SharedSchedule(rankCount: rankCount, ranksPerNode: ranksPerNode, elementCount: elementCount, elementSizeBytes: elementSizeBytes,
+                                  chunkBytes: chunkBytes, blocks: blocks)
     }
 
     /// Number of nodes.
@@ -52,7 +56,10 @@ public struct HierarchicalSchedule: Schedule {
 
     /// The local rank of node `node` that owns block `block`.
     public func owner(ofBlock block: Int, node: Int) -> Int {
-        let m = nodeSize(node)
+        Self._owner(ofBlock: block, ranksPerNode: ranksPerNode, nodeSize: nodeSize(node))
+    }
+
+    static func _owner(ofBlock block: Int, ranksPerNode: Int, nodeSize m: Int) -> Int {
         // The first g mod m groups hold base+1 blocks, the rest base (>= 1, as m <= g).
         let base = ranksPerNode / m, extra = ranksPerNode % m
         let big = extra * (base + 1)
@@ -64,126 +71,187 @@ public struct HierarchicalSchedule: Schedule {
         return Iterator(schedule: self, rank: rank)
     }
 
-    /// A rank's steps. The fields the next step reads come first, so that producing a step of
-    /// the inter-node ring touches one or two cache lines; the tree program, when the inter-node
-    /// algorithm is the tree, lives in a copy-on-write box so that the iterator stays small.
+    /// A rank's steps. The fields the next step reads come first, so that producing a ring
+    /// step touches one or two cache lines: one ring program field holds the ring under way
+    /// (the intra-node reduce-scatter, a block's inter-node ring, the intra-node allgather),
+    /// whose steps after the first come from a short fast path. The schedule itself (read when
+    /// a program starts) is shared by every rank's iterator, and the tree program, when the
+    /// inter-node algorithm is the tree, lives in a copy-on-write box, so that the iterator
+    /// stays small.
     public struct Iterator: IteratorProtocol {
         /// 0: reduce-scatter, 1: inter-node, 2: allgather, 3: done.
         var phase: Int8 = 0
-        var phaseStart = true
-        /// An inter-node program for block `block` is under way.
-        var interActive = false
+        @usableFromInline var phaseStart = true
+        /// `ring` is under way.
+        @usableFromInline var ringActive = false
         /// The inter-node algorithm is the tree (read here, not from the cold `interTree`).
         let interIsTree: Bool
-        var i = 0
-        var produced = 0
-        var interIndex = 0
+        /// Index of the next step of the program under way (ring or tree), the ring's steps, and
+        /// the steps produced (32-bit, as step indices are in ``StepDependencies``).
+        @usableFromInline var _ringIndex: Int32 = 0
+        @usableFromInline var _ringSteps: Int32 = 0
+        @usableFromInline var _produced: Int32 = 0
+        /// The ring program under way.
+        @usableFromInline var ring: _RingProgram
+
+        @inlinable var ringIndex: Int {
+            get { Int(_ringIndex) }
+            set { _ringIndex = Int32(truncatingIfNeeded: newValue) }
+        }
+        @inlinable var ringSteps: Int {
+            get { Int(_ringSteps) }
+            set {
+                precondition(produced + newValue <= Int(Int32.max), "HierarchicalSchedule: more than 2^31 - 1 steps per rank")
+                _ringSteps = Int32(truncatingIfNeeded: newValue)
+            }
+        }
+        @inlinable var produced: Int {
+            get { Int(_produced) }
+            set { _produced = Int32(truncatingIfNeeded: newValue) }
+        }
         var block = 0
         let blockEnd: Int
         let nodeCount: Int
-        /// The inter-node ring of the current block (when the inter-node algorithm is the ring).
-        var interRing: _RingProgram
-        let intra: _RingProgram
         let node: Int
-        let s: HierarchicalSchedule
+        let local: Int
+        let shared: _SharedSchedule
         /// The inter-node tree of the current block (when the inter-node algorithm is the tree).
         var interTree: _TreeBox?
 
         init(schedule: HierarchicalSchedule, rank: Int) {
-            s = schedule
+            shared = schedule._shared
             node = rank / schedule.ranksPerNode
-            let local = rank % schedule.ranksPerNode
-            let m = schedule.nodeSize(node)
+            local = rank % schedule.ranksPerNode
             let owned = schedule.ownedBlocks(node: node, local: local)
             nodeCount = schedule.nodeCount
             interIsTree = schedule.interNodeAlgorithm == .tree
             blockEnd = owned.upperBound
             block = owned.lowerBound
-            interRing = .empty
+            ring = .empty
             if schedule.elementCount == 0 || schedule.rankCount == 1 {
-                intra = .empty
                 phase = 3
             } else {
-                let layout = _Layout(base: 0, count: schedule.elementCount, units: schedule.ranksPerNode, parts: m)
-                intra = _RingProgram(members: m, member: local, map: _MemberMap(stride: 1, local: node * schedule.ranksPerNode, lastMember: -1, lastLocal: 0),
-                                     layout: layout, shift: 0, steps: 0..<(2 * (m - 1)),
-                                     elementSize: schedule.elementSizeBytes, chunkBytes: schedule.chunkBytes)
+                startIntra(allgather: false)
             }
+        }
+
+        /// Starts the intra-node ring's reduce-scatter (ring steps 0 ..< m-1) or allgather
+        /// (m-1 ..< 2(m-1)). The allgather's steps depend only on steps of the allgather itself.
+        mutating func startIntra(allgather: Bool) {
+            let s = shared
+            let m = Swift.min(s.ranksPerNode, s.rankCount - node * s.ranksPerNode)
+            let layout = _Layout(base: 0, count: s.elementCount, units: s.ranksPerNode, parts: m)
+            ring = _RingProgram(members: m, member: local, map: _MemberMap(stride: 1, local: node * s.ranksPerNode, lastMember: -1, lastLocal: 0),
+                                layout: layout, shift: 0, steps: allgather ? (m - 1)..<(2 * (m - 1)) : 0..<(m - 1),
+                                elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
+            ringIndex = 0
+            ringSteps = ring.stepCount
+            ringActive = true
         }
 
         mutating func startInter(_ b: Int) {
+            let s = shared
             let nodes = nodeCount
             let last = nodes - 1
-            let map = _MemberMap(stride: s.ranksPerNode, local: b, lastMember: last, lastLocal: s.owner(ofBlock: b, node: last))
+            let lastSize = Swift.min(s.ranksPerNode, s.rankCount - last * s.ranksPerNode)
+            let lastLocal = HierarchicalSchedule._owner(ofBlock: b, ranksPerNode: s.ranksPerNode, nodeSize: lastSize)
+            let map = _MemberMap(stride: s.ranksPerNode, local: b, lastMember: last, lastLocal: lastLocal)
             let range = s.blocks.range(b)
-            interIndex = 0
-            interActive = true
+            ringIndex = 0
             if interIsTree {
                 interTree = _TreeBox(_TreeProgram(members: nodes, member: node, map: map, range: range, elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes))
             } else {
-                interRing = _RingProgram(members: nodes, member: node, map: map, layout: _Layout(base: range.lowerBound, count: range.count, units: nodes, parts: nodes),
-                                         shift: 1, steps: 0..<(2 * (nodes - 1)), elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
+                ring = _RingProgram(members: nodes, member: node, map: map, layout: _Layout(base: range.lowerBound, count: range.count, units: nodes, parts: nodes),
+                                    shift: 1, steps: 0..<(2 * (nodes - 1)), elementSize: s.elementSizeBytes, chunkBytes: s.chunkBytes)
+                ringSteps = ring.stepCount
+                ringActive = true
             }
         }
 
+        @inlinable @inline(__always)
         public mutating func next() -> Step? {
+            // A ring's steps after its first (all but a few of a rank's steps).
+            if ringActive && !phaseStart && ringIndex < ringSteps {
+                let step = ring.step(ringIndex, base: produced - ringIndex, fenceFirst: false)
+                ringIndex += 1
+                produced += 1
+                return step
+            }
+            return _next()
+        }
+
+        @usableFromInline
+        mutating func _next() -> Step? {
             while phase < 3 {
                 let fence = phaseStart && produced > 0
                 if phase != 1 {
-                    // Reduce-scatter: ring steps 0 ..< m-1; allgather: m-1 ..< 2(m-1).
-                    let half = intra.stepCount / 2
-                    if i < half {
-                        let index = phase == 0 ? i : half + i
-                        var step = intra.step(index, base: produced - index, fenceFirst: false)
-                        if phase == 2 {
-                            // Allgather steps depend only on steps of the allgather itself.
-                            var deps = StepDependencies()
-                            for d in step.dependencies where d - (produced - index) >= half { deps.append(d) }
-                            step.dependencies = deps
-                        }
-                        if fence && i == 0 { step.dependencies.fence = true }
-                        i += 1
+                    if ringIndex < ringSteps {
+                        var step = ring.step(ringIndex, base: produced - ringIndex, fenceFirst: false)
+                        if fence && ringIndex == 0 { step.dependencies.fence = true }
+                        ringIndex += 1
                         produced += 1
                         phaseStart = false
                         return step
                     }
+                    ringActive = false
                     phase += 1
-                    i = 0
                     phaseStart = true
                 } else {
                     if nodeCount <= 1 || block >= blockEnd {
                         phase = 2
-                        i = 0
                         if nodeCount > 1 { phaseStart = true }
+                        startIntra(allgather: true)
                         continue
                     }
-                    if !interActive { startInter(block) }
+                    if !ringActive && interTree == nil { startInter(block) }
                     let firstOfPhase = phaseStart
                     if !interIsTree {
-                        if interIndex < interRing.stepCount {
-                            var step = interRing.step(interIndex, base: produced - interIndex, fenceFirst: false)
+                        if ringIndex < ringSteps {
+                            var step = ring.step(ringIndex, base: produced - ringIndex, fenceFirst: false)
                             if firstOfPhase && fence { step.dependencies.fence = true }
-                            interIndex += 1
+                            ringIndex += 1
                             produced += 1
                             phaseStart = false
                             return step
                         }
                     } else {
                         if !isKnownUniquelyReferenced(&interTree) { interTree = _TreeBox(interTree!.program) }
-                        if let step = interTree!.program.next(stepBase: produced - interIndex, fenceFirst: firstOfPhase && fence) {
-                            interIndex += 1
+                        if let step = interTree!.program.next(stepBase: produced - ringIndex, fenceFirst: firstOfPhase && fence) {
+                            precondition(produced < Int(Int32.max), "HierarchicalSchedule: more than 2^31 - 1 steps per rank")
+                            ringIndex += 1
                             produced += 1
                             phaseStart = false
                             return step
                         }
                     }
-                    interActive = false
+                    ringActive = false
                     interTree = nil
                     block += 1
                 }
             }
             return nil
         }
+    }
+}
+
+/// The parts of a ``HierarchicalSchedule`` its iterators read when a block's inter-node program
+/// starts, shared by the iterators of all its ranks.
+@usableFromInline
+final class _SharedSchedule: Sendable {
+    let rankCount: Int
+    let ranksPerNode: Int
+    let elementCount: Int
+    let elementSizeBytes: Int
+    let chunkBytes: Int
+    let blocks: BlockPartition
+
+    init(rankCount: Int, ranksPerNode: Int, elementCount: Int, elementSizeBytes: Int, chunkBytes: Int, blocks: BlockPartition) {
+        self.rankCount = rankCount
+        self.ranksPerNode = ranksPerNode
+        self.elementCount = elementCount
+        self.elementSizeBytes = elementSizeBytes
+        self.chunkBytes = chunkBytes
+        self.blocks = blocks
     }
 }
 

@@ -7,21 +7,49 @@
 /// inline (the counters and flags share the first cache line, so completing a step touches no
 /// other memory); a wider window moves them to a heap array.
 public struct RankProgress<Steps: IteratorProtocol<Step>> {
+    // The counters (32-bit: step indices are, as in ``StepDependencies``), the inline
+    // completion flags and the next step fill the first 105 bytes; the step iterator follows
+    // (at byte 112 when its alignment is 8 or less), so that with the iterator's first 80 bytes,
+    // where iterators keep what producing a step reads, everything issuing and completing a step
+    // reads lies in the first three cache lines (``_hotBytes``).
     /// Index of the next step to issue.
-    @usableFromInline var _nextIndex = 0
+    @usableFromInline var _next32: Int32 = 0
     /// Every step below this index has completed.
-    @usableFromInline var _completedPrefix = 0
+    @usableFromInline var _prefix32: Int32 = 0
     /// Steps issued and not yet completed.
-    @usableFromInline var _inFlight = 0
+    @usableFromInline var _inFlight32: Int32 = 0
+    /// 0: the next step is not fetched yet; 1: `_lookahead` holds it; 2: there is none.
+    @usableFromInline var _state: UInt8 = 0
+    /// The flags live in `_done` (the window outgrew the inline bits).
+    @usableFromInline var _wide = false
     /// Completion flags of steps completedPrefix ..< nextIndex while the window fits 256 steps:
     /// bit (index mod 256).
     @usableFromInline var _bits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    @usableFromInline var _exhausted = false
-    @usableFromInline var _lookahead: Step?
+    @usableFromInline var _lookahead = Step(kind: .send, peer: 0, offset: 0, count: 0)
+    @usableFromInline var _steps: Steps
     /// Completion flags in a ring of power-of-two size once the window outgrew the bits (empty
     /// until then).
     @usableFromInline var _done: [Bool] = []
-    @usableFromInline var _steps: Steps
+
+    @inlinable var _nextIndex: Int {
+        get { Int(_next32) }
+        set { _next32 = Int32(truncatingIfNeeded: newValue) }
+    }
+    @inlinable var _completedPrefix: Int {
+        get { Int(_prefix32) }
+        set { _prefix32 = Int32(truncatingIfNeeded: newValue) }
+    }
+    @inlinable var _inFlight: Int {
+        get { Int(_inFlight32) }
+        set { _inFlight32 = Int32(truncatingIfNeeded: newValue) }
+    }
+
+    /// The leading bytes of a `RankProgress` that issuing and completing steps read when the
+    /// iterator keeps what producing a step reads in its first 80 bytes: for executors that
+    /// prefetch a rank's progress.
+    public static var _hotBytes: Int {
+        MemoryLayout<Self>.offset(of: \._steps)! + Swift.min(MemoryLayout<Steps>.size, 80)
+    }
 
     @inlinable public var nextIndex: Int { _nextIndex }
     @inlinable public var completedPrefix: Int { _completedPrefix }
@@ -36,44 +64,45 @@ public struct RankProgress<Steps: IteratorProtocol<Step>> {
 
     @inlinable @inline(__always)
     func _flag(_ index: Int) -> Bool {
-        if _done.isEmpty {
+        if !_wide {
             let b = index & 255
-            let word: UInt64
-            switch b >> 6 {
-            case 0: word = _bits.0
-            case 1: word = _bits.1
-            case 2: word = _bits.2
-            default: word = _bits.3
-            }
-            return word & (1 << UInt64(b & 63)) != 0
+            let word = withUnsafeBytes(of: _bits) { $0.load(fromByteOffset: (b >> 6) &* 8, as: UInt64.self) }
+            return (word >> UInt64(b & 63)) & 1 != 0
         }
         return _done[index & (_done.count - 1)]
     }
 
     @inlinable @inline(__always)
     mutating func _setFlag(_ index: Int, _ value: Bool) {
-        if _done.isEmpty {
+        if !_wide {
             let b = index & 255
             let mask: UInt64 = 1 << UInt64(b & 63)
-            switch b >> 6 {
-            case 0: if value { _bits.0 |= mask } else { _bits.0 &= ~mask }
-            case 1: if value { _bits.1 |= mask } else { _bits.1 &= ~mask }
-            case 2: if value { _bits.2 |= mask } else { _bits.2 &= ~mask }
-            default: if value { _bits.3 |= mask } else { _bits.3 &= ~mask }
+            withUnsafeMutableBytes(of: &_bits) { raw in
+                let o = (b >> 6) &* 8
+                let word = raw.load(fromByteOffset: o, as: UInt64.self)
+                raw.storeBytes(of: value ? word | mask : word & ~mask, toByteOffset: o, as: UInt64.self)
             }
         } else {
             _done[index & (_done.count - 1)] = value
         }
     }
 
+    /// Fetches the next step into `_lookahead` (state 0 only).
+    @inlinable @inline(__always)
+    mutating func _fetch() {
+        if let step = _steps.next() {
+            _lookahead = step
+            _state = 1
+        } else {
+            _state = 2
+        }
+    }
+
     /// The next step, if any, without issuing it.
     @inlinable
     public mutating func peek() -> Step? {
-        if _lookahead == nil && !_exhausted {
-            _lookahead = _steps.next()
-            if _lookahead == nil { _exhausted = true }
-        }
-        return _lookahead
+        if _state == 0 { _fetch() }
+        return _state == 1 ? _lookahead : nil
     }
 
     /// Whether step `index` (already issued) has completed.
@@ -84,40 +113,52 @@ public struct RankProgress<Steps: IteratorProtocol<Step>> {
         return _flag(index)
     }
 
+    /// Whether dependency `d` (an index, or negative for none) has completed.
+    @inlinable @inline(__always)
+    func _satisfied(_ d: Int32) -> Bool {
+        if d < 0 { return true }
+        let index = Int(d)
+        precondition(index < _nextIndex, "RankProgress: step \(_nextIndex) depends on step \(index), which is not earlier")
+        return index < _completedPrefix || _flag(index)
+    }
+
     /// Whether the next step exists and every step it depends on has completed.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func nextIsReady() -> Bool {
-        guard let step = peek() else { return false }
-        if step.dependencies.fence && _completedPrefix < _nextIndex { return false }
-        for d in step.dependencies {
-            precondition(d < _nextIndex, "RankProgress: step \(_nextIndex) depends on step \(d), which is not earlier")
-            if !isCompleted(d) { return false }
-        }
-        return true
+        if _state == 0 { _fetch() }
+        guard _state == 1 else { return false }
+        let deps = _lookahead.dependencies
+        if deps.fence && _completedPrefix < _nextIndex { return false }
+        // Dependencies fill d0, d1, ... in order: none if d0 is empty.
+        if deps._d0 < 0 { return true }
+        return _satisfied(deps._d0) && _satisfied(deps._d1) && _satisfied(deps._d2) && _satisfied(deps._d3)
     }
 
     /// Issues the next step if it may start now, returning it with its index.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func issueNext() -> (index: Int, step: Step)? {
-        guard nextIsReady(), let step = _lookahead else { return nil }
-        _lookahead = nil
+        guard nextIsReady() else { return nil }
+        _state = 0
         let index = _nextIndex
-        if index - _completedPrefix >= (_done.isEmpty ? Self._inlineWindow : _done.count) { _grow() }
+        precondition(index < Int(Int32.max), "RankProgress: more than 2^31 - 1 steps")
+        if index - _completedPrefix >= (_wide ? _done.count : Self._inlineWindow) { _grow() }
         _setFlag(index, false)
-        _nextIndex += 1
+        _nextIndex = index + 1
         _inFlight += 1
-        return (index, step)
+        return (index, _lookahead)
     }
 
     /// Marks issued step `index` as completed.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func complete(_ index: Int) {
         precondition(index >= _completedPrefix && index < _nextIndex && !_flag(index),
                      "RankProgress: step \(index) completed twice or never issued")
         _setFlag(index, true)
         _inFlight -= 1
-        while _completedPrefix < _nextIndex && _flag(_completedPrefix) {
-            _completedPrefix += 1
+        if index == _completedPrefix {
+            var p = index + 1
+            while p < _nextIndex && _flag(p) { p += 1 }
+            _completedPrefix = p
         }
     }
 
@@ -128,9 +169,10 @@ public struct RankProgress<Steps: IteratorProtocol<Step>> {
     /// Doubles the window (moving the flags to the heap when they outgrow the inline bits).
     @usableFromInline
     mutating func _grow() {
-        let oldCount = _done.isEmpty ? Self._inlineWindow : _done.count
+        let oldCount = _wide ? _done.count : Self._inlineWindow
         var new = Array(repeating: false, count: oldCount * 2)
         for i in _completedPrefix..<_nextIndex { new[i & (new.count - 1)] = _flag(i) }
         _done = new
+        _wide = true
     }
 }

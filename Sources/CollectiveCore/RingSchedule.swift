@@ -38,52 +38,86 @@ public struct RingSchedule: Schedule {
         return Iterator(schedule: self, rank: rank)
     }
 
+    /// A rank's steps, produced in order from a (ring step, chunk) cursor: no division per step
+    /// but the one that cuts a block into chunks when there are several.
     public struct Iterator: IteratorProtocol {
-        @usableFromInline let schedule: RingSchedule
         @usableFromInline let rank: Int
+        @usableFromInline let p: Int
+        /// Chunks per block.
+        @usableFromInline let k: Int
+        @usableFromInline let nextRank: Int
+        @usableFromInline let prevRank: Int
+        /// Blocks: block b starts at `b * blockBase + min(b, blockExtra)` and holds
+        /// `blockBase (+1 if b < blockExtra)` elements.
+        @usableFromInline let blockBase: Int
+        @usableFromInline let blockExtra: Int
+        @usableFromInline let stepCount: Int
         @usableFromInline var index = 0
+        /// Ring step and chunk of the next (send, receive) pair.
+        @usableFromInline var s = 0
+        @usableFromInline var c = 0
 
         init(schedule: RingSchedule, rank: Int) {
-            self.schedule = schedule
             self.rank = rank
+            p = schedule.rankCount
+            k = schedule.chunksPerBlock
+            nextRank = (rank + 1) % p
+            prevRank = (rank - 1 + p) % p
+            blockBase = schedule.blocks.count / schedule.blocks.parts
+            blockExtra = schedule.blocks.count % schedule.blocks.parts
+            stepCount = schedule.stepsPerRank
         }
 
+        @inlinable
         public mutating func next() -> Step? {
-            guard index < schedule.stepsPerRank else { return nil }
-            defer { index += 1 }
-            let p = schedule.rankCount
-            let k = schedule.chunksPerBlock
-            let pair = index / 2
-            let s = pair / k
-            let c = pair % k
-            if index % 2 == 0 {
-                let block = ((rank - s) % p + p) % p
-                let piece = Self.piece(c, of: schedule.blocks.range(block), chunks: k)
-                var deps = StepDependencies()
-                if s >= 1 { deps.append(Self.index(step: s - 1, chunk: c, chunks: k, receive: true)) }
-                return Step(kind: .send, peer: (rank + 1) % p, offset: piece.lowerBound, count: piece.count, chunk: c, dependencies: deps)
+            guard index < stepCount else { return nil }
+            let i = index
+            index = i + 1
+            var deps = StepDependencies()
+            if i & 1 == 0 {
+                var block = rank - s
+                if block < 0 { block += p }
+                if block < 0 { block += p }
+                let piece = _piece(block)
+                if s >= 1 { deps._d0 = Self._dependency(Self.index(step: s - 1, chunk: c, chunks: k, receive: true)) }
+                return Step(kind: .send, peer: nextRank, offset: piece.lowerBound, count: piece.count, chunk: c, dependencies: deps)
             } else {
-                let block = ((rank - s - 1) % p + 2 * p) % p
-                let piece = Self.piece(c, of: schedule.blocks.range(block), chunks: k)
-                var deps = StepDependencies()
-                if s >= p - 1 { deps.append(Self.index(step: s + 1 - p, chunk: c, chunks: k, receive: false)) }
-                return Step(
-                    kind: s < p - 1 ? .recvReduce : .recvCopy, peer: (rank - 1 + p) % p,
-                    offset: piece.lowerBound, count: piece.count, chunk: c, dependencies: deps)
+                var block = rank - s - 1
+                if block < 0 { block += p }
+                if block < 0 { block += p }
+                let piece = _piece(block)
+                if s >= p - 1 { deps._d0 = Self._dependency(Self.index(step: s + 1 - p, chunk: c, chunks: k, receive: false)) }
+                let step = Step(kind: s < p - 1 ? .recvReduce : .recvCopy, peer: prevRank,
+                                offset: piece.lowerBound, count: piece.count, chunk: c, dependencies: deps)
+                c += 1
+                if c == k { c = 0; s += 1 }
+                return step
             }
         }
 
-        @inline(__always)
+        /// Chunk `c` of block `block`: piece c of k near-equal pieces (the first `count % k` one
+        /// element longer).
+        @inlinable @inline(__always)
+        func _piece(_ block: Int) -> Range<Int> {
+            let lower = block * blockBase + Swift.min(block, blockExtra)
+            let count = blockBase + (block < blockExtra ? 1 : 0)
+            if k == 1 { return lower..<(lower + count) }
+            let q = count / k
+            let r = count - q * k
+            let o = lower + c * q + Swift.min(c, r)
+            return o..<(o + q + (c < r ? 1 : 0))
+        }
+
+        @inlinable @inline(__always)
         static func index(step s: Int, chunk c: Int, chunks k: Int, receive: Bool) -> Int {
             (s * k + c) * 2 + (receive ? 1 : 0)
         }
 
-        /// Piece `c` of `k` near-equal pieces of `block` (the first `count % k` one element longer).
-        @inline(__always)
-        static func piece(_ c: Int, of block: Range<Int>, chunks k: Int) -> Range<Int> {
-            let part = BlockPartition(count: block.count, parts: k)
-            let r = part.range(c)
-            return (block.lowerBound + r.lowerBound)..<(block.lowerBound + r.upperBound)
+        /// A step index as a dependency (``StepDependencies`` holds 32-bit indices).
+        @inlinable @inline(__always)
+        static func _dependency(_ index: Int) -> Int32 {
+            precondition(index >= 0 && index <= Int(Int32.max), "StepDependencies: step index \(index) out of range")
+            return Int32(truncatingIfNeeded: index)
         }
     }
 }

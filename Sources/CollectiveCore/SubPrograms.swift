@@ -63,33 +63,33 @@ func _piece(_ c: Int, of range: Range<Int>, pieces k: Int) -> Range<Int> {
 @usableFromInline
 struct _RingProgram: Sendable {
     // One cache line: counts of members, units and steps as Int32, element counts as Int.
-    let _n: Int32
-    let _member: Int32
-    let _next: Int32
-    let _prev: Int32
-    let _unitExtra: Int32
-    let _groupBase: Int32
-    let _groupExtra: Int32
-    let _shift: Int32
-    let _firstStep: Int32
-    let _lastStep: Int32
+    @usableFromInline let _n: Int32
+    @usableFromInline let _member: Int32
+    @usableFromInline let _next: Int32
+    @usableFromInline let _prev: Int32
+    @usableFromInline let _unitExtra: Int32
+    @usableFromInline let _groupBase: Int32
+    @usableFromInline let _groupExtra: Int32
+    @usableFromInline let _shift: Int32
+    @usableFromInline let _firstStep: Int32
+    @usableFromInline let _lastStep: Int32
     /// The layout's partitions as quotient and remainder (no division per step): unit u starts
     /// at element `base + u * unitBase + min(u, unitExtra)`; group g starts at unit
     /// `g * groupBase + min(g, groupExtra)` and holds `groupBase (+1 if g < groupExtra)` units.
-    let base: Int
-    let unitBase: Int
-    let k: Int
+    @usableFromInline let base: Int
+    @usableFromInline let unitBase: Int
+    @usableFromInline let k: Int
 
-    var n: Int { Int(_n) }
-    var member: Int { Int(_member) }
-    var next: Int { Int(_next) }
-    var prev: Int { Int(_prev) }
-    var unitExtra: Int { Int(_unitExtra) }
-    var groupBase: Int { Int(_groupBase) }
-    var groupExtra: Int { Int(_groupExtra) }
-    var shift: Int { Int(_shift) }
-    var firstStep: Int { Int(_firstStep) }
-    var lastStep: Int { Int(_lastStep) }
+    @inlinable var n: Int { Int(_n) }
+    @inlinable var member: Int { Int(_member) }
+    @inlinable var next: Int { Int(_next) }
+    @inlinable var prev: Int { Int(_prev) }
+    @inlinable var unitExtra: Int { Int(_unitExtra) }
+    @inlinable var groupBase: Int { Int(_groupBase) }
+    @inlinable var groupExtra: Int { Int(_groupExtra) }
+    @inlinable var shift: Int { Int(_shift) }
+    @inlinable var firstStep: Int { Int(_firstStep) }
+    @inlinable var lastStep: Int { Int(_lastStep) }
 
     init(members n: Int, member: Int, map: _MemberMap, layout: _Layout, shift: Int, steps: Range<Int>, elementSize: Int, chunkBytes: Int) {
         precondition(n < Int(Int32.max) / 4 && layout.groups.count < Int(Int32.max), "ring sub-program: too many members")
@@ -115,13 +115,13 @@ struct _RingProgram: Sendable {
     }
 
     /// Steps of this member.
-    var stepCount: Int { n <= 1 ? 0 : (lastStep - firstStep) * k * 2 }
+    @inlinable var stepCount: Int { n <= 1 ? 0 : (lastStep - firstStep) * k * 2 }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     func _index(_ s: Int, _ c: Int, receive: Bool) -> Int { ((s - firstStep) * k + c) * 2 + (receive ? 1 : 0) }
 
     /// `x mod n` for `-2n <= x < 2n`.
-    @inline(__always)
+    @inlinable @inline(__always)
     func _wrap(_ x: Int) -> Int {
         assert(x >= -2 * n && x < 2 * n)
         var b = x
@@ -132,36 +132,48 @@ struct _RingProgram: Sendable {
     }
 
     /// Chunk `c` of block `block` (the layout's group `block`, cut into k near-equal pieces).
-    @inline(__always)
+    @inlinable @inline(__always)
     func _chunk(_ block: Int, _ c: Int) -> Range<Int> {
         let u0 = block * groupBase + Swift.min(block, groupExtra)
         let u1 = u0 + groupBase + (block < groupExtra ? 1 : 0)
         let lower = base + u0 * unitBase + Swift.min(u0, unitExtra)
         let upper = base + u1 * unitBase + Swift.min(u1, unitExtra)
         if k == 1 { return lower..<upper }
-        return _piece(c, of: lower..<upper, pieces: k)
+        // Piece c of k near-equal pieces (the first `count % k` one element longer).
+        let count = upper - lower
+        let q = count / k, r = count - (count / k) * k
+        let o = lower + c * q + Swift.min(c, r)
+        return o..<(o + q + (c < r ? 1 : 0))
     }
 
     /// Step `i` (0 ..< stepCount); dependencies are offset by `base`, and the first step carries a
     /// fence when `fenceFirst` is set.
-    @inline(__always)
+    @inlinable @inline(__always)
     func step(_ i: Int, base: Int, fenceFirst: Bool) -> Step {
         let pair = i >> 1
         let s: Int, c: Int
-        if k == 1 { s = firstStep + pair; c = 0 } else { s = firstStep + pair / k; c = pair % k }
+        if k == 1 { s = firstStep + pair; c = 0 } else { let q = pair / k; s = firstStep + q; c = pair - q * k }
         var deps = StepDependencies()
         if i == 0 && fenceFirst { deps.fence = true }
+        // At most one dependency: it goes to the first slot.
         if i & 1 == 0 {
             let block = _wrap(member + shift - 1 - s)
-            if s - 1 >= firstStep { deps.append(base + _index(s - 1, c, receive: true)) }
+            if s > firstStep { deps._d0 = Self._dependency(base + _index(s - 1, c, receive: true)) }
             let r = _chunk(block, c)
             return Step(kind: .send, peer: next, offset: r.lowerBound, count: r.count, chunk: c, dependencies: deps)
         } else {
             let block = _wrap(member + shift - 2 - s)
-            if s >= n - 1 && s + 1 - n >= firstStep { deps.append(base + _index(s + 1 - n, c, receive: false)) }
+            if s >= n - 1 && s + 1 - n >= firstStep { deps._d0 = Self._dependency(base + _index(s + 1 - n, c, receive: false)) }
             let r = _chunk(block, c)
             return Step(kind: s < n - 1 ? .recvReduce : .recvCopy, peer: prev, offset: r.lowerBound, count: r.count, chunk: c, dependencies: deps)
         }
+    }
+
+    /// A step index as a dependency (``StepDependencies`` holds 32-bit indices).
+    @inlinable @inline(__always)
+    static func _dependency(_ index: Int) -> Int32 {
+        precondition(index >= 0 && index <= Int(Int32.max), "StepDependencies: step index \(index) out of range")
+        return Int32(truncatingIfNeeded: index)
     }
 }
 

@@ -1,3 +1,4 @@
+import CCollectiveSim
 import CollectiveCore
 import CollectiveFabric
 
@@ -170,6 +171,13 @@ public func peakResidentBytes() -> Int {
     #endif
 }
 
+/// Asks the CPU to load the cache line holding `address` (no effect on results): the C shim's
+/// `__builtin_prefetch`, one instruction.
+@inlinable @inline(__always)
+func _prefetch(_ address: UnsafeRawPointer) {
+    collective_sim_prefetch(address)
+}
+
 /// What the engine keeps per rank besides its ``RankProgress``: one 128-byte record (two cache
 /// lines), because events touch ranks in no particular order and one record costs one or two
 /// cache misses where a field per array would cost one each.
@@ -199,15 +207,17 @@ struct _RankRecord {
     @inlinable init() {}
 }
 
-/// A transfer in flight (one cache line).
+/// A transfer in flight (32 bytes: two per cache line, none across two).
 @usableFromInline
 struct _TransferRecord {
     @usableFromInline var src: Int32 = 0
     @usableFromInline var dst: Int32 = 0
-    /// Next transfer of the sender's chain (-1: last, -2: not chained); the free list's link.
+    /// Next transfer of the sender's chain (-1: last, -2: not chained).
     @usableFromInline var next: Int32 = -1
-    @usableFromInline var srcStep: Int = 0
-    @usableFromInline var dstStep: Int = 0
+    /// The step indices of the send and of the receive (step indices are 32-bit, as in
+    /// ``StepDependencies``).
+    @usableFromInline var srcStep: Int32 = 0
+    @usableFromInline var dstStep: Int32 = 0
     /// Completion time, seconds.
     @usableFromInline var time: Double = 0
     @inlinable init() {}
@@ -244,6 +254,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     /// and issuing a step read, then sit in as few cache lines as they can).
     @usableFromInline var ranks: UnsafeMutableRawPointer
     @usableFromInline let progressStride: Int
+    /// The leading bytes of a rank's progress that issuing and completing steps read (at most 256).
+    @usableFromInline let progressHotBytes: Int
     @usableFromInline var initializedRanks = 0
     @usableFromInline var rank: UnsafeMutablePointer<_RankRecord>
     @usableFromInline var rankStorage: UnsafeMutableRawPointer
@@ -255,15 +267,19 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @usableFromInline var transfer: UnsafeMutablePointer<_TransferRecord>
     @usableFromInline var trCapacity: Int
-    /// Freed transfer records, oldest first: reusing them in the order they were freed lays the
-    /// next round of transfers out in the order the last round completed, so the engine walks
-    /// the records nearly sequentially when rounds repeat (a ring's steps).
-    @usableFromInline var trFree: Int32 = -1
-    @usableFromInline var trFreeTail: Int32 = -1
+    /// Freed transfer records, a stack (capacity `trCapacity`): the record a completion frees is
+    /// the one the transfers it starts reuse, still in the cache, and taking it reads no record.
+    @usableFromInline var trFree: UnsafeMutablePointer<Int32>
+    @usableFromInline var trFreeCount = 0
     @usableFromInline var trUsed = 0
 
+    /// Link records in the order the engine first used the links (a route's links, first used
+    /// together, then share one or two cache lines): `linkSlot[l]` is the record of fabric link
+    /// `l` (-1: not used yet).
     @usableFromInline var link: UnsafeMutablePointer<_LinkRecord>
     @usableFromInline let linkCount: Int
+    @usableFromInline var linkSlot: UnsafeMutablePointer<Int32>
+    @usableFromInline var linkSlotsUsed = 0
     @usableFromInline var path: UnsafeMutablePointer<Int>
 
     @usableFromInline var queue: EventQueue
@@ -281,6 +297,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
+        progressHotBytes = Swift.min(RankProgress<Steps>._hotBytes, progressStride, 256)
         ranks = .allocate(byteCount: p * progressStride, alignment: 64)
         rankStorage = .allocate(byteCount: p * MemoryLayout<_RankRecord>.stride, alignment: 64)
         rank = rankStorage.bindMemory(to: _RankRecord.self, capacity: p)
@@ -289,9 +306,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         pending = .allocate(capacity: pendCapacity)
         trCapacity = Swift.max(64, 2 * p)
         transfer = .allocate(capacity: trCapacity)
+        trFree = .allocate(capacity: trCapacity)
         linkCount = fabric.linkCount
         link = .allocate(capacity: Swift.max(1, linkCount))
         link.initialize(repeating: _LinkRecord(), count: Swift.max(1, linkCount))
+        linkSlot = .allocate(capacity: Swift.max(1, linkCount))
+        linkSlot.initialize(repeating: -1, count: Swift.max(1, linkCount))
         path = .allocate(capacity: FabricMap.maxPathLinks)
         queue = EventQueue(capacity: Swift.max(1024, 2 * p))
     }
@@ -302,6 +322,20 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         (ranks + r * progressStride).assumingMemoryBound(to: RankProgress<Steps>.self)
     }
 
+    /// Starts loading rank `r`'s progress and record into the cache: the lines of its progress
+    /// that issuing and completing steps read (``RankProgress/_hotBytes``: the counters and
+    /// flags, the next step, and the first fields of the step iterator) and its record.
+    @inlinable @inline(__always)
+    func prefetchRank(_ r: Int) {
+        let p = UnsafeRawPointer(ranks + r * progressStride)
+        _prefetch(p)
+        _prefetch(p + 64)
+        if progressHotBytes > 128 { _prefetch(p + 128) }
+        if progressHotBytes > 192 { _prefetch(p + 192) }
+        _prefetch(UnsafeRawPointer(rank + r))
+        _prefetch(UnsafeRawPointer(rank + r) + 64)
+    }
+
     @inlinable
     mutating func release() {
         for r in 0..<initializedRanks { _ = progress(r).deinitialize(count: 1) }
@@ -309,7 +343,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         rankStorage.deallocate()
         pending.deallocate()
         transfer.deallocate()
+        trFree.deallocate()
         link.deallocate()
+        linkSlot.deallocate()
         path.deallocate()
     }
 
@@ -319,6 +355,16 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         while failure == nil, let e = queue.pop() {
             now = e.time
             events += 1
+            // Fetch what the coming events touch while this one runs: the records of the next
+            // event's ranks (its transfer record was fetched two events earlier), and the
+            // transfer record of the event three ahead.
+            if let a = queue.payload(ahead: 0) {
+                prefetchRank(Int(transfer[a].src))
+                prefetchRank(Int(transfer[a].dst))
+                // The next transfer of its chain, which its completion queues.
+                if transfer[a].next >= 0 { _prefetch(transfer + Int(transfer[a].next)) }
+                if let b = queue.payload(ahead: 2) { _prefetch(transfer + b) }
+            }
             let id = e.payload
             let t = transfer[id]
             let src = Int(t.src), dst = Int(t.dst)
@@ -327,8 +373,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 rank[src].chainHead = t.next
                 if t.next < 0 { rank[src].chainTail = -1 } else { queue.push(time: transfer[Int(t.next)].time, payload: Int(t.next)) }
             }
-            progress(src).pointee.complete(t.srcStep)
-            progress(dst).pointee.complete(t.dstStep)
+            progress(src).pointee.complete(Int(t.srcStep))
+            progress(dst).pointee.complete(Int(t.dstStep))
             freeTransfer(id)
             issueReady(src)
             issueReady(dst)
@@ -346,9 +392,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     func utilization() -> [LinkUtilization] {
         guard now > 0 else { return [] }
         var best: [FabricMap.LinkClass: (Int, Double)] = [:]
-        for l in 0..<linkCount where link[l].bytes > 0 {
+        for l in 0..<linkCount where linkSlot[l] >= 0 && link[Int(linkSlot[l])].bytes > 0 {
             let c = fabric.linkClass(l)
-            let busy = link[l].bytes / fabric.linkBytesPerSecond(l)
+            let busy = link[Int(linkSlot[l])].bytes / fabric.linkBytesPerSecond(l)
             if best[c] == nil || busy > best[c]!.1 { best[c] = (l, busy) }
         }
         return FabricMap.LinkClass.allCases.compactMap { c in
@@ -413,7 +459,14 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             rank[src].cacheLatency = route.latencySeconds
             withUnsafeMutableBytes(of: &rank[src].links) { raw in
                 let l = raw.bindMemory(to: Int32.self)
-                for k in 0..<route.count { l[k] = Int32(truncatingIfNeeded: path[k]) }
+                for k in 0..<route.count {
+                    let fabricLink = path[k]
+                    if linkSlot[fabricLink] < 0 {
+                        linkSlot[fabricLink] = Int32(truncatingIfNeeded: linkSlotsUsed)
+                        linkSlotsUsed += 1
+                    }
+                    l[k] = linkSlot[fabricLink]
+                }
             }
         }
         let record = rank[src]
@@ -442,8 +495,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         let id32 = Int32(truncatingIfNeeded: id)
         transfer[id].src = Int32(truncatingIfNeeded: src)
         transfer[id].dst = dst32
-        transfer[id].srcStep = srcStep
-        transfer[id].dstStep = dstStep
+        precondition(srcStep <= Int(Int32.max) && dstStep <= Int(Int32.max), "EventEngine: step index beyond 2^31")
+        transfer[id].srcStep = Int32(truncatingIfNeeded: srcStep)
+        transfer[id].dstStep = Int32(truncatingIfNeeded: dstStep)
         transfer[id].time = done
         transfers += 1
         // Transfers from one sender to one receiver share a path, which serves them in order, so
@@ -515,11 +569,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @inlinable
     mutating func allocTransfer() -> Int {
-        if trFree >= 0 {
-            let i = Int(trFree)
-            trFree = transfer[i].next
-            if trFree < 0 { trFreeTail = -1 }
-            return i
+        if trFreeCount > 0 {
+            trFreeCount -= 1
+            return Int(trFree[trFreeCount])
         }
         if trUsed == trCapacity { growTransfers() }
         precondition(trUsed < EventQueue.maxPayload, "EventEngine: too many transfers in flight")
@@ -530,10 +582,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @inlinable
     mutating func freeTransfer(_ i: Int) {
-        let i32 = Int32(truncatingIfNeeded: i)
-        transfer[i].next = -1
-        if trFreeTail >= 0 { transfer[Int(trFreeTail)].next = i32 } else { trFree = i32 }
-        trFreeTail = i32
+        trFree[trFreeCount] = Int32(truncatingIfNeeded: i)
+        trFreeCount += 1
     }
 
     @usableFromInline
@@ -551,6 +601,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         bigger.moveInitialize(from: transfer, count: trCapacity)
         transfer.deallocate()
         transfer = bigger
+        let biggerFree = UnsafeMutablePointer<Int32>.allocate(capacity: trCapacity * 2)
+        biggerFree.moveInitialize(from: trFree, count: trFreeCount)
+        trFree.deallocate()
+        trFree = biggerFree
         trCapacity *= 2
     }
 }

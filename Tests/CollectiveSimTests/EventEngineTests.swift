@@ -35,6 +35,64 @@ struct EventQueueTests {
     }
 }
 
+@Suite("Event queue against a reference")
+struct EventQueueReferenceTests {
+    /// Pushes and pops interleaved as the engine does (every push at or after the last popped
+    /// time), with few or many distinct times, long runs of one time (over many 15-payload
+    /// blocks) and groups that empty and come back: the queue pops exactly what a sorted list of
+    /// (time, sequence) pops.
+    @Test("interleaved pushes and pops match a sorted reference", arguments: [1, 3, 40, 100_000])
+    func interleaved(distinctTimes: UInt64) {
+        var q = EventQueue(capacity: 16)
+        var rng = SplitMix(seed: distinctTimes)
+        var reference: [(time: Double, seq: Int)] = []  // pending, kept sorted
+        var now = 0.0
+        var seq = 0
+        var popped = 0
+        for round in 0..<12_000 {
+            let pushes = Int(rng.next() % 4)
+            for _ in 0..<pushes {
+                let t = now + Double(rng.next() % distinctTimes) * 0.25
+                q.push(time: t, payload: seq)
+                let at = reference.firstIndex { $0.time > t || ($0.time == t && $0.seq > seq) } ?? reference.count
+                reference.insert((t, seq), at: at)
+                seq += 1
+            }
+            if round % 3 != 0 || reference.count > 200 {
+                let ahead = q.payload(ahead: 0)
+                let e = q.pop()
+                if reference.isEmpty { #expect(e == nil); continue }
+                let r = reference.removeFirst()
+                #expect(e?.time == r.time && e?.payload == r.seq)
+                #expect(ahead == r.seq)
+                if let e { now = e.time }
+                popped += 1
+            }
+            #expect(q.count == reference.count)
+        }
+        while let e = q.pop() {
+            let r = reference.removeFirst()
+            #expect(e.time == r.time && e.payload == r.seq)
+        }
+        #expect(reference.isEmpty && q.isEmpty && popped > 4_000)
+    }
+
+    @Test("payload(ahead:) names the coming events of the earliest time, in order")
+    func ahead() {
+        var q = EventQueue()
+        for i in 0..<40 { q.push(time: 2, payload: 100 + i) }
+        q.push(time: 1, payload: 7)
+        #expect(q.payload(ahead: 0) == 7)
+        #expect(q.payload(ahead: 1) == nil)
+        _ = q.pop()
+        for k in 0..<15 { #expect(q.payload(ahead: k) == 100 + k) }
+        for _ in 0..<14 { _ = q.pop() }
+        // The front is the last payload of a block: the next ones are in the next block.
+        for k in 0..<15 { #expect(q.payload(ahead: k) == 114 + k) }
+        #expect(q.payload(ahead: 15) == nil)
+    }
+}
+
 struct SplitMix {
     var state: UInt64
     init(seed: UInt64) { state = seed }
