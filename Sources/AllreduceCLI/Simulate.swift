@@ -6,7 +6,7 @@ import CollectiveSim
 
 /// Options shared by `simulate` and `sweep`: the cluster, the model, the data.
 struct ClusterOptions: ParsableArguments {
-    @Option(name: .long, help: "A preset (see `allreduce topologies`) or a topology file (.json).")
+    @Option(name: .long, help: "A preset (see `allreduce topologies`) or a topology file (.json, .yaml or .yml).")
     var topology: String = "dgx-h100"
 
     @Option(name: .long, help: "Number of nodes (default: the topology's, 1 for presets).")
@@ -92,14 +92,14 @@ struct ClusterOptions: ParsableArguments {
             topo = Topology.switchCluster(ranks: ranks ?? 8, bandwidthGBps: bw, latencyMicroseconds: lat)
         } else if let preset = Topology.preset(name) {
             topo = preset
-        } else if name.contains("/") || name.hasSuffix(".json") {
+        } else if name.contains("/") || [".json", ".yaml", ".yml"].contains(where: { name.lowercased().hasSuffix($0) }) {
             do {
                 topo = try Topology.load(path: name)
             } catch {
                 throw CLIError("--topology: \(error)")
             }
         } else {
-            throw ValidationError("--topology: unknown preset '\(name)' (presets: \(Topology.presetNames.joined(separator: ", ")); or a path to a .json file)")
+            throw ValidationError("--topology: unknown preset '\(name)' (presets: \(Topology.presetNames.joined(separator: ", ")); or a path to a .json or .yaml file)")
         }
         if let nodes { topo = topo.with(nodes: nodes) }
         return topo

@@ -22,11 +22,12 @@ enum CLI {
     }
 
     /// Runs `allreduce args...` to completion (stdin closed) and returns status and output.
-    static func run(_ args: [String], environment: [String: String]? = nil) throws -> CLIResult {
+    static func run(_ args: [String], environment: [String: String]? = nil, directory: String? = nil) throws -> CLIResult {
         let process = Process()
         process.executableURL = executableURL
         process.arguments = args
         if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

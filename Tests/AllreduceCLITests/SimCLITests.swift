@@ -120,6 +120,12 @@ struct SimulateCLITests {
         let viaPreset = try CLI.run(["simulate", "--topology", preset, "--nodes", "2", "--size", "16M", "--algorithm", "ring", "--format", "csv"])
         #expect(viaFile.status == 0, "\(viaFile.stderr)")
         #expect(viaFile.stdout == viaPreset.stdout)
+        // A bare file name in the working directory is a file too, not an unknown preset.
+        let url = URL(fileURLWithPath: path)
+        let bare = try CLI.run(["simulate", "--topology", url.lastPathComponent, "--nodes", "2", "--size", "16M", "--algorithm", "ring", "--format", "csv"],
+                               directory: url.deletingLastPathComponent().path)
+        #expect(bare.status == 0, "\(bare.stderr)")
+        #expect(bare.stdout == viaPreset.stdout)
     }
 
     @Test("a YAML file's errors name the file line; an unknown --format is refused")
