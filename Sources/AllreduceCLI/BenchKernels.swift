@@ -22,7 +22,7 @@ import Darwin
 /// GB/s counts bytes read plus bytes written per second (1e9 bytes/s): an in-place reduction of
 /// S bytes moves 3S (read both, write one), a fused 4-way reduction 5S, a memcpy 2S. Each
 /// figure is the median over `--repetitions` timed runs; ours and the reference alternate within
-/// each repetition so that both see the same machine state.
+/// each repetition (in short batches, ABBA) so that both see the same machine state.
 struct BenchKernels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-kernels",
@@ -30,7 +30,8 @@ struct BenchKernels: ParsableCommand {
         discussion: """
             Sizes are the bytes of one buffer, from --min-bytes to --max-bytes in steps of \
             --step-factor. GB/s = (bytes read + bytes written) / time / 1e9; ratio = ours / reference, the \
-            median of the ratios of ours and the reference run back to back in each repetition. \
+            median of the per-repetition ratios, where each repetition runs ours and the reference in \
+            alternating short batches (ours, reference, reference, ours). \
             The Open MPI rows need a build with `--traits MPI` (Scripts/bench-kernels does this when \
             pkg-config finds ompi-c); without it they are measured against memcpy and a note says so. \
             Running as root, MPI_Init needs OMPI_ALLOW_RUN_AS_ROOT=1 and \
@@ -50,7 +51,7 @@ struct BenchKernels: ParsableCommand {
     @Option(name: [.customShort("n"), .customLong("repetitions")], help: "Timed repetitions per figure (the median is reported).")
     var repetitions: Int = 15
 
-    @Option(name: .customLong("min-time-ms"), help: "Each repetition repeats the operation until it lasts at least this long (milliseconds).")
+    @Option(name: .customLong("min-time-ms"), help: "Each side of a repetition runs the operation for at least this long (milliseconds), in up to four alternating batches.")
     var minTimeMilliseconds: Double = 4
 
     @Flag(name: .customLong("no-openmpi"), help: "Measure against memcpy only, even when Open MPI is built in.")
@@ -134,7 +135,7 @@ struct BenchKernels: ParsableCommand {
         } else {
             notes.append("Open MPI is not built in (build with --traits MPI, or use Scripts/bench-kernels): float/double/int32 rows are measured against memcpy")
         }
-        notes.append("GB/s = (bytes read + bytes written) / s / 1e9 with s = thread CPU time, median of \(repetitions) repetitions; ratio = median of the per-repetition ratios (ours and the reference run back to back)")
+        notes.append("GB/s = (bytes read + bytes written) / s / 1e9 with s = thread CPU time, median of \(repetitions) repetitions; ratio = median of the per-repetition ratios (ours and the reference in alternating batches, ABBA)")
 
         func rows(_ type: DataType, _ op: ReductionOp, _ form: String) -> [KernelBench.Result] {
             results.filter { $0.dataType == type && $0.op == op && $0.form == form }
@@ -232,19 +233,26 @@ struct KernelBench {
     }
 
     /// Measures every row at one size. The rows are interleaved: each repetition runs every
-    /// row's kernel and reference once (ours first in even repetitions, the reference first in
-    /// odd ones), so slow phases of a shared machine hit all rows and both sides alike.
+    /// row's kernel and reference in turn, so slow phases of a shared machine hit all rows alike.
+    /// Within a row, a repetition is `rounds` short batches of each side in the order
+    /// ours, reference, reference, ours, ... (ABBA): a batch lasts about `--min-time-ms` / rounds,
+    /// so the two sides of a pair are never more than a millisecond or so apart, and a drift of
+    /// the machine's speed during the repetition falls on both sides equally. The ratio of a
+    /// repetition is that of the two sides' summed times.
     func measure(_ rows: [Row], bytes: Int, mpi: OpenMPIReference?) -> [Result] {
         struct Plan {
             var ours: () -> Void
             var reference: () -> Void
             var iterations: Int
+            var rounds: Int
             var oursBytes: Double
             var referenceBytes: Double
             var oursSeconds: [Double] = []
             var referenceSeconds: [Double] = []
         }
         let sourcePointers = buffers[1...].map { UnsafeRawPointer($0) }
+        /// Batches per side and repetition when a call is short enough.
+        let maxRounds = 4
         var plans: [Plan] = rows.map { row in
             let count = bytes / row.dataType.sizeInBytes
             let payload = count * row.dataType.sizeInBytes
@@ -270,36 +278,48 @@ struct KernelBench {
                 reference = { _ = memcpy(d, s, payload) }
                 referenceBytes = Double(2 * payload)
             }
-            // Warm caches and page tables, then size the repetition from one timed call.
+            // Warm caches and page tables, then size the batches from one timed call: about
+            // minSeconds per side and repetition, in up to maxRounds batches (always an even
+            // number, so that each side runs first equally often).
             ours(); reference()
             let t0 = threadCPUSeconds()
             ours()
             let once = max(threadCPUSeconds() - t0, 1e-9)
-            let iterations = max(1, min(1 << 22, Int((minSeconds / once).rounded(.up))))
+            let callsPerRepetition = max(1, Int((minSeconds / once).rounded(.up)))
+            let rounds = max(2, min(maxRounds, callsPerRepetition) & ~1)
+            let iterations = max(1, min(1 << 22, (callsPerRepetition + rounds - 1) / rounds))
             // In place reads both buffers and writes one; fused reads k and writes one.
             let moved = row.sources == 1 ? 3 * payload : (row.sources + 1) * payload
-            return Plan(ours: ours, reference: reference, iterations: iterations,
+            return Plan(ours: ours, reference: reference, iterations: iterations, rounds: rounds,
                         oursBytes: Double(moved), referenceBytes: referenceBytes)
         }
         for rep in 0..<repetitions {
             for i in plans.indices {
                 let n = plans[i].iterations
-                // One untimed call first, so that each side starts its batch with its own
-                // buffers as warm as the other side's (otherwise whichever runs first after the
-                // previous row pays for the cold cache, and the paired ratios split in two).
                 func timed(_ body: () -> Void) -> Double {
-                    body()
                     let a = threadCPUSeconds()
                     for _ in 0..<n { body() }
-                    return (threadCPUSeconds() - a) / Double(n)
+                    return threadCPUSeconds() - a
                 }
-                if rep % 2 == 0 {
-                    plans[i].oursSeconds.append(timed(plans[i].ours))
-                    plans[i].referenceSeconds.append(timed(plans[i].reference))
-                } else {
-                    plans[i].referenceSeconds.append(timed(plans[i].reference))
-                    plans[i].oursSeconds.append(timed(plans[i].ours))
+                // One untimed call first, so that the first batch does not pay for the cache
+                // state the previous row left (otherwise whichever side runs first pays for the
+                // cold cache, and the paired ratios split in two). Later batches start where
+                // the other side's batch left the same buffers, walked in the same order.
+                if rep % 2 == 0 { plans[i].ours() } else { plans[i].reference() }
+                var (ours, theirs) = (0.0, 0.0)
+                // ABBA over the rounds; odd repetitions start with the reference.
+                for round in 0..<plans[i].rounds {
+                    if (round + rep) % 2 == 0 {
+                        ours += timed(plans[i].ours)
+                        theirs += timed(plans[i].reference)
+                    } else {
+                        theirs += timed(plans[i].reference)
+                        ours += timed(plans[i].ours)
+                    }
                 }
+                let calls = Double(n * plans[i].rounds)
+                plans[i].oursSeconds.append(ours / calls)
+                plans[i].referenceSeconds.append(theirs / calls)
             }
         }
         return rows.indices.map { i in

@@ -85,6 +85,14 @@ extension Float16: ReductionElement {
         #endif
     }
     @inlinable @inline(__always)
+    public static func _sumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
+        #if DEBUG || COLLECTIVE_KERNELS_F16C
+        _combineVectors(vectors, into: dst, a, b, atByteOffset: offset, ReductionKernels.Sum.self)
+        #else
+        _halfSumVectors(vectors, into: dst, a, b, atByteOffset: offset)
+        #endif
+    }
+    @inlinable @inline(__always)
     public static func _widen(_ x: Float16) -> Float { Float(x) }
     @inlinable @inline(__always)
     public static func _narrow(_ x: Float) -> Float16 { Float16(x) }
@@ -111,6 +119,14 @@ extension BFloat16: ReductionElement {
         _narrowBFloat16PairDebug(v)
         #else
         _narrowBFloat16Pair(v.even, v.odd)
+        #endif
+    }
+    @inlinable @inline(__always)
+    public static func _sumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
+        #if DEBUG
+        _combineVectors(vectors, into: dst, a, b, atByteOffset: offset, ReductionKernels.Sum.self)
+        #else
+        _bfloat16SumVectors(vectors, into: dst, a, b, atByteOffset: offset)
         #endif
     }
     @inlinable @inline(__always)

@@ -13,7 +13,9 @@
 // with one compare per register and a mask move per block of thirty-two elements, and only
 // blocks that hold one take the slower exact path. Per four elements at the default target:
 // half widening 3.5 operations (7 in a block with an infinity or NaN), half rounding 13,
-// bfloat16 rounding about 6 (10 in a block with a NaN).
+// bfloat16 rounding about 6 (10 in a block with a NaN). The sums of two vectors that the
+// two-operand loops call (`_halfSumPair`, `_bfloat16SumPair`, at the end of this file's SIMD
+// part) skip some of these steps with the same results.
 //
 // They are exact where the conversion is exact and round to nearest, ties to even, where it
 // is not. Their results are checked against Swift's own `Float16` conversions over all 65,536
@@ -194,6 +196,148 @@ public func _narrowBFloat16Pair(_ even: SIMD16<Float>, _ odd: SIMD16<Float>) -> 
         return (_floatToBFloat16HighBits(even) &>> 16) | (_floatToBFloat16HighBits(odd) & 0xFFFF_0000)
     }
     return (_floatToBFloat16HighBitsNotNaN(even) &>> 16) | (_floatToBFloat16HighBitsNotNaN(odd) & 0xFFFF_0000)
+}
+
+// MARK: - Sums of two 16-bit vectors
+//
+// The two-operand loops (in place, out of place) call these for sums: the same results as
+// widening both operands, adding in binary32 and narrowing, with fewer operations.
+
+/// Thirty-two bfloat16 sums `a + b` (both loaded as the kernels load them: even elements in the
+/// low halves of the lanes), rounded once to nearest even. The same bits as
+/// `_narrowBFloat16Pair` of the widened sums, without its NaN test: both operands have zero low
+/// 16 bits, and so does every NaN an addition returns (an operand's NaN, quieted with its
+/// payload kept, or the default NaN 0x7FC00000 / 0xFFC00000, as x86 and ARM do), so the
+/// rounding increment (0x7FFF or 0x8000) never reaches a NaN's top half, which is already quiet.
+@inlinable @inline(always)
+public func _bfloat16SumPair(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+    let even = unsafeBitCast(a &<< 16, to: SIMD16<Float>.self) + unsafeBitCast(b &<< 16, to: SIMD16<Float>.self)
+    let odd = unsafeBitCast(a & 0xFFFF_0000, to: SIMD16<Float>.self) + unsafeBitCast(b & 0xFFFF_0000, to: SIMD16<Float>.self)
+    return (_floatToBFloat16HighBitsNotNaN(even) &>> 16) | (_floatToBFloat16HighBitsNotNaN(odd) & 0xFFFF_0000)
+}
+
+/// Whether any of the sixty-four halves in `a` and `b` is an infinity or a NaN.
+@inlinable @inline(always)
+public func _anyHalfInfinityOrNaN(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> Bool {
+    let limit = SIMD32<Int16>(repeating: 0x7BFF)
+    let x = unsafeBitCast(a & 0x7FFF_7FFF, to: SIMD32<Int16>.self)
+    let y = unsafeBitCast(b & 0x7FFF_7FFF, to: SIMD32<Int16>.self)
+    return _anyBitSet(unsafeBitCast((x .> limit) .| (y .> limit), to: SIMD16<Int32>.self))
+}
+
+/// Thirty-two half sums `a + b` (both loaded as the kernels load them), rounded once to nearest
+/// even: the same bits as `_narrowHalfPair` of the sums of `_widenHalfPair(a)` and
+/// `_widenHalfPair(b)`, in about three quarters of the operations when no operand is an
+/// infinity or a NaN (blocks that hold one take that exact path).
+///
+/// The fast path computes in binary32 scaled by 2^-112, where a half's bits shifted into
+/// binary32's place already are its value (see ``_halfHighBitsToFloat(_:)``): it drops the
+/// widening and narrowing multiplications. The scaled sum is the scaled binary32 sum exactly:
+/// above 2^-126 (scaled) both round to 24 bits in binades 112 apart, and below it the exact
+/// sum of two halves is a multiple of 2^-24 (scaled 2^-136) under 2^-14, which a binary32
+/// subnormal holds exactly. In the scaled domain the bits of |x| are the half's bits shifted
+/// left by 13 plus 13 bits to round away, for normal halves (binary32 normals) and subnormal
+/// ones (binary32 subnormals) alike, so rounding to a half is an integer round to nearest even
+/// at bit 13, whose carry moves into the exponent as it should (up to 0x7C00, infinity, for
+/// |x| clamped to 65536 scaled); the sign is OR-ed back. (Needs denormals-are-zero off, the
+/// default.)
+@inlinable @inline(always)
+public func _halfSumPair(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+    if _slowPath(_anyHalfInfinityOrNaN(a, b)) { return _halfSumPairExact(a, b) }
+    return _halfSumPairFinite(a, b)
+}
+
+/// ``_halfSumPair(_:_:)``'s fast path: correct when no half in `a` or `b` is an infinity or a
+/// NaN (``_anyHalfInfinityOrNaN(_:_:)``).
+@inlinable @inline(always)
+public func _halfSumPairFinite(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+    // Even halves moved to the high halves of the lanes; the odd ones are there already (the
+    // mask clears the 13 bits of the even half that the shift brings below them).
+    let even = _halfHighBitsScaled(a &<< 16, mask: 0x8FFF_FFFF) + _halfHighBitsScaled(b &<< 16, mask: 0x8FFF_FFFF)
+    let odd = _halfHighBitsScaled(a, mask: 0x8FFF_E000) + _halfHighBitsScaled(b, mask: 0x8FFF_E000)
+    let evenBits = unsafeBitCast(even, to: SIMD16<UInt32>.self), oddBits = unsafeBitCast(odd, to: SIMD16<UInt32>.self)
+    let signs = ((evenBits & 0x8000_0000) &>> 16) | (oddBits & 0x8000_0000)
+    return (_roundedScaledHalfMagnitude(even) &>> 13) | ((_roundedScaledHalfMagnitude(odd) &>> 13) &<< 16) | signs
+}
+
+/// ``_halfSumPair(_:_:)`` for blocks with an infinity or a NaN: widened exactly, added, narrowed.
+/// Out of line, so that the fast path's registers and instructions stay its own.
+@usableFromInline @inline(never)
+internal func _halfSumPairExact(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+    let even = _halfHighBitsToFloat(a &<< 16) + _halfHighBitsToFloat(b &<< 16)
+    let odd = _halfHighBitsToFloat(a & 0xFFFF_0000) + _halfHighBitsToFloat(b & 0xFFFF_0000)
+    return _narrowHalfPair(even, odd)
+}
+
+/// `dst = a + b` in halves for `vectors` (1 or 2) consecutive `SIMD16<UInt32>` vectors from
+/// byte `offset` (`Float16`'s sums in release builds without F16C). Vector by vector: a block
+/// with an infinity or a NaN goes to the exact path, which loads its operands again, so that no
+/// vector value flows into that call (when one did, the compiler took lanes of the fast path
+/// apart into scalar code). A vector's loads precede its store and the vectors do not overlap,
+/// so `dst` may be `a` or `b`.
+@inlinable @inline(always)
+public func _halfSumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
+    var v = 0
+    while v < vectors {
+        let at = offset &+ v &* MemoryLayout<SIMD16<UInt32>>.stride
+        let x = a.loadUnaligned(fromByteOffset: at, as: SIMD16<UInt32>.self)
+        let y = b.loadUnaligned(fromByteOffset: at, as: SIMD16<UInt32>.self)
+        if _slowPath(_anyHalfInfinityOrNaN(x, y)) {
+            _halfSumExact(into: dst, a, b, atByteOffset: at)
+        } else {
+            dst.storeBytes(of: _halfSumPairFinite(x, y), toByteOffset: at, as: SIMD16<UInt32>.self)
+        }
+        v &+= 1
+    }
+}
+
+/// `dst = a + b` in bfloat16 for `vectors` (1 or 2) consecutive `SIMD16<UInt32>` vectors from
+/// byte `offset` (``BFloat16``'s sums in release builds); all loads precede the stores, so
+/// `dst` may be `a` or `b`.
+@inlinable @inline(always)
+public func _bfloat16SumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
+    let step = MemoryLayout<SIMD16<UInt32>>.stride
+    if vectors == 2 {
+        let a0 = a.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
+        let a1 = a.loadUnaligned(fromByteOffset: offset &+ step, as: SIMD16<UInt32>.self)
+        let b0 = b.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
+        let b1 = b.loadUnaligned(fromByteOffset: offset &+ step, as: SIMD16<UInt32>.self)
+        dst.storeBytes(of: _bfloat16SumPair(a0, b0), toByteOffset: offset, as: SIMD16<UInt32>.self)
+        dst.storeBytes(of: _bfloat16SumPair(a1, b1), toByteOffset: offset &+ step, as: SIMD16<UInt32>.self)
+    } else {
+        let x = a.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
+        let y = b.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
+        dst.storeBytes(of: _bfloat16SumPair(x, y), toByteOffset: offset, as: SIMD16<UInt32>.self)
+    }
+}
+
+/// The exact half sum of the vectors at byte `offset` of `a` and `b`, stored at the same offset
+/// of `dst` (which may be `a` or `b`): the kernels' path for blocks with an infinity or a NaN.
+@usableFromInline @inline(never)
+internal func _halfSumExact(into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
+    let x = a.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
+    let y = b.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
+    dst.storeBytes(of: _halfSumPairExact(x, y), toByteOffset: offset, as: SIMD16<UInt32>.self)
+}
+
+/// Halves in the high 16 bits of the lanes as binary32 values scaled by 2^-112: an arithmetic
+/// shift right by 3, and `mask` (0x8FFF_FFFF, or 0x8FFF_E000 to clear what lies below) clears
+/// the three copies of the sign. No infinities or NaNs.
+@inlinable @inline(always)
+public func _halfHighBitsScaled(_ w: SIMD16<UInt32>, mask: UInt32) -> SIMD16<Float> {
+    unsafeBitCast(unsafeBitCast(unsafeBitCast(w, to: SIMD16<Int32>.self) &>> 3, to: SIMD16<UInt32>.self) & mask,
+                  to: SIMD16<Float>.self)
+}
+
+/// |x| (x finite, scaled by 2^-112) rounded to the nearest half, ties to even, and clamped to
+/// 65536 (scaled): binary32 bits whose bits 27-13 are the half's exponent and fraction (bits
+/// 12-0 are left over from the rounding; callers shift them out). ``_halfSumPair(_:_:)`` has the
+/// method: `bits + 0x0FFF + bit 13`.
+@inlinable @inline(always)
+public func _roundedScaledHalfMagnitude(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+    let magnitude = unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
+    let c = unsafeBitCast(_minimumPassingNaN(SIMD16<Float>(repeating: 0x1p-96), magnitude), to: SIMD16<UInt32>.self)
+    return c &+ (((c &>> 13) & 1) &+ 0x0FFF)
 }
 
 #if COLLECTIVE_KERNELS_F16C

@@ -31,6 +31,11 @@ public protocol ReductionElement: BitwiseCopyable, Sendable {
     static func _narrow(_ x: _ScalarAccumulator) -> Self
 
     static func _sum(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator
+    /// `dst = a + b` for `vectors` (1 or 2) consecutive `_Lanes` vectors from byte `offset` of
+    /// each buffer (`dst` may be `a` or `b`): exactly what widening, adding in `_Accumulator`
+    /// and narrowing give (the default, ``_combineVectors(_:into:_:_:atByteOffset:_:)``), which a
+    /// type may compute with fewer operations. The two-operand loops call it for sums.
+    static func _sumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int)
     static func _product(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator
     static func _minimum(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator
     static func _maximum(_ a: _Accumulator, _ b: _Accumulator) -> _Accumulator
@@ -44,6 +49,34 @@ public protocol ReductionElement: BitwiseCopyable, Sendable {
     /// for any positive `n`), floating-point types divide once and round once.
     static func _divided(_ a: _Accumulator, by n: Int) -> _Accumulator
     static func _divided(_ a: _ScalarAccumulator, by n: Int) -> _ScalarAccumulator
+}
+
+extension ReductionElement {
+    @inlinable @inline(__always)
+    public static func _sumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
+        _combineVectors(vectors, into: dst, a, b, atByteOffset: offset, ReductionKernels.Sum.self)
+    }
+
+    /// `dst = a op b` for `vectors` (1 or 2) consecutive `_Lanes` vectors from byte `offset`:
+    /// all operands are loaded before the first store, so `dst` may be `a` or `b`.
+    @inlinable @inline(__always)
+    public static func _combineVectors<O: ReductionOperator>(
+        _ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int, _: O.Type
+    ) {
+        let step = MemoryLayout<_Lanes>.stride
+        if vectors == 2 {
+            let a0 = _widen(a.loadUnaligned(fromByteOffset: offset, as: _Lanes.self))
+            let a1 = _widen(a.loadUnaligned(fromByteOffset: offset &+ step, as: _Lanes.self))
+            let b0 = _widen(b.loadUnaligned(fromByteOffset: offset, as: _Lanes.self))
+            let b1 = _widen(b.loadUnaligned(fromByteOffset: offset &+ step, as: _Lanes.self))
+            dst.storeBytes(of: _narrow(O._combine(a0, b0, Self.self)), toByteOffset: offset, as: _Lanes.self)
+            dst.storeBytes(of: _narrow(O._combine(a1, b1, Self.self)), toByteOffset: offset &+ step, as: _Lanes.self)
+        } else {
+            let x = _widen(a.loadUnaligned(fromByteOffset: offset, as: _Lanes.self))
+            let y = _widen(b.loadUnaligned(fromByteOffset: offset, as: _Lanes.self))
+            dst.storeBytes(of: _narrow(O._combine(x, y, Self.self)), toByteOffset: offset, as: _Lanes.self)
+        }
+    }
 }
 
 // MARK: - Shared vector functions

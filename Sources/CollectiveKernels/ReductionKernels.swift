@@ -135,19 +135,13 @@ extension ReductionKernels {
         let step = E._laneCount &* stride
         let total = count &* stride
         var offset = 0
+        // Two vectors per step, then one; `dst` may be `a` or `b` (see `_combineVectors`).
         while offset &+ 2 &* step <= total {
-            let a0 = E._widen(a.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self))
-            let a1 = E._widen(a.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self))
-            let b0 = E._widen(b.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self))
-            let b1 = E._widen(b.loadUnaligned(fromByteOffset: offset &+ step, as: E._Lanes.self))
-            dst.storeBytes(of: E._narrow(O._combine(a0, b0, E.self)), toByteOffset: offset, as: E._Lanes.self)
-            dst.storeBytes(of: E._narrow(O._combine(a1, b1, E.self)), toByteOffset: offset &+ step, as: E._Lanes.self)
+            O._combineVectors(2, into: dst, a, b, atByteOffset: offset, E.self)
             offset &+= 2 &* step
         }
         if offset &+ step <= total {
-            let x = E._widen(a.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self))
-            let y = E._widen(b.loadUnaligned(fromByteOffset: offset, as: E._Lanes.self))
-            dst.storeBytes(of: E._narrow(O._combine(x, y, E.self)), toByteOffset: offset, as: E._Lanes.self)
+            O._combineVectors(1, into: dst, a, b, atByteOffset: offset, E.self)
             offset &+= step
         }
         while offset < total {

@@ -5,6 +5,20 @@ public protocol ReductionOperator {
     static var reductionOp: ReductionOp { get }
     static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator
     static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator
+    /// `dst = a op b` for `vectors` (1 or 2) consecutive `E._Lanes` vectors from byte `offset`
+    /// of each buffer: ``ReductionElement/_combineVectors(_:into:_:_:atByteOffset:_:)`` unless
+    /// the element type has a shorter way (``ReductionElement/_sumVectors(_:into:_:_:atByteOffset:)``).
+    static func _combineVectors<E: ReductionElement>(
+        _ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int, _: E.Type)
+}
+
+extension ReductionOperator {
+    @inlinable @inline(__always)
+    public static func _combineVectors<E: ReductionElement>(
+        _ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int, _: E.Type
+    ) {
+        E._combineVectors(vectors, into: dst, a, b, atByteOffset: offset, Self.self)
+    }
 }
 
 extension ReductionKernels {
@@ -15,6 +29,12 @@ extension ReductionKernels {
         public static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator { E._sum(a, b) }
         @inlinable @inline(__always)
         public static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator { E._sum(a, b) }
+        @inlinable @inline(__always)
+        public static func _combineVectors<E: ReductionElement>(
+            _ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int, _: E.Type
+        ) {
+            E._sumVectors(vectors, into: dst, a, b, atByteOffset: offset)
+        }
     }
 
     /// `a * b` (integers wrap).

@@ -284,3 +284,193 @@ struct HalfPairConversionTests {
         #expect(failures == 0)
     }
 }
+
+/// The sums of two 16-bit vectors that the release two-operand loops run
+/// (`_halfSumPair`, `_bfloat16SumPair`): every 16-bit pattern as the first operand, against
+/// itself, its negation, the smallest subnormal, its neighbour's negation, the partners that make exact ties (half the spacing at its exponent,
+/// both signs), and random partners; in blocks without infinities or NaNs (the fast path) and,
+/// for half, blocks with one (the exact path). Each lane must equal the scalar conversion of the
+/// binary32 sum (Swift's `Float16(Float)`, `BFloat16(Float)` and an independent rounding) and
+/// the widen-add-narrow pair path bit for bit; a NaN sum must be a quiet NaN from an operand
+/// (or the default NaN).
+@Suite("Half and bfloat16 sums of two vectors (kernel paths)")
+struct HalfPairSumTests {
+    /// Half the spacing between adjacent values at `bits`' exponent, as a 16-bit pattern with
+    /// the given sign, or nil where no such value exists in the format. `fractionBits`: 10 for
+    /// half, 7 for bfloat16.
+    static func tiePartner(_ bits: UInt16, exponentBits: Int, fractionBits: Int, negative: Bool) -> UInt16? {
+        let exponentMask = UInt16((1 << exponentBits) - 1)
+        let e = Int((bits >> UInt16(fractionBits)) & exponentMask)
+        guard e >= 2, e < Int(exponentMask) else { return nil }
+        // Spacing 2^(e - bias - f); half of it is 2^(e - bias - f - 1): biased exponent e - f - 1
+        // when normal, else the subnormal with the single bit (e - 2).
+        let tieExponent = e - fractionBits - 1
+        let magnitude = tieExponent >= 1 ? UInt16(tieExponent) << UInt16(fractionBits) : UInt16(1) << UInt16(e - 2)
+        return negative ? magnitude | 0x8000 : magnitude
+    }
+
+    static func pairs(exponentBits: Int, fractionBits: Int, seed: UInt64) -> [(UInt16, UInt16)] {
+        var rng = SplitMix64(seed: seed)
+        var out: [(UInt16, UInt16)] = []
+        for a in 0...UInt16.max {
+            out.append((a, a))
+            out.append((a, a ^ 0x8000))
+            // The smallest subnormal, and the neighbour's negation (a difference of one unit
+            // in the last place: odd multiples of the smallest spacing near zero).
+            out.append((a, 0x0001))
+            out.append((a, (a ^ 1) ^ 0x8000))
+            for negative in [false, true] {
+                if let t = tiePartner(a, exponentBits: exponentBits, fractionBits: fractionBits, negative: negative != (a & 0x8000 != 0)) {
+                    out.append((a, t))
+                }
+            }
+            out.append((a, UInt16(truncatingIfNeeded: rng.next())))
+        }
+        return out
+    }
+
+    /// Whether `got` is a NaN that an addition may return for operands `p` and `q`: either
+    /// NaN operand, quieted with its sign and payload (which of two NaNs is unspecified, and
+    /// the optimiser may swap the operands of an addition), or the default NaN of either sign
+    /// (infinity minus infinity).
+    static func isPropagatedNaN(_ got: UInt16, _ p: UInt16, _ q: UInt16, infinity: UInt16, quietBit: UInt16) -> Bool {
+        func isNaN(_ h: UInt16) -> Bool { h & infinity == infinity && h & 0x7FFF != infinity }
+        var allowed: Set<UInt16> = [infinity | quietBit, 0x8000 | infinity | quietBit]
+        if isNaN(p) { allowed.insert(p | quietBit) }
+        if isNaN(q) { allowed.insert(q | quietBit) }
+        return allowed.contains(got)
+    }
+
+    static func pack(_ pairs: ArraySlice<(UInt16, UInt16)>) -> (SIMD16<UInt32>, SIMD16<UInt32>) {
+        (HalfPairConversionTests.pack(pairs.map { $0.0 }[...]), HalfPairConversionTests.pack(pairs.map { $0.1 }[...]))
+    }
+
+    @Test("half: a + b rounded once, fast and exact paths")
+    func halfSums() {
+        let isSpecial = { (h: UInt16) in h & 0x7C00 == 0x7C00 }
+        let all = Self.pairs(exponentBits: 5, fractionBits: 10, seed: 11)
+        // Fast-path blocks: both operands finite. Exact-path blocks: the pairs with a special,
+        // and finite pairs with one special partner put in.
+        var finite = all.filter { !isSpecial($0.0) && !isSpecial($0.1) }
+        let special = all.filter { isSpecial($0.0) || isSpecial($0.1) }
+        while finite.count % 32 != 0 { finite.append((0x3C00, 0x3C00)) }
+        var blocks = stride(from: 0, to: finite.count, by: 32).map { Array(finite[$0..<$0 + 32]) }
+        #expect(blocks.count > 5_000)
+        var mixed = Array(finite.prefix(special.count * 7))
+        for (i, s) in special.enumerated() { mixed[i * 7] = s }
+        while mixed.count % 32 != 0 { mixed.append((0x7C00, 0xFC00)) }
+        blocks += stride(from: 0, to: mixed.count, by: 32).map { Array(mixed[$0..<$0 + 32]) }
+
+        var failures = 0
+        for block in blocks {
+            let (a, b) = Self.pack(block[...])
+            let got = HalfPairConversionTests.unpack(_halfSumPair(a, b))
+            let x = _widenHalfPair(a), y = _widenHalfPair(b)
+            let pairPath = HalfPairConversionTests.unpack(_narrowHalfPair(x.even + y.even, x.odd + y.odd))
+            for (i, (p, q)) in block.enumerated() {
+                let sum = Float(Float16(bitPattern: p)) + Float(Float16(bitPattern: q))
+                let ok = sum.isNaN
+                    ? Self.isPropagatedNaN(got[i], p, q, infinity: 0x7C00, quietBit: 0x0200)
+                    : got[i] == pairPath[i] && got[i] == Float16(sum).bitPattern
+                if !ok {
+                    failures += 1
+                    if failures <= 3 {
+                        Issue.record("half 0x\(String(p, radix: 16)) + 0x\(String(q, radix: 16)): got 0x\(String(got[i], radix: 16)), pair path 0x\(String(pairPath[i], radix: 16)), Float16 0x\(String(Float16(sum).bitPattern, radix: 16))")
+                    }
+                }
+            }
+        }
+        #expect(failures == 0)
+        // Spot checks: 2048 + 1 is a tie (even: 2048), 2050 + 1 too (even: 2052); 65504 + 16
+        // rounds to infinity; a subnormal plus its negation is +0.
+        let (a, b) = Self.pack([(0x6800, 0x3C00), (0x6801, 0x3C00), (0x7BFF, 0x4C00), (0x0001, 0x8001)][...])
+        #expect(Array(HalfPairConversionTests.unpack(_halfSumPair(a, b)).prefix(4)) == [0x6800, 0x6802, 0x7C00, 0x0000])
+    }
+
+    @Test("bfloat16: a + b rounded once, NaN stays a quiet NaN")
+    func bfloat16Sums() {
+        var all = Self.pairs(exponentBits: 8, fractionBits: 7, seed: 12)
+        // Signaling and quiet NaNs of both signs against finite values and each other.
+        for n: UInt16 in [0x7F81, 0xFF81, 0x7FC0, 0xFFFF, 0x7FBF] {
+            for q: UInt16 in [0x3F80, 0x0001, 0x7F80, 0xFF80, 0x7F81, 0xFFC1] { all.append((n, q)); all.append((q, n)) }
+        }
+        while all.count % 32 != 0 { all.append((0x3F80, 0x3F80)) }
+        var failures = 0
+        for start in stride(from: 0, to: all.count, by: 32) {
+            let block = all[start..<start + 32]
+            let (a, b) = Self.pack(block)
+            let got = HalfPairConversionTests.unpack(_bfloat16SumPair(a, b))
+            let even = _bfloat16BitsToFloat(a & 0xFFFF) + _bfloat16BitsToFloat(b & 0xFFFF)
+            let odd = _bfloat16BitsToFloat(a &>> 16) + _bfloat16BitsToFloat(b &>> 16)
+            let pairPath = HalfPairConversionTests.unpack(_narrowBFloat16Pair(even, odd))
+            for (i, (p, q)) in block.enumerated() {
+                let sum = BFloat16(bitPattern: p).floatValue + BFloat16(bitPattern: q).floatValue
+                let expected = BFloat16(sum).bitPattern
+                let ok = sum.isNaN
+                    ? Self.isPropagatedNaN(got[i], p, q, infinity: 0x7F80, quietBit: 0x0040)
+                    : got[i] == expected && got[i] == pairPath[i] && got[i] == referenceBFloat16(sum)
+                if !ok {
+                    failures += 1
+                    if failures <= 3 {
+                        Issue.record("bfloat16 0x\(String(p, radix: 16)) + 0x\(String(q, radix: 16)): got 0x\(String(got[i], radix: 16)), expected 0x\(String(expected, radix: 16)), pair path 0x\(String(pairPath[i], radix: 16))")
+                    }
+                }
+            }
+        }
+        #expect(failures == 0)
+        // 256 + 1 is a tie (even: 256); 258 + 1 -> 260.
+        let (a, b) = Self.pack([(0x4380, 0x3F80), (0x4381, 0x3F80)][...])
+        #expect(Array(HalfPairConversionTests.unpack(_bfloat16SumPair(a, b)).prefix(2)) == [0x4380, 0x4382])
+    }
+
+    /// The release loops' entry points (`_halfSumVectors`, `_bfloat16SumVectors`): one and two
+    /// vectors, in place (destination = first or second operand) and out of place, with and
+    /// without an infinity or a NaN in either vector, against the pair functions vector by vector.
+    @Test("sums of one and two vectors from memory, in place and out of place")
+    func sumVectorsFromMemory() {
+        var rng = SplitMix64(seed: 31)
+        func randomHalfBits(special: Bool) -> [UInt16] {
+            var v = (0..<32).map { _ in UInt16(truncatingIfNeeded: rng.next()) & 0xBBFF }
+            if special { v[Int(rng.next() % 32)] = [0x7C00, 0xFC00, 0x7C01, 0xFE00][Int(rng.next() % 4)] }
+            return v
+        }
+        func randomBFloat16Bits() -> [UInt16] { (0..<32).map { _ in UInt16(truncatingIfNeeded: rng.next()) } }
+        for trial in 0..<48 {
+            let vectors = trial % 2 + 1
+            let special = (trial / 2) % 3  // 0: none, 1: in the first vector, 2: in the last
+            let halfA = (0..<vectors).flatMap { randomHalfBits(special: special == 1 && $0 == 0) }
+            let halfB = (0..<vectors).flatMap { randomHalfBits(special: special == 2 && $0 == vectors - 1) }
+            let bfA = (0..<vectors).flatMap { _ in randomBFloat16Bits() }
+            let bfB = (0..<vectors).flatMap { _ in randomBFloat16Bits() }
+            for (a, b, isHalf) in [(halfA, halfB, true), (bfA, bfB, false)] {
+                var expected: [UInt16] = []
+                for v in 0..<vectors {
+                    let x = HalfPairConversionTests.pack(a[(v * 32)..<(v * 32 + 32)])
+                    let y = HalfPairConversionTests.pack(b[(v * 32)..<(v * 32 + 32)])
+                    expected += HalfPairConversionTests.unpack(isHalf ? _halfSumPair(x, y) : _bfloat16SumPair(x, y))
+                }
+                // Out of place at an odd byte offset, then in place into a and into b.
+                for form in 0..<3 {
+                    let offset = 6
+                    let bytes = offset + vectors * 64
+                    let pa = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                    let pb = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                    let pd = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                    defer { pa.deallocate(); pb.deallocate(); pd.deallocate() }
+                    for i in 0..<(vectors * 32) {
+                        pa.storeBytes(of: a[i], toByteOffset: offset + 2 * i, as: UInt16.self)
+                        pb.storeBytes(of: b[i], toByteOffset: offset + 2 * i, as: UInt16.self)
+                    }
+                    let dst = [pd, pa, pb][form]
+                    if isHalf {
+                        _halfSumVectors(vectors, into: dst, UnsafeRawPointer(pa), UnsafeRawPointer(pb), atByteOffset: offset)
+                    } else {
+                        _bfloat16SumVectors(vectors, into: dst, UnsafeRawPointer(pa), UnsafeRawPointer(pb), atByteOffset: offset)
+                    }
+                    let got = (0..<(vectors * 32)).map { dst.loadUnaligned(fromByteOffset: offset + 2 * $0, as: UInt16.self) }
+                    #expect(got == expected, "\(isHalf ? "half" : "bfloat16"), \(vectors) vector(s), specials \(special), form \(form)")
+                }
+            }
+        }
+    }
+}
