@@ -588,23 +588,25 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     @usableFromInline
     mutating func growPending() {
-        let bigger = UnsafeMutablePointer<_PendingRecord>.allocate(capacity: pendCapacity * 2)
-        bigger.moveInitialize(from: pending, count: pendCapacity)
-        pending.deallocate()
-        pending = bigger
+        pending = _moved(pending, count: pendCapacity, capacity: pendCapacity * 2)
         pendCapacity *= 2
     }
 
     @usableFromInline
     mutating func growTransfers() {
-        let bigger = UnsafeMutablePointer<_TransferRecord>.allocate(capacity: trCapacity * 2)
-        bigger.moveInitialize(from: transfer, count: trCapacity)
-        transfer.deallocate()
-        transfer = bigger
-        let biggerFree = UnsafeMutablePointer<Int32>.allocate(capacity: trCapacity * 2)
-        biggerFree.moveInitialize(from: trFree, count: trFreeCount)
-        trFree.deallocate()
-        trFree = biggerFree
+        transfer = _moved(transfer, count: trCapacity, capacity: trCapacity * 2)
+        trFree = _moved(trFree, count: trFreeCount, capacity: trCapacity * 2)
         trCapacity *= 2
     }
+}
+
+/// A new allocation of `capacity` elements holding the first `count` of `buffer`, moved there;
+/// `buffer` is deallocated. How the engine's and the queue's record arrays grow.
+@usableFromInline
+func _moved<T>(_ buffer: UnsafeMutablePointer<T>, count: Int, capacity: Int) -> UnsafeMutablePointer<T> {
+    precondition(count <= capacity, "_moved: \(count) elements do not fit \(capacity)")
+    let bigger = UnsafeMutablePointer<T>.allocate(capacity: capacity)
+    bigger.moveInitialize(from: buffer, count: count)
+    buffer.deallocate()
+    return bigger
 }

@@ -280,14 +280,8 @@ public struct EventQueue: ~Copyable {
 
     @usableFromInline
     mutating func _growGroups() {
-        let bigger = UnsafeMutablePointer<_Group>.allocate(capacity: _groupCapacity * 2)
-        bigger.moveInitialize(from: _groups, count: _groupsUsed)
-        _groups.deallocate()
-        _groups = bigger
-        let biggerFree = UnsafeMutablePointer<Int32>.allocate(capacity: _groupCapacity * 2)
-        biggerFree.moveInitialize(from: _freeGroups, count: _freeGroupCount)
-        _freeGroups.deallocate()
-        _freeGroups = biggerFree
+        _groups = _moved(_groups, count: _groupsUsed, capacity: _groupCapacity * 2)
+        _freeGroups = _moved(_freeGroups, count: _freeGroupCount, capacity: _groupCapacity * 2)
         _groupCapacity *= 2
     }
 
@@ -319,10 +313,7 @@ public struct EventQueue: ~Copyable {
         bigger.moveInitialize(from: _blocks, count: _blocksUsed * 16)
         _blocks.deallocate()
         _blocks = bigger
-        let biggerFree = UnsafeMutablePointer<Int32>.allocate(capacity: _blockCapacity * 2)
-        biggerFree.moveInitialize(from: _freeBlocks, count: _freeBlockCount)
-        _freeBlocks.deallocate()
-        _freeBlocks = biggerFree
+        _freeBlocks = _moved(_freeBlocks, count: _freeBlockCount, capacity: _blockCapacity * 2)
         _blockCapacity *= 2
     }
 
