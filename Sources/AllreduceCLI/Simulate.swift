@@ -33,6 +33,9 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .customLong("chunk-bytes"), help: "Pipelining chunk size (default 2M, NCCL's Simple chunk).")
     var chunkBytes: String?
 
+    @Option(name: .long, help: "How the event model serves transfers sharing a link: fifo (first come, first served; fast at any scale) or fair (max-min fair sharing; up to a few hundred ranks).")
+    var links: String = "fifo"
+
     @Option(name: .customLong("inter-node"), help: "What hierarchical runs between nodes: ring, tree, or auto (the faster closed form at each size).")
     var interNode: String = "auto"
 
@@ -47,6 +50,9 @@ struct ClusterOptions: ParsableArguments {
             throw ValidationError("--ranks, --link-bandwidth and --link-latency apply to --topology switch only")
         }
         if isSwitch && nodes != nil { throw ValidationError("--topology switch takes --ranks, not --nodes") }
+        guard LinkService(rawValue: links.lowercased()) != nil else {
+            throw ValidationError("--links: must be fifo or fair, got '\(links)'")
+        }
         guard ["ring", "tree", "auto"].contains(interNode.lowercased()) else {
             throw ValidationError("--inter-node: must be ring, tree or auto, got '\(interNode)'")
         }
@@ -172,7 +178,8 @@ struct SimulationRun {
     init(options: ClusterOptions) throws {
         self.options = options
         fabric = try options.resolveFabric()
-        simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm)
+        simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm,
+                              linkService: LinkService(rawValue: options.links.lowercased()) ?? .fifo)
         chunkBytes = try options.chunkSize
     }
 
@@ -227,7 +234,8 @@ struct SimulationRun {
     var topologyNote: String {
         let t = fabric.topology
         let nodes = t.name == "switch" ? "\(fabric.rankCount) rank\(fabric.rankCount == 1 ? "" : "s")" : "\(fabric.nodeCount) node\(fabric.nodeCount == 1 ? "" : "s") x \(fabric.gpusPerNode) GPUs = \(fabric.rankCount) ranks"
-        return "topology: \(t.name), \(nodes); model: \(simulator.model.rawValue)"
+        let service = simulator.model == .event && simulator.linkService == .fair ? " (links shared max-min fairly)" : ""
+        return "topology: \(t.name), \(nodes); model: \(simulator.model.rawValue)\(service)"
     }
 
     /// Why the time is what it is: the bottleneck costs the closed forms see.

@@ -205,6 +205,13 @@ struct _TreeStream: Sendable {
 /// overlap (the later depends on the earlier), yet both links stay busy. A member sends chunk c
 /// up once both children's chunk c arrived, receives chunk c back from its parent once its own
 /// send of chunk c completed, and forwards it to its children once received.
+///
+/// The slots are also stages: the first step of each slot carries a fence, so a member starts
+/// slot s once its messages of earlier slots completed. Every message depends only on messages
+/// of earlier slots, so the fence costs no concurrency inside a slot, and it makes the run a
+/// sequence of stages: with ports shared fairly the time is `sum over slots (alpha + L_s c beta)`,
+/// L_s the most messages one port carries in slot s
+/// (``AlphaBetaGamma/doubleBinaryTreeStages(ranks:bytes:chunks:)``).
 @usableFromInline
 struct _TreeProgram: Sendable {
     static let streamsPerTree = 6
@@ -224,6 +231,8 @@ struct _TreeProgram: Sendable {
     var slot = 0
     var stream = 0
     var produced = 0
+    /// The slot of the last step produced.
+    var lastSlot = -1
 
     init(members n: Int, member: Int, map: _MemberMap, range: Range<Int>, elementSize: Int, chunkBytes: Int) {
         self.n = n
@@ -291,7 +300,10 @@ struct _TreeProgram: Sendable {
                 let c = slot - st.start
                 guard c >= 0, c < k else { continue }
                 var deps = StepDependencies()
-                if produced == 0 && fenceFirst { deps.fence = true }
+                // A fence opens every slot: the first step of the program (when asked) and the
+                // first of each later slot wait for every earlier step of the rank.
+                if produced == 0 ? fenceFirst : slot != lastSlot { deps.fence = true }
+                lastSlot = slot
                 produced += 1
                 let b = st.tree * Self.streamsPerTree
                 switch j - b {

@@ -47,3 +47,30 @@ public struct TreeSchedule: Schedule {
         public mutating func next() -> Step? { program.next(stepBase: 0, fenceFirst: false) }
     }
 }
+
+extension TreeSchedule {
+    /// The most messages one port carries in each slot of the tree with `chunks` chunks per half
+    /// over `ranks` ranks: entry s is the largest, over ranks and directions (in or out), of the
+    /// messages a rank sends or receives in slot s. Slots are the stages of the schedule (a fence
+    /// opens each one), so with ports shared fairly slot s lasts `alpha + L_s c beta`.
+    /// O(ranks x slots).
+    public static func slotPortLoads(ranks p: Int, chunks k: Int) -> [Int] {
+        precondition(p >= 1 && k >= 1, "TreeSchedule.slotPortLoads: ranks and chunks must be at least 1")
+        guard p >= 2 else { return [] }
+        var loads: [Int] = []
+        for r in 0..<p {
+            let program = _TreeProgram(members: p, member: r, map: .identity(p), range: 0..<(2 * k), elementSize: 1, chunkBytes: 1)
+            if loads.count < program.slots { loads += Array(repeating: 0, count: program.slots - loads.count) }
+            var incoming = Array(repeating: 0, count: program.slots)
+            var outgoing = Array(repeating: 0, count: program.slots)
+            for j in 0..<12 where program.streams[j].active {
+                let st = program.streams[j]
+                for s in st.start..<(st.start + program.k) {
+                    if st.kind == .send { outgoing[s] += 1 } else { incoming[s] += 1 }
+                }
+            }
+            for s in 0..<program.slots { loads[s] = max(loads[s], incoming[s], outgoing[s]) }
+        }
+        return loads
+    }
+}

@@ -117,6 +117,25 @@ public struct AlphaBetaGamma: Sendable, Hashable {
         return (2 * d + kk - 1) * stage + (d + kk - 1) * (n / kk) * gammaSecondsPerByte
     }
 
+    /// The double binary tree in `k` chunks per half (`c = n / (2k)` bytes) as its schedule runs
+    /// with ports shared fairly (max-min fair link service on a switch): the schedule's slots are
+    /// stages (a fence opens each), every rank starts slot s together, and a slot lasts until its
+    /// busiest port has moved its `L_s` messages at the fair share, plus alpha:
+    /// `T = sum over slots (alpha + L_s c beta)` = `S alpha + (sum L_s) c beta` (S: the slots
+    /// some message uses), with the slot
+    /// loads of ``TreeSchedule/slotPortLoads(ranks:chunks:)`` (steady state: L_s = 4, two children
+    /// and a parent in one tree, a parent in the other). Gamma is not included (reductions at
+    /// least as fast as the ports).
+    public func doubleBinaryTreeStages(ranks p: Int, bytes n: Double, chunks k: Int) -> Double {
+        guard p > 1 else { return 0 }
+        let kk = max(1, k)
+        let loads = TreeSchedule.slotPortLoads(ranks: p, chunks: kk)
+        let c = n / Double(2 * kk)
+        // A slot no message uses costs nothing (no rank waits for it).
+        let stages = loads.filter { $0 > 0 }.count
+        return Double(stages) * alphaSeconds + Double(loads.reduce(0, +)) * c * betaSecondsPerByte
+    }
+
     /// A lower bound on the double binary tree with `k` chunks per half (`c = n / (2k)` bytes)
     /// that holds for any order of steps and any service of the links, on a switch (every rank
     /// one port each way at 1/beta bytes per second, alpha per message):

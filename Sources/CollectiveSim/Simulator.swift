@@ -45,10 +45,14 @@ public struct Simulator: Sendable {
     /// terms do (many nodes, small shards).
     public let interNodeAlgorithm: AllreduceAlgorithm?
 
-    public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil) {
+    /// How the event model serves transfers that share a link (FIFO by default).
+    public let linkService: LinkService
+
+    public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo) {
         self.fabric = fabric
         self.model = model
         self.interNodeAlgorithm = interNodeAlgorithm
+        self.linkService = linkService
     }
 
     /// The algorithms `auto` chooses among for this model.
@@ -79,7 +83,9 @@ public struct Simulator: Sendable {
             let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
                                                        chunkBytes: chunkBytes, interNodeAlgorithm: between ?? .ring)
             let schedule = try SimulatedSchedules.make(algorithm, params)
-            let r = try EventEngine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
+            let r = linkService == .fair
+                ? try FairShareEngine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
+                : try EventEngine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
             var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
             o.linkUtilization = r.linkUtilization
             o.interNodeAlgorithm = between

@@ -128,6 +128,24 @@ struct SimulateCLITests {
         #expect(bare.stdout == viaPreset.stdout)
     }
 
+    @Test("--links fair plays the tree to its stage formula; a bad --links is refused")
+    func fairLinks() throws {
+        // p = 8, 8 chunks of 4000 B per half at 4 GB/s, no latency: 41 c beta = 41 us with fair
+        // links (FairShareTests derives it); FIFO service takes longer.
+        let args = ["simulate", "--topology", "switch", "--ranks", "8", "--link-bandwidth", "4GB/s", "--link-latency", "0us",
+                    "--size", "64000", "--chunk-bytes", "4000", "--algorithm", "tree", "--format", "csv"]
+        let fair = try CLI.run(args + ["--links", "fair"])
+        #expect(fair.status == 0, "\(fair.stderr)")
+        #expect(fair.stdout.split(separator: "\n")[1].split(separator: ",")[6] == "41.00")
+        let fifo = try CLI.run(args)
+        #expect(Double(fifo.stdout.split(separator: "\n")[1].split(separator: ",")[6])! > 41)
+        let table = try CLI.run(Array(args.dropLast(2)) + ["--links", "fair"])
+        #expect(table.stdout.contains("model: event (links shared max-min fairly)"))
+        let bad = try CLI.run(["simulate", "--topology", "dgx-h100", "--links", "lossy"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--links: must be fifo or fair, got 'lossy'"))
+    }
+
     @Test("a YAML file's errors name the file line; an unknown --format is refused")
     func yamlErrors() throws {
         let shown = try CLI.run(["topologies", "show", "dgx-h100", "--format", "yaml"])

@@ -25,10 +25,12 @@ struct TreeClosedFormTests {
         #expect(abs(analytic - f) / f < 1e-12)
     }
 
-    /// The lower bound holds whatever alpha / (c beta) is, and the played schedule stays within
-    /// 3x of it (at most 2.75x over these cases; the gap is the schedule's in-order issue and
-    /// first-come link service, see ``AlphaBetaGamma/doubleBinaryTree(ranks:bytes:chunks:)``).
-    @Test("pipelined tree: event engine >= max(port, pipeline) bound, and within 3x of it",
+    /// The lower bound holds whatever alpha / (c beta) is, and the played schedule (FIFO links)
+    /// stays within 4x of it (at most 3.8x over these cases, at alpha = 4 c beta and 16 chunks,
+    /// where the schedule's slots, each opened by a fence, pay alpha one after the other; the rest
+    /// of the gap is first-come link service, see ``AlphaBetaGamma/doubleBinaryTree(ranks:bytes:chunks:)``;
+    /// with fair links the schedule meets its own formula, `FairShareTests`).
+    @Test("pipelined tree: event engine >= max(port, pipeline) bound, and within 4x of it",
           arguments: [2, 3, 4, 5, 7, 8, 12, 13, 16, 24, 31, 32], [1, 2, 4, 8, 16])
     func pipelinedBound(p: Int, k: Int) throws {
         // c beta = 1 us (4000 B at 4 GB/s); alpha = r us.
@@ -37,7 +39,7 @@ struct TreeClosedFormTests {
             let c = AlphaBetaGamma(alphaSeconds: r * 1e-6, betaSecondsPerByte: 1 / 4e9)
             let bound = c.doubleBinaryTreeLowerBound(ranks: p, bytes: Double(2 * k * 4000), chunks: k)
             #expect(t >= bound * (1 - 1e-9), "p=\(p) k=\(k) alpha=\(r) c beta: event \(t) < bound \(bound)")
-            #expect(t <= 3 * bound, "p=\(p) k=\(k) alpha=\(r) c beta: event \(t) vs bound \(bound): ratio \(t / bound)")
+            #expect(t <= 4 * bound, "p=\(p) k=\(k) alpha=\(r) c beta: event \(t) vs bound \(bound): ratio \(t / bound)")
         }
     }
 

@@ -1,0 +1,316 @@
+import CollectiveCore
+import CollectiveFabric
+
+/// How the event engine serves transfers that share a link.
+public enum LinkService: String, CaseIterable, Sendable, Hashable {
+    /// First come, first served: a transfer reserves every link of its path at once, for its
+    /// whole duration (``EventEngine``). One event per transfer; the default, fast at any scale.
+    case fifo
+    /// Max-min fair sharing: the transfers crossing a link share its bandwidth, each getting an
+    /// equal share unless another link limits it, and rates are recomputed whenever a transfer
+    /// starts or ends (``FairShareEngine``). Closer to packet-level networks; costs O(transfers
+    /// in flight x path length) per event, so it suits what-if studies of up to a few hundred
+    /// ranks.
+    case fair
+}
+
+/// The discrete-event engine with **max-min fair sharing** of links (``LinkService/fair``).
+///
+/// Everything but the service of links is as in ``EventEngine``: ranks issue their steps in order
+/// through ``RankProgress``; a send and a receive match in order per pair; a matched transfer
+/// starts at once and arrives `latency` after its last byte; a reducing receive streams its
+/// reduction and finishes at `max(arrival, start + latency + bytes x gamma)` with one GPU's
+/// reductions served in turn; send and receive complete together at the arrival.
+///
+/// Rates: at any moment each transfer in flight runs at its max-min fair rate over the links of
+/// its path (progressive filling: the link with the smallest share per unfrozen transfer fixes
+/// those transfers' rate, its capacity leaves the other links they cross, and so on), capped by
+/// its route's own rate. Rates change only when a transfer starts or finishes its bytes.
+///
+/// Determinism: transfers are kept in start order, events in (time, sequence) order, and all
+/// arithmetic runs in a fixed order: the same input gives the same output bit for bit.
+public struct FairShareEngine: Sendable {
+    public let fabric: FabricMap
+
+    public init(fabric: FabricMap) { self.fabric = fabric }
+
+    /// Plays `schedule` (one rank per GPU of the fabric) with elements of `elementSizeBytes`.
+    public func run<S: Schedule>(_ schedule: S, elementSizeBytes: Int) throws(SimulationError) -> EventResult {
+        guard schedule.rankCount == fabric.rankCount else {
+            throw SimulationError("the schedule has \(schedule.rankCount) ranks but the cluster has \(fabric.rankCount) GPUs")
+        }
+        let clock = WallClock()
+        let cpuStart = WallClock.processCPUSeconds()
+        var state = _FairState(fabric: fabric, elementSizeBytes: Double(elementSizeBytes),
+                               ranks: (0..<schedule.rankCount).map { RankProgress(schedule.makeSteps(forRank: $0)) })
+        try state.play()
+        return EventResult(
+            timeSeconds: state.now,
+            linkUtilization: [],
+            statistics: EngineStatistics(events: state.events, transfers: state.transfers, wallSeconds: clock.elapsedSeconds,
+                                         cpuSeconds: WallClock.processCPUSeconds() - cpuStart, peakMemoryBytes: peakResidentBytes()))
+    }
+}
+
+extension FairShareEngine {
+    /// Plays any schedule.
+    public func run(any schedule: any Schedule, elementSizeBytes: Int) throws(SimulationError) -> EventResult {
+        try _runOpened(schedule, elementSizeBytes: elementSizeBytes)
+    }
+
+    func _runOpened<S: Schedule>(_ schedule: S, elementSizeBytes: Int) throws(SimulationError) -> EventResult {
+        try run(schedule, elementSizeBytes: elementSizeBytes)
+    }
+}
+
+/// A transfer whose bytes are still moving.
+struct _FairFlow {
+    var src: Int
+    var dst: Int
+    var srcStep: Int
+    var dstStep: Int
+    var links: [Int]
+    var routeBytesPerSecond: Double
+    var latencySeconds: Double
+    var bytes: Double
+    var remainingBytes: Double
+    var startSeconds: Double
+    var reduce: Bool
+    var rate: Double = 0
+}
+
+/// A transfer whose last byte left, waiting for its arrival.
+struct _FairArrival {
+    var src: Int
+    var dst: Int
+    var srcStep: Int
+    var dstStep: Int
+}
+
+/// An issued send or receive waiting for its match.
+struct _FairPending {
+    var step: Int
+    var count: Int
+    var reduce: Bool
+}
+
+struct _FairState<Steps: IteratorProtocol<Step>> {
+    let fabric: FabricMap
+    let elementSizeBytes: Double
+    let gammaSecondsPerByte: Double
+    var ranks: [RankProgress<Steps>]
+    /// Unmatched sends and receives per ordered pair `src * p + dst`, oldest first.
+    var sends: [Int: [_FairPending]] = [:]
+    var receives: [Int: [_FairPending]] = [:]
+    var flows: [_FairFlow] = []
+    var arrivals: [_FairArrival] = []
+    var freeArrivals: [Int] = []
+    /// Arrivals to come, a min-heap on (time, sequence).
+    var queue = _ArrivalHeap()
+    var reduceFreeAt: [Double]
+    var linkCapacity: [Double]
+    var now = 0.0
+    var events = 0
+    var transfers = 0
+    var failure: String?
+
+    init(fabric: FabricMap, elementSizeBytes: Double, ranks: [RankProgress<Steps>]) {
+        self.fabric = fabric
+        self.elementSizeBytes = elementSizeBytes
+        gammaSecondsPerByte = fabric.gammaSecondsPerByte
+        self.ranks = ranks
+        reduceFreeAt = Array(repeating: 0, count: ranks.count)
+        linkCapacity = (0..<fabric.linkCount).map { fabric.linkBytesPerSecond($0) }
+    }
+
+    mutating func play() throws(SimulationError) {
+        for r in 0..<ranks.count { issueReady(r) }
+        while failure == nil && (!flows.isEmpty || !queue.isEmpty) {
+            assignRates()
+            // The next moment something happens: a transfer's last byte, or an arrival.
+            var step = Double.infinity
+            for f in flows where f.rate > 0 { step = min(step, f.remainingBytes / f.rate) }
+            let nextArrival = queue.peekTime ?? .infinity
+            let t = min(now + step, nextArrival)
+            guard t.isFinite else { break }
+            let dt = t - now
+            now = t
+            // Move the bytes; transfers whose bytes are all out leave the links (in start order).
+            var kept: [_FairFlow] = []
+            kept.reserveCapacity(flows.count)
+            for var f in flows {
+                f.remainingBytes -= f.rate * dt
+                if f.remainingBytes <= f.bytes * 1e-12 || (f.rate > 0 && f.remainingBytes / f.rate <= 1e-15 * max(1, now)) {
+                    finish(f)
+                } else {
+                    kept.append(f)
+                }
+            }
+            flows = kept
+            // Arrivals due now complete their steps, which may start new transfers.
+            while let e = queue.peekTime, e <= now {
+                guard let (_, id) = queue.pop() else { break }
+                let a = arrivals[id]
+                freeArrivals.append(id)
+                events += 1
+                ranks[a.src].complete(a.srcStep)
+                ranks[a.dst].complete(a.dstStep)
+                issueReady(a.src)
+                issueReady(a.dst)
+            }
+        }
+        if let failure { throw SimulationError(failure) }
+        for r in 0..<ranks.count where !ranks[r].isFinished() {
+            let next = ranks[r].peek()
+            let what = next.map { "step \(ranks[r].nextIndex) (\($0.kind) with rank \($0.peer))" } ?? "an unmatched transfer"
+            throw SimulationError("the schedule deadlocks: rank \(r) waits at \(what) at \(now * 1e6) us")
+        }
+    }
+
+    /// A transfer's last byte left at `now`: it arrives `latency` later (or when its streamed
+    /// reduction ends).
+    mutating func finish(_ f: _FairFlow) {
+        var done = now + f.latencySeconds
+        if f.reduce && gammaSecondsPerByte > 0 {
+            let reduceStart = max(f.startSeconds + f.latencySeconds, reduceFreeAt[f.dst])
+            done = max(done, reduceStart + f.bytes * gammaSecondsPerByte)
+            reduceFreeAt[f.dst] = done
+        }
+        let a = _FairArrival(src: f.src, dst: f.dst, srcStep: f.srcStep, dstStep: f.dstStep)
+        let id: Int
+        if let free = freeArrivals.popLast() { id = free; arrivals[id] = a } else { id = arrivals.count; arrivals.append(a) }
+        queue.push(time: done, payload: id)
+    }
+
+    /// Max-min fair rates by progressive filling, each flow also capped by its route's rate.
+    mutating func assignRates() {
+        guard !flows.isEmpty else { return }
+        var capacity = linkCapacity
+        var users: [Int: [Int]] = [:]
+        for (i, f) in flows.enumerated() { for l in f.links { users[l, default: []].append(i) } }
+        var frozen = Array(repeating: false, count: flows.count)
+        var unfrozen = Array(repeating: 0, count: capacity.count)
+        for (l, list) in users { unfrozen[l] = list.count }
+        var left = flows.count
+        let linkOrder = users.keys.sorted()
+        while left > 0 {
+            // The tightest constraint: a link's equal share, or a flow's own route rate.
+            var share = Double.infinity
+            var tightLink = -1
+            for l in linkOrder where unfrozen[l] > 0 {
+                let s = capacity[l] / Double(unfrozen[l])
+                if s < share { share = s; tightLink = l }
+            }
+            var tightFlow = -1
+            for i in flows.indices where !frozen[i] && flows[i].routeBytesPerSecond < share {
+                share = flows[i].routeBytesPerSecond
+                tightFlow = i
+            }
+            let fixed: [Int] = tightFlow >= 0 ? [tightFlow] : (users[tightLink] ?? []).filter { !frozen[$0] }
+            for i in fixed {
+                frozen[i] = true
+                left -= 1
+                flows[i].rate = max(0, share)
+                for l in flows[i].links {
+                    capacity[l] -= share
+                    unfrozen[l] -= 1
+                }
+            }
+        }
+    }
+
+    mutating func issueReady(_ r: Int) {
+        let p = ranks.count
+        while let (index, step) = ranks[r].issueNext() {
+            let peer = step.peer
+            guard peer >= 0 && peer < p && peer != r else {
+                failure = "rank \(r) step \(index) names peer \(peer), outside 0..<\(p) or itself"
+                return
+            }
+            if step.kind == .send {
+                let key = r * p + peer
+                if var q = receives[key], !q.isEmpty {
+                    let m = q.removeFirst()
+                    receives[key] = q
+                    start(src: r, srcStep: index, dst: peer, dstStep: m.step, count: step.count, recvCount: m.count, reduce: m.reduce)
+                } else {
+                    sends[key, default: []].append(_FairPending(step: index, count: step.count, reduce: false))
+                }
+            } else {
+                let key = peer * p + r
+                if var q = sends[key], !q.isEmpty {
+                    let m = q.removeFirst()
+                    sends[key] = q
+                    start(src: peer, srcStep: m.step, dst: r, dstStep: index, count: m.count, recvCount: step.count, reduce: step.kind == .recvReduce)
+                } else {
+                    receives[key, default: []].append(_FairPending(step: index, count: step.count, reduce: step.kind == .recvReduce))
+                }
+            }
+            if failure != nil { return }
+        }
+    }
+
+    mutating func start(src: Int, srcStep: Int, dst: Int, dstStep: Int, count: Int, recvCount: Int, reduce: Bool) {
+        guard count == recvCount else {
+            failure = "rank \(src) sends \(count) elements to rank \(dst), which expects \(recvCount)"
+            return
+        }
+        transfers += 1
+        let path = UnsafeMutablePointer<Int>.allocate(capacity: FabricMap.maxPathLinks)
+        defer { path.deallocate() }
+        let route = fabric.route(from: src, to: dst, links: path)
+        let bytes = Double(count) * elementSizeBytes
+        let flow = _FairFlow(src: src, dst: dst, srcStep: srcStep, dstStep: dstStep, links: Array(UnsafeBufferPointer(start: path, count: route.count)),
+                             routeBytesPerSecond: route.bytesPerSecond, latencySeconds: route.latencySeconds,
+                             bytes: bytes, remainingBytes: bytes, startSeconds: now, reduce: reduce)
+        if bytes == 0 {
+            finish(flow)
+        } else {
+            flows.append(flow)
+        }
+    }
+}
+
+/// A binary min-heap of (time, sequence, payload): ties pop in the order they were pushed.
+struct _ArrivalHeap {
+    var items: [(time: Double, sequence: Int, payload: Int)] = []
+    var nextSequence = 0
+
+    var isEmpty: Bool { items.isEmpty }
+    var peekTime: Double? { items.first?.time }
+
+    static func less(_ a: (time: Double, sequence: Int, payload: Int), _ b: (time: Double, sequence: Int, payload: Int)) -> Bool {
+        a.time < b.time || (a.time == b.time && a.sequence < b.sequence)
+    }
+
+    mutating func push(time: Double, payload: Int) {
+        items.append((time, nextSequence, payload))
+        nextSequence += 1
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard Self.less(items[i], items[parent]) else { break }
+            items.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> (time: Double, payload: Int)? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < items.count && Self.less(items[l], items[m]) { m = l }
+                if r < items.count && Self.less(items[r], items[m]) { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
+            }
+        }
+        return (top.time, top.payload)
+    }
+}
