@@ -140,6 +140,14 @@ public struct EngineStatistics: Sendable {
 public struct SimulationError: Error, Sendable, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+
+    /// `the schedule deadlocks: rank 3 waits at step 7 (recvReduce with rank 2) at 12.5 us`: rank
+    /// `rank` has steps left when no event is left.
+    @usableFromInline
+    static func deadlock<Steps>(rank: Int, _ progress: inout RankProgress<Steps>, atSeconds now: Double) -> SimulationError {
+        let what = progress.peek().map { "step \(progress.nextIndex) (\($0.kind) with rank \($0.peer))" } ?? "an unmatched transfer"
+        return SimulationError("the schedule deadlocks: rank \(rank) waits at \(what) at \(now * 1e6) us")
+    }
 }
 
 /// Monotonic wall clock.
@@ -381,9 +389,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         }
         if let failure { throw SimulationError(failure) }
         for r in 0..<rankCount where !progress(r).pointee.isFinished() {
-            let next = progress(r).pointee.peek()
-            let what = next.map { "step \(progress(r).pointee.nextIndex) (\($0.kind) with rank \($0.peer))" } ?? "an unmatched transfer"
-            throw SimulationError("the schedule deadlocks: rank \(r) waits at \(what) at \(now * 1e6) us")
+            throw SimulationError.deadlock(rank: r, &progress(r).pointee, atSeconds: now)
         }
     }
 

@@ -161,9 +161,7 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
         }
         if let failure { throw SimulationError(failure) }
         for r in 0..<ranks.count where !ranks[r].isFinished() {
-            let next = ranks[r].peek()
-            let what = next.map { "step \(ranks[r].nextIndex) (\($0.kind) with rank \($0.peer))" } ?? "an unmatched transfer"
-            throw SimulationError("the schedule deadlocks: rank \(r) waits at \(what) at \(now * 1e6) us")
+            throw SimulationError.deadlock(rank: r, &ranks[r], atSeconds: now)
         }
     }
 
