@@ -178,8 +178,11 @@ struct SimulationRun {
     init(options: ClusterOptions) throws {
         self.options = options
         fabric = try options.resolveFabric()
-        simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm,
-                              linkService: LinkService(rawValue: options.links.lowercased()) ?? .fifo)
+        let service = LinkService(rawValue: options.links.lowercased()) ?? .fifo
+        if service == .fair && options.timingModel == .event && fabric.rankCount > FairShareEngine.maxRanks {
+            throw CLIError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
+        }
+        simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm, linkService: service)
         chunkBytes = try options.chunkSize
     }
 

@@ -32,6 +32,10 @@ public enum LinkService: String, CaseIterable, Sendable, Hashable {
 public struct FairShareEngine: Sendable {
     public let fabric: FabricMap
 
+    /// The most ranks the command line lets it play: every event recomputes the rates of all
+    /// transfers in flight, so a 512-rank tree of 64 MiB already takes about a second.
+    public static let maxRanks = 1024
+
     public init(fabric: FabricMap) { self.fabric = fabric }
 
     /// Plays `schedule` (one rank per GPU of the fabric) with elements of `elementSizeBytes`.
