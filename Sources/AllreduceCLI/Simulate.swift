@@ -50,8 +50,11 @@ struct ClusterOptions: ParsableArguments {
             throw ValidationError("--ranks, --link-bandwidth and --link-latency apply to --topology switch only")
         }
         if isSwitch && nodes != nil { throw ValidationError("--topology switch takes --ranks, not --nodes") }
-        guard LinkService(rawValue: links.lowercased()) != nil else {
+        guard let service = LinkService(rawValue: links.lowercased()) else {
             throw ValidationError("--links: must be fifo or fair, got '\(links)'")
+        }
+        if service == .fair && timingModel != .event {
+            throw ValidationError("--links fair applies to --model event (the \(model.lowercased()) model has no links to share)")
         }
         guard ["ring", "tree", "auto"].contains(interNode.lowercased()) else {
             throw ValidationError("--inter-node: must be ring, tree or auto, got '\(interNode)'")
