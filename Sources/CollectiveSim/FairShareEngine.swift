@@ -113,6 +113,8 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
     var queue = _ArrivalHeap()
     var reduceFreeAt: [Double]
     var linkCapacity: [Double]
+    /// Scratch space for one route's links.
+    var path = Array(repeating: 0, count: FabricMap.maxPathLinks)
     var now = 0.0
     var events = 0
     var transfers = 0
@@ -258,11 +260,13 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
             return
         }
         transfers += 1
-        let path = UnsafeMutablePointer<Int>.allocate(capacity: FabricMap.maxPathLinks)
-        defer { path.deallocate() }
-        let route = fabric.route(from: src, to: dst, links: path)
+        let fabric = fabric
+        let (route, links) = path.withUnsafeMutableBufferPointer { buffer in
+            let route = fabric.route(from: src, to: dst, links: buffer.baseAddress!)
+            return (route, Array(buffer.prefix(route.count)))
+        }
         let bytes = Double(count) * elementSizeBytes
-        let flow = _FairFlow(src: src, dst: dst, srcStep: srcStep, dstStep: dstStep, links: Array(UnsafeBufferPointer(start: path, count: route.count)),
+        let flow = _FairFlow(src: src, dst: dst, srcStep: srcStep, dstStep: dstStep, links: links,
                              routeBytesPerSecond: route.bytesPerSecond, latencySeconds: route.latencySeconds,
                              bytes: bytes, remainingBytes: bytes, startSeconds: now, reduce: reduce)
         if bytes == 0 {
