@@ -40,6 +40,9 @@ struct Verify: ParsableCommand {
     @Option(name: .long, help: "Pipelining chunk size in bytes (1024-based suffixes: 64K, 2M). Default 2M.")
     var chunkBytes: String?
 
+    @Option(name: .long, help: "Channels of nccl-ring and nccl-tree (1 ... \(ScheduleParameters.maxChannels); default 4).")
+    var channels: Int = 4
+
     @Option(name: .long, help: "Seed of the data.")
     var seed: UInt64 = 1
 
@@ -95,6 +98,9 @@ struct Verify: ParsableCommand {
             chunk = try parseBytes(chunkBytes, option: "--chunk-bytes")
             guard chunk >= 1 else { throw ValidationError("--chunk-bytes must be at least 1 byte") }
         }
+        guard channels >= 1 && channels <= ScheduleParameters.maxChannels else {
+            throw ValidationError("--channels must be between 1 and \(ScheduleParameters.maxChannels), got \(channels)")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         // Buffers of every rank plus the reference (two float64 per element for floating point).
         let perElement = ranks.multipliedReportingOverflow(by: dataType.sizeInBytes)
@@ -106,7 +112,8 @@ struct Verify: ParsableCommand {
         }
         // Refuse runs whose step count alone would take hours (the ring has 4(p-1) steps per rank and chunk).
         for a in algorithms {
-            let steps = Self.estimatedSteps(a, ranks: ranks, count: count, elementSize: dataType.sizeInBytes, chunkBytes: chunk, ranksPerNode: g)
+            let steps = Self.estimatedSteps(a, ranks: ranks, count: count, elementSize: dataType.sizeInBytes, chunkBytes: chunk, ranksPerNode: g,
+                                            channels: channels)
             if steps > Self.maxSteps {
                 throw ValidationError("\(a.rawValue) over \(ranks) ranks with chunks of \(chunk) bytes needs about \(Int(steps)) steps, more than \(Int(Self.maxSteps)); use fewer ranks, larger --chunk-bytes, or another algorithm")
             }
@@ -118,7 +125,8 @@ struct Verify: ParsableCommand {
     static let maxSteps = 6e8
 
     /// An upper estimate of the steps of all ranks.
-    static func estimatedSteps(_ a: AllreduceAlgorithm, ranks p: Int, count: Int, elementSize: Int, chunkBytes: Int, ranksPerNode g: Int) -> Double {
+    static func estimatedSteps(_ a: AllreduceAlgorithm, ranks p: Int, count: Int, elementSize: Int, chunkBytes: Int, ranksPerNode g: Int,
+                               channels: Int = 1) -> Double {
         guard count > 0 && p > 1 else { return 0 }
         func chunks(_ elements: Int) -> Double { Double(chunkCount(elements: max(elements, 1), elementSize: elementSize, chunkBytes: chunkBytes)) }
         let P = Double(p)
@@ -130,6 +138,13 @@ struct Verify: ParsableCommand {
         case .hierarchical:
             let nodes = Double((p + g - 1) / g)
             return 4 * P * (Double(g) + 2 * nodes) * chunks((count + g - 1) / g)
+        case .ncclRing:
+            let c = Double(max(1, min(channels, count)))
+            return 4 * P * (P - 1) * c * chunks((count / max(1, min(channels, count)) + p) / p)
+        case .ncclTree:
+            // At most 4 steps up and 4 down per chunk of each channel's slice.
+            let c = max(1, min(channels, count))
+            return 8 * P * Double(c) * chunks((count + c - 1) / c)
         }
     }
 
@@ -199,7 +214,8 @@ extension Verify {
     /// The schedule of algorithm `a` for these options, or a one-line error naming it.
     func makeSchedule(_ a: AllreduceAlgorithm, _ c: Choices) throws -> any Schedule {
         let parameters = ScheduleParameters(rankCount: ranks, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
-                                            chunkBytes: c.chunkBytes, ranksPerNode: c.ranksPerNode, interNodeAlgorithm: c.inter)
+                                            chunkBytes: c.chunkBytes, ranksPerNode: c.ranksPerNode, interNodeAlgorithm: c.inter,
+                                            channelCount: channels)
         do { return try a.makeSchedule(parameters) } catch { throw CLIError("\(a.rawValue): \(error)") }
     }
 

@@ -12,6 +12,8 @@ extension AllreduceAlgorithm {
         case .rabenseifner: return try RabenseifnerSchedule(parameters)
         case .recursiveDoubling: return try RecursiveDoublingSchedule(parameters)
         case .hierarchical: return try HierarchicalSchedule(parameters)
+        case .ncclRing: return try ChannelRingSchedule(parameters)
+        case .ncclTree: return try ChannelTreeSchedule(parameters)
         }
     }
 }

@@ -35,12 +35,21 @@ public enum AllreduceAlgorithm: String, CaseIterable, Sendable, Hashable, Codabl
     case rabenseifner
     case recursiveDoubling = "recursive-doubling"
     case hierarchical
+    /// NCCL's ring: several rail-aligned rings at once, one slice of the buffer each
+    /// (``ChannelRingSchedule``).
+    case ncclRing = "nccl-ring"
+    /// NCCL's tree: several trees at once, chains inside nodes and double binary trees between
+    /// them (``ChannelTreeSchedule``).
+    case ncclTree = "nccl-tree"
 
     /// Parses a command-line name (`ring`, `tree`, `rabenseifner`, `recursive-doubling`,
-    /// `hierarchical`; case-insensitive, `_` accepted for `-`).
+    /// `hierarchical`, `nccl-ring`, `nccl-tree`; case-insensitive, `_` accepted for `-`).
     public init?(name: String) {
         self.init(rawValue: String(name.lowercased().map { $0 == "_" ? "-" : $0 }))
     }
+
+    /// Whether the algorithm is one of NCCL's channelized schedules.
+    public var isChannelized: Bool { self == .ncclRing || self == .ncclTree }
 
     /// Every accepted name, for error messages.
     public static var validNames: String { allCases.map(\.rawValue).joined(separator: " ") }

@@ -12,6 +12,12 @@ public struct ScheduleParameters: Sendable, Hashable {
     public var ranksPerNode: Int
     /// The algorithm `hierarchical` runs between nodes (`ring` or `tree`).
     public var interNodeAlgorithm: AllreduceAlgorithm
+    /// Channels of `nccl-ring` and `nccl-tree`: independent rings or trees, each with its own
+    /// slice of the buffer (1 ... ``maxChannels``).
+    public var channelCount: Int
+
+    /// NCCL's MAXCHANNELS (src/include/device.h): the most channels a communicator runs.
+    public static let maxChannels = 64
 
     /// NCCL's default Simple-protocol chunk for ring allreduce is 2 MiB (FACTS.md section 5).
     public static let defaultChunkBytes = 2 << 20
@@ -22,7 +28,8 @@ public struct ScheduleParameters: Sendable, Hashable {
         elementSizeBytes: Int,
         chunkBytes: Int = ScheduleParameters.defaultChunkBytes,
         ranksPerNode: Int = 1,
-        interNodeAlgorithm: AllreduceAlgorithm = .ring
+        interNodeAlgorithm: AllreduceAlgorithm = .ring,
+        channelCount: Int = 1
     ) {
         self.rankCount = rankCount
         self.elementCount = elementCount
@@ -30,6 +37,7 @@ public struct ScheduleParameters: Sendable, Hashable {
         self.chunkBytes = chunkBytes
         self.ranksPerNode = ranksPerNode
         self.interNodeAlgorithm = interNodeAlgorithm
+        self.channelCount = channelCount
     }
 
     /// Throws ``ScheduleError`` when a value is out of range.
@@ -40,6 +48,9 @@ public struct ScheduleParameters: Sendable, Hashable {
         guard chunkBytes >= 1 else { throw .invalidParameter("chunk size must be at least 1 byte, got \(chunkBytes)") }
         guard ranksPerNode >= 1 && ranksPerNode <= rankCount else {
             throw .invalidParameter("ranks per node must be between 1 and the number of ranks (\(rankCount)), got \(ranksPerNode)")
+        }
+        guard channelCount >= 1 && channelCount <= Self.maxChannels else {
+            throw .invalidParameter("channels must be between 1 and \(Self.maxChannels), got \(channelCount)")
         }
         guard interNodeAlgorithm == .ring || interNodeAlgorithm == .tree else {
             throw .invalidParameter("the inter-node algorithm of hierarchical must be ring or tree, got \(interNodeAlgorithm.rawValue)")

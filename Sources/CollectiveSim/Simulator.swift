@@ -145,10 +145,10 @@ public struct AnalyticModel: Sendable {
         guard p > 1 else { return 0 }
         let flat = fabric.bottleneckAlphaBeta.streamingReduction
         switch algorithm {
-        case .ring: return flat.ring(ranks: p, bytes: bytes)
+        case .ring, .ncclRing: return flat.ring(ranks: p, bytes: bytes)
         case .recursiveDoubling: return flat.recursiveDoublingHalfExchanges(ranks: p, bytes: bytes)
         case .rabenseifner: return flat.rabenseifner(ranks: p, bytes: bytes)
-        case .tree:
+        case .tree, .ncclTree:
             let half = bytes / 2
             let k = max(1, Int((half / Double(max(1, chunkBytes))).rounded(.up)))
             return flat.doubleBinaryTree(ranks: p, bytes: bytes, chunks: k)
