@@ -18,6 +18,7 @@ struct AllreduceCommand: ParsableCommand {
             """,
         subcommands: [
             Simulate.self,
+            Accuracy.self,
             Sweep.self,
             Topologies.self,
             Verify.self,

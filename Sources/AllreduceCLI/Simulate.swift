@@ -30,7 +30,7 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: [.customShort("o"), .long], help: "Reduction operator (sum prod min max avg).")
     var op: ReductionOp = .sum
 
-    @Option(name: .customLong("chunk-bytes"), help: "Pipelining chunk size (default 2M, NCCL's Simple chunk).")
+    @Option(name: .customLong("chunk-bytes"), help: "Pipelining chunk size (default: the protocol's step for the nccl algorithms, 2M, NCCL's Simple chunk, for the others).")
     var chunkBytes: String?
 
     @Option(name: .long, help: "How the event model serves transfers sharing a link: fifo (first come, first served; fast at any scale) or fair (max-min fair sharing; up to a few hundred ranks).")
@@ -38,6 +38,12 @@ struct ClusterOptions: ParsableArguments {
 
     @Option(name: .customLong("inter-node"), help: "What hierarchical runs between nodes: ring, tree, or auto (the faster closed form at each size).")
     var interNode: String = "auto"
+
+    @Option(name: .long, help: "NCCL protocol of the nccl algorithms: auto (NCCL's pick), LL, LL128 or Simple.")
+    var `protocol`: String = "auto"
+
+    @Option(name: .long, help: "Channels of the nccl algorithms (1 ... \(ScheduleParameters.maxChannels); default: NCCL's count for the size).")
+    var channels: Int?
 
     func validate() throws {
         if let nodes, nodes < 1 { throw ValidationError("--nodes must be at least 1, got \(nodes)") }
@@ -59,12 +65,25 @@ struct ClusterOptions: ParsableArguments {
         guard ["ring", "tree", "auto"].contains(interNode.lowercased()) else {
             throw ValidationError("--inter-node: must be ring, tree or auto, got '\(interNode)'")
         }
+        if `protocol`.lowercased() != "auto" && NCCLProtocol(name: `protocol`) == nil {
+            throw ValidationError("--protocol: must be auto, LL, LL128 or Simple, got '\(`protocol`)'")
+        }
+        if let channels, channels < 1 || channels > ScheduleParameters.maxChannels {
+            throw ValidationError("--channels must be between 1 and \(ScheduleParameters.maxChannels), got \(channels)")
+        }
         if let chunkBytes, try parseBytes(chunkBytes, option: "--chunk-bytes") < 1 {
             throw ValidationError("--chunk-bytes must be at least 1 byte")
         }
     }
 
     var timingModel: TimingModel { TimingModel(rawValue: model.lowercased()) ?? .event }
+
+    /// `--protocol`, nil for auto.
+    var ncclProtocol: NCCLProtocol? { NCCLProtocol(name: `protocol`) }
+
+    /// The algorithm list used when `--algorithm` is not given: what NCCL would run on GPU
+    /// clusters, the fastest textbook schedule on the `switch` model.
+    var defaultAlgorithm: String { topology.lowercased() == "switch" ? "auto" : "nccl" }
 
     /// `--inter-node`: ring, tree, or nil for auto.
     var interNodeAlgorithm: AllreduceAlgorithm? {
@@ -124,16 +143,30 @@ struct ClusterOptions: ParsableArguments {
     }
 }
 
-/// `--algorithm`: one algorithm or `auto`.
+/// `--algorithm`: one algorithm, `auto` (the fastest textbook schedule), `nccl` (what NCCL
+/// would run) or `nccl:ALGO` (NCCL's algorithm forced, as NCCL_ALGO does).
 enum AlgorithmChoice: Hashable {
     case fixed(AllreduceAlgorithm)
     case auto
+    case nccl(NCCLAlgorithm?)
 
     init(parsing text: String) throws {
         let t = text.trimming(" ").lowercased()
         if t == "auto" { self = .auto; return }
+        if t == "nccl" { self = .nccl(nil); return }
+        if t.hasPrefix("nccl:") {
+            let name = String(t.dropFirst(5))
+            guard let a = NCCLAlgorithm(rawValue: name) else {
+                throw ValidationError("--algorithm: unknown NCCL algorithm '\(name)' in '\(text)' (nccl:ring nccl:tree)")
+            }
+            guard a.schedule != nil else {
+                throw ValidationError("--algorithm: NCCL's \(a.rawValue) needs switches that reduce, which this build does not model yet (nccl:ring nccl:tree)")
+            }
+            self = .nccl(a)
+            return
+        }
         guard let a = AllreduceAlgorithm(name: t) else {
-            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto)")
+            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto nccl nccl:ring nccl:tree)")
         }
         self = .fixed(a)
     }
@@ -142,6 +175,8 @@ enum AlgorithmChoice: Hashable {
         switch self {
         case .fixed(let a): a.rawValue
         case .auto: "auto"
+        case .nccl(nil): "nccl"
+        case .nccl(let a?): "nccl:\(a.rawValue)"
         }
     }
 
@@ -209,6 +244,14 @@ struct SimulationRun {
             let r = try simulator.fastest(elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes)
             outcome = r.best
             candidates = r.all
+        case .nccl(let a):
+            do {
+                outcome = try simulator.timeNCCL(elementCount: count, dataType: options.datatype, algorithm: a,
+                                                 protocol: options.ncclProtocol, channels: options.channels,
+                                                 chunkBytes: try options.chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") })
+            } catch let e as SimulationError {
+                throw CLIError("--algorithm \(choice.name): \(e)")
+            }
         }
         for o in candidates.isEmpty ? [outcome] : candidates {
             if let s = o.statistics {
@@ -227,7 +270,12 @@ struct SimulationRun {
         let algbw = seconds > 0 ? Double(bytesActual) / seconds / 1e9 : 0
         let p = fabric.rankCount
         let busbw = p > 1 ? algbw * 2 * Double(p - 1) / Double(p) : 0
-        let name = choice == .auto ? "auto(\(outcome.algorithm.rawValue))" : outcome.algorithm.rawValue
+        let name: String
+        switch choice {
+        case .auto: name = "auto(\(outcome.algorithm.rawValue))"
+        case .nccl: name = "nccl(\(outcome.ncclPlan.map { "\($0)" } ?? outcome.algorithm.rawValue))"
+        case .fixed: name = outcome.algorithm.rawValue
+        }
         var row: [ReportValue] = [
             .int(bytesActual), .int(count), .text(options.datatype.name), .text(options.op.rawValue), .int(-1),
             .text(name), .number(seconds * 1e6), .number(algbw), .number(busbw),
@@ -295,20 +343,20 @@ struct Simulate: ParsableCommand {
     @Option(name: .long, help: "Bytes per rank, with an optional 1024-based suffix (8, 64K, 1G).")
     var size: String = "1G"
 
-    @Option(name: .long, help: "ring, tree, rabenseifner, recursive-doubling, hierarchical or auto (the fastest).")
-    var algorithm: String = "auto"
+    @Option(name: .long, help: "nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), nccl:ring, nccl:tree, ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, or auto (the fastest textbook schedule; the default on switch).")
+    var algorithm: String?
 
     @OptionGroup var output: FormatOptions
 
     func validate() throws {
         _ = try parseBytes(size, option: "--size")
-        _ = try AlgorithmChoice(parsing: algorithm)
+        _ = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
     }
 
     func run() throws {
         var sim = try SimulationRun(options: cluster)
         let bytes = try parseBytes(size, option: "--size")
-        let choice = try AlgorithmChoice(parsing: algorithm)
+        let choice = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
         var report = Report(columns: sim.columns)
         let m = try sim.measure(choice, bytes: bytes)
         report.append(m.row)

@@ -30,8 +30,10 @@ struct Sweep: ParsableCommand {
     @Option(name: [.customShort("i"), .customLong("stepbytes")], help: "Add this many bytes at each step instead (overrides -f).")
     var stepBytes: String?
 
-    @Option(name: .long, help: "Comma-separated algorithms: ring, tree, rabenseifner, recursive-doubling, hierarchical, auto.")
-    var algorithm: String = "ring,tree,auto"
+    @Option(name: .long, help: "Comma-separated algorithms: nccl, nccl:ring, nccl:tree, ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, auto (default: nccl on GPU clusters, ring,tree,auto on switch).")
+    var algorithm: String?
+
+    var algorithmList: String { algorithm ?? (cluster.topology.lowercased() == "switch" ? "ring,tree,auto" : "nccl") }
 
     @OptionGroup var output: FormatOptions
 
@@ -48,7 +50,7 @@ struct Sweep: ParsableCommand {
             guard stepFactor >= 2 else { throw ValidationError("-f must be at least 2, got \(stepFactor)") }
             guard lo >= 1 || lo == hi else { throw ValidationError("-b must be at least 1 with -f (0 never grows)") }
         }
-        _ = try AlgorithmChoice.parseList(algorithm)
+        _ = try AlgorithmChoice.parseList(algorithmList)
         _ = try sizes()
     }
 
@@ -81,7 +83,7 @@ struct Sweep: ParsableCommand {
 
     func run() throws {
         var sim = try SimulationRun(options: cluster)
-        let choices = try AlgorithmChoice.parseList(algorithm)
+        let choices = try AlgorithmChoice.parseList(algorithmList)
         var report = Report(columns: sim.columns)
         var busSums = [Double](repeating: 0, count: choices.count)
         var fastestBySize: [(size: Int, name: String)] = []

@@ -3,15 +3,15 @@
 /// `runRing`).
 ///
 /// The buffer is cut into `channels` contiguous slices (``BlockPartition``); slice c is reduced by
-/// channel c as a ring reduce-scatter then allgather over p blocks. As in NCCL's kernel, a channel
-/// moves its slice in *rounds*: round i carries chunk i of every block through all 2(p-1) ring
-/// steps before round i+1 starts, so a channel's steps are one after the other (one thread block
-/// per channel, each step waiting for the data of the one before it) and a chunk's hop latency is
-/// paid at every step of every round. Steps of a rank, in issue order:
+/// channel c as a ring reduce-scatter then allgather over p blocks. Every block moves as k
+/// chunks (NCCL's protocol steps: the unit a channel posts to its peer's FIFO), and a chunk is
+/// forwarded as soon as it has arrived, so chunks stream through the ring one behind the other
+/// and a hop's latency is paid once per pipeline, not once per chunk. Steps of a rank, in issue
+/// order:
 ///
-///     for round i in 0 ..< k, for ring step s in 0 ..< 2(p-1), for channel c in 0 ..< channels:
-///         send(i, s, c)   waits for recv(i, s-1, c)              (it forwards what it received)
-///         recv(i, s, c)   waits for send(i, s+1-p, c) if s >= p-1 (it overwrites a block it sent)
+///     for ring step s in 0 ..< 2(p-1), for chunk i in 0 ..< k, for channel c in 0 ..< channels:
+///         send(s, i, c)   waits for recv(s-1, i, c)              (it forwards what it received)
+///         recv(s, i, c)   waits for send(s+1-p, i, c) if s >= p-1 (it overwrites a block it sent)
 ///
 /// k = ceil(largest block / chunkBytes). Each rank sends 2(p-1)/p of the buffer in all, as a
 /// single ring does; with rail-aligned orders on nodes of g GPUs every node sends and receives
@@ -23,7 +23,7 @@ public struct ChannelRingSchedule: Schedule {
     /// Channels that carry data: the requested count, at most one per element.
     public let channelCount: Int
     public let ranksPerNode: Int
-    /// Rounds (chunks per block).
+    /// Chunks per block.
     public let rounds: Int
     public let slices: BlockPartition
 
@@ -40,7 +40,7 @@ public struct ChannelRingSchedule: Schedule {
         rounds = chunkCount(elements: largestBlock, elementSize: parameters.elementSizeBytes, chunkBytes: parameters.chunkBytes)
     }
 
-    /// Steps per rank: 2 (send and receive) x 2(p-1) ring steps x channels x rounds.
+    /// Steps per rank: 2 (send and receive) x 2(p-1) ring steps x channels x chunks per block.
     public var stepsPerRank: Int {
         (rankCount <= 1 || elementCount == 0) ? 0 : 4 * (rankCount - 1) * channelCount * rounds
     }
@@ -61,7 +61,7 @@ public struct ChannelRingSchedule: Schedule {
         @usableFromInline let ringSteps: Int
         @usableFromInline let stepCount: Int
         @usableFromInline var index = 0
-        /// Cursor of the next (send, receive) pair: round, ring step, channel.
+        /// Cursor of the next (send, receive) pair: ring step, chunk (`round`), channel.
         @usableFromInline var round = 0
         @usableFromInline var s = 0
         @usableFromInline var c = 0
@@ -102,15 +102,15 @@ public struct ChannelRingSchedule: Schedule {
             c += 1
             if c == C {
                 c = 0
-                s += 1
-                if s == ringSteps { s = 0; round += 1 }
+                round += 1
+                if round == schedule.rounds { round = 0; s += 1 }
             }
             return step
         }
 
         @inlinable @inline(__always)
         func _index(_ round: Int, _ s: Int, _ c: Int, receive: Bool, channels: Int) -> Int {
-            ((round * ringSteps + s) * channels + c) * 2 + (receive ? 1 : 0)
+            ((s * schedule.rounds + round) * channels + c) * 2 + (receive ? 1 : 0)
         }
 
         /// Chunk `round` of block `block` of the current channel's slice.

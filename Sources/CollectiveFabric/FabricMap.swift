@@ -183,6 +183,25 @@ public struct FabricMap: Sendable {
         return (n, _interBytesPerSecond, latency)
     }
 
+    /// What a path between two ranks crosses, as NCCL's latency tables tell hops apart.
+    public enum PathKind: Sendable, Hashable {
+        /// Inside a node over NVLink (through NVSwitch or a direct mesh link).
+        case nvlink
+        /// Inside a node over PCIe.
+        case pcie
+        /// Between nodes, through NICs and the network.
+        case network
+    }
+
+    /// The kind of the path from rank `src` to rank `dst`.
+    public func pathKind(from src: Int, to dst: Int) -> PathKind {
+        let g = gpusPerNode
+        if src / g != dst / g { return .network }
+        let a = src % g, b = dst % g
+        guard let nv = topology.node.nvlink else { return .pcie }
+        return nv.fabric == .nvswitch || topology.node.meshLinks(a, b) > 0 ? .nvlink : .pcie
+    }
+
     /// The kinds of links, for utilisation reports.
     public enum LinkClass: String, CaseIterable, Sendable {
         case nvlink = "NVLink"

@@ -43,8 +43,14 @@ import Darwin
 /// arithmetic is in a fixed order. The same input gives the same output bit for bit.
 public struct EventEngine: Sendable {
     public let fabric: FabricMap
+    /// How NCCL's protocol moves data, when the schedule is played as NCCL plays it (nil: the
+    /// fabric's own latencies, every byte on the wire is payload, no per-channel cap).
+    public let protocolTiming: ProtocolTiming?
 
-    public init(fabric: FabricMap) { self.fabric = fabric }
+    public init(fabric: FabricMap, protocolTiming: ProtocolTiming? = nil) {
+        self.fabric = fabric
+        self.protocolTiming = protocolTiming
+    }
 
     /// Plays `schedule` (one rank per GPU of the fabric) with elements of `elementSizeBytes`.
     @inlinable
@@ -54,7 +60,7 @@ public struct EventEngine: Sendable {
         }
         let clock = WallClock()
         let cpuStart = WallClock.processCPUSeconds()
-        var state = _EngineState<S.StepIterator>(fabric: fabric, elementSizeBytes: elementSizeBytes)
+        var state = _EngineState<S.StepIterator>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming)
         defer { state.release() }
         for r in 0..<schedule.rankCount {
             state.progress(r).initialize(to: RankProgress(schedule.makeSteps(forRank: r)))
@@ -62,7 +68,7 @@ public struct EventEngine: Sendable {
         state.initializedRanks = schedule.rankCount
         try state.play()
         return EventResult(
-            timeSeconds: state.now,
+            timeSeconds: state.now + (protocolTiming?.startSeconds ?? 0),
             linkUtilization: state.utilization(),
             statistics: EngineStatistics(events: state.events, transfers: state.transfers, wallSeconds: clock.elapsedSeconds,
                                          cpuSeconds: WallClock.processCPUSeconds() - cpuStart, peakMemoryBytes: peakResidentBytes()))
@@ -257,6 +263,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let rankCount: Int
     @usableFromInline let elementSizeBytes: Double
     @usableFromInline let gammaSecondsPerByte: Double
+    /// The protocol's figures: hop latency by path kind, wire bytes per payload byte, and the
+    /// least time per payload byte of one channel (0: no cap).
+    @usableFromInline let timing: ProtocolTiming?
+    @usableFromInline let wireFactor: Double
+    @usableFromInline let channelSecondsPerByte: Double
 
     /// Each rank's ``RankProgress`` at a multiple of 64 bytes (its first lines, what completing
     /// and issuing a step read, then sit in as few cache lines as they can).
@@ -297,9 +308,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var failure: String?
 
     @inlinable
-    init(fabric: FabricMap, elementSizeBytes: Int) {
+    init(fabric: FabricMap, elementSizeBytes: Int, timing: ProtocolTiming? = nil) {
         precondition(fabric.rankCount < Int(Int32.max) && fabric.linkCount < Int(Int32.max), "EventEngine: cluster too large")
         self.fabric = fabric
+        self.timing = timing
+        wireFactor = timing?.wireBytesPerPayloadByte ?? 1
+        channelSecondsPerByte = timing.map { $0.channelCapGBps > 0 ? 1 / ($0.channelCapGBps * 1e9) : 0 } ?? 0
         rankCount = fabric.rankCount
         self.elementSizeBytes = Double(elementSizeBytes)
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
@@ -462,7 +476,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             rank[src].cacheDst = dst32
             rank[src].cacheCount = Int32(route.count)
             rank[src].cacheRate = route.bytesPerSecond
-            rank[src].cacheLatency = route.latencySeconds
+            rank[src].cacheLatency = timing.map { $0.hopLatencySeconds(fabric.pathKind(from: src, to: dst)) } ?? route.latencySeconds
             withUnsafeMutableBytes(of: &rank[src].links) { raw in
                 let l = raw.bindMemory(to: Int32.self)
                 for k in 0..<route.count {
@@ -478,7 +492,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         let record = rank[src]
         let n = Int(record.cacheCount)
         let latency = record.cacheLatency
-        let duration = bytes / record.cacheRate
+        let wire = bytes * wireFactor
+        let duration = wire / record.cacheRate
+        // The links are held for the wire bytes at the path's rate; the transfer itself may take
+        // longer when one channel of the protocol cannot move data that fast.
         let end: Double = withUnsafeBytes(of: record.links) { raw in
             let l = raw.bindMemory(to: Int32.self)
             var begin = now
@@ -486,13 +503,13 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             let end = begin + duration
             for k in 0..<n {
                 link[Int(l[k])].freeAt = end
-                link[Int(l[k])].bytes += bytes
+                link[Int(l[k])].bytes += wire
             }
-            return end
+            return Swift.max(end, begin + bytes * channelSecondsPerByte)
         }
         var done = end + latency
         if reduce && gammaSecondsPerByte > 0 {
-            let begin = end - duration
+            let begin = end - Swift.max(duration, bytes * channelSecondsPerByte)
             let reduceStart = Swift.max(begin + latency, rank[dst].reduceFreeAt)
             done = Swift.max(done, reduceStart + bytes * gammaSecondsPerByte)
             rank[dst].reduceFreeAt = done

@@ -6,140 +6,206 @@ import Glibc
 import Darwin
 #endif
 
-/// NCCL's protocols (FACTS.md section 5).
-public enum NCCLProtocol: String, CaseIterable, Sendable, Hashable {
-    /// 8-byte stores of 4 bytes of data and a 4-byte flag: lowest latency, 50% payload.
-    case ll = "LL"
-    /// 128-byte lines with 120 bytes of payload.
-    case ll128 = "LL128"
-    /// Bulk copies through FIFO buffers.
-    case simple = "Simple"
-}
-
-/// NCCL's tuning model for allreduce (src/graph/tuning.cc, v2.30.7; FACTS.md section 5),
-/// re-derived: `time_us = latency + bytes / (1000 * algBw)` for ring and tree under each protocol,
-/// and NCCL picks the fastest pair.
+/// A cluster as NCCL's topology search sees it: the GPU generation, the per-GPU bandwidths in
+/// NCCL's own figures, and the channels and per-channel speed its ring search settles on
+/// (NCCL src/graph/search.cc, connect.cc; src/graph/topo.h).
 ///
-/// - Latency: ring `base + (2(n-1) - 2(nNodes-1)) intraHop + 2(nNodes-1) interHop`; tree
-///   `base + 2((ranksPerNode-1) intraHop + log2(nNodes) interHop)`. The intra hop is NVLink when the
-///   node has NVLink, PCI otherwise; the inter hop is NET.
-/// - Bandwidth: the per-GPU bandwidth NCCL's topology search finds: inside a node, NCCL's per-link
-///   NVLink figure (SM70/80: 20, SM90: 20.6, SM100: 40.1 GB/s) times the GPU's links, or PCIe
-///   12/24/48 GB/s (Gen3/4/5); between nodes the NIC line rate / 8000 (GB/s) times NICs per GPU.
-///   Ring bus bandwidth is the smaller of the two (across nodes); LL halves it and caps it, LL128
-///   takes 92%; tree takes 92% capped per channel. Algorithm bandwidth = busBw x n / (2(n-1))
-///   for ring and busBw / 2 for tree.
-public struct NCCLModel: Sendable {
+/// - Inside a node NCCL counts NVLink at its per-link figure (``NCCLTuningTables/nvlinkPerLinkGBps``)
+///   times the GPU's links, or PCIe at 75% of its line rate (12 / 24 / 48 GB/s for Gen3 / 4 / 5
+///   x16); a NIC at its line rate (Gb/s / 8).
+/// - One node: the search takes, among its per-channel speeds, the one that gives the most
+///   channels x speed within the GPU's bandwidth (the highest speed on a tie), duplicates the
+///   channels at half the speed when the speed is 25 GB/s or more, and connect.cc doubles the
+///   channels again: 24 channels on an A100 or H100 node, 16 on an H800 node.
+/// - Several nodes: each channel crosses the node through one NIC, so a NIC carries
+///   floor(NIC / speed) channels, and the GPUs carry the channels on NVLink for all but the NIC
+///   hop: the speed with the most channels x speed wins, and connect.cc doubles the channels
+///   (twice on Hopper and later when the speed is above 45 GB/s and fewer than 16 channels).
+public struct NCCLTopology: Sendable, Hashable {
+    public let architecture: GPUArchitecture
     public let rankCount: Int
     public let nodeCount: Int
     public let ranksPerNode: Int
-    /// Whether GPUs of a node talk over NVLink (else PCIe).
-    public let nvlinkIntra: Bool
-    /// Per-GPU bandwidth inside a node, GB/s (NCCL's figures).
+    /// NVLink or PCI inside a node.
+    public let intraHardware: NCCLHardware
+    /// A GPU's bandwidth inside the node, GB/s per direction, NCCL's figure.
     public let intraGBps: Double
-    /// Per-GPU network bandwidth, GB/s (NCCL's figures).
-    public let interGBps: Double
-    /// Channels NCCL would use (caps per channel).
+    /// One NIC, GB/s per direction (line rate / 8).
+    public let nicGBps: Double
+    public let nicsPerNode: Int
+    /// Channels of the ring search (before connect.cc doubles them): what NCCL's tuning counts.
+    public let searchChannels: Int
+    /// Per-channel speed of the search, GB/s.
+    public let speedGBps: Double
+    /// Channels a collective runs with (after the doubling).
     public let channels: Int
 
-    // tuning.cc, v2.30.7 (FACTS.md section 5). Index: LL, LL128, Simple.
-    static let baseLatencyRing: [Double] = [6.6, 14.0, 8.4]
-    static let baseLatencyTree: [Double] = [6.8, 14.0, 8.4]
-    static let nvlinkHopRing: [Double] = [0.6, 1.9, 3.4]
-    static let nvlinkHopTree: [Double] = [0.6, 1.25, 4.0]
-    static let pciHopRing: [Double] = [1.0, 2.5, 5.7]
-    static let pciHopTree: [Double] = [1.0, 1.9, 4.0]
-    static let netHopRing: [Double] = [2.7, 4.0, 14.0]
-    static let netHopTree: [Double] = [5.0, 8.5, 14.0]
-    /// LL bandwidth caps by node count (1, 2, more), Ampere-class figures of tuning.h.
-    static let llMaxGBps: [Double] = [87.7, 22.5, 19.0]
-    /// Tree bandwidth cap per channel by node count (1, 2, more).
-    static let treeMaxPerChannelGBps: [Double] = [24.0, 22.5, 16.0]
-    /// LL128 allreduce cap per channel.
-    static let ll128MaxPerChannelGBps = 16.9
-
     public init(fabric: FabricMap) {
-        let t = fabric.topology
+        let node = fabric.topology.node
+        architecture = GPUArchitecture(node: node)
         rankCount = fabric.rankCount
         nodeCount = fabric.nodeCount
         ranksPerNode = fabric.gpusPerNode
-        if let nv = t.node.nvlink {
-            nvlinkIntra = true
-            let perLink: Double
-            switch nv.link.kind {
-            case .nvlink2?, .nvlink3?: perLink = 20
-            case .nvlink4?: perLink = 20.6
-            case .nvlink5?: perLink = 40.1
-            default: perLink = nv.link.achievableGBps
+        if let nv = node.nvlink {
+            intraHardware = .nvlink
+            let perLink = nv.link.kind?.isNVLink == true ? NCCLTuningTables.nvlinkPerLinkGBps[architecture.column] : nv.link.achievableGBps
+            if nv.fabric == .nvswitch {
+                intraGBps = perLink * Double(nv.linksPerGPU)
+            } else {
+                // A mesh: the busiest GPU's links.
+                intraGBps = perLink * Double(nv.pairs.filter { $0.a == 0 || $0.b == 0 }.reduce(0) { $0 + $1.links })
             }
-            intraGBps = perLink * Double(nv.linksPerGPU)
-        } else if let pcie = t.node.pcie {
-            nvlinkIntra = false
+        } else if let pcie = node.pcie {
+            intraHardware = .pci
             intraGBps = pcie.bandwidthGBps * 0.75
         } else {
-            nvlinkIntra = false
-            intraGBps = t.node.nic.map { $0.bandwidthGBps } ?? 0
+            intraHardware = .pci
+            intraGBps = node.nic?.bandwidthGBps ?? 0
         }
-        if let nic = t.node.nic, t.node.nicCount > 0 {
-            interGBps = nic.bandwidthGBps * Double(t.node.nicCount) / Double(max(1, t.node.gpuCount))
+        nicGBps = node.nic?.bandwidthGBps ?? 0
+        nicsPerNode = node.nic == nil ? 0 : node.nicCount
+        let g = fabric.gpusPerNode
+        var best = (channels: 1, speed: 0.0)
+        if fabric.nodeCount <= 1 || nicsPerNode == 0 || nicGBps <= 0 {
+            let total = g > 1 ? intraGBps : max(intraGBps, 1)
+            for speed in NCCLTuningTables.searchSpeedsGBps(architecture, interNode: false) where speed <= total {
+                let n = min(16, Int((total / speed + 1e-9).rounded(.down)))
+                if Double(n) * speed > Double(best.channels) * best.speed + 1e-9 { best = (n, speed) }
+            }
+            if best.speed == 0 { best = (1, total) }
+            if best.speed >= 25 { best = (min(32, 2 * best.channels), best.speed / 2) }
+            searchChannels = best.channels
+            speedGBps = best.speed
+            channels = min(ScheduleParameters.maxChannels, 2 * best.channels)
         } else {
-            interGBps = 0
+            let nvShare = g > 1 ? Double(g - 1) / Double(g) : 0
+            for speed in NCCLTuningTables.searchSpeedsGBps(architecture, interNode: true) where speed <= nicGBps {
+                var n = min(16, nicsPerNode * Int((nicGBps / speed + 1e-9).rounded(.down)))
+                if nvShare > 0 { n = min(n, Int((intraGBps / (speed * nvShare) + 1e-9).rounded(.down))) }
+                if n >= 1 && Double(n) * speed > Double(best.channels) * best.speed + 1e-9 { best = (n, speed) }
+            }
+            if best.speed == 0 { best = (1, nicGBps) }
+            searchChannels = best.channels
+            speedGBps = best.speed
+            var c = 2 * best.channels
+            if architecture.column >= GPUArchitecture.hopper.column && best.speed > 45 && c < 16 { c *= 2 }
+            channels = min(ScheduleParameters.maxChannels, c)
         }
-        // NCCL runs about two channels per NIC across nodes and one per NVLink-class link inside.
-        let linkChannels = Int((intraGBps / 20).rounded(.up))
-        channels = max(2, min(32, nodeCount > 1 ? 2 * t.node.nicCount : linkChannels))
     }
 
-    var nodeIndex: Int { nodeCount <= 1 ? 0 : (nodeCount == 2 ? 1 : 2) }
+    /// 0, 1 or 2 for one node, two nodes, more: the column of NCCL's per-node-count caps.
+    public var nodesColumn: Int { nodeCount <= 1 ? 0 : (nodeCount == 2 ? 1 : 2) }
 
-    /// Ring or tree bus bandwidth before the per-algorithm ratio, GB/s.
-    func busGBps(_ algorithm: AllreduceAlgorithm, _ proto: NCCLProtocol) -> Double {
-        var bw = nodeCount > 1 ? min(intraGBps, interGBps) : intraGBps
-        if algorithm == .tree && nodeCount > 1 { bw = interGBps == 0 ? bw : min(intraGBps, interGBps) }
-        switch (algorithm, proto) {
-        case (.ring, .ll): bw = min(Self.llMaxGBps[nodeIndex], bw * 0.5)
-        case (.ring, .ll128): bw = min(bw * 0.92, Self.ll128MaxPerChannelGBps * Double(channels))
-        case (.tree, .simple), (.tree, .ll128): bw = min(bw * 0.92, Self.treeMaxPerChannelGBps[nodeIndex] * Double(channels))
-        case (.tree, .ll): bw = min(bw * 0.5, Self.llMaxGBps[nodeIndex])
-        default: break
+    /// Channels NCCL runs an operation of `bytes` with: fewer for small operations, while each
+    /// thread would move less than the protocol's threshold (src/enqueue.cc; ring LL's threshold
+    /// grows with the rank count).
+    public func channels(for algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, bytes: Double) -> Int {
+        var threshold = Double(NCCLTuningTables.threadThresholdBytes[proto.column])
+        if algorithm == .ring && proto == .ll { threshold *= Double(rankCount) }
+        let threads = Double(NCCLTuningTables.threadsPerChannel[proto.column])
+        var nc = channels
+        while nc > 1 && bytes < Double(nc) * threads * threshold { nc -= 1 }
+        return nc
+    }
+}
+
+/// NCCL's tuning model for allreduce (src/graph/tuning.cc, v2.30.7), re-derived:
+/// `time_us = latency + bytes / (1000 x algBw)` for each algorithm and protocol, with the
+/// constants of ``NCCLTuningTables`` and the channels and speeds of ``NCCLTopology``. NCCL picks
+/// the pair with the least time. It is a closed form: the event engine plays the pick
+/// (``NCCLPlanner``), and this model is kept as the comparison `--model nccl` prints.
+///
+/// - Latency: ring `base + (2(n-1) - 2(nNodes-1)) intraHop + 2(nNodes-1) netHop` (x1.4 for Simple
+///   across nodes on Ampere and later); tree `base + 2((ranksPerNode-1) intraHop + log2(nNodes) netHop)`.
+/// - Bandwidth: bus bandwidth = search channels x speed; ring LL min(llMaxBw, 0.5 x bus), ring
+///   LL128 min(0.92 x bus, channels x perChMaxRingLL128Bw); tree min(0.92 x bus, channels x
+///   perChMaxTreeBw) x 0.85 for the tree pattern, LL /3.8, LL128 x 7/9 (one node) or 120/128.
+///   Algorithm bandwidth = bus x n / (2(n-1)) for the ring, bus / 2 for the tree.
+public struct NCCLModel: Sendable {
+    public let topology: NCCLTopology
+
+    public init(fabric: FabricMap) { topology = NCCLTopology(fabric: fabric) }
+
+    public var rankCount: Int { topology.rankCount }
+    public var nodeCount: Int { topology.nodeCount }
+    public var ranksPerNode: Int { topology.ranksPerNode }
+
+    /// The algorithms this model times (NVLS, NVLS tree and CollNet need switches that reduce).
+    public static let algorithms: [NCCLAlgorithm] = [.ring, .tree]
+
+    /// Bus bandwidth, GB/s.
+    public func busGBps(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol) -> Double {
+        let t = topology
+        let arch = t.architecture.column, nodes = t.nodesColumn
+        let channels = Double(t.searchChannels)
+        var bw = channels * t.speedGBps
+        switch algorithm {
+        case .ring:
+            switch proto {
+            case .ll: bw = min(NCCLTuningTables.llMaxBusGBps[arch][nodes], 0.5 * bw)
+            case .ll128: bw = min(0.92 * bw, channels * NCCLTuningTables.perChannelMaxRingLL128GBps[arch])
+            case .simple: break
+            }
+        case .tree:
+            bw = min(0.92 * bw, channels * NCCLTuningTables.perChannelMaxTreeGBps[arch][nodes]) * 0.85
+            switch proto {
+            case .ll: bw /= 3.8
+            case .ll128: bw *= t.nodeCount == 1 ? 7.0 / 9.0 : 120.0 / 128.0
+            case .simple: break
+            }
+        default:
+            return 0
         }
         return bw
     }
 
-    /// Latency of one allreduce, microseconds.
-    public func latencyMicroseconds(_ algorithm: AllreduceAlgorithm, _ proto: NCCLProtocol) -> Double {
-        let i = NCCLProtocol.allCases.firstIndex(of: proto)!
-        if algorithm == .ring {
-            let intra = nvlinkIntra ? Self.nvlinkHopRing[i] : Self.pciHopRing[i]
-            let steps = 2 * (rankCount - 1)
-            let netSteps = 2 * (nodeCount - 1)
-            return Self.baseLatencyRing[i] + Double(steps - netSteps) * intra + Double(netSteps) * Self.netHopRing[i]
-        } else {
-            let intra = nvlinkIntra ? Self.nvlinkHopTree[i] : Self.pciHopTree[i]
-            let lg = nodeCount > 1 ? log2(Double(nodeCount)).rounded(.up) : 0
-            return Self.baseLatencyTree[i] + 2 * (Double(ranksPerNode - 1) * intra + lg * Self.netHopTree[i])
-        }
-    }
-
     /// Algorithm bandwidth, GB/s.
-    public func algorithmGBps(_ algorithm: AllreduceAlgorithm, _ proto: NCCLProtocol) -> Double {
+    public func algorithmGBps(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol) -> Double {
         let bus = busGBps(algorithm, proto)
         if algorithm == .ring { return bus * Double(rankCount) / Double(2 * (rankCount - 1)) }
         return bus * 0.5
     }
 
-    /// Seconds for `bytes` with `algorithm` (ring or tree) and `proto`.
-    public func seconds(_ algorithm: AllreduceAlgorithm, _ proto: NCCLProtocol, bytes: Double) -> Double {
-        guard rankCount > 1 else { return 0 }
-        let us = latencyMicroseconds(algorithm, proto) + bytes / (1000 * algorithmGBps(algorithm, proto))
-        return us * 1e-6
+    /// Latency of one allreduce, microseconds.
+    public func latencyMicroseconds(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol) -> Double {
+        let t = topology
+        let base = NCCLTuningTables.baseLatencyMicroseconds[algorithm.row][proto.column]
+        let intra = NCCLTuningTables.hopLatencyMicroseconds[t.intraHardware.rawValue][algorithm.row][proto.column]
+        let net = NCCLTuningTables.hopLatencyMicroseconds[NCCLHardware.network.rawValue][algorithm.row][proto.column]
+        switch algorithm {
+        case .ring:
+            let steps = 2 * (rankCount - 1), netSteps = 2 * (nodeCount - 1)
+            var lat = base + Double(steps - netSteps) * intra + Double(netSteps) * net
+            if proto == .simple && nodeCount > 1 && t.architecture.column >= GPUArchitecture.ampere.column {
+                lat *= NCCLTuningTables.multiNodeRingSimpleLatencyFactor
+            }
+            return lat
+        default:
+            let lg = nodeCount > 1 ? log2(Double(nodeCount)).rounded(.up) : 0
+            return base + 2 * (Double(ranksPerNode - 1) * intra + lg * net)
+        }
     }
 
-    /// NCCL's pick among `algorithms` (ring, tree) x every protocol.
-    public func best(algorithms: [AllreduceAlgorithm], bytes: Double) -> (algorithm: AllreduceAlgorithm, protocol: NCCLProtocol, seconds: Double) {
-        var best: (AllreduceAlgorithm, NCCLProtocol, Double) = (algorithms[0], .simple, .infinity)
-        for a in algorithms where a == .ring || a == .tree {
-            for p in NCCLProtocol.allCases {
+    /// Whether NCCL runs `proto` here: LL128 needs NVLink inside nodes.
+    public func isEnabled(_ proto: NCCLProtocol) -> Bool {
+        proto != .ll128 || topology.intraHardware == .nvlink
+    }
+
+    /// Seconds for `bytes` with `algorithm` and `proto`.
+    public func seconds(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, bytes: Double) -> Double {
+        guard rankCount > 1 else { return 0 }
+        let bw = algorithmGBps(algorithm, proto)
+        guard bw > 0 else { return .infinity }
+        return (latencyMicroseconds(algorithm, proto) + bytes / (1000 * bw)) * 1e-6
+    }
+
+    /// NCCL's pick among `algorithms` x `protocols` (every enabled protocol when nil).
+    public func best(algorithms: [NCCLAlgorithm], protocols: [NCCLProtocol]? = nil, bytes: Double)
+        -> (algorithm: NCCLAlgorithm, protocol: NCCLProtocol, seconds: Double)
+    {
+        var best: (NCCLAlgorithm, NCCLProtocol, Double) = (algorithms.first ?? .ring, .simple, .infinity)
+        for a in algorithms where Self.algorithms.contains(a) {
+            for p in protocols ?? NCCLProtocol.allCases where isEnabled(p) {
                 let s = seconds(a, p, bytes: bytes)
                 if s < best.2 { best = (a, p, s) }
             }
@@ -147,4 +213,3 @@ public struct NCCLModel: Sendable {
         return best
     }
 }
-

@@ -26,6 +26,8 @@ public struct SimulationOutcome: Sendable {
     public var statistics: EngineStatistics?
     /// The busiest link of each kind (event model only).
     public var linkUtilization: [LinkUtilization]?
+    /// What NCCL ran: algorithm, protocol, channels (for `nccl` choices).
+    public var ncclPlan: NCCLPlan?
 
     public init(algorithm: AllreduceAlgorithm, ncclProtocol: NCCLProtocol? = nil, timeSeconds: Double, statistics: EngineStatistics? = nil) {
         self.algorithm = algorithm
@@ -97,11 +99,58 @@ public struct Simulator: Sendable {
             return o
         case .nccl:
             let m = NCCLModel(fabric: fabric)
-            guard algorithm == .ring || algorithm == .tree else {
+            guard let a = Self.ncclAlgorithm(algorithm) else {
                 throw SimulationError("the nccl model knows ring and tree only, not \(algorithm.rawValue)")
             }
-            let best = m.best(algorithms: [algorithm], bytes: Double(bytes))
+            let best = m.best(algorithms: [a], bytes: Double(bytes))
             return SimulationOutcome(algorithm: algorithm, ncclProtocol: best.protocol, timeSeconds: best.seconds, statistics: nil)
+        }
+    }
+
+    /// NCCL's name for one of our algorithms (ring and tree, textbook or channelized).
+    static func ncclAlgorithm(_ a: AllreduceAlgorithm) -> NCCLAlgorithm? {
+        switch a {
+        case .ring, .ncclRing: .ring
+        case .tree, .ncclTree: .tree
+        default: nil
+        }
+    }
+
+    /// What NCCL would run for `elementCount` elements of `dataType`, timed: the event model plays
+    /// the plan's schedule with the protocol's figures (``ProtocolTiming``); the nccl model
+    /// evaluates NCCL's own closed form for the same plan. `algorithm`, `protocol` and `channels`
+    /// force a choice, as NCCL_ALGO, NCCL_PROTO and NCCL_MIN/MAX_NCHANNELS do; `chunkBytes`
+    /// replaces the protocol's chunk.
+    public func timeNCCL(elementCount: Int, dataType: DataType, algorithm: NCCLAlgorithm? = nil, protocol proto: NCCLProtocol? = nil,
+                         channels: Int? = nil, chunkBytes: Int? = nil) throws -> SimulationOutcome {
+        let bytes = elementCount * dataType.sizeInBytes
+        let planner = NCCLPlanner(fabric: fabric)
+        var plan = planner.plan(bytes: Double(bytes), algorithm: algorithm, protocol: proto, channels: channels)
+        if let chunkBytes { plan.chunkBytes = chunkBytes }
+        guard let scheduleAlgorithm = plan.algorithm.schedule else {
+            throw SimulationError("NCCL's \(plan.algorithm.rawValue) needs switches that reduce, which this build does not model yet")
+        }
+        switch model {
+        case .event:
+            guard linkService == .fifo else {
+                throw SimulationError("NCCL's protocols are played with --links fifo only")
+            }
+            var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
+                                                       chunkBytes: plan.chunkBytes)
+            params.channelCount = plan.channels
+            let schedule = try SimulatedSchedules.make(scheduleAlgorithm, params)
+            let r = try EventEngine(fabric: fabric, protocolTiming: planner.timing(plan)).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
+            var o = SimulationOutcome(algorithm: scheduleAlgorithm, ncclProtocol: plan.ncclProtocol, timeSeconds: r.timeSeconds, statistics: r.statistics)
+            o.linkUtilization = r.linkUtilization
+            o.ncclPlan = plan
+            return o
+        case .nccl:
+            var o = SimulationOutcome(algorithm: scheduleAlgorithm, ncclProtocol: plan.ncclProtocol,
+                                      timeSeconds: planner.model.seconds(plan.algorithm, plan.ncclProtocol, bytes: Double(bytes)))
+            o.ncclPlan = plan
+            return o
+        case .analytic:
+            throw SimulationError("NCCL's choice is played by the event model or evaluated by the nccl model, not the analytic closed forms")
         }
     }
 
@@ -113,8 +162,8 @@ public struct Simulator: Sendable {
         let list = candidates ?? autoCandidates
         if model == .nccl {
             // NCCL picks algorithm and protocol together.
-            let b = NCCLModel(fabric: fabric).best(algorithms: list, bytes: Double(elementCount * dataType.sizeInBytes))
-            let o = SimulationOutcome(algorithm: b.algorithm, ncclProtocol: b.protocol, timeSeconds: b.seconds)
+            let b = NCCLModel(fabric: fabric).best(algorithms: list.compactMap(Self.ncclAlgorithm), bytes: Double(elementCount * dataType.sizeInBytes))
+            let o = SimulationOutcome(algorithm: b.algorithm == .tree ? .tree : .ring, ncclProtocol: b.protocol, timeSeconds: b.seconds)
             return (o, [o])
         }
         var all: [SimulationOutcome] = []

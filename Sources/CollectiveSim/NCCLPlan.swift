@@ -1,0 +1,112 @@
+import CollectiveCore
+import CollectiveFabric
+
+/// How one of NCCL's protocols moves data, as the event engine applies it to every transfer of a
+/// played schedule:
+/// - the run starts after the protocol's base latency (launch and first synchronisation);
+/// - a transfer arrives one *hop latency* after its last byte leaves, NCCL's figure for its path
+///   (NVLink, PCI or the network; ``NCCLTuningTables/hopLatencyMicroseconds``), in place of the
+///   fabric's own latencies and software overheads;
+/// - the links carry the protocol's wire bytes (LL: 2 per payload byte; LL128: 128/120);
+/// - one channel moves at most `channelCapGBps` of payload (one thread block per channel: LL's
+///   bus-bandwidth cap shared by the channels, LL128's and the tree's per-channel caps);
+///   0 means no cap, the links set the pace (Simple rings).
+public struct ProtocolTiming: Sendable, Hashable {
+    public var ncclProtocol: NCCLProtocol
+    public var startSeconds: Double
+    public var nvlinkHopSeconds: Double
+    public var pcieHopSeconds: Double
+    public var networkHopSeconds: Double
+    public var wireBytesPerPayloadByte: Double
+    public var channelCapGBps: Double
+
+    public init(ncclProtocol: NCCLProtocol, startSeconds: Double, nvlinkHopSeconds: Double, pcieHopSeconds: Double,
+                networkHopSeconds: Double, wireBytesPerPayloadByte: Double, channelCapGBps: Double) {
+        self.ncclProtocol = ncclProtocol
+        self.startSeconds = startSeconds
+        self.nvlinkHopSeconds = nvlinkHopSeconds
+        self.pcieHopSeconds = pcieHopSeconds
+        self.networkHopSeconds = networkHopSeconds
+        self.wireBytesPerPayloadByte = wireBytesPerPayloadByte
+        self.channelCapGBps = channelCapGBps
+    }
+
+    /// NCCL's figures for `algorithm` with `proto` on `topology`, run over `channels` channels.
+    public init(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, topology: NCCLTopology, channels: Int) {
+        let row = algorithm.row, col = proto.column
+        let hop = NCCLTuningTables.hopLatencyMicroseconds
+        let arch = topology.architecture.column, nodes = topology.nodesColumn
+        let llPerChannel = NCCLTuningTables.llMaxBusGBps[arch][nodes] / Double(max(1, channels))
+        var cap = 0.0
+        switch (algorithm, proto) {
+        case (.ring, .ll): cap = llPerChannel
+        case (.ring, .ll128): cap = NCCLTuningTables.perChannelMaxRingLL128GBps[arch]
+        case (.ring, .simple): cap = 0
+        case (_, .ll): cap = min(NCCLTuningTables.perChannelMaxTreeGBps[arch][nodes], llPerChannel)
+        default: cap = NCCLTuningTables.perChannelMaxTreeGBps[arch][nodes]
+        }
+        self.init(ncclProtocol: proto,
+                  startSeconds: NCCLTuningTables.baseLatencyMicroseconds[row][col] * 1e-6,
+                  nvlinkHopSeconds: hop[NCCLHardware.nvlink.rawValue][row][col] * 1e-6,
+                  pcieHopSeconds: hop[NCCLHardware.pci.rawValue][row][col] * 1e-6,
+                  networkHopSeconds: hop[NCCLHardware.network.rawValue][row][col] * 1e-6,
+                  wireBytesPerPayloadByte: proto.wireBytesPerPayloadByte,
+                  channelCapGBps: cap)
+    }
+
+    /// The hop latency of a path of kind `kind`, seconds.
+    @inlinable
+    public func hopLatencySeconds(_ kind: FabricMap.PathKind) -> Double {
+        switch kind {
+        case .nvlink: nvlinkHopSeconds
+        case .pcie: pcieHopSeconds
+        case .network: networkHopSeconds
+        }
+    }
+}
+
+/// What NCCL runs for one allreduce: algorithm, protocol, channels, and the chunk each step of a
+/// channel carries.
+public struct NCCLPlan: Sendable, Hashable, CustomStringConvertible {
+    public var algorithm: NCCLAlgorithm
+    public var ncclProtocol: NCCLProtocol
+    public var channels: Int
+    public var chunkBytes: Int
+
+    public init(algorithm: NCCLAlgorithm, ncclProtocol: NCCLProtocol, channels: Int, chunkBytes: Int) {
+        self.algorithm = algorithm
+        self.ncclProtocol = ncclProtocol
+        self.channels = channels
+        self.chunkBytes = chunkBytes
+    }
+
+    /// `ring/LL128/16ch`.
+    public var description: String { "\(algorithm.rawValue)/\(ncclProtocol.rawValue)/\(channels)ch" }
+}
+
+/// Chooses what NCCL would run, as NCCL does: the algorithm and protocol with the least time in
+/// its tuning model (``NCCLModel``), the channels of its topology search trimmed for small
+/// operations (``NCCLTopology/channels(for:_:bytes:)``), and the protocol's chunk. Each choice can
+/// be forced, as NCCL_ALGO, NCCL_PROTO and NCCL_MIN/MAX_NCHANNELS do; what is not forced is still
+/// chosen as NCCL would.
+public struct NCCLPlanner: Sendable {
+    public let model: NCCLModel
+
+    public init(fabric: FabricMap) { model = NCCLModel(fabric: fabric) }
+
+    public var topology: NCCLTopology { model.topology }
+
+    /// The plan for `bytes` per rank.
+    public func plan(bytes: Double, algorithm: NCCLAlgorithm? = nil, protocol proto: NCCLProtocol? = nil, channels: Int? = nil) -> NCCLPlan {
+        let pick = model.best(algorithms: algorithm.map { [$0] } ?? NCCLModel.algorithms, protocols: proto.map { [$0] }, bytes: bytes)
+        let a = algorithm ?? pick.algorithm
+        let p = proto ?? pick.protocol
+        let c = channels ?? topology.channels(for: a, p, bytes: bytes)
+        return NCCLPlan(algorithm: a, ncclProtocol: p, channels: max(1, min(c, ScheduleParameters.maxChannels)), chunkBytes: p.chunkBytes)
+    }
+
+    /// The engine's protocol figures for `plan`.
+    public func timing(_ plan: NCCLPlan) -> ProtocolTiming {
+        ProtocolTiming(plan.algorithm, plan.ncclProtocol, topology: topology, channels: plan.channels)
+    }
+}

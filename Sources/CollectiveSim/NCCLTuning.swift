@@ -1,0 +1,210 @@
+import CollectiveCore
+import CollectiveFabric
+
+/// NCCL's protocols (NCCL src/include/device.h; docs/Sources.md).
+public enum NCCLProtocol: String, CaseIterable, Sendable, Hashable {
+    /// 8-byte stores of 4 bytes of data and a 4-byte flag: lowest latency, 50% payload.
+    case ll = "LL"
+    /// 128-byte lines with 120 bytes of payload.
+    case ll128 = "LL128"
+    /// Bulk copies through FIFO buffers, one synchronisation per step.
+    case simple = "Simple"
+
+    /// Column of the [algorithm][protocol] tables (NCCL_PROTO_LL, _LL128, _SIMPLE).
+    @inlinable public var column: Int {
+        switch self {
+        case .ll: 0
+        case .ll128: 1
+        case .simple: 2
+        }
+    }
+
+    /// Parses `LL`, `LL128` or `Simple` (case-insensitive).
+    public init?(name: String) {
+        guard let p = Self.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) else { return nil }
+        self = p
+    }
+
+    /// Bytes on the wire per byte of payload: LL sends a 4-byte flag with every 4 bytes of data,
+    /// LL128 8 bytes of flag per 120 of data, Simple none.
+    public var wireBytesPerPayloadByte: Double {
+        switch self {
+        case .ll: 2
+        case .ll128: 128.0 / 120.0
+        case .simple: 1
+        }
+    }
+
+    /// The payload one step of a channel carries, bytes: NCCL's per-step buffer slice
+    /// (src/include/device.h, v2.30): LL 8 lines x 512 threads x 8 B of data (4 KiB x 8 = 32 KiB),
+    /// LL128 120 elements x 640 threads x 8 B x 120/128 (~562 KiB), Simple a 512 KiB step x 4
+    /// steps per chunk (ALLREDUCE_CHUNKSTEPS) = 2 MiB.
+    public var chunkBytes: Int {
+        switch self {
+        case .ll: 32 * 1024
+        case .ll128: 120 * 640 * 8 * 120 / 128
+        case .simple: 2 << 20
+        }
+    }
+}
+
+/// NCCL's algorithms, in NCCL's table order (NCCL_ALGO_TREE, _RING, _COLLNET_DIRECT,
+/// _COLLNET_CHAIN, _NVLS, _NVLS_TREE).
+public enum NCCLAlgorithm: String, CaseIterable, Sendable, Hashable {
+    case tree, ring
+    case collnetDirect = "collnet-direct"
+    case collnetChain = "collnet-chain"
+    case nvls
+    case nvlsTree = "nvls-tree"
+
+    /// Row of the [algorithm][protocol] tables.
+    @inlinable public var row: Int {
+        switch self {
+        case .tree: 0
+        case .ring: 1
+        case .collnetDirect: 2
+        case .collnetChain: 3
+        case .nvls: 4
+        case .nvlsTree: 5
+        }
+    }
+
+    /// The schedule that plays this algorithm, when this build has one.
+    public var schedule: AllreduceAlgorithm? {
+        switch self {
+        case .ring: .ncclRing
+        case .tree: .ncclTree
+        default: nil
+        }
+    }
+}
+
+/// GPU generations, as NCCL's tuning tells them apart (compute capability 7.0, 8.0, 9.0, 10.0).
+public enum GPUArchitecture: String, CaseIterable, Sendable, Hashable {
+    case volta, ampere, hopper, blackwell
+
+    /// The generation of a node: from its NVLink kind, else from its GPU name, else Ampere.
+    public init(node: NodeSpec) {
+        switch node.nvlink?.link.kind {
+        case .nvlink2?: self = .volta
+        case .nvlink3?: self = .ampere
+        case .nvlink4?: self = .hopper
+        case .nvlink5?: self = .blackwell
+        default:
+            let n = node.gpuName.uppercased()
+            if n.hasPrefix("V100") { self = .volta }
+            else if n.hasPrefix("H") || n.hasPrefix("GH") { self = .hopper }
+            else if n.hasPrefix("B") || n.hasPrefix("GB") { self = .blackwell }
+            else { self = .ampere }
+        }
+    }
+
+    /// Column of the per-generation tables.
+    @inlinable public var column: Int {
+        switch self {
+        case .volta: 0
+        case .ampere: 1
+        case .hopper: 2
+        case .blackwell: 3
+        }
+    }
+}
+
+/// Where a hop goes, as NCCL's latency table tells hops apart (NCCL_HW_NVLINK, _PCI, _NET).
+public enum NCCLHardware: Int, CaseIterable, Sendable, Hashable {
+    case nvlink = 0, pci = 1, network = 2
+}
+
+/// NCCL's tuning constants (src/graph/tuning.cc and tuning.h, v2.30.7), as 2-D
+/// [algorithm][protocol] tables laid out like NCCL's, so that each row can be compared with the
+/// source line by line. Rows follow ``NCCLAlgorithm/row`` (tree, ring, collnet direct, collnet
+/// chain, NVLS, NVLS tree), columns ``NCCLProtocol/column`` (LL, LL128, Simple). Latencies in
+/// microseconds, bandwidths in GB/s.
+public enum NCCLTuningTables {
+    /// `baseLat`: the fixed cost of one collective (launch and first synchronisation).
+    public static let baseLatencyMicroseconds: [[Double]] = [
+        [6.8, 14.0, 8.4],  // Tree
+        [6.6, 14.0, 8.4],  // Ring
+        [0, 0, 0],         // CollNet Direct
+        [0, 0, 0],         // CollNet Chain
+        [0, 0, 0],         // NVLS
+        [0, 0, 0],         // NVLS Tree
+    ]
+
+    /// `hwLat[hw][algorithm][protocol]`: the latency of one hop (one step of the ring, one level of
+    /// the tree) over NVLink, PCI or the network.
+    public static let hopLatencyMicroseconds: [[[Double]]] = [
+        [  // NVLink
+            [0.6, 1.25, 4.0],  // Tree
+            [0.6, 1.9, 3.4],   // Ring
+            [0, 0, 3.7],       // CollNet Direct
+            [0, 0, 2.8],       // CollNet Chain
+            [0, 0, 25],        // NVLS
+            [0, 0, 25],        // NVLS Tree
+        ],
+        [  // PCI
+            [1.0, 1.9, 4.0],
+            [1.0, 2.5, 5.7],
+            [0, 0, 3.7],
+            [0, 0, 2.8],
+            [0, 0, 0],
+            [0, 0, 0],
+        ],
+        [  // Network
+            [5.0, 8.5, 14],
+            [2.7, 4.0, 14],
+            [0, 0, 31],
+            [0, 0, 30],
+            [0, 0, 18],
+            [0, 0, 20.9],
+        ],
+    ]
+
+    /// `llMaxBws[generation][nodes]`: the most LL reaches, bus bandwidth, for 1, 2 and more nodes.
+    public static let llMaxBusGBps: [[Double]] = [
+        [39.0, 39.0, 20.4],    // Volta
+        [87.7, 22.5, 19.0],    // Ampere
+        [141.0, 45.0, 35.0],   // Hopper
+        [282.0, 90.0, 70.0],   // Blackwell
+    ]
+
+    /// `perChMaxRingLL128Bws`: LL128 ring bus bandwidth per channel, by generation.
+    public static let perChannelMaxRingLL128GBps: [Double] = [20.0, 20.0, 36.7, 40.0]
+
+    /// `perChMaxTreeBws[generation][nodes]`: tree bus bandwidth per channel, for 1, 2 and more
+    /// nodes (Volta takes Ampere's figures, Blackwell Hopper's).
+    public static let perChannelMaxTreeGBps: [[Double]] = [
+        [24.0, 23.6, 17.8],
+        [24.0, 23.6, 17.8],
+        [38.7, 41.4, 36.0],
+        [38.7, 41.4, 36.0],
+    ]
+
+    /// Ring Simple latency across nodes is scaled by 1.4 on Ampere and later.
+    public static let multiNodeRingSimpleLatencyFactor = 1.4
+
+    /// NCCL's per-link NVLink bandwidth as its topology search sees it (src/graph/topo.h:
+    /// SM70_NVLINK_BW, SM80_, SM90_, SM100_), GB/s per direction.
+    public static let nvlinkPerLinkGBps: [Double] = [20.0, 20.0, 20.6, 40.1]
+
+    /// The per-channel speeds NCCL's ring search tries, inside a node and between nodes
+    /// (src/graph/search.cc: speedArrayIntra, sm90SpeedArrayIntra, sm100SpeedArrayIntra and the
+    /// Inter arrays), GB/s.
+    public static func searchSpeedsGBps(_ arch: GPUArchitecture, interNode: Bool) -> [Double] {
+        switch (arch, interNode) {
+        case (.volta, false), (.ampere, false): [40.0, 30.0, 20.0, 18.0, 15.0, 12.0, 10.0, 9.0, 7.0, 6.0, 5.0, 4.0, 3.0]
+        case (.hopper, false): [60.0, 50.0, 40.0, 30.0, 24.0, 20.0, 15.0, 12.0, 11.0, 6.0, 3.0]
+        case (.blackwell, false): [90.0, 80.0, 70.0, 60.0, 50.0, 45.0, 40.0, 30.0, 24.0, 20.0, 19.0, 18.0, 15.0, 12.0, 11.0, 6.0, 3.0]
+        case (.volta, true), (.ampere, true): [48.0, 30.0, 28.0, 24.0, 20.0, 18.0, 15.0, 12.0, 10.0, 9.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.4, 1.2, 0.24, 0.12]
+        case (.hopper, true): [48.0, 45.0, 42.0, 40.0, 30.0, 24.0, 22.0, 20.0, 17.5, 15.0, 12.0, 6.0, 3.0, 2.4, 1.2, 0.24, 0.12]
+        case (.blackwell, true): [96.0, 48.0, 45.1, 42.0, 40.0, 30.0, 24.0, 22.0, 20.0, 17.5, 15.0, 12.0, 6.0, 3.0, 2.4, 1.2, 0.24, 0.12]
+        }
+    }
+
+    /// Bytes per thread below which NCCL takes channels away for a small operation
+    /// (src/include/device.h: NCCL_LL_THREAD_THRESHOLD, _LL128_, _SIMPLE_), by protocol column;
+    /// the ring LL threshold is multiplied by the rank count (tuning.cc).
+    public static let threadThresholdBytes: [Int] = [8, 8, 64]
+    /// Threads per channel of each protocol (NCCL_MAX_NTHREADS 640 for LL and Simple, LL128's 640).
+    public static let threadsPerChannel: [Int] = [512, 640, 512]
+}
