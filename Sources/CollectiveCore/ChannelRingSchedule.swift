@@ -6,18 +6,23 @@
 /// channel c as a ring reduce-scatter then allgather over p blocks. Every block moves as k
 /// chunks (NCCL's protocol steps: the unit a channel posts to its peer's FIFO), and a chunk is
 /// forwarded as soon as it has arrived, so chunks stream through the ring one behind the other
-/// and a hop's latency is paid once per pipeline, not once per chunk. Steps of a rank, in issue
-/// order:
+/// and a hop's latency is paid once per pipeline, not once per chunk. A *unit* u is one chunk at
+/// one ring step (u = s k + i); a rank's program per channel is
 ///
-///     for ring step s in 0 ..< 2(p-1), for chunk i in 0 ..< k, for channel c in 0 ..< channels:
-///         send(s, i, c)   waits for recv(s-1, i, c)              (it forwards what it received)
-///         recv(s, i, c)   waits for send(s+1-p, i, c) if s >= p-1 (it overwrites a block it sent)
+///     recv(0) ... recv(D-1), then for each unit u: recv(u + D), send(u)
+///
+/// where recv(u) reduces (reduce-scatter, s < p-1) or copies (allgather) chunk i of block
+/// (position - s - 1) from the previous rank, and waits for send(u - (p-1)k) when s >= p-1 (it
+/// overwrites a block it sent), and send(u) passes chunk i of block (position - s) to the next
+/// rank once recv(u - k) has brought it in. Receives run D units ahead of the sends, as NCCL's
+/// receive FIFO holds NCCL_STEPS slots (a rendezvous only waits for the receive to be posted).
+/// Channels are innermost in the interleaved program: every position holds one step per channel.
 ///
 /// k = ceil(largest block / chunkBytes). Each rank sends 2(p-1)/p of the buffer in all, as a
 /// single ring does; with rail-aligned orders on nodes of g GPUs every node sends and receives
 /// the same share through each of its NICs. With one channel on one node (or `ranksPerNode` 1)
 /// the order is the plain ring 0 -> 1 -> ... -> p-1.
-public struct ChannelRingSchedule: Schedule {
+public struct ChannelRingSchedule: LanedSchedule {
     public let rankCount: Int
     public let elementCount: Int
     /// Channels that carry data: the requested count, at most one per element.
@@ -25,6 +30,13 @@ public struct ChannelRingSchedule: Schedule {
     public let ranksPerNode: Int
     /// Chunks per block.
     public let rounds: Int
+    /// How many units (one chunk at one ring step) a rank's receives are posted ahead of its
+    /// sends: NCCL's FIFO depth (NCCL_STEPS, 8), less where a receive would overwrite a block
+    /// not yet sent ((p-1) x chunks - 1).
+    public let receivesAhead: Int
+
+    /// NCCL_STEPS (src/include/device.h): the slots of a channel's receive FIFO.
+    public static let fifoSteps = 8
     public let slices: BlockPartition
 
     public var algorithm: AllreduceAlgorithm { .ncclRing }
@@ -38,6 +50,7 @@ public struct ChannelRingSchedule: Schedule {
         slices = BlockPartition(count: elementCount, parts: channelCount)
         let largestBlock = BlockPartition(count: slices.maxSize, parts: rankCount).maxSize
         rounds = chunkCount(elements: largestBlock, elementSize: parameters.elementSizeBytes, chunkBytes: parameters.chunkBytes)
+        receivesAhead = max(0, min(Self.fifoSteps, (rankCount - 1) * rounds - 1))
     }
 
     /// Steps per rank: 2 (send and receive) x 2(p-1) ring steps x channels x chunks per block.
@@ -52,78 +65,110 @@ public struct ChannelRingSchedule: Schedule {
 
     public func makeSteps(forRank rank: Int) -> Iterator {
         precondition(rank >= 0 && rank < rankCount, "ChannelRingSchedule: rank \(rank) out of 0..<\(rankCount)")
-        return Iterator(schedule: self, rank: rank)
+        return Iterator(schedule: self, rank: rank, lanes: 0..<channelCount)
+    }
+
+    /// Lanes: one per channel.
+    public var laneCount: Int { channelCount }
+
+    /// The steps of `rank` in channel `lane` alone.
+    public func makeSteps(forRank rank: Int, lane: Int) -> Iterator {
+        precondition(rank >= 0 && rank < rankCount && lane >= 0 && lane < channelCount, "ChannelRingSchedule: rank \(rank) lane \(lane) out of range")
+        return Iterator(schedule: self, rank: rank, lanes: lane..<(lane + 1))
     }
 
     public struct Iterator: IteratorProtocol {
         @usableFromInline let schedule: ChannelRingSchedule
         @usableFromInline let rank: Int
-        @usableFromInline let ringSteps: Int
         @usableFromInline let stepCount: Int
+        /// The channels this iterator produces (all of them, or one lane).
+        @usableFromInline let firstChannel: Int
+        @usableFromInline let channels: Int
+        /// Units (ring step x chunk) of a channel, the receives posted ahead (D, at most U), and
+        /// the units whose send has a receive posted before it (max(0, U - D)).
+        @usableFromInline let units: Int
+        @usableFromInline let ahead: Int
+        @usableFromInline let paired: Int
         @usableFromInline var index = 0
-        /// Cursor of the next (send, receive) pair: ring step, chunk (`round`), channel.
-        @usableFromInline var round = 0
-        @usableFromInline var s = 0
-        @usableFromInline var c = 0
-        /// The current channel's ring neighbours and this rank's position in it.
+        /// Cursor: position in the lane program, and channel.
         @usableFromInline var position = 0
-        @usableFromInline var nextRank = 0
-        @usableFromInline var previousRank = 0
+        @usableFromInline var c = 0
 
-        init(schedule: ChannelRingSchedule, rank: Int) {
+        init(schedule: ChannelRingSchedule, rank: Int, lanes: Range<Int>) {
             self.schedule = schedule
             self.rank = rank
-            ringSteps = 2 * (schedule.rankCount - 1)
-            stepCount = schedule.stepsPerRank
+            firstChannel = lanes.lowerBound
+            channels = lanes.count
+            stepCount = schedule.stepsPerRank / schedule.channelCount * lanes.count
+            units = 2 * (schedule.rankCount - 1) * schedule.rounds
+            ahead = Swift.min(schedule.receivesAhead, units)
+            paired = Swift.max(0, units - schedule.receivesAhead)
+            c = lanes.lowerBound
         }
 
         @inlinable
         public mutating func next() -> Step? {
             guard index < stepCount else { return nil }
-            let i = index
-            index = i + 1
-            let p = schedule.rankCount
-            let C = schedule.channelCount
-            if i & 1 == 0 {
-                let order = schedule.order(channel: c)
-                position = order.position(of: rank)
-                nextRank = order.rank(at: position + 1 == p ? 0 : position + 1)
-                previousRank = order.rank(at: position == 0 ? p - 1 : position - 1)
-                var deps = StepDependencies()
-                if s >= 1 { deps._d0 = _dependency(_index(round, s - 1, c, receive: true, channels: C)) }
-                let r = _chunk(block: (position - s + 2 * p) % p)
-                return Step(kind: .send, peer: nextRank, offset: r.lowerBound, count: r.count, chunk: round, dependencies: deps)
+            index += 1
+            let p = schedule.rankCount, k = schedule.rounds
+            // Which step this position holds: the first D receives, then (receive u + D, send u)
+            // pairs, then the last sends.
+            let receive: Bool, unit: Int
+            if position < ahead {
+                receive = true; unit = position
+            } else {
+                let q = position - ahead
+                if q < 2 * paired {
+                    receive = q & 1 == 0
+                    unit = receive ? q / 2 + schedule.receivesAhead : q / 2
+                } else {
+                    receive = false; unit = paired + (q - 2 * paired)
+                }
             }
+            let s = unit / k, chunk = unit - s * k
+            let order = schedule.order(channel: c)
+            let place = order.position(of: rank)
             var deps = StepDependencies()
-            if s >= p - 1 { deps._d0 = _dependency(_index(round, s + 1 - p, c, receive: false, channels: C)) }
-            let r = _chunk(block: (position - s - 1 + 2 * p) % p)
-            let step = Step(kind: s < p - 1 ? .recvReduce : .recvCopy, peer: previousRank, offset: r.lowerBound, count: r.count,
-                            chunk: round, dependencies: deps)
-            c += 1
-            if c == C {
-                c = 0
-                round += 1
-                if round == schedule.rounds { round = 0; s += 1 }
+            let step: Step
+            if !receive {
+                if s >= 1 { deps._d0 = _dependency(_index(receive: true, unit - k)) }
+                let r = _chunk(block: (place - s + 2 * p) % p, chunk)
+                step = Step(kind: .send, peer: order.rank(at: place + 1 == p ? 0 : place + 1), offset: r.lowerBound, count: r.count,
+                            chunk: chunk, dependencies: deps)
+            } else {
+                if s >= p - 1 { deps._d0 = _dependency(_index(receive: false, unit - (p - 1) * k)) }
+                let r = _chunk(block: (place - s - 1 + 2 * p) % p, chunk)
+                step = Step(kind: s < p - 1 ? .recvReduce : .recvCopy, peer: order.rank(at: place == 0 ? p - 1 : place - 1),
+                            offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps)
             }
+            c += 1
+            if c == firstChannel + channels { c = firstChannel; position += 1 }
             return step
         }
 
+        /// Index of the receive or send of `unit` for the current channel.
         @inlinable @inline(__always)
-        func _index(_ round: Int, _ s: Int, _ c: Int, receive: Bool, channels: Int) -> Int {
-            ((s * schedule.rounds + round) * channels + c) * 2 + (receive ? 1 : 0)
+        func _index(receive: Bool, _ unit: Int) -> Int {
+            let pos: Int
+            if receive {
+                pos = unit < ahead ? unit : ahead + 2 * (unit - schedule.receivesAhead)
+            } else {
+                pos = ahead + unit + Swift.min(unit, paired) + (unit < paired ? 1 : 0)
+            }
+            return pos * channels + (c - firstChannel)
         }
 
-        /// Chunk `round` of block `block` of the current channel's slice.
+        /// Chunk `chunk` of block `block` of the current channel's slice.
         @inlinable @inline(__always)
-        func _chunk(block: Int) -> Range<Int> {
+        func _chunk(block: Int, _ chunk: Int) -> Range<Int> {
             let slice = schedule.slices.range(c)
             let blocks = BlockPartition(count: slice.count, parts: schedule.rankCount)
             let b = blocks.range(block)
             let k = schedule.rounds
             if k == 1 { return (slice.lowerBound + b.lowerBound)..<(slice.lowerBound + b.upperBound) }
             let piece = BlockPartition(count: b.count, parts: k)
-            let o = slice.lowerBound + b.lowerBound + piece.offset(round)
-            return o..<(o + piece.size(round))
+            let o = slice.lowerBound + b.lowerBound + piece.offset(chunk)
+            return o..<(o + piece.size(chunk))
         }
     }
 }

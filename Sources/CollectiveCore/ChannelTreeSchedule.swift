@@ -21,7 +21,7 @@
 /// once); `Iterator._produceRound` gives the rounds.
 ///
 /// Per-rank state is O(channels x L); a rank's steps are produced one round at a time.
-public struct ChannelTreeSchedule: Schedule {
+public struct ChannelTreeSchedule: LanedSchedule {
     public let rankCount: Int
     public let elementCount: Int
     /// Channels that carry data: the requested count, at most one per element.
@@ -60,7 +60,16 @@ public struct ChannelTreeSchedule: Schedule {
 
     public func makeSteps(forRank rank: Int) -> Iterator {
         precondition(rank >= 0 && rank < rankCount, "ChannelTreeSchedule: rank \(rank) out of 0..<\(rankCount)")
-        return Iterator(schedule: self, rank: rank)
+        return Iterator(schedule: self, rank: rank, lanes: 0..<channelCount)
+    }
+
+    /// Lanes: one per channel.
+    public var laneCount: Int { channelCount }
+
+    /// The steps of `rank` in channel `lane` alone.
+    public func makeSteps(forRank rank: Int, lane: Int) -> Iterator {
+        precondition(rank >= 0 && rank < rankCount && lane >= 0 && lane < channelCount, "ChannelTreeSchedule: rank \(rank) lane \(lane) out of range")
+        return Iterator(schedule: self, rank: rank, lanes: lane..<(lane + 1))
     }
 
     /// One rank's place in one channel's tree.
@@ -116,6 +125,8 @@ public struct ChannelTreeSchedule: Schedule {
     public struct Iterator: IteratorProtocol {
         @usableFromInline let schedule: ChannelTreeSchedule
         @usableFromInline let roles: [_Role]
+        /// The channel of `roles[0]`.
+        @usableFromInline let firstChannel: Int
         @usableFromInline let stepCount: Int
         /// The depth bound D.
         @usableFromInline let depthBound: Int
@@ -133,13 +144,14 @@ public struct ChannelTreeSchedule: Schedule {
         @usableFromInline var sentUp: [Int32]
         @usableFromInline var copiedDown: [Int32]
 
-        init(schedule: ChannelTreeSchedule, rank: Int) {
+        init(schedule: ChannelTreeSchedule, rank: Int, lanes: Range<Int>) {
             self.schedule = schedule
+            firstChannel = lanes.lowerBound
             var roles: [_Role] = []
             var perChunk = 0
             if schedule.rankCount > 1 && schedule.elementCount > 0 {
-                roles.reserveCapacity(schedule.channelCount)
-                for c in 0..<schedule.channelCount {
+                roles.reserveCapacity(lanes.count)
+                for c in lanes {
                     let r = _Role(rank: rank, channel: c, ranksPerNode: schedule.ranksPerNode, nodes: schedule.nodeCount)
                     perChunk += r.upSteps + r.downSteps
                     roles.append(r)
@@ -194,7 +206,7 @@ public struct ChannelTreeSchedule: Schedule {
                 for q in 0..<Int(role.childCount) {
                     let chunk = t - 3 * (D - d - 1) - q
                     guard chunk >= 0 && chunk < k else { continue }
-                    let r = _range(chunk: chunk, channel: c)
+                    let r = _range(chunk: chunk, channel: firstChannel + c)
                     var deps = StepDependencies()
                     if q > 0 { deps.append(Int(lastReduce[slot(c, chunk)])) }
                     pending.append(Step(kind: .recvReduce, peer: role.child(q), offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps))
@@ -206,7 +218,7 @@ public struct ChannelTreeSchedule: Schedule {
             for (c, role) in roles.enumerated() where role.hasParent {
                 let chunk = t - 3 * (D - Int(role.depth)) - Int(role.indexAtParent)
                 guard chunk >= 0 && chunk < k else { continue }
-                let r = _range(chunk: chunk, channel: c)
+                let r = _range(chunk: chunk, channel: firstChannel + c)
                 var deps = StepDependencies()
                 if role.childCount > 0 { deps.append(Int(lastReduce[slot(c, chunk)])) }
                 pending.append(Step(kind: .send, peer: Int(role.parent), offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps))
@@ -217,7 +229,7 @@ public struct ChannelTreeSchedule: Schedule {
             for (c, role) in roles.enumerated() where role.hasParent {
                 let chunk = t - 3 * D - L - Int(role.depth)
                 guard chunk >= 0 && chunk < k else { continue }
-                let r = _range(chunk: chunk, channel: c)
+                let r = _range(chunk: chunk, channel: firstChannel + c)
                 var deps = StepDependencies()
                 deps.append(Int(sentUp[slot(c, chunk)]))
                 pending.append(Step(kind: .recvCopy, peer: Int(role.parent), offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps))
@@ -229,7 +241,7 @@ public struct ChannelTreeSchedule: Schedule {
             for (c, role) in roles.enumerated() where role.childCount > 0 {
                 let chunk = t - 3 * D - L - Int(role.depth) - 1
                 guard chunk >= 0 && chunk < k else { continue }
-                let r = _range(chunk: chunk, channel: c)
+                let r = _range(chunk: chunk, channel: firstChannel + c)
                 let ready = role.hasParent ? Int(copiedDown[2 * c + (chunk & 1)]) : Int(lastReduce[slot(c, chunk)])
                 for q in 0..<Int(role.childCount) {
                     var deps = StepDependencies()

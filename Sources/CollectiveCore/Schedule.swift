@@ -54,3 +54,22 @@ public enum AllreduceAlgorithm: String, CaseIterable, Sendable, Hashable, Codabl
     /// Every accepted name, for error messages.
     public static var validNames: String { allCases.map(\.rawValue).joined(separator: " ") }
 }
+
+/// A schedule whose ranks run several independent *lanes* at once, as NCCL's channels run as
+/// separate thread blocks: the steps of one lane issue in order, lanes never depend on each
+/// other, and the k-th send from a to b in a lane matches the k-th receive at b from a in the same
+/// lane.
+///
+/// ``Schedule/makeSteps(forRank:)`` still gives each rank one stream, the lanes interleaved in an
+/// order both ends of every pair share, so executors that know nothing of lanes play the same
+/// schedule (in-order issue over the interleaving is stricter, never different in result). An
+/// executor that models time plays the lanes apart, so that one lane waiting for its data does
+/// not hold back another.
+public protocol LanedSchedule: Schedule {
+    associatedtype LaneSteps: IteratorProtocol<Step>
+    /// Lanes per rank.
+    var laneCount: Int { get }
+    /// The steps of `rank` in lane `lane` (0 ..< laneCount), in issue order; dependencies index
+    /// the steps of the same lane.
+    func makeSteps(forRank rank: Int, lane: Int) -> LaneSteps
+}

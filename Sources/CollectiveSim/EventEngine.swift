@@ -66,6 +66,37 @@ public struct EventEngine: Sendable {
             state.progress(r).initialize(to: RankProgress(schedule.makeSteps(forRank: r)))
         }
         state.initializedRanks = schedule.rankCount
+        return try _finish(&state, clock: clock, cpuStart: cpuStart)
+    }
+
+    /// Plays a schedule's lanes apart (``LanedSchedule``): every (rank, lane) issues its steps in
+    /// order on its own, as NCCL's channels run in separate thread blocks, and transfers between
+    /// the lanes of two ranks take the path between the two GPUs. Per lane, the reduction of a
+    /// GPU is served on its own (a GPU reduces several channels' data at once).
+    @inlinable
+    public func run<S: LanedSchedule>(lanes schedule: S, elementSizeBytes: Int) throws(SimulationError) -> EventResult {
+        guard schedule.rankCount == fabric.rankCount else {
+            throw SimulationError("the schedule has \(schedule.rankCount) ranks but the cluster has \(fabric.rankCount) GPUs")
+        }
+        let lanes = max(1, schedule.laneCount)
+        guard fabric.rankCount <= (Int(Int32.max) - 1) / lanes else {
+            throw SimulationError("\(fabric.rankCount) ranks x \(lanes) lanes is more than the engine indexes")
+        }
+        let clock = WallClock()
+        let cpuStart = WallClock.processCPUSeconds()
+        var state = _EngineState<S.LaneSteps>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming, lanes: lanes)
+        defer { state.release() }
+        for r in 0..<schedule.rankCount {
+            for l in 0..<lanes {
+                state.progress(r * lanes + l).initialize(to: RankProgress(schedule.makeSteps(forRank: r, lane: l)))
+                state.initializedRanks += 1
+            }
+        }
+        return try _finish(&state, clock: clock, cpuStart: cpuStart)
+    }
+
+    @inlinable
+    func _finish<Steps>(_ state: inout _EngineState<Steps>, clock: WallClock, cpuStart: Double) throws(SimulationError) -> EventResult {
         try state.play()
         return EventResult(
             timeSeconds: state.now + (protocolTiming?.startSeconds ?? 0),
@@ -260,7 +291,11 @@ struct _LinkRecord {
 @usableFromInline
 struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let fabric: FabricMap
+    /// Progress entries: ranks x lanes (entry `rank * lanes + lane`).
     @usableFromInline let rankCount: Int
+    @usableFromInline let lanes: Int
+    /// GPUs of the fabric.
+    @usableFromInline let gpuCount: Int
     @usableFromInline let elementSizeBytes: Double
     @usableFromInline let gammaSecondsPerByte: Double
     /// The protocol's figures: hop latency by path kind, wire bytes per payload byte, and the
@@ -308,13 +343,15 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var failure: String?
 
     @inlinable
-    init(fabric: FabricMap, elementSizeBytes: Int, timing: ProtocolTiming? = nil) {
-        precondition(fabric.rankCount < Int(Int32.max) && fabric.linkCount < Int(Int32.max), "EventEngine: cluster too large")
+    init(fabric: FabricMap, elementSizeBytes: Int, timing: ProtocolTiming? = nil, lanes: Int = 1) {
+        precondition(fabric.rankCount * lanes < Int(Int32.max) && fabric.linkCount < Int(Int32.max), "EventEngine: cluster too large")
         self.fabric = fabric
+        self.lanes = lanes
+        gpuCount = fabric.rankCount
         self.timing = timing
         wireFactor = timing?.wireBytesPerPayloadByte ?? 1
         channelSecondsPerByte = timing.map { $0.channelCapGBps > 0 ? 1 / ($0.channelCapGBps * 1e9) : 0 } ?? 0
-        rankCount = fabric.rankCount
+        rankCount = fabric.rankCount * lanes
         self.elementSizeBytes = Double(elementSizeBytes)
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
         let p = Swift.max(rankCount, 1)
@@ -403,7 +440,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         }
         if let failure { throw SimulationError(failure) }
         for r in 0..<rankCount where !progress(r).pointee.isFinished() {
-            throw SimulationError.deadlock(rank: r, &progress(r).pointee, atSeconds: now)
+            throw SimulationError.deadlock(rank: r / lanes, &progress(r).pointee, atSeconds: now)
         }
     }
 
@@ -426,11 +463,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @inlinable
     mutating func issueReady(_ r: Int) {
         while let (index, step) = progress(r).pointee.issueNext() {
-            let peer = step.peer
-            guard peer >= 0 && peer < rankCount && peer != r else {
-                failure = "rank \(r) step \(index) names peer \(peer), outside 0..<\(rankCount) or itself"
+            let gpu = lanes == 1 ? r : r / lanes
+            guard step.peer >= 0 && step.peer < gpuCount && step.peer != gpu else {
+                failure = "rank \(gpu) step \(index) names peer \(step.peer), outside 0..<\(gpuCount) or itself"
                 return
             }
+            let peer = lanes == 1 ? step.peer : step.peer * lanes + (r - gpu * lanes)
             let r32 = Int32(truncatingIfNeeded: r)
             if step.kind == .send {
                 // The oldest unmatched receive at `peer` from `r`.
@@ -466,17 +504,17 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @inlinable
     mutating func start(src: Int, srcStep: Int, dst: Int, dstStep: Int, count: Int, recvCount: Int, reduce: Bool) {
         guard count == recvCount else {
-            failure = "rank \(src) sends \(count) elements to rank \(dst), which expects \(recvCount)"
+            failure = "rank \(src / lanes) sends \(count) elements to rank \(dst / lanes), which expects \(recvCount)"
             return
         }
         let bytes = Double(count) * elementSizeBytes
         let dst32 = Int32(truncatingIfNeeded: dst)
         if rank[src].cacheDst != dst32 {
-            let route = fabric.route(from: src, to: dst, links: path)
+            let route = fabric.route(from: src / lanes, to: dst / lanes, links: path)
             rank[src].cacheDst = dst32
             rank[src].cacheCount = Int32(route.count)
             rank[src].cacheRate = route.bytesPerSecond
-            rank[src].cacheLatency = timing.map { $0.hopLatencySeconds(fabric.pathKind(from: src, to: dst)) } ?? route.latencySeconds
+            rank[src].cacheLatency = timing.map { $0.hopLatencySeconds(fabric.pathKind(from: src / lanes, to: dst / lanes)) } ?? route.latencySeconds
             withUnsafeMutableBytes(of: &rank[src].links) { raw in
                 let l = raw.bindMemory(to: Int32.self)
                 for k in 0..<route.count {

@@ -35,15 +35,15 @@ public enum NCCLProtocol: String, CaseIterable, Sendable, Hashable {
         }
     }
 
-    /// The payload one step of a channel carries, bytes: NCCL's per-step buffer slice
-    /// (src/include/device.h, v2.30): LL 8 lines x 512 threads x 8 B of data (4 KiB x 8 = 32 KiB),
-    /// LL128 120 elements x 640 threads x 8 B x 120/128 (~562 KiB), Simple a 512 KiB step x 4
-    /// steps per chunk (ALLREDUCE_CHUNKSTEPS) = 2 MiB.
+    /// The payload one FIFO step of a channel carries, bytes: NCCL's buffer of a connection
+    /// divided into its NCCL_STEPS (8) slots (src/include/device.h and comm.h, v2.30): LL
+    /// 8 lines x 512 threads x 16 B per step, half of it data (32 KiB); LL128 120 x 8 B per
+    /// thread x 640 threads, 120 of every 128 bytes data (~562 KiB); Simple 4 MiB / 8 = 512 KiB.
     public var chunkBytes: Int {
         switch self {
         case .ll: 32 * 1024
         case .ll128: 120 * 640 * 8 * 120 / 128
-        case .simple: 2 << 20
+        case .simple: 512 * 1024
         }
     }
 }

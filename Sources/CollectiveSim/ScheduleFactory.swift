@@ -35,8 +35,8 @@ extension EventEngine {
         if let s = schedule as? RabenseifnerSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
         if let s = schedule as? RecursiveDoublingSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
         if let s = schedule as? HierarchicalSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
-        if let s = schedule as? ChannelRingSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
-        if let s = schedule as? ChannelTreeSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? ChannelRingSchedule { return try run(lanes: s, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? ChannelTreeSchedule { return try run(lanes: s, elementSizeBytes: elementSizeBytes) }
         return try _runOpened(schedule, elementSizeBytes: elementSizeBytes)
     }
 
