@@ -3,14 +3,16 @@ import CollectiveFabric
 
 /// How one of NCCL's protocols moves data, as the event engine applies it to every transfer of a
 /// played schedule:
-/// - the run starts after the protocol's base latency (launch and first synchronisation);
+/// - the run starts after the protocol's base latency and the GPU's launch overhead
+///   (``NCCLTuningTables/launchOverheadMicroseconds``);
 /// - a transfer arrives one *hop latency* after its last byte leaves, NCCL's figure for its path
 ///   (NVLink, PCI or the network; ``NCCLTuningTables/hopLatencyMicroseconds``), in place of the
 ///   fabric's own latencies and software overheads;
 /// - the links carry the protocol's wire bytes (LL: 2 per payload byte; LL128: 128/120);
-/// - one channel moves at most `channelCapGBps` of payload (one thread block per channel: LL's
-///   bus-bandwidth cap shared by the channels, LL128's and the tree's per-channel caps);
-///   0 means no cap, the links set the pace (Simple rings).
+/// - one channel moves at most `channelCapGBps` of payload (one thread block per channel): the
+///   bus-bandwidth caps of NCCL's tuning (LL's cap; LL128's and the tree's per-channel caps
+///   times the channels of the search) shared by the channels that run; 0 means no cap, the
+///   links set the pace (Simple rings).
 public struct ProtocolTiming: Sendable, Hashable {
     public var ncclProtocol: NCCLProtocol
     public var startSeconds: Double
@@ -36,17 +38,20 @@ public struct ProtocolTiming: Sendable, Hashable {
         let row = algorithm.row, col = proto.column
         let hop = NCCLTuningTables.hopLatencyMicroseconds
         let arch = topology.architecture.column, nodes = topology.nodesColumn
-        let llPerChannel = NCCLTuningTables.llMaxBusGBps[arch][nodes] / Double(max(1, channels))
+        let running = Double(max(1, channels))
+        let searched = Double(topology.searchChannels)
+        let llPerChannel = NCCLTuningTables.llMaxBusGBps[arch][nodes] / running
+        let treePerChannel = NCCLTuningTables.perChannelMaxTreeGBps[arch][nodes] * searched / running
         var cap = 0.0
         switch (algorithm, proto) {
         case (.ring, .ll): cap = llPerChannel
-        case (.ring, .ll128): cap = NCCLTuningTables.perChannelMaxRingLL128GBps[arch]
+        case (.ring, .ll128): cap = NCCLTuningTables.perChannelMaxRingLL128GBps[arch] * searched / running
         case (.ring, .simple): cap = 0
-        case (_, .ll): cap = min(NCCLTuningTables.perChannelMaxTreeGBps[arch][nodes], llPerChannel)
-        default: cap = NCCLTuningTables.perChannelMaxTreeGBps[arch][nodes]
+        case (_, .ll): cap = min(treePerChannel, llPerChannel)
+        default: cap = treePerChannel
         }
         self.init(ncclProtocol: proto,
-                  startSeconds: NCCLTuningTables.baseLatencyMicroseconds[row][col] * 1e-6,
+                  startSeconds: (NCCLTuningTables.baseLatencyMicroseconds[row][col] + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
                   nvlinkHopSeconds: hop[NCCLHardware.nvlink.rawValue][row][col] * 1e-6,
                   pcieHopSeconds: hop[NCCLHardware.pci.rawValue][row][col] * 1e-6,
                   networkHopSeconds: hop[NCCLHardware.network.rawValue][row][col] * 1e-6,

@@ -180,6 +180,16 @@ public enum NCCLTuningTables {
         [38.7, 41.4, 36.0],
     ]
 
+    /// What one collective costs before its first step and after its last, besides NCCL's base
+    /// latency, as nccl-tests times it (a loop of back-to-back calls on one stream): the host's
+    /// enqueue, the kernel launch and the kernel's teardown, by generation, microseconds.
+    /// NCCL's tuning model leaves it out (its ring LL latency on 8 NVLink GPUs is 15 us); the
+    /// published small-message times are 26-44 us (docs/Sources.md: nccl-tests issue 123 for
+    /// A100, 33.7 us at 8 B; Azure's ND H100 v5 and ND A100 v4 results at 1-8 KB), which these
+    /// figures reproduce to within about 20%. Hopper and later launch faster (shorter kernel
+    /// start-up through the copy engines and the grid scheduler).
+    public static let launchOverheadMicroseconds: [Double] = [20.0, 20.0, 12.0, 12.0]
+
     /// Ring Simple latency across nodes is scaled by 1.4 on Ampere and later.
     public static let multiNodeRingSimpleLatencyFactor = 1.4
 
