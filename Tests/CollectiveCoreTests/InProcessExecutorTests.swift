@@ -38,6 +38,8 @@ struct ExecutionCase: Sendable, CustomTestStringConvertible {
                 AlgorithmCase(algorithm: .recursiveDoubling),
                 AlgorithmCase(algorithm: .hierarchical, ranksPerNode: Int.random(in: 1...ranks, using: &g),
                               inter: Bool.random(using: &g) ? .ring : .tree),
+                AlgorithmCase(algorithm: .ncclRing, ranksPerNode: Int.random(in: 1...ranks, using: &g), channels: Int.random(in: 1...5, using: &g)),
+                AlgorithmCase(algorithm: .ncclTree, ranksPerNode: Int.random(in: 1...ranks, using: &g), channels: Int.random(in: 1...5, using: &g)),
             ]
             return ExecutionCase(
                 algorithm: algorithms[n % algorithms.count], ranks: ranks,

@@ -7,14 +7,19 @@ struct AlgorithmCase: Sendable, CustomTestStringConvertible {
     var algorithm: AllreduceAlgorithm
     var ranksPerNode: Int = 1
     var inter: AllreduceAlgorithm = .ring
+    var channels: Int = 1
 
     var testDescription: String {
-        algorithm == .hierarchical ? "hierarchical(g=\(ranksPerNode),\(inter.rawValue))" : algorithm.rawValue
+        switch algorithm {
+        case .hierarchical: "hierarchical(g=\(ranksPerNode),\(inter.rawValue))"
+        case .ncclRing, .ncclTree: "\(algorithm.rawValue)(g=\(ranksPerNode),\(channels)ch)"
+        default: algorithm.rawValue
+        }
     }
 
     func parameters(ranks: Int, count: Int, elementSize: Int = 4, chunkBytes: Int) -> ScheduleParameters {
         ScheduleParameters(rankCount: ranks, elementCount: count, elementSizeBytes: elementSize, chunkBytes: chunkBytes,
-                           ranksPerNode: min(ranksPerNode, ranks), interNodeAlgorithm: inter)
+                           ranksPerNode: min(ranksPerNode, ranks), interNodeAlgorithm: inter, channelCount: channels)
     }
 
     static let all: [AlgorithmCase] = [
@@ -23,6 +28,10 @@ struct AlgorithmCase: Sendable, CustomTestStringConvertible {
         AlgorithmCase(algorithm: .hierarchical, ranksPerNode: 4, inter: .ring),
         AlgorithmCase(algorithm: .hierarchical, ranksPerNode: 3, inter: .tree),
         AlgorithmCase(algorithm: .hierarchical, ranksPerNode: 8, inter: .tree),
+        AlgorithmCase(algorithm: .ncclRing, ranksPerNode: 4, channels: 3),
+        AlgorithmCase(algorithm: .ncclRing, ranksPerNode: 1, channels: 2),
+        AlgorithmCase(algorithm: .ncclTree, ranksPerNode: 4, channels: 4),
+        AlgorithmCase(algorithm: .ncclTree, ranksPerNode: 3, channels: 2),
     ]
 }
 
@@ -65,7 +74,7 @@ struct AlgorithmVerificationTests {
     func largeRankCounts(_ c: AlgorithmCase, ranks: Int) throws {
         // Ring-based schedules have O(p) steps per rank (the ring: 4 million steps at p = 1000):
         // fewer counts for them, and at p = 1000 one count unless ALLREDUCE_LONG_TESTS=1.
-        let ringBased = c.algorithm == .ring || (c.algorithm == .hierarchical && c.inter == .ring)
+        let ringBased = c.algorithm == .ring || c.algorithm == .ncclRing || (c.algorithm == .hierarchical && c.inter == .ring)
         var counts = ringBased ? [1, ranks + 1] : [0, 1, ranks - 1, ranks, ranks + 1, 1031]
         if c.algorithm == .ring && ranks == 1000 && !Self.long { counts = [ranks + 1] }
         for count in counts {

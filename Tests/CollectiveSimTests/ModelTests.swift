@@ -60,7 +60,7 @@ struct ModelTests {
         #expect(one.interNodeAlgorithm == nil)
     }
 
-    @Test("NCCL latency formulas (FACTS.md section 5)")
+    @Test("NCCL latency formulas (tuning.cc)")
     func ncclLatency() throws {
         let one = NCCLModel(fabric: try fabric("dgx-h100", nodes: 1))
         #expect(abs(one.latencyMicroseconds(.ring, .ll) - (6.6 + 14 * 0.6)) < 1e-9)
@@ -78,8 +78,9 @@ struct ModelTests {
         #expect(m.best(algorithms: [.ring, .tree], bytes: 8).protocol == .ll)
         let big = m.best(algorithms: [.ring, .tree], bytes: 8e9)
         #expect(big.algorithm == .ring && big.protocol == .simple)
-        // Bandwidth: 18 links x 20.6 GB/s per GPU; ring algBw = busBw * n / (2(n-1)).
-        #expect(abs(m.algorithmGBps(.ring, .simple) - 18 * 20.6 * 8 / 14) < 1e-9)
+        // Bandwidth: the search's 12 channels x 30 GB/s (6 x 60 within 18 x 20.6, duplicated at
+        // half speed); ring algBw = busBw * n / (2(n-1)).
+        #expect(abs(m.algorithmGBps(.ring, .simple) - 12 * 30 * 8.0 / 14) < 1e-9)
     }
 
     @Test("hierarchical uses every NIC: faster than flat ring for large messages across nodes")

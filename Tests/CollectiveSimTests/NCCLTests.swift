@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+@testable import CollectiveCore
+@testable import CollectiveFabric
+@testable import CollectiveSim
+
+private func preset(_ name: String, nodes: Int = 1) throws -> FabricMap {
+    try FabricMap(Topology.preset(name)!.with(nodes: nodes))
+}
+
+@Suite("NCCL: topology search, tuning tables, plans, protocols played")
+struct NCCLTests {
+    @Test("the tables have NCCL's shape: 6 algorithms x 3 protocols, 3 kinds of hop, 4 generations")
+    func tableShapes() {
+        #expect(NCCLTuningTables.baseLatencyMicroseconds.count == NCCLAlgorithm.allCases.count)
+        #expect(NCCLTuningTables.baseLatencyMicroseconds.allSatisfy { $0.count == NCCLProtocol.allCases.count })
+        #expect(NCCLTuningTables.hopLatencyMicroseconds.count == NCCLHardware.allCases.count)
+        #expect(NCCLTuningTables.hopLatencyMicroseconds.allSatisfy { $0.count == 6 && $0.allSatisfy { $0.count == 3 } })
+        #expect(NCCLTuningTables.llMaxBusGBps.count == GPUArchitecture.allCases.count)
+        #expect(NCCLTuningTables.launchOverheadMicroseconds.count == GPUArchitecture.allCases.count)
+        // Spot checks against tuning.cc: ring LL128 NVLink hop, tree Simple network hop.
+        #expect(NCCLTuningTables.hopLatencyMicroseconds[0][NCCLAlgorithm.ring.row][NCCLProtocol.ll128.column] == 1.9)
+        #expect(NCCLTuningTables.hopLatencyMicroseconds[2][NCCLAlgorithm.tree.row][NCCLProtocol.simple.column] == 14)
+    }
+
+    @Test("channels as NCCL's search finds them: 24 on an A100 or H100 node, 16 on an H800 node, 16 across DGX nodes")
+    func channels() throws {
+        #expect(NCCLTopology(fabric: try preset("dgx-a100")).channels == 24)
+        #expect(NCCLTopology(fabric: try preset("dgx-h100")).channels == 24)
+        #expect(NCCLTopology(fabric: try preset("hgx-h800")).channels == 16)
+        let a100 = NCCLTopology(fabric: try preset("dgx-a100", nodes: 2))
+        #expect(a100.channels == 16 && a100.speedGBps == 24)
+        let h100 = NCCLTopology(fabric: try preset("dgx-h100", nodes: 4))
+        #expect(h100.channels == 16 && h100.speedGBps == 48)
+        #expect(NCCLTopology(fabric: try preset("dgx-h100")).architecture == .hopper)
+    }
+
+    @Test("NCCL's pick: LL on one channel at 8 B, Simple ring on every channel at 8 GiB")
+    func plans() throws {
+        let planner = NCCLPlanner(fabric: try preset("dgx-a100"))
+        let small = planner.plan(bytes: 8)
+        #expect(small.algorithm == .ring && small.ncclProtocol == .ll && small.channels == 1)
+        let big = planner.plan(bytes: 8 * 1073741824)
+        #expect(big.algorithm == .ring && big.ncclProtocol == .simple && big.channels == 24)
+        #expect(big.description == "ring/Simple/24ch")
+        // Forcing one choice leaves the others to NCCL's rules.
+        let forced = planner.plan(bytes: 8 * 1073741824, protocol: .ll)
+        #expect(forced.ncclProtocol == .ll && forced.algorithm == .ring)
+        #expect(planner.plan(bytes: 1 << 20, channels: 3).channels == 3)
+    }
+
+    @Test("a protocol played on a switch: start latency plus 2(p-1) hops of the protocol's network latency")
+    func protocolLatency() throws {
+        let p = 6
+        let fabric = try FabricMap(Topology.switchCluster(ranks: p, bandwidthGBps: 100, latencyMicroseconds: 1))
+        let timing = ProtocolTiming(ncclProtocol: .ll, startSeconds: 10e-6, nvlinkHopSeconds: 0, pcieHopSeconds: 0,
+                                    networkHopSeconds: 2e-6, wireBytesPerPayloadByte: 2, channelCapGBps: 0)
+        let s = try ChannelRingSchedule(ScheduleParameters(rankCount: p, elementCount: p, elementSizeBytes: 4, ranksPerNode: 1))
+        let r = try EventEngine(fabric: fabric, protocolTiming: timing).run(lanes: s, elementSizeBytes: 4)
+        // One element per block: every step moves 4 B of payload, 8 B on the wire.
+        let expected = 10e-6 + Double(2 * (p - 1)) * (2e-6 + 8 / 100e9)
+        #expect(abs(r.timeSeconds - expected) < 1e-12)
+        // A per-channel cap slows a large transfer to the cap: one channel, 2 ranks, 1 MB at 1 GB/s.
+        var capped = timing
+        capped.channelCapGBps = 1
+        capped.startSeconds = 0
+        let two = try FabricMap(Topology.switchCluster(ranks: 2, bandwidthGBps: 100, latencyMicroseconds: 0))
+        let big = try ChannelRingSchedule(ScheduleParameters(rankCount: 2, elementCount: 250_000, elementSizeBytes: 4, chunkBytes: 1 << 30, ranksPerNode: 1))
+        let t = try EventEngine(fabric: two, protocolTiming: capped).run(lanes: big, elementSizeBytes: 4).timeSeconds
+        // Two steps of 500 KB each at 1 GB/s, plus two hops.
+        #expect(abs(t - (2 * 500_000 / 1e9 + 2 * 2e-6)) < 1e-9)
+    }
+
+    @Test("lanes played apart are never slower than the interleaved program, and equal with one channel")
+    func lanesVersusInterleaved() throws {
+        let fabric = try preset("dgx-a100", nodes: 2)
+        for channels in [1, 4] {
+            let s = try ChannelRingSchedule(ScheduleParameters(rankCount: 16, elementCount: 1 << 20, elementSizeBytes: 4, chunkBytes: 1 << 18,
+                                                               ranksPerNode: 8, channelCount: channels))
+            let apart = try EventEngine(fabric: fabric).run(lanes: s, elementSizeBytes: 4).timeSeconds
+            let together = try EventEngine(fabric: fabric).run(s, elementSizeBytes: 4).timeSeconds
+            if channels == 1 { #expect(abs(apart - together) <= 1e-12 * together) } else { #expect(apart <= together * (1 + 1e-9)) }
+        }
+    }
+
+    @Test("rail-aligned channels use every NIC: a 2-node ring reaches 8 NICs' bandwidth, one channel one NIC's")
+    func railBandwidth() throws {
+        let sim = Simulator(fabric: try preset("dgx-a100", nodes: 2), model: .event)
+        let bytes = 256 << 20
+        func busbw(_ o: SimulationOutcome) -> Double { Double(bytes) / o.timeSeconds / 1e9 * 2 * 15 / 16 }
+        let all = try sim.timeNCCL(elementCount: bytes / 4, dataType: .float32, algorithm: .ring, protocol: .simple)
+        let one = try sim.timeNCCL(elementCount: bytes / 4, dataType: .float32, algorithm: .ring, protocol: .simple, channels: 1)
+        let nic = Topology.preset("dgx-a100")!.node.nic!.achievableGBps
+        #expect(busbw(all) > 0.9 * 8 * nic && busbw(all) <= 8 * nic * 1.001)
+        #expect(busbw(one) > 0.9 * nic && busbw(one) <= nic * 1.001)
+    }
+
+    @Test("the tree over 2,048 nodes plays: 16 channels, every rank finishes")
+    func treeAtScaleSmall() throws {
+        let sim = Simulator(fabric: try preset("dgx-h100", nodes: 64), model: .event)
+        let o = try sim.timeNCCL(elementCount: 1 << 24, dataType: .float32, algorithm: .tree)
+        #expect(o.timeSeconds > 0 && o.ncclPlan?.algorithm == .tree)
+    }
+
+    @Test("the published measurements parse, and a malformed row names its line")
+    func parse() throws {
+        let text = "# header\nswitchless\t1\t8\n"
+        #expect(throws: SimulationError.self) { try PublishedMeasurements.parse(text) }
+        do { _ = try PublishedMeasurements.parse(text) } catch { #expect("\(error)".contains("line 2")) }
+        let ok = try PublishedMeasurements.parse("a\t1\t8\t1024\t10\tauto\tsrc\n# small-message latency (time us)\nb\t1\t8\t8\t30\tauto\tsrc\n")
+        #expect(ok.count == 2 && ok[0].metric == .busBandwidthGBps && ok[1].metric == .timeMicroseconds)
+    }
+
+    @Test("accuracy on the published figures: median |error| <= 5% at >= 256 MiB and geometric mean <= 15% where NVLS does not decide")
+    func accuracy() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Data/nccl-tests-published.tsv")
+        let points = try PublishedMeasurements.parse(try String(contentsOf: url, encoding: .utf8))
+        #expect(points.count >= 18)
+        let comparisons = try points.filter { !$0.isNVLS }.map(PublishedMeasurements.simulate)
+        let s = PublishedMeasurements.summarize(comparisons)
+        #expect(s.medianLargeBusbwError <= 0.05)
+        #expect(s.geometricMeanError <= 0.15)
+    }
+}
