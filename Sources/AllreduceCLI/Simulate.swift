@@ -45,9 +45,6 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: "Channels of the nccl algorithms (1 ... \(ScheduleParameters.maxChannels); default: NCCL's count for the size).")
     var channels: Int?
 
-    @Flag(name: .customLong("all-channels"), help: "Play every NCCL channel, even where the node's symmetry lets one representative channel stand for them all.")
-    var allChannels = false
-
     func validate() throws {
         if let nodes, nodes < 1 { throw ValidationError("--nodes must be at least 1, got \(nodes)") }
         if let ranks, ranks < 1 { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
@@ -223,8 +220,7 @@ struct SimulationRun {
         if service == .fair && options.timingModel == .event && fabric.rankCount > FairShareEngine.maxRanks {
             throw CLIError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
         }
-        simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm, linkService: service,
-                              usesChannelSymmetry: !options.allChannels)
+        simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm, linkService: service)
         chunkBytes = try options.chunkSize
     }
 

@@ -18,9 +18,21 @@
 /// the up pipeline is not held behind a chunk still on its way back down (NCCL runs the two
 /// directions at once). A rank with several children reduces one child's chunk at a time, the
 /// second child one round after the first (the steps of a rank never write one range twice at
-/// once); `Iterator._produceRound` gives the rounds.
+/// once). Every message has a round that both ends compute alike, and within a round steps come
+/// in the order up-receives, up-sends, down-receives, down-sends, each by channel (and child),
+/// so the messages between two ranks are issued in the same order at both ends. With D the
+/// depth bound, L the lag, d a rank's depth and q its place among its parent's children, chunk j
+/// travels
 ///
-/// Per-rank state is O(channels x L); a rank's steps are produced one round at a time.
+///     up, from a rank to its parent:   round j + 3(D - d) + q
+///     down, from a parent to a rank:   round j + 3D + L + d
+///
+/// so a parent takes its children's chunk j one round after another (each receive reducing
+/// after the previous one) and sends the sum up three rounds later at the most, and a rank
+/// forwards a chunk down the round after it arrived.
+///
+/// Per-rank state is O(channels): a step's dependencies are counted from the round structure,
+/// not remembered.
 public struct ChannelTreeSchedule: LanedSchedule {
     public let rankCount: Int
     public let elementCount: Int
@@ -128,21 +140,21 @@ public struct ChannelTreeSchedule: LanedSchedule {
         /// The channel of `roles[0]`.
         @usableFromInline let firstChannel: Int
         @usableFromInline let stepCount: Int
-        /// The depth bound D.
+        /// Chunks per channel, the depth bound D and the lag L.
+        @usableFromInline let k: Int
         @usableFromInline let depthBound: Int
-        /// History depth of the per-chunk records: longer than any span between a step and one
-        /// that depends on it.
-        @usableFromInline let history: Int
+        @usableFromInline let lag: Int
         @usableFromInline var index = 0
+        /// Cursor: round, phase (0 receives up, 1 send up, 2 receive down, 3 sends down),
+        /// channel (index into `roles`), child.
         @usableFromInline var round = 0
-        /// The steps of the current round, produced together, and the next one to hand out.
-        @usableFromInline var pending: [Step] = []
-        @usableFromInline var pendingNext = 0
-        /// Per channel and chunk (mod `history`): the index of the last receive that reduced into
-        /// the chunk, and of the send up. Per channel and chunk parity: the receive from the parent.
-        @usableFromInline var lastReduce: [Int32]
-        @usableFromInline var sentUp: [Int32]
-        @usableFromInline var copiedDown: [Int32]
+        @usableFromInline var phase = 0
+        @usableFromInline var ci = 0
+        @usableFromInline var q = 0
+        /// With one channel (a lane): the round offsets of its slots in round order, so that a
+        /// dependency's index is a sum over at most eight slots.
+        @usableFromInline var laneOffsets: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
+        @usableFromInline var laneSlots = 0
 
         init(schedule: ChannelTreeSchedule, rank: Int, lanes: Range<Int>) {
             self.schedule = schedule
@@ -158,104 +170,163 @@ public struct ChannelTreeSchedule: LanedSchedule {
                 }
             }
             self.roles = roles
-            stepCount = schedule.chunksPerChannel * perChunk
+            k = schedule.chunksPerChannel
             depthBound = schedule.depthBound
-            history = 4 * depthBound + schedule.lag + 8
-            lastReduce = Array(repeating: -1, count: roles.count * history)
-            sentUp = Array(repeating: -1, count: roles.count * history)
-            copiedDown = Array(repeating: -1, count: 2 * roles.count)
+            lag = schedule.lag
+            stepCount = k * perChunk
+            if roles.count == 1 {
+                var offsets: [Int32] = []
+                for ph in 0..<4 {
+                    for qq in 0..<_slots(roles[0], ph) { offsets.append(Int32(_offset(roles[0], ph, qq))) }
+                }
+                laneSlots = offsets.count
+                withUnsafeMutableBytes(of: &laneOffsets) { raw in
+                    let o = raw.bindMemory(to: Int32.self)
+                    for (i, v) in offsets.enumerated() { o[i] = v }
+                }
+            }
+            if stepCount > 0 { _settle() }
+        }
+
+        /// A lane's slot number of (phase, child): slots run up-receives, send up, receive down,
+        /// sends down.
+        @inlinable
+        func _laneSlot(_ ph: Int, _ qq: Int) -> Int {
+            let role = roles[0]
+            let m = Int(role.childCount), up = role.hasParent ? 1 : 0
+            switch ph {
+            case 0: return qq
+            case 1: return m
+            case 2: return m + up
+            default: return m + 2 * up + qq
+            }
+        }
+
+        /// Index of a lane's slot `slot` for chunk `j`.
+        @inlinable
+        func _laneIndex(_ slot: Int, chunk j: Int) -> Int {
+            withUnsafeBytes(of: laneOffsets) { raw in
+                let o = raw.bindMemory(to: Int32.self)
+                let t = j + Int(o[slot])
+                var n = 0
+                for i in 0..<laneSlots {
+                    let a = t - Int(o[i])
+                    n += Swift.min(Swift.max(a, 0), k)
+                    if i < slot && a >= 0 && a < k { n += 1 }
+                }
+                return n
+            }
+        }
+
+        /// Steps a role has in `phase` (children, one, one, children; none without a parent for
+        /// the two middle phases).
+        @inlinable
+        func _slots(_ role: _Role, _ phase: Int) -> Int {
+            switch phase {
+            case 0, 3: Int(role.childCount)
+            default: role.hasParent ? 1 : 0
+            }
+        }
+
+        /// The round offset of a slot: chunk j of it is in round j + offset. Chunk j travels up
+        /// from a rank at depth d, child q of its parent, in round j + 3(D - d) + q, and down to
+        /// a rank at depth d in round j + 3D + L + d.
+        @inlinable
+        func _offset(_ role: _Role, _ phase: Int, _ q: Int) -> Int {
+            let d = Int(role.depth), D = depthBound
+            switch phase {
+            case 0: return 3 * (D - d - 1) + q
+            case 1: return 3 * (D - d) + Int(role.indexAtParent)
+            case 2: return 3 * D + lag + d
+            default: return 3 * D + lag + d + 1
+            }
+        }
+
+        /// Steps in rounds before `t`, over every channel and slot.
+        @inlinable
+        func _before(_ t: Int) -> Int {
+            var n = 0
+            for role in roles {
+                for ph in 0..<4 {
+                    for qq in 0..<_slots(role, ph) { n += Swift.min(Swift.max(t - _offset(role, ph, qq), 0), k) }
+                }
+            }
+            return n
+        }
+
+        /// Index of the step of channel `c` (into `roles`), phase `ph`, child `qq`, for chunk `j`.
+        @inlinable
+        func _index(_ c: Int, _ ph: Int, _ qq: Int, chunk j: Int) -> Int {
+            if roles.count == 1 { return _laneIndex(_laneSlot(ph, qq), chunk: j) }
+            let t = j + _offset(roles[c], ph, qq)
+            var n = _before(t)
+            // Steps of round t that come first: earlier phases, then earlier channels, then earlier children.
+            for p2 in 0...ph {
+                for (c2, role) in roles.enumerated() {
+                    if p2 == ph && c2 > c { break }
+                    for q2 in 0..<_slots(role, p2) {
+                        if p2 == ph && c2 == c && q2 >= qq { break }
+                        let chunk = t - _offset(role, p2, q2)
+                        if chunk >= 0 && chunk < k { n += 1 }
+                    }
+                }
+            }
+            return n
+        }
+
+        /// Moves the cursor to a step that exists, from where it stands.
+        @inlinable
+        mutating func _settle() {
+            while true {
+                if ci < roles.count {
+                    let role = roles[ci]
+                    if q < _slots(role, phase) {
+                        let chunk = round - _offset(role, phase, q)
+                        if chunk >= 0 && chunk < k { return }
+                        q += 1
+                        continue
+                    }
+                    ci += 1; q = 0
+                    continue
+                }
+                ci = 0; q = 0
+                if phase < 3 { phase += 1 } else { phase = 0; round += 1 }
+            }
         }
 
         public mutating func next() -> Step? {
             guard index < stepCount else { return nil }
-            while pendingNext == pending.count {
-                _produceRound()
-            }
-            let step = pending[pendingNext]
-            pendingNext += 1
             index += 1
+            let role = roles[ci]
+            let chunk = round - _offset(role, phase, q)
+            let r = _range(chunk: chunk, channel: firstChannel + ci)
+            let m = Int(role.childCount)
+            var deps = StepDependencies()
+            let step: Step
+            switch phase {
+            case 0:
+                if q > 0 { deps.append(_index(ci, 0, q - 1, chunk: chunk)) }
+                step = Step(kind: .recvReduce, peer: role.child(q), offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps)
+            case 1:
+                if m > 0 { deps.append(_index(ci, 0, m - 1, chunk: chunk)) }
+                step = Step(kind: .send, peer: Int(role.parent), offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps)
+            case 2:
+                deps.append(_index(ci, 1, 0, chunk: chunk))
+                step = Step(kind: .recvCopy, peer: Int(role.parent), offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps)
+            default:
+                deps.append(role.hasParent ? _index(ci, 2, 0, chunk: chunk) : _index(ci, 0, m - 1, chunk: chunk))
+                step = Step(kind: .send, peer: role.child(q), offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps)
+            }
+            q += 1
+            if index < stepCount { _settle() }
             return step
         }
 
-        /// Produces every step of round `round`, numbered from `index` on. Every message has a
-        /// round that both ends compute alike, and within a round steps come in the order
-        /// up-receives, up-sends, down-receives, down-sends, each by channel, so the messages
-        /// between two ranks are issued in the same order at both ends. With D the depth bound,
-        /// L the lag, d a rank's depth and q its place among its parent's children, chunk j
-        /// travels:
-        ///
-        ///     up, from a rank to its parent:   round j + 3(D - d) + q
-        ///     down, from a parent to a rank:   round j + 3D + L + d
-        ///
-        /// A parent therefore takes its children's chunk j one round after another (each
-        /// receive reducing after the previous one: one reduction into a range at a time) and
-        /// sends the sum up three rounds later at the most; a rank forwards a chunk down the
-        /// round after it arrived.
-        mutating func _produceRound() {
-            pending.removeAll(keepingCapacity: true)
-            pendingNext = 0
-            let t = round
-            round += 1
-            let k = schedule.chunksPerChannel
-            let D = depthBound, L = schedule.lag
-            var next = index
-            func slot(_ c: Int, _ chunk: Int) -> Int { c * history + chunk % history }
-            // Up: receives from the children.
-            for (c, role) in roles.enumerated() {
-                let d = Int(role.depth)
-                for q in 0..<Int(role.childCount) {
-                    let chunk = t - 3 * (D - d - 1) - q
-                    guard chunk >= 0 && chunk < k else { continue }
-                    let r = _range(chunk: chunk, channel: firstChannel + c)
-                    var deps = StepDependencies()
-                    if q > 0 { deps.append(Int(lastReduce[slot(c, chunk)])) }
-                    pending.append(Step(kind: .recvReduce, peer: role.child(q), offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps))
-                    lastReduce[slot(c, chunk)] = Int32(next)
-                    next += 1
-                }
-            }
-            // Up: the send to the parent.
-            for (c, role) in roles.enumerated() where role.hasParent {
-                let chunk = t - 3 * (D - Int(role.depth)) - Int(role.indexAtParent)
-                guard chunk >= 0 && chunk < k else { continue }
-                let r = _range(chunk: chunk, channel: firstChannel + c)
-                var deps = StepDependencies()
-                if role.childCount > 0 { deps.append(Int(lastReduce[slot(c, chunk)])) }
-                pending.append(Step(kind: .send, peer: Int(role.parent), offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps))
-                sentUp[slot(c, chunk)] = Int32(next)
-                next += 1
-            }
-            // Down: the receive from the parent.
-            for (c, role) in roles.enumerated() where role.hasParent {
-                let chunk = t - 3 * D - L - Int(role.depth)
-                guard chunk >= 0 && chunk < k else { continue }
-                let r = _range(chunk: chunk, channel: firstChannel + c)
-                var deps = StepDependencies()
-                deps.append(Int(sentUp[slot(c, chunk)]))
-                pending.append(Step(kind: .recvCopy, peer: Int(role.parent), offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps))
-                copiedDown[2 * c + (chunk & 1)] = Int32(next)
-                next += 1
-            }
-            // Down: the sends to the children, the round after the chunk came down (at the root,
-            // once the last child's chunk is reduced).
-            for (c, role) in roles.enumerated() where role.childCount > 0 {
-                let chunk = t - 3 * D - L - Int(role.depth) - 1
-                guard chunk >= 0 && chunk < k else { continue }
-                let r = _range(chunk: chunk, channel: firstChannel + c)
-                let ready = role.hasParent ? Int(copiedDown[2 * c + (chunk & 1)]) : Int(lastReduce[slot(c, chunk)])
-                for q in 0..<Int(role.childCount) {
-                    var deps = StepDependencies()
-                    deps.append(ready)
-                    pending.append(Step(kind: .send, peer: role.child(q), offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps))
-                    next += 1
-                }
-            }
-        }
-
         /// Chunk `chunk` of channel `channel`'s slice.
+        @inlinable
         func _range(chunk: Int, channel: Int) -> Range<Int> {
             let slice = schedule.slices.range(channel)
-            let pieces = BlockPartition(count: slice.count, parts: schedule.chunksPerChannel)
+            let pieces = BlockPartition(count: slice.count, parts: k)
             let o = slice.lowerBound + pieces.offset(chunk)
             return o..<(o + pieces.size(chunk))
         }

@@ -107,7 +107,10 @@ public struct NCCLPlanner: Sendable {
         let a = algorithm ?? pick.algorithm
         let p = proto ?? pick.protocol
         let c = channels ?? topology.channels(for: a, p, bytes: bytes)
-        return NCCLPlan(algorithm: a, ncclProtocol: p, channels: max(1, min(c, ScheduleParameters.maxChannels)), chunkBytes: p.chunkBytes)
+        // Rings forward every FIFO step; trees move whole chunks between levels, NCCL's
+        // ALLREDUCE_CHUNKSTEPS (4) steps for Simple.
+        let chunk = a == .tree && p == .simple ? 4 * p.chunkBytes : p.chunkBytes
+        return NCCLPlan(algorithm: a, ncclProtocol: p, channels: max(1, min(c, ScheduleParameters.maxChannels)), chunkBytes: chunk)
     }
 
     /// The engine's protocol figures for `plan`.

@@ -50,18 +50,11 @@ public struct Simulator: Sendable {
     /// How the event model serves transfers that share a link (FIFO by default).
     public let linkService: LinkService
 
-    /// Whether NCCL's channels may be played through their symmetry (``ChannelSymmetry``): one
-    /// representative channel (or channel pair) on links scaled to its share, when the node is
-    /// symmetric, instead of every channel.
-    public let usesChannelSymmetry: Bool
-
-    public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo,
-                usesChannelSymmetry: Bool = true) {
+    public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo) {
         self.fabric = fabric
         self.model = model
         self.interNodeAlgorithm = interNodeAlgorithm
         self.linkService = linkService
-        self.usesChannelSymmetry = usesChannelSymmetry
     }
 
     /// The algorithms `auto` chooses among for this model.
@@ -142,17 +135,11 @@ public struct Simulator: Sendable {
             guard linkService == .fifo else {
                 throw SimulationError("NCCL's protocols are played with --links fifo only")
             }
-            var played = fabric
             var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
                                                        chunkBytes: plan.chunkBytes)
             params.channelCount = plan.channels
-            if usesChannelSymmetry, let symmetry = ChannelSymmetry(fabric: fabric, algorithm: plan.algorithm, channels: plan.channels) {
-                played = symmetry.fabric
-                params.channelCount = symmetry.playedChannels
-                params.elementCount = symmetry.playedElements(elementCount)
-            }
             let schedule = try SimulatedSchedules.make(scheduleAlgorithm, params)
-            let r = try EventEngine(fabric: played, protocolTiming: planner.timing(plan)).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
+            let r = try EventEngine(fabric: fabric, protocolTiming: planner.timing(plan)).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
             var o = SimulationOutcome(algorithm: scheduleAlgorithm, ncclProtocol: plan.ncclProtocol, timeSeconds: r.timeSeconds, statistics: r.statistics)
             o.linkUtilization = r.linkUtilization
             o.ncclPlan = plan
