@@ -227,7 +227,7 @@ struct SimulationRun {
         let algbw = seconds > 0 ? Double(bytesActual) / seconds / 1e9 : 0
         let p = fabric.rankCount
         let busbw = p > 1 ? algbw * 2 * Double(p - 1) / Double(p) : 0
-        let name = choice == .auto ? "auto(\(outcome.algorithm.rawValue))" : outcome.algorithm.rawValue
+        let name = choice == .auto ? "auto(\(outcome.rowName))" : outcome.rowName
         var row: [ReportValue] = [
             .int(bytesActual), .int(count), .text(options.datatype.name), .text(options.op.rawValue), .int(-1),
             .text(name), .number(seconds * 1e6), .number(algbw), .number(busbw),

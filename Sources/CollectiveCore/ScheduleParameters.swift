@@ -12,6 +12,9 @@ public struct ScheduleParameters: Sendable, Hashable {
     public var ranksPerNode: Int
     /// The algorithm `hierarchical` runs between nodes (`ring` or `tree`).
     public var interNodeAlgorithm: AllreduceAlgorithm
+    /// Ring and Rabenseifner run recursive doubling below the counts where they would move empty
+    /// blocks (``AllreduceAlgorithm/scheduledAlgorithm(for:)``); false keeps them as asked.
+    public var smallCountFallback: Bool
 
     /// NCCL's default Simple-protocol chunk for ring allreduce is 2 MiB (FACTS.md section 5).
     public static let defaultChunkBytes = 2 << 20
@@ -22,7 +25,8 @@ public struct ScheduleParameters: Sendable, Hashable {
         elementSizeBytes: Int,
         chunkBytes: Int = ScheduleParameters.defaultChunkBytes,
         ranksPerNode: Int = 1,
-        interNodeAlgorithm: AllreduceAlgorithm = .ring
+        interNodeAlgorithm: AllreduceAlgorithm = .ring,
+        smallCountFallback: Bool = true
     ) {
         self.rankCount = rankCount
         self.elementCount = elementCount
@@ -30,6 +34,7 @@ public struct ScheduleParameters: Sendable, Hashable {
         self.chunkBytes = chunkBytes
         self.ranksPerNode = ranksPerNode
         self.interNodeAlgorithm = interNodeAlgorithm
+        self.smallCountFallback = smallCountFallback
     }
 
     /// Throws ``ScheduleError`` when a value is out of range.
