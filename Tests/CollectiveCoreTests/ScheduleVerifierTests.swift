@@ -1,3 +1,4 @@
+import CollectiveKernels
 import Foundation
 import Testing
 @testable import CollectiveCore
@@ -7,14 +8,16 @@ struct AlgorithmCase: Sendable, CustomTestStringConvertible {
     var algorithm: AllreduceAlgorithm
     var ranksPerNode: Int = 1
     var inter: AllreduceAlgorithm = .ring
+    /// `ScheduleParameters.smallCountFallback`: false plays the pure ring and Rabenseifner at any count.
+    var fallback = true
 
     var testDescription: String {
-        algorithm == .hierarchical ? "hierarchical(g=\(ranksPerNode),\(inter.rawValue))" : algorithm.rawValue
+        algorithm == .hierarchical ? "hierarchical(g=\(ranksPerNode),\(inter.rawValue))" : algorithm.rawValue + (fallback ? "" : "(pure)")
     }
 
     func parameters(ranks: Int, count: Int, elementSize: Int = 4, chunkBytes: Int) -> ScheduleParameters {
         ScheduleParameters(rankCount: ranks, elementCount: count, elementSizeBytes: elementSize, chunkBytes: chunkBytes,
-                           ranksPerNode: min(ranksPerNode, ranks), interNodeAlgorithm: inter)
+                           ranksPerNode: min(ranksPerNode, ranks), interNodeAlgorithm: inter, smallCountFallback: fallback)
     }
 
     static let all: [AlgorithmCase] = [
@@ -23,6 +26,7 @@ struct AlgorithmCase: Sendable, CustomTestStringConvertible {
         AlgorithmCase(algorithm: .hierarchical, ranksPerNode: 4, inter: .ring),
         AlgorithmCase(algorithm: .hierarchical, ranksPerNode: 3, inter: .tree),
         AlgorithmCase(algorithm: .hierarchical, ranksPerNode: 8, inter: .tree),
+        AlgorithmCase(algorithm: .ring, fallback: false), AlgorithmCase(algorithm: .rabenseifner, fallback: false),
     ]
 }
 
@@ -231,5 +235,34 @@ struct BrokenScheduleTests {
         }
         let m = try #require(verify(Exchange()))
         #expect(m.contains("hazard"))
+    }
+
+    /// Both ranks send their whole buffer and reduce the partner's into it: one message each way.
+    struct StagedExchange: Schedule {
+        var reduceAfter: Int? = 0
+        var kind: StepKind = .recvReduce
+        var algorithm: AllreduceAlgorithm { .recursiveDoubling }
+        var rankCount: Int { 2 }
+        var elementCount: Int { 4 }
+        func makeSteps(forRank rank: Int) -> IndexingIterator<[Step]> {
+            [Step(kind: .send, peer: 1 - rank, offset: 0, count: 4),
+             Step(kind: kind, peer: 1 - rank, offset: 0, count: 4, reduceAfter: reduceAfter)].makeIterator()
+        }
+    }
+
+    @Test("the same exchange with the receive staged behind the send verifies and runs exact")
+    func stagedExchange() throws {
+        #expect(verify(StagedExchange()) == nil)
+        for type in [DataType.float32, .int64] {
+            let r = try AllreduceCheck(dataType: type, op: .sum, seed: 5).run(StagedExchange(), executor: InProcessExecutor(threadCount: 2))
+            #expect(r.wrong == 0)
+            if type == .int64 { #expect(r.maxAbsError == 0) }
+        }
+    }
+
+    @Test("reduceAfter on a copy, or naming a step that is not earlier, is refused")
+    func badReduceAfter() throws {
+        #expect(verify(StagedExchange(reduceAfter: 1))?.contains("reduceAfter") == true)
+        #expect(verify(StagedExchange(kind: .recvCopy))?.contains("reduceAfter") == true)
     }
 }
