@@ -284,7 +284,8 @@ extension MPIRun {
             report.notes.append("memcpy is not an allreduce: every rank copies its input to its output at the same time, the least memory traffic any allreduce needs; its busbw is the bound")
         }
         for a in c.algorithms {
-            let rows = benchmark.rows.filter { $0.algorithm == a.description }
+            // A schedule that fell back at small counts is named `ring->recursive-doubling`.
+            let rows = benchmark.rows.filter { $0.algorithm == a.description || $0.algorithm.hasPrefix(a.description + "->") }
             guard !rows.isEmpty else { continue }
             let avg = rows.reduce(0.0) { $0 + $1.busbwGBps } / Double(rows.count)
             report.notes.append("Avg bus bandwidth \(a.description): \(formatFixed(avg, decimals: 3))")

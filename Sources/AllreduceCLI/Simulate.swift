@@ -272,9 +272,9 @@ struct SimulationRun {
         let busbw = p > 1 ? algbw * 2 * Double(p - 1) / Double(p) : 0
         let name: String
         switch choice {
-        case .auto: name = "auto(\(outcome.algorithm.rawValue))"
-        case .nccl: name = "nccl(\(outcome.ncclPlan.map { "\($0)" } ?? outcome.algorithm.rawValue))"
-        case .fixed: name = outcome.algorithm.rawValue
+        case .auto: name = "auto(\(outcome.rowName))"
+        case .nccl: name = "nccl(\(outcome.ncclPlan.map { "\($0)" } ?? outcome.rowName))"
+        case .fixed: name = outcome.rowName
         }
         var row: [ReportValue] = [
             .int(bytesActual), .int(count), .text(options.datatype.name), .text(options.op.rawValue), .int(-1),

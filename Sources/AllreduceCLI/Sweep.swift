@@ -94,7 +94,7 @@ struct Sweep: ParsableCommand {
                 report.append(m.row)
                 if case .number(let bus) = m.row[8] { busSums[i] += bus }
                 if best == nil || m.outcome.timeSeconds < best!.seconds {
-                    best = (m.outcome.algorithm.rawValue, m.outcome.timeSeconds)
+                    best = (m.outcome.rowName, m.outcome.timeSeconds)
                 }
             }
             if let best { fastestBySize.append((bytes, best.name)) }

@@ -177,7 +177,7 @@ struct Verify: ParsableCommand {
             if result.wrong > 0 { failures.append("\(a.rawValue): \(result.wrong) wrong") }
             func err(_ d: Double) -> ReportValue { json ? .number(d) : .text(String(format: "%.3e", d)) }
             report.append([
-                .text(a.rawValue), .int(ranks), .int(count), .text(c.dataType.name), .text(c.op.rawValue),
+                .text(a.rowName(for: parameters(c))), .int(ranks), .int(count), .text(c.dataType.name), .text(c.op.rawValue),
                 .int(result.wrong), err(result.maxAbsError), err(result.maxRelError), .number(result.statistics.seconds * 1e6),
             ])
         }
@@ -213,10 +213,13 @@ struct _CorruptingExecutor<Base: ScheduleExecutor>: ScheduleExecutor {
 extension Verify {
     /// The schedule of algorithm `a` for these options, or a one-line error naming it.
     func makeSchedule(_ a: AllreduceAlgorithm, _ c: Choices) throws -> any Schedule {
-        let parameters = ScheduleParameters(rankCount: ranks, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
-                                            chunkBytes: c.chunkBytes, ranksPerNode: c.ranksPerNode, interNodeAlgorithm: c.inter,
-                                            channelCount: channels)
-        do { return try a.makeSchedule(parameters) } catch { throw CLIError("\(a.rawValue): \(error)") }
+        do { return try a.makeSchedule(parameters(c)) } catch { throw CLIError("\(a.rawValue): \(error)") }
+    }
+
+    func parameters(_ c: Choices) -> ScheduleParameters {
+        ScheduleParameters(rankCount: ranks, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
+                           chunkBytes: c.chunkBytes, ranksPerNode: c.ranksPerNode, interNodeAlgorithm: c.inter,
+                           channelCount: channels)
     }
 
     /// `--symbolic`: one row per algorithm with what the verifier played.
@@ -238,7 +241,7 @@ extension Verify {
             let t0 = Date()
             do {
                 let s = try ScheduleVerifier().verify(schedule, orders: [.fifo, .lifo, .random(seed: seed)])
-                report.append([.text(a.rawValue), .int(ranks), .int(count), .int(s.stepCount), .int(s.messageCount),
+                report.append([.text(a.rowName(for: parameters(c))), .int(ranks), .int(count), .int(s.stepCount), .int(s.messageCount),
                                .int(s.maxElementsSentPerRank), .int(s.maxInFlightPerRank), .text("yes"),
                                .number(Date().timeIntervalSince(t0) * 1e6)])
             } catch .invalidParameter(let m) {

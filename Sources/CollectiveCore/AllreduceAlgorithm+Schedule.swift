@@ -1,12 +1,13 @@
 /// The one entry point executors use to build a schedule by name.
 extension AllreduceAlgorithm {
-    /// Builds this algorithm's schedule for `parameters`.
+    /// Builds the schedule that runs for this algorithm and `parameters`: this algorithm's, or
+    /// recursive doubling's where this one falls back to it (``scheduledAlgorithm(for:)``).
     ///
     /// Every executor (in-process, simulator, MPI runner) plays the schedule it returns, so the
     /// timings and the results come from the same steps. Throws ``ScheduleError/invalidParameter(_:)``
     /// for parameters out of range.
     public func makeSchedule(_ parameters: ScheduleParameters) throws(ScheduleError) -> any Schedule {
-        switch self {
+        switch scheduledAlgorithm(for: parameters) {
         case .ring: return try RingSchedule(parameters)
         case .tree: return try TreeSchedule(parameters)
         case .rabenseifner: return try RabenseifnerSchedule(parameters)
@@ -15,5 +16,36 @@ extension AllreduceAlgorithm {
         case .ncclRing: return try ChannelRingSchedule(parameters)
         case .ncclTree: return try ChannelTreeSchedule(parameters)
         }
+    }
+
+    /// The algorithm whose schedule runs for `parameters`.
+    ///
+    /// With fewer elements than blocks, ring and Rabenseifner move empty blocks in
+    /// latency-bound steps: the ring keeps its 2(p - 1) steps when count < p (empty blocks), and
+    /// Rabenseifner its 2 lg q rounds when count < q (q = 2^floor(lg p)), where recursive
+    /// doubling needs lg q (+2 for p not a power of two) messages in all. Below these counts they
+    /// run recursive doubling instead, as Open MPI's ring does (`count < size`,
+    /// `ompi_coll_base_allreduce_intra_ring` in coll_base_allreduce.c) and as MPICH chooses for
+    /// short messages (Thakur, Rabenseifner and Gropp, IJHPCA 2005; Open MPI's
+    /// Rabenseifner falls back to its linear algorithm instead). ``ScheduleParameters/smallCountFallback``
+    /// false keeps the algorithm as asked. The tree and hierarchical are unchanged: their
+    /// latency terms come from their shape, not from empty blocks.
+    public func scheduledAlgorithm(for parameters: ScheduleParameters) -> AllreduceAlgorithm {
+        guard parameters.smallCountFallback, parameters.rankCount > 1 else { return self }
+        switch self {
+        case .ring where parameters.elementCount < parameters.rankCount:
+            return .recursiveDoubling
+        case .rabenseifner where parameters.elementCount < PowerOfTwoFold(rankCount: parameters.rankCount).coreCount:
+            return .recursiveDoubling
+        default:
+            return self
+        }
+    }
+
+    /// The name of a result row: this algorithm's name, or `ring->recursive-doubling` when
+    /// another algorithm's schedule runs (``scheduledAlgorithm(for:)``).
+    public func rowName(for parameters: ScheduleParameters) -> String {
+        let ran = scheduledAlgorithm(for: parameters)
+        return ran == self ? rawValue : "\(rawValue)->\(ran.rawValue)"
     }
 }

@@ -16,7 +16,9 @@ import Darwin
 /// reads the sender's buffer directly (rendezvous, zero copy: the schedule guarantees that the
 /// sender's range is not written while its send is in flight) and copies or reduces into its own
 /// buffer with the ``Reducer``. Completing a transfer completes both steps and issues whatever
-/// they unblock. So p ranks spread over all cores whatever p is, and a schedule that can make no
+/// they unblock. A staged receive (``Step/reduceAfter``) is the one exception: its transfer copies
+/// the sender's range into scratch and completes the send; the reduction into the receiver's
+/// range is a separate piece of work, ready once the send it follows has completed. So p ranks spread over all cores whatever p is, and a schedule that can make no
 /// more progress is reported as a deadlock instead of hanging.
 ///
 /// With `threadCount: 1` the play is deterministic (transfers in the order they became ready).
@@ -98,6 +100,8 @@ final class _InProcessRun: @unchecked Sendable {
     struct Transfer {
         var send: Posted
         var recv: Posted
+        /// A staged receive's data: the work is then the reduction of scratch into the range.
+        var scratch: UnsafeMutableRawPointer? = nil
     }
     struct Channel {
         var sends: [Posted] = []
@@ -117,6 +121,8 @@ final class _InProcessRun: @unchecked Sendable {
     var channels: [Int: Channel] = [:]
     var ready: [Transfer] = []
     var readyHead = 0
+    /// Per rank: staged receives whose data is in scratch, waiting for the send they follow.
+    var parked: [[Transfer]]
     var busy = 0
     var error: ExecutionError?
     var stats = ExecutionStatistics()
@@ -128,6 +134,25 @@ final class _InProcessRun: @unchecked Sendable {
         self.buffers = buffers
         progress = (0..<schedule.rankCount).map { RankProgress(_AnySteps(base: schedule.makeSteps(forRank: $0))) }
         finished = Array(repeating: false, count: schedule.rankCount)
+        parked = Array(repeating: [], count: schedule.rankCount)
+    }
+
+    deinit {
+        for list in parked { for t in list { t.scratch?.deallocate() } }
+        for t in ready[readyHead...] { t.scratch?.deallocate() }
+    }
+
+    /// Makes the staged receives of rank `r` whose send has completed ready (lock held).
+    func releaseParked(_ r: Int) {
+        guard !parked[r].isEmpty else { return }
+        var i = 0
+        while i < parked[r].count {
+            if progress[r].isCompleted(parked[r][i].recv.step.reduceAfter!) {
+                ready.append(parked[r].remove(at: i))
+            } else {
+                i += 1
+            }
+        }
     }
 
     func start() {
@@ -182,17 +207,43 @@ final class _InProcessRun: @unchecked Sendable {
                 if readyHead == ready.count { ready.removeAll(keepingCapacity: true); readyHead = 0 }
                 busy += 1
                 monitor.unlock()
-                move(t)
+                let bytes = t.recv.step.count * elementSize
+                var staged: UnsafeMutableRawPointer? = nil
+                if let scratch = t.scratch {
+                    // A staged receive whose send has completed: reduce the data into place.
+                    reducer.reduceInPlace(into: buffers[t.recv.rank] + t.recv.step.offset * elementSize, from: scratch, count: t.recv.step.count)
+                    scratch.deallocate()
+                } else if t.recv.step.reduceAfter != nil {
+                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, bytes), alignment: 64)
+                    scratch.copyMemory(from: buffers[t.send.rank] + t.send.step.offset * elementSize, byteCount: bytes)
+                    staged = scratch
+                } else {
+                    move(t)
+                }
                 monitor.lock()
                 busy -= 1
-                progress[t.send.rank].complete(t.send.index)
-                progress[t.recv.rank].complete(t.recv.index)
-                let bytes = t.recv.step.count * elementSize
-                stats.steps += 2
-                stats.messages += 1
-                stats.bytesSent += bytes
-                if t.recv.step.kind == .recvReduce { stats.bytesReduced += bytes } else { stats.bytesCopied += bytes }
                 let before = ready.count - readyHead
+                if t.scratch != nil {
+                    progress[t.recv.rank].complete(t.recv.index)
+                    stats.steps += 1
+                    stats.bytesReduced += bytes
+                } else {
+                    progress[t.send.rank].complete(t.send.index)
+                    stats.steps += 1
+                    stats.messages += 1
+                    stats.bytesSent += bytes
+                    if let staged {
+                        var parkedRecv = t
+                        parkedRecv.scratch = staged
+                        parked[t.recv.rank].append(parkedRecv)
+                        releaseParked(t.recv.rank)
+                    } else {
+                        progress[t.recv.rank].complete(t.recv.index)
+                        stats.steps += 1
+                        if t.recv.step.kind == .recvReduce { stats.bytesReduced += bytes } else { stats.bytesCopied += bytes }
+                    }
+                    releaseParked(t.send.rank)
+                }
                 issue(t.send.rank)
                 issue(t.recv.rank)
                 // Wake one waiting worker per transfer made ready beyond the one this worker takes next.

@@ -8,7 +8,7 @@
 /// other memory); a wider window moves them to a heap array.
 public struct RankProgress<Steps: IteratorProtocol<Step>> {
     // The counters (32-bit: step indices are, as in ``StepDependencies``), the inline
-    // completion flags and the next step fill the first 105 bytes; the step iterator follows
+    // completion flags and the next step fill the first 112 bytes; the step iterator follows
     // (at byte 112 when its alignment is 8 or less), so that with the iterator's first 80 bytes,
     // where iterators keep what producing a step reads, everything issuing and completing a step
     // reads lies in the first three cache lines (``_hotBytes``).

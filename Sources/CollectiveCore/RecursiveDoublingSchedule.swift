@@ -1,34 +1,35 @@
-/// Recursive doubling: lg q rounds in which every rank combines its whole buffer with the rank
-/// whose virtual number differs in bit j (FACTS.md section 2); ranks beyond the largest power of
-/// two q fold in first and get the result back last (``PowerOfTwoFold``), as in
+/// Recursive doubling: lg q rounds in which every rank exchanges its whole buffer with the rank
+/// whose virtual number differs in bit j and reduces the partner's copy into its own (Thakur,
+/// Rabenseifner and Gropp, IJHPCA 2005, section 4.5; Open MPI's
+/// `ompi_coll_base_allreduce_intra_recursivedoubling`, coll_base_allreduce.c). Ranks beyond the
+/// largest power of two q fold in first and get the result back last (``PowerOfTwoFold``), as in
 /// ``RabenseifnerSchedule``.
 ///
-/// A rank cannot send a range and reduce into the same range at the same time (the send still
-/// reads it; there is no scratch buffer in a schedule), so each round's full exchange is done in
-/// two half-exchanges over the buffer's two halves: the lower-numbered partner keeps the first
-/// half, the other the second; each sends the half it does not keep and reduces the partner's
-/// copy into the half it keeps, then sends its reduced half back, which the partner copies. Each
-/// rank still sends n elements per round (the `n lg q beta` of the cost model), reduces n/2,
-/// and uses two messages per round instead of one. Both halves move as chunks of at most
-/// chunkBytes, and the send-back of chunk c leaves as soon as chunk c is reduced.
+/// A round is one message each way, as MPI's `MPI_Sendrecv` into a separate receive buffer: a
+/// rank sends its range and receives the partner's copy of the same range at once; the receive
+/// is a `recvReduce` with ``Step/reduceAfter`` naming the send, so executors hold the received
+/// data in scratch and reduce it only once the send has completed. Each rank sends and reduces n
+/// elements per round: `lg q (alpha + n beta + n gamma)`, plus for p not a power of two the fold
+/// and unfold (``AlphaBetaGamma`` in CollectiveFabric has the closed form). The operators are
+/// commutative bit for bit (IEEE sum, product, minimum and maximum), so both partners of a round
+/// hold the same bits after it.
 ///
-/// Steps of a round of a core rank, K chunks per half, in issue order:
+/// The buffer moves as K chunks of at most chunkBytes (the fold, the rounds and the unfold cut
+/// it alike), and chunk c of round j + 1 leaves as soon as chunk c of round j is reduced. Steps
+/// of a core rank, in issue order:
 ///
-///     for c: send(other half, c)  [after the previous round's last step on that piece]
-///            recvReduce(kept half, c)  [same]
-///     for c: send(kept half, c)  [after recvReduce(kept half, c)]
-///            recvCopy(other half, c)  [after send(other half, c)]
+///     [fold, if it has a folded partner]  for c: recvReduce(c) from the partner
+///     for each round j, for c:  send(c)        [after chunk c of the previous round or fold]
+///                               recvReduce(c)  [reduceAfter: that send]
+///     [unfold]                  for c: send(c) to the partner  [after chunk c of the last round]
 public struct RecursiveDoublingSchedule: Schedule {
     public let rankCount: Int
     public let elementCount: Int
     public let elementSizeBytes: Int
     public let chunkBytes: Int
     public let fold: PowerOfTwoFold
-    let halves: BlockPartition
-    /// Chunks per half.
+    /// Chunks of the whole buffer (of the fold, of a round, of the unfold).
     let k: Int
-    /// Chunks of a whole-buffer fold or unfold.
-    let foldPieces: Int
 
     public var algorithm: AllreduceAlgorithm { .recursiveDoubling }
 
@@ -39,9 +40,7 @@ public struct RecursiveDoublingSchedule: Schedule {
         elementSizeBytes = parameters.elementSizeBytes
         chunkBytes = parameters.chunkBytes
         fold = PowerOfTwoFold(rankCount: rankCount)
-        halves = BlockPartition(count: elementCount, parts: 2)
-        k = chunkCount(elements: halves.maxSize, elementSize: elementSizeBytes, chunkBytes: chunkBytes)
-        foldPieces = chunkCount(elements: elementCount, elementSize: elementSizeBytes, chunkBytes: chunkBytes)
+        k = chunkCount(elements: elementCount, elementSize: elementSizeBytes, chunkBytes: chunkBytes)
     }
 
     public func makeSteps(forRank rank: Int) -> Iterator {
@@ -67,70 +66,54 @@ public struct RecursiveDoublingSchedule: Schedule {
             v = active ? schedule.fold.virtualRank(of: rank) : nil
             folds = active && schedule.fold.foldPartner(of: rank) != nil
             rounds = schedule.fold.coreCount.trailingZeroBitCount
-            foldSteps = folds ? schedule.foldPieces : 0
-            coreSteps = v == nil ? 0 : rounds * 4 * schedule.k
+            foldSteps = folds ? schedule.k : 0
+            coreSteps = v == nil ? 0 : rounds * 2 * schedule.k
         }
 
         var stepCount: Int {
             guard s.rankCount > 1 && s.elementCount > 0 else { return 0 }
-            return v == nil ? 2 * s.foldPieces : foldSteps + coreSteps + foldSteps
+            return v == nil ? 2 * s.k : foldSteps + coreSteps + foldSteps
         }
 
         public mutating func next() -> Step? {
             guard index < stepCount else { return nil }
             let i = index
             index += 1
+            let k = s.k
             let all = 0..<s.elementCount
             guard let v else {
                 // Folded rank: send everything to the partner, then copy the result back.
-                let c = i % s.foldPieces
-                let x = _piece(c, of: all, pieces: s.foldPieces)
-                if i < s.foldPieces { return Step(kind: .send, peer: rank + 1, offset: x.lowerBound, count: x.count, chunk: c) }
+                let c = i % k
+                let x = _piece(c, of: all, pieces: k)
+                if i < k { return Step(kind: .send, peer: rank + 1, offset: x.lowerBound, count: x.count, chunk: c) }
                 return Step(kind: .recvCopy, peer: rank + 1, offset: x.lowerBound, count: x.count, chunk: c,
-                            dependencies: StepDependencies(i - s.foldPieces))
+                            dependencies: StepDependencies(i - k))
             }
             if i < foldSteps {
-                let x = _piece(i, of: all, pieces: s.foldPieces)
+                let x = _piece(i, of: all, pieces: k)
                 return Step(kind: .recvReduce, peer: rank - 1, offset: x.lowerBound, count: x.count, chunk: i)
+            }
+            // The step that last wrote chunk c before round j (-1: none, the rank's own input).
+            func lastWrite(_ c: Int, beforeRound j: Int) -> Int {
+                j > 0 ? foldSteps + (j - 1) * 2 * k + 2 * c + 1 : (folds ? c : -1)
             }
             if i >= foldSteps + coreSteps {
                 let c = i - foldSteps - coreSteps
-                let x = _piece(c, of: all, pieces: s.foldPieces)
-                var deps = StepDependencies()
-                if c == 0 { deps.fence = true }
-                return Step(kind: .send, peer: rank - 1, offset: x.lowerBound, count: x.count, chunk: c, dependencies: deps)
+                let x = _piece(c, of: all, pieces: k)
+                return Step(kind: .send, peer: rank - 1, offset: x.lowerBound, count: x.count, chunk: c,
+                            dependencies: StepDependencies(lastWrite(c, beforeRound: rounds)))
             }
-            let k = s.k
             let local = i - foldSteps
-            let j = local / (4 * k)
-            let inRound = local % (4 * k)
-            let phaseB = inRound >= 2 * k
-            let c = (inRound % (2 * k)) / 2
-            let second = inRound % 2 == 1
-            let partner = v ^ (1 << j)
-            let keep = v < partner ? 0 : 1
-            let roundBase = foldSteps + j * 4 * k
-            var deps = StepDependencies()
-            let half: Int
-            let kind: StepKind
-            if !phaseB {
-                half = second ? keep : 1 - keep
-                kind = second ? .recvReduce : .send
-                if j > 0 {
-                    // The previous round's last step on this piece: its phase-B step on the half.
-                    let prevPartner = v ^ (1 << (j - 1))
-                    let prevKeep = v < prevPartner ? 0 : 1
-                    deps.append(roundBase - 4 * k + 2 * k + 2 * c + (half == prevKeep ? 0 : 1))
-                } else if folds && local == 0 {
-                    deps.fence = true  // after the whole fold arrived (later steps issue after this one)
-                }
-            } else {
-                half = second ? 1 - keep : keep
-                kind = second ? .recvCopy : .send
-                deps.append(roundBase + 2 * c + (second ? 0 : 1))
+            let j = local / (2 * k)
+            let c = (local % (2 * k)) / 2
+            let x = _piece(c, of: all, pieces: k)
+            let peer = s.fold.rank(ofVirtual: v ^ (1 << j))
+            if local % 2 == 0 {
+                return Step(kind: .send, peer: peer, offset: x.lowerBound, count: x.count, chunk: c,
+                            dependencies: StepDependencies(lastWrite(c, beforeRound: j)))
             }
-            let x = _piece(c, of: s.halves.range(half), pieces: k)
-            return Step(kind: kind, peer: s.fold.rank(ofVirtual: partner), offset: x.lowerBound, count: x.count, chunk: c, dependencies: deps)
+            // Issued right after its send (so after the same dependency); reduced once the send completed.
+            return Step(kind: .recvReduce, peer: peer, offset: x.lowerBound, count: x.count, chunk: c, reduceAfter: i - 1)
         }
     }
 }

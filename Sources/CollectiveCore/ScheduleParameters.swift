@@ -18,6 +18,9 @@ public struct ScheduleParameters: Sendable, Hashable {
 
     /// NCCL's MAXCHANNELS (src/include/device.h): the most channels a communicator runs.
     public static let maxChannels = 64
+    /// Ring and Rabenseifner run recursive doubling below the counts where they would move empty
+    /// blocks (``AllreduceAlgorithm/scheduledAlgorithm(for:)``); false keeps them as asked.
+    public var smallCountFallback: Bool
 
     /// NCCL's default Simple-protocol chunk for ring allreduce is 2 MiB (FACTS.md section 5).
     public static let defaultChunkBytes = 2 << 20
@@ -29,7 +32,8 @@ public struct ScheduleParameters: Sendable, Hashable {
         chunkBytes: Int = ScheduleParameters.defaultChunkBytes,
         ranksPerNode: Int = 1,
         interNodeAlgorithm: AllreduceAlgorithm = .ring,
-        channelCount: Int = 1
+        channelCount: Int = 1,
+        smallCountFallback: Bool = true
     ) {
         self.rankCount = rankCount
         self.elementCount = elementCount
@@ -38,6 +42,7 @@ public struct ScheduleParameters: Sendable, Hashable {
         self.ranksPerNode = ranksPerNode
         self.interNodeAlgorithm = interNodeAlgorithm
         self.channelCount = channelCount
+        self.smallCountFallback = smallCountFallback
     }
 
     /// Throws ``ScheduleError`` when a value is out of range.

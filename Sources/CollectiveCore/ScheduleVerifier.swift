@@ -12,7 +12,10 @@
 ///   (a send and its receive complete together, once both are issued), and a state in which
 ///   no transfer can complete while steps remain is a deadlock;
 /// - no hazard: a receive is never issued over a range an in-flight step of the same rank reads
-///   or writes, and a send is never issued from a range an in-flight receive writes;
+///   or writes, and a send is never issued from a range an in-flight receive writes; a
+///   receive-reduce with ``Step/reduceAfter`` (a staged receive: its data waits in scratch) may be
+///   issued over a range an earlier send still reads, names an earlier send, and at its
+///   reduction, once that send has completed, no in-flight send may read the range;
 /// - a receive-reduce never adds a contribution the range already holds (a double count), and at
 ///   the end every element of every rank holds every rank's contribution exactly once;
 ///
@@ -83,6 +86,11 @@ public struct ScheduleVerifier {
                 }
                 for d in step.dependencies where d >= index {
                     throw .verificationFailed("\(where_): depends on step \(d), which is not earlier")
+                }
+                if let a = step.reduceAfter {
+                    guard step.kind == .recvReduce && a < index else {
+                        throw .verificationFailed("\(where_): reduceAfter \(a) needs a receive-reduce and an earlier step")
+                    }
                 }
                 boundary[step.offset] = true
                 boundary[step.offset + step.count] = true
@@ -178,6 +186,9 @@ struct _VerifierPlay {
     var bits: [UInt64]
     var rng: UInt64
     var maxInFlight = 0
+    /// Per rank: staged receives whose data arrived (the sender's contribution sets, captured when
+    /// the transfer completed) and which wait for the send their reduction follows.
+    var parked: [[(recv: Issued, bits: [UInt64])]]
 
     init<S: Schedule>(schedule: S, segmentOf: [Int32], segmentStart: [Int], words: Int, order: ScheduleVerifier.CompletionOrder) {
         p = schedule.rankCount
@@ -188,6 +199,7 @@ struct _VerifierPlay {
         self.order = order
         progress = (0..<p).map { RankProgress(_AnySteps(base: schedule.makeSteps(forRank: $0))) }
         inFlight = Array(repeating: [:], count: p)
+        parked = Array(repeating: [], count: p)
         writer = Array(repeating: -1, count: p * segmentStart.count)
         readers = Array(repeating: 0, count: p * segmentStart.count)
         let segments = segmentStart.count
@@ -258,7 +270,7 @@ struct _VerifierPlay {
                     if writer[g] >= 0, let y = inFlight[r][Int(writer[g])] {
                         throw _VerifierFailure(message: "hazard: \(Self.describe(x)) \(step.kind.isReceive ? "writes" : "reads") elements that in-flight step \(y.index) (\(ScheduleVerifier.describe(y.step))) still writes")
                     }
-                    if step.kind.isReceive && readers[g] > 0 {
+                    if step.kind.isReceive && readers[g] > 0 && step.reduceAfter == nil {
                         let element = segmentStart[g - r * segments]
                         let y = inFlight[r].values.filter { $0.step.kind == .send && $0.step.range.contains(element) }.min { $0.index < $1.index }
                         throw _VerifierFailure(message: "hazard: \(Self.describe(x)) writes elements that in-flight step \(y.map { "\($0.index) (\(ScheduleVerifier.describe($0.step)))" } ?? "(a send)") still reads")
@@ -301,6 +313,14 @@ struct _VerifierPlay {
     mutating func complete(_ t: Transfer) throws(_VerifierFailure) {
         let segments = segmentStart.count
         let lo = Int(segmentOf[t.recv.step.offset]), hi = Int(segmentOf[t.recv.step.offset + t.recv.step.count])
+        if t.recv.step.reduceAfter != nil {
+            // A staged receive: the data leaves the sender now; the reduction waits for its send.
+            let src = (t.send.rank * segments + lo) * words, end = (t.send.rank * segments + hi) * words
+            parked[t.recv.rank].append((t.recv, t.recv.step.count > 0 ? Array(bits[src..<end]) : []))
+            try retire(t.send)
+            try applyParked(t.recv.rank)
+            return
+        }
         if t.recv.step.count > 0 {
             let src = t.send.rank * segments, dst = t.recv.rank * segments
             let w = words
@@ -324,19 +344,47 @@ struct _VerifierPlay {
                 throw _VerifierFailure(message: "double count: \(Self.describe(t.recv)) adds rank \(clash.rank)'s contribution to element \(segmentStart[clash.seg]), which already holds it")
             }
         }
-        retire(t.send)
-        retire(t.recv)
+        try retire(t.send)
+        try retire(t.recv)
     }
 
-    mutating func retire(_ x: Issued) {
+    /// Reduces the staged receives of rank `r` whose send has completed, and retires them.
+    mutating func applyParked(_ r: Int) throws(_VerifierFailure) {
+        while let i = parked[r].firstIndex(where: { progress[r].isCompleted($0.recv.step.reduceAfter!) }) {
+            let (x, captured) = parked[r].remove(at: i)
+            if x.step.count > 0 {
+                let segments = segmentStart.count
+                let lo = Int(segmentOf[x.step.offset]), hi = Int(segmentOf[x.step.offset + x.step.count])
+                let w = words
+                for seg in lo..<hi where readers[r * segments + seg] > 0 {
+                    let element = segmentStart[seg]
+                    let y = inFlight[r].values.filter { $0.step.kind == .send && $0.step.range.contains(element) }.min { $0.index < $1.index }
+                    throw _VerifierFailure(message: "hazard: \(Self.describe(x)) reduces into elements that in-flight step \(y.map { "\($0.index) (\(ScheduleVerifier.describe($0.step)))" } ?? "(a send)") still reads")
+                }
+                for seg in lo..<hi {
+                    let d = (r * segments + seg) * w, a = (seg - lo) * w
+                    for k in 0..<w where captured[a + k] & bits[d + k] != 0 {
+                        let rank = (captured[a + k] & bits[d + k]).trailingZeroBitCount + 64 * k
+                        throw _VerifierFailure(message: "double count: \(Self.describe(x)) adds rank \(rank)'s contribution to element \(segmentStart[seg]), which already holds it")
+                    }
+                    for k in 0..<w { bits[d + k] |= captured[a + k] }
+                }
+            }
+            try retire(x)
+        }
+    }
+
+    mutating func retire(_ x: Issued) throws(_VerifierFailure) {
         progress[x.rank].complete(x.index)
         inFlight[x.rank][x.index] = nil
-        guard x.step.count > 0 else { return }
-        let segments = segmentStart.count
-        let lo = x.rank * segments + Int(segmentOf[x.step.offset]), hi = x.rank * segments + Int(segmentOf[x.step.offset + x.step.count])
-        for g in lo..<hi {
-            if x.step.kind.isReceive { writer[g] = -1 } else { readers[g] -= 1 }
+        if x.step.count > 0 {
+            let segments = segmentStart.count
+            let lo = x.rank * segments + Int(segmentOf[x.step.offset]), hi = x.rank * segments + Int(segmentOf[x.step.offset + x.step.count])
+            for g in lo..<hi {
+                if x.step.kind.isReceive { writer[g] = -1 } else { readers[g] -= 1 }
+            }
         }
+        if x.step.kind == .send && !parked[x.rank].isEmpty { try applyParked(x.rank) }
     }
 
     mutating func blockedReason(_ r: Int) -> String {

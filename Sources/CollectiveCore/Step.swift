@@ -87,6 +87,15 @@ public struct StepDependencies: Sendable, Hashable, Sequence {
 /// A send's range must not be written, and a receive's range must not be read or written by a
 /// later step, until the send or receive has completed; schedules express this with
 /// dependencies, and ``ScheduleVerifier`` checks it.
+///
+/// One exception makes a full exchange one message each way (recursive doubling's round, MPI's
+/// `MPI_Sendrecv` with a separate receive buffer): a `recvReduce` with ``reduceAfter`` set may be
+/// issued while that earlier send of the same rank still reads the range. Executors receive its
+/// data into scratch, and reduce it into the range, completing the step, only once the send
+/// ``reduceAfter`` names has completed (the partner has the data). Its transfer is not held up:
+/// the sender's step completes when the data has left, so two ranks that exchange a range both
+/// ways never wait for each other. At the reduction no in-flight send of the rank may still read
+/// the range (``ScheduleVerifier`` checks this).
 public struct Step: Sendable, Hashable {
     public var kind: StepKind
     /// The other rank.
@@ -99,15 +108,31 @@ public struct Step: Sendable, Hashable {
     public var chunk: Int
     /// Earlier steps of this rank that must complete first.
     public var dependencies: StepDependencies
+    /// ``reduceAfter`` as stored (-1: none): 32-bit, as step indices are in ``StepDependencies``.
+    @usableFromInline var _reduceAfter: Int32 = -1
 
     @inlinable
-    public init(kind: StepKind, peer: Int, offset: Int, count: Int, chunk: Int = 0, dependencies: StepDependencies = StepDependencies()) {
+    public init(kind: StepKind, peer: Int, offset: Int, count: Int, chunk: Int = 0, dependencies: StepDependencies = StepDependencies(),
+                reduceAfter: Int? = nil) {
         self.kind = kind
         self.peer = peer
         self.offset = offset
         self.count = count
         self.chunk = chunk
         self.dependencies = dependencies
+        self.reduceAfter = reduceAfter
+    }
+
+    /// For a `recvReduce` only: the earlier send of this rank, over an overlapping range, that
+    /// may still be in flight when this receive is issued; the reduction waits for it to complete
+    /// (see the type's documentation). nil: an ordinary receive.
+    @inlinable public var reduceAfter: Int? {
+        get { _reduceAfter < 0 ? nil : Int(_reduceAfter) }
+        set {
+            guard let v = newValue else { _reduceAfter = -1; return }
+            precondition(v >= 0 && v <= Int(Int32.max), "Step: reduceAfter \(v) out of range")
+            _reduceAfter = Int32(v)
+        }
     }
 
     /// The element range this step reads (send) or writes (receive).

@@ -38,25 +38,16 @@ public struct AlphaBetaGamma: Sendable, Hashable {
         return 2 * Double(p - 1) * alphaSeconds + 2 * f * n * betaSecondsPerByte + f * n * gammaSecondsPerByte
     }
 
-    /// Recursive doubling: `lg p (alpha + n beta + n gamma)` for p a power of two; otherwise, with
-    /// q = 2^floor(lg p): `(lg q + 2) alpha + (lg q + 2) n beta + (lg q + 1) n gamma`.
+    /// Recursive doubling, one full-buffer exchange per round (as swift-allreduce's schedule, MPICH
+    /// and Open MPI run it): `lg p (alpha + n beta + n gamma)` for p a power of two; otherwise, with
+    /// q = 2^floor(lg p), the first 2r = 2(p - q) ranks fold pairwise first (one full-buffer send
+    /// and reduce) and unfold last (one full-buffer send):
+    /// `(lg q + 2) alpha + (lg q + 2) n beta + (lg q + 1) n gamma`.
     public func recursiveDoubling(ranks p: Int, bytes n: Double) -> Double {
         guard p > 1 else { return 0 }
         let lgq = Double(floorLog2(p))
         if p & (p - 1) == 0 { return lgq * (alphaSeconds + n * betaSecondsPerByte + n * gammaSecondsPerByte) }
         return (lgq + 2) * alphaSeconds + (lgq + 2) * n * betaSecondsPerByte + (lgq + 1) * n * gammaSecondsPerByte
-    }
-
-    /// Recursive doubling as swift-allreduce's schedule runs it: a rank cannot send a range while
-    /// reducing into it, so each round is two half-buffer messages (exchange halves, reduce, send
-    /// the reduced half back): `lg q (2 alpha + n beta + (n/2) gamma)`, plus for p not a power of
-    /// two the fold and unfold, one full-buffer message each: `+ 2 alpha + 2 n beta + n gamma`.
-    public func recursiveDoublingHalfExchanges(ranks p: Int, bytes n: Double) -> Double {
-        guard p > 1 else { return 0 }
-        let lgq = Double(floorLog2(p))
-        var t = lgq * (2 * alphaSeconds + n * betaSecondsPerByte + n / 2 * gammaSecondsPerByte)
-        if p & (p - 1) != 0 { t += 2 * alphaSeconds + 2 * n * betaSecondsPerByte + n * gammaSecondsPerByte }
-        return t
     }
 
     /// Rabenseifner: `2 lg p alpha + 2((p-1)/p) n beta + ((p-1)/p) n gamma` for p a power of two;

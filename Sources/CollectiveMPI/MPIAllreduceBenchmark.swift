@@ -173,6 +173,11 @@ public final class MPIAllreduceBenchmark {
             }
             defer { reference?.deallocate() }
 
+            // A schedule's row is named after what runs (`ring->recursive-doubling` below p elements).
+            func rowName(_ choice: MPIAlgorithmChoice) -> String {
+                guard case .schedule(let algorithm) = choice else { return choice.description }
+                return algorithm.rowName(for: Self.parameters(c, world: world, layout: layout, count: count))
+            }
             // Every algorithm of this size, ready to run once.
             let plans: [(choice: MPIAlgorithmChoice, once: () -> Void)] = c.algorithms.map { choice in
                 var schedule: (any Schedule)? = nil
@@ -250,7 +255,7 @@ public final class MPIAllreduceBenchmark {
                 let algbw = meanSeconds > 0 ? Double(bytes) / meanSeconds / 1e9 : 0
                 let busbw = algbw * 2 * Double(world.size - 1) / Double(world.size)
                 sizeRows.append(MPIResultRow(
-                    sizeBytes: bytes, count: count, dataType: c.dataType, op: c.op, algorithm: choice.description,
+                    sizeBytes: bytes, count: count, dataType: c.dataType, op: c.op, algorithm: rowName(choice),
                     timeMeanMicroseconds: meanSeconds * 1e6, timeMinMicroseconds: -extremes[1] * 1e6,
                     timeMaxMicroseconds: extremes[0] * 1e6, algbwGBps: algbw, busbwGBps: busbw,
                     wrong: wrong, mpiRatio: nil))

@@ -10,7 +10,10 @@ import CollectiveKernels
 /// schedule allows. A send is an `MPI_Isend` straight from the input or the output; a
 /// `recvCopy` is an `MPI_Irecv` straight into the output; a `recvReduce` receives into scratch
 /// and, on completion, our kernel reduces the scratch into the output (only then does the step
-/// count as completed). Runs are out of place without a first copy of the input
+/// count as completed). A staged `recvReduce` (``Step/reduceAfter``) keeps its scratch until the
+/// send it follows has completed too, and reduces then: a full exchange is one `MPI_Isend` and
+/// one `MPI_Irecv` each way, as `MPI_Sendrecv` into a temporary buffer in Open MPI's recursive
+/// doubling. Runs are out of place without a first copy of the input
 /// (``run(_:input:output:)``).
 ///
 /// Every message uses one tag on a private duplicate of the communicator: MPI's non-overtaking
@@ -29,6 +32,8 @@ public final class MPIScheduleRunner {
     var _pending: [_Pending] = []
     var _completedIndices: [Int32] = []
     var _scratch = _ScratchPool()
+    /// Staged receives whose data arrived, waiting for the send they follow.
+    var _staged: [_Pending] = []
     /// Elements of the output some step has written during the current run.
     var _written = ElementRangeSet()
     var _input = UnsafeRawPointer(bitPattern: 64)!
@@ -45,6 +50,8 @@ public final class MPIScheduleRunner {
         var count: Int
         var scratch: UnsafeMutableRawPointer?
         var scratchCapacity: Int
+        /// A staged receive's ``Step/reduceAfter`` (-1: none).
+        var reduceAfter: Int = -1
     }
 
     /// A runner over a duplicate of `communicator`, reducing with `dataType`/`op`.
@@ -109,7 +116,8 @@ public final class MPIScheduleRunner {
         precondition(step.count <= Int(Int32.max), "MPIScheduleRunner: a step of \(step.count) elements exceeds MPI's int count")
         let byteOffset = step.offset * _elementSize
         var request: MPI_Request? = nil
-        var pending = _Pending(stepIndex: index, kind: step.kind, byteOffset: byteOffset, count: step.count, scratch: nil, scratchCapacity: 0)
+        var pending = _Pending(stepIndex: index, kind: step.kind, byteOffset: byteOffset, count: step.count, scratch: nil, scratchCapacity: 0,
+                               reduceAfter: step.reduceAfter ?? -1)
         let comm = communicator.handle
         switch step.kind {
         case .send:
@@ -145,20 +153,12 @@ public final class MPIScheduleRunner {
             let range = (p.byteOffset / _elementSize)..<(p.byteOffset / _elementSize + p.count)
             switch p.kind {
             case .recvReduce:
-                let scratch = p.scratch!
-                // Where no step wrote yet, output = input op received, in one pass.
-                _written.forEachPiece(of: range) { piece, written in
-                    let at = piece.lowerBound * _elementSize
-                    let from = scratch + (at - p.byteOffset)
-                    if written {
-                        reducer.reduceInPlace(into: _output + at, from: from, count: piece.count)
-                    } else {
-                        reducer.reduce(into: _output + at, _input + at, from, count: piece.count)
-                    }
+                if p.reduceAfter >= 0 {
+                    // Staged: the send it follows may still read the range; reduce once it completed.
+                    _staged.append(p)
+                    continue
                 }
-                _written.insert(range)
-                _scratch.give(scratch, capacity: p.scratchCapacity)
-                statistics.bytesReduced += p.count * _elementSize
+                _reduceReceived(p)
             case .recvCopy:
                 _written.insert(range)
                 statistics.bytesCopied += p.count * _elementSize
@@ -180,6 +180,34 @@ public final class MPIScheduleRunner {
         }
         _requests.removeLast(n - w)
         _pending.removeLast(n - w)
+        var i = 0
+        while i < _staged.count {
+            let p = _staged[i]
+            if _pending.contains(where: { $0.stepIndex == p.reduceAfter }) { i += 1; continue }
+            _reduceReceived(p)
+            statistics.steps += 1
+            completed.append(p.stepIndex)
+            _staged.remove(at: i)
+        }
+    }
+
+    /// Reduces a completed receive's scratch into the output and gives the scratch back.
+    func _reduceReceived(_ p: _Pending) {
+        let range = (p.byteOffset / _elementSize)..<(p.byteOffset / _elementSize + p.count)
+        let scratch = p.scratch!
+        // Where no step wrote yet, output = input op received, in one pass.
+        _written.forEachPiece(of: range) { piece, written in
+            let at = piece.lowerBound * _elementSize
+            let from = scratch + (at - p.byteOffset)
+            if written {
+                reducer.reduceInPlace(into: _output + at, from: from, count: piece.count)
+            } else {
+                reducer.reduce(into: _output + at, _input + at, from, count: piece.count)
+            }
+        }
+        _written.insert(range)
+        _scratch.give(scratch, capacity: p.scratchCapacity)
+        statistics.bytesReduced += p.count * _elementSize
     }
 }
 

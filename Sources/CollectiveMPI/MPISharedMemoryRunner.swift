@@ -18,7 +18,10 @@ import Glibc
 /// - a **send** publishes *where* the data is (an offset into the sender's segment, input or
 ///   output) in a mailbox slot and completes when the receiver acknowledges it;
 /// - a **receive** waits for the matching slot, then reduces (or copies) straight from the
-///   peer's memory into its own output, and acknowledges.
+///   peer's memory into its own output, and acknowledges. A staged receive-reduce
+///   (``Step/reduceAfter``) copies the peer's data into scratch and acknowledges at once, and
+///   reduces once the send it follows has been acknowledged in turn: the two ranks of an
+///   exchange each read the other's range while their own is still published.
 ///
 /// The k-th send a->b uses slot `k mod depth` of a's mailbox for b: the schedules' matching rule
 /// (k-th send pairs with k-th receive) with no tags. A slot holds `seq` (k+1 once published),
@@ -57,6 +60,7 @@ public final class MPISharedMemoryRunner {
     var _sent: [Int]
     var _received: [Int]
     var _pending: [_Pending] = []
+    var _scratch = _ScratchPool()
     var _written = ElementRangeSet()
     var _closed = false
     /// Polls without progress before yielding the core: short when the node's ranks outnumber
@@ -73,6 +77,10 @@ public final class MPISharedMemoryRunner {
         var byteOffset: Int
         var range: Range<Int>
         var published: Bool
+        /// A staged receive's ``Step/reduceAfter`` (-1: none), and its data once copied.
+        var reduceAfter: Int = -1
+        var scratch: UnsafeMutableRawPointer? = nil
+        var scratchCapacity = 0
     }
 
     /// Allocates the shared window (collective over `communicator`, whose ranks must all share
@@ -129,6 +137,7 @@ public final class MPISharedMemoryRunner {
         mpiCheck(MPI_Win_unlock_all(_window), "MPI_Win_unlock_all")
         mpiCheck(MPI_Win_free(&_window), "MPI_Win_free")
         communicator.free()
+        _scratch.releaseAll()
     }
 
     /// Runs this rank's steps of `schedule` from ``input`` to ``output`` (or, `inPlace`, on
@@ -178,7 +187,8 @@ public final class MPISharedMemoryRunner {
         case .recvReduce, .recvCopy:
             let k = _received[step.peer]
             _received[step.peer] += 1
-            _pending.append(_Pending(stepIndex: index, kind: step.kind, peer: step.peer, sequence: k, byteOffset: 0, range: step.range, published: false))
+            _pending.append(_Pending(stepIndex: index, kind: step.kind, peer: step.peer, sequence: k, byteOffset: 0, range: step.range, published: false,
+                                     reduceAfter: step.kind == .recvReduce ? step.reduceAfter ?? -1 : -1))
         }
     }
 
@@ -228,6 +238,23 @@ public final class MPISharedMemoryRunner {
                     let ack = cmpi_load_acquire_u64(_slot(owner: me, destination: p.peer, sequence: p.sequence, word: Self.ackWord))
                     done = ack >= UInt64(p.sequence + 1)
                 }
+            case .recvReduce where p.reduceAfter >= 0:
+                // Staged: take a copy and release the peer's range now; reduce once the send
+                // this receive follows has been consumed (it is then no longer in flight).
+                if p.scratch == nil {
+                    let seq = cmpi_load_acquire_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.seqWord))
+                    if seq == UInt64(p.sequence + 1) {
+                        let offset = Int(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.offsetWord).pointee)
+                        let count = Int(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.countWord).pointee)
+                        precondition(count == p.range.count, "MPISharedMemoryRunner: rank \(p.peer) sent \(count) elements to a receive of \(p.range.count) at rank \(me)")
+                        let (scratch, capacity) = _scratch.take(bytes: count * _elementSize)
+                        scratch.copyMemory(from: UnsafeRawPointer(_bases[p.peer] + offset), byteCount: count * _elementSize)
+                        cmpi_store_release_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.ackWord), UInt64(p.sequence + 1))
+                        p.scratch = scratch
+                        p.scratchCapacity = capacity
+                        progressed = true
+                    }
+                }
             case .recvReduce, .recvCopy:
                 let seq = cmpi_load_acquire_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.seqWord))
                 if seq == UInt64(p.sequence + 1) {
@@ -248,6 +275,20 @@ public final class MPISharedMemoryRunner {
             }
         }
         _pending.removeLast(_pending.count - w)
+        // Staged receives whose data is here and whose send is no longer in flight.
+        var i = 0
+        while i < _pending.count {
+            let p = _pending[i]
+            if let scratch = p.scratch, !_pending.contains(where: { $0.stepIndex == p.reduceAfter }) {
+                _consume(p, from: UnsafeRawPointer(scratch))
+                _scratch.give(scratch, capacity: p.scratchCapacity)
+                completed.append(p.stepIndex)
+                progressed = true
+                _pending.remove(at: i)
+            } else {
+                i += 1
+            }
+        }
         return progressed
     }
 

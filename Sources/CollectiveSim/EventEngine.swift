@@ -32,7 +32,10 @@ import Darwin
 ///   faster than the link delivers, and bounds the step when it does not. A copying receive
 ///   completes on arrival.
 /// - Send and receive complete together (the sender's buffer is reusable once the receiver has
-///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer.
+///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer. A staged
+///   receive (``Step/reduceAfter``) completes at its transfer's event or, if later, when the
+///   send it follows completes (its reduction is timed as any other; in an exchange both
+///   directions end together).
 ///
 /// Events: one per transfer, at its completion. Transfers from one sender to one receiver
 /// complete in the order they started (same path, FIFO), so only the oldest of such a chain waits
@@ -247,7 +250,11 @@ struct _RankRecord {
     @usableFromInline var reduceFreeAt: Double = 0
     // Line 2: the cached route's links.
     @usableFromInline var links: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
-    @usableFromInline var _pad: (Int, Int, Int, Int) = (0, 0, 0, 0)
+    /// Staged receives of this rank whose transfer completed before the send they follow: a list
+    /// of transfer records through `next` (-1: empty).
+    @usableFromInline var parkedHead: Int32 = -1
+    @usableFromInline var _pad0: Int32 = 0
+    @usableFromInline var _pad: (Int, Int, Int) = (0, 0, 0)
 
     @inlinable init() {}
 }
@@ -263,6 +270,8 @@ struct _TransferRecord {
     /// ``StepDependencies``).
     @usableFromInline var srcStep: Int32 = 0
     @usableFromInline var dstStep: Int32 = 0
+    /// The receive's ``Step/reduceAfter`` (-1: none).
+    @usableFromInline var reduceAfter: Int32 = -1
     /// Completion time, seconds.
     @usableFromInline var time: Double = 0
     @inlinable init() {}
@@ -274,6 +283,8 @@ struct _PendingRecord {
     @usableFromInline var next: Int32 = -1
     @usableFromInline var peer: Int32 = 0
     @usableFromInline var reduce: Bool = false
+    /// A receive's ``Step/reduceAfter`` (-1: none).
+    @usableFromInline var reduceAfter: Int32 = -1
     @usableFromInline var step: Int = 0
     @usableFromInline var count: Int = 0
     @inlinable init() {}
@@ -433,8 +444,14 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 if t.next < 0 { rank[src].chainTail = -1 } else { queue.push(time: transfer[Int(t.next)].time, payload: Int(t.next)) }
             }
             progress(src).pointee.complete(Int(t.srcStep))
-            progress(dst).pointee.complete(Int(t.dstStep))
-            freeTransfer(id)
+            if t.reduceAfter >= 0 && !progress(dst).pointee.isCompleted(Int(t.reduceAfter)) {
+                transfer[id].next = rank[dst].parkedHead
+                rank[dst].parkedHead = Int32(truncatingIfNeeded: id)
+            } else {
+                progress(dst).pointee.complete(Int(t.dstStep))
+                freeTransfer(id)
+            }
+            if rank[src].parkedHead >= 0 { releaseParked(src) }
             issueReady(src)
             issueReady(dst)
         }
@@ -459,6 +476,24 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         }
     }
 
+    /// Completes the staged receives of rank `r` whose send has completed.
+    @usableFromInline
+    mutating func releaseParked(_ r: Int) {
+        var prev: Int32 = -1
+        var i = rank[r].parkedHead
+        while i >= 0 {
+            let next = transfer[Int(i)].next
+            if progress(r).pointee.isCompleted(Int(transfer[Int(i)].reduceAfter)) {
+                if prev < 0 { rank[r].parkedHead = next } else { transfer[Int(prev)].next = next }
+                progress(r).pointee.complete(Int(transfer[Int(i)].dstStep))
+                freeTransfer(Int(i))
+            } else {
+                prev = i
+            }
+            i = next
+        }
+    }
+
     /// Issues every step of rank `r` that may start now, matching sends with receives.
     @inlinable
     mutating func issueReady(_ r: Int) {
@@ -478,7 +513,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 if i >= 0 {
                     let q = pending[Int(i)]
                     unlinkRecv(i, prev: prev, of: peer)
-                    start(src: r, srcStep: index, dst: peer, dstStep: q.step, count: step.count, recvCount: q.count, reduce: q.reduce)
+                    start(src: r, srcStep: index, dst: peer, dstStep: q.step, count: step.count, recvCount: q.count, reduce: q.reduce,
+                          reduceAfter: q.reduceAfter)
                     freePending(i)
                 } else {
                     appendSend(of: r, peer: peer, step: index, count: step.count)
@@ -490,10 +526,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 if i >= 0 {
                     let q = pending[Int(i)]
                     unlinkSend(i, prev: prev, of: peer)
-                    start(src: peer, srcStep: q.step, dst: r, dstStep: index, count: q.count, recvCount: step.count, reduce: step.kind == .recvReduce)
+                    start(src: peer, srcStep: q.step, dst: r, dstStep: index, count: q.count, recvCount: step.count, reduce: step.kind == .recvReduce,
+                          reduceAfter: Int32(truncatingIfNeeded: step.reduceAfter ?? -1))
                     freePending(i)
                 } else {
-                    appendRecv(of: r, peer: peer, step: index, count: step.count, reduce: step.kind == .recvReduce)
+                    appendRecv(of: r, peer: peer, step: index, count: step.count, reduce: step.kind == .recvReduce, reduceAfter: Int32(truncatingIfNeeded: step.reduceAfter ?? -1))
                 }
             }
             if failure != nil { return }
@@ -502,7 +539,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
 
     /// Reserves the path of a matched transfer and schedules its arrival.
     @inlinable
-    mutating func start(src: Int, srcStep: Int, dst: Int, dstStep: Int, count: Int, recvCount: Int, reduce: Bool) {
+    mutating func start(src: Int, srcStep: Int, dst: Int, dstStep: Int, count: Int, recvCount: Int, reduce: Bool, reduceAfter: Int32 = -1) {
         guard count == recvCount else {
             failure = "rank \(src / lanes) sends \(count) elements to rank \(dst / lanes), which expects \(recvCount)"
             return
@@ -559,6 +596,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         precondition(srcStep <= Int(Int32.max) && dstStep <= Int(Int32.max), "EventEngine: step index beyond 2^31")
         transfer[id].srcStep = Int32(truncatingIfNeeded: srcStep)
         transfer[id].dstStep = Int32(truncatingIfNeeded: dstStep)
+        transfer[id].reduceAfter = reduceAfter
         transfer[id].time = done
         transfers += 1
         // Transfers from one sender to one receiver share a path, which serves them in order, so
@@ -615,8 +653,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     }
 
     @inlinable
-    mutating func appendRecv(of r: Int, peer: Int, step: Int, count: Int, reduce: Bool) {
+    mutating func appendRecv(of r: Int, peer: Int, step: Int, count: Int, reduce: Bool, reduceAfter: Int32 = -1) {
         let i = newPending(peer: peer, step: step, count: count, reduce: reduce)
+        pending[Int(i)].reduceAfter = reduceAfter
         let t = rank[r].recvTail
         if t < 0 { rank[r].recvHead = i } else { pending[Int(t)].next = i }
         rank[r].recvTail = i

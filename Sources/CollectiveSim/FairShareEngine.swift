@@ -80,6 +80,8 @@ struct _FairFlow {
     var remainingBytes: Double
     var startSeconds: Double
     var reduce: Bool
+    /// The receive's ``Step/reduceAfter`` (-1: none).
+    var reduceAfter: Int = -1
     var rate: Double = 0
 }
 
@@ -89,6 +91,7 @@ struct _FairArrival {
     var dst: Int
     var srcStep: Int
     var dstStep: Int
+    var reduceAfter: Int
 }
 
 /// An issued send or receive waiting for its match.
@@ -96,6 +99,7 @@ struct _FairPending {
     var step: Int
     var count: Int
     var reduce: Bool
+    var reduceAfter: Int = -1
 }
 
 struct _FairState<Steps: IteratorProtocol<Step>> {
@@ -112,6 +116,9 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
     /// Arrivals to come, a min-heap on (time, sequence).
     var queue = _ArrivalHeap()
     var reduceFreeAt: [Double]
+    /// Per rank: staged receives (step, reduceAfter) that arrived before the send they follow
+    /// completed (``Step/reduceAfter``); they complete with it.
+    var parked: [[(step: Int, after: Int)]]
     var linkCapacity: [Double]
     /// Scratch space for one route's links.
     var path = Array(repeating: 0, count: FabricMap.maxPathLinks)
@@ -126,6 +133,7 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
         self.ranks = ranks
         reduceFreeAt = Array(repeating: 0, count: ranks.count)
+        parked = Array(repeating: [], count: ranks.count)
         linkCapacity = (0..<fabric.linkCount).map { fabric.linkBytesPerSecond($0) }
     }
 
@@ -160,7 +168,16 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
                 freeArrivals.append(id)
                 events += 1
                 ranks[a.src].complete(a.srcStep)
-                ranks[a.dst].complete(a.dstStep)
+                if a.reduceAfter >= 0 && !ranks[a.dst].isCompleted(a.reduceAfter) {
+                    parked[a.dst].append((a.dstStep, a.reduceAfter))
+                } else {
+                    ranks[a.dst].complete(a.dstStep)
+                }
+                if !parked[a.src].isEmpty {
+                    let src = a.src
+                    for x in parked[src] where ranks[src].isCompleted(x.after) { ranks[src].complete(x.step) }
+                    parked[src].removeAll { ranks[src].isCompleted($0.step) }
+                }
                 issueReady(a.src)
                 issueReady(a.dst)
             }
@@ -180,7 +197,7 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
             done = max(done, reduceStart + f.bytes * gammaSecondsPerByte)
             reduceFreeAt[f.dst] = done
         }
-        let a = _FairArrival(src: f.src, dst: f.dst, srcStep: f.srcStep, dstStep: f.dstStep)
+        let a = _FairArrival(src: f.src, dst: f.dst, srcStep: f.srcStep, dstStep: f.dstStep, reduceAfter: f.reduceAfter)
         let id: Int
         if let free = freeArrivals.popLast() { id = free; arrivals[id] = a } else { id = arrivals.count; arrivals.append(a) }
         queue.push(time: done, payload: id)
@@ -236,7 +253,8 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
                 if var q = receives[key], !q.isEmpty {
                     let m = q.removeFirst()
                     receives[key] = q
-                    start(src: r, srcStep: index, dst: peer, dstStep: m.step, count: step.count, recvCount: m.count, reduce: m.reduce)
+                    start(src: r, srcStep: index, dst: peer, dstStep: m.step, count: step.count, recvCount: m.count, reduce: m.reduce,
+                          reduceAfter: m.reduceAfter)
                 } else {
                     sends[key, default: []].append(_FairPending(step: index, count: step.count, reduce: false))
                 }
@@ -245,16 +263,18 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
                 if var q = sends[key], !q.isEmpty {
                     let m = q.removeFirst()
                     sends[key] = q
-                    start(src: peer, srcStep: m.step, dst: r, dstStep: index, count: m.count, recvCount: step.count, reduce: step.kind == .recvReduce)
+                    start(src: peer, srcStep: m.step, dst: r, dstStep: index, count: m.count, recvCount: step.count, reduce: step.kind == .recvReduce,
+                          reduceAfter: step.reduceAfter ?? -1)
                 } else {
-                    receives[key, default: []].append(_FairPending(step: index, count: step.count, reduce: step.kind == .recvReduce))
+                    receives[key, default: []].append(_FairPending(step: index, count: step.count, reduce: step.kind == .recvReduce,
+                                                                   reduceAfter: step.reduceAfter ?? -1))
                 }
             }
             if failure != nil { return }
         }
     }
 
-    mutating func start(src: Int, srcStep: Int, dst: Int, dstStep: Int, count: Int, recvCount: Int, reduce: Bool) {
+    mutating func start(src: Int, srcStep: Int, dst: Int, dstStep: Int, count: Int, recvCount: Int, reduce: Bool, reduceAfter: Int = -1) {
         guard count == recvCount else {
             failure = "rank \(src) sends \(count) elements to rank \(dst), which expects \(recvCount)"
             return
@@ -268,7 +288,7 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
         let bytes = Double(count) * elementSizeBytes
         let flow = _FairFlow(src: src, dst: dst, srcStep: srcStep, dstStep: dstStep, links: links,
                              routeBytesPerSecond: route.bytesPerSecond, latencySeconds: route.latencySeconds,
-                             bytes: bytes, remainingBytes: bytes, startSeconds: now, reduce: reduce)
+                             bytes: bytes, remainingBytes: bytes, startSeconds: now, reduce: reduce, reduceAfter: reduceAfter)
         if bytes == 0 {
             finish(flow)
         } else {

@@ -28,12 +28,16 @@ public struct SimulationOutcome: Sendable {
     public var linkUtilization: [LinkUtilization]?
     /// What NCCL ran: algorithm, protocol, channels (for `nccl` choices).
     public var ncclPlan: NCCLPlan?
+    /// The name of the row: the algorithm's, or `ring->recursive-doubling` when another
+    /// algorithm's schedule ran (``AllreduceAlgorithm/rowName(for:)``).
+    public var rowName: String
 
     public init(algorithm: AllreduceAlgorithm, ncclProtocol: NCCLProtocol? = nil, timeSeconds: Double, statistics: EngineStatistics? = nil) {
         self.algorithm = algorithm
         self.ncclProtocol = ncclProtocol
         self.timeSeconds = timeSeconds
         self.statistics = statistics
+        rowName = algorithm.rawValue
     }
 }
 
@@ -80,10 +84,10 @@ public struct Simulator: Sendable {
         let bytes = elementCount * dataType.sizeInBytes
         let between: AllreduceAlgorithm? = algorithm == .hierarchical && fabric.nodeCount > 1
             ? interNodeAlgorithm(bytes: Double(bytes), chunkBytes: chunkBytes) : nil
+        let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
+                                                   chunkBytes: chunkBytes, interNodeAlgorithm: between ?? .ring)
         switch model {
         case .event:
-            let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
-                                                       chunkBytes: chunkBytes, interNodeAlgorithm: between ?? .ring)
             let schedule = try SimulatedSchedules.make(algorithm, params)
             let r = linkService == .fair
                 ? try FairShareEngine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
@@ -91,11 +95,15 @@ public struct Simulator: Sendable {
             var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
             o.linkUtilization = r.linkUtilization
             o.interNodeAlgorithm = between
+            o.rowName = algorithm.rowName(for: params)
             return o
         case .analytic:
-            let t = AnalyticModel(fabric: fabric, interNodeAlgorithm: between ?? .ring).time(algorithm, bytes: Double(bytes), chunkBytes: chunkBytes)
+            // The closed form of the schedule that runs (ring below p elements is recursive doubling).
+            let t = AnalyticModel(fabric: fabric, interNodeAlgorithm: between ?? .ring)
+                .time(algorithm.scheduledAlgorithm(for: params), bytes: Double(bytes), chunkBytes: chunkBytes)
             var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: t, statistics: nil)
             o.interNodeAlgorithm = between
+            o.rowName = algorithm.rowName(for: params)
             return o
         case .nccl:
             let m = NCCLModel(fabric: fabric)
@@ -195,7 +203,7 @@ public struct AnalyticModel: Sendable {
         let flat = fabric.bottleneckAlphaBeta.streamingReduction
         switch algorithm {
         case .ring, .ncclRing: return flat.ring(ranks: p, bytes: bytes)
-        case .recursiveDoubling: return flat.recursiveDoublingHalfExchanges(ranks: p, bytes: bytes)
+        case .recursiveDoubling: return flat.recursiveDoubling(ranks: p, bytes: bytes)
         case .rabenseifner: return flat.rabenseifner(ranks: p, bytes: bytes)
         case .tree, .ncclTree:
             let half = bytes / 2

@@ -1,4 +1,5 @@
 import CollectiveKernels
+import Foundation
 import Testing
 @testable import CollectiveCore
 
@@ -106,6 +107,24 @@ struct InProcessExecutorTests {
         for a in AlgorithmCase.all {
             let c = ExecutionCase(algorithm: a, ranks: 11, count: 997, chunkBytes: 24, dataType: .int64, op: .sum, seed: 9)
             #expect(try check(c, threads: threads).wrong == 0, "\(a.testDescription)")
+        }
+    }
+
+    @Test("recursive doubling: both partners of every exchange hold the same bits", arguments: [2, 7, 8, 13], [ReductionOp.sum, .min, .avg])
+    func recursiveDoublingBitIdentical(ranks p: Int, op: ReductionOp) throws {
+        let n = 1001
+        let schedule = try RecursiveDoublingSchedule(ScheduleParameters(rankCount: p, elementCount: n, elementSizeBytes: 4, chunkBytes: 512))
+        var g = SeededGenerator(state: 42)
+        let buffers = (0..<p).map { _ in
+            let b = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            for i in 0..<n { b[i] = Float.random(in: -1...1, using: &g) * Float(1 << Int.random(in: 0...20, using: &g)) }
+            return b
+        }
+        defer { buffers.forEach { $0.deallocate() } }
+        _ = try InProcessExecutor(threadCount: 2).execute(schedule, buffers: buffers.enumerated().map { RankBuffer(rank: $0.offset, base: UnsafeMutableRawPointer($0.element)) },
+                                                           reducer: Reducer(dataType: .float32, op: op))
+        for r in 1..<p {
+            #expect(memcmp(buffers[0], buffers[r], n * 4) == 0, "rank \(r) differs from rank 0")
         }
     }
 

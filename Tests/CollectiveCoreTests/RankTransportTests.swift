@@ -5,13 +5,17 @@ import Testing
 
 /// A one-thread-per-rank transport over shared memory, shaped like an MPI runner's: `start`
 /// posts a send or a receive, the second side of a pair performs the transfer, and
-/// `waitForCompletions` blocks until this rank has completed steps.
+/// `waitForCompletions` blocks until this rank has completed steps. A staged receive-reduce
+/// (`Step.reduceAfter`) takes a copy of the data and reduces once the send it follows completed.
 final class Mailbox: @unchecked Sendable {
     struct Posted { var rank: Int; var index: Int; var step: Step }
     let condition = NSCondition()
     var sends: [Int: [Posted]] = [:]
     var recvs: [Int: [Posted]] = [:]
     var completions: [[Int]]
+    /// Steps completed so far, and staged receives waiting with their data.
+    var done: [Set<Int>]
+    var staged: [[(recv: Posted, data: [Int64])]]
     let buffers: [UnsafeMutablePointer<Int64>]
     let p: Int
 
@@ -19,6 +23,23 @@ final class Mailbox: @unchecked Sendable {
         self.p = p
         self.buffers = buffers
         completions = Array(repeating: [], count: p)
+        done = Array(repeating: [], count: p)
+        staged = Array(repeating: [], count: p)
+    }
+
+    func complete(_ rank: Int, _ index: Int) {
+        completions[rank].append(index)
+        done[rank].insert(index)
+        release(rank)
+    }
+
+    /// Reduces the staged receives of `rank` whose send has completed.
+    func release(_ rank: Int) {
+        while let k = staged[rank].firstIndex(where: { done[rank].contains($0.recv.step.reduceAfter!) }) {
+            let (r, data) = staged[rank].remove(at: k)
+            for (j, i) in r.step.range.enumerated() { buffers[rank][i] = buffers[rank][i] &+ data[j] }
+            complete(rank, r.index)
+        }
     }
 
     func post(_ x: Posted) {
@@ -30,11 +51,18 @@ final class Mailbox: @unchecked Sendable {
         sends[key]!.removeFirst()
         recvs[key]!.removeFirst()
         precondition(s.step.count == r.step.count && s.step.offset == r.step.offset)
+        if r.step.reduceAfter != nil {
+            staged[r.rank].append((r, r.step.range.map { buffers[s.rank][$0] }))
+            complete(s.rank, s.index)
+            release(r.rank)
+            condition.broadcast()
+            return
+        }
         for i in r.step.range {
             buffers[r.rank][i] = r.step.kind == .recvReduce ? buffers[r.rank][i] &+ buffers[s.rank][i] : buffers[s.rank][i]
         }
-        completions[s.rank].append(s.index)
-        completions[r.rank].append(r.index)
+        complete(s.rank, s.index)
+        complete(r.rank, r.index)
         condition.broadcast()
     }
 

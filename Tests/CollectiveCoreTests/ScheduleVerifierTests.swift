@@ -1,3 +1,4 @@
+import CollectiveKernels
 import Foundation
 import Testing
 @testable import CollectiveCore
@@ -8,18 +9,20 @@ struct AlgorithmCase: Sendable, CustomTestStringConvertible {
     var ranksPerNode: Int = 1
     var inter: AllreduceAlgorithm = .ring
     var channels: Int = 1
+    /// `ScheduleParameters.smallCountFallback`: false plays the pure ring and Rabenseifner at any count.
+    var fallback = true
 
     var testDescription: String {
         switch algorithm {
         case .hierarchical: "hierarchical(g=\(ranksPerNode),\(inter.rawValue))"
         case .ncclRing, .ncclTree: "\(algorithm.rawValue)(g=\(ranksPerNode),\(channels)ch)"
-        default: algorithm.rawValue
+        default: algorithm.rawValue + (fallback ? "" : "(pure)")
         }
     }
 
     func parameters(ranks: Int, count: Int, elementSize: Int = 4, chunkBytes: Int) -> ScheduleParameters {
         ScheduleParameters(rankCount: ranks, elementCount: count, elementSizeBytes: elementSize, chunkBytes: chunkBytes,
-                           ranksPerNode: min(ranksPerNode, ranks), interNodeAlgorithm: inter, channelCount: channels)
+                           ranksPerNode: min(ranksPerNode, ranks), interNodeAlgorithm: inter, channelCount: channels, smallCountFallback: fallback)
     }
 
     static let all: [AlgorithmCase] = [
@@ -32,6 +35,7 @@ struct AlgorithmCase: Sendable, CustomTestStringConvertible {
         AlgorithmCase(algorithm: .ncclRing, ranksPerNode: 1, channels: 2),
         AlgorithmCase(algorithm: .ncclTree, ranksPerNode: 4, channels: 4),
         AlgorithmCase(algorithm: .ncclTree, ranksPerNode: 3, channels: 2),
+        AlgorithmCase(algorithm: .ring, fallback: false), AlgorithmCase(algorithm: .rabenseifner, fallback: false),
     ]
 }
 
@@ -240,5 +244,34 @@ struct BrokenScheduleTests {
         }
         let m = try #require(verify(Exchange()))
         #expect(m.contains("hazard"))
+    }
+
+    /// Both ranks send their whole buffer and reduce the partner's into it: one message each way.
+    struct StagedExchange: Schedule {
+        var reduceAfter: Int? = 0
+        var kind: StepKind = .recvReduce
+        var algorithm: AllreduceAlgorithm { .recursiveDoubling }
+        var rankCount: Int { 2 }
+        var elementCount: Int { 4 }
+        func makeSteps(forRank rank: Int) -> IndexingIterator<[Step]> {
+            [Step(kind: .send, peer: 1 - rank, offset: 0, count: 4),
+             Step(kind: kind, peer: 1 - rank, offset: 0, count: 4, reduceAfter: reduceAfter)].makeIterator()
+        }
+    }
+
+    @Test("the same exchange with the receive staged behind the send verifies and runs exact")
+    func stagedExchange() throws {
+        #expect(verify(StagedExchange()) == nil)
+        for type in [DataType.float32, .int64] {
+            let r = try AllreduceCheck(dataType: type, op: .sum, seed: 5).run(StagedExchange(), executor: InProcessExecutor(threadCount: 2))
+            #expect(r.wrong == 0)
+            if type == .int64 { #expect(r.maxAbsError == 0) }
+        }
+    }
+
+    @Test("reduceAfter on a copy, or naming a step that is not earlier, is refused")
+    func badReduceAfter() throws {
+        #expect(verify(StagedExchange(reduceAfter: 1))?.contains("reduceAfter") == true)
+        #expect(verify(StagedExchange(kind: .recvCopy))?.contains("reduceAfter") == true)
     }
 }

@@ -279,17 +279,15 @@ struct OtherClosedFormTests {
         #expect(abs(t - f) / f < 1e-3, "p=\(p): event \(t) vs \(f)")
     }
 
-    @Test("recursive doubling, power of two and not, equals its two-message-per-round form",
-          arguments: [2, 4, 8, 16, 32, 3, 5, 6, 7, 12, 13, 24], [64 << 10, 4 << 20])
+    @Test("recursive doubling, power of two and not, equals lg q (alpha + n beta) (+ fold and unfold)",
+          arguments: [2, 4, 8, 16, 32, 3, 5, 6, 7, 12, 13, 24], [8, 64 << 10, 4 << 20])
     func recursiveDoubling(p: Int, bytes: Int) throws {
         let t = try playOnSwitch(.recursiveDoubling, ranks: p, bytes: bytes)
-        let f = Self.c.recursiveDoublingHalfExchanges(ranks: p, bytes: Double(bytes))
+        let f = Self.c.recursiveDoubling(ranks: p, bytes: Double(bytes))
         #expect(abs(t - f) / f < 1e-3, "p=\(p): event \(t) vs \(f)")
-        // Same bandwidth term as the textbook form, one more alpha per round.
-        if p & (p - 1) == 0 {
-            let lg = Double(floorLog2(p))
-            #expect(abs(f - Self.c.recursiveDoubling(ranks: p, bytes: Double(bytes)) - lg * 2e-6) < 1e-12)
-        }
+        // One message per round: lg q alpha (+2 for the fold and unfold).
+        let messages = Double(floorLog2(p) + (p & (p - 1) == 0 ? 0 : 2))
+        #expect(abs(Self.c.recursiveDoubling(ranks: p, bytes: 0) - messages * 2e-6) < 1e-12)
     }
 
     @Test("double binary tree, one chunk per half, p = 2^m: (3m - 1) alpha + (4m - 2)(n/2) beta",
