@@ -378,7 +378,7 @@ final class OpenMPIReference {
 
     #if MPI
     /// Initialises MPI as a singleton. Open MPI refuses to start as root unless told it may
-    /// (FACTS.md section 3), so the two OMPI_ALLOW_RUN_AS_ROOT variables are set when absent.
+    /// (docs/Sources.md section 3), so the two OMPI_ALLOW_RUN_AS_ROOT variables are set when absent.
     static func start() -> OpenMPIReference? {
         if getuid() == 0 {
             setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0)

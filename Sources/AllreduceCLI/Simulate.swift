@@ -210,6 +210,8 @@ struct SimulationRun {
     var engineWall = 0.0
     var engineCPU = 0.0
     var ranEvent = false
+    /// The NCCL plans played, in order of first use (for the footer).
+    var ncclPlans: [NCCLPlan] = []
     /// What hierarchical ran between nodes at each measured size, when `--inter-node auto` chose.
     var interNodeChoices: [(bytes: Int, algorithm: AllreduceAlgorithm)] = []
 
@@ -253,6 +255,7 @@ struct SimulationRun {
                 throw CLIError("--algorithm \(choice.name): \(e)")
             }
         }
+        if let plan = outcome.ncclPlan, !ncclPlans.contains(plan) { ncclPlans.append(plan) }
         for o in candidates.isEmpty ? [outcome] : candidates {
             if let s = o.statistics {
                 ranEvent = true
@@ -319,6 +322,23 @@ struct SimulationRun {
         return "hierarchical between nodes (--inter-node auto, the faster closed form): " + list.joined(separator: ", ")
     }
 
+    /// `nccl: NCCL's search: 24 channels ...; ring/Simple/24ch: start 20.4 us, hops NVLink 3.4 us ...`:
+    /// what the nccl rows played and with which protocol figures.
+    var ncclNote: String? {
+        guard !ncclPlans.isEmpty else { return nil }
+        let planner = NCCLPlanner(fabric: fabric)
+        let t = planner.topology
+        var parts = ["nccl (\(t.architecture.rawValue)): search \(t.searchChannels) x \(formatFixed(t.speedGBps, decimals: 1)) GB/s, \(t.channels) channels"]
+        for plan in ncclPlans.prefix(4) {
+            let timing = planner.timing(plan)
+            var hops = ["NVLink \(formatFixed(timing.nvlinkHopSeconds * 1e6, decimals: 2))"]
+            if fabric.nodeCount > 1 { hops.append("network \(formatFixed(timing.networkHopSeconds * 1e6, decimals: 2))") }
+            let cap = timing.channelCapGBps > 0 ? ", \(formatFixed(timing.channelCapGBps, decimals: 1)) GB/s per channel" : ""
+            parts.append("\(plan): start \(formatFixed(timing.startSeconds * 1e6, decimals: 1)) us, hop \(hops.joined(separator: " / ")) us\(cap), chunk \(ByteCount.format(plan.chunkBytes))")
+        }
+        return parts.joined(separator: "; ")
+    }
+
     /// `engine: ...` over every event-model run so far.
     var engineNote: String? {
         guard ranEvent else { return nil }
@@ -371,6 +391,7 @@ struct Simulate: ParsableCommand {
             report.notes.append("busiest links: " + list.joined(separator: ", "))
         }
         if let n = sim.interNodeNote { report.notes.append(n) }
+        if let n = sim.ncclNote { report.notes.append(n) }
         if let e = sim.engineNote { report.notes.append(e) }
         report.print(output.format)
     }

@@ -117,6 +117,7 @@ struct Sweep: ParsableCommand {
             }
         }
         if let n = sim.interNodeNote { report.notes.append(n) }
+        if let n = sim.ncclNote { report.notes.append(n) }
         if let e = sim.engineNote { report.notes.append(e) }
         report.print(output.format)
     }

@@ -1,7 +1,7 @@
 // CMPI: the only file in swift-allreduce that includes <mpi.h>.
 //
 // Open MPI defines MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM, MPI_IN_PLACE, ... as macros over the
-// addresses of library globals, which Swift cannot import (FACTS.md section 3). This header
+// addresses of library globals, which Swift cannot import (docs/Sources.md section 3). This header
 // returns them from small `static inline` functions with a `cmpi_` prefix, in the style of
 // swift-nio's C shims.
 //

@@ -28,14 +28,19 @@ extension AllreduceAlgorithm {
     /// `ompi_coll_base_allreduce_intra_ring` in coll_base_allreduce.c) and as MPICH chooses for
     /// short messages (Thakur, Rabenseifner and Gropp, IJHPCA 2005; Open MPI's
     /// Rabenseifner falls back to its linear algorithm instead). ``ScheduleParameters/smallCountFallback``
-    /// false keeps the algorithm as asked. The tree and hierarchical are unchanged: their
-    /// latency terms come from their shape, not from empty blocks.
+    /// false keeps the algorithm as asked. Hierarchical falls back the same way when the count is
+    /// below the ranks per node, where its intra-node rings would move only empty blocks. The
+    /// tree is unchanged: its latency terms come from its shape, not from empty blocks; NCCL's
+    /// channelized schedules are unchanged too (NCCL itself runs them at any count, on fewer
+    /// channels).
     public func scheduledAlgorithm(for parameters: ScheduleParameters) -> AllreduceAlgorithm {
         guard parameters.smallCountFallback, parameters.rankCount > 1 else { return self }
         switch self {
         case .ring where parameters.elementCount < parameters.rankCount:
             return .recursiveDoubling
         case .rabenseifner where parameters.elementCount < PowerOfTwoFold(rankCount: parameters.rankCount).coreCount:
+            return .recursiveDoubling
+        case .hierarchical where parameters.ranksPerNode > 1 && parameters.elementCount < parameters.ranksPerNode:
             return .recursiveDoubling
         default:
             return self

@@ -1,5 +1,5 @@
 /// Parses byte sizes as nccl-tests does: a whole number with an optional 1024-based suffix
-/// `K`, `M`, `G`, `T` (also `KB`, `KiB`, ...; case-insensitive). FACTS.md section 1.
+/// `K`, `M`, `G`, `T` (also `KB`, `KiB`, ...; case-insensitive). docs/Sources.md section 1.
 public enum ByteCount {
     /// The number of bytes `text` denotes, or a one-line reason it does not parse.
     public static func parse(_ text: String) -> Result<Int, ByteCountError> {

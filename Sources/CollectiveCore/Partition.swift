@@ -1,5 +1,5 @@
 /// Splits `count` elements into `parts` contiguous blocks the way Open MPI's ring does
-/// (FACTS.md section 3): the first `count % parts` blocks hold one element more than the rest.
+/// (docs/Sources.md section 3): the first `count % parts` blocks hold one element more than the rest.
 public struct BlockPartition: Sendable, Hashable {
     /// Elements partitioned.
     public let count: Int

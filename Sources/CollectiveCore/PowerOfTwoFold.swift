@@ -1,5 +1,5 @@
 /// How a rank takes part in an algorithm that needs a power-of-two number of ranks
-/// (FACTS.md section 2, after Thakur, Rabenseifner and Gropp 2005): with q = 2^floor(lg p) and
+/// (docs/Sources.md section 2, after Thakur, Rabenseifner and Gropp 2005): with q = 2^floor(lg p) and
 /// r = p - q, the first 2r ranks pair up; the even rank of each pair sends its whole buffer to
 /// the odd one, which reduces it (the *fold*), sits out the power-of-two core, and gets the result
 /// back from the odd rank at the end (the *unfold*). The q remaining ranks run the core as

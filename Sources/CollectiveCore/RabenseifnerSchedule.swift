@@ -12,7 +12,7 @@ struct _Round: Sendable {
 }
 
 /// Rabenseifner's allreduce: a reduce-scatter by recursive halving, then an allgather by
-/// recursive doubling (FACTS.md section 2).
+/// recursive doubling (docs/Sources.md section 2).
 ///
 /// With q = 2^floor(lg p), the buffer is cut into q Open MPI blocks. Ranks that are not part of
 /// the power-of-two core fold into a partner first and get the result back last

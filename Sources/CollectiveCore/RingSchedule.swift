@@ -3,7 +3,7 @@
 /// The buffer is cut into p blocks as Open MPI cuts it (``BlockPartition``). At step s
 /// (0 <= s < 2(p-1)) rank r sends block (r - s) mod p to r+1 and receives block (r - s - 1) mod p
 /// from r-1, reducing it during the first p-1 steps and copying it during the last p-1. Each
-/// rank sends 2(p-1)/p of the buffer: the bandwidth optimum (FACTS.md section 2).
+/// rank sends 2(p-1)/p of the buffer: the bandwidth optimum (docs/Sources.md section 2).
 ///
 /// Every block is moved as k pipelined chunks, k = ceil(largest block / chunkBytes), so step s+1
 /// of chunk c can leave as soon as step s of chunk c has arrived. Steps of rank r, in issue order:

@@ -22,7 +22,7 @@ public struct ScheduleParameters: Sendable, Hashable {
     /// blocks (``AllreduceAlgorithm/scheduledAlgorithm(for:)``); false keeps them as asked.
     public var smallCountFallback: Bool
 
-    /// NCCL's default Simple-protocol chunk for ring allreduce is 2 MiB (FACTS.md section 5).
+    /// NCCL's default Simple-protocol chunk for ring allreduce is 2 MiB (docs/Sources.md section 5).
     public static let defaultChunkBytes = 2 << 20
 
     public init(

@@ -1,4 +1,4 @@
-/// NCCL's double binary tree allreduce (``DoubleBinaryTree``; FACTS.md section 2).
+/// NCCL's double binary tree allreduce (``DoubleBinaryTree``; docs/Sources.md section 2).
 ///
 /// The buffer is cut in two halves; half t is reduced up tree t to its root and broadcast back
 /// down the same tree. Each half moves as k pipelined chunks, k = ceil(half / chunkBytes), so a

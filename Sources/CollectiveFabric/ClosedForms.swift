@@ -1,6 +1,6 @@
 import CollectiveCore
 
-/// Alpha-beta-gamma closed forms of the allreduce algorithms (FACTS.md section 2: Thakur,
+/// Alpha-beta-gamma closed forms of the allreduce algorithms (docs/Sources.md section 2: Thakur,
 /// Rabenseifner and Gropp, IJHPCA 2005; Patarasuk and Yuan, JPDC 2009).
 ///
 /// `alpha`: seconds per message; `beta`: seconds per byte moved; `gamma`: seconds per byte
@@ -86,7 +86,7 @@ public struct AlphaBetaGamma: Sendable, Hashable {
     /// chunks, one from its parent in each tree): a stage costs `alpha + (2n/k) beta`, and the
     /// run `2d + k - 1` stages, plus the reductions of an interior rank (two chunks per stage):
     /// `(2d + k - 1)(alpha + (2n/k) beta) + (d + k - 1)(n/k) gamma`. For large n this is
-    /// `2 n beta`: bus bandwidth at best that of ring (FACTS.md section 2).
+    /// `2 n beta`: bus bandwidth at best that of ring (docs/Sources.md section 2).
     ///
     /// This pipelined form is NOT what swift-allreduce's tree schedule achieves on the event
     /// engine, and no closed form in alpha and beta can be: a rank issues its steps in one order

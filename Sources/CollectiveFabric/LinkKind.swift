@@ -4,7 +4,7 @@
 /// achievable fraction (`efficiency`) turns the line rate into what a bulk transfer reaches;
 /// all three are defaults a topology file may override.
 ///
-/// Sources (FACTS.md section 4 and vendor specifications):
+/// Sources (docs/Sources.md section 4 and vendor specifications):
 /// - NVLink: NVIDIA quotes per-GPU *bidirectional* totals: V100 300 GB/s over 6 NVLink2 links,
 ///   A100 600 GB/s over 12 NVLink3 links, H100 900 GB/s over 18 NVLink4 links, B200 1800 GB/s
 ///   over 18 NVLink5 links; the A800 and H800 export parts keep 400 GB/s (8 links). So one link

@@ -1,5 +1,5 @@
 /// Ready-made clusters. Each preset is one node; `--nodes N` (or ``Topology/with(nodes:)``)
-/// makes a cluster of N of them. Figures: ``LinkKind`` and ``GPUModel`` (FACTS.md section 4).
+/// makes a cluster of N of them. Figures: ``LinkKind`` and ``GPUModel`` (docs/Sources.md section 4).
 extension Topology {
     /// Names of every preset, in listing order (`switch` is built from its own options).
     public static let presetNames = ["dgx1-v100", "dgx-a100", "hgx-a800", "dgx-h100", "hgx-h800", "nd-a100-v4", "nd-h100-v5", "switch"]
@@ -77,7 +77,7 @@ extension Topology {
     ]
 
     /// Default software overhead per step inside a node, microseconds: between NCCL's per-hop
-    /// NVLink latency for LL (0.6 us) and Simple (3.4 us) (FACTS.md section 5), less the link's own latency.
+    /// NVLink latency for LL (0.6 us) and Simple (3.4 us) (docs/Sources.md section 5), less the link's own latency.
     public static let defaultStepOverheadMicroseconds = 1.0
     /// Default extra overhead per step of a network transfer (proxy thread, RDMA post), microseconds.
     public static let defaultNetworkStepOverheadMicroseconds = 1.5

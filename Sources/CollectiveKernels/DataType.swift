@@ -1,7 +1,7 @@
 /// The element types an allreduce can carry, named as nccl-tests names them (`-d`).
 ///
 /// Raw values are nccl-tests' spellings (`half`, `float`, `double`); ``init(name:)`` also accepts
-/// the aliases `float16`, `float32` and `float64` (FACTS.md section 1).
+/// the aliases `float16`, `float32` and `float64` (docs/Sources.md section 1).
 public enum DataType: String, CaseIterable, Sendable, Hashable, Codable {
     case int8
     case uint8

@@ -10,7 +10,7 @@ import CollectiveKernels
 /// - `sum`, `avg`: values in `-m...m` (`0...m` for unsigned types) with `m * ranks` at most the
 ///   largest integer the type holds exactly (127 for int8, 2048 for half, 256 for bfloat16, ...),
 ///   so sums are exact in any order. Open MPI's vectorised int8 sum saturates where ours wraps
-///   (FACTS.md section 3): staying in range keeps both right.
+///   (docs/Sources.md section 3): staying in range keeps both right.
 /// - `prod`: `+1` or `-1`, times 2 on the one rank `hash(i) mod ranks`: products are exact and a
 ///   wrong element changes the sign or loses the factor 2.
 /// - `min`, `max`: values in the type's exact integer range, distinct almost everywhere.

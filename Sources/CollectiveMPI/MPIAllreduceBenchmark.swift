@@ -15,7 +15,7 @@ public struct MPIResultRow: Sendable {
     public var op: ReductionOp
     public var algorithm: String
     /// Per-iteration time, each rank's mean over the timed iterations, then mean, min and max
-    /// over ranks (OSU's method, FACTS.md section 1).
+    /// over ranks (OSU's method, docs/Sources.md section 1).
     public var timeMeanMicroseconds: Double
     public var timeMinMicroseconds: Double
     public var timeMaxMicroseconds: Double

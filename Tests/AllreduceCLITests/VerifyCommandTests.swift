@@ -7,9 +7,9 @@ struct VerifyCommandTests {
     func table() throws {
         let r = try CLI.run(["verify", "--ranks", "13", "--count", "1003", "--datatype", "bfloat16", "--op", "sum", "--algorithm", "all", "--chunk-bytes", "256"])
         #expect(r.status == 0, "\(r.stderr)")
-        for a in ["ring", "tree", "rabenseifner", "recursive-doubling", "hierarchical"] { #expect(r.stdout.contains(a)) }
+        for a in ["ring", "tree", "rabenseifner", "recursive-doubling", "hierarchical", "nccl-ring", "nccl-tree"] { #expect(r.stdout.contains(a)) }
         let rows = r.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }
-        #expect(rows.count == 5)
+        #expect(rows.count == 7)
         for row in rows { #expect(row.split(separator: " ")[5] == "0") }  // #wrong
     }
 
@@ -49,7 +49,7 @@ struct VerifyCommandTests {
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n")
         #expect(lines.first == "algorithm,ranks,count,type,redop,wrong,max_abs_error,max_rel_error,time_us")
-        #expect(lines.count == 6)
+        #expect(lines.count == 8)
     }
 
     @Test("--symbolic verifies every schedule without data")
@@ -57,7 +57,7 @@ struct VerifyCommandTests {
         let r = try CLI.run(["verify", "--symbolic", "--ranks", "9", "--count", "10", "--chunk-bytes", "8", "--ranks-per-node", "4", "--format", "json"])
         #expect(r.status == 0, "\(r.stderr)")
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
-        #expect(rows.count == 5)
+        #expect(rows.count == 7)
         for row in rows {
             #expect(row["verified"] as? String == "yes")
             #expect((row["steps"] as? Int ?? 0) > 0)

@@ -116,6 +116,9 @@ struct ScaleTests {
     @Test("100,000 ranks: any rank's steps come on demand, well formed", arguments: AlgorithmCase.all)
     func hundredThousandRanks(_ c: AlgorithmCase) throws {
         let p = 100_000, n = 1_000_003
+        // One channel of the channelized ring (every channel is the same ring, rotated).
+        var c = c
+        if c.algorithm == .ncclRing { c.channels = 1 }
         let schedule = try c.algorithm.makeSchedule(c.parameters(ranks: p, count: n, chunkBytes: 1 << 21))
         for rank in [0, 1, 77_777, p - 1] {
             var it = schedule.makeSteps(forRank: rank)

@@ -32,8 +32,6 @@ struct AlgorithmCase: Sendable, CustomTestStringConvertible {
         AlgorithmCase(algorithm: .hierarchical, ranksPerNode: 3, inter: .tree),
         AlgorithmCase(algorithm: .hierarchical, ranksPerNode: 8, inter: .tree),
         AlgorithmCase(algorithm: .ncclRing, ranksPerNode: 4, channels: 3),
-        AlgorithmCase(algorithm: .ncclRing, ranksPerNode: 1, channels: 2),
-        AlgorithmCase(algorithm: .ncclTree, ranksPerNode: 4, channels: 4),
         AlgorithmCase(algorithm: .ncclTree, ranksPerNode: 3, channels: 2),
         AlgorithmCase(algorithm: .ring, fallback: false), AlgorithmCase(algorithm: .rabenseifner, fallback: false),
     ]
@@ -81,6 +79,8 @@ struct AlgorithmVerificationTests {
         let ringBased = c.algorithm == .ring || c.algorithm == .ncclRing || (c.algorithm == .hierarchical && c.inter == .ring)
         var counts = ringBased ? [1, ranks + 1] : [0, 1, ranks - 1, ranks, ranks + 1, 1031]
         if c.algorithm == .ring && ranks == 1000 && !Self.long { counts = [ranks + 1] }
+        // The channelized ring has channels x 4(p-1) steps per rank: p = 1000 only in the long run.
+        if c.algorithm == .ncclRing && ranks == 1000 && !Self.long { return }
         for count in counts {
             let schedule = try c.algorithm.makeSchedule(c.parameters(ranks: ranks, count: count, chunkBytes: 1 << 21))
             try ScheduleVerifier().verify(schedule, orders: [.random(seed: UInt64(ranks * 7 + count))])

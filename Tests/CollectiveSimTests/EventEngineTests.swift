@@ -269,7 +269,7 @@ func playOnSwitch(_ algorithm: AllreduceAlgorithm, ranks p: Int, bytes: Int, chu
 struct OtherClosedFormTests {
     static let c = AlphaBetaGamma(alphaSeconds: 2e-6, betaSecondsPerByte: 1 / 100e9)
 
-    @Test("Rabenseifner, power of two and not, equals 2 lg q alpha + ... (FACTS.md section 2)",
+    @Test("Rabenseifner, power of two and not, equals 2 lg q alpha + ... (docs/Sources.md section 2)",
           arguments: [2, 4, 8, 16, 32, 3, 5, 6, 7, 12, 13, 24], [64 << 10, 4 << 20])
     func rabenseifner(p: Int, bytes: Int) throws {
         // Sizes divisible by 4p so every block is equal (the formula's assumption).

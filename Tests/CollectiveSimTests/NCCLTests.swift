@@ -46,7 +46,7 @@ struct NCCLTests {
         // Forcing one choice leaves the others to NCCL's rules.
         let forced = planner.plan(bytes: 8 * 1073741824, protocol: .ll)
         #expect(forced.ncclProtocol == .ll && forced.algorithm == .ring)
-        #expect(planner.plan(bytes: 1 << 20, channels: 3).channels == 3)
+        #expect(planner.plan(bytes: 1048576, channels: 3).channels == 3)
     }
 
     @Test("a protocol played on a switch: start latency plus 2(p-1) hops of the protocol's network latency")

@@ -66,4 +66,21 @@ struct SmallMessageTests {
         #expect(abs(t - f) / f < 1e-3, "p=\(p): \(t) vs \(f)")
         #expect(t > 2 * Double(p - 1) * 2e-6 * 0.99)
     }
+
+    @Test("hierarchical below one element per GPU of a node runs recursive doubling, not empty intra-node rings")
+    func hierarchicalFallback() throws {
+        let fabric = try FabricMap(Topology.preset("dgx-h100")!.with(nodes: 4))
+        var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: 2, elementSizeBytes: 4, chunkBytes: 1 << 21)
+        #expect(AllreduceAlgorithm.hierarchical.rowName(for: params) == "hierarchical->recursive-doubling")
+        let fallback = try EventEngine(fabric: fabric).run(any: try SimulatedSchedules.make(.hierarchical, params), elementSizeBytes: 4).timeSeconds
+        let doubling = try EventEngine(fabric: fabric).run(any: try SimulatedSchedules.make(.recursiveDoubling, params), elementSizeBytes: 4).timeSeconds
+        params.smallCountFallback = false
+        let pure = try EventEngine(fabric: fabric).run(any: try SimulatedSchedules.make(.hierarchical, params), elementSizeBytes: 4).timeSeconds
+        #expect(fallback == doubling)
+        #expect(pure > 2 * fallback, "pure hierarchical \(pure * 1e6) us vs recursive doubling \(fallback * 1e6) us")
+        // From one element per GPU of a node on, hierarchical is itself.
+        params.elementCount = 8
+        params.smallCountFallback = true
+        #expect(AllreduceAlgorithm.hierarchical.rowName(for: params) == "hierarchical")
+    }
 }

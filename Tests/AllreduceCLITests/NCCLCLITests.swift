@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+@Suite("allreduce simulate --algorithm nccl, and allreduce accuracy")
+struct NCCLCLITests {
+    @Test("GPU clusters default to what NCCL would run; the row names algorithm, protocol and channels")
+    func defaultIsNCCL() throws {
+        let r = try CLI.run(["simulate", "--topology", "dgx-a100", "--size", "8G", "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.first?["algorithm"] as? String == "nccl(ring/Simple/24ch)")
+        let small = try CLI.run(["simulate", "--topology", "dgx-a100", "--size", "8"])
+        #expect(small.status == 0 && small.stdout.contains("nccl(ring/LL/1ch)"), "\(small.stdout)")
+        // The switch keeps the textbook default.
+        let sw = try CLI.run(["simulate", "--topology", "switch", "--size", "1M"])
+        #expect(sw.status == 0 && sw.stdout.contains("auto("), "\(sw.stdout)")
+    }
+
+    @Test("nccl:ring, --protocol and --channels force NCCL's choices")
+    func forced() throws {
+        let r = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "2", "--size", "64M", "--algorithm", "nccl:tree",
+                             "--protocol", "LL128", "--channels", "4"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("nccl(tree/LL128/4ch)"), "\(r.stdout)")
+        let sweep = try CLI.run(["sweep", "--topology", "dgx-h100", "-b", "1K", "-e", "1M", "-f", "32", "--algorithm", "nccl,nccl:ring,ring"])
+        #expect(sweep.status == 0, "\(sweep.stderr)")
+        #expect(sweep.stdout.contains("Avg bus bandwidth (nccl:ring)"))
+    }
+
+    @Test("bad NCCL choices are one-line errors", arguments: [
+        (["--algorithm", "nccl:nvls"], "switches that reduce"),
+        (["--algorithm", "nccl:bogus"], "unknown NCCL algorithm"),
+        (["--protocol", "LL64"], "--protocol"),
+        (["--channels", "0"], "--channels"),
+        (["--channels", "65"], "--channels"),
+        (["--model", "analytic", "--algorithm", "nccl"], "analytic"),
+        (["--links", "fair", "--algorithm", "nccl"], "fifo"),
+    ])
+    func badChoices(_ extra: [String], _ message: String) throws {
+        let r = try CLI.run(["simulate", "--topology", "dgx-a100", "--size", "1M"] + extra)
+        expectOneLineError(r, contains: [message])
+    }
+
+    @Test("--model nccl gives NCCL's closed form for the same plan")
+    func closedForm() throws {
+        let r = try CLI.run(["simulate", "--topology", "dgx-h100", "--size", "8G", "--model", "nccl", "--algorithm", "nccl"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("nccl(ring/Simple/24ch)"))
+    }
+
+    @Test("accuracy prints every published point and the summary")
+    func accuracy() throws {
+        let r = try CLI.run(["accuracy", packagePath("Data/nccl-tests-published.tsv")])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("points NVLS does not decide"))
+        #expect(r.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.count == 18)
+    }
+
+    @Test("accuracy: a missing or malformed file is a one-line error")
+    func accuracyErrors() throws {
+        expectOneLineError(try CLI.run(["accuracy", "/nonexistent/points.tsv"]), contains: ["cannot read"])
+        let bad = try temporaryFile("dgx-a100\t1\teight\t1024\t10\tauto\tsrc\n", name: "points.tsv")
+        expectOneLineError(try CLI.run(["accuracy", bad]), contains: ["line 1"])
+        let unknown = try temporaryFile("dgx-z900\t1\t8\t1024\t10\tauto\tsrc\n", name: "points.tsv")
+        expectOneLineError(try CLI.run(["accuracy", unknown]), contains: ["unknown system"])
+    }
+}
