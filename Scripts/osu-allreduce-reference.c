@@ -5,8 +5,8 @@
  *   mpicc -O2 -o osu-allreduce-reference Scripts/osu-allreduce-reference.c
  *   mpirun -np 2 ./osu-allreduce-reference [MIN_BYTES [MAX_BYTES]]      (default 8 .. 64 MiB)
  *
- * For each size (doubling from MIN_BYTES, float elements, MPI_SUM, separate send and receive
- * buffers):
+ * For each size (doubling from MIN_BYTES, float elements, MPI_SUM, separate page-aligned send
+ * and receive buffers):
  *   - iterations as OSU's defaults (OMB osu_coll.h / osu_util.h): 1000 timed after 100 warm-up
  *     up to LARGE_MESSAGE_SIZE = 8192 bytes, 100 after 10 above;
  *   - warm-up calls, MPI_Barrier, then one MPI_Wtime span around the timed calls back to back
@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LARGE_MESSAGE_SIZE 8192
 #define ITERATIONS 1000
@@ -50,8 +51,12 @@ int main(int argc, char **argv) {
         MPI_Finalize();
         return 1;
     }
-    float *sendbuf = malloc((size_t)max_bytes);
-    float *recvbuf = malloc((size_t)max_bytes);
+    /* Page-aligned, as OSU's allocate_buffer (posix_memalign to the page size). */
+    float *sendbuf = NULL, *recvbuf = NULL;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) page = 4096;
+    if (posix_memalign((void **)&sendbuf, (size_t)page, (size_t)max_bytes) != 0) sendbuf = NULL;
+    if (posix_memalign((void **)&recvbuf, (size_t)page, (size_t)max_bytes) != 0) recvbuf = NULL;
     if (!sendbuf || !recvbuf) {
         fprintf(stderr, "osu-allreduce-reference: rank %d: out of memory\n", rank);
         MPI_Abort(MPI_COMM_WORLD, 1);
