@@ -8,7 +8,7 @@
 //   AllreduceCLI -> CollectiveSim -> CollectiveFabric -> CollectiveCore -> CollectiveKernels
 //                                    (and Yams, for YAML topology files)
 //                -> CollectiveSim -> CCollectiveSim (C: a prefetch hint for the event engine)
-//                -> CollectiveMPI (trait MPI) -> CMPI (system library over Open MPI's mpi.h)
+//                -> CollectiveMPI -> CMPI (trait MPI: system library over Open MPI's mpi.h)
 //
 // No unsafe build settings here: tuning flags (for example `-target-cpu`) come from Scripts/.
 import PackageDescription
@@ -60,7 +60,9 @@ let package = Package(
                 "CollectiveCore",
                 "CollectiveFabric",
                 "CollectiveSim",
-                .target(name: "CollectiveMPI", condition: .when(traits: ["MPI"])),
+                // Without the trait only its MPI-free parts build: the CLI validates `mpi`'s
+                // options with them either way.
+                "CollectiveMPI",
                 .target(name: "CMPI", condition: .when(traits: ["MPI"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

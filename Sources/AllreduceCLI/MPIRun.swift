@@ -1,9 +1,9 @@
 import ArgumentParser
 import CollectiveCore
 import CollectiveKernels
+import CollectiveMPI
 #if MPI
 import CMPI
-import CollectiveMPI
 #endif
 #if canImport(Glibc)
 import Glibc
@@ -19,11 +19,17 @@ struct MPIRun: ParsableCommand {
         discussion: """
             Start it under mpirun, for example:
 
-              mpirun -np 4 allreduce mpi -b 8 -e 256M -f 2 -d float -o sum --algorithm ring,tree,rabenseifner,recursive-doubling,hierarchical,mpi -n 20 -w 5 -c 1
+              mpirun -np 4 allreduce mpi -b 8 -e 256M -f 2 -d float -o sum --algorithm ring,tree,rabenseifner,recursive-doubling,hierarchical,mpi -c 1
 
             `mpi` is MPI_Allreduce itself, the baseline; the `vs mpi` column is each row's busbw over its busbw at the same size. `memcpy` is the memory bound: every rank copies its buffer once.
 
-            Time is each rank's mean over the timed iterations (MPI_Wtime after a barrier), then mean, min and max over ranks. Timed iterations go round the algorithms, so that a busy spell of the machine hits them alike. With -c 1 each algorithm then runs once more and its result is checked against MPI_Allreduce's. Only rank 0 prints.
+            Each algorithm is timed at each size in blocks of back-to-back calls, each after its own warm-up and a barrier, with one MPI_Wtime span around the block (nccl-tests, OSU). The timed iterations are split into --rounds blocks per algorithm, in alternating order (A B B A ...), so a busy spell of the machine hits every algorithm alike. Time is each rank's mean per call, then its average (time), min and max over ranks (OSU's osu_allreduce); algbw and busbw come from the average.
+
+            Iterations per size (OSU's rule): with none of -n, -w, --iterations-large, --warmup-large, 1000 timed after 100 warm-up up to 8192 bytes and 100 after 10 above. -n and -w, when given, apply to every size (nccl-tests' meaning) unless --iterations-large or --warmup-large are also given, which then set the sizes above 8192 bytes. The `iterations` column shows the count each row used.
+
+            With -c 1 each algorithm then runs once more and its result is checked against MPI_Allreduce's. Only rank 0 prints.
+
+            --transport shm reads peers' buffers through an MPI-3 shared window whatever --mca btl says: do not compare it with a TCP run.
 
             Needs the package trait MPI: swift build -c release --traits MPI.
             """
@@ -50,11 +56,20 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("algorithm"), help: "Comma-separated: ring, tree, rabenseifner, recursive-doubling, hierarchical, mpi (MPI_Allreduce), memcpy (the memory bound: every rank copies its buffer once), or all (every algorithm and mpi).")
     var algorithm = "all"
 
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size and algorithm.")
-    var iterations = 20
+    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size and algorithm, at every size unless --iterations-large is given (default: 1000 up to 8192 bytes, 100 above).")
+    var iterations: Int?
 
-    @Option(name: [.customShort("w"), .customLong("warmup-iters")], help: "Untimed warm-up iterations.")
-    var warmupIterations = 5
+    @Option(name: [.customShort("w"), .customLong("warmup-iters")], help: "Untimed warm-up iterations before each timed block, at every size unless --warmup-large is given (default: 100 up to 8192 bytes, 10 above).")
+    var warmupIterations: Int?
+
+    @Option(name: .customLong("iterations-large"), help: "Timed iterations at sizes above 8192 bytes (default: -n if given, else 100).")
+    var iterationsLarge: Int?
+
+    @Option(name: .customLong("warmup-large"), help: "Warm-up iterations at sizes above 8192 bytes (default: -w if given, else 10).")
+    var warmupLarge: Int?
+
+    @Option(name: .customLong("rounds"), help: "Timed blocks per size and algorithm: the timed iterations are split into this many blocks, run in alternating order (A B B A ...).")
+    var rounds = 2
 
     @Option(name: [.customShort("c"), .customLong("check")], help: "1: check every result against MPI_Allreduce's; 0: do not.")
     var check = 1
@@ -109,8 +124,14 @@ struct MPIRun: ParsableCommand {
         }
         var seen = Set<String>()
         algorithms = algorithms.filter { seen.insert($0).inserted }
-        guard iterations >= 1 else { throw ValidationError("-n (iterations) must be at least 1, got \(iterations)") }
-        guard warmupIterations >= 0 else { throw ValidationError("-w (warm-up iterations) must not be negative, got \(warmupIterations)") }
+        let plan: MPIIterationPlan
+        do {
+            plan = try MPIIterationPlan.resolve(iterations: iterations, warmupIterations: warmupIterations,
+                                                iterationsLarge: iterationsLarge, warmupIterationsLarge: warmupLarge)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
         guard check == 0 || check == 1 else { throw ValidationError("-c (check) must be 0 or 1, got \(check)") }
         let minimum = try parseBytes(minBytes, option: "-b")
         let maximum = try parseBytes(maxBytes, option: "-e")
@@ -131,7 +152,7 @@ struct MPIRun: ParsableCommand {
         if let k = testCorruptRank, k < 0 { throw ValidationError("--test-corrupt-rank must not be negative") }
         return MPIRunConfigurationDraft(
             minBytes: minimum, maxBytes: maximum, stepFactor: stepFactor, stepBytes: step, dataType: type,
-            op: reduction, algorithms: algorithms, iterations: iterations, warmupIterations: warmupIterations,
+            op: reduction, algorithms: algorithms, iterationPlan: plan, rounds: rounds,
             check: check == 1, chunkBytes: chunk, interNode: inter, transport: transport.lowercased(), ranksPerNode: ranksPerNode, inPlace: inPlace, killRank: testKillRank,
             corruptRank: testCorruptRank)
     }
@@ -160,7 +181,8 @@ struct MPIRunConfigurationDraft {
     var dataType: DataType
     var op: ReductionOp
     var algorithms: [String]
-    var iterations, warmupIterations: Int
+    var iterationPlan: MPIIterationPlan
+    var rounds: Int
     var check: Bool
     var chunkBytes: Int
     var interNode: AllreduceAlgorithm
@@ -191,11 +213,12 @@ extension MPIRunConfigurationDraft {
         var configuration = MPIRunConfiguration(
             sizesBytes: sizes, dataType: dataType, op: op,
             algorithms: algorithms.map { MPIAlgorithmChoice(name: $0)! },
-            iterations: iterations, warmupIterations: warmupIterations, check: check, chunkBytes: chunkBytes,
+            iterationPlan: iterationPlan, check: check, chunkBytes: chunkBytes,
             interNodeAlgorithm: interNode, transport: MPITransportKind(rawValue: transport)!, killRank: killRank,
             corruptRank: corruptRank)
         configuration.ranksPerNodeOverride = ranksPerNode
         configuration.inPlace = inPlace
+        configuration.rounds = rounds
         return configuration
     }
 }
@@ -262,6 +285,7 @@ extension MPIRun {
         var report = Report(columns: ReportColumn.allreducePerf + [
             ReportColumn(key: "time_min_us", title: "min", unit: "(us)", kind: .number(decimals: 2)),
             ReportColumn(key: "time_max_us", title: "max", unit: "(us)", kind: .number(decimals: 2)),
+            ReportColumn(key: "iterations", title: "iters", kind: .integer),
             ReportColumn(key: "wrong", title: "#wrong", kind: .integer),
             ReportColumn(key: "mpi_ratio", title: "vs mpi", unit: "(busbw)", kind: .number(decimals: 2)),
         ])
@@ -269,14 +293,21 @@ extension MPIRun {
             report.append([
                 .int(row.sizeBytes), .int(row.count), .text(row.dataType.rawValue), .text(row.op.rawValue), .int(-1),
                 .text(row.algorithm), .number(row.timeMeanMicroseconds), .number(row.algbwGBps), .number(row.busbwGBps),
-                .number(row.timeMinMicroseconds), .number(row.timeMaxMicroseconds),
+                .number(row.timeMinMicroseconds), .number(row.timeMaxMicroseconds), .int(row.iterations),
                 row.wrong.map { .int($0) } ?? .text("N/A"),
                 row.mpiRatio.map { .number($0) } ?? .number(.nan),
             ])
         }
         let c = benchmark.configuration
         let l = benchmark.layout
-        report.notes.append("\(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s") on \(l.nodeCount) node\(l.nodeCount == 1 ? "" : "s") (\(l.ranksPerNode) per node\(l.isOverridden ? " for hierarchical, from --ranks-per-node" : ", from MPI_Comm_split_type")), transport \(c.transport.rawValue)\(c.inPlace ? ", in place" : ", out of place"), chunk \(ByteCount.format(c.chunkBytes)), \(c.iterations) iterations after \(c.warmupIterations) warm-up, \(MPIProcess.libraryVersion)")
+        report.notes.append("\(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s") on \(l.nodeCount) node\(l.nodeCount == 1 ? "" : "s") (\(l.ranksPerNode) per node\(l.isOverridden ? " for hierarchical, from --ranks-per-node" : ", from MPI_Comm_split_type")), transport \(c.transport.rawValue)\(c.inPlace ? ", in place" : ", out of place"), chunk \(ByteCount.format(c.chunkBytes)), \(MPIProcess.libraryVersion)")
+        report.notes.append("timing: \(c.iterationPlan.summary), \(c.rounds == 1 ? "one block per algorithm" : "in \(c.rounds) blocks per algorithm in alternating order (A B B A ...)"), one MPI_Wtime span per block after a barrier; time = average over ranks of each rank's mean per call, min/max over ranks")
+        if c.transport == .shm {
+            report.notes.append("transport shm: ranks read each other's buffers through an MPI-3 shared window (MPI_Win_allocate_shared), whatever --mca btl says; do not compare with a TCP run")
+        }
+        if l.isOversubscribed {
+            report.notes.append("oversubscribed: \(l.localRanks) ranks on this node share \(l.onlineCPUs) online CPU\(l.onlineCPUs == 1 ? "" : "s"); \(c.transport == .shm ? "the shm polling loop yields the core (sched_yield) early" : "ranks wait in Open MPI's progress loop"), and small sizes will be slow")
+        }
         if c.dataType == .float16 || c.dataType == .bfloat16, c.algorithms.contains(.mpiAllreduce) {
             report.notes.append("MPI has no \(c.dataType.rawValue): MPI_Allreduce moves 16-bit words and reduces them with a user op (MPI_Op_create) over our kernels")
         }

@@ -134,6 +134,14 @@ public struct Communicator: @unchecked Sendable {
         return output
     }
 
+    /// Every rank's value, in rank order.
+    public func allgather(_ value: Double) -> [Double] {
+        var input = value
+        var output = [Double](repeating: 0, count: size)
+        mpiCheck(MPI_Allgather(&input, 1, cmpi_double(), &output, 1, cmpi_double(), handle), "MPI_Allgather")
+        return output
+    }
+
     /// `root`'s text on every rank.
     public func broadcast(_ text: String, root: Int) -> String {
         var length = Int64(rank == root ? text.utf8.count : 0)

@@ -14,11 +14,15 @@ public struct MPIResultRow: Sendable {
     public var dataType: DataType
     public var op: ReductionOp
     public var algorithm: String
-    /// Per-iteration time, each rank's mean over the timed iterations, then mean, min and max
-    /// over ranks (OSU's method, docs/Sources.md section 1).
+    /// Time per call, OSU's way (osu_allreduce.c; docs/Sources.md section 1): each rank's mean over its timed calls (the
+    /// summed `MPI_Wtime` spans of its blocks over the calls), then average, min and max over ranks.
     public var timeMeanMicroseconds: Double
     public var timeMinMicroseconds: Double
     public var timeMaxMicroseconds: Double
+    /// Timed calls behind the time (over every block of this size and algorithm).
+    public var iterations: Int
+    /// Untimed calls before each block.
+    public var warmupIterations: Int
     /// `size / time`, GB = 1e9 bytes (nccl-tests).
     public var algbwGBps: Double
     /// `algbw * 2(n-1)/n` (nccl-tests' allreduce bus bandwidth).
@@ -42,10 +46,17 @@ public struct MPINodeLayout: Sendable, Hashable {
     public var localRanks: Int
     /// Whether `ranksPerNode` came from `--ranks-per-node` rather than from MPI.
     public var isOverridden = false
+    /// CPUs online on this rank's node (`sysconf(_SC_NPROCESSORS_ONLN)`).
+    public var onlineCPUs = 1
+
+    /// More ranks on this node than online CPUs: a rank that busy-polls keeps a peer off its core.
+    public var isOversubscribed: Bool { mpiIsOversubscribed(localRanks: localRanks, onlineCPUs: onlineCPUs) }
 }
 
-/// The `allreduce mpi` measurement loop: for every size, every algorithm is warmed up, timed
-/// and checked against MPI_Allreduce on the same input.
+/// The `allreduce mpi` measurement loop: for every size, every algorithm is timed in blocks of
+/// back-to-back calls, each after its own warm-up and a barrier (as nccl-tests and OSU do), the
+/// blocks of the algorithms alternating (A B B A ...), then checked against MPI_Allreduce on the
+/// same input.
 public final class MPIAllreduceBenchmark {
     public let configuration: MPIRunConfiguration
     public let world: Communicator
@@ -85,7 +96,9 @@ public final class MPIAllreduceBenchmark {
         let perNode = leaders.filter { $0 == leaders[0] }.count
         var blocked = true
         for (r, l) in leaders.enumerated() where Int(l) != (r / perNode) * perNode { blocked = false }
-        return MPINodeLayout(ranksPerNode: perNode, nodeCount: Set(leaders).count, isBlocked: blocked, localRanks: local.size)
+        var layout = MPINodeLayout(ranksPerNode: perNode, nodeCount: Set(leaders).count, isBlocked: blocked, localRanks: local.size)
+        layout.onlineCPUs = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return layout
     }
 
     /// This rank's reason not to start, if any.
@@ -144,7 +157,7 @@ public final class MPIAllreduceBenchmark {
         // p2p: private buffers per size; shm: every buffer in one shared window sized for the
         // largest size, so peers can read them.
         let p2p = c.transport == .p2p ? MPIScheduleRunner(communicator: world, dataType: c.dataType, op: c.op) : nil
-        let shm = c.transport == .shm ? MPISharedMemoryRunner(communicator: world, dataType: c.dataType, op: c.op, capacityBytes: largest) : nil
+        let shm = c.transport == .shm ? MPISharedMemoryRunner(communicator: world, dataType: c.dataType, op: c.op, capacityBytes: largest, oversubscribed: layout.isOversubscribed) : nil
         let collectiveComm = world.duplicate()
         let reduction = MPIReduction(dataType: c.dataType, op: c.op)
         defer {
@@ -208,29 +221,28 @@ public final class MPIAllreduceBenchmark {
                 })
             }
             if c.inPlace { output.copyMemory(from: input, byteCount: bytes) }
-            for plan in plans {
-                for _ in 0..<c.warmupIterations { world.barrier(); plan.once() }
-            }
-            // Timed iterations go round the algorithms (iteration i of every algorithm before
-            // iteration i+1 of any), so a slow spell of a shared machine hits them alike and
-            // the ratios of one run stay fair.
+            // Blocks, as nccl-tests and OSU time them: warm-up, a barrier, then one MPI_Wtime
+            // span around back-to-back calls. Fairness between the algorithms comes from the
+            // alternating order of the blocks (A B B A ...), not from interleaving single calls,
+            // which on a busy machine spreads every call over many scheduler slices.
+            let iterations = c.iterationPlan.iterations(forSizeBytes: bytes)
+            let warmup = c.iterationPlan.warmupIterations(forSizeBytes: bytes)
             var totalSeconds = [Double](repeating: 0, count: plans.count)
-            for _ in 0..<c.iterations {
-                for (i, plan) in plans.enumerated() {
-                    world.barrier()
-                    let t0 = MPIProcess.wallTimeSeconds()
-                    plan.once()
-                    totalSeconds[i] += MPIProcess.wallTimeSeconds() - t0
-                }
+            for block in mpiTimedBlocks(algorithmCount: plans.count, iterations: iterations, rounds: c.rounds) {
+                let once = plans[block.algorithm].once
+                for _ in 0..<warmup { once() }
+                world.barrier()
+                let t0 = MPIProcess.wallTimeSeconds()
+                for _ in 0..<block.iterations { once() }
+                totalSeconds[block.algorithm] += MPIProcess.wallTimeSeconds() - t0
             }
 
             var sizeRows: [MPIResultRow] = []
             for (i, plan) in plans.enumerated() {
                 let choice = plan.choice
-                let localMeanSeconds = c.iterations > 0 ? totalSeconds[i] / Double(c.iterations) : 0
-                let sums = world.allreduce([localMeanSeconds], cmpi_op_sum())
-                let extremes = world.allreduce([localMeanSeconds, -localMeanSeconds], cmpi_op_max())
-                let meanSeconds = sums[0] / Double(world.size)
+                let localSeconds = MPILatencyStatistics.perCallSeconds(totalSeconds: totalSeconds[i], iterations: iterations)
+                let latency = MPILatencyStatistics(perRankSeconds: world.allgather(localSeconds))
+                let meanSeconds = latency.averageMicroseconds / 1e6
 
                 var wrong: Int? = nil
                 if let reference, choice != .memcpyBound {
@@ -256,8 +268,9 @@ public final class MPIAllreduceBenchmark {
                 let busbw = algbw * 2 * Double(world.size - 1) / Double(world.size)
                 sizeRows.append(MPIResultRow(
                     sizeBytes: bytes, count: count, dataType: c.dataType, op: c.op, algorithm: rowName(choice),
-                    timeMeanMicroseconds: meanSeconds * 1e6, timeMinMicroseconds: -extremes[1] * 1e6,
-                    timeMaxMicroseconds: extremes[0] * 1e6, algbwGBps: algbw, busbwGBps: busbw,
+                    timeMeanMicroseconds: latency.averageMicroseconds, timeMinMicroseconds: latency.minimumMicroseconds,
+                    timeMaxMicroseconds: latency.maximumMicroseconds, iterations: iterations, warmupIterations: warmup,
+                    algbwGBps: algbw, busbwGBps: busbw,
                     wrong: wrong, mpiRatio: nil))
             }
             if let base = sizeRows.first(where: { $0.algorithm == MPIAlgorithmChoice.mpiAllreduce.description }) {

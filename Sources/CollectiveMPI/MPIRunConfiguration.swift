@@ -51,10 +51,12 @@ public struct MPIRunConfiguration: Sendable, Hashable {
     public var dataType: DataType
     public var op: ReductionOp
     public var algorithms: [MPIAlgorithmChoice]
-    /// Timed iterations per size and algorithm (`-n`).
-    public var iterations: Int
-    /// Untimed warm-up iterations (`-w`).
-    public var warmupIterations: Int
+    /// Timed and warm-up iterations per size and algorithm (`-n`, `-w`, `--iterations-large`,
+    /// `--warmup-large`).
+    public var iterationPlan: MPIIterationPlan
+    /// Timed blocks per size and algorithm, in alternating order (`--rounds`; see
+    /// ``mpiTimedBlocks(algorithmCount:iterations:rounds:)``).
+    public var rounds = 2
     /// Check every result against MPI_Allreduce's (`-c 1`).
     public var check: Bool
     /// Pipelining chunk of the schedules, in bytes.
@@ -76,15 +78,14 @@ public struct MPIRunConfiguration: Sendable, Hashable {
 
     public init(
         sizesBytes: [Int], dataType: DataType, op: ReductionOp, algorithms: [MPIAlgorithmChoice],
-        iterations: Int, warmupIterations: Int, check: Bool, chunkBytes: Int,
+        iterationPlan: MPIIterationPlan, check: Bool, chunkBytes: Int,
         interNodeAlgorithm: AllreduceAlgorithm = .ring, transport: MPITransportKind = .p2p, killRank: Int? = nil, corruptRank: Int? = nil
     ) {
         self.sizesBytes = sizesBytes
         self.dataType = dataType
         self.op = op
         self.algorithms = algorithms
-        self.iterations = iterations
-        self.warmupIterations = warmupIterations
+        self.iterationPlan = iterationPlan
         self.check = check
         self.chunkBytes = chunkBytes
         self.interNodeAlgorithm = interNodeAlgorithm
@@ -133,7 +134,9 @@ public struct MPIRunConfiguration: Sendable, Hashable {
             "sizes=" + sizesBytes.map(String.init).joined(separator: ","),
             "type=\(dataType.rawValue)", "op=\(op.rawValue)",
             "algorithms=" + algorithms.map(\.description).joined(separator: ","),
-            "iterations=\(iterations)", "warmup=\(warmupIterations)", "check=\(check)",
+            "iterations=\(iterationPlan.iterations)", "warmup=\(iterationPlan.warmupIterations)",
+            "iterations-large=\(iterationPlan.iterationsLarge)", "warmup-large=\(iterationPlan.warmupIterationsLarge)",
+            "large-above=\(iterationPlan.largeThresholdBytes)", "rounds=\(rounds)", "check=\(check)",
             "chunk=\(chunkBytes)", "inter=\(interNodeAlgorithm.rawValue)", "transport=\(transport.rawValue)", "inplace=\(inPlace)", "rpn=\(ranksPerNodeOverride.map(String.init) ?? "mpi")",
             "kill=\(killRank.map(String.init) ?? "none")", "corrupt=\(corruptRank.map(String.init) ?? "none")",
         ].joined(separator: ";")

@@ -63,9 +63,9 @@ public final class MPISharedMemoryRunner {
     var _scratch = _ScratchPool()
     var _written = ElementRangeSet()
     var _closed = false
-    /// Polls without progress before yielding the core: short when the node's ranks outnumber
-    /// its cores (the peer needs this core to make progress), long otherwise (a yield can
-    /// lose the core to another process for a whole time slice).
+    /// Polls without progress before yielding the core (`sched_yield`): short when the node's
+    /// ranks outnumber its online CPUs (the peer needs this core to make progress), long
+    /// otherwise (a yield can lose the core to another process for a whole time slice).
     let _spinsBeforeYield: Int
 
     struct _Pending {
@@ -84,8 +84,10 @@ public final class MPISharedMemoryRunner {
     }
 
     /// Allocates the shared window (collective over `communicator`, whose ranks must all share
-    /// memory) with room for `capacityBytes` of input and of output per rank.
-    public init(communicator: Communicator, dataType: DataType, op: ReductionOp, capacityBytes: Int) {
+    /// memory) with room for `capacityBytes` of input and of output per rank. `oversubscribed`:
+    /// whether this node's ranks outnumber its online CPUs (nil: the communicator's size against
+    /// `sysconf(_SC_NPROCESSORS_ONLN)`, every rank being on this node).
+    public init(communicator: Communicator, dataType: DataType, op: ReductionOp, capacityBytes: Int, oversubscribed: Bool? = nil) {
         self.communicator = communicator.duplicate()
         self.dataType = dataType
         reducer = Reducer(dataType: dataType, op: op)
@@ -100,8 +102,8 @@ public final class MPISharedMemoryRunner {
         let segmentBytes = _outputOffset + roundUp(max(capacityBytes, 64))
         _sent = Array(repeating: 0, count: p)
         _received = Array(repeating: 0, count: p)
-        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        _spinsBeforeYield = p > cores ? 64 : 1 << 15
+        let crowded = oversubscribed ?? mpiIsOversubscribed(localRanks: p, onlineCPUs: sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        _spinsBeforeYield = crowded ? 64 : 1 << 15
 
         var info: MPI_Info? = nil
         mpiCheck(MPI_Info_create(&info), "MPI_Info_create")

@@ -189,14 +189,18 @@ struct RunConfigurationTests {
     func fingerprint() {
         let base = MPIRunConfiguration(
             sizesBytes: [8, 16], dataType: .float32, op: .sum, algorithms: [.schedule(.ring), .mpiAllreduce],
-            iterations: 20, warmupIterations: 5, check: true, chunkBytes: 1 << 20)
+            iterationPlan: .uniform(iterations: 20, warmupIterations: 5), check: true, chunkBytes: 1 << 20)
         var variants: [MPIRunConfiguration] = []
         var v = base; v.sizesBytes = [8, 32]; variants.append(v)
         v = base; v.dataType = .int32; variants.append(v)
         v = base; v.op = .max; variants.append(v)
         v = base; v.algorithms = [.schedule(.ring)]; variants.append(v)
-        v = base; v.iterations = 21; variants.append(v)
-        v = base; v.warmupIterations = 4; variants.append(v)
+        v = base; v.iterationPlan.iterations = 21; variants.append(v)
+        v = base; v.iterationPlan.warmupIterations = 4; variants.append(v)
+        v = base; v.iterationPlan.iterationsLarge = 21; variants.append(v)
+        v = base; v.iterationPlan.warmupIterationsLarge = 4; variants.append(v)
+        v = base; v.iterationPlan.largeThresholdBytes = 4096; variants.append(v)
+        v = base; v.rounds = 3; variants.append(v)
         v = base; v.check = false; variants.append(v)
         v = base; v.chunkBytes = 1 << 19; variants.append(v)
         v = base; v.transport = .shm; variants.append(v)
@@ -204,7 +208,7 @@ struct RunConfigurationTests {
         for variant in variants { #expect(variant.fingerprint != base.fingerprint) }
         #expect(base.fingerprint == MPIRunConfiguration(
             sizesBytes: [8, 16], dataType: .float32, op: .sum, algorithms: [.schedule(.ring), .mpiAllreduce],
-            iterations: 20, warmupIterations: 5, check: true, chunkBytes: 1 << 20).fingerprint)
+            iterationPlan: .uniform(iterations: 20, warmupIterations: 5), check: true, chunkBytes: 1 << 20).fingerprint)
         // FNV-1a reference values.
         #expect(fnv1a64("") == 0xcbf2_9ce4_8422_2325)
         #expect(fnv1a64("a") == 0xaf63_dc4c_8601_ec8c)
@@ -213,11 +217,120 @@ struct RunConfigurationTests {
     @Test("memory estimate counts the reference only when checking")
     func memory() {
         var c = MPIRunConfiguration(sizesBytes: [1 << 20], dataType: .float32, op: .sum, algorithms: [.mpiAllreduce],
-                                    iterations: 1, warmupIterations: 0, check: true, chunkBytes: 1 << 20)
+                                    iterationPlan: .uniform(iterations: 1, warmupIterations: 0), check: true, chunkBytes: 1 << 20)
         #expect(c.bytesPerRank(forSize: 1 << 20) == 4 << 20)
         c.check = false
         #expect(c.bytesPerRank(forSize: 1 << 20) == 3 << 20)
         #expect(c.bytesPerRank(forSize: Int.max / 2) == Int.max)
         #expect(SystemMemory.parseMemAvailable("MemTotal: 100 kB\nMemAvailable:    2048 kB\n") == 2048 * 1024)
+    }
+}
+
+/// How `allreduce mpi` measures: OSU's iteration counts per size, the alternating block order,
+/// and the statistics over ranks. No timing here: only the arithmetic and the order.
+@Suite("MPI measurement")
+struct MPIMeasurementTests {
+    @Test("no count given: OSU's 1000/100 up to 8192 bytes, 100/10 above")
+    func osuDefaults() throws {
+        let plan = try MPIIterationPlan.resolve(iterations: nil, warmupIterations: nil, iterationsLarge: nil, warmupIterationsLarge: nil)
+        for size in [0, 8, 4096, 8192] {
+            #expect(plan.iterations(forSizeBytes: size) == 1000)
+            #expect(plan.warmupIterations(forSizeBytes: size) == 100)
+        }
+        for size in [8193, 16384, 64 << 20] {
+            #expect(plan.iterations(forSizeBytes: size) == 100)
+            #expect(plan.warmupIterations(forSizeBytes: size) == 10)
+        }
+        #expect(MPIIterationPlan.osuLargeMessageThresholdBytes == 8192)
+    }
+
+    @Test("-n and -w alone apply to every size (nccl-tests' meaning)")
+    func explicitCountsEverywhere() throws {
+        let plan = try MPIIterationPlan.resolve(iterations: 20, warmupIterations: 5, iterationsLarge: nil, warmupIterationsLarge: nil)
+        for size in [8, 8192, 8193, 1 << 30] {
+            #expect(plan.iterations(forSizeBytes: size) == 20)
+            #expect(plan.warmupIterations(forSizeBytes: size) == 5)
+        }
+        #expect(plan == .uniform(iterations: 20, warmupIterations: 5))
+        #expect(plan.summary == "20 timed iterations after 5 warm-up at every size")
+    }
+
+    @Test("the large options set the sizes above the threshold, alone or beside -n and -w")
+    func largeOptions() throws {
+        let both = try MPIIterationPlan.resolve(iterations: 50, warmupIterations: 7, iterationsLarge: 3, warmupIterationsLarge: 0)
+        #expect(both.iterations(forSizeBytes: 8192) == 50 && both.warmupIterations(forSizeBytes: 8192) == 7)
+        #expect(both.iterations(forSizeBytes: 8193) == 3 && both.warmupIterations(forSizeBytes: 8193) == 0)
+        let largeOnly = try MPIIterationPlan.resolve(iterations: nil, warmupIterations: nil, iterationsLarge: 30, warmupIterationsLarge: nil)
+        #expect(largeOnly.iterations(forSizeBytes: 8) == 1000 && largeOnly.warmupIterations(forSizeBytes: 8) == 100)
+        #expect(largeOnly.iterations(forSizeBytes: 1 << 20) == 30 && largeOnly.warmupIterations(forSizeBytes: 1 << 20) == 10)
+        let nOnly = try MPIIterationPlan.resolve(iterations: 40, warmupIterations: nil, iterationsLarge: nil, warmupIterationsLarge: 2)
+        #expect(nOnly.iterations(forSizeBytes: 1 << 20) == 40 && nOnly.warmupIterations(forSizeBytes: 1 << 20) == 2)
+        #expect(nOnly.warmupIterations(forSizeBytes: 8) == 100)
+    }
+
+    @Test("counts out of range are one-line errors naming the option")
+    func badCounts() {
+        func reason(_ n: Int?, _ w: Int?, _ nl: Int?, _ wl: Int?) -> String? {
+            do {
+                _ = try MPIIterationPlan.resolve(iterations: n, warmupIterations: w, iterationsLarge: nl, warmupIterationsLarge: wl)
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        #expect(reason(0, nil, nil, nil) == "-n (iterations) must be at least 1, got 0")
+        #expect(reason(nil, -1, nil, nil) == "-w (warm-up iterations) must not be negative, got -1")
+        #expect(reason(nil, nil, 0, nil) == "--iterations-large must be at least 1, got 0")
+        #expect(reason(nil, nil, nil, -3) == "--warmup-large must not be negative, got -3")
+        #expect(reason(1, 0, 1, 0) == nil)
+        for r in [reason(0, nil, nil, nil), reason(nil, nil, nil, -3)] { #expect(r?.contains("\n") == false) }
+    }
+
+    @Test("two rounds give A B B A; more rounds keep alternating")
+    func blockOrder() {
+        let two = mpiTimedBlocks(algorithmCount: 2, iterations: 10, rounds: 2)
+        #expect(two.map(\.algorithm) == [0, 1, 1, 0])
+        #expect(two.map(\.iterations) == [5, 5, 5, 5])
+        let three = mpiTimedBlocks(algorithmCount: 3, iterations: 7, rounds: 3)
+        #expect(three.map(\.algorithm) == [0, 1, 2, 2, 1, 0, 0, 1, 2])
+        // 7 over 3 blocks: 3, 2, 2, the first block taking the remainder.
+        #expect(three.map(\.iterations) == [3, 3, 3, 2, 2, 2, 2, 2, 2])
+        #expect(mpiTimedBlocks(algorithmCount: 3, iterations: 5, rounds: 1).map(\.algorithm) == [0, 1, 2])
+    }
+
+    @Test("every algorithm gets exactly its timed iterations, in no more blocks than iterations",
+          arguments: [(1, 1, 2), (2, 1, 2), (4, 3, 2), (6, 1000, 2), (6, 100, 7), (1, 5, 9)])
+    func blockTotals(algorithms: Int, iterations: Int, rounds: Int) {
+        let blocks = mpiTimedBlocks(algorithmCount: algorithms, iterations: iterations, rounds: rounds)
+        for a in 0..<algorithms {
+            let mine = blocks.filter { $0.algorithm == a }
+            #expect(mine.reduce(0) { $0 + $1.iterations } == iterations)
+            #expect(mine.count == min(rounds, iterations))
+            #expect(mine.allSatisfy { $0.iterations >= 1 })
+        }
+        #expect(mpiTimedBlocks(algorithmCount: algorithms, iterations: 0, rounds: rounds).isEmpty)
+        #expect(mpiTimedBlocks(algorithmCount: 0, iterations: iterations, rounds: rounds).isEmpty)
+    }
+
+    @Test("average, min and max over the ranks' mean time per call")
+    func statistics() {
+        #expect(MPILatencyStatistics.perCallSeconds(totalSeconds: 2e-3, iterations: 1000) == 2e-6)
+        #expect(MPILatencyStatistics.perCallSeconds(totalSeconds: 1, iterations: 0) == 0)
+        let s = MPILatencyStatistics(perRankSeconds: [1e-6, 4e-6, 1e-6])
+        #expect(abs(s.averageMicroseconds - 2) < 1e-9)
+        #expect(abs(s.minimumMicroseconds - 1) < 1e-9)
+        #expect(abs(s.maximumMicroseconds - 4) < 1e-9)
+        // Equal ranks: the average never leaves [min, max] by rounding.
+        let same = MPILatencyStatistics(perRankSeconds: Array(repeating: 0.1 + 0.2, count: 7))
+        #expect(same.minimumMicroseconds <= same.averageMicroseconds && same.averageMicroseconds <= same.maximumMicroseconds)
+        #expect(MPILatencyStatistics(perRankSeconds: []) == MPILatencyStatistics(averageMicroseconds: 0, minimumMicroseconds: 0, maximumMicroseconds: 0))
+    }
+
+    @Test("oversubscribed when the node's ranks outnumber its online CPUs")
+    func oversubscription() {
+        #expect(!mpiIsOversubscribed(localRanks: 2, onlineCPUs: 2))
+        #expect(mpiIsOversubscribed(localRanks: 3, onlineCPUs: 2))
+        #expect(mpiIsOversubscribed(localRanks: 2, onlineCPUs: 0))
+        #expect(!mpiIsOversubscribed(localRanks: 1, onlineCPUs: -1))
     }
 }
