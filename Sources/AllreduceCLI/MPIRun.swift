@@ -86,6 +86,9 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("ranks-per-node"), help: "Ranks per node for hierarchical (default: as MPI_Comm_split_type reports), e.g. to group the ranks of one machine as several nodes.")
     var ranksPerNode: Int?
 
+    @Option(name: .long, help: "Channels of nccl-ring and nccl-tree (1 ... \(ScheduleParameters.maxChannels)): independent rings or trees, each with its own slice of the buffer.")
+    var channels = 2
+
     @Option(name: .customLong("transport"), help: "p2p: MPI_Isend/MPI_Irecv over any Open MPI transport; shm: ranks of one node reduce straight from each other's buffers in an MPI-3 shared window.")
     var transport = "p2p"
 
@@ -148,13 +151,16 @@ struct MPIRun: ParsableCommand {
         }
         guard timeoutSeconds >= 0 else { throw ValidationError("--timeout must not be negative, got \(timeoutSeconds)") }
         if let n = ranksPerNode, n < 1 { throw ValidationError("--ranks-per-node must be at least 1, got \(n)") }
+        guard channels >= 1 && channels <= ScheduleParameters.maxChannels else {
+            throw ValidationError("--channels must be between 1 and \(ScheduleParameters.maxChannels), got \(channels)")
+        }
         if let k = testKillRank, k < 0 { throw ValidationError("--test-kill-rank must not be negative") }
         if let k = testCorruptRank, k < 0 { throw ValidationError("--test-corrupt-rank must not be negative") }
         return MPIRunConfigurationDraft(
             minBytes: minimum, maxBytes: maximum, stepFactor: stepFactor, stepBytes: step, dataType: type,
             op: reduction, algorithms: algorithms, iterationPlan: plan, rounds: rounds,
             check: check == 1, chunkBytes: chunk, interNode: inter, transport: transport.lowercased(), ranksPerNode: ranksPerNode, inPlace: inPlace, killRank: testKillRank,
-            corruptRank: testCorruptRank)
+            corruptRank: testCorruptRank, channels: channels)
     }
 
     func run() throws {
@@ -191,6 +197,7 @@ struct MPIRunConfigurationDraft {
     var inPlace: Bool
     var killRank: Int?
     var corruptRank: Int?
+    var channels: Int
 }
 
 extension Substring {
@@ -219,6 +226,7 @@ extension MPIRunConfigurationDraft {
         configuration.ranksPerNodeOverride = ranksPerNode
         configuration.inPlace = inPlace
         configuration.rounds = rounds
+        configuration.channelCount = channels
         return configuration
     }
 }

@@ -10,7 +10,7 @@
 /// is a `recvReduce` with ``Step/reduceAfter`` naming the send, so executors hold the received
 /// data in scratch and reduce it only once the send has completed. Each rank sends and reduces n
 /// elements per round: `lg q (alpha + n beta + n gamma)`, plus for p not a power of two the fold
-/// and unfold (``AlphaBetaGamma`` in CollectiveFabric has the closed form). The operators are
+/// and unfold (``AlphaBetaGamma`` in CollectiveSim has the closed form). The operators are
 /// commutative bit for bit (IEEE sum, product, minimum and maximum), so both partners of a round
 /// hold the same bits after it.
 ///

@@ -63,6 +63,8 @@ public struct MPIRunConfiguration: Sendable, Hashable {
     public var chunkBytes: Int
     /// The inter-node algorithm of `hierarchical`.
     public var interNodeAlgorithm: AllreduceAlgorithm
+    /// Channels of `nccl-ring` and `nccl-tree` (`--channels`).
+    public var channelCount = 2
     public var transport: MPITransportKind
     /// nccl-tests' in-place mode: each iteration reduces the output buffer as it stands
     /// (MPI_IN_PLACE for MPI_Allreduce) instead of reading a separate input.
@@ -137,7 +139,7 @@ public struct MPIRunConfiguration: Sendable, Hashable {
             "iterations=\(iterationPlan.iterations)", "warmup=\(iterationPlan.warmupIterations)",
             "iterations-large=\(iterationPlan.iterationsLarge)", "warmup-large=\(iterationPlan.warmupIterationsLarge)",
             "large-above=\(iterationPlan.largeThresholdBytes)", "rounds=\(rounds)", "check=\(check)",
-            "chunk=\(chunkBytes)", "inter=\(interNodeAlgorithm.rawValue)", "transport=\(transport.rawValue)", "inplace=\(inPlace)", "rpn=\(ranksPerNodeOverride.map(String.init) ?? "mpi")",
+            "chunk=\(chunkBytes)", "inter=\(interNodeAlgorithm.rawValue)", "channels=\(channelCount)", "transport=\(transport.rawValue)", "inplace=\(inPlace)", "rpn=\(ranksPerNodeOverride.map(String.init) ?? "mpi")",
             "kill=\(killRank.map(String.init) ?? "none")", "corrupt=\(corruptRank.map(String.init) ?? "none")",
         ].joined(separator: ";")
     }

@@ -89,9 +89,7 @@ public struct Simulator: Sendable {
         switch model {
         case .event:
             let schedule = try SimulatedSchedules.make(algorithm, params)
-            let r = linkService == .fair
-                ? try FairShareEngine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
-                : try EventEngine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
+            let r = try linkService.engine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
             var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
             o.linkUtilization = r.linkUtilization
             o.interNodeAlgorithm = between

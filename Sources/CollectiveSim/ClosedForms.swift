@@ -1,4 +1,5 @@
 import CollectiveCore
+import CollectiveFabric
 
 /// Alpha-beta-gamma closed forms of the allreduce algorithms (docs/Sources.md section 2: Thakur,
 /// Rabenseifner and Gropp, IJHPCA 2005; Patarasuk and Yuan, JPDC 2009).
