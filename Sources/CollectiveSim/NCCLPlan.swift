@@ -1,5 +1,10 @@
 import CollectiveCore
 import CollectiveFabric
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// How one of NCCL's protocols moves data, as the event engine applies it to every transfer of a
 /// played schedule:
@@ -10,9 +15,10 @@ import CollectiveFabric
 ///   fabric's own latencies and software overheads;
 /// - the links carry the protocol's wire bytes (LL: 2 per payload byte; LL128: 128/120);
 /// - one channel moves at most `channelCapGBps` of payload (one thread block per channel): the
-///   bus-bandwidth caps of NCCL's tuning (LL's cap; LL128's and the tree's per-channel caps
-///   times the channels of the search) shared by the channels that run; 0 means no cap, the
-///   links set the pace (Simple rings).
+///   bus-bandwidth caps of NCCL's tuning shared by the channels that run (the ring's LL cap and
+///   LL128 per-channel cap times the search's channels; the tree's whole bus bandwidth,
+///   ``NCCLModel/busGBps(_:_:)``, which holds its per-channel cap, pattern and protocol
+///   factors); 0 means no cap, the links set the pace (Simple rings).
 public struct ProtocolTiming: Sendable, Hashable {
     public var ncclProtocol: NCCLProtocol
     public var startSeconds: Double
@@ -34,20 +40,20 @@ public struct ProtocolTiming: Sendable, Hashable {
     }
 
     /// NCCL's figures for `algorithm` with `proto` on `topology`, run over `channels` channels.
-    public init(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, topology: NCCLTopology, channels: Int) {
+    public init(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, model: NCCLModel, channels: Int) {
+        let topology = model.topology
         let row = algorithm.row, col = proto.column
         let hop = NCCLTuningTables.hopLatencyMicroseconds
         let arch = topology.architecture.column, nodes = topology.nodesColumn
         let running = Double(max(1, channels))
         let searched = Double(topology.searchChannels)
         let llPerChannel = NCCLTuningTables.llMaxBusGBps[arch][nodes] / running
-        let treePerChannel = NCCLTuningTables.perChannelMaxTreeGBps[arch][nodes] * searched / running
+        let treePerChannel = model.busGBps(.tree, proto) / running
         var cap = 0.0
         switch (algorithm, proto) {
         case (.ring, .ll): cap = llPerChannel
         case (.ring, .ll128): cap = NCCLTuningTables.perChannelMaxRingLL128GBps[arch] * searched / running
         case (.ring, .simple): cap = 0
-        case (_, .ll): cap = min(treePerChannel, llPerChannel)
         default: cap = treePerChannel
         }
         self.init(ncclProtocol: proto,
@@ -107,14 +113,26 @@ public struct NCCLPlanner: Sendable {
         let a = algorithm ?? pick.algorithm
         let p = proto ?? pick.protocol
         let c = channels ?? topology.channels(for: a, p, bytes: bytes)
-        // Rings forward every FIFO step; trees move whole chunks between levels, NCCL's
-        // ALLREDUCE_CHUNKSTEPS (4) steps for Simple.
-        let chunk = a == .tree && p == .simple ? 4 * p.chunkBytes : p.chunkBytes
-        return NCCLPlan(algorithm: a, ncclProtocol: p, channels: max(1, min(c, ScheduleParameters.maxChannels)), chunkBytes: chunk)
+        let channelCount = max(1, min(c, ScheduleParameters.maxChannels))
+        return NCCLPlan(algorithm: a, ncclProtocol: p, channels: channelCount,
+                        chunkBytes: Self.chunkBytes(a, p, bytes: bytes, channels: channelCount, topology: topology))
+    }
+
+    /// The chunk a step of the played schedule carries. Rings forward every FIFO step. Trees move
+    /// 4 steps (NCCL's ALLREDUCE_CHUNKSTEPS) between levels with Simple; with LL and LL128,
+    /// whose lines are forwarded as they arrive, a chunk is cut to a slice's share of the tree's
+    /// depth (at least 1 KiB, at most a step), so that forwarding whole chunks level by level
+    /// costs about what NCCL's line-by-line forwarding does.
+    public static func chunkBytes(_ a: NCCLAlgorithm, _ p: NCCLProtocol, bytes: Double, channels: Int, topology: NCCLTopology) -> Int {
+        guard a == .tree else { return p.chunkBytes }
+        if p == .simple { return 4 * p.chunkBytes }
+        let levels = topology.ranksPerNode + Int(log2(Double(max(1, topology.nodeCount))).rounded(.up)) + 1
+        let slice = bytes / Double(max(1, channels))
+        return Swift.max(1024, Swift.min(p.chunkBytes, Int(slice / Double(2 * levels))))
     }
 
     /// The engine's protocol figures for `plan`.
     public func timing(_ plan: NCCLPlan) -> ProtocolTiming {
-        ProtocolTiming(plan.algorithm, plan.ncclProtocol, topology: topology, channels: plan.channels)
+        ProtocolTiming(plan.algorithm, plan.ncclProtocol, model: model, channels: plan.channels)
     }
 }
