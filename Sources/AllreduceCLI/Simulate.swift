@@ -102,7 +102,7 @@ struct ClusterOptions: ParsableArguments {
         get throws { try chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") } ?? ScheduleParameters.defaultChunkBytes }
     }
 
-    /// The topology named by `--topology`, with `--nodes` applied.
+    /// The topology named by `--topology`, with `--gpus` and `--nodes` applied.
     func resolveTopology() throws -> Topology {
         var topo: Topology
         let name = topology
