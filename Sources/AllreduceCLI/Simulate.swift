@@ -12,6 +12,9 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: "Number of nodes (default: the topology's, 1 for presets).")
     var nodes: Int?
 
+    @Option(name: .long, help: "Use the first N GPUs of each node, as nccl-tests' -g (1 ... the node's GPU count; not with --topology switch).")
+    var gpus: Int?
+
     @Option(name: .long, help: "switch only: number of ranks (default 8).")
     var ranks: Int?
 
@@ -56,6 +59,7 @@ struct ClusterOptions: ParsableArguments {
             throw ValidationError("--ranks, --link-bandwidth and --link-latency apply to --topology switch only")
         }
         if isSwitch && nodes != nil { throw ValidationError("--topology switch takes --ranks, not --nodes") }
+        if isSwitch && gpus != nil { throw ValidationError("--gpus does not apply to --topology switch (one GPU per rank: use --ranks)") }
         guard let service = LinkService(rawValue: links.lowercased()) else {
             throw ValidationError("--links: must be fifo or fair, got '\(links)'")
         }
@@ -98,7 +102,7 @@ struct ClusterOptions: ParsableArguments {
         get throws { try chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") } ?? ScheduleParameters.defaultChunkBytes }
     }
 
-    /// The topology named by `--topology`, with `--nodes` applied.
+    /// The topology named by `--topology`, with `--gpus` and `--nodes` applied.
     func resolveTopology() throws -> Topology {
         var topo: Topology
         let name = topology
@@ -128,6 +132,13 @@ struct ClusterOptions: ParsableArguments {
             }
         } else {
             throw ValidationError("--topology: unknown preset '\(name)' (presets: \(Topology.presetNames.joined(separator: ", ")); or a path to a .json or .yaml file)")
+        }
+        if let gpus {
+            do {
+                topo = try topo.with(gpusPerNode: gpus)
+            } catch {
+                throw CLIError("--gpus: \(error.message)")
+            }
         }
         if let nodes { topo = topo.with(nodes: nodes) }
         return topo

@@ -111,29 +111,39 @@ public struct LinkSpec: Sendable, Hashable {
 
 /// The GPUs the presets use: NVLink generation and link count, and memory bandwidth (which sets
 /// how fast the GPU reduces: a reduction reads two operands and writes one, so it runs at about a
-/// third of the HBM bandwidth, bytes of one operand per second).
+/// third of the memory bandwidth, bytes of one operand per second).
 ///
-/// HBM bandwidth from NVIDIA data sheets: V100 SXM2 900 GB/s, A100 SXM 80GB 2039 GB/s (the A800
-/// is the same part), H100 SXM 3350 GB/s (H800 likewise), B200 8000 GB/s.
+/// Figures from NVIDIA data sheets (docs/Sources.md section 4):
+/// - NVLink per GPU, bidirectional: V100 300 GB/s (6 NVLink2 links), A100 600 (12 NVLink3),
+///   A800 and H800 400 (8 links), H100, H200 and H20 900 (18 NVLink4), B200 and the Blackwell GPU
+///   of GB200 1800 (18 NVLink5). L40S and GeForce RTX 4090 have no NVLink (PCIe Gen4 x16 only).
+/// - Memory bandwidth: V100 SXM2 900 GB/s, A100 SXM 80GB 2039 (the A800 is the same part),
+///   H100 SXM 3350 (H800 likewise), H20 4000 (HBM3), H200 SXM 4800 (HBM3e), B200 8000 (HBM3e;
+///   DGX B200: 64 TB/s over 8 GPUs), GB200 8000 per GPU (GB200 NVL72: 576 TB/s over 72 GPUs),
+///   L40S 864 (GDDR6), GeForce RTX 4090 1008 (GDDR6X, 21 Gb/s on 384 bits).
 public enum GPUModel: String, CaseIterable, Sendable, Hashable {
-    case v100 = "V100", a100 = "A100", a800 = "A800", h100 = "H100", h800 = "H800", b200 = "B200"
+    case v100 = "V100", a100 = "A100", a800 = "A800", h100 = "H100", h800 = "H800", h20 = "H20", h200 = "H200"
+    case b200 = "B200", gb200 = "GB200", l40s = "L40S", rtx4090 = "RTX4090"
 
-    public var nvlinkKind: LinkKind {
+    /// The NVLink generation; nil for a GPU without NVLink.
+    public var nvlinkKind: LinkKind? {
         switch self {
         case .v100: .nvlink2
         case .a100, .a800: .nvlink3
-        case .h100, .h800: .nvlink4
-        case .b200: .nvlink5
+        case .h100, .h800, .h20, .h200: .nvlink4
+        case .b200, .gb200: .nvlink5
+        case .l40s, .rtx4090: nil
         }
     }
 
-    /// NVLink links per GPU (A800/H800: 8 links = 400 GB/s bidirectional).
+    /// NVLink links per GPU (A800/H800: 8 links = 400 GB/s bidirectional; 0 without NVLink).
     public var nvlinkCount: Int {
         switch self {
         case .v100: 6
         case .a100: 12
         case .a800, .h800: 8
-        case .h100, .b200: 18
+        case .h100, .h20, .h200, .b200, .gb200: 18
+        case .l40s, .rtx4090: 0
         }
     }
 
@@ -142,7 +152,11 @@ public enum GPUModel: String, CaseIterable, Sendable, Hashable {
         case .v100: 900
         case .a100, .a800: 2039
         case .h100, .h800: 3350
-        case .b200: 8000
+        case .h20: 4000
+        case .h200: 4800
+        case .b200, .gb200: 8000
+        case .l40s: 864
+        case .rtx4090: 1008
         }
     }
 

@@ -143,6 +143,27 @@ public struct Topology: Sendable, Hashable {
         return t
     }
 
+    /// The same cluster using only the first `gpus` GPUs of each node (as nccl-tests' `-g`):
+    /// the NICs those GPUs use are kept (GPU g uses NIC `g * nicCount / gpuCount`, so the count
+    /// becomes the number of distinct NICs of GPUs 0 ..< gpus, which the kept GPUs then share by
+    /// the same rule), and a mesh keeps only its pairs among the kept GPUs. Throws when `gpus`
+    /// is not in 1 ... the node's GPU count.
+    public func with(gpusPerNode gpus: Int) throws(TopologyError) -> Topology {
+        guard gpus >= 1 && gpus <= node.gpuCount else {
+            throw TopologyError(field: "node.gpus", message: "must be between 1 and \(node.gpuCount) (the GPUs of a \(name) node), got \(gpus)")
+        }
+        guard gpus < node.gpuCount else { return self }
+        var t = self
+        t.node.nicCount = Set((0..<gpus).map { node.nicIndex(ofGPU: $0) }).filter { $0 >= 0 }.count
+        t.node.gpuCount = gpus
+        t.summary = "\(summary); first \(gpus) of \(node.gpuCount) GPUs per node in use"
+        if var nv = t.node.nvlink, nv.fabric == .mesh {
+            nv.pairs = nv.pairs.filter { $0.a < gpus && $0.b < gpus }
+            t.node.nvlink = nv
+        }
+        return t
+    }
+
     /// Throws a one-line ``TopologyError`` naming the field when the topology is inconsistent:
     /// non-positive counts or rates, a mesh pair out of range, two GPUs that cannot reach each
     /// other, or several nodes without NICs.

@@ -93,6 +93,10 @@ public enum GPUArchitecture: String, CaseIterable, Sendable, Hashable {
         default:
             let n = node.gpuName.uppercased()
             if n.hasPrefix("V100") { self = .volta }
+            // Ada (L40S, RTX 4090: compute capability 8.9) has no column of its own: NCCL's
+            // tuning.cc picks the table column by compute capability (>= 100, >= 90, >= 80),
+            // so sm_89 reads the Ampere column, the closest one.
+            else if n.hasPrefix("L40") || n.hasPrefix("RTX40") || n.hasPrefix("RTX 40") { self = .ampere }
             else if n.hasPrefix("H") || n.hasPrefix("GH") { self = .hopper }
             else if n.hasPrefix("B") || n.hasPrefix("GB") { self = .blackwell }
             else { self = .ampere }

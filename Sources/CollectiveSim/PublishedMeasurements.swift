@@ -73,7 +73,8 @@ public enum PublishedMeasurements {
         public var logError: Double { abs(log(simulated / point.value)) }
     }
 
-    /// Simulates `point` as a new user would: the preset with `nodes` nodes, float elements,
+    /// Simulates `point` as a new user would: the preset with `nodes` nodes, using the first
+    /// `gpus` GPUs of each (``Topology/with(gpusPerNode:)``; more than the preset has is an error), float elements,
     /// NCCL's choice played by the event engine, with the algorithm (and for `ring-1channel`
     /// the channel count) forced as the measurement forced it. NVLS points are played with what
     /// this build can play (NCCL's choice without NVLS).
@@ -81,10 +82,10 @@ public enum PublishedMeasurements {
         guard let preset = Topology.preset(point.system) else {
             throw SimulationError("unknown system '\(point.system)' (presets: \(Topology.presetNames.joined(separator: ", ")))")
         }
-        guard preset.node.gpuCount == point.gpusPerNode else {
+        guard point.gpusPerNode <= preset.node.gpuCount else {
             throw SimulationError("\(point.system) has \(preset.node.gpuCount) GPUs per node, the point \(point.gpusPerNode)")
         }
-        let fabric = try FabricMap(preset.with(nodes: point.nodes))
+        let fabric = try FabricMap(preset.with(gpusPerNode: point.gpusPerNode).with(nodes: point.nodes))
         var algorithm: NCCLAlgorithm? = nil
         var channels: Int? = nil
         switch point.algorithm {

@@ -153,6 +153,22 @@ struct SimulateCLITests {
         #expect(bad.stderr.contains("--links: must be fifo or fair, got 'lossy'"))
     }
 
+    @Test("--gpus 4 runs on the first 4 GPUs of each node")
+    func gpus() throws {
+        let r = try CLI.run(["simulate", "--topology", "dgx-h100", "--gpus", "4", "--size", "1G", "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 1)
+        let time = try #require(rows[0]["time_us"] as? Double)
+        let busbw = try #require(rows[0]["busbw_GBps"] as? Double)
+        let algbw = try #require(rows[0]["algbw_GBps"] as? Double)
+        #expect(time > 0 && abs(busbw / algbw - 1.5) < 1e-3)   // busbw = algbw x 2 (p-1)/p with p = 4
+        let text = try CLI.run(["simulate", "--topology", "dgx-h100", "--gpus", "4", "--size", "1G"])
+        #expect(text.status == 0 && text.stdout.contains("1 node x 4 GPUs = 4 ranks"), "\(text.stdout)")
+        let two = try CLI.run(["sweep", "--topology", "dgx1-v100", "--nodes", "2", "--gpus", "3", "-b", "1M", "-e", "1M"])
+        #expect(two.status == 0 && two.stdout.contains("2 nodes x 3 GPUs = 6 ranks"), "\(two.stdout)\(two.stderr)")
+    }
+
     @Test("a YAML file's errors name the file line; an unknown --format is refused")
     func yamlErrors() throws {
         let shown = try CLI.run(["topologies", "show", "dgx-h100", "--format", "yaml"])
@@ -189,6 +205,17 @@ struct SimulateBadInputTests {
         expectOneLineError(try CLI.run(["simulate", "--algorithm", "bogus"]), contains: ["bogus", "ring"])
         expectOneLineError(try CLI.run(["simulate", "--model", "magic"]), contains: ["magic", "event"])
         expectOneLineError(try CLI.run(["simulate", "--inter-node", "mesh"]), contains: ["--inter-node", "mesh"])
+    }
+
+    @Test("--gpus outside 1 ... the node's GPUs, or with --topology switch", arguments: [
+        (["--topology", "dgx-h100", "--gpus", "0"], ["--gpus", "between 1 and 8"]),
+        (["--topology", "dgx-h100", "--gpus", "9"], ["--gpus", "between 1 and 8", "got 9"]),
+        (["--topology", "gb200", "--gpus", "5"], ["--gpus", "between 1 and 4"]),
+        (["--topology", "switch", "--gpus", "2"], ["--gpus", "switch"]),
+    ])
+    func gpus(args: [String], contains: [String]) throws {
+        expectOneLineError(try CLI.run(["simulate"] + args + ["--size", "1G"]), contains: contains)
+        expectOneLineError(try CLI.run(["sweep"] + args + ["-b", "1K", "-e", "1K"]), contains: contains)
     }
 
     @Test("switch options: wrong unit, negative bandwidth, misuse")

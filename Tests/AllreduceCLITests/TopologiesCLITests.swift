@@ -3,7 +3,10 @@ import Testing
 
 @Suite("allreduce topologies")
 struct TopologiesCLITests {
-    static let presets = ["dgx1-v100", "dgx-a100", "hgx-a800", "dgx-h100", "hgx-h800", "nd-a100-v4", "nd-h100-v5", "switch"]
+    static let presets = [
+        "dgx1-v100", "dgx-a100", "hgx-a800", "dgx-h100", "dgx-h100-roce", "hgx-h800", "hgx-h800-roce", "hgx-h20", "hgx-h200",
+        "dgx-b200", "gb200", "gb200-nvl72", "l40s-pcie", "rtx4090-pcie", "nd-a100-v4", "nd-h100-v5", "nd-h200-v5", "switch",
+    ]
 
     @Test("lists every preset")
     func list() throws {

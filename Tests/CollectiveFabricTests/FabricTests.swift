@@ -46,10 +46,62 @@ struct PresetTests {
         #expect(try port("dgx-h100") == 450)   // 900 GB/s
         #expect(try port("hgx-h800") == 200)   // 400 GB/s
         #expect(try port("dgx1-v100") == 150)  // 300 GB/s
+        #expect(try port("hgx-h20") == 450)    // H20: 900 GB/s
+        #expect(try port("hgx-h200") == 450)   // H200: 900 GB/s
+        #expect(try port("nd-h200-v5") == 450)
+        #expect(try port("dgx-h100-roce") == 450)
+        #expect(try port("hgx-h800-roce") == 200)
+        #expect(try port("dgx-b200") == 900)   // B200: 1800 GB/s
+        #expect(try port("gb200") == 900)      // GB200: 1800 GB/s
+        #expect(try port("gb200-nvl72") == 900)
+        #expect(Topology.preset("l40s-pcie")?.node.nvlink == nil)      // no NVLink
+        #expect(Topology.preset("rtx4090-pcie")?.node.nvlink == nil)
         #expect(LinkKind.nvlink5.defaultSpec.bandwidthGBps * 18 == 900)  // B200: 1800 GB/s
         #expect(LinkKind.infinibandNDR.defaultSpec.bandwidthGBps == 50)   // 400 Gb/s
         #expect(LinkKind.infinibandXDR.defaultSpec.bandwidthGBps == 100)
         #expect(LinkKind.roce200.defaultSpec.bandwidthGBps == 25)
+    }
+
+    @Test("new presets: GPU and NIC counts, link kinds and reduction rates follow the specifications")
+    func newPresets() throws {
+        func node(_ n: String) throws -> NodeSpec { try #require(Topology.preset(n)).node }
+        let expected: [(String, Int, Int, LinkKind, Double)] = [   // name, GPUs, NICs, NIC kind, memory GB/s
+            ("hgx-h20", 8, 8, .infinibandNDR, 4000), ("hgx-h200", 8, 8, .infinibandNDR, 4800), ("nd-h200-v5", 8, 8, .infinibandNDR, 4800),
+            ("dgx-b200", 8, 8, .infinibandNDR, 8000), ("gb200", 4, 4, .infinibandNDR, 8000), ("gb200-nvl72", 72, 72, .infinibandNDR, 8000),
+            ("l40s-pcie", 8, 2, .roce200, 864), ("rtx4090-pcie", 8, 2, .roce200, 1008),
+            ("dgx-h100-roce", 8, 8, .roce400, 3350), ("hgx-h800-roce", 8, 8, .roce400, 3350),
+        ]
+        for (name, gpus, nics, kind, memory) in expected {
+            let n = try node(name)
+            #expect(n.gpuCount == gpus, "\(name)")
+            #expect(n.nicCount == nics, "\(name)")
+            #expect(n.nic?.kind == kind, "\(name)")
+            #expect(n.reduceGBps == (memory / 3).rounded(), "\(name)")
+        }
+        #expect(try node("l40s-pcie").pcie?.kind == .pcieGen4)
+        #expect(try node("l40s-pcie").nicIndex(ofGPU: 3) == 0 && node("l40s-pcie").nicIndex(ofGPU: 4) == 1)
+        #expect(try node("gb200-nvl72").nvlink?.fabric == .nvswitch)
+        #expect(Topology.preset("gb200-nvl72")?.with(nodes: 2).rankCount == 144)
+    }
+
+    @Test("with(gpusPerNode:) keeps the first GPUs, the NICs they use and the mesh pairs among them")
+    func gpusPerNode() throws {
+        let h100 = try #require(Topology.preset("dgx-h100")).with(gpusPerNode: 4)
+        #expect(h100.node.gpuCount == 4 && h100.node.nicCount == 4)
+        try h100.validate()
+        let v100 = try #require(Topology.preset("dgx1-v100")).with(gpusPerNode: 4)
+        #expect(v100.node.gpuCount == 4 && v100.node.nicCount == 2)   // GPU pairs share the 4 EDR NICs
+        let pairs = try #require(v100.node.nvlink).pairs
+        #expect(pairs.count == 6 && pairs.allSatisfy { $0.a < 4 && $0.b < 4 })
+        #expect(v100.node.meshLinks(0, 3) == 2 && v100.node.meshLinks(1, 2) == 2 && v100.node.meshLinks(0, 1) == 1)
+        try v100.validate()
+        #expect(try FabricMap(v100.with(nodes: 2)).rankCount == 8)
+        let one = try #require(Topology.preset("l40s-pcie")).with(gpusPerNode: 1)
+        #expect(one.node.gpuCount == 1 && one.node.nicCount == 1)
+        #expect(try #require(Topology.preset("gb200-nvl72")).with(gpusPerNode: 72) == Topology.preset("gb200-nvl72"))
+        for bad in [0, -1, 9] {
+            #expect(throws: TopologyError.self) { try Topology.preset("dgx-h100")!.with(gpusPerNode: bad) }
+        }
     }
 
     @Test("the DGX-1 cube-mesh gives every GPU six links")

@@ -102,6 +102,37 @@ struct NCCLTests {
         #expect(o.timeSeconds > 0 && o.ncclPlan?.algorithm == .tree)
     }
 
+    @Test("each preset maps to its GPU generation (Ada reads NCCL's Ampere column)", arguments: [
+        ("dgx1-v100", GPUArchitecture.volta), ("dgx-a100", .ampere), ("hgx-a800", .ampere), ("dgx-h100", .hopper), ("hgx-h800", .hopper),
+        ("dgx-h100-roce", .hopper), ("hgx-h800-roce", .hopper), ("hgx-h20", .hopper), ("hgx-h200", .hopper), ("nd-h200-v5", .hopper),
+        ("dgx-b200", .blackwell), ("gb200", .blackwell), ("gb200-nvl72", .blackwell), ("l40s-pcie", .ampere), ("rtx4090-pcie", .ampere),
+    ])
+    func architecture(name: String, arch: GPUArchitecture) throws {
+        #expect(GPUArchitecture(node: try #require(Topology.preset(name)).node) == arch)
+    }
+
+    @Test("without NVLink the GPU name decides: Ada is Ampere's column, H-parts Hopper, B-parts Blackwell")
+    func architectureByName() {
+        func arch(_ name: String) -> GPUArchitecture {
+            GPUArchitecture(node: NodeSpec(gpuName: name, gpuCount: 2, nvlink: nil, pcie: LinkKind.pcieGen5.defaultSpec, nic: nil, nicCount: 0,
+                                           reduceGBps: nil, stepOverheadMicroseconds: 0))
+        }
+        #expect(arch("L40S") == .ampere && arch("RTX4090") == .ampere && arch("V100") == .volta)
+        #expect(arch("H200") == .hopper && arch("H20") == .hopper && arch("B200") == .blackwell && arch("GB200") == .blackwell)
+    }
+
+    @Test("a published point on fewer GPUs than the preset runs on its first GPUs; more is an error")
+    func publishedFewerGPUs() throws {
+        let points = try PublishedMeasurements.parse("dgx-h100\t1\t4\t1073741824\t300\tauto\tsrc\ndgx-h100\t1\t16\t1073741824\t300\tauto\tsrc\n")
+        let c = try PublishedMeasurements.simulate(points[0])
+        let direct = try Simulator(fabric: try FabricMap(Topology.preset("dgx-h100")!.with(gpusPerNode: 4)), model: .event)
+            .timeNCCL(elementCount: 1 << 28, dataType: .float32, algorithm: nil, channels: nil)
+        let busbw = 1073741824 / direct.timeSeconds / 1e9 * 2 * 3 / 4
+        #expect(abs(c.simulated / busbw - 1) < 1e-9)
+        #expect(c.simulated > 0 && c.simulated < 450)
+        #expect(throws: SimulationError.self) { try PublishedMeasurements.simulate(points[1]) }
+    }
+
     @Test("the published measurements parse, and a malformed row names its line")
     func parse() throws {
         let text = "# header\nswitchless\t1\t8\n"
