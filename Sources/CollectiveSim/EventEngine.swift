@@ -36,6 +36,11 @@ import Darwin
 ///   receive (``Step/reduceAfter``) completes at its transfer's event or, if later, when the
 ///   send it follows completes (its reduction is timed as any other; in an exchange both
 ///   directions end together).
+/// - Under an NCCL protocol (``protocolTiming``) sends are *eager*, as NCCL's sender writes into
+///   the receiver's FIFO without waiting for it: a send starts as soon as it issues, the send
+///   completes when its data has arrived, and the receive completes then or, if it is posted
+///   later, when it is posted (its reduction streaming with the data is not timed separately).
+///   Lanes (``run(lanes:elementSizeBytes:)``) play a schedule's channels apart.
 ///
 /// Events: one per transfer, at its completion. Transfers from one sender to one receiver
 /// complete in the order they started (same path, FIFO), so only the oldest of such a chain waits
@@ -267,7 +272,8 @@ struct _TransferRecord {
     /// Next transfer of the sender's chain (-1: last, -2: not chained).
     @usableFromInline var next: Int32 = -1
     /// The step indices of the send and of the receive (step indices are 32-bit, as in
-    /// ``StepDependencies``).
+    /// ``StepDependencies``). An eager transfer not yet matched has receive -1, and -2 once it
+    /// has arrived.
     @usableFromInline var srcStep: Int32 = 0
     @usableFromInline var dstStep: Int32 = 0
     /// The receive's ``Step/reduceAfter`` (-1: none).
@@ -285,6 +291,8 @@ struct _PendingRecord {
     @usableFromInline var reduce: Bool = false
     /// A receive's ``Step/reduceAfter`` (-1: none).
     @usableFromInline var reduceAfter: Int32 = -1
+    /// An eager send's transfer, already on its way (-1: a send waiting for its receive).
+    @usableFromInline var transfer: Int32 = -1
     @usableFromInline var step: Int = 0
     @usableFromInline var count: Int = 0
     @inlinable init() {}
@@ -314,6 +322,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let timing: ProtocolTiming?
     @usableFromInline let wireFactor: Double
     @usableFromInline let channelSecondsPerByte: Double
+    /// Sends leave without waiting for their receive (NCCL's FIFOs), under a protocol's timing.
+    @usableFromInline let eager: Bool
 
     /// Each rank's ``RankProgress`` at a multiple of 64 bytes (its first lines, what completing
     /// and issuing a step read, then sit in as few cache lines as they can).
@@ -361,6 +371,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         gpuCount = fabric.rankCount
         self.timing = timing
         wireFactor = timing?.wireBytesPerPayloadByte ?? 1
+        eager = timing != nil
         channelSecondsPerByte = timing.map { $0.channelCapGBps > 0 ? 1 / ($0.channelCapGBps * 1e9) : 0 } ?? 0
         rankCount = fabric.rankCount * lanes
         self.elementSizeBytes = Double(elementSizeBytes)
@@ -444,7 +455,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 if t.next < 0 { rank[src].chainTail = -1 } else { queue.push(time: transfer[Int(t.next)].time, payload: Int(t.next)) }
             }
             progress(src).pointee.complete(Int(t.srcStep))
-            if t.reduceAfter >= 0 && !progress(dst).pointee.isCompleted(Int(t.reduceAfter)) {
+            if t.dstStep < 0 {
+                // An eager transfer that arrived before its receive was posted: the receive
+                // completes when it is issued.
+                transfer[id].dstStep = -2
+            } else if t.reduceAfter >= 0 && !progress(dst).pointee.isCompleted(Int(t.reduceAfter)) {
                 transfer[id].next = rank[dst].parkedHead
                 rank[dst].parkedHead = Int32(truncatingIfNeeded: id)
             } else {
@@ -516,6 +531,13 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                     start(src: r, srcStep: index, dst: peer, dstStep: q.step, count: step.count, recvCount: q.count, reduce: q.reduce,
                           reduceAfter: q.reduceAfter)
                     freePending(i)
+                } else if eager {
+                    // NCCL's sender writes into the receiver's FIFO without waiting for it.
+                    let id = start(src: r, srcStep: index, dst: peer, dstStep: -1, count: step.count, recvCount: step.count, reduce: false)
+                    if id >= 0 {
+                        appendSend(of: r, peer: peer, step: index, count: step.count)
+                        pending[Int(rank[r].sendTail)].transfer = Int32(truncatingIfNeeded: id)
+                    }
                 } else {
                     appendSend(of: r, peer: peer, step: index, count: step.count)
                 }
@@ -523,7 +545,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 var prev: Int32 = -1
                 var i = rank[peer].sendHead
                 while i >= 0 && pending[Int(i)].peer != r32 { prev = i; i = pending[Int(i)].next }
-                if i >= 0 {
+                if i >= 0 && pending[Int(i)].transfer >= 0 {
+                    let q = pending[Int(i)]
+                    unlinkSend(i, prev: prev, of: peer)
+                    freePending(i)
+                    matchEager(Int(q.transfer), receiver: r, step: index, count: step.count, reduceAfter: Int32(truncatingIfNeeded: step.reduceAfter ?? -1))
+                } else if i >= 0 {
                     let q = pending[Int(i)]
                     unlinkSend(i, prev: prev, of: peer)
                     start(src: peer, srcStep: q.step, dst: r, dstStep: index, count: q.count, recvCount: step.count, reduce: step.kind == .recvReduce,
@@ -537,12 +564,35 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         }
     }
 
-    /// Reserves the path of a matched transfer and schedules its arrival.
+    /// Matches the receive `step` of `receiver` with eager transfer `id`: completes the receive
+    /// now if the data has arrived (parked behind its `reduceAfter` send if that is still in
+    /// flight), else lets the transfer's event complete it.
     @inlinable
-    mutating func start(src: Int, srcStep: Int, dst: Int, dstStep: Int, count: Int, recvCount: Int, reduce: Bool, reduceAfter: Int32 = -1) {
+    mutating func matchEager(_ id: Int, receiver r: Int, step: Int, count: Int, reduceAfter: Int32) {
+        // The send carried `count` elements as the receive expects: checked when it started.
+        if transfer[id].dstStep == -2 {
+            transfer[id].dstStep = Int32(truncatingIfNeeded: step)
+            transfer[id].reduceAfter = reduceAfter
+            if reduceAfter >= 0 && !progress(r).pointee.isCompleted(Int(reduceAfter)) {
+                transfer[id].next = rank[r].parkedHead
+                rank[r].parkedHead = Int32(truncatingIfNeeded: id)
+            } else {
+                progress(r).pointee.complete(step)
+                freeTransfer(id)
+            }
+        } else {
+            transfer[id].dstStep = Int32(truncatingIfNeeded: step)
+            transfer[id].reduceAfter = reduceAfter
+        }
+    }
+
+    /// Reserves the path of a matched transfer (or, eager, of a send whose receive is not posted
+    /// yet: `dstStep` -1) and schedules its arrival. Returns the transfer, or -1 on a failure.
+    @inlinable @discardableResult
+    mutating func start(src: Int, srcStep: Int, dst: Int, dstStep: Int, count: Int, recvCount: Int, reduce: Bool, reduceAfter: Int32 = -1) -> Int {
         guard count == recvCount else {
             failure = "rank \(src / lanes) sends \(count) elements to rank \(dst / lanes), which expects \(recvCount)"
-            return
+            return -1
         }
         let bytes = Double(count) * elementSizeBytes
         let dst32 = Int32(truncatingIfNeeded: dst)
@@ -613,6 +663,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             transfer[id].next = -2  // not chained
             queue.push(time: done, payload: id)
         }
+        return id
     }
 
     @inlinable

@@ -153,4 +153,42 @@ struct NCCLTests {
         #expect(s.medianLargeBusbwError <= 0.05)
         #expect(s.geometricMeanError <= 0.15)
     }
+
+    /// Rank 0 sends to rank 1 at once; rank 1 first sends to rank 0 and only then posts its
+    /// receive (it depends on its own send).
+    struct LateReceive: Schedule {
+        var algorithm: AllreduceAlgorithm { .ring }
+        var rankCount: Int { 2 }
+        var elementCount: Int { 250_000 }
+        func makeSteps(forRank rank: Int) -> IndexingIterator<[Step]> {
+            if rank == 0 {
+                return [Step(kind: .send, peer: 1, offset: 0, count: 250_000), Step(kind: .recvCopy, peer: 1, offset: 0, count: 250_000)].makeIterator()
+            }
+            return [Step(kind: .send, peer: 0, offset: 0, count: 250_000),
+                    Step(kind: .recvCopy, peer: 0, offset: 0, count: 250_000, dependencies: StepDependencies(0))].makeIterator()
+        }
+    }
+
+    @Test("under a protocol, sends are eager: data leaves before its receive is posted, as into NCCL's FIFO")
+    func eagerSends() throws {
+        let fabric = try FabricMap(Topology.switchCluster(ranks: 2, bandwidthGBps: 1, latencyMicroseconds: 0))
+        let timing = ProtocolTiming(ncclProtocol: .simple, startSeconds: 0, nvlinkHopSeconds: 0, pcieHopSeconds: 0,
+                                    networkHopSeconds: 1e-6, wireBytesPerPayloadByte: 1, channelCapGBps: 0)
+        // 1 MB each way at 1 GB/s: with rendezvous rank 0's send waits for rank 1's receive,
+        // which waits for rank 1's send (1 ms + 1 us): about 2 ms. Eager, both go at once: 1 ms.
+        let eager = try EventEngine(fabric: fabric, protocolTiming: timing).run(LateReceive(), elementSizeBytes: 4).timeSeconds
+        let rendezvous = try EventEngine(fabric: fabric).run(LateReceive(), elementSizeBytes: 4).timeSeconds
+        #expect(abs(eager - (1e-3 + 1e-6)) < 1e-9, "eager \(eager)")
+        #expect(rendezvous > 1.9e-3, "rendezvous \(rendezvous)")
+    }
+
+    @Test("the played tree at small sizes stays near NCCL's own tree model (plus the launch overhead)", arguments: [4, 16])
+    func treeNearModel(nodes: Int) throws {
+        let fabric = try preset("dgx-h100", nodes: nodes)
+        let sim = Simulator(fabric: fabric, model: .event)
+        let bytes = 1 << 20
+        let played = try sim.timeNCCL(elementCount: bytes / 4, dataType: .float32, algorithm: .tree, protocol: .ll)
+        let model = NCCLModel(fabric: fabric).seconds(.tree, .ll, bytes: Double(bytes)) + NCCLTuningTables.launchOverheadMicroseconds[2] * 1e-6
+        #expect(played.timeSeconds < 1.5 * model && played.timeSeconds > 0.7 * model, "played \(played.timeSeconds * 1e6) us, model \(model * 1e6) us")
+    }
 }
