@@ -37,7 +37,8 @@ import Darwin
 ///   send it follows completes (its reduction is timed as any other; in an exchange both
 ///   directions end together).
 /// - Under an NCCL protocol (``protocolTiming``) sends are *eager*, as NCCL's sender writes into
-///   the receiver's FIFO without waiting for it: a send starts as soon as it issues, the send
+///   the receiver's FIFO without waiting for it, while the rank's (lane's) unmatched sends to that
+///   receiver fit in its FIFO (``ProtocolTiming/fifoBytes``): a send starts as soon as it issues, the send
 ///   completes when its data has arrived, and the receive completes then or, if it is posted
 ///   later, when it is posted (its reduction streaming with the data is not timed separately).
 ///   Lanes (``run(lanes:elementSizeBytes:)``) play a schedule's channels apart.
@@ -259,7 +260,43 @@ struct _RankRecord {
     /// of transfer records through `next` (-1: empty).
     @usableFromInline var parkedHead: Int32 = -1
     @usableFromInline var _pad0: Int32 = 0
-    @usableFromInline var _pad: (Int, Int, Int) = (0, 0, 0)
+    /// Eager sends of this rank whose receive is not posted yet, per destination: up to four
+    /// destinations (-1: free) with a count each (at most NCCL_STEPS: one FIFO per connection).
+    @usableFromInline var eagerPeers: (Int32, Int32, Int32, Int32) = (-1, -1, -1, -1)
+    @usableFromInline var eagerCounts: (Int32, Int32) = (0, 0)
+
+    /// The unmatched eager sends to `peer` (0 when none).
+    @inlinable func eagerCount(to peer: Int32) -> Int32 {
+        withUnsafeBytes(of: eagerPeers) { p in
+            withUnsafeBytes(of: eagerCounts) { c in
+                let peers = p.bindMemory(to: Int32.self), counts = c.bindMemory(to: Int16.self)
+                for k in 0..<4 where peers[k] == peer { return Int32(counts[k]) }
+                return 0
+            }
+        }
+    }
+
+    /// Adds `delta` to the unmatched eager sends to `peer`; false when four other destinations
+    /// already hold slots (the send then waits for its receive).
+    @inlinable mutating func addEager(to peer: Int32, _ delta: Int32) -> Bool {
+        var slot = -1, free = -1
+        withUnsafeBytes(of: eagerPeers) { p in
+            let peers = p.bindMemory(to: Int32.self)
+            for k in 0..<4 {
+                if peers[k] == peer { slot = k; break }
+                if peers[k] < 0 && free < 0 { free = k }
+            }
+        }
+        if slot < 0 { slot = free }
+        guard slot >= 0 else { return false }
+        withUnsafeMutableBytes(of: &eagerPeers) { p in p.bindMemory(to: Int32.self)[slot] = peer }
+        withUnsafeMutableBytes(of: &eagerCounts) { c in
+            let counts = c.bindMemory(to: Int16.self)
+            counts[slot] += Int16(truncatingIfNeeded: delta)
+            if counts[slot] == 0 { withUnsafeMutableBytes(of: &eagerPeers) { p in p.bindMemory(to: Int32.self)[slot] = -1 } }
+        }
+        return true
+    }
 
     @inlinable init() {}
 }
@@ -324,6 +361,15 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let channelSecondsPerByte: Double
     /// Sends leave without waiting for their receive (NCCL's FIFOs), under a protocol's timing.
     @usableFromInline let eager: Bool
+    /// Payload a connection's FIFO holds (``ProtocolTiming/fifoBytes``).
+    @usableFromInline let fifoBytes: Double
+
+    /// Whether one more eager send of `bytes` from `r` to `peer` fits in the FIFO (the first
+    /// always does).
+    @inlinable func fifoRoom(_ r: Int, _ peer: Int, bytes: Double) -> Bool {
+        let n = rank[r].eagerCount(to: Int32(truncatingIfNeeded: peer))
+        return n == 0 || Double(n + 1) * bytes <= fifoBytes
+    }
 
     /// Each rank's ``RankProgress`` at a multiple of 64 bytes (its first lines, what completing
     /// and issuing a step read, then sit in as few cache lines as they can).
@@ -372,6 +418,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         self.timing = timing
         wireFactor = timing?.wireBytesPerPayloadByte ?? 1
         eager = timing != nil
+        fifoBytes = timing?.fifoBytes ?? 0
         channelSecondsPerByte = timing.map { $0.channelCapGBps > 0 ? 1 / ($0.channelCapGBps * 1e9) : 0 } ?? 0
         rankCount = fabric.rankCount * lanes
         self.elementSizeBytes = Double(elementSizeBytes)
@@ -531,8 +578,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                     start(src: r, srcStep: index, dst: peer, dstStep: q.step, count: step.count, recvCount: q.count, reduce: q.reduce,
                           reduceAfter: q.reduceAfter)
                     freePending(i)
-                } else if eager {
-                    // NCCL's sender writes into the receiver's FIFO without waiting for it.
+                } else if eager && fifoRoom(r, peer, bytes: Double(step.count) * elementSizeBytes)
+                            && rank[r].addEager(to: Int32(truncatingIfNeeded: peer), 1) {
+                    // NCCL's sender writes into the receiver's FIFO without waiting for it, as
+                    // long as the FIFO has a free slot.
                     let id = start(src: r, srcStep: index, dst: peer, dstStep: -1, count: step.count, recvCount: step.count, reduce: false)
                     if id >= 0 {
                         appendSend(of: r, peer: peer, step: index, count: step.count)
@@ -549,6 +598,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                     let q = pending[Int(i)]
                     unlinkSend(i, prev: prev, of: peer)
                     freePending(i)
+                    _ = rank[peer].addEager(to: r32, -1)
                     matchEager(Int(q.transfer), receiver: r, step: index, count: step.count, reduceAfter: Int32(truncatingIfNeeded: step.reduceAfter ?? -1))
                 } else if i >= 0 {
                     let q = pending[Int(i)]

@@ -14,6 +14,7 @@ import Darwin
 ///   (NVLink, PCI or the network; ``NCCLTuningTables/hopLatencyMicroseconds``), in place of the
 ///   fabric's own latencies and software overheads;
 /// - the links carry the protocol's wire bytes (LL: 2 per payload byte; LL128: 128/120);
+/// - a sender runs ahead of its receiver by at most `fifoBytes` (eager sends into the FIFO);
 /// - one channel moves at most `channelCapGBps` of payload (one thread block per channel): the
 ///   bus-bandwidth caps of NCCL's tuning shared by the channels that run (the ring's LL cap and
 ///   LL128 per-channel cap times the search's channels; the tree's whole bus bandwidth,
@@ -27,9 +28,13 @@ public struct ProtocolTiming: Sendable, Hashable {
     public var networkHopSeconds: Double
     public var wireBytesPerPayloadByte: Double
     public var channelCapGBps: Double
+    /// Payload a connection's FIFO holds: how far a sender may run ahead of its receiver
+    /// (NCCL_STEPS steps of the protocol).
+    public var fifoBytes: Double
 
     public init(ncclProtocol: NCCLProtocol, startSeconds: Double, nvlinkHopSeconds: Double, pcieHopSeconds: Double,
-                networkHopSeconds: Double, wireBytesPerPayloadByte: Double, channelCapGBps: Double) {
+                networkHopSeconds: Double, wireBytesPerPayloadByte: Double, channelCapGBps: Double, fifoBytes: Double? = nil) {
+        self.fifoBytes = fifoBytes ?? Double(8 * ncclProtocol.chunkBytes)
         self.ncclProtocol = ncclProtocol
         self.startSeconds = startSeconds
         self.nvlinkHopSeconds = nvlinkHopSeconds
