@@ -22,7 +22,10 @@
 /// single ring does; with rail-aligned orders on nodes of g GPUs every node sends and receives
 /// the same share through each of its NICs. With one channel on one node (or `ranksPerNode` 1)
 /// the order is the plain ring 0 -> 1 -> ... -> p-1.
-public struct ChannelRingSchedule: LanedSchedule {
+public struct ChannelRingSchedule: ChannelSchedule {
+    public typealias StepIterator = Iterator
+    public typealias LaneSteps = Iterator
+
     public let rankCount: Int
     public let elementCount: Int
     /// Channels that carry data: the requested count, at most one per element.
@@ -63,18 +66,8 @@ public struct ChannelRingSchedule: LanedSchedule {
         RailRingOrder(ranks: rankCount, ranksPerNode: ranksPerNode, channel: channel)
     }
 
-    public func makeSteps(forRank rank: Int) -> Iterator {
-        precondition(rank >= 0 && rank < rankCount, "ChannelRingSchedule: rank \(rank) out of 0..<\(rankCount)")
-        return Iterator(schedule: self, rank: rank, lanes: 0..<channelCount)
-    }
-
-    /// Lanes: one per channel.
-    public var laneCount: Int { channelCount }
-
-    /// The steps of `rank` in channel `lane` alone.
-    public func makeSteps(forRank rank: Int, lane: Int) -> Iterator {
-        precondition(rank >= 0 && rank < rankCount && lane >= 0 && lane < channelCount, "ChannelRingSchedule: rank \(rank) lane \(lane) out of range")
-        return Iterator(schedule: self, rank: rank, lanes: lane..<(lane + 1))
+    public func makeSteps(forRank rank: Int, channels: Range<Int>) -> Iterator {
+        Iterator(schedule: self, rank: rank, lanes: channels)
     }
 
     public struct Iterator: IteratorProtocol {

@@ -33,7 +33,10 @@
 ///
 /// Per-rank state is O(channels): a step's dependencies are counted from the round structure,
 /// not remembered.
-public struct ChannelTreeSchedule: LanedSchedule {
+public struct ChannelTreeSchedule: ChannelSchedule {
+    public typealias StepIterator = Iterator
+    public typealias LaneSteps = Iterator
+
     public let rankCount: Int
     public let elementCount: Int
     /// Channels that carry data: the requested count, at most one per element.
@@ -70,18 +73,8 @@ public struct ChannelTreeSchedule: LanedSchedule {
         return (Int(r.parent), (0..<Int(r.childCount)).map { r.child($0) })
     }
 
-    public func makeSteps(forRank rank: Int) -> Iterator {
-        precondition(rank >= 0 && rank < rankCount, "ChannelTreeSchedule: rank \(rank) out of 0..<\(rankCount)")
-        return Iterator(schedule: self, rank: rank, lanes: 0..<channelCount)
-    }
-
-    /// Lanes: one per channel.
-    public var laneCount: Int { channelCount }
-
-    /// The steps of `rank` in channel `lane` alone.
-    public func makeSteps(forRank rank: Int, lane: Int) -> Iterator {
-        precondition(rank >= 0 && rank < rankCount && lane >= 0 && lane < channelCount, "ChannelTreeSchedule: rank \(rank) lane \(lane) out of range")
-        return Iterator(schedule: self, rank: rank, lanes: lane..<(lane + 1))
+    public func makeSteps(forRank rank: Int, channels: Range<Int>) -> Iterator {
+        Iterator(schedule: self, rank: rank, lanes: channels)
     }
 
     /// One rank's place in one channel's tree.

@@ -73,3 +73,30 @@ public protocol LanedSchedule: Schedule {
     /// the steps of the same lane.
     func makeSteps(forRank rank: Int, lane: Int) -> LaneSteps
 }
+
+/// A schedule whose lanes are NCCL-style channels, each with its own slice of the buffer: it
+/// says how to produce a rank's steps for a range of channels, and gets the interleaved program
+/// (every channel) and the lanes (one channel each) from that.
+public protocol ChannelSchedule: LanedSchedule where LaneSteps == StepIterator {
+    /// Channels that carry data.
+    var channelCount: Int { get }
+    /// The steps of `rank` in `channels`, interleaved by position (every channel of a position
+    /// before the next position).
+    func makeSteps(forRank rank: Int, channels: Range<Int>) -> StepIterator
+}
+
+extension ChannelSchedule {
+    public func makeSteps(forRank rank: Int) -> StepIterator {
+        precondition(rank >= 0 && rank < rankCount, "\(Self.self): rank \(rank) out of 0..<\(rankCount)")
+        return makeSteps(forRank: rank, channels: 0..<channelCount)
+    }
+
+    /// Lanes: one per channel.
+    public var laneCount: Int { channelCount }
+
+    /// The steps of `rank` in channel `lane` alone.
+    public func makeSteps(forRank rank: Int, lane: Int) -> StepIterator {
+        precondition(rank >= 0 && rank < rankCount && lane >= 0 && lane < channelCount, "\(Self.self): rank \(rank) lane \(lane) out of range")
+        return makeSteps(forRank: rank, channels: lane..<(lane + 1))
+    }
+}
