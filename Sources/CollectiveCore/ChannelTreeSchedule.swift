@@ -128,9 +128,13 @@ public struct ChannelTreeSchedule: ChannelSchedule {
     public var depthBound: Int { ranksPerNode - 1 + (Int.bitWidth - nodeCount.leadingZeroBitCount) + 1 }
 
     public struct Iterator: IteratorProtocol {
-        @usableFromInline let schedule: ChannelTreeSchedule
-        @usableFromInline let roles: [_Role]
-        /// The channel of `roles[0]`.
+        /// The channels' slices of the buffer.
+        @usableFromInline let slices: BlockPartition
+        /// The first channel's role inline (a lane has only that one), the others after it.
+        @usableFromInline let role0: _Role
+        @usableFromInline let otherRoles: [_Role]
+        @usableFromInline let roleCount: Int
+        /// The channel of the first role.
         @usableFromInline let firstChannel: Int
         @usableFromInline let stepCount: Int
         /// Chunks per channel, the depth bound D and the lag L.
@@ -150,8 +154,8 @@ public struct ChannelTreeSchedule: ChannelSchedule {
         @usableFromInline var laneSlots = 0
 
         init(schedule: ChannelTreeSchedule, rank: Int, lanes: Range<Int>) {
-            self.schedule = schedule
             firstChannel = lanes.lowerBound
+            self.slices = schedule.slices
             var roles: [_Role] = []
             var perChunk = 0
             if schedule.rankCount > 1 && schedule.elementCount > 0 {
@@ -162,7 +166,9 @@ public struct ChannelTreeSchedule: ChannelSchedule {
                     roles.append(r)
                 }
             }
-            self.roles = roles
+            roleCount = roles.count
+            role0 = roles.first ?? _Role(rank: 0, channel: 0, ranksPerNode: 1, nodes: 1)
+            otherRoles = Array(roles.dropFirst())
             k = schedule.chunksPerChannel
             depthBound = schedule.depthBound
             lag = schedule.lag
@@ -170,7 +176,7 @@ public struct ChannelTreeSchedule: ChannelSchedule {
             if roles.count == 1 {
                 var offsets: [Int32] = []
                 for ph in 0..<4 {
-                    for qq in 0..<_slots(roles[0], ph) { offsets.append(Int32(_offset(roles[0], ph, qq))) }
+                    for qq in 0..<_slots(role0, ph) { offsets.append(Int32(_offset(role0, ph, qq))) }
                 }
                 laneSlots = offsets.count
                 withUnsafeMutableBytes(of: &laneOffsets) { raw in
@@ -185,7 +191,7 @@ public struct ChannelTreeSchedule: ChannelSchedule {
         /// sends down.
         @inlinable
         func _laneSlot(_ ph: Int, _ qq: Int) -> Int {
-            let role = roles[0]
+            let role = role0
             let m = Int(role.childCount), up = role.hasParent ? 1 : 0
             switch ph {
             case 0: return qq
@@ -210,6 +216,10 @@ public struct ChannelTreeSchedule: ChannelSchedule {
                 return n
             }
         }
+
+        /// The role of channel `c` (an index into this iterator's channels).
+        @inlinable @inline(__always)
+        func _role(_ c: Int) -> _Role { c == 0 ? role0 : otherRoles[c - 1] }
 
         /// Steps a role has in `phase` (children, one, one, children; none without a parent for
         /// the two middle phases).
@@ -239,7 +249,8 @@ public struct ChannelTreeSchedule: ChannelSchedule {
         @inlinable
         func _before(_ t: Int) -> Int {
             var n = 0
-            for role in roles {
+            for c in 0..<roleCount {
+                let role = _role(c)
                 for ph in 0..<4 {
                     for qq in 0..<_slots(role, ph) { n += Swift.min(Swift.max(t - _offset(role, ph, qq), 0), k) }
                 }
@@ -250,12 +261,13 @@ public struct ChannelTreeSchedule: ChannelSchedule {
         /// Index of the step of channel `c` (into `roles`), phase `ph`, child `qq`, for chunk `j`.
         @inlinable
         func _index(_ c: Int, _ ph: Int, _ qq: Int, chunk j: Int) -> Int {
-            if roles.count == 1 { return _laneIndex(_laneSlot(ph, qq), chunk: j) }
-            let t = j + _offset(roles[c], ph, qq)
+            if roleCount == 1 { return _laneIndex(_laneSlot(ph, qq), chunk: j) }
+            let t = j + _offset(_role(c), ph, qq)
             var n = _before(t)
             // Steps of round t that come first: earlier phases, then earlier channels, then earlier children.
             for p2 in 0...ph {
-                for (c2, role) in roles.enumerated() {
+                for c2 in 0..<roleCount {
+                    let role = _role(c2)
                     if p2 == ph && c2 > c { break }
                     for q2 in 0..<_slots(role, p2) {
                         if p2 == ph && c2 == c && q2 >= qq { break }
@@ -271,8 +283,8 @@ public struct ChannelTreeSchedule: ChannelSchedule {
         @inlinable
         mutating func _settle() {
             while true {
-                if ci < roles.count {
-                    let role = roles[ci]
+                if ci < roleCount {
+                    let role = _role(ci)
                     if q < _slots(role, phase) {
                         let chunk = round - _offset(role, phase, q)
                         if chunk >= 0 && chunk < k { return }
@@ -290,7 +302,7 @@ public struct ChannelTreeSchedule: ChannelSchedule {
         public mutating func next() -> Step? {
             guard index < stepCount else { return nil }
             index += 1
-            let role = roles[ci]
+            let role = _role(ci)
             let chunk = round - _offset(role, phase, q)
             let r = _range(chunk: chunk, channel: firstChannel + ci)
             let m = Int(role.childCount)
@@ -318,7 +330,7 @@ public struct ChannelTreeSchedule: ChannelSchedule {
         /// Chunk `chunk` of channel `channel`'s slice.
         @inlinable
         func _range(chunk: Int, channel: Int) -> Range<Int> {
-            let slice = schedule.slices.range(channel)
+            let slice = slices.range(channel)
             let pieces = BlockPartition(count: slice.count, parts: k)
             let o = slice.lowerBound + pieces.offset(chunk)
             return o..<(o + pieces.size(chunk))
