@@ -143,7 +143,7 @@ public struct ChannelTreeSchedule: ChannelSchedule {
         @usableFromInline let lag: Int
         @usableFromInline var index = 0
         /// Cursor: round, phase (0 receives up, 1 send up, 2 receive down, 3 sends down),
-        /// channel (index into `roles`), child.
+        /// channel (0: the first role), child.
         @usableFromInline var round = 0
         @usableFromInline var phase = 0
         @usableFromInline var ci = 0
