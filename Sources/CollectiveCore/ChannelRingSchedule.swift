@@ -77,9 +77,8 @@ public struct ChannelRingSchedule: ChannelSchedule {
         /// The channels this iterator produces (all of them, or one lane).
         @usableFromInline let firstChannel: Int
         @usableFromInline let channels: Int
-        /// Units (ring step x chunk) of a channel, the receives posted ahead (D, at most U), and
-        /// the units whose send has a receive posted before it (max(0, U - D)).
-        @usableFromInline let units: Int
+        /// The receives posted ahead (D, at most the U units (ring step x chunk) of a channel),
+        /// and the units whose send has a receive posted before it (max(0, U - D)).
         @usableFromInline let ahead: Int
         @usableFromInline let paired: Int
         @usableFromInline var index = 0
@@ -93,7 +92,7 @@ public struct ChannelRingSchedule: ChannelSchedule {
             firstChannel = lanes.lowerBound
             channels = lanes.count
             stepCount = schedule.stepsPerRank / schedule.channelCount * lanes.count
-            units = 2 * (schedule.rankCount - 1) * schedule.rounds
+            let units = 2 * (schedule.rankCount - 1) * schedule.rounds
             ahead = Swift.min(schedule.receivesAhead, units)
             paired = Swift.max(0, units - schedule.receivesAhead)
             c = lanes.lowerBound

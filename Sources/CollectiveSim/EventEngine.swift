@@ -263,7 +263,7 @@ struct _RankRecord {
     /// Eager sends of this rank whose receive is not posted yet, per destination: up to four
     /// destinations (-1: free) with a count each (at most NCCL_STEPS: one FIFO per connection).
     @usableFromInline var eagerPeers: (Int32, Int32, Int32, Int32) = (-1, -1, -1, -1)
-    @usableFromInline var eagerCounts: (Int32, Int32) = (0, 0)
+    @usableFromInline var eagerCounts: (Int16, Int16, Int16, Int16) = (0, 0, 0, 0)
 
     /// The unmatched eager sends to `peer` (0 when none).
     @inlinable func eagerCount(to peer: Int32) -> Int32 {
@@ -506,12 +506,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 // An eager transfer that arrived before its receive was posted: the receive
                 // completes when it is issued.
                 transfer[id].dstStep = -2
-            } else if t.reduceAfter >= 0 && !progress(dst).pointee.isCompleted(Int(t.reduceAfter)) {
-                transfer[id].next = rank[dst].parkedHead
-                rank[dst].parkedHead = Int32(truncatingIfNeeded: id)
             } else {
-                progress(dst).pointee.complete(Int(t.dstStep))
-                freeTransfer(id)
+                deliver(id, to: dst)
             }
             if rank[src].parkedHead >= 0 { releaseParked(src) }
             issueReady(src)
@@ -599,7 +595,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                     unlinkSend(i, prev: prev, of: peer)
                     freePending(i)
                     _ = rank[peer].addEager(to: r32, -1)
-                    matchEager(Int(q.transfer), receiver: r, step: index, count: step.count, reduceAfter: Int32(truncatingIfNeeded: step.reduceAfter ?? -1))
+                    matchEager(Int(q.transfer), receiver: r, step: index, reduceAfter: Int32(truncatingIfNeeded: step.reduceAfter ?? -1))
                 } else if i >= 0 {
                     let q = pending[Int(i)]
                     unlinkSend(i, prev: prev, of: peer)
@@ -618,21 +614,24 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     /// now if the data has arrived (parked behind its `reduceAfter` send if that is still in
     /// flight), else lets the transfer's event complete it.
     @inlinable
-    mutating func matchEager(_ id: Int, receiver r: Int, step: Int, count: Int, reduceAfter: Int32) {
-        // The send carried `count` elements as the receive expects: checked when it started.
-        if transfer[id].dstStep == -2 {
-            transfer[id].dstStep = Int32(truncatingIfNeeded: step)
-            transfer[id].reduceAfter = reduceAfter
-            if reduceAfter >= 0 && !progress(r).pointee.isCompleted(Int(reduceAfter)) {
-                transfer[id].next = rank[r].parkedHead
-                rank[r].parkedHead = Int32(truncatingIfNeeded: id)
-            } else {
-                progress(r).pointee.complete(step)
-                freeTransfer(id)
-            }
+    mutating func matchEager(_ id: Int, receiver r: Int, step: Int, reduceAfter: Int32) {
+        let arrived = transfer[id].dstStep == -2
+        transfer[id].dstStep = Int32(truncatingIfNeeded: step)
+        transfer[id].reduceAfter = reduceAfter
+        if arrived { deliver(id, to: r) }
+    }
+
+    /// Completes the receive of arrived transfer `id` at `dst` and frees the transfer, or parks
+    /// it while the send its ``Step/reduceAfter`` names is still in flight.
+    @inlinable
+    mutating func deliver(_ id: Int, to dst: Int) {
+        let reduceAfter = transfer[id].reduceAfter
+        if reduceAfter >= 0 && !progress(dst).pointee.isCompleted(Int(reduceAfter)) {
+            transfer[id].next = rank[dst].parkedHead
+            rank[dst].parkedHead = Int32(truncatingIfNeeded: id)
         } else {
-            transfer[id].dstStep = Int32(truncatingIfNeeded: step)
-            transfer[id].reduceAfter = reduceAfter
+            progress(dst).pointee.complete(Int(transfer[id].dstStep))
+            freeTransfer(id)
         }
     }
 
