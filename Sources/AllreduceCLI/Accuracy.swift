@@ -56,7 +56,7 @@ struct Accuracy: ParsableCommand {
         }
         report.notes.append(line("every point", comparisons))
         report.notes.append(line("points NVLS does not decide", comparisons.filter { !$0.point.isNVLS }))
-        report.notes.append("played: NCCL's choice on the event model (the algorithm forced where the measurement forced it); NVLS points are played without NVLS, which this build does not model yet")
+        report.notes.append("played: NCCL's choice on the event model (the algorithm forced where the measurement forced it), NVLS included on one node whose NVSwitch reduces; NVLS tree across nodes is not modelled")
         report.print(output.format)
     }
 }

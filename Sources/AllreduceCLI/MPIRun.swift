@@ -117,11 +117,14 @@ struct MPIRun: ParsableCommand {
         for raw in algorithm.split(separator: ",", omittingEmptySubsequences: false) {
             let name = raw.trimmingCharacters(in: " ")
             if name.lowercased() == "all" {
-                algorithms += AllreduceAlgorithm.allCases.map(\.rawValue) + ["mpi"]
+                algorithms += AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches }.map(\.rawValue) + ["mpi"]
                 continue
             }
             guard let choice = MPIAlgorithmName(name) else {
                 throw ValidationError("unknown algorithm '\(name)' (valid: \(AllreduceAlgorithm.validNames) mpi memcpy all)")
+            }
+            if let a = AllreduceAlgorithm(name: name), a.reducesInSwitches {
+                throw ValidationError("\(a.rawValue) reduces inside the NVSwitch (NVLink SHARP), which an MPI run has no counterpart for; simulate it with 'allreduce simulate --algorithm nccl:nvls' or check it with 'allreduce verify --algorithm \(a.rawValue)'")
             }
             algorithms.append(choice)
         }

@@ -168,16 +168,16 @@ enum AlgorithmChoice: Hashable {
         if t.hasPrefix("nccl:") {
             let name = String(t.dropFirst(5))
             guard let a = NCCLAlgorithm(rawValue: name) else {
-                throw ValidationError("--algorithm: unknown NCCL algorithm '\(name)' in '\(text)' (nccl:ring nccl:tree)")
+                throw ValidationError("--algorithm: unknown NCCL algorithm '\(name)' in '\(text)' (nccl:ring nccl:tree nccl:nvls)")
             }
             guard a.schedule != nil else {
-                throw ValidationError("--algorithm: NCCL's \(a.rawValue) needs switches that reduce, which this build does not model yet (nccl:ring nccl:tree)")
+                throw ValidationError("--algorithm: NCCL's \(a.rawValue) is not modelled in this build (nccl:ring nccl:tree nccl:nvls)")
             }
             self = .nccl(a)
             return
         }
         guard let a = AllreduceAlgorithm(name: t) else {
-            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto nccl nccl:ring nccl:tree)")
+            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto nccl nccl:ring nccl:tree nccl:nvls)")
         }
         self = .fixed(a)
     }
@@ -339,7 +339,8 @@ struct SimulationRun {
         guard !ncclPlans.isEmpty else { return nil }
         let planner = NCCLPlanner(fabric: fabric)
         let t = planner.topology
-        var parts = ["nccl (\(t.architecture.rawValue)): search \(t.searchChannels) x \(formatFixed(t.speedGBps, decimals: 1)) GB/s, \(t.channels) channels"]
+        var parts = ["nccl (\(t.architecture.rawValue)): search \(t.searchChannels) x \(formatFixed(t.speedGBps, decimals: 1)) GB/s, \(t.channels) channels"
+                     + (t.nvlsHeads > 0 ? ", NVLS \(t.nvlsHeads) heads x \(formatFixed(t.nvlsSpeedGBps, decimals: 1)) GB/s at \(formatFixed(t.nvlsEfficiency, decimals: 2))" : "")]
         for plan in ncclPlans.prefix(4) {
             let timing = planner.timing(plan)
             var hops = ["NVLink \(formatFixed(timing.nvlinkHopSeconds * 1e6, decimals: 2))"]
@@ -374,7 +375,7 @@ struct Simulate: ParsableCommand {
     @Option(name: .long, help: "Bytes per rank, with an optional 1024-based suffix (8, 64K, 1G).")
     var size: String = "1G"
 
-    @Option(name: .long, help: "nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), nccl:ring, nccl:tree, ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, or auto (the fastest textbook schedule; the default on switch).")
+    @Option(name: .long, help: "nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), nccl:ring, nccl:tree, nccl:nvls, ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, nccl-nvls, or auto (the fastest textbook schedule; the default on switch).")
     var algorithm: String?
 
     @OptionGroup var output: FormatOptions

@@ -78,17 +78,18 @@ struct Verify: ParsableCommand {
         guard let reduction = ReductionOp(name: op) else {
             throw ValidationError("unknown op '\(op)'; valid: \(ReductionOp.validNames)")
         }
+        let g = ranksPerNode ?? min(8, ranks)
+        guard g >= 1 && g <= ranks else {
+            throw ValidationError("--ranks-per-node must be between 1 and --ranks (\(ranks)), got \(g)")
+        }
         let algorithms: [AllreduceAlgorithm]
         if algorithm.lowercased() == "all" {
-            algorithms = AllreduceAlgorithm.allCases
+            // NVLS reduces in one node's switch: part of `all` when every rank is on one node.
+            algorithms = AllreduceAlgorithm.allCases.filter { $0 != .ncclNVLS || g == ranks }
         } else if let a = AllreduceAlgorithm(name: algorithm) {
             algorithms = [a]
         } else {
             throw ValidationError("unknown algorithm '\(algorithm)'; valid: \(AllreduceAlgorithm.validNames) all")
-        }
-        let g = ranksPerNode ?? min(8, ranks)
-        guard g >= 1 && g <= ranks else {
-            throw ValidationError("--ranks-per-node must be between 1 and --ranks (\(ranks)), got \(g)")
         }
         guard let inter = AllreduceAlgorithm(name: interNode), inter == .ring || inter == .tree else {
             throw ValidationError("unknown --inter-node '\(interNode)'; valid: ring tree")
@@ -145,6 +146,10 @@ struct Verify: ParsableCommand {
             // At most 4 steps up and 4 down per chunk of each channel's slice.
             let c = max(1, min(channels, count))
             return 8 * P * Double(c) * chunks((count + c - 1) / c)
+        case .ncclNVLS:
+            // Per channel and round: 2p + 2 steps per rank and 2p(p + 1) for the switch.
+            let c = max(1, min(channels, count))
+            return 4 * P * (P + 1) * Double(c) * chunks(((count + c - 1) / c + p - 1) / p)
         }
     }
 

@@ -15,6 +15,7 @@ extension AllreduceAlgorithm {
         case .hierarchical: return try HierarchicalSchedule(parameters)
         case .ncclRing: return try ChannelRingSchedule(parameters)
         case .ncclTree: return try ChannelTreeSchedule(parameters)
+        case .ncclNVLS: return try NVLSSchedule(parameters)
         }
     }
 

@@ -81,6 +81,9 @@ extension Schedule {
     /// Returns the number of steps played.
     @discardableResult
     public func run<T: RankTransport>(rank: Int, transport: inout T) throws(ExecutionError) -> Int {
+        guard switchCount == 0 else {
+            throw .mismatch("\(algorithm.rawValue) reduces in the switch (NVLink SHARP), which a run of one rank per process has no counterpart for")
+        }
         var progress = RankProgress(makeSteps(forRank: rank))
         var completed: [Int] = []
         var count = 0

@@ -43,10 +43,14 @@ public struct InProcessExecutor: ScheduleExecutor, Sendable {
             guard b.rank >= 0 && b.rank < p && bases[b.rank] == nil else { throw .mismatch("buffer for rank \(b.rank) missing, duplicated or out of range") }
             bases[b.rank] = b.base
         }
-        let run = _InProcessRun(schedule: schedule, buffers: bases.map { $0! }, reducer: reducer)
+        // Switch endpoints (``Schedule/switchCount``) reduce in scratch buffers of their own.
+        let switchBytes = Swift.max(1, schedule.elementCount * reducer.dataType.sizeInBytes)
+        let switches = (0..<schedule.switchCount).map { _ in UnsafeMutableRawPointer.allocate(byteCount: switchBytes, alignment: 64) }
+        defer { for b in switches { b.deallocate() } }
+        let run = _InProcessRun(schedule: schedule, buffers: bases.map { $0! } + switches, reducer: reducer)
         let start = _monotonicSeconds()
         run.start()
-        let workers = min(threadCount, max(1, p))
+        let workers = min(threadCount, max(1, schedule.endpointCount))
         if workers == 1 {
             run.work()
         } else {
@@ -110,6 +114,7 @@ final class _InProcessRun: @unchecked Sendable {
         var recvHead = 0
     }
 
+    /// Ranks and switch endpoints (``Schedule/switchCount``), which play alike here.
     let p: Int
     let elementSize: Int
     let reducer: Reducer
@@ -128,13 +133,13 @@ final class _InProcessRun: @unchecked Sendable {
     var stats = ExecutionStatistics()
 
     init<S: Schedule>(schedule: S, buffers: [UnsafeMutableRawPointer], reducer: Reducer) {
-        p = schedule.rankCount
+        p = schedule.endpointCount
         elementSize = reducer.dataType.sizeInBytes
         self.reducer = reducer
         self.buffers = buffers
-        progress = (0..<schedule.rankCount).map { RankProgress(_AnySteps(base: schedule.makeSteps(forRank: $0))) }
-        finished = Array(repeating: false, count: schedule.rankCount)
-        parked = Array(repeating: [], count: schedule.rankCount)
+        progress = (0..<p).map { RankProgress(_AnySteps(base: schedule.makeSteps(forRank: $0))) }
+        finished = Array(repeating: false, count: p)
+        parked = Array(repeating: [], count: p)
     }
 
     deinit {

@@ -14,11 +14,31 @@ public protocol Schedule: Sendable {
     /// Elements in each rank's buffer.
     var elementCount: Int { get }
 
-    /// A fresh iterator over the steps of `rank` (0 ..< rankCount), in issue order.
+    /// Switches that reduce in the network (NVLink SHARP's NVSwitch, an InfiniBand switch with
+    /// SHARP), addressed by the steps as endpoints `rankCount ..< rankCount + switchCount`.
+    ///
+    /// A switch endpoint holds no data of its own and ends with no result to check: a send to it
+    /// hands it data (the first receive of a range copies, the next ones reduce, as the switch
+    /// adds what its ports bring in), and its sends carry what it holds to a rank (once per
+    /// destination: the switch multicasts). Its program comes from ``makeSteps(forRank:)`` like
+    /// a rank's. An executor gives each one a scratch buffer (the in-process executor really
+    /// reduces in it); an engine maps switch s to the reducing switch of node s; an executor with
+    /// no counterpart for it (the MPI runner) refuses the schedule. 0 for every schedule that
+    /// only moves data between ranks.
+    var switchCount: Int { get }
+
+    /// A fresh iterator over the steps of `rank` (0 ..< rankCount), or of switch endpoint `rank`
+    /// (rankCount ..< rankCount + switchCount), in issue order.
     func makeSteps(forRank rank: Int) -> StepIterator
 }
 
 extension Schedule {
+    /// No switch reduces: every step moves data between ranks.
+    public var switchCount: Int { 0 }
+
+    /// Ranks and switch endpoints: the peers a step may name are `0 ..< endpointCount`.
+    public var endpointCount: Int { rankCount + switchCount }
+
     /// All steps of one rank, materialised (for tests, tracing and small schedules only).
     public func steps(forRank rank: Int) -> [Step] {
         var it = makeSteps(forRank: rank)
@@ -41,15 +61,21 @@ public enum AllreduceAlgorithm: String, CaseIterable, Sendable, Hashable, Codabl
     /// NCCL's tree: several trees at once, chains inside nodes and double binary trees between
     /// them (``ChannelTreeSchedule``).
     case ncclTree = "nccl-tree"
+    /// NCCL's NVLS on one node: the NVSwitch reduces and multicasts (``NVLSSchedule``).
+    case ncclNVLS = "nccl-nvls"
 
     /// Parses a command-line name (`ring`, `tree`, `rabenseifner`, `recursive-doubling`,
-    /// `hierarchical`, `nccl-ring`, `nccl-tree`; case-insensitive, `_` accepted for `-`).
+    /// `hierarchical`, `nccl-ring`, `nccl-tree`, `nccl-nvls`; case-insensitive, `_` accepted for `-`).
     public init?(name: String) {
         self.init(rawValue: String(name.lowercased().map { $0 == "_" ? "-" : $0 }))
     }
 
     /// Whether the algorithm is one of NCCL's channelized schedules.
-    public var isChannelized: Bool { self == .ncclRing || self == .ncclTree }
+    public var isChannelized: Bool { self == .ncclRing || self == .ncclTree || self == .ncclNVLS }
+
+    /// Whether the schedule reduces in switches (``Schedule/switchCount``): it needs a fabric whose
+    /// switches reduce, and has no counterpart in an MPI run.
+    public var reducesInSwitches: Bool { self == .ncclNVLS }
 
     /// Every accepted name, for error messages.
     public static var validNames: String { allCases.map(\.rawValue).joined(separator: " ") }
@@ -87,7 +113,7 @@ public protocol ChannelSchedule: LanedSchedule where LaneSteps == StepIterator {
 
 extension ChannelSchedule {
     public func makeSteps(forRank rank: Int) -> StepIterator {
-        precondition(rank >= 0 && rank < rankCount, "\(Self.self): rank \(rank) out of 0..<\(rankCount)")
+        precondition(rank >= 0 && rank < endpointCount, "\(Self.self): rank \(rank) out of 0..<\(endpointCount)")
         return makeSteps(forRank: rank, channels: 0..<channelCount)
     }
 
@@ -96,7 +122,7 @@ extension ChannelSchedule {
 
     /// The steps of `rank` in channel `lane` alone.
     public func makeSteps(forRank rank: Int, lane: Int) -> StepIterator {
-        precondition(rank >= 0 && rank < rankCount && lane >= 0 && lane < channelCount, "\(Self.self): rank \(rank) lane \(lane) out of range")
+        precondition(rank >= 0 && rank < endpointCount && lane >= 0 && lane < channelCount, "\(Self.self): rank \(rank) lane \(lane) out of range")
         return makeSteps(forRank: rank, channels: lane..<(lane + 1))
     }
 }

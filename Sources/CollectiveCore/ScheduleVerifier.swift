@@ -65,21 +65,25 @@ public struct ScheduleVerifier {
     @discardableResult
     public func verify<S: Schedule>(_ schedule: S, orders: [CompletionOrder] = CompletionOrder.standard) throws(ScheduleError) -> Summary {
         let p = schedule.rankCount
+        let e = schedule.endpointCount
         let n = schedule.elementCount
-        guard p >= 1, n >= 0 else { throw .verificationFailed("schedule has \(p) ranks and \(n) elements") }
+        guard p >= 1, n >= 0, e >= p else { throw .verificationFailed("schedule has \(p) ranks and \(n) elements") }
 
         // Pass 1: static checks and segment boundaries.
         var boundary = [Bool](repeating: false, count: n + 1)
         boundary[0] = true
         boundary[n] = true
         var summary = Summary(stepCount: 0, messageCount: 0, maxElementsSentPerRank: 0, maxInFlightPerRank: 0)
-        for r in 0..<p {
+        for r in 0..<e {
             var it = schedule.makeSteps(forRank: r)
             var index = 0
             var sent = 0
             while let step = it.next() {
-                let where_ = "rank \(r) step \(index) (\(Self.describe(step)))"
-                guard step.peer >= 0 && step.peer < p else { throw .verificationFailed("\(where_): peer \(step.peer) is not a rank of 0..<\(p)") }
+                let where_ = "\(r < p ? "rank" : "switch endpoint") \(r) step \(index) (\(Self.describe(step)))"
+                guard step.peer >= 0 && step.peer < e else {
+                    throw .verificationFailed("\(where_): peer \(step.peer) is not a rank of 0..<\(p)\(e > p ? " or a switch endpoint of \(p)..<\(e)" : "")")
+                }
+                guard r < p || step.peer < p else { throw .verificationFailed("\(where_): a switch endpoint exchanges data with ranks only") }
                 guard step.peer != r else { throw .verificationFailed("\(where_): a rank cannot send to or receive from itself") }
                 guard step.count >= 0 && step.offset >= 0 && step.offset + step.count <= n else {
                     throw .verificationFailed("\(where_): range \(step.offset)..<\(step.offset + step.count) is outside the buffer 0..<\(n)")
@@ -101,7 +105,7 @@ public struct ScheduleVerifier {
                 index += 1
             }
             summary.stepCount += index
-            summary.maxElementsSentPerRank = max(summary.maxElementsSentPerRank, sent)
+            if r < p { summary.maxElementsSentPerRank = max(summary.maxElementsSentPerRank, sent) }
         }
         var segmentOf = [Int32](repeating: 0, count: n + 1)
         var segmentStart: [Int] = []
@@ -112,9 +116,9 @@ public struct ScheduleVerifier {
         }
         let segments = segmentStart.count
         let words = (p + 63) / 64
-        let (bytes, overflow) = p.multipliedReportingOverflow(by: segments * words * 8)
+        let (bytes, overflow) = e.multipliedReportingOverflow(by: segments * words * 8)
         guard !overflow && bytes <= memoryLimitBytes else {
-            throw .invalidParameter("schedule too large to verify: \(p) ranks x \(segments) segments x \(words) words")
+            throw .invalidParameter("schedule too large to verify: \(e) ranks and switch endpoints x \(segments) segments x \(words) words")
         }
         for order in orders {
             var play = _VerifierPlay(schedule: schedule, segmentOf: segmentOf, segmentStart: segmentStart, words: words, order: order)
@@ -169,7 +173,10 @@ struct _VerifierPlay {
         var matched = 0
     }
 
+    /// Ranks (whose contributions are tracked and whose results are checked).
     let p: Int
+    /// Ranks and switch endpoints (``Schedule/switchCount``): a switch starts holding nothing.
+    let e: Int
     let n: Int
     let segmentOf: [Int32]
     let segmentStart: [Int]
@@ -192,18 +199,19 @@ struct _VerifierPlay {
 
     init<S: Schedule>(schedule: S, segmentOf: [Int32], segmentStart: [Int], words: Int, order: ScheduleVerifier.CompletionOrder) {
         p = schedule.rankCount
+        e = schedule.endpointCount
         n = schedule.elementCount
         self.segmentOf = segmentOf
         self.segmentStart = segmentStart
         self.words = words
         self.order = order
-        progress = (0..<p).map { RankProgress(_AnySteps(base: schedule.makeSteps(forRank: $0))) }
-        inFlight = Array(repeating: [:], count: p)
-        parked = Array(repeating: [], count: p)
-        writer = Array(repeating: -1, count: p * segmentStart.count)
-        readers = Array(repeating: 0, count: p * segmentStart.count)
+        progress = (0..<e).map { RankProgress(_AnySteps(base: schedule.makeSteps(forRank: $0))) }
+        inFlight = Array(repeating: [:], count: e)
+        parked = Array(repeating: [], count: e)
+        writer = Array(repeating: -1, count: e * segmentStart.count)
+        readers = Array(repeating: 0, count: e * segmentStart.count)
         let segments = segmentStart.count
-        bits = Array(repeating: 0, count: p * segments * words)
+        bits = Array(repeating: 0, count: e * segments * words)
         for r in 0..<p {
             for seg in 0..<segments { bits[(r * segments + seg) * words + r / 64] = 1 << UInt64(r % 64) }
         }
@@ -211,14 +219,14 @@ struct _VerifierPlay {
     }
 
     mutating func run() throws(_VerifierFailure) {
-        for r in 0..<p { try issue(r) }
+        for r in 0..<e { try issue(r) }
         while let t = nextReady() {
             try complete(t)
             try issue(t.send.rank)
             try issue(t.recv.rank)
         }
         var stuck: [String] = []
-        for r in 0..<p where !progress[r].isFinished() {
+        for r in 0..<e where !progress[r].isFinished() {
             stuck.append(blockedReason(r))
             if stuck.count == 3 { break }
         }
@@ -282,7 +290,7 @@ struct _VerifierPlay {
             }
             inFlight[r][index] = x
             maxInFlight = max(maxInFlight, inFlight[r].count)
-            let key = step.kind == .send ? r * p + step.peer : step.peer * p + r
+            let key = step.kind == .send ? r * e + step.peer : step.peer * e + r
             if let t = try Self.enqueue(x, into: &channels[key, default: Channel()]) { ready.append(t) }
         }
     }

@@ -19,6 +19,13 @@
 ///
 /// A transfer moves at its path's bottleneck rate; its latency includes the per-step software
 /// overhead (the node's, plus the network's for inter-node transfers).
+///
+/// Switch endpoints: when the NVSwitch reduces (NVLink SHARP, ``NVLinkSpec/switchReductionEfficiency``),
+/// node k's switch is endpoint `rankCount + k` (``Schedule/switchCount``). A transfer into it
+/// crosses the GPU's port out only, `[out(a)]`, and one out of it the GPU's port in only,
+/// `[in(b)]`: the switch multicasts by writing to several ports, and adds what several ports
+/// bring in, without a port of its own. Both move at the port's achievable rate times the
+/// switch's reduction efficiency.
 public struct FabricMap: Sendable {
     public let topology: Topology
     public let gpusPerNode: Int
@@ -29,6 +36,10 @@ public struct FabricMap: Sendable {
     public let uplinksPerLeaf: Int
     /// Total directed links.
     public let linkCount: Int
+    /// Nodes whose NVSwitch reduces (all or none): endpoints `rankCount ..< rankCount + reducingSwitchCount`.
+    public let reducingSwitchCount: Int
+    /// Ranks and reducing switches.
+    public var endpointCount: Int { rankCount + reducingSwitchCount }
 
     // Intra-node paths, by ordered GPU pair a * gpus + b.
     @usableFromInline let _intraFirst: [Int]
@@ -48,6 +59,11 @@ public struct FabricMap: Sendable {
     @usableFromInline let _interBytesPerSecond: Double
     @usableFromInline let _interLatencySameLeaf: Double
     @usableFromInline let _interLatencyViaSpine: Double
+    // Switch endpoints: offsets of the GPU ports out and in, rate and latency.
+    @usableFromInline let _nvOut: Int
+    @usableFromInline let _nvIn: Int
+    @usableFromInline let _switchBytesPerSecond: Double
+    @usableFromInline let _switchLatencySeconds: Double
 
     /// Largest number of links on a path.
     public static let maxPathLinks = 6
@@ -69,6 +85,17 @@ public struct FabricMap: Sendable {
             case .nvswitch: nvOut = 0; nvIn = g; offset = 2 * g
             case .mesh: meshBase = 0; offset = g * g
             }
+        }
+        _nvOut = nvOut
+        _nvIn = nvIn
+        if let nv = node.nvlink, nv.fabric == .nvswitch, let e = nv.switchReductionEfficiency {
+            reducingSwitchCount = topology.nodeCount
+            _switchBytesPerSecond = nv.portAchievableGBps * 1e9 * e
+            _switchLatencySeconds = overhead + nv.link.latencyMicroseconds * 1e-6
+        } else {
+            reducingSwitchCount = 0
+            _switchBytesPerSecond = 0
+            _switchLatencySeconds = .infinity
         }
         if node.pcie != nil { _pcieUp = offset; _pcieDown = offset + g; offset += 2 * g } else { _pcieUp = -1; _pcieDown = -1 }
         _nicCount = node.nic == nil ? 0 : node.nicCount
@@ -153,6 +180,15 @@ public struct FabricMap: Sendable {
     @inlinable
     public func route(from src: Int, to dst: Int, links: UnsafeMutablePointer<Int>) -> (count: Int, bytesPerSecond: Double, latencySeconds: Double) {
         let g = gpusPerNode
+        if src >= rankCount || dst >= rankCount {
+            // A GPU and its node's reducing switch (callers check they share the node).
+            if src >= rankCount {
+                links[0] = (dst / g) * linksPerNode + _nvIn + dst % g
+            } else {
+                links[0] = (src / g) * linksPerNode + _nvOut + src % g
+            }
+            return (1, _switchBytesPerSecond, _switchLatencySeconds)
+        }
         let srcNode = src / g, dstNode = dst / g
         let a = src - srcNode * g, b = dst - dstNode * g
         if srcNode == dstNode {
@@ -196,6 +232,7 @@ public struct FabricMap: Sendable {
     /// The kind of the path from rank `src` to rank `dst`.
     public func pathKind(from src: Int, to dst: Int) -> PathKind {
         let g = gpusPerNode
+        if src >= rankCount || dst >= rankCount { return .nvlink }
         if src / g != dst / g { return .network }
         let a = src % g, b = dst % g
         guard let nv = topology.node.nvlink else { return .pcie }
@@ -258,6 +295,12 @@ public struct FabricMap: Sendable {
             beta = max(beta, 1 / _intraBytesPerSecond[i])
         }
         return (alpha, beta)
+    }
+
+    /// Cost of one transfer between a GPU and its node's reducing switch (nil: the switches do not
+    /// reduce): alpha in seconds, beta in seconds per byte.
+    public var switchReductionCost: (alphaSeconds: Double, betaSecondsPerByte: Double)? {
+        reducingSwitchCount > 0 ? (_switchLatencySeconds, 1 / _switchBytesPerSecond) : nil
     }
 
     /// Cost of one transfer between nodes (through a spine when the cluster spans several leaves).

@@ -74,6 +74,19 @@ public enum LinkKind: String, CaseIterable, Sendable, Hashable, Codable {
         }
     }
 
+    /// NVLink SHARP (NVLS): the NVSwitch of this NVLink generation reduces and multicasts (third-
+    /// generation NVSwitch with NVLink4, Hopper, and later), and multimem traffic through it
+    /// reaches this fraction of a port's achievable rate: NCCL's `nvlsEfficiency` (src/tuning/
+    /// nvls.cc, NCCL 2.30; docs/Sources.md section 5): 0.85 on Hopper, 0.74 on Blackwell. nil: the
+    /// switch only forwards (NVLink2/3, and every non-NVLink kind).
+    public var switchReductionEfficiency: Double? {
+        switch self {
+        case .nvlink4: 0.85
+        case .nvlink5: 0.74
+        default: nil
+        }
+    }
+
     /// Whether the kind is an NVLink generation.
     public var isNVLink: Bool { self == .nvlink2 || self == .nvlink3 || self == .nvlink4 || self == .nvlink5 }
     /// Whether the kind is a network (InfiniBand or RoCE) port.

@@ -18,7 +18,10 @@ import Yams
 ///           "bandwidth": "25GB/s",                  per link, per direction (required without kind)
 ///           "latency": "300ns",                     (required without kind)
 ///           "efficiency": 0.8,                      achievable fraction (default: kind's, else 1)
-///           "pairs": [[0, 1, 2], ...]               mesh only: GPU a, GPU b, link count
+///           "pairs": [[0, 1, 2], ...],              mesh only: GPU a, GPU b, link count
+///           "switchReduction": 0.85                 NVSwitch only: the switch reduces (NVLink SHARP) at this
+///                                                   fraction of a port's rate, or false (default: the
+///                                                   kind's: nvlink4 0.85, nvlink5 0.74, else false)
 ///         },
 ///         "pcie": { "kind": "pcie-gen5", ... },     optional, same link fields
 ///         "nics": { "count": 8, "kind": "ib-ndr", ... },  optional (required for several nodes)
@@ -124,6 +127,8 @@ extension Topology {
             f.append("\"linksPerGPU\": \(nv.linksPerGPU)")
             if nv.fabric == .mesh {
                 f.append("\"pairs\": [" + nv.pairs.map { "[\($0.a), \($0.b), \($0.links)]" }.joined(separator: ", ") + "]")
+            } else {
+                f.append("\"switchReduction\": " + (nv.switchReductionEfficiency.map { "\($0)" } ?? "false"))
             }
             nodeFields.append("    \"nvlink\": {" + f.joined(separator: ", ") + "}")
         }
@@ -330,7 +335,7 @@ struct _Reader {
         if n["nvlink"] != nil {
             let path = ["node", "nvlink"]
             let o = try object(n["nvlink"], path)
-            try checkKeys(o, _Reader.linkKeys.union(["fabric", "linksPerGPU", "pairs"]), path)
+            try checkKeys(o, _Reader.linkKeys.union(["fabric", "linksPerGPU", "pairs", "switchReduction"]), path)
             guard let fabricName = try string(o, "fabric", path) else { throw fail(path + ["fabric"], "missing field (nvswitch or mesh)") }
             guard let fabric = NVLinkFabric(rawValue: fabricName.lowercased()) else {
                 throw fail(path + ["fabric"], "unknown fabric '\(fabricName)' (nvswitch or mesh)")
@@ -351,7 +356,17 @@ struct _Reader {
             }
             let defaultLinks = fabric == .mesh ? pairs.map(\.links).max() ?? 1 : nil
             let links = try int(o, "linksPerGPU", path, default: defaultLinks)
-            nvlink = NVLinkSpec(fabric: fabric, link: l, linksPerGPU: links, pairs: pairs)
+            var reduction: Double?? = .none
+            switch o["switchReduction"] {
+            case nil: break
+            case .bool(false)?: reduction = .some(nil)
+            case .number(let e)? where fabric == .nvswitch:
+                guard e > 0 && e <= 1 else { throw fail(path + ["switchReduction"], "must be in (0, 1] (the fraction of a port's rate) or false, got \(e)") }
+                reduction = .some(e)
+            case .number?: throw fail(path + ["switchReduction"], "only an NVSwitch fabric reduces in the switch")
+            default: throw fail(path + ["switchReduction"], "expected a fraction in (0, 1] or false")
+            }
+            nvlink = NVLinkSpec(fabric: fabric, link: l, linksPerGPU: links, pairs: pairs, switchReductionEfficiency: reduction)
         }
         var pcie: LinkSpec?
         if n["pcie"] != nil {

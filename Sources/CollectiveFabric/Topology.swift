@@ -28,13 +28,26 @@ public struct NVLinkSpec: Sendable, Hashable {
     public var linksPerGPU: Int
     /// Mesh connections (empty for NVSwitch).
     public var pairs: [MeshPair]
+    /// The NVSwitch reduces and multicasts (NVLink SHARP): the fraction of a port's achievable
+    /// rate that traffic to and from the switch's reduction reaches. nil: the switches only
+    /// forward (a mesh; NVSwitch before NVLink4). Defaults to the link kind's
+    /// (``LinkKind/switchReductionEfficiency``) on NVSwitch.
+    public var switchReductionEfficiency: Double?
 
-    public init(fabric: NVLinkFabric, link: LinkSpec, linksPerGPU: Int, pairs: [MeshPair] = []) {
+    public init(fabric: NVLinkFabric, link: LinkSpec, linksPerGPU: Int, pairs: [MeshPair] = [],
+                switchReductionEfficiency: Double?? = .none) {
         self.fabric = fabric
         self.link = link
         self.linksPerGPU = linksPerGPU
         self.pairs = pairs
+        switch switchReductionEfficiency {
+        case .some(let given): self.switchReductionEfficiency = fabric == .nvswitch ? given : nil
+        case .none: self.switchReductionEfficiency = fabric == .nvswitch ? link.kind?.switchReductionEfficiency : nil
+        }
     }
+
+    /// Whether the NVSwitch reduces (NVLink SHARP).
+    public var switchReduces: Bool { switchReductionEfficiency != nil }
 
     /// A GPU's NVSwitch port, GB/s per direction achievable.
     public var portAchievableGBps: Double { link.achievableGBps * Double(linksPerGPU) }
@@ -187,6 +200,9 @@ public struct Topology: Sendable, Hashable {
         try check(node.nic, "node.nics")
         if let nv = node.nvlink {
             guard nv.linksPerGPU >= 1 else { throw TopologyError(field: "node.nvlink.linksPerGPU", message: "must be at least 1") }
+            if let e = nv.switchReductionEfficiency, !(e > 0 && e <= 1) {
+                throw TopologyError(field: "node.nvlink.switchReduction", message: "must be in (0, 1] or false, got \(e)")
+            }
             for (i, p) in nv.pairs.enumerated() {
                 guard p.a >= 0 && p.a < node.gpuCount && p.b >= 0 && p.b < node.gpuCount && p.a != p.b else {
                     throw TopologyError(field: "node.nvlink.pairs[\(i)]", message: "GPUs \(p.a) and \(p.b) must be two different GPUs in 0..<\(node.gpuCount)")

@@ -39,6 +39,15 @@ public struct AlphaBetaGamma: Sendable, Hashable {
         return 2 * Double(p - 1) * alphaSeconds + 2 * f * n * betaSecondsPerByte + f * n * gammaSecondsPerByte
     }
 
+    /// NVLS on one node (``NVLSSchedule``), with `alpha` and `beta` those of a GPU's path to its
+    /// reducing switch: a chunk crosses four hops in turn (contribution, sum to its owner, the
+    /// owner's multicast store, the copies), and a GPU's port carries `(p + 1)/p` of the buffer
+    /// each way, with the switch adding at line rate: `4 alpha + ((p+1)/p) n beta`.
+    public func nvls(ranks p: Int, bytes n: Double) -> Double {
+        guard p > 1 else { return 0 }
+        return 4 * alphaSeconds + Double(p + 1) / Double(p) * n * betaSecondsPerByte
+    }
+
     /// Recursive doubling, one full-buffer exchange per round (as swift-allreduce's schedule, MPICH
     /// and Open MPI run it): `lg p (alpha + n beta + n gamma)` for p a power of two; otherwise, with
     /// q = 2^floor(lg p), the first 2r = 2(p - q) ranks fold pairwise first (one full-buffer send

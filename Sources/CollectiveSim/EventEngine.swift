@@ -64,17 +64,16 @@ public struct EventEngine: Sendable {
     /// Plays `schedule` (one rank per GPU of the fabric) with elements of `elementSizeBytes`.
     @inlinable
     public func run<S: Schedule>(_ schedule: S, elementSizeBytes: Int) throws(SimulationError) -> EventResult {
-        guard schedule.rankCount == fabric.rankCount else {
-            throw SimulationError("the schedule has \(schedule.rankCount) ranks but the cluster has \(fabric.rankCount) GPUs")
-        }
+        try _check(schedule)
         let clock = WallClock()
         let cpuStart = WallClock.processCPUSeconds()
-        var state = _EngineState<S.StepIterator>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming)
+        var state = _EngineState<S.StepIterator>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming,
+                                                 switches: schedule.switchCount)
         defer { state.release() }
-        for r in 0..<schedule.rankCount {
+        for r in 0..<schedule.endpointCount {
             state.progress(r).initialize(to: RankProgress(schedule.makeSteps(forRank: r)))
         }
-        state.initializedRanks = schedule.rankCount
+        state.initializedRanks = schedule.endpointCount
         return try _finish(&state, clock: clock, cpuStart: cpuStart)
     }
 
@@ -84,24 +83,35 @@ public struct EventEngine: Sendable {
     /// GPU is served on its own (a GPU reduces several channels' data at once).
     @inlinable
     public func run<S: LanedSchedule>(lanes schedule: S, elementSizeBytes: Int) throws(SimulationError) -> EventResult {
-        guard schedule.rankCount == fabric.rankCount else {
-            throw SimulationError("the schedule has \(schedule.rankCount) ranks but the cluster has \(fabric.rankCount) GPUs")
-        }
+        try _check(schedule)
         let lanes = max(1, schedule.laneCount)
-        guard fabric.rankCount <= (Int(Int32.max) - 1) / lanes else {
+        guard schedule.endpointCount <= (Int(Int32.max) - 1) / lanes else {
             throw SimulationError("\(fabric.rankCount) ranks x \(lanes) lanes is more than the engine indexes")
         }
         let clock = WallClock()
         let cpuStart = WallClock.processCPUSeconds()
-        var state = _EngineState<S.LaneSteps>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming, lanes: lanes)
+        var state = _EngineState<S.LaneSteps>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming, lanes: lanes,
+                                              switches: schedule.switchCount)
         defer { state.release() }
-        for r in 0..<schedule.rankCount {
+        for r in 0..<schedule.endpointCount {
             for l in 0..<lanes {
                 state.progress(r * lanes + l).initialize(to: RankProgress(schedule.makeSteps(forRank: r, lane: l)))
                 state.initializedRanks += 1
             }
         }
         return try _finish(&state, clock: clock, cpuStart: cpuStart)
+    }
+
+    /// Throws unless `schedule` fits the fabric: one rank per GPU, and switch endpoints only where
+    /// the nodes' switches reduce.
+    @inlinable
+    func _check<S: Schedule>(_ schedule: S) throws(SimulationError) {
+        guard schedule.rankCount == fabric.rankCount else {
+            throw SimulationError("the schedule has \(schedule.rankCount) ranks but the cluster has \(fabric.rankCount) GPUs")
+        }
+        guard schedule.switchCount <= fabric.reducingSwitchCount else {
+            throw SimulationError("\(schedule.algorithm.rawValue) reduces in the NVSwitch (NVLink SHARP), but the NVSwitches of \(fabric.topology.name) do not reduce (NVLink SHARP needs NVLink4, Hopper, or later)")
+        }
     }
 
     @inlinable
@@ -352,6 +362,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let lanes: Int
     /// GPUs of the fabric.
     @usableFromInline let gpuCount: Int
+    /// GPUs and the schedule's switch endpoints (``Schedule/switchCount``): the peers a step may name.
+    @usableFromInline let endpointCount: Int
     @usableFromInline let elementSizeBytes: Double
     @usableFromInline let gammaSecondsPerByte: Double
     /// The protocol's figures: hop latency by path kind, wire bytes per payload byte, and the
@@ -410,17 +422,18 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var failure: String?
 
     @inlinable
-    init(fabric: FabricMap, elementSizeBytes: Int, timing: ProtocolTiming? = nil, lanes: Int = 1) {
-        precondition(fabric.rankCount * lanes < Int(Int32.max) && fabric.linkCount < Int(Int32.max), "EventEngine: cluster too large")
+    init(fabric: FabricMap, elementSizeBytes: Int, timing: ProtocolTiming? = nil, lanes: Int = 1, switches: Int = 0) {
+        precondition((fabric.rankCount + switches) * lanes < Int(Int32.max) && fabric.linkCount < Int(Int32.max), "EventEngine: cluster too large")
         self.fabric = fabric
         self.lanes = lanes
         gpuCount = fabric.rankCount
+        endpointCount = fabric.rankCount + switches
         self.timing = timing
         wireFactor = timing?.wireBytesPerPayloadByte ?? 1
         eager = timing != nil
         fifoBytes = timing?.fifoBytes ?? 0
         channelSecondsPerByte = timing.map { $0.channelCapGBps > 0 ? 1 / ($0.channelCapGBps * 1e9) : 0 } ?? 0
-        rankCount = fabric.rankCount * lanes
+        rankCount = endpointCount * lanes
         self.elementSizeBytes = Double(elementSizeBytes)
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
         let p = Swift.max(rankCount, 1)
@@ -557,9 +570,18 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     mutating func issueReady(_ r: Int) {
         while let (index, step) = progress(r).pointee.issueNext() {
             let gpu = lanes == 1 ? r : r / lanes
-            guard step.peer >= 0 && step.peer < gpuCount && step.peer != gpu else {
-                failure = "rank \(gpu) step \(index) names peer \(step.peer), outside 0..<\(gpuCount) or itself"
+            guard step.peer >= 0 && step.peer < endpointCount && step.peer != gpu else {
+                failure = "rank \(gpu) step \(index) names peer \(step.peer), outside 0..<\(endpointCount) or itself"
                 return
+            }
+            if gpu >= gpuCount || step.peer >= gpuCount {
+                // A GPU and a switch endpoint: switch s is node s's NVSwitch.
+                let g = fabric.gpusPerNode
+                let (switchNode, other) = gpu >= gpuCount ? (gpu - gpuCount, step.peer) : (step.peer - gpuCount, gpu)
+                guard other < gpuCount && other / g == switchNode else {
+                    failure = "rank \(gpu) step \(index) names peer \(step.peer): a switch endpoint exchanges data with the GPUs of its own node only"
+                    return
+                }
             }
             let peer = lanes == 1 ? step.peer : step.peer * lanes + (r - gpu * lanes)
             let r32 = Int32(truncatingIfNeeded: r)
@@ -682,7 +704,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             return Swift.max(end, begin + bytes * channelSecondsPerByte)
         }
         var done = end + latency
-        if reduce && gammaSecondsPerByte > 0 {
+        if reduce && gammaSecondsPerByte > 0 && dst < gpuCount * lanes {
+            // (A switch adds what its ports bring in at their rate: no GPU reduction to time.)
             let begin = end - Swift.max(duration, bytes * channelSecondsPerByte)
             let reduceStart = Swift.max(begin + latency, rank[dst].reduceFreeAt)
             done = Swift.max(done, reduceStart + bytes * gammaSecondsPerByte)

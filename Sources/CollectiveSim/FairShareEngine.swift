@@ -43,6 +43,9 @@ public struct FairShareEngine: Sendable {
         guard schedule.rankCount == fabric.rankCount else {
             throw SimulationError("the schedule has \(schedule.rankCount) ranks but the cluster has \(fabric.rankCount) GPUs")
         }
+        guard schedule.switchCount == 0 else {
+            throw SimulationError("\(schedule.algorithm.rawValue) reduces in the switch, which the fair-share engine does not model; play it with --links fifo")
+        }
         let clock = WallClock()
         let cpuStart = WallClock.processCPUSeconds()
         var state = _FairState(fabric: fabric, elementSizeBytes: Double(elementSizeBytes),

@@ -39,6 +39,13 @@ public struct NCCLTopology: Sendable, Hashable {
     public let speedGBps: Double
     /// Channels a collective runs with (after the doubling).
     public let channels: Int
+    /// NVLS (NVLink SHARP) on one node: the heads of NCCL's NVLS graph (one per GPU; 0 when the
+    /// node's NVSwitch does not reduce), its per-head speed (the fastest search speed at which
+    /// every head fits the GPU's NVLink bandwidth), and the switch's efficiency (NCCL's
+    /// `nvlsEfficiency`, the fabric's ``NVLinkSpec/switchReductionEfficiency``).
+    public let nvlsHeads: Int
+    public let nvlsSpeedGBps: Double
+    public let nvlsEfficiency: Double
 
     public init(fabric: FabricMap) {
         let node = fabric.topology.node
@@ -65,6 +72,17 @@ public struct NCCLTopology: Sendable, Hashable {
         nicGBps = node.nic?.bandwidthGBps ?? 0
         nicsPerNode = node.nic == nil ? 0 : node.nicCount
         let g = fabric.gpusPerNode
+        if let nv = node.nvlink, nv.fabric == .nvswitch, let e = nv.switchReductionEfficiency, g >= 2 {
+            let total = intraGBps
+            let speed = NCCLTuningTables.searchSpeedsGBps(architecture, interNode: false).first { Double(g) * $0 <= total + 1e-9 }
+            nvlsHeads = speed == nil ? 0 : g
+            nvlsSpeedGBps = speed ?? 0
+            nvlsEfficiency = e
+        } else {
+            nvlsHeads = 0
+            nvlsSpeedGBps = 0
+            nvlsEfficiency = 0
+        }
         var best = (channels: 1, speed: 0.0)
         if fabric.nodeCount <= 1 || nicsPerNode == 0 || nicGBps <= 0 {
             let total = g > 1 ? intraGBps : max(intraGBps, 1)
@@ -103,7 +121,7 @@ public struct NCCLTopology: Sendable, Hashable {
         var threshold = Double(NCCLTuningTables.threadThresholdBytes[proto.column])
         if algorithm == .ring && proto == .ll { threshold *= Double(rankCount) }
         let threads = Double(NCCLTuningTables.threadsPerChannel[proto.column])
-        var nc = channels
+        var nc = algorithm == .nvls ? min(NCCLTuningTables.nvlsChannels, ScheduleParameters.maxChannels) : channels
         while nc > 1 && bytes < Double(nc) * threads * threshold { nc -= 1 }
         return nc
     }
@@ -116,11 +134,14 @@ public struct NCCLTopology: Sendable, Hashable {
 /// (``NCCLPlanner``), and this model is kept as the comparison `--model nccl` prints.
 ///
 /// - Latency: ring `base + (2(n-1) - 2(nNodes-1)) intraHop + 2(nNodes-1) netHop` (x1.4 for Simple
-///   across nodes on Ampere and later); tree `base + 2((ranksPerNode-1) intraHop + log2(nNodes) netHop)`.
+///   across nodes on Ampere and later); tree `base + 2((ranksPerNode-1) intraHop + log2(nNodes) netHop)`;
+///   NVLS NCCL's NVLS NVLink latency alone (25 us; src/tuning/nvls.cc).
 /// - Bandwidth: bus bandwidth = search channels x speed; ring LL min(llMaxBw, 0.5 x bus), ring
 ///   LL128 min(0.92 x bus, channels x perChMaxRingLL128Bw); tree min(0.92 x bus, channels x
 ///   perChMaxTreeBw) x 0.85 for the tree pattern, LL /3.8, LL128 x 7/9 (one node) or 120/128.
-///   Algorithm bandwidth = bus x n / (2(n-1)) for the ring, bus / 2 for the tree.
+///   NVLS (Simple only, one node): heads x speed x nvlsEfficiency x (heads-1)/heads x 2
+///   (src/tuning/nvls.cc, NCCL 2.30). Algorithm bandwidth = bus x n / (2(n-1)) for the ring and
+///   NVLS, bus / 2 for the tree.
 public struct NCCLModel: Sendable {
     public let topology: NCCLTopology
 
@@ -130,8 +151,11 @@ public struct NCCLModel: Sendable {
     public var nodeCount: Int { topology.nodeCount }
     public var ranksPerNode: Int { topology.ranksPerNode }
 
-    /// The algorithms this model times (NVLS, NVLS tree and CollNet need switches that reduce).
-    public static let algorithms: [NCCLAlgorithm] = [.ring, .tree]
+    /// The algorithms this model times here: ring and tree, and NVLS on one node whose NVSwitch
+    /// reduces (NVLS tree and CollNet are not modelled).
+    public var algorithms: [NCCLAlgorithm] {
+        topology.nvlsHeads > 0 && topology.nodeCount == 1 ? [.ring, .tree, .nvls] : [.ring, .tree]
+    }
 
     /// Bus bandwidth, GB/s.
     public func busGBps(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol) -> Double {
@@ -146,6 +170,10 @@ public struct NCCLModel: Sendable {
             case .ll128: bw = min(0.92 * bw, channels * NCCLTuningTables.perChannelMaxRingLL128GBps[arch])
             case .simple: break
             }
+        case .nvls:
+            guard proto == .simple, t.nvlsHeads > 0 else { return 0 }
+            let heads = Double(t.nvlsHeads)
+            return heads * t.nvlsSpeedGBps * t.nvlsEfficiency * (heads - 1) / heads * 2
         case .tree:
             bw = min(0.92 * bw, channels * NCCLTuningTables.perChannelMaxTreeGBps[arch][nodes]) * 0.85
             switch proto {
@@ -162,7 +190,7 @@ public struct NCCLModel: Sendable {
     /// Algorithm bandwidth, GB/s.
     public func algorithmGBps(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol) -> Double {
         let bus = busGBps(algorithm, proto)
-        if algorithm == .ring { return bus * Double(rankCount) / Double(2 * (rankCount - 1)) }
+        if algorithm == .ring || algorithm == .nvls { return bus * Double(rankCount) / Double(2 * (rankCount - 1)) }
         return bus * 0.5
     }
 
@@ -180,15 +208,18 @@ public struct NCCLModel: Sendable {
                 lat *= NCCLTuningTables.multiNodeRingSimpleLatencyFactor
             }
             return lat
+        case .nvls:
+            return intra + (nodeCount > 1 ? net : 0)
         default:
             let lg = nodeCount > 1 ? log2(Double(nodeCount)).rounded(.up) : 0
             return base + 2 * (Double(ranksPerNode - 1) * intra + lg * net)
         }
     }
 
-    /// Whether NCCL runs `proto` here: LL128 needs NVLink inside nodes.
-    public func isEnabled(_ proto: NCCLProtocol) -> Bool {
-        proto != .ll128 || topology.intraHardware == .nvlink
+    /// Whether NCCL runs `proto` here: LL128 needs NVLink inside nodes; NVLS runs Simple only.
+    public func isEnabled(_ proto: NCCLProtocol, for algorithm: NCCLAlgorithm = .ring) -> Bool {
+        if algorithm == .nvls || algorithm == .nvlsTree { return proto == .simple }
+        return proto != .ll128 || topology.intraHardware == .nvlink
     }
 
     /// Seconds for `bytes` with `algorithm` and `proto`.
@@ -204,8 +235,8 @@ public struct NCCLModel: Sendable {
         -> (algorithm: NCCLAlgorithm, protocol: NCCLProtocol, seconds: Double)
     {
         var best: (NCCLAlgorithm, NCCLProtocol, Double) = (algorithms.first ?? .ring, .simple, .infinity)
-        for a in algorithms where Self.algorithms.contains(a) {
-            for p in protocols ?? NCCLProtocol.allCases where isEnabled(p) {
+        for a in algorithms where self.algorithms.contains(a) {
+            for p in protocols ?? NCCLProtocol.allCases where isEnabled(p, for: a) {
                 let s = seconds(a, p, bytes: bytes)
                 if s < best.2 { best = (a, p, s) }
             }

@@ -59,7 +59,18 @@ public struct ProtocolTiming: Sendable, Hashable {
         case (.ring, .ll): cap = llPerChannel
         case (.ring, .ll128): cap = NCCLTuningTables.perChannelMaxRingLL128GBps[arch] * searched / running
         case (.ring, .simple): cap = 0
+        case (.nvls, _), (.nvlsTree, _): cap = 0
         default: cap = treePerChannel
+        }
+        if algorithm == .nvls {
+            // NCCL's NVLS latency (hwLat, 25 us on NVLink) is its model's whole latency (no base,
+            // no per-hop terms: src/tuning/nvls.cc): charged once at the start; the hops to and
+            // from the switch add none of their own.
+            self.init(ncclProtocol: proto,
+                      startSeconds: (hop[NCCLHardware.nvlink.rawValue][row][col] + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
+                      nvlinkHopSeconds: 0, pcieHopSeconds: 0, networkHopSeconds: 0,
+                      wireBytesPerPayloadByte: proto.wireBytesPerPayloadByte, channelCapGBps: 0)
+            return
         }
         self.init(ncclProtocol: proto,
                   startSeconds: (NCCLTuningTables.baseLatencyMicroseconds[row][col] + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
@@ -114,7 +125,7 @@ public struct NCCLPlanner: Sendable {
 
     /// The plan for `bytes` per rank.
     public func plan(bytes: Double, algorithm: NCCLAlgorithm? = nil, protocol proto: NCCLProtocol? = nil, channels: Int? = nil) -> NCCLPlan {
-        let pick = model.best(algorithms: algorithm.map { [$0] } ?? NCCLModel.algorithms, protocols: proto.map { [$0] }, bytes: bytes)
+        let pick = model.best(algorithms: algorithm.map { [$0] } ?? model.algorithms, protocols: proto.map { [$0] }, bytes: bytes)
         let a = algorithm ?? pick.algorithm
         let p = proto ?? pick.protocol
         let c = channels ?? topology.channels(for: a, p, bytes: bytes)
@@ -129,6 +140,16 @@ public struct NCCLPlanner: Sendable {
     /// depth (at least 1 KiB, at most a step), so that forwarding whole chunks level by level
     /// costs about what NCCL's line-by-line forwarding does.
     public static func chunkBytes(_ a: NCCLAlgorithm, _ p: NCCLProtocol, bytes: Double, channels: Int, topology: NCCLTopology) -> Int {
+        if a == .nvls {
+            // NVLS: NCCL's 128 KiB per head, halved down to 16 KiB while the operation is small
+            // against channels x heads concurrent chunks (src/enqueue.cc, computeColl).
+            var chunk = NVLSSchedule.defaultChunkBytes
+            let concurrent = Double(channels * Swift.max(1, topology.nvlsHeads))
+            if bytes < 64 * concurrent * Double(chunk) && chunk > 65536 { chunk = 65536 }
+            if bytes < 8 * concurrent * Double(chunk) && chunk > 32768 { chunk = 32768 }
+            if bytes < 2 * concurrent * Double(chunk) && chunk > 16384 { chunk = 16384 }
+            return chunk
+        }
         guard a == .tree else { return p.chunkBytes }
         if p == .simple { return 4 * p.chunkBytes }
         let levels = topology.ranksPerNode + Int(log2(Double(max(1, topology.nodeCount))).rounded(.up)) + 1

@@ -74,6 +74,7 @@ public enum NCCLAlgorithm: String, CaseIterable, Sendable, Hashable {
         switch self {
         case .ring: .ncclRing
         case .tree: .ncclTree
+        case .nvls: .ncclNVLS
         default: nil
         }
     }
@@ -214,6 +215,9 @@ public enum NCCLTuningTables {
         case (.blackwell, true): [96.0, 48.0, 45.1, 42.0, 40.0, 30.0, 24.0, 22.0, 20.0, 17.5, 15.0, 12.0, 6.0, 3.0, 2.4, 1.2, 0.24, 0.12]
         }
     }
+
+    /// Channels NVLS runs (NCCL_NVLS_NCHANNELS, default 16; src/transport/nvls.cc).
+    public static let nvlsChannels = 16
 
     /// Bytes per thread below which NCCL takes channels away for a small operation
     /// (src/include/device.h: NCCL_LL_THREAD_THRESHOLD, _LL128_, _SIMPLE_), by protocol column;

@@ -76,8 +76,10 @@ public enum PublishedMeasurements {
     /// Simulates `point` as a new user would: the preset with `nodes` nodes, using the first
     /// `gpus` GPUs of each (``Topology/with(gpusPerNode:)``; more than the preset has is an error), float elements,
     /// NCCL's choice played by the event engine, with the algorithm (and for `ring-1channel`
-    /// the channel count) forced as the measurement forced it. NVLS points are played with what
-    /// this build can play (NCCL's choice without NVLS).
+    /// the channel count) forced as the measurement forced it. `nvls` and `auto` points play
+    /// NCCL's choice, NVLS included where the node's NVSwitch reduces (one node); `ring` points
+    /// force the ring, as the measurements that turned NVLS off did. NVLS tree (NVLS inside
+    /// nodes, trees between them) is not modelled: across nodes NCCL's choice is ring or tree.
     public static func simulate(_ point: PublishedPoint) throws -> Comparison {
         guard let preset = Topology.preset(point.system) else {
             throw SimulationError("unknown system '\(point.system)' (presets: \(Topology.presetNames.joined(separator: ", ")))")

@@ -37,6 +37,7 @@ extension EventEngine {
         if let s = schedule as? HierarchicalSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
         if let s = schedule as? ChannelRingSchedule { return try run(lanes: s, elementSizeBytes: elementSizeBytes) }
         if let s = schedule as? ChannelTreeSchedule { return try run(lanes: s, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? NVLSSchedule { return try run(lanes: s, elementSizeBytes: elementSizeBytes) }
         return try _runOpened(schedule, elementSizeBytes: elementSizeBytes)
     }
 

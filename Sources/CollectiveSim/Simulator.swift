@@ -118,6 +118,7 @@ public struct Simulator: Sendable {
         switch a {
         case .ring, .ncclRing: .ring
         case .tree, .ncclTree: .tree
+        case .ncclNVLS: .nvls
         default: nil
         }
     }
@@ -134,7 +135,7 @@ public struct Simulator: Sendable {
         var plan = planner.plan(bytes: Double(bytes), algorithm: algorithm, protocol: proto, channels: channels)
         if let chunkBytes { plan.chunkBytes = chunkBytes }
         guard let scheduleAlgorithm = plan.algorithm.schedule else {
-            throw SimulationError("NCCL's \(plan.algorithm.rawValue) needs switches that reduce, which this build does not model yet")
+            throw SimulationError("NCCL's \(plan.algorithm.rawValue) is not modelled (NVLS is, on one node whose NVSwitch reduces)")
         }
         switch model {
         case .event:
@@ -201,6 +202,9 @@ public struct AnalyticModel: Sendable {
         let flat = fabric.bottleneckAlphaBeta.streamingReduction
         switch algorithm {
         case .ring, .ncclRing: return flat.ring(ranks: p, bytes: bytes)
+        case .ncclNVLS:
+            guard let cost = fabric.switchReductionCost, fabric.nodeCount == 1 else { return .infinity }
+            return AlphaBetaGamma(alphaSeconds: cost.alphaSeconds, betaSecondsPerByte: cost.betaSecondsPerByte).nvls(ranks: p, bytes: bytes)
         case .recursiveDoubling: return flat.recursiveDoubling(ranks: p, bytes: bytes)
         case .rabenseifner: return flat.rabenseifner(ranks: p, bytes: bytes)
         case .tree, .ncclTree:

@@ -28,7 +28,9 @@ struct NCCLCLITests {
     }
 
     @Test("bad NCCL choices are one-line errors", arguments: [
-        (["--algorithm", "nccl:nvls"], "switches that reduce"),
+        (["--algorithm", "nccl:nvls"], "do not reduce"),
+        (["--algorithm", "nccl-nvls"], "do not reduce"),
+        (["--algorithm", "nccl:nvls-tree"], "not modelled"),
         (["--algorithm", "nccl:bogus"], "unknown NCCL algorithm"),
         (["--protocol", "LL64"], "--protocol"),
         (["--channels", "0"], "--channels"),
@@ -43,9 +45,25 @@ struct NCCLCLITests {
 
     @Test("--model nccl gives NCCL's closed form for the same plan")
     func closedForm() throws {
-        let r = try CLI.run(["simulate", "--topology", "dgx-h100", "--size", "8G", "--model", "nccl", "--algorithm", "nccl"])
+        let r = try CLI.run(["simulate", "--topology", "dgx-a100", "--size", "8G", "--model", "nccl", "--algorithm", "nccl"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("nccl(ring/Simple/24ch)"))
+    }
+
+    @Test("NVLS on a Hopper node: NCCL's pick at 1 GiB, played with the switch reducing; ring LL at 4 KiB; refused by mpi")
+    func nvls() throws {
+        let r = try CLI.run(["simulate", "--topology", "dgx-h100", "--size", "1G", "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.first?["algorithm"] as? String == "nccl(nvls/Simple/16ch)")
+        // (n + 1)/n of the buffer each way on 360 GB/s ports at NVLS's 0.85: about 472 GB/s of bus bandwidth.
+        let busbw = try #require(rows.first?["busbw_GBps"] as? Double)
+        #expect(busbw > 440 && busbw < 480, "\(busbw)")
+        let small = try CLI.run(["simulate", "--topology", "dgx-h100", "--size", "4K"])
+        #expect(small.status == 0 && small.stdout.contains("nccl(ring/LL/"), "\(small.stdout)")
+        let verify = try CLI.run(["verify", "--algorithm", "nccl-nvls", "--ranks", "8", "--ranks-per-node", "8", "--count", "1000", "--chunk-bytes", "64"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        expectOneLineError(try CLI.run(["mpi", "--algorithm", "nccl-nvls"]), contains: ["no counterpart"])
     }
 
     @Test("accuracy prints every published point and the summary")

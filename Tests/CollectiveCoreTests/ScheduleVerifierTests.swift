@@ -16,6 +16,7 @@ struct AlgorithmCase: Sendable, CustomTestStringConvertible {
         switch algorithm {
         case .hierarchical: "hierarchical(g=\(ranksPerNode),\(inter.rawValue))"
         case .ncclRing, .ncclTree: "\(algorithm.rawValue)(g=\(ranksPerNode),\(channels)ch)"
+        case .ncclNVLS: "\(algorithm.rawValue)(\(channels)ch)"
         default: algorithm.rawValue + (fallback ? "" : "(pure)")
         }
     }
@@ -33,6 +34,8 @@ struct AlgorithmCase: Sendable, CustomTestStringConvertible {
         AlgorithmCase(algorithm: .hierarchical, ranksPerNode: 8, inter: .tree),
         AlgorithmCase(algorithm: .ncclRing, ranksPerNode: 4, channels: 3),
         AlgorithmCase(algorithm: .ncclTree, ranksPerNode: 3, channels: 2),
+        // NVLS: every rank on one node's reducing switch.
+        AlgorithmCase(algorithm: .ncclNVLS, ranksPerNode: Int(Int32.max), channels: 2),
         AlgorithmCase(algorithm: .ring, fallback: false), AlgorithmCase(algorithm: .rabenseifner, fallback: false),
     ]
 }
@@ -81,6 +84,8 @@ struct AlgorithmVerificationTests {
         if c.algorithm == .ring && ranks == 1000 && !Self.long { counts = [ranks + 1] }
         // The channelized ring has channels x 4(p-1) steps per rank: p = 1000 only in the long run.
         if c.algorithm == .ncclRing && ranks == 1000 && !Self.long { return }
+        // NVLS's switch has 2p(p + 1) steps per round: one NVLink domain holds at most a few hundred GPUs.
+        if c.algorithm == .ncclNVLS && ranks > 100 && !Self.long { return }
         for count in counts {
             let schedule = try c.algorithm.makeSchedule(c.parameters(ranks: ranks, count: count, chunkBytes: 1 << 21))
             try ScheduleVerifier().verify(schedule, orders: [.random(seed: UInt64(ranks * 7 + count))])
@@ -89,7 +94,7 @@ struct AlgorithmVerificationTests {
 
     @Test("the factory builds the algorithm it is asked for", arguments: AllreduceAlgorithm.allCases)
     func factory(_ a: AllreduceAlgorithm) throws {
-        let s = try a.makeSchedule(ScheduleParameters(rankCount: 5, elementCount: 10, elementSizeBytes: 4))
+        let s = try a.makeSchedule(ScheduleParameters(rankCount: 5, elementCount: 10, elementSizeBytes: 4, ranksPerNode: a.reducesInSwitches ? 5 : 1))
         #expect(s.algorithm == a)
         #expect(s.rankCount == 5 && s.elementCount == 10)
     }
@@ -119,6 +124,7 @@ struct AlteredSchedule<Base: Schedule>: Schedule {
     var algorithm: AllreduceAlgorithm { base.algorithm }
     var rankCount: Int { base.rankCount }
     var elementCount: Int { base.elementCount }
+    var switchCount: Int { base.switchCount }
 
     func makeSteps(forRank rank: Int) -> IndexingIterator<[Step]> {
         var steps = base.steps(forRank: rank)

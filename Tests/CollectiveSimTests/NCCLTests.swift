@@ -192,3 +192,67 @@ struct NCCLTests {
         #expect(played.timeSeconds < 1.5 * model && played.timeSeconds > 0.7 * model, "played \(played.timeSeconds * 1e6) us, model \(model * 1e6) us")
     }
 }
+
+@Suite("NVLS played: the NVSwitch reduces")
+struct NVLSPlayedTests {
+    @Test("NCCL's NVLS graph: 8 heads at 40 GB/s on H100, 20 on H800; none on A100, none across nodes")
+    func graph() throws {
+        let h100 = NCCLTopology(fabric: try preset("dgx-h100"))
+        #expect(h100.nvlsHeads == 8 && h100.nvlsSpeedGBps == 40 && h100.nvlsEfficiency == 0.85)
+        #expect(NCCLTopology(fabric: try preset("hgx-h800")).nvlsSpeedGBps == 20)
+        #expect(NCCLTopology(fabric: try preset("dgx-a100")).nvlsHeads == 0)
+        #expect(NCCLModel(fabric: try preset("dgx-a100")).algorithms == [.ring, .tree])
+        #expect(NCCLModel(fabric: try preset("dgx-h100", nodes: 2)).algorithms == [.ring, .tree])
+        #expect(NCCLModel(fabric: try preset("dgx-h100")).algorithms.contains(.nvls))
+        #expect(NCCLTopology(fabric: try preset("dgx-b200")).nvlsEfficiency == 0.74)
+    }
+
+    @Test("NCCL's pick on H100: NVLS for large buffers, the LL ring for small ones; NVLS's chunk shrinks with the size")
+    func pick() throws {
+        let planner = NCCLPlanner(fabric: try preset("dgx-h100"))
+        let big = planner.plan(bytes: Double(1 << 30))
+        #expect(big.algorithm == .nvls && big.ncclProtocol == .simple && big.channels == 16 && big.chunkBytes == 128 << 10)
+        #expect(planner.plan(bytes: Double(16 << 20), algorithm: .nvls).chunkBytes == 32 << 10)
+        #expect(planner.plan(bytes: 4096).algorithm == .ring)
+        // NVLS is Simple only.
+        #expect(planner.model.seconds(.nvls, .ll, bytes: Double(1 << 20)) == .infinity)
+    }
+
+    @Test("large buffers: the played time is the closed form's: (n+1)/n of the buffer each way at the port's rate x 0.85",
+          arguments: ["dgx-h100", "hgx-h800", "dgx-b200"])
+    func bandwidth(_ name: String) throws {
+        let fabric = try preset(name)
+        let bytes = 4 << 30
+        let o = try Simulator(fabric: fabric, model: .event).timeNCCL(elementCount: bytes / 4, dataType: .float32, algorithm: .nvls)
+        let cost = try #require(fabric.switchReductionCost)
+        let closed = AlphaBetaGamma(alphaSeconds: cost.alphaSeconds, betaSecondsPerByte: cost.betaSecondsPerByte).nvls(ranks: 8, bytes: Double(bytes))
+        #expect(abs(o.timeSeconds / closed - 1) < 0.03, "\(o.timeSeconds) vs \(closed)")
+        // The mechanism's bus bandwidth: 2(n-1)/(n+1) x port x efficiency.
+        let nv = try #require(fabric.topology.node.nvlink)
+        let bus = Double(bytes) / o.timeSeconds * 2 * 7 / 8 / 1e9
+        #expect(abs(bus / (14.0 / 9 * nv.portAchievableGBps * nv.switchReductionEfficiency!) - 1) < 0.03, "\(bus)")
+    }
+
+    @Test("a fabric whose switches do not reduce refuses NVLS with the reason")
+    func refused() throws {
+        let fabric = try preset("dgx-a100")
+        #expect(fabric.reducingSwitchCount == 0 && fabric.switchReductionCost == nil)
+        let s = try NVLSSchedule(ScheduleParameters(rankCount: 8, elementCount: 1 << 20, elementSizeBytes: 4, chunkBytes: 1 << 17, ranksPerNode: 8))
+        #expect(throws: SimulationError.self) { try EventEngine(fabric: fabric).run(lanes: s, elementSizeBytes: 4) }
+        #expect(throws: SimulationError.self) { try FairShareEngine(fabric: try preset("dgx-h100")).run(s, elementSizeBytes: 4) }
+    }
+
+    @Test("topology files: switchReduction reads back, false turns NVLS off, a mesh cannot reduce")
+    func files() throws {
+        let h100 = try #require(Topology.preset("dgx-h100"))
+        let back = try Topology.parse(data: Data(h100.fileText().utf8), fileName: "h.json")
+        #expect(back.node.nvlink?.switchReductionEfficiency == 0.85)
+        let off = try Topology.parse(data: Data(h100.fileText().replacingOccurrences(of: "\"switchReduction\": 0.85", with: "\"switchReduction\": false").utf8),
+                                     fileName: "h.json")
+        #expect(off.node.nvlink?.switchReduces == false)
+        #expect(throws: TopologyError.self) {
+            try Topology.parse(data: Data(h100.fileText().replacingOccurrences(of: "\"switchReduction\": 0.85", with: "\"switchReduction\": 1.5").utf8),
+                               fileName: "h.json")
+        }
+    }
+}

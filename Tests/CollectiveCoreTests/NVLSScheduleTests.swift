@@ -1,0 +1,71 @@
+import Testing
+@testable import CollectiveCore
+import CollectiveKernels
+
+@Suite("NVLS: the NVSwitch reduces and multicasts")
+struct NVLSScheduleTests {
+    func schedule(ranks p: Int, count: Int, chunkBytes: Int = 64, channels: Int = 2) throws -> NVLSSchedule {
+        try NVLSSchedule(ScheduleParameters(rankCount: p, elementCount: count, elementSizeBytes: 4, chunkBytes: chunkBytes,
+                                            ranksPerNode: p, channelCount: channels))
+    }
+
+    @Test("a rank sends the buffer once to the switch plus its own shards, and receives its shards plus the buffer",
+          arguments: [2, 3, 8, 13])
+    func volume(_ p: Int) throws {
+        let n = 1009
+        let s = try schedule(ranks: p, count: n)
+        #expect(s.switchCount == 1 && s.endpointCount == p + 1)
+        var own = Array(repeating: 0, count: p)
+        for c in 0..<s.channelCount { for j in 0..<s.rounds { for r in 0..<p { own[r] += s.shard(channel: c, round: j, r).count } } }
+        #expect(own.reduce(0, +) == n)
+        for r in 0..<p {
+            let steps = s.steps(forRank: r)
+            #expect(steps.allSatisfy { $0.peer == p }, "rank \(r) talks to the switch only")
+            #expect(steps.filter { $0.kind == .send }.reduce(0) { $0 + $1.count } == n + own[r])
+            #expect(steps.filter { $0.kind.isReceive }.reduce(0) { $0 + $1.count } == n + own[r])
+        }
+        // The switch receives every rank's buffer and the owners' stores, and sends the sums and the copies.
+        let sw = s.steps(forRank: p)
+        #expect(sw.filter { $0.kind == .recvReduce }.reduce(0) { $0 + $1.count } == (p - 1) * n)
+        #expect(sw.filter { $0.kind == .send }.reduce(0) { $0 + $1.count } == n + p * n)
+    }
+
+    @Test("real data: every type and operator on 8 ranks, the switch reducing in its own buffer",
+          arguments: DataType.allCases, ReductionOp.allCases)
+    func realData(_ type: DataType, _ op: ReductionOp) throws {
+        let s = try NVLSSchedule(ScheduleParameters(rankCount: 8, elementCount: 1031, elementSizeBytes: type.sizeInBytes, chunkBytes: 40,
+                                                    ranksPerNode: 8, channelCount: 3))
+        let result = try AllreduceCheck(dataType: type, op: op, seed: 7).run(s, executor: InProcessExecutor(threadCount: 2))
+        #expect(result.wrong == 0)
+    }
+
+    @Test("across nodes it is refused with the reason; one rank has nothing to do")
+    func shapes() throws {
+        #expect(throws: ScheduleError.self) {
+            try NVLSSchedule(ScheduleParameters(rankCount: 16, elementCount: 10, elementSizeBytes: 4, ranksPerNode: 8))
+        }
+        let one = try schedule(ranks: 1, count: 10)
+        #expect(one.switchCount == 0 && one.steps(forRank: 0).isEmpty)
+    }
+
+    @Test("one rank per process has no switch to play: Schedule.run refuses before the first step")
+    func transportRefuses() throws {
+        struct NoTransport: RankTransport {
+            mutating func start(_ step: Step, index: Int) throws(ExecutionError) { Issue.record("started a step") }
+            mutating func waitForCompletions(_ completed: inout [Int]) throws(ExecutionError) {}
+        }
+        var t = NoTransport()
+        let s = try schedule(ranks: 4, count: 100)
+        #expect(throws: ExecutionError.self) { try s.run(rank: 0, transport: &t) }
+        #expect(AllreduceAlgorithm.ncclNVLS.reducesInSwitches && !AllreduceAlgorithm.ncclRing.reducesInSwitches)
+    }
+
+    @Test("the verifier tracks the switch's partial sums: a switch that forgets one rank is caught")
+    func verifierCatchesSwitch() throws {
+        let s = try schedule(ranks: 4, count: 40, chunkBytes: 1 << 20, channels: 1)
+        try ScheduleVerifier().verify(s)
+        // Turn the switch's receive-reduce from rank 3 into a copy: rank 3's contribution to shard 0 is lost.
+        let bad = AlteredSchedule(base: s, change: .kind(rank: 4, step: 3, to: .recvCopy))
+        #expect(throws: ScheduleError.self) { try ScheduleVerifier().verify(bad) }
+    }
+}
