@@ -15,6 +15,9 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: "Use the first N GPUs of each node, as nccl-tests' -g (1 ... the node's GPU count; not with --topology switch).")
     var gpus: Int?
 
+    @Flag(name: .long, help: "The network's switches reduce (InfiniBand SHARP, which NCCL reaches through its CollNet plugin): NCCL's NVLS then runs across nodes.")
+    var sharp = false
+
     @Option(name: .long, help: "switch only: number of ranks (default 8).")
     var ranks: Int?
 
@@ -141,6 +144,7 @@ struct ClusterOptions: ParsableArguments {
             }
         }
         if let nodes { topo = topo.with(nodes: nodes) }
+        if sharp { topo.network.sharp = true }
         return topo
     }
 

@@ -84,8 +84,8 @@ struct Verify: ParsableCommand {
         }
         let algorithms: [AllreduceAlgorithm]
         if algorithm.lowercased() == "all" {
-            // NVLS reduces in one node's switch: part of `all` when every rank is on one node.
-            algorithms = AllreduceAlgorithm.allCases.filter { $0 != .ncclNVLS || g == ranks }
+            // NVLS needs whole nodes: part of `all` when the ranks fill them.
+            algorithms = AllreduceAlgorithm.allCases.filter { $0 != .ncclNVLS || ranks % g == 0 }
         } else if let a = AllreduceAlgorithm(name: algorithm) {
             algorithms = [a]
         } else {
@@ -147,9 +147,9 @@ struct Verify: ParsableCommand {
             let c = max(1, min(channels, count))
             return 8 * P * Double(c) * chunks((count + c - 1) / c)
         case .ncclNVLS:
-            // Per channel and round: 2p + 2 steps per rank and 2p(p + 1) for the switch.
+            // Per channel and round of g shards: 2g + 4 steps per rank, 2g(g + 1) per NVSwitch, 2 nodes per network reduction.
             let c = max(1, min(channels, count))
-            return 4 * P * (P + 1) * Double(c) * chunks(((count + c - 1) / c + p - 1) / p)
+            return 4 * P * (Double(g) + 3) * Double(c) * chunks(((count + c - 1) / c + g - 1) / g)
         }
     }
 

@@ -1,28 +1,35 @@
-/// NCCL's NVLS allreduce on one node: the NVSwitch reduces and multicasts (NVLink SHARP, Hopper
-/// and later; NCCL src/device/all_reduce.h `runNvls`, NCCL 2.17+).
+/// NCCL's NVLS allreduce: the NVSwitch reduces and multicasts (NVLink SHARP, Hopper and later;
+/// NCCL src/device/all_reduce.h `runNvls`, NCCL 2.17+), and across nodes the network's switches
+/// reduce too (NVLS with CollNet, InfiniBand SHARP), as NCCL runs NVLS on several nodes.
 ///
 /// The buffer is cut into `channels` slices (``BlockPartition``), one per channel (a lane); a
-/// slice is reduced in *rounds* of p shards of at most `chunkBytes` each (NCCL's NVLS chunk), and
-/// shard i of every round belongs to rank i. The node's switch is the schedule's one switch
-/// endpoint (``Schedule/switchCount``, endpoint p). One round, as NCCL's kernel runs it:
+/// slice is reduced in *rounds* of g shards (g GPUs per node) of at most `chunkBytes` each
+/// (NCCL's NVLS chunk), and shard i of every round belongs to GPU i of each node. Switch
+/// endpoints (``Schedule/switchCount``): node k's NVSwitch is endpoint p + k; with several nodes,
+/// the network's reduction for GPU index i is endpoint p + nodes + i. One round:
 ///
-/// 1. *Reduce*: every rank hands each shard of the round to the switch (the switch reads it for
-///    the owner's `multimem.ld_reduce`); the switch adds the p copies as they come in and gives
-///    the sum of shard i to rank i.
-/// 2. *Multicast*: rank i stores its reduced shard to the switch once (`multimem.st`), and the
-///    switch writes it to every rank of the node, rank i included.
+/// 1. *Reduce in the node*: every GPU hands each shard of the round to its NVSwitch (the switch
+///    reads it for the owner's `multimem.ld_reduce`); the switch adds the g copies as they come
+///    in and gives the node's sum of shard i to GPU i.
+/// 2. *Reduce across nodes* (several nodes): GPU i of every node sends its node's sum to the
+///    network's reduction for index i, which adds the node sums and sends the total back.
+/// 3. *Multicast*: GPU i stores its shard to the NVSwitch once (`multimem.st`), and the switch
+///    writes it to every GPU of the node, GPU i included.
 ///
 /// So a GPU's NVLink port carries the buffer once out (its contributions) and once in (the
 /// multicast copies), plus one shard in each direction per round for the owner's round trip:
-/// (p + 1)/p of the buffer each way, where a ring carries 2(p - 1)/p. The per-pair order:
+/// (g + 1)/g of the buffer each way, where a ring carries 2(p - 1)/p; a NIC carries its GPUs'
+/// shards once each way. The per-pair order:
 ///
-///     rank g:  send shard 0 ... shard p-1 to S, recv reduced shard g, send shard g to S,
-///              recv shard 0 ... shard p-1 from S                         (2p + 2 steps)
-///     switch:  for each shard i: recv it from ranks 0 ... p-1 (copy, then reduce), send to i;
-///              then for each shard i: recv it from i, send it to ranks 0 ... p-1
-///                                                                         (2p(p + 1) steps)
+///     GPU (node n, index i):  send shard 0 ... shard g-1 to node n's switch, recv the node's sum
+///         of shard i, [send it to the network's reduction i, recv the total,] send shard i to the
+///         switch, recv shard 0 ... shard g-1 from the switch        (2g + 2 steps; 2g + 4 across nodes)
+///     NVSwitch: for each shard i: recv it from GPUs 0 ... g-1 (copy, then add), send to GPU i;
+///         then for each shard i: recv it from GPU i, send it to GPUs 0 ... g-1   (2g(g + 1) steps)
+///     network reduction i: recv shard i from GPU i of nodes 0 ... N-1 (copy, then add), send the
+///         total to each                                              (2N steps)
 ///
-/// Rounds follow each other in a lane; the switch's buffer is scratch (each round uses its own
+/// Rounds follow each other in a lane; a switch's buffer is scratch (each round uses its own
 /// range of it, so no round waits for another's data to leave).
 public struct NVLSSchedule: ChannelSchedule {
     public typealias StepIterator = Iterator
@@ -31,39 +38,47 @@ public struct NVLSSchedule: ChannelSchedule {
     public let rankCount: Int
     public let elementCount: Int
     public let channelCount: Int
-    /// Rounds per channel: the largest slice over p shards of at most `chunkBytes`.
+    /// GPUs per node (shards per round) and nodes.
+    public let ranksPerNode: Int
+    public let nodeCount: Int
+    /// Rounds per channel: the largest slice over g shards of at most `chunkBytes`.
     public let rounds: Int
     public let slices: BlockPartition
 
     public var algorithm: AllreduceAlgorithm { .ncclNVLS }
-    /// The node's NVSwitch (none for a single rank).
-    public var switchCount: Int { rankCount > 1 ? 1 : 0 }
+    /// Every node's NVSwitch, and across nodes the network's reduction for each GPU index (none
+    /// for a single rank).
+    public var switchCount: Int { rankCount <= 1 ? 0 : nodeCount == 1 ? 1 : nodeCount + ranksPerNode }
 
     /// NCCL's NVLS chunk per shard (src/transport/nvls.cc, NCCL_NVLS_CHUNKSIZE default 128 KiB).
     public static let defaultChunkBytes = 128 << 10
 
     public init(_ parameters: ScheduleParameters) throws(ScheduleError) {
         try parameters.validate()
-        guard parameters.ranksPerNode == parameters.rankCount else {
-            throw .invalidParameter("nccl-nvls reduces in one node's NVSwitch: it needs every rank on one node (\(parameters.rankCount) ranks, \(parameters.ranksPerNode) per node); across nodes NCCL runs NVLS inside nodes and trees between them (nvls-tree)")
+        guard parameters.rankCount % parameters.ranksPerNode == 0 else {
+            throw .invalidParameter("nccl-nvls needs whole nodes: \(parameters.rankCount) ranks are not a multiple of \(parameters.ranksPerNode) per node")
         }
         rankCount = parameters.rankCount
         elementCount = parameters.elementCount
+        ranksPerNode = parameters.ranksPerNode
+        nodeCount = rankCount / ranksPerNode
         channelCount = max(1, min(parameters.channelCount, parameters.elementCount))
         slices = BlockPartition(count: elementCount, parts: channelCount)
         let shardElements = max(1, parameters.chunkBytes / parameters.elementSizeBytes)
-        let perRound = shardElements * max(1, rankCount)
+        let perRound = shardElements * max(1, ranksPerNode)
         rounds = max(1, (slices.maxSize + perRound - 1) / perRound)
     }
 
-    /// Steps of one round of a rank, and of the switch.
-    @inlinable public var rankStepsPerRound: Int { 2 * rankCount + 2 }
-    @inlinable public var switchStepsPerRound: Int { 2 * rankCount * (rankCount + 1) }
+    /// Steps of one round of a rank, of an NVSwitch, and of a network reduction.
+    @inlinable public var rankStepsPerRound: Int { 2 * ranksPerNode + (nodeCount > 1 ? 4 : 2) }
+    @inlinable public var switchStepsPerRound: Int { 2 * ranksPerNode * (ranksPerNode + 1) }
+    @inlinable public var networkStepsPerRound: Int { 2 * nodeCount }
 
-    /// Steps per lane of `endpoint` (a rank, or the switch).
+    /// Steps per lane of `endpoint` (a rank, an NVSwitch or a network reduction).
     public func stepsPerLane(_ endpoint: Int) -> Int {
         guard rankCount > 1 && elementCount > 0 else { return 0 }
-        return rounds * (endpoint < rankCount ? rankStepsPerRound : switchStepsPerRound)
+        if endpoint < rankCount { return rounds * rankStepsPerRound }
+        return rounds * (endpoint - rankCount < nodeCount ? switchStepsPerRound : networkStepsPerRound)
     }
 
     public func makeSteps(forRank rank: Int, channels: Range<Int>) -> Iterator {
@@ -75,7 +90,7 @@ public struct NVLSSchedule: ChannelSchedule {
     public func shard(channel: Int, round: Int, _ shard: Int) -> Range<Int> {
         let slice = slices.range(channel)
         let r = BlockPartition(count: slice.count, parts: rounds).range(round)
-        let s = BlockPartition(count: r.count, parts: rankCount).range(shard)
+        let s = BlockPartition(count: r.count, parts: ranksPerNode).range(shard)
         let o = slice.lowerBound + r.lowerBound
         return (o + s.lowerBound)..<(o + s.upperBound)
     }
@@ -103,7 +118,10 @@ public struct NVLSSchedule: ChannelSchedule {
         public mutating func next() -> Step? {
             guard index < stepCount else { return nil }
             index += 1
-            let step = endpoint < schedule.rankCount ? _rankStep() : _switchStep()
+            let step: Step
+            if endpoint < schedule.rankCount { step = _rankStep() }
+            else if endpoint - schedule.rankCount < schedule.nodeCount { step = _switchStep() }
+            else { step = _networkStep() }
             c += 1
             if c == firstChannel + channels { c = firstChannel; position += 1 }
             return step
@@ -115,33 +133,62 @@ public struct NVLSSchedule: ChannelSchedule {
 
         @inlinable
         func _rankStep() -> Step {
-            let p = schedule.rankCount, r = endpoint, sw = p
+            let g = schedule.ranksPerNode, node = endpoint / g, r = endpoint - node * g
+            let sw = schedule.rankCount + node
+            let across = schedule.nodeCount > 1
+            let net = schedule.rankCount + schedule.nodeCount + r
             let per = schedule.rankStepsPerRound
             let round = position / per, q = position - round * per, base = round * per
             func range(_ i: Int) -> Range<Int> { schedule.shard(channel: c, round: round, i) }
-            if q < p {
+            // Positions: g contributions, the node's sum, [to and from the network,] the store, g copies.
+            let stored = across ? g + 3 : g + 1
+            if q < g {
                 let s = range(q)
                 return Step(kind: .send, peer: sw, offset: s.lowerBound, count: s.count, chunk: round)
             }
-            if q == p {
-                let s = range(r)
-                return Step(kind: .recvCopy, peer: sw, offset: s.lowerBound, count: s.count, chunk: round,
+            let own = range(r)
+            if q == g {
+                return Step(kind: .recvCopy, peer: sw, offset: own.lowerBound, count: own.count, chunk: round,
                             dependencies: StepDependencies(_index(base + r)))
             }
-            if q == p + 1 {
-                let s = range(r)
-                return Step(kind: .send, peer: sw, offset: s.lowerBound, count: s.count, chunk: round,
-                            dependencies: StepDependencies(_index(base + p)))
+            if across && q == g + 1 {
+                return Step(kind: .send, peer: net, offset: own.lowerBound, count: own.count, chunk: round,
+                            dependencies: StepDependencies(_index(base + g)))
             }
-            let i = q - p - 2
+            if across && q == g + 2 {
+                return Step(kind: .recvCopy, peer: net, offset: own.lowerBound, count: own.count, chunk: round,
+                            dependencies: StepDependencies(_index(base + g + 1)))
+            }
+            if q == stored {
+                return Step(kind: .send, peer: sw, offset: own.lowerBound, count: own.count, chunk: round,
+                            dependencies: StepDependencies(_index(base + stored - 1)))
+            }
+            let i = q - stored - 1
             let s = range(i)
             return Step(kind: .recvCopy, peer: sw, offset: s.lowerBound, count: s.count, chunk: round,
-                        dependencies: StepDependencies(_index(i == r ? base + p + 1 : base + i)))
+                        dependencies: StepDependencies(_index(i == r ? base + stored : base + i)))
+        }
+
+        @inlinable
+        func _networkStep() -> Step {
+            let g = schedule.ranksPerNode, n = schedule.nodeCount
+            let i = endpoint - schedule.rankCount - n
+            let per = schedule.networkStepsPerRound
+            let round = position / per, q = position - round * per, base = round * per
+            let s = schedule.shard(channel: c, round: round, i)
+            if q < n {
+                // GPU i of node q's sum: copied first, then added.
+                return Step(kind: q == 0 ? .recvCopy : .recvReduce, peer: q * g + i, offset: s.lowerBound, count: s.count, chunk: round,
+                            dependencies: q == 0 ? StepDependencies() : StepDependencies(_index(base + q - 1)))
+            }
+            return Step(kind: .send, peer: (q - n) * g + i, offset: s.lowerBound, count: s.count, chunk: round,
+                        dependencies: StepDependencies(_index(base + n - 1)))
         }
 
         @inlinable
         func _switchStep() -> Step {
-            let p = schedule.rankCount
+            let p = schedule.ranksPerNode
+            let first = (endpoint - schedule.rankCount) * p
             let per = schedule.switchStepsPerRound
             let round = position / per, q = position - round * per, base = round * per
             let half = p * (p + 1)
@@ -153,18 +200,18 @@ public struct NVLSSchedule: ChannelSchedule {
             if !phaseB {
                 // Shard i: receive it from every rank (copy, then add), then give the sum to rank i.
                 if k < p {
-                    return Step(kind: k == 0 ? .recvCopy : .recvReduce, peer: k, offset: s.lowerBound, count: s.count, chunk: round,
+                    return Step(kind: k == 0 ? .recvCopy : .recvReduce, peer: first + k, offset: s.lowerBound, count: s.count, chunk: round,
                                 dependencies: k == 0 ? StepDependencies() : StepDependencies(_index(block + k - 1)))
                 }
-                return Step(kind: .send, peer: i, offset: s.lowerBound, count: s.count, chunk: round,
+                return Step(kind: .send, peer: first + i, offset: s.lowerBound, count: s.count, chunk: round,
                             dependencies: StepDependencies(_index(block + p - 1)))
             }
             // Rank i's multicast store of shard i, written to every rank.
             if k == 0 {
-                return Step(kind: .recvCopy, peer: i, offset: s.lowerBound, count: s.count, chunk: round,
+                return Step(kind: .recvCopy, peer: first + i, offset: s.lowerBound, count: s.count, chunk: round,
                             dependencies: StepDependencies(_index(base + i * (p + 1) + p)))
             }
-            return Step(kind: .send, peer: k - 1, offset: s.lowerBound, count: s.count, chunk: round,
+            return Step(kind: .send, peer: first + k - 1, offset: s.lowerBound, count: s.count, chunk: round,
                         dependencies: StepDependencies(_index(block)))
         }
     }

@@ -20,12 +20,20 @@
 /// A transfer moves at its path's bottleneck rate; its latency includes the per-step software
 /// overhead (the node's, plus the network's for inter-node transfers).
 ///
-/// Switch endpoints: when the NVSwitch reduces (NVLink SHARP, ``NVLinkSpec/switchReductionEfficiency``),
-/// node k's switch is endpoint `rankCount + k` (``Schedule/switchCount``). A transfer into it
-/// crosses the GPU's port out only, `[out(a)]`, and one out of it the GPU's port in only,
-/// `[in(b)]`: the switch multicasts by writing to several ports, and adds what several ports
-/// bring in, without a port of its own. Both move at the port's achievable rate times the
-/// switch's reduction efficiency.
+/// Switch endpoints (``Schedule/switchCount``), numbered after the ranks:
+///
+///     rankCount + k            node k's NVSwitch, when it reduces (NVLink SHARP,
+///                              ``NVLinkSpec/switchReductionEfficiency``)
+///     rankCount + nodes + i    the network's switches reducing for GPU i of every node (InfiniBand
+///                              SHARP, ``NetworkSpec/sharp``): the aggregation tree of GPU i's NIC
+///
+/// A transfer into node k's NVSwitch crosses the GPU's port out only, `[out(a)]`, and one out of
+/// it the GPU's port in only, `[in(b)]`: the switch multicasts by writing to several ports, and
+/// adds what several ports bring in, without a port of its own; both move at the port's
+/// achievable rate times the switch's reduction efficiency. A transfer into the network's
+/// reduction crosses the GPU's PCIe and its NIC's transmit link, `[pcieUp(a)?, tx(nic a)]`, one
+/// out of it `[rx(nic b), pcieDown(b)?]`, at the NIC's rate, with the latency of a path through a
+/// spine (the aggregation tree's leaf and spine add as the data passes).
 public struct FabricMap: Sendable {
     public let topology: Topology
     public let gpusPerNode: Int
@@ -38,8 +46,22 @@ public struct FabricMap: Sendable {
     public let linkCount: Int
     /// Nodes whose NVSwitch reduces (all or none): endpoints `rankCount ..< rankCount + reducingSwitchCount`.
     public let reducingSwitchCount: Int
-    /// Ranks and reducing switches.
-    public var endpointCount: Int { rankCount + reducingSwitchCount }
+    /// Whether the network's switches reduce (SHARP) on this cluster (several nodes with NICs).
+    public let networkReduces: Bool
+
+    /// Why a schedule with `switches` switch endpoints cannot be played here (nil: it can): the
+    /// first `nodeCount` need NVSwitches that reduce, the next `gpusPerNode` a network that does.
+    public func switchEndpointProblem(_ switches: Int) -> String? {
+        guard switches > 0 else { return nil }
+        if reducingSwitchCount == 0 {
+            return "the NVSwitches of \(topology.name) do not reduce (NVLink SHARP needs NVLink4, Hopper, or later)"
+        }
+        if switches > nodeCount && !networkReduces {
+            return "across nodes it reduces in the network's switches (InfiniBand SHARP), which \(topology.name) does not have (set network.sharp in a topology file, or --sharp)"
+        }
+        if switches > nodeCount + gpusPerNode { return "\(switches) switch endpoints, more than the \(nodeCount + gpusPerNode) of this cluster" }
+        return nil
+    }
 
     // Intra-node paths, by ordered GPU pair a * gpus + b.
     @usableFromInline let _intraFirst: [Int]
@@ -155,7 +177,9 @@ public struct FabricMap: Sendable {
             _interBytesPerSecond = rate
             _interLatencySameLeaf = latency + net.switchLatencyMicroseconds * 1e-6
             _interLatencyViaSpine = latency + 3 * net.switchLatencyMicroseconds * 1e-6
+            networkReduces = net.sharp && topology.nodeCount > 1 && _nicCount > 0
         } else {
+            networkReduces = false
             _interBytesPerSecond = 0
             _interLatencySameLeaf = .infinity
             _interLatencyViaSpine = .infinity
@@ -181,13 +205,25 @@ public struct FabricMap: Sendable {
     public func route(from src: Int, to dst: Int, links: UnsafeMutablePointer<Int>) -> (count: Int, bytesPerSecond: Double, latencySeconds: Double) {
         let g = gpusPerNode
         if src >= rankCount || dst >= rankCount {
-            // A GPU and its node's reducing switch (callers check they share the node).
-            if src >= rankCount {
-                links[0] = (dst / g) * linksPerNode + _nvIn + dst % g
-            } else {
-                links[0] = (src / g) * linksPerNode + _nvOut + src % g
+            let intoSwitch = dst >= rankCount
+            let gpu = intoSwitch ? src : dst, endpoint = intoSwitch ? dst : src
+            let base = (gpu / g) * linksPerNode, a = gpu % g
+            if endpoint - rankCount < nodeCount {
+                // A GPU and its node's reducing NVSwitch (callers check they share the node).
+                links[0] = base + (intoSwitch ? _nvOut : _nvIn) + a
+                return (1, _switchBytesPerSecond, _switchLatencySeconds)
             }
-            return (1, _switchBytesPerSecond, _switchLatencySeconds)
+            // A GPU and the network's reduction, through its NIC.
+            let nic = a * _nicCount / g
+            var n = 0
+            if intoSwitch {
+                if _pcieUp >= 0 { links[n] = base + _pcieUp + a; n += 1 }
+                links[n] = base + _nicTx + nic; n += 1
+            } else {
+                links[n] = base + _nicRx + nic; n += 1
+                if _pcieDown >= 0 { links[n] = base + _pcieDown + a; n += 1 }
+            }
+            return (n, _interBytesPerSecond, _interLatencyViaSpine)
         }
         let srcNode = src / g, dstNode = dst / g
         let a = src - srcNode * g, b = dst - dstNode * g
@@ -232,7 +268,7 @@ public struct FabricMap: Sendable {
     /// The kind of the path from rank `src` to rank `dst`.
     public func pathKind(from src: Int, to dst: Int) -> PathKind {
         let g = gpusPerNode
-        if src >= rankCount || dst >= rankCount { return .nvlink }
+        if src >= rankCount || dst >= rankCount { return max(src, dst) - rankCount < nodeCount ? .nvlink : .network }
         if src / g != dst / g { return .network }
         let a = src % g, b = dst % g
         guard let nv = topology.node.nvlink else { return .pcie }

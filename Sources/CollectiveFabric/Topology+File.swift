@@ -33,7 +33,8 @@ import Yams
 ///         "oversubscription": 1,                    down:up ratio of a leaf (default 1)
 ///         "railOptimized": true,                    (default false)
 ///         "switchLatency": "130ns",                 (default: 130ns for InfiniBand, 500ns for RoCE)
-///         "stepOverhead": "1.5us"                   extra per network transfer (default 1.5us)
+///         "stepOverhead": "1.5us",                  extra per network transfer (default 1.5us)
+///         "sharp": false                            the switches reduce (InfiniBand SHARP; default false)
 ///       }
 ///     }
 ///
@@ -142,7 +143,7 @@ extension Topology {
         lines.append("  },")
         lines.append("  \"network\": {\"leafPorts\": \(network.leafPorts), \"oversubscription\": \(PhysicalUnit.shortest(network.oversubscription)), "
                      + "\"railOptimized\": \(network.railOptimized), \"switchLatency\": \"\(PhysicalUnit.formatLatency(network.switchLatencyMicroseconds))\", "
-                     + "\"stepOverhead\": \"\(PhysicalUnit.formatLatency(network.stepOverheadMicroseconds))\"}")
+                     + "\"stepOverhead\": \"\(PhysicalUnit.formatLatency(network.stepOverheadMicroseconds))\", \"sharp\": \(network.sharp)}")
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
     }
@@ -393,7 +394,7 @@ struct _Reader {
         if top["network"] != nil {
             let path = ["network"]
             let o = try object(top["network"], path)
-            try checkKeys(o, ["leafPorts", "oversubscription", "railOptimized", "switchLatency", "stepOverhead"], path)
+            try checkKeys(o, ["leafPorts", "oversubscription", "railOptimized", "switchLatency", "stepOverhead", "sharp"], path)
             network.leafPorts = try int(o, "leafPorts", path, default: network.leafPorts)
             guard network.leafPorts >= 1 else { throw fail(path + ["leafPorts"], "must be at least 1") }
             network.oversubscription = try number(o, "oversubscription", path, default: 1)
@@ -401,6 +402,7 @@ struct _Reader {
             network.railOptimized = try bool(o, "railOptimized", path, default: false)
             network.switchLatencyMicroseconds = try latency(o, "switchLatency", path) ?? network.switchLatencyMicroseconds
             network.stepOverheadMicroseconds = try latency(o, "stepOverhead", path) ?? network.stepOverheadMicroseconds
+            network.sharp = try bool(o, "sharp", path, default: false)
         }
         let t = Topology(
             name: name, summary: summary, nodeCount: nodes,

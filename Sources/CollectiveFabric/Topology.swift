@@ -117,13 +117,19 @@ public struct NetworkSpec: Sendable, Hashable {
     /// Extra software time per step of a transfer that crosses the network (proxy thread, RDMA
     /// post), microseconds, on top of the node's step overhead.
     public var stepOverheadMicroseconds: Double
+    /// The switches reduce (InfiniBand SHARP, which NCCL reaches through its CollNet plugin): a
+    /// NIC sends its data into the switch tree once and gets the sum back, where a ring crosses
+    /// it 2(n - 1)/n times.
+    public var sharp: Bool
 
-    public init(leafPorts: Int, oversubscription: Double, railOptimized: Bool, switchLatencyMicroseconds: Double, stepOverheadMicroseconds: Double) {
+    public init(leafPorts: Int, oversubscription: Double, railOptimized: Bool, switchLatencyMicroseconds: Double, stepOverheadMicroseconds: Double,
+                sharp: Bool = false) {
         self.leafPorts = leafPorts
         self.oversubscription = oversubscription
         self.railOptimized = railOptimized
         self.switchLatencyMicroseconds = switchLatencyMicroseconds
         self.stepOverheadMicroseconds = stepOverheadMicroseconds
+        self.sharp = sharp
     }
 
     /// Uplinks (= spines) per leaf.

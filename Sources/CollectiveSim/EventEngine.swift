@@ -109,8 +109,8 @@ public struct EventEngine: Sendable {
         guard schedule.rankCount == fabric.rankCount else {
             throw SimulationError("the schedule has \(schedule.rankCount) ranks but the cluster has \(fabric.rankCount) GPUs")
         }
-        guard schedule.switchCount <= fabric.reducingSwitchCount else {
-            throw SimulationError("\(schedule.algorithm.rawValue) reduces in the NVSwitch (NVLink SHARP), but the NVSwitches of \(fabric.topology.name) do not reduce (NVLink SHARP needs NVLink4, Hopper, or later)")
+        if let problem = fabric.switchEndpointProblem(schedule.switchCount) {
+            throw SimulationError("\(schedule.algorithm.rawValue) reduces in switches, but \(problem)")
         }
     }
 
@@ -575,11 +575,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 return
             }
             if gpu >= gpuCount || step.peer >= gpuCount {
-                // A GPU and a switch endpoint: switch s is node s's NVSwitch.
-                let g = fabric.gpusPerNode
-                let (switchNode, other) = gpu >= gpuCount ? (gpu - gpuCount, step.peer) : (step.peer - gpuCount, gpu)
-                guard other < gpuCount && other / g == switchNode else {
-                    failure = "rank \(gpu) step \(index) names peer \(step.peer): a switch endpoint exchanges data with the GPUs of its own node only"
+                // A GPU and a switch endpoint: node s's NVSwitch (s < nodes) serves its own node's
+                // GPUs; the network's reduction for GPU index i serves GPU i of every node.
+                let g = fabric.gpusPerNode, nodes = fabric.nodeCount
+                let (s, other) = gpu >= gpuCount ? (gpu - gpuCount, step.peer) : (step.peer - gpuCount, gpu)
+                guard other < gpuCount && (s < nodes ? other / g == s : other % g == s - nodes) else {
+                    failure = "rank \(gpu) step \(index) names peer \(step.peer): a switch endpoint exchanges data with its own node's GPUs (an NVSwitch) or with one GPU index of every node (the network's reduction) only"
                     return
                 }
             }

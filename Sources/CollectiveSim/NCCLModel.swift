@@ -46,6 +46,8 @@ public struct NCCLTopology: Sendable, Hashable {
     public let nvlsHeads: Int
     public let nvlsSpeedGBps: Double
     public let nvlsEfficiency: Double
+    /// The network's switches reduce (SHARP): NVLS runs across nodes (NCCL's NVLS with CollNet).
+    public let networkReduces: Bool
 
     public init(fabric: FabricMap) {
         let node = fabric.topology.node
@@ -72,6 +74,7 @@ public struct NCCLTopology: Sendable, Hashable {
         nicGBps = node.nic?.bandwidthGBps ?? 0
         nicsPerNode = node.nic == nil ? 0 : node.nicCount
         let g = fabric.gpusPerNode
+        networkReduces = fabric.networkReduces
         if let nv = node.nvlink, nv.fabric == .nvswitch, let e = nv.switchReductionEfficiency, g >= 2 {
             let total = intraGBps
             let speed = NCCLTuningTables.searchSpeedsGBps(architecture, interNode: false).first { Double(g) * $0 <= total + 1e-9 }
@@ -151,10 +154,11 @@ public struct NCCLModel: Sendable {
     public var nodeCount: Int { topology.nodeCount }
     public var ranksPerNode: Int { topology.ranksPerNode }
 
-    /// The algorithms this model times here: ring and tree, and NVLS on one node whose NVSwitch
-    /// reduces (NVLS tree and CollNet are not modelled).
+    /// The algorithms this model times here: ring and tree, and NVLS where the NVSwitch reduces,
+    /// on one node or across nodes whose network reduces too (SHARP). NVLS tree and CollNet
+    /// without NVLS are not modelled.
     public var algorithms: [NCCLAlgorithm] {
-        topology.nvlsHeads > 0 && topology.nodeCount == 1 ? [.ring, .tree, .nvls] : [.ring, .tree]
+        topology.nvlsHeads > 0 && (topology.nodeCount == 1 || topology.networkReduces) ? [.ring, .tree, .nvls] : [.ring, .tree]
     }
 
     /// Bus bandwidth, GB/s.
@@ -190,7 +194,13 @@ public struct NCCLModel: Sendable {
     /// Algorithm bandwidth, GB/s.
     public func algorithmGBps(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol) -> Double {
         let bus = busGBps(algorithm, proto)
-        if algorithm == .ring || algorithm == .nvls { return bus * Double(rankCount) / Double(2 * (rankCount - 1)) }
+        if algorithm == .ring { return bus * Double(rankCount) / Double(2 * (rankCount - 1)) }
+        if algorithm == .nvls {
+            // The node's NVLS part, and across nodes each NIC carrying its GPUs' shards once each way.
+            let g = Double(max(2, ranksPerNode))
+            let intra = bus * g / (2 * (g - 1))
+            return nodeCount > 1 ? min(intra, Double(topology.nicsPerNode) * topology.nicGBps) : intra
+        }
         return bus * 0.5
     }
 

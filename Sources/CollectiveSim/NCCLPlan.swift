@@ -63,11 +63,12 @@ public struct ProtocolTiming: Sendable, Hashable {
         default: cap = treePerChannel
         }
         if algorithm == .nvls {
-            // NCCL's NVLS latency (hwLat, 25 us on NVLink) is its model's whole latency (no base,
-            // no per-hop terms: src/tuning/nvls.cc): charged once at the start; the hops to and
-            // from the switch add none of their own.
+            // NCCL's NVLS latency (hwLat, 25 us on NVLink, plus 18 us of network across nodes) is
+            // its model's whole latency (no base, no per-hop terms: src/tuning/nvls.cc): charged
+            // once at the start; the hops to and from the switches add none of their own.
+            let across = topology.nodeCount > 1 ? hop[NCCLHardware.network.rawValue][row][col] : 0
             self.init(ncclProtocol: proto,
-                      startSeconds: (hop[NCCLHardware.nvlink.rawValue][row][col] + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
+                      startSeconds: (hop[NCCLHardware.nvlink.rawValue][row][col] + across + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
                       nvlinkHopSeconds: 0, pcieHopSeconds: 0, networkHopSeconds: 0,
                       wireBytesPerPayloadByte: proto.wireBytesPerPayloadByte, channelCapGBps: 0)
             return

@@ -39,11 +39,8 @@ struct NVLSScheduleTests {
         #expect(result.wrong == 0)
     }
 
-    @Test("across nodes it is refused with the reason; one rank has nothing to do")
+    @Test("one rank has nothing to do")
     func shapes() throws {
-        #expect(throws: ScheduleError.self) {
-            try NVLSSchedule(ScheduleParameters(rankCount: 16, elementCount: 10, elementSizeBytes: 4, ranksPerNode: 8))
-        }
         let one = try schedule(ranks: 1, count: 10)
         #expect(one.switchCount == 0 && one.steps(forRank: 0).isEmpty)
     }
@@ -67,5 +64,45 @@ struct NVLSScheduleTests {
         // Turn the switch's receive-reduce from rank 3 into a copy: rank 3's contribution to shard 0 is lost.
         let bad = AlteredSchedule(base: s, change: .kind(rank: 4, step: 3, to: .recvCopy))
         #expect(throws: ScheduleError.self) { try ScheduleVerifier().verify(bad) }
+    }
+}
+
+@Suite("NVLS across nodes: NVSwitches inside, the network's switches (SHARP) between")
+struct NVLSAcrossNodesTests {
+    static let shapes: [(Int, Int)] = [(4, 2), (6, 2), (8, 4), (9, 3), (12, 3), (16, 8), (4, 1)]
+
+    @Test("verified on every completion order, counts around the shard count, several rounds", arguments: shapes)
+    func verified(_ shape: (Int, Int)) throws {
+        let (p, g) = shape
+        for count in [0, 1, g - 1, g + 1, p + 1, 257] {
+            for chunk in [4, 1 << 20] {
+                let s = try NVLSSchedule(ScheduleParameters(rankCount: p, elementCount: count, elementSizeBytes: 4, chunkBytes: chunk,
+                                                            ranksPerNode: g, channelCount: 3))
+                #expect(s.switchCount == (p / g) + g)
+                try ScheduleVerifier().verify(s)
+            }
+        }
+    }
+
+    @Test("real data across 3 nodes of 4, every operator", arguments: ReductionOp.allCases)
+    func realData(_ op: ReductionOp) throws {
+        let s = try NVLSSchedule(ScheduleParameters(rankCount: 12, elementCount: 1000, elementSizeBytes: 8, chunkBytes: 64,
+                                                    ranksPerNode: 4, channelCount: 2))
+        let result = try AllreduceCheck(dataType: .float64, op: op, seed: 3).run(s, executor: InProcessExecutor(threadCount: 2))
+        #expect(result.wrong == 0)
+    }
+
+    @Test("a GPU's NIC carries its own shards once each way; partial nodes are refused")
+    func volume() throws {
+        let (p, g, n) = (8, 4, 400)
+        let s = try NVLSSchedule(ScheduleParameters(rankCount: p, elementCount: n, elementSizeBytes: 4, chunkBytes: 16, ranksPerNode: g))
+        for r in 0..<p {
+            let toNetwork = s.steps(forRank: r).filter { $0.peer >= p + p / g }
+            #expect(toNetwork.allSatisfy { $0.peer == p + p / g + r % g })
+            #expect(toNetwork.filter { $0.kind == .send }.reduce(0) { $0 + $1.count } == n / g)
+        }
+        #expect(throws: ScheduleError.self) {
+            try NVLSSchedule(ScheduleParameters(rankCount: 10, elementCount: 10, elementSizeBytes: 4, ranksPerNode: 4))
+        }
     }
 }

@@ -242,6 +242,28 @@ struct NVLSPlayedTests {
         #expect(throws: SimulationError.self) { try FairShareEngine(fabric: try preset("dgx-h100")).run(s, elementSizeBytes: 4) }
     }
 
+    @Test("across nodes NVLS needs the network to reduce (SHARP): then each NIC carries its GPUs' shards once each way")
+    func acrossNodes() throws {
+        var topo = try #require(Topology.preset("dgx-h100")).with(nodes: 2)
+        let plain = try FabricMap(topo)
+        #expect(!NCCLModel(fabric: plain).algorithms.contains(.nvls))
+        #expect(throws: SimulationError.self) {
+            try Simulator(fabric: plain, model: .event).timeNCCL(elementCount: 1 << 20, dataType: .float32, algorithm: .nvls)
+        }
+        topo.network.sharp = true
+        let fabric = try FabricMap(topo)
+        #expect(fabric.networkReduces && fabric.switchEndpointProblem(2 + 8) == nil)
+        let bytes = 1 << 30
+        let o = try Simulator(fabric: fabric, model: .event).timeNCCL(elementCount: bytes / 4, dataType: .float32)
+        #expect(o.ncclPlan?.algorithm == .nvls)
+        let single = try Simulator(fabric: try preset("dgx-h100"), model: .event).timeNCCL(elementCount: bytes / 4, dataType: .float32)
+        // The NVSwitch part bounds both; the network adds its latency, not its bandwidth (46 GB/s x 8 NICs > 272 GB/s).
+        #expect(o.timeSeconds >= single.timeSeconds && o.timeSeconds < single.timeSeconds * 1.05)
+        let nic = try #require(o.linkUtilization?.first { $0.linkClass == .nicTransmit })
+        // Each NIC sends 1/8 of the buffer: 128 MiB at 46 GB/s is about 2.9 ms of the ~4 ms run.
+        #expect(nic.busyFraction > 0.6 && nic.busyFraction < 0.8, "\(nic.busyFraction)")
+    }
+
     @Test("topology files: switchReduction reads back, false turns NVLS off, a mesh cannot reduce")
     func files() throws {
         let h100 = try #require(Topology.preset("dgx-h100"))
