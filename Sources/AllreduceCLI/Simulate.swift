@@ -172,16 +172,16 @@ enum AlgorithmChoice: Hashable {
         if t.hasPrefix("nccl:") {
             let name = String(t.dropFirst(5))
             guard let a = NCCLAlgorithm(rawValue: name) else {
-                throw ValidationError("--algorithm: unknown NCCL algorithm '\(name)' in '\(text)' (nccl:ring nccl:tree nccl:nvls)")
+                throw ValidationError("--algorithm: unknown NCCL algorithm '\(name)' in '\(text)' (nccl:ring nccl:tree nccl:nvls nccl:nvls-tree)")
             }
             guard a.schedule != nil else {
-                throw ValidationError("--algorithm: NCCL's \(a.rawValue) is not modelled in this build (nccl:ring nccl:tree nccl:nvls)")
+                throw ValidationError("--algorithm: NCCL's \(a.rawValue) is not modelled in this build (nccl:ring nccl:tree nccl:nvls nccl:nvls-tree)")
             }
             self = .nccl(a)
             return
         }
         guard let a = AllreduceAlgorithm(name: t) else {
-            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto nccl nccl:ring nccl:tree nccl:nvls)")
+            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto nccl nccl:ring nccl:tree nccl:nvls nccl:nvls-tree)")
         }
         self = .fixed(a)
     }
@@ -379,7 +379,7 @@ struct Simulate: ParsableCommand {
     @Option(name: .long, help: "Bytes per rank, with an optional 1024-based suffix (8, 64K, 1G).")
     var size: String = "1G"
 
-    @Option(name: .long, help: "nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), nccl:ring, nccl:tree, nccl:nvls, ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, nccl-nvls, or auto (the fastest textbook schedule; the default on switch).")
+    @Option(name: .long, help: "nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), nccl:ring, nccl:tree, nccl:nvls, nccl:nvls-tree, ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree, or auto (the fastest textbook schedule; the default on switch).")
     var algorithm: String?
 
     @OptionGroup var output: FormatOptions

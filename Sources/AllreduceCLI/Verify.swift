@@ -85,7 +85,7 @@ struct Verify: ParsableCommand {
         let algorithms: [AllreduceAlgorithm]
         if algorithm.lowercased() == "all" {
             // NVLS needs whole nodes: part of `all` when the ranks fill them.
-            algorithms = AllreduceAlgorithm.allCases.filter { $0 != .ncclNVLS || ranks % g == 0 }
+            algorithms = AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches || ranks % g == 0 }
         } else if let a = AllreduceAlgorithm(name: algorithm) {
             algorithms = [a]
         } else {
@@ -146,7 +146,7 @@ struct Verify: ParsableCommand {
             // At most 4 steps up and 4 down per chunk of each channel's slice.
             let c = max(1, min(channels, count))
             return 8 * P * Double(c) * chunks((count + c - 1) / c)
-        case .ncclNVLS:
+        case .ncclNVLS, .ncclNVLSTree:
             // Per channel and round of g shards: 2g + 4 steps per rank, 2g(g + 1) per NVSwitch, 2 nodes per network reduction.
             let c = max(1, min(channels, count))
             return 4 * P * (Double(g) + 3) * Double(c) * chunks(((count + c - 1) / c + g - 1) / g)

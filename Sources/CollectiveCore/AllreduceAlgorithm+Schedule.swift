@@ -16,6 +16,7 @@ extension AllreduceAlgorithm {
         case .ncclRing: return try ChannelRingSchedule(parameters)
         case .ncclTree: return try ChannelTreeSchedule(parameters)
         case .ncclNVLS: return try NVLSSchedule(parameters)
+        case .ncclNVLSTree: return try NVLSSchedule(parameters, betweenNodes: .tree)
         }
     }
 

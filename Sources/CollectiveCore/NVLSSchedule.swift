@@ -1,9 +1,11 @@
 /// NCCL's NVLS allreduce: the NVSwitch reduces and multicasts (NVLink SHARP, Hopper and later;
-/// NCCL src/device/all_reduce.h `runNvls`, NCCL 2.17+), and across nodes the network's switches
-/// reduce too (NVLS with CollNet, InfiniBand SHARP), as NCCL runs NVLS on several nodes.
+/// NCCL src/device/all_reduce.h `runNvls` and `runNvlsTree`, NCCL 2.17+). Across nodes the
+/// node sums meet either in the network's switches (``BetweenNodes/networkReduction``: NVLS with
+/// CollNet, InfiniBand SHARP, NCCL's NVLS on several nodes) or over a tree of the nodes
+/// (``BetweenNodes/tree``: NCCL's NVLS tree).
 ///
-/// The buffer is cut into `channels` slices (``BlockPartition``), one per channel (a lane); a
-/// slice is reduced in *rounds* of g shards (g GPUs per node) of at most `chunkBytes` each
+/// The buffer is cut into `channels` slices (``BlockPartition``), one per channel; a slice is
+/// reduced in *rounds* of g shards (g GPUs per node) of at most `chunkBytes` each
 /// (NCCL's NVLS chunk), and shard i of every round belongs to GPU i of each node. Switch
 /// endpoints (``Schedule/switchCount``): node k's NVSwitch is endpoint p + k; with several nodes,
 /// the network's reduction for GPU index i is endpoint p + nodes + i. One round:
@@ -12,7 +14,10 @@
 ///    reads it for the owner's `multimem.ld_reduce`); the switch adds the g copies as they come
 ///    in and gives the node's sum of shard i to GPU i.
 /// 2. *Reduce across nodes* (several nodes): GPU i of every node sends its node's sum to the
-///    network's reduction for index i, which adds the node sums and sends the total back.
+///    network's reduction for index i, which adds the node sums and sends the total back; or,
+///    with the tree, GPU i adds its children's partial sums, sends the result to its parent,
+///    gets the total back and passes it to its children: channel c uses tree c mod 2 of the
+///    nodes' ``DoubleBinaryTree``, so each node forwards in one tree of two.
 /// 3. *Multicast*: GPU i stores its shard to the NVSwitch once (`multimem.st`), and the switch
 ///    writes it to every GPU of the node, GPU i included.
 ///
@@ -28,12 +33,25 @@
 ///         then for each shard i: recv it from GPU i, send it to GPUs 0 ... g-1   (2g(g + 1) steps)
 ///     network reduction i: recv shard i from GPU i of nodes 0 ... N-1 (copy, then add), send the
 ///         total to each                                              (2N steps)
+///     tree instead: recv from each child (add), send to the parent, recv from the parent (copy),
+///         send to each child, in place of the network's round trip  (2 (children + parent) steps)
 ///
-/// Rounds follow each other in a lane; a switch's buffer is scratch (each round uses its own
-/// range of it, so no round waits for another's data to leave).
-public struct NVLSSchedule: ChannelSchedule {
+/// A channel is one lane, its rounds in order (with the tree between nodes, ``lanesPerChannel``
+/// lanes take its rounds in turn); a switch's buffer is scratch (each round uses its own range of
+/// it, so no round waits for another's data to leave). The program of all lanes runs them one
+/// after the other (lane-major), since a rank's rounds have different lengths in the two trees;
+/// timing engines play the lanes apart.
+public struct NVLSSchedule: LanedSchedule {
     public typealias StepIterator = Iterator
     public typealias LaneSteps = Iterator
+
+    /// How the node sums meet across nodes.
+    public enum BetweenNodes: Sendable, Hashable {
+        /// The network's switches add them (InfiniBand SHARP).
+        case networkReduction
+        /// A double binary tree of the nodes (NCCL's NVLS tree).
+        case tree
+    }
 
     public let rankCount: Int
     public let elementCount: Int
@@ -41,27 +59,32 @@ public struct NVLSSchedule: ChannelSchedule {
     /// GPUs per node (shards per round) and nodes.
     public let ranksPerNode: Int
     public let nodeCount: Int
+    public let betweenNodes: BetweenNodes
     /// Rounds per channel: the largest slice over g shards of at most `chunkBytes`.
     public let rounds: Int
     public let slices: BlockPartition
 
-    public var algorithm: AllreduceAlgorithm { .ncclNVLS }
-    /// Every node's NVSwitch, and across nodes the network's reduction for each GPU index (none
-    /// for a single rank).
-    public var switchCount: Int { rankCount <= 1 ? 0 : nodeCount == 1 ? 1 : nodeCount + ranksPerNode }
+    public var algorithm: AllreduceAlgorithm { betweenNodes == .tree ? .ncclNVLSTree : .ncclNVLS }
+    /// Every node's NVSwitch, and across nodes with the network's reduction one endpoint per GPU
+    /// index (none for a single rank).
+    public var switchCount: Int {
+        rankCount <= 1 ? 0 : nodeCount == 1 || betweenNodes == .tree ? nodeCount : nodeCount + ranksPerNode
+    }
 
     /// NCCL's NVLS chunk per shard (src/transport/nvls.cc, NCCL_NVLS_CHUNKSIZE default 128 KiB).
     public static let defaultChunkBytes = 128 << 10
 
-    public init(_ parameters: ScheduleParameters) throws(ScheduleError) {
+    public init(_ parameters: ScheduleParameters, betweenNodes: BetweenNodes = .networkReduction) throws(ScheduleError) {
         try parameters.validate()
+        let name = betweenNodes == .tree ? AllreduceAlgorithm.ncclNVLSTree.rawValue : AllreduceAlgorithm.ncclNVLS.rawValue
         guard parameters.rankCount % parameters.ranksPerNode == 0 else {
-            throw .invalidParameter("nccl-nvls needs whole nodes: \(parameters.rankCount) ranks are not a multiple of \(parameters.ranksPerNode) per node")
+            throw .invalidParameter("\(name) needs whole nodes: \(parameters.rankCount) ranks are not a multiple of \(parameters.ranksPerNode) per node")
         }
         rankCount = parameters.rankCount
         elementCount = parameters.elementCount
         ranksPerNode = parameters.ranksPerNode
         nodeCount = rankCount / ranksPerNode
+        self.betweenNodes = betweenNodes
         channelCount = max(1, min(parameters.channelCount, parameters.elementCount))
         slices = BlockPartition(count: elementCount, parts: channelCount)
         let shardElements = max(1, parameters.chunkBytes / parameters.elementSizeBytes)
@@ -69,20 +92,72 @@ public struct NVLSSchedule: ChannelSchedule {
         rounds = max(1, (slices.maxSize + perRound - 1) / perRound)
     }
 
-    /// Steps of one round of a rank, of an NVSwitch, and of a network reduction.
-    @inlinable public var rankStepsPerRound: Int { 2 * ranksPerNode + (nodeCount > 1 ? 4 : 2) }
-    @inlinable public var switchStepsPerRound: Int { 2 * ranksPerNode * (ranksPerNode + 1) }
-    @inlinable public var networkStepsPerRound: Int { 2 * nodeCount }
-
-    /// Steps per lane of `endpoint` (a rank, an NVSwitch or a network reduction).
-    public func stepsPerLane(_ endpoint: Int) -> Int {
-        guard rankCount > 1 && elementCount > 0 else { return 0 }
-        if endpoint < rankCount { return rounds * rankStepsPerRound }
-        return rounds * (endpoint - rankCount < nodeCount ? switchStepsPerRound : networkStepsPerRound)
+    /// Node `node`'s place in the tree of channel `channel` (node indices; -1: none).
+    @inlinable
+    public func treeNode(node: Int, channel: Int) -> TreeNode {
+        DoubleBinaryTree.node(tree: channel & 1, ranks: nodeCount, rank: node)
     }
 
-    public func makeSteps(forRank rank: Int, channels: Range<Int>) -> Iterator {
-        Iterator(schedule: self, endpoint: rank, lanes: channels)
+    /// Steps of the exchange across nodes in one round of GPU `rank` in `channel`.
+    @inlinable
+    public func acrossSteps(rank: Int, channel: Int) -> Int {
+        guard nodeCount > 1 else { return 0 }
+        if betweenNodes == .networkReduction { return 2 }
+        let t = treeNode(node: rank / ranksPerNode, channel: channel)
+        return 2 * (t.childCount + (t.parent >= 0 ? 1 : 0))
+    }
+
+    /// Steps of one round of `endpoint` (a GPU, an NVSwitch or a network reduction) in `channel`.
+    @inlinable
+    public func stepsPerRound(_ endpoint: Int, channel: Int) -> Int {
+        let g = ranksPerNode
+        if endpoint < rankCount { return 2 * g + 2 + acrossSteps(rank: endpoint, channel: channel) }
+        if endpoint - rankCount < nodeCount { return 2 * g * (g + 1) }
+        return 2 * nodeCount
+    }
+
+    /// Rounds of a channel in flight at once with the tree between nodes: round t runs in the
+    /// channel's lane t mod 4, so a round waiting for its way up and down the tree (NCCL's
+    /// network hops) holds back only its own lane, as NCCL's warp groups (scatter, reduce, tree,
+    /// broadcast) work on several steps of a channel's FIFO at once. Lanes of one channel share
+    /// its links. Inside a node, and through the network's reduction, a round waits for no
+    /// remote hop, and one lane per channel, its rounds in order, keeps one round's multicast
+    /// flowing while the next round's contributions go out.
+    public static let treeRoundsInFlight = 4
+
+    /// Lanes per channel: ``treeRoundsInFlight`` (at most one per round) with the tree across
+    /// nodes, else 1.
+    public var lanesPerChannel: Int {
+        betweenNodes == .tree && nodeCount > 1 ? Swift.max(1, Swift.min(Self.treeRoundsInFlight, rounds)) : 1
+    }
+
+    /// Lanes: ``lanesPerChannel`` per channel; lane l runs rounds l mod k, l mod k + k, ... of
+    /// channel l / k.
+    public var laneCount: Int { channelCount * lanesPerChannel }
+
+    /// Rounds that lane `lane` runs.
+    @inlinable
+    public func roundsOfLane(_ lane: Int) -> Int {
+        let k = lanesPerChannel, sub = lane % k
+        return sub < rounds ? (rounds - sub + k - 1) / k : 0
+    }
+
+    /// Steps of `endpoint` in lane `lane`.
+    public func steps(_ endpoint: Int, lane: Int) -> Int {
+        guard rankCount > 1 && elementCount > 0 else { return 0 }
+        return roundsOfLane(lane) * stepsPerRound(endpoint, channel: lane / lanesPerChannel)
+    }
+
+    /// Every lane of `rank` (or switch endpoint), one lane after the other.
+    public func makeSteps(forRank rank: Int) -> Iterator {
+        precondition(rank >= 0 && rank < endpointCount, "NVLSSchedule: rank \(rank) out of 0..<\(endpointCount)")
+        return Iterator(schedule: self, endpoint: rank, lanes: 0..<laneCount)
+    }
+
+    /// The steps of `rank` in lane `lane` alone.
+    public func makeSteps(forRank rank: Int, lane: Int) -> Iterator {
+        precondition(rank >= 0 && rank < endpointCount && lane >= 0 && lane < laneCount, "NVLSSchedule: rank \(rank) lane \(lane) out of range")
+        return Iterator(schedule: self, endpoint: rank, lanes: lane..<(lane + 1))
     }
 
     /// Shard `shard` of round `round` of channel `channel`.
@@ -98,121 +173,153 @@ public struct NVLSSchedule: ChannelSchedule {
     public struct Iterator: IteratorProtocol {
         @usableFromInline let schedule: NVLSSchedule
         @usableFromInline let endpoint: Int
-        @usableFromInline let firstChannel: Int
-        @usableFromInline let channels: Int
-        @usableFromInline let stepCount: Int
-        @usableFromInline var index = 0
-        @usableFromInline var position = 0
+        @usableFromInline let lastLane: Int
+        /// Cursor: the lane, its channel, the position in it, its length, the interleaved index
+        /// of its first step (lanes run one after the other), and its steps per round.
+        @usableFromInline var lane: Int
         @usableFromInline var c = 0
+        @usableFromInline var position = 0
+        @usableFromInline var length = 0
+        @usableFromInline var laneStart = 0
+        @usableFromInline var per = 1
 
         init(schedule: NVLSSchedule, endpoint: Int, lanes: Range<Int>) {
             self.schedule = schedule
             self.endpoint = endpoint
-            firstChannel = lanes.lowerBound
-            channels = lanes.count
-            stepCount = schedule.stepsPerLane(endpoint) * lanes.count
-            c = lanes.lowerBound
+            lastLane = lanes.upperBound
+            lane = lanes.lowerBound
+            if lane < lastLane { _enter() }
+        }
+
+        @inlinable
+        mutating func _enter() {
+            c = lane / schedule.lanesPerChannel
+            length = schedule.steps(endpoint, lane: lane)
+            per = Swift.max(1, schedule.stepsPerRound(endpoint, channel: c))
+            position = 0
         }
 
         @inlinable
         public mutating func next() -> Step? {
-            guard index < stepCount else { return nil }
-            index += 1
+            while lane < lastLane && position == length {
+                laneStart += length
+                lane += 1
+                if lane < lastLane { _enter() }
+            }
+            guard lane < lastLane else { return nil }
             let step: Step
             if endpoint < schedule.rankCount { step = _rankStep() }
             else if endpoint - schedule.rankCount < schedule.nodeCount { step = _switchStep() }
             else { step = _networkStep() }
-            c += 1
-            if c == firstChannel + channels { c = firstChannel; position += 1 }
+            position += 1
             return step
         }
 
-        /// The interleaved index of lane position `pos` of the current channel.
-        @inlinable @inline(__always)
-        func _index(_ pos: Int) -> Int { pos * channels + (c - firstChannel) }
+        /// The cursor's round of the channel, and its place in the round (0 ..< steps per round).
+        @inlinable
+        func _current() -> (round: Int, q: Int) {
+            let local = position / per
+            return (lane % schedule.lanesPerChannel + local * schedule.lanesPerChannel, position - local * per)
+        }
+
+        /// The interleaved index of step `q` of round `round` (a round of the cursor's lane).
+        @inlinable
+        func _at(_ round: Int, _ q: Int) -> Int {
+            laneStart + (round / schedule.lanesPerChannel) * per + q
+        }
 
         @inlinable
         func _rankStep() -> Step {
             let g = schedule.ranksPerNode, node = endpoint / g, r = endpoint - node * g
             let sw = schedule.rankCount + node
-            let across = schedule.nodeCount > 1
-            let net = schedule.rankCount + schedule.nodeCount + r
-            let per = schedule.rankStepsPerRound
-            let round = position / per, q = position - round * per, base = round * per
+            let (round, q) = _current()
             func range(_ i: Int) -> Range<Int> { schedule.shard(channel: c, round: round, i) }
-            // Positions: g contributions, the node's sum, [to and from the network,] the store, g copies.
-            let stored = across ? g + 3 : g + 1
+            // Positions: g contributions, the node's sum, the exchange across nodes, the store, g copies.
+            let across = schedule.acrossSteps(rank: endpoint, channel: c)
+            let stored = g + 1 + across
             if q < g {
                 let s = range(q)
                 return Step(kind: .send, peer: sw, offset: s.lowerBound, count: s.count, chunk: round)
             }
             let own = range(r)
-            if q == g {
-                return Step(kind: .recvCopy, peer: sw, offset: own.lowerBound, count: own.count, chunk: round,
-                            dependencies: StepDependencies(_index(base + r)))
+            func onOwn(_ kind: StepKind, _ peer: Int, _ deps: StepDependencies) -> Step {
+                Step(kind: kind, peer: peer, offset: own.lowerBound, count: own.count, chunk: round, dependencies: deps)
             }
-            if across && q == g + 1 {
-                return Step(kind: .send, peer: net, offset: own.lowerBound, count: own.count, chunk: round,
-                            dependencies: StepDependencies(_index(base + g)))
-            }
-            if across && q == g + 2 {
-                return Step(kind: .recvCopy, peer: net, offset: own.lowerBound, count: own.count, chunk: round,
-                            dependencies: StepDependencies(_index(base + g + 1)))
+            if q == g { return onOwn(.recvCopy, sw, StepDependencies(_at(round, r))) }
+            if q < stored {
+                let k = q - g - 1
+                if schedule.betweenNodes == .networkReduction {
+                    let net = schedule.rankCount + schedule.nodeCount + r
+                    return onOwn(k == 0 ? .send : .recvCopy, net, StepDependencies(_at(round, q - 1)))
+                }
+                // The tree: children's partial sums in, to the parent and back, out to the children.
+                let t = schedule.treeNode(node: node, channel: c)
+                let kids = t.childCount, up = t.parent >= 0 ? 1 : 0
+                let child = { (j: Int) in (j == 0 ? (t.child0 >= 0 ? t.child0 : t.child1) : t.child1) * g + r }
+                if k < kids { return onOwn(.recvReduce, child(k), StepDependencies(_at(round, q - 1))) }
+                if k < kids + up { return onOwn(.send, t.parent * g + r, StepDependencies(_at(round, q - 1))) }
+                if k < kids + 2 * up { return onOwn(.recvCopy, t.parent * g + r, StepDependencies(_at(round, q - 1))) }
+                // Sends to the children once the total is in (after the last up or parent step).
+                return onOwn(.send, child(k - kids - 2 * up), StepDependencies(_at(round, g + kids + 2 * up)))
             }
             if q == stored {
-                return Step(kind: .send, peer: sw, offset: own.lowerBound, count: own.count, chunk: round,
-                            dependencies: StepDependencies(_index(base + stored - 1)))
+                // The store, once the total is in (the last step before the sends to children).
+                let kids = schedule.betweenNodes == .tree && schedule.nodeCount > 1 ? schedule.treeNode(node: node, channel: c).childCount : 0
+                return onOwn(.send, sw, StepDependencies(_at(round, stored - 1 - kids)))
             }
             let i = q - stored - 1
             let s = range(i)
-            return Step(kind: .recvCopy, peer: sw, offset: s.lowerBound, count: s.count, chunk: round,
-                        dependencies: StepDependencies(_index(i == r ? base + stored : base + i)))
+            var deps = StepDependencies(_at(round, i == r ? stored : i))
+            if i == r && schedule.betweenNodes == .tree && schedule.nodeCount > 1 {
+                // The copy overwrites what the sends to the children read.
+                let kids = schedule.treeNode(node: node, channel: c).childCount
+                for j in 0..<kids { deps.append(_at(round, stored - kids + j)) }
+            }
+            return Step(kind: .recvCopy, peer: sw, offset: s.lowerBound, count: s.count, chunk: round, dependencies: deps)
         }
 
         @inlinable
         func _networkStep() -> Step {
             let g = schedule.ranksPerNode, n = schedule.nodeCount
             let i = endpoint - schedule.rankCount - n
-            let per = schedule.networkStepsPerRound
-            let round = position / per, q = position - round * per, base = round * per
+            let (round, q) = _current()
             let s = schedule.shard(channel: c, round: round, i)
             if q < n {
                 // GPU i of node q's sum: copied first, then added.
                 return Step(kind: q == 0 ? .recvCopy : .recvReduce, peer: q * g + i, offset: s.lowerBound, count: s.count, chunk: round,
-                            dependencies: q == 0 ? StepDependencies() : StepDependencies(_index(base + q - 1)))
+                            dependencies: q == 0 ? StepDependencies() : StepDependencies(_at(round, q - 1)))
             }
             return Step(kind: .send, peer: (q - n) * g + i, offset: s.lowerBound, count: s.count, chunk: round,
-                        dependencies: StepDependencies(_index(base + n - 1)))
+                        dependencies: StepDependencies(_at(round, n - 1)))
         }
 
         @inlinable
         func _switchStep() -> Step {
             let p = schedule.ranksPerNode
             let first = (endpoint - schedule.rankCount) * p
-            let per = schedule.switchStepsPerRound
-            let round = position / per, q = position - round * per, base = round * per
+            let (round, q) = _current()
             let half = p * (p + 1)
             let phaseB = q >= half
             let w = phaseB ? q - half : q
             let i = w / (p + 1), k = w - i * (p + 1)
             let s = schedule.shard(channel: c, round: round, i)
-            let block = base + (phaseB ? half : 0) + i * (p + 1)
+            let block = (phaseB ? half : 0) + i * (p + 1)
             if !phaseB {
                 // Shard i: receive it from every rank (copy, then add), then give the sum to rank i.
                 if k < p {
                     return Step(kind: k == 0 ? .recvCopy : .recvReduce, peer: first + k, offset: s.lowerBound, count: s.count, chunk: round,
-                                dependencies: k == 0 ? StepDependencies() : StepDependencies(_index(block + k - 1)))
+                                dependencies: k == 0 ? StepDependencies() : StepDependencies(_at(round, block + k - 1)))
                 }
                 return Step(kind: .send, peer: first + i, offset: s.lowerBound, count: s.count, chunk: round,
-                            dependencies: StepDependencies(_index(block + p - 1)))
+                            dependencies: StepDependencies(_at(round, block + p - 1)))
             }
             // Rank i's multicast store of shard i, written to every rank.
             if k == 0 {
                 return Step(kind: .recvCopy, peer: first + i, offset: s.lowerBound, count: s.count, chunk: round,
-                            dependencies: StepDependencies(_index(base + i * (p + 1) + p)))
+                            dependencies: StepDependencies(_at(round, i * (p + 1) + p)))
             }
             return Step(kind: .send, peer: first + k - 1, offset: s.lowerBound, count: s.count, chunk: round,
-                        dependencies: StepDependencies(_index(block)))
+                        dependencies: StepDependencies(_at(round, block)))
         }
     }
 }

@@ -61,21 +61,25 @@ public enum AllreduceAlgorithm: String, CaseIterable, Sendable, Hashable, Codabl
     /// NCCL's tree: several trees at once, chains inside nodes and double binary trees between
     /// them (``ChannelTreeSchedule``).
     case ncclTree = "nccl-tree"
-    /// NCCL's NVLS on one node: the NVSwitch reduces and multicasts (``NVLSSchedule``).
+    /// NCCL's NVLS: the NVSwitch reduces and multicasts; across nodes the network's switches
+    /// reduce too (InfiniBand SHARP) (``NVLSSchedule``).
     case ncclNVLS = "nccl-nvls"
+    /// NCCL's NVLS tree: NVLS inside nodes, double binary trees of the nodes between them
+    /// (``NVLSSchedule`` with ``NVLSSchedule/BetweenNodes/tree``).
+    case ncclNVLSTree = "nccl-nvls-tree"
 
     /// Parses a command-line name (`ring`, `tree`, `rabenseifner`, `recursive-doubling`,
-    /// `hierarchical`, `nccl-ring`, `nccl-tree`, `nccl-nvls`; case-insensitive, `_` accepted for `-`).
+    /// `hierarchical`, `nccl-ring`, `nccl-tree`, `nccl-nvls`, `nccl-nvls-tree`; case-insensitive, `_` accepted for `-`).
     public init?(name: String) {
         self.init(rawValue: String(name.lowercased().map { $0 == "_" ? "-" : $0 }))
     }
 
     /// Whether the algorithm is one of NCCL's channelized schedules.
-    public var isChannelized: Bool { self == .ncclRing || self == .ncclTree || self == .ncclNVLS }
+    public var isChannelized: Bool { self == .ncclRing || self == .ncclTree || reducesInSwitches }
 
     /// Whether the schedule reduces in switches (``Schedule/switchCount``): it needs a fabric whose
     /// switches reduce, and has no counterpart in an MPI run.
-    public var reducesInSwitches: Bool { self == .ncclNVLS }
+    public var reducesInSwitches: Bool { self == .ncclNVLS || self == .ncclNVLSTree }
 
     /// Every accepted name, for error messages.
     public static var validNames: String { allCases.map(\.rawValue).joined(separator: " ") }

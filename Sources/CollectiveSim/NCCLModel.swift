@@ -154,11 +154,20 @@ public struct NCCLModel: Sendable {
     public var nodeCount: Int { topology.nodeCount }
     public var ranksPerNode: Int { topology.ranksPerNode }
 
-    /// The algorithms this model times here: ring and tree, and NVLS where the NVSwitch reduces,
-    /// on one node or across nodes whose network reduces too (SHARP). NVLS tree and CollNet
-    /// without NVLS are not modelled.
+    /// The algorithms this model times and may pick here: ring and tree, and NVLS where the
+    /// NVSwitch reduces, on one node or across nodes whose network reduces too (SHARP). NVLS tree
+    /// is timed and played when forced (``forcible``) but not picked: played over the FIFO link
+    /// model its rounds queue behind each other on the NICs, and at large sizes it comes out
+    /// several times slower than NCCL's measurements of the same clusters (docs/Performance.md).
+    /// CollNet without NVLS is not modelled.
     public var algorithms: [NCCLAlgorithm] {
-        topology.nvlsHeads > 0 && (topology.nodeCount == 1 || topology.networkReduces) ? [.ring, .tree, .nvls] : [.ring, .tree]
+        guard topology.nvlsHeads > 0 else { return [.ring, .tree] }
+        return topology.nodeCount == 1 || topology.networkReduces ? [.ring, .tree, .nvls] : [.ring, .tree]
+    }
+
+    /// What may be forced (NCCL_ALGO): the picks, and NVLS tree across nodes whose NVSwitch reduces.
+    public var forcible: [NCCLAlgorithm] {
+        topology.nvlsHeads > 0 && topology.nodeCount > 1 ? algorithms + [.nvlsTree] : algorithms
     }
 
     /// Bus bandwidth, GB/s.
@@ -174,7 +183,7 @@ public struct NCCLModel: Sendable {
             case .ll128: bw = min(0.92 * bw, channels * NCCLTuningTables.perChannelMaxRingLL128GBps[arch])
             case .simple: break
             }
-        case .nvls:
+        case .nvls, .nvlsTree:
             guard proto == .simple, t.nvlsHeads > 0 else { return 0 }
             let heads = Double(t.nvlsHeads)
             return heads * t.nvlsSpeedGBps * t.nvlsEfficiency * (heads - 1) / heads * 2
@@ -201,6 +210,13 @@ public struct NCCLModel: Sendable {
             let intra = bus * g / (2 * (g - 1))
             return nodeCount > 1 ? min(intra, Double(topology.nicsPerNode) * topology.nicGBps) : intra
         }
+        if algorithm == .nvlsTree {
+            // NVLS in the node, a tree of the nodes: a NIC carries its shards once each way to and
+            // from its parent on two nodes, twice on more (NCCL's bwInter / 2; src/tuning).
+            let g = Double(max(2, ranksPerNode))
+            let net = Double(topology.nicsPerNode) * topology.nicGBps * (nodeCount <= 2 ? 1 : 0.5)
+            return min(bus * g / (2 * (g - 1)), net)
+        }
         return bus * 0.5
     }
 
@@ -220,6 +236,9 @@ public struct NCCLModel: Sendable {
             return lat
         case .nvls:
             return intra + (nodeCount > 1 ? net : 0)
+        case .nvlsTree:
+            let lg = nodeCount > 1 ? log2(Double(nodeCount)).rounded(.up) : 0
+            return intra + 2 * lg * net
         default:
             let lg = nodeCount > 1 ? log2(Double(nodeCount)).rounded(.up) : 0
             return base + 2 * (Double(ranksPerNode - 1) * intra + lg * net)
@@ -245,7 +264,7 @@ public struct NCCLModel: Sendable {
         -> (algorithm: NCCLAlgorithm, protocol: NCCLProtocol, seconds: Double)
     {
         var best: (NCCLAlgorithm, NCCLProtocol, Double) = (algorithms.first ?? .ring, .simple, .infinity)
-        for a in algorithms where self.algorithms.contains(a) {
+        for a in algorithms where (algorithms.count == 1 ? forcible : self.algorithms).contains(a) {
             for p in protocols ?? NCCLProtocol.allCases where isEnabled(p, for: a) {
                 let s = seconds(a, p, bytes: bytes)
                 if s < best.2 { best = (a, p, s) }

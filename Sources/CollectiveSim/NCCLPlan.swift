@@ -62,6 +62,16 @@ public struct ProtocolTiming: Sendable, Hashable {
         case (.nvls, _), (.nvlsTree, _): cap = 0
         default: cap = treePerChannel
         }
+        if algorithm == .nvlsTree {
+            // NVLS tree: NCCL's NVLS latency for the node part, charged once at the start; each
+            // hop between nodes pays NCCL's NVLS-tree network latency (20.9 us), as its model's
+            // 2 log2(nodes) network hops do.
+            self.init(ncclProtocol: proto,
+                      startSeconds: (hop[NCCLHardware.nvlink.rawValue][row][col] + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
+                      nvlinkHopSeconds: 0, pcieHopSeconds: 0, networkHopSeconds: hop[NCCLHardware.network.rawValue][row][col] * 1e-6,
+                      wireBytesPerPayloadByte: proto.wireBytesPerPayloadByte, channelCapGBps: 0)
+            return
+        }
         if algorithm == .nvls {
             // NCCL's NVLS latency (hwLat, 25 us on NVLink, plus 18 us of network across nodes) is
             // its model's whole latency (no base, no per-hop terms: src/tuning/nvls.cc): charged
@@ -141,7 +151,7 @@ public struct NCCLPlanner: Sendable {
     /// depth (at least 1 KiB, at most a step), so that forwarding whole chunks level by level
     /// costs about what NCCL's line-by-line forwarding does.
     public static func chunkBytes(_ a: NCCLAlgorithm, _ p: NCCLProtocol, bytes: Double, channels: Int, topology: NCCLTopology) -> Int {
-        if a == .nvls {
+        if a == .nvls || a == .nvlsTree {
             // NVLS: NCCL's 128 KiB per head, halved down to 16 KiB while the operation is small
             // against channels x heads concurrent chunks (src/enqueue.cc, computeColl).
             var chunk = NVLSSchedule.defaultChunkBytes

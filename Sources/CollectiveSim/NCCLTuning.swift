@@ -75,6 +75,7 @@ public enum NCCLAlgorithm: String, CaseIterable, Sendable, Hashable {
         case .ring: .ncclRing
         case .tree: .ncclTree
         case .nvls: .ncclNVLS
+        case .nvlsTree: .ncclNVLSTree
         default: nil
         }
     }

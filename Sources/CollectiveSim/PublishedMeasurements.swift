@@ -79,7 +79,8 @@ public enum PublishedMeasurements {
     /// the channel count) forced as the measurement forced it. `nvls` and `auto` points play
     /// NCCL's choice, NVLS included where the node's NVSwitch reduces (one node); `ring` points
     /// force the ring, as the measurements that turned NVLS off did. NVLS tree (NVLS inside
-    /// nodes, trees between them) is not modelled: across nodes NCCL's choice is ring or tree.
+    /// nodes, trees between them) is not picked (``NCCLModel/algorithms``): across nodes without
+    /// SHARP NCCL's choice is ring or tree here.
     public static func simulate(_ point: PublishedPoint) throws -> Comparison {
         guard let preset = Topology.preset(point.system) else {
             throw SimulationError("unknown system '\(point.system)' (presets: \(Topology.presetNames.joined(separator: ", ")))")

@@ -64,10 +64,17 @@ public struct Simulator: Sendable {
     /// The algorithms `auto` chooses among for this model.
     public var autoCandidates: [AllreduceAlgorithm] {
         switch model {
-        case .event: SimulatedSchedules.available
-        case .analytic: AllreduceAlgorithm.allCases
+        // In-switch reduction only where the fabric's switches reduce, and on whole nodes.
+        case .event: SimulatedSchedules.available.filter { !$0.reducesInSwitches || canReduceInSwitches($0) }
+        case .analytic: AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches || canReduceInSwitches($0) }
         case .nccl: [.ring, .tree]
         }
+    }
+
+    /// Whether `algorithm`, which reduces in switches, can play on this fabric.
+    func canReduceInSwitches(_ algorithm: AllreduceAlgorithm) -> Bool {
+        let needed = fabric.nodeCount == 1 || algorithm == .ncclNVLSTree ? fabric.nodeCount : fabric.nodeCount + fabric.gpusPerNode
+        return fabric.gpusPerNode > 1 && fabric.switchEndpointProblem(needed) == nil
     }
 
     /// What `hierarchical` runs between nodes for `bytes` per rank: the fixed choice, or the
@@ -119,6 +126,7 @@ public struct Simulator: Sendable {
         case .ring, .ncclRing: .ring
         case .tree, .ncclTree: .tree
         case .ncclNVLS: .nvls
+        case .ncclNVLSTree: .nvlsTree
         default: nil
         }
     }
@@ -135,7 +143,7 @@ public struct Simulator: Sendable {
         var plan = planner.plan(bytes: Double(bytes), algorithm: algorithm, protocol: proto, channels: channels)
         if let chunkBytes { plan.chunkBytes = chunkBytes }
         guard let scheduleAlgorithm = plan.algorithm.schedule else {
-            throw SimulationError("NCCL's \(plan.algorithm.rawValue) is not modelled (NVLS is, on one node whose NVSwitch reduces)")
+            throw SimulationError("NCCL's \(plan.algorithm.rawValue) is not modelled (NVLS and NVLS tree are, where the NVSwitch reduces)")
         }
         switch model {
         case .event:
@@ -202,7 +210,7 @@ public struct AnalyticModel: Sendable {
         let flat = fabric.bottleneckAlphaBeta.streamingReduction
         switch algorithm {
         case .ring, .ncclRing: return flat.ring(ranks: p, bytes: bytes)
-        case .ncclNVLS:
+        case .ncclNVLS, .ncclNVLSTree:
             guard let cost = fabric.switchReductionCost, fabric.nodeCount == 1 else { return .infinity }
             return AlphaBetaGamma(alphaSeconds: cost.alphaSeconds, betaSecondsPerByte: cost.betaSecondsPerByte).nvls(ranks: p, bytes: bytes)
         case .recursiveDoubling: return flat.recursiveDoubling(ranks: p, bytes: bytes)

@@ -30,7 +30,7 @@ struct NCCLCLITests {
     @Test("bad NCCL choices are one-line errors", arguments: [
         (["--algorithm", "nccl:nvls"], "do not reduce"),
         (["--algorithm", "nccl-nvls"], "do not reduce"),
-        (["--algorithm", "nccl:nvls-tree"], "not modelled"),
+        (["--algorithm", "nccl:collnet-direct"], "not modelled"),
         (["--algorithm", "nccl:bogus"], "unknown NCCL algorithm"),
         (["--protocol", "LL64"], "--protocol"),
         (["--channels", "0"], "--channels"),

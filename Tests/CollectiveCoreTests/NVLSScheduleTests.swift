@@ -67,29 +67,47 @@ struct NVLSScheduleTests {
     }
 }
 
-@Suite("NVLS across nodes: NVSwitches inside, the network's switches (SHARP) between")
+@Suite("NVLS across nodes: NVSwitches inside; the network's switches (SHARP) or a tree of the nodes between")
 struct NVLSAcrossNodesTests {
-    static let shapes: [(Int, Int)] = [(4, 2), (6, 2), (8, 4), (9, 3), (12, 3), (16, 8), (4, 1)]
+    static let shapes: [(Int, Int)] = [(4, 2), (6, 2), (8, 4), (9, 3), (12, 3), (16, 8), (4, 1), (20, 4)]
 
-    @Test("verified on every completion order, counts around the shard count, several rounds", arguments: shapes)
-    func verified(_ shape: (Int, Int)) throws {
+    @Test("verified on every completion order, counts around the shard count, several rounds",
+          arguments: shapes, [NVLSSchedule.BetweenNodes.networkReduction, .tree])
+    func verified(_ shape: (Int, Int), _ between: NVLSSchedule.BetweenNodes) throws {
         let (p, g) = shape
         for count in [0, 1, g - 1, g + 1, p + 1, 257] {
             for chunk in [4, 1 << 20] {
                 let s = try NVLSSchedule(ScheduleParameters(rankCount: p, elementCount: count, elementSizeBytes: 4, chunkBytes: chunk,
-                                                            ranksPerNode: g, channelCount: 3))
-                #expect(s.switchCount == (p / g) + g)
+                                                            ranksPerNode: g, channelCount: 3), betweenNodes: between)
+                #expect(s.switchCount == (p / g) + (between == .tree ? 0 : g))
+                #expect(s.algorithm == (between == .tree ? .ncclNVLSTree : .ncclNVLS))
                 try ScheduleVerifier().verify(s)
             }
         }
     }
 
-    @Test("real data across 3 nodes of 4, every operator", arguments: ReductionOp.allCases)
-    func realData(_ op: ReductionOp) throws {
+    @Test("real data across 3 nodes of 4, every operator, both ways between nodes",
+          arguments: ReductionOp.allCases, [NVLSSchedule.BetweenNodes.networkReduction, .tree])
+    func realData(_ op: ReductionOp, _ between: NVLSSchedule.BetweenNodes) throws {
         let s = try NVLSSchedule(ScheduleParameters(rankCount: 12, elementCount: 1000, elementSizeBytes: 8, chunkBytes: 64,
-                                                    ranksPerNode: 4, channelCount: 2))
+                                                    ranksPerNode: 4, channelCount: 2), betweenNodes: between)
         let result = try AllreduceCheck(dataType: .float64, op: op, seed: 3).run(s, executor: InProcessExecutor(threadCount: 2))
         #expect(result.wrong == 0)
+    }
+
+    @Test("the tree: GPU i talks only to GPU i of its parent and children nodes, and a channel's rounds take turns in 4 lanes")
+    func tree() throws {
+        let (p, g) = (32, 8)
+        let s = try NVLSSchedule(ScheduleParameters(rankCount: p, elementCount: 100_000, elementSizeBytes: 4, chunkBytes: 256,
+                                                    ranksPerNode: g, channelCount: 2), betweenNodes: .tree)
+        #expect(s.lanesPerChannel == 4 && s.laneCount == 8)
+        for r in 0..<p {
+            for step in s.steps(forRank: r) where step.peer < p && step.peer / g != r / g {
+                #expect(step.peer % g == r % g)
+            }
+        }
+        // Lanes of a channel split its rounds.
+        #expect((0..<4).map { s.roundsOfLane($0) }.reduce(0, +) == s.rounds)
     }
 
     @Test("a GPU's NIC carries its own shards once each way; partial nodes are refused")

@@ -203,6 +203,7 @@ struct NVLSPlayedTests {
         #expect(NCCLTopology(fabric: try preset("dgx-a100")).nvlsHeads == 0)
         #expect(NCCLModel(fabric: try preset("dgx-a100")).algorithms == [.ring, .tree])
         #expect(NCCLModel(fabric: try preset("dgx-h100", nodes: 2)).algorithms == [.ring, .tree])
+        #expect(NCCLModel(fabric: try preset("dgx-h100", nodes: 2)).forcible == [.ring, .tree, .nvlsTree])
         #expect(NCCLModel(fabric: try preset("dgx-h100")).algorithms.contains(.nvls))
         #expect(NCCLTopology(fabric: try preset("dgx-b200")).nvlsEfficiency == 0.74)
     }
@@ -262,6 +263,19 @@ struct NVLSPlayedTests {
         let nic = try #require(o.linkUtilization?.first { $0.linkClass == .nicTransmit })
         // Each NIC sends 1/8 of the buffer: 128 MiB at 46 GB/s is about 2.9 ms of the ~4 ms run.
         #expect(nic.busyFraction > 0.6 && nic.busyFraction < 0.8, "\(nic.busyFraction)")
+    }
+
+    @Test("NVLS tree across nodes without SHARP: a candidate of NCCL's pick, played with the tree's network hops")
+    func nvlsTree() throws {
+        let fabric = try preset("dgx-h100", nodes: 4)
+        #expect(NCCLModel(fabric: fabric).forcible == [.ring, .tree, .nvlsTree])
+        let o = try Simulator(fabric: fabric, model: .event).timeNCCL(elementCount: (16 << 20) / 4, dataType: .float32, algorithm: .nvlsTree)
+        #expect(o.ncclPlan?.description == "nvls-tree/Simple/16ch")
+        // At least its start (launch and NVLS latency) and two network hops up and down a 4-node tree.
+        #expect(o.timeSeconds > (12 + 25 + 4 * 20.9) * 1e-6)
+        #expect(throws: SimulationError.self) {
+            try Simulator(fabric: try preset("dgx-a100", nodes: 2), model: .event).timeNCCL(elementCount: 1 << 20, dataType: .float32, algorithm: .nvlsTree)
+        }
     }
 
     @Test("topology files: switchReduction reads back, false turns NVLS off, a mesh cannot reduce")
