@@ -1,3 +1,5 @@
+import CCollectiveKernels
+
 /// The reduction kernels, typed: `dst = dst op src` (in place), `dst = a op b` (out of place)
 /// and `dst = s0 op s1 op ... op s(k-1)` (fused, reading every input once), plus avg's final
 /// division. ``Reducer`` is the same kernels chosen at run time from a ``DataType``.
@@ -118,23 +120,29 @@ extension ReductionKernels {
     /// In place over raw memory holding `count` elements of `E`, any alignment.
     @inlinable
     public static func _reduceInPlace<E: ReductionElement, O: ReductionOperator>(
-        _ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type
+        _ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type,
+        instructionSet: KernelInstructionSet = .default
     ) {
         // The out-of-place loop loads both operands of a vector before storing it, so it is
         // also the in-place loop with `a` = `dst`.
-        _reduce(dst, UnsafeRawPointer(dst), src, count: count, E.self, O.self)
+        _reduce(dst, UnsafeRawPointer(dst), src, count: count, E.self, O.self, instructionSet: instructionSet)
     }
 
     /// Out of place over raw memory: `dst = a op b`.
     @inlinable
     public static func _reduce<E: ReductionElement, O: ReductionOperator>(
-        _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type
+        _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type,
+        instructionSet: KernelInstructionSet = .default
     ) {
         assert(count >= 0)
         let stride = MemoryLayout<E>.stride
         let step = E._laneCount &* stride
         let total = count &* stride
         var offset = 0
+        if instructionSet == .avx2 {
+            // The whole vector blocks in C (same operations, same bits); the tail below.
+            offset = _reduceAVX2(dst, a, b, count: count, E.self, O.self) &* stride
+        }
         // Two vectors per step, then one; `dst` may be `a` or `b` (see `_combineVectors`).
         while offset &+ 2 &* step <= total {
             O._combineVectors(2, into: dst, a, b, atByteOffset: offset, E.self)
@@ -150,6 +158,34 @@ extension ReductionKernels {
             dst.storeBytes(of: E._narrow(O._combine(x, y, E.self)), toByteOffset: offset, as: E.self)
             offset &+= stride
         }
+    }
+
+    /// The AVX2 loops of `CCollectiveKernels` over the whole vector blocks (multiples of
+    /// `E._laneCount`) of `count` elements. Returns the number of elements done: 0 for element
+    /// types without such a loop. Only for a CPU that has AVX2 and F16C.
+    @inlinable @inline(__always)
+    internal static func _reduceAVX2<E: ReductionElement, O: ReductionOperator>(
+        _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type
+    ) -> Int {
+        let blocks = count &- count % E._laneCount
+        guard blocks > 0 else { return 0 }
+        // Constants once the loop is specialised for E and O.
+        let op: Int32
+        switch O.reductionOp {
+        case .sum, .avg: op = Int32(CK_OP_SUM)
+        case .prod: op = Int32(CK_OP_PROD)
+        case .min: op = Int32(CK_OP_MIN)
+        case .max: op = Int32(CK_OP_MAX)
+        }
+        switch E.dataType {
+        case .float32: ck_avx2_reduce_f32(op, dst, a, b, blocks)
+        case .float64: ck_avx2_reduce_f64(op, dst, a, b, blocks)
+        case .int32: ck_avx2_reduce_i32(op, dst, a, b, blocks)
+        case .float16: ck_avx2_reduce_f16(op, dst, a, b, blocks)
+        case .bfloat16: ck_avx2_reduce_bf16(op, dst, a, b, blocks)
+        case .int8, .uint8, .uint32, .int64, .uint64: return 0
+        }
+        return blocks
     }
 
     /// Fused k-way over raw memory: `dst = s0 op s1 op ... op s(k-1)`, combined left to right
