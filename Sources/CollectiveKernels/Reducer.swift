@@ -15,9 +15,8 @@ public struct Reducer: Sendable, Hashable {
     /// A reducer on the loops of `instructionSet`, which must be supported by this CPU
     /// (``KernelInstructionSet/isSupported``); by default the best one.
     public init(dataType: DataType, op: ReductionOp, instructionSet: KernelInstructionSet = .default) {
-        if !instructionSet.isSupported {
-            fatalError("Reducer: this CPU does not support the \(instructionSet.rawValue) instruction set; supported: \(KernelInstructionSet.supported.map(\.rawValue).joined(separator: " "))")
-        }
+        _kernelPrecondition(instructionSet.isSupported,
+                            "Reducer: this CPU does not support the \(instructionSet.rawValue) instruction set; supported: \(KernelInstructionSet.supported.map(\.rawValue).joined(separator: " "))")
         self.dataType = dataType
         self.op = op
         self.instructionSet = instructionSet
@@ -25,7 +24,7 @@ public struct Reducer: Sendable, Hashable {
 
     /// `dst[i] = dst[i] op src[i]` for `count` elements (`avg` combines as `sum`).
     public func reduceInPlace(into dst: UnsafeMutableRawPointer, from src: UnsafeRawPointer, count: Int) {
-        precondition(count >= 0, "Reducer: negative element count \(count)")
+        _kernelPrecondition(count >= 0, "Reducer: negative element count \(count)")
         switch dataType {
         case .int8: Self._inPlace(instructionSet, Int8.self, op, dst, src, count)
         case .uint8: Self._inPlace(instructionSet, UInt8.self, op, dst, src, count)
@@ -42,7 +41,7 @@ public struct Reducer: Sendable, Hashable {
 
     /// `dst[i] = a[i] op b[i]` for `count` elements (`avg` combines as `sum`).
     public func reduce(into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) {
-        precondition(count >= 0, "Reducer: negative element count \(count)")
+        _kernelPrecondition(count >= 0, "Reducer: negative element count \(count)")
         switch dataType {
         case .int8: Self._outOfPlace(instructionSet, Int8.self, op, dst, a, b, count)
         case .uint8: Self._outOfPlace(instructionSet, UInt8.self, op, dst, a, b, count)
@@ -60,8 +59,8 @@ public struct Reducer: Sendable, Hashable {
     /// `dst[i] = s0[i] op s1[i] op ... op s(k-1)[i]`, reading every source once; the 16-bit
     /// floating-point types accumulate in binary32 and round once at the store.
     public func reduceFused(into dst: UnsafeMutableRawPointer, sources: UnsafeBufferPointer<UnsafeRawPointer>, count: Int) {
-        precondition(count >= 0, "Reducer: negative element count \(count)")
-        precondition(!sources.isEmpty, "Reducer: a fused reduction needs at least one source")
+        _kernelPrecondition(count >= 0, "Reducer: negative element count \(count)")
+        _kernelPrecondition(!sources.isEmpty, "Reducer: a fused reduction needs at least one source")
         switch dataType {
         case .int8: Self._fused(Int8.self, op, dst, sources, count)
         case .uint8: Self._fused(UInt8.self, op, dst, sources, count)
@@ -81,8 +80,8 @@ public struct Reducer: Sendable, Hashable {
     /// operator, does nothing.
     public func finalize(_ dst: UnsafeMutableRawPointer, count: Int, contributions: Int) {
         guard op == .avg else { return }
-        precondition(count >= 0, "Reducer: negative element count \(count)")
-        precondition(contributions > 0, "Reducer: avg needs at least one contribution, got \(contributions)")
+        _kernelPrecondition(count >= 0, "Reducer: negative element count \(count)")
+        _kernelPrecondition(contributions > 0, "Reducer: avg needs at least one contribution, got \(contributions)")
         switch dataType {
         case .int8: ReductionKernels._divide(dst, count: count, by: contributions, Int8.self)
         case .uint8: ReductionKernels._divide(dst, count: count, by: contributions, UInt8.self)

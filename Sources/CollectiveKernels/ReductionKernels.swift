@@ -36,10 +36,10 @@ extension ReductionKernels {
 
     /// `dst[i] = dst[i] op src[i]` with the operator fixed at compile time.
     @inlinable
-    public static func reduceInPlace<E: ReductionElement, O: ReductionOperator>(
+    public static func reduceInPlace<E: ReductionElement, O: ReductionKernels.Operator>(
         _ dst: UnsafeMutableBufferPointer<E>, _ src: UnsafeBufferPointer<E>, _ op: O.Type
     ) {
-        precondition(dst.count == src.count,
+        _kernelPrecondition(dst.count == src.count,
                      "ReductionKernels.reduceInPlace: destination has \(dst.count) elements but source has \(src.count)")
         guard let d = dst.baseAddress, let s = src.baseAddress, dst.count > 0 else { return }
         _reduceInPlace(UnsafeMutableRawPointer(d), UnsafeRawPointer(s), count: dst.count, E.self, O.self)
@@ -60,10 +60,10 @@ extension ReductionKernels {
 
     /// `dst[i] = a[i] op b[i]` with the operator fixed at compile time.
     @inlinable
-    public static func reduce<E: ReductionElement, O: ReductionOperator>(
+    public static func reduce<E: ReductionElement, O: ReductionKernels.Operator>(
         into dst: UnsafeMutableBufferPointer<E>, _ a: UnsafeBufferPointer<E>, _ b: UnsafeBufferPointer<E>, _ op: O.Type
     ) {
-        precondition(a.count == b.count && dst.count == a.count,
+        _kernelPrecondition(a.count == b.count && dst.count == a.count,
                      "ReductionKernels.reduce: destination has \(dst.count) elements but the operands have \(a.count) and \(b.count)")
         guard let d = dst.baseAddress, let x = a.baseAddress, let y = b.baseAddress, dst.count > 0 else { return }
         _reduce(UnsafeMutableRawPointer(d), UnsafeRawPointer(x), UnsafeRawPointer(y), count: dst.count, E.self, O.self)
@@ -86,12 +86,12 @@ extension ReductionKernels {
 
     /// The fused k-way reduction with the operator fixed at compile time.
     @inlinable
-    public static func reduceFused<E: ReductionElement, O: ReductionOperator>(
+    public static func reduceFused<E: ReductionElement, O: ReductionKernels.Operator>(
         into dst: UnsafeMutableBufferPointer<E>, sources: [UnsafeBufferPointer<E>], _ op: O.Type
     ) {
-        precondition(!sources.isEmpty, "ReductionKernels.reduceFused: a fused reduction needs at least one source")
+        _kernelPrecondition(!sources.isEmpty, "ReductionKernels.reduceFused: a fused reduction needs at least one source")
         for (k, s) in sources.enumerated() {
-            precondition(s.count == dst.count,
+            _kernelPrecondition(s.count == dst.count,
                          "ReductionKernels.reduceFused: destination has \(dst.count) elements but source \(k) has \(s.count)")
         }
         guard let d = dst.baseAddress, dst.count > 0 else { return }
@@ -108,7 +108,7 @@ extension ReductionKernels {
         _ dst: UnsafeMutableBufferPointer<E>, op: ReductionOp, contributions: Int
     ) {
         guard op == .avg else { return }
-        precondition(contributions > 0, "ReductionKernels.finalize: avg needs at least one contribution, got \(contributions)")
+        _kernelPrecondition(contributions > 0, "ReductionKernels.finalize: avg needs at least one contribution, got \(contributions)")
         guard let d = dst.baseAddress, dst.count > 0 else { return }
         _divide(UnsafeMutableRawPointer(d), count: dst.count, by: contributions, E.self)
     }
@@ -119,7 +119,7 @@ extension ReductionKernels {
 extension ReductionKernels {
     /// In place over raw memory holding `count` elements of `E`, any alignment.
     @inlinable
-    public static func _reduceInPlace<E: ReductionElement, O: ReductionOperator>(
+    public static func _reduceInPlace<E: ReductionElement, O: ReductionKernels.Operator>(
         _ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type,
         instructionSet: KernelInstructionSet = .default
     ) {
@@ -130,7 +130,7 @@ extension ReductionKernels {
 
     /// Out of place over raw memory: `dst = a op b`.
     @inlinable
-    public static func _reduce<E: ReductionElement, O: ReductionOperator>(
+    public static func _reduce<E: ReductionElement, O: ReductionKernels.Operator>(
         _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type,
         instructionSet: KernelInstructionSet = .default
     ) {
@@ -164,7 +164,7 @@ extension ReductionKernels {
     /// `E._laneCount`) of `count` elements. Returns the number of elements done: 0 for element
     /// types without such a loop. Only for a CPU that has AVX2 and F16C.
     @inlinable @inline(__always)
-    internal static func _reduceAVX2<E: ReductionElement, O: ReductionOperator>(
+    internal static func _reduceAVX2<E: ReductionElement, O: ReductionKernels.Operator>(
         _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type
     ) -> Int {
         let blocks = count &- count % E._laneCount
@@ -191,7 +191,7 @@ extension ReductionKernels {
     /// Fused k-way over raw memory: `dst = s0 op s1 op ... op s(k-1)`, combined left to right
     /// in the accumulator type and stored once.
     @inlinable
-    public static func _reduceFused<E: ReductionElement, O: ReductionOperator>(
+    public static func _reduceFused<E: ReductionElement, O: ReductionKernels.Operator>(
         _ dst: UnsafeMutableRawPointer, _ sources: UnsafeBufferPointer<UnsafeRawPointer>, count: Int, _: E.Type, _: O.Type
     ) {
         assert(count >= 0 && !sources.isEmpty)
