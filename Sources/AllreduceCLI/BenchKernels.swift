@@ -153,7 +153,10 @@ struct BenchKernels: ParsableCommand {
             notes.append("Open MPI is not built in (build with --traits MPI, or use Scripts/bench-kernels): float/double/int32 rows are measured against memcpy")
         }
         let set = (try? instructionSet()) ?? .default
-        notes.append("kernels: \(set.rawValue) loops (\(instructionSetName == nil ? "the default on this CPU" : "--instruction-set"); supported here: \(KernelInstructionSet.supported.map(\.rawValue).joined(separator: " ")))")
+        let chosenBy = instructionSetName == nil
+            ? "the kernels' default; COLLECTIVE_KERNELS_INSTRUCTION_SET=portable forces the portable loops"
+            : "--instruction-set"
+        notes.append("kernels: \(set.rawValue) loops (\(chosenBy)); supported here: \(KernelInstructionSet.supported.map(\.rawValue).joined(separator: " "))")
         notes.append("GB/s = (bytes read + bytes written) / s / 1e9 with s = thread CPU time, median of \(repetitions) repetitions; ratio = median of the per-repetition ratios (ours and the reference in alternating batches, ABBA)")
 
         func rows(_ type: DataType, _ op: ReductionOp, _ form: String) -> [KernelBench.Result] {

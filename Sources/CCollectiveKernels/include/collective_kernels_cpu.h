@@ -5,7 +5,7 @@
 // needs a build flag (`-Xswiftc -target-cpu`) that a package depending on this one never gets.
 // These functions carry clang's `target("avx2,f16c")` attribute instead, the way Open MPI's
 // op/avx component compiles its AVX2 and AVX-512 loops and picks one from the CPU's features at
-// run time (docs/Sources.md section 7). `CollectiveKernels` calls them only after
+// run time (docs/Sources.md section 3). `CollectiveKernels` calls them only after
 // `ck_default_instruction_set()` (or the caller's choice, see `KernelInstructionSet`) says the
 // CPU has those instructions.
 //
