@@ -257,3 +257,32 @@ struct NaNBitsTests {
         }
     }
 }
+
+@Suite("Span entry points")
+struct SpanTests {
+    /// The span forms run the same loops as the buffer forms: same results for every type and
+    /// operator (avg finalized), in place and out of place, at a length with a vector body and
+    /// a tail.
+    @Test("Span / MutableSpan forms agree with the buffer forms", arguments: DataType.allCases, ReductionOp.allCases)
+    func spansMatchBuffers(dataType: DataType, op: ReductionOp) {
+        withTestElement(dataType) { t in
+            func run<E: TestElement>(_: E.Type) {
+                let a = randomValues(E.self, count: 77, seed: 5), b = randomValues(E.self, count: 77, seed: 6)
+                var viaBuffers = a
+                viaBuffers.withUnsafeMutableBufferPointer { d in b.withUnsafeBufferPointer { ReductionKernels.reduceInPlace(d, $0, op: op) } }
+                viaBuffers.withUnsafeMutableBufferPointer { ReductionKernels.finalize($0, op: op, contributions: 2) }
+                var inPlace = a
+                var inPlaceSpan = inPlace.mutableSpan
+                ReductionKernels.reduceInPlace(&inPlaceSpan, b.span, op: op)
+                ReductionKernels.finalize(&inPlaceSpan, op: op, contributions: 2)
+                expectSame(inPlace, viaBuffers, "\(dataType.name) \(op) in place over spans")
+                var out = [E](repeating: a[0], count: a.count)
+                var outSpan = out.mutableSpan
+                ReductionKernels.reduce(into: &outSpan, a.span, b.span, op: op)
+                ReductionKernels.finalize(&outSpan, op: op, contributions: 2)
+                expectSame(out, viaBuffers, "\(dataType.name) \(op) out of place over spans")
+            }
+            run(t)
+        }
+    }
+}
