@@ -5,7 +5,7 @@
 #include <string.h>
 
 int ck_cpu_instruction_set(void) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#if defined(__x86_64__) && defined(__clang__)  // as avx2.c, whose loops need clang
     // __builtin_cpu_supports reads CPUID and, for AVX, checks with XGETBV that the operating
     // system saves the YMM registers (libgcc / compiler-rt's cpu model).
     __builtin_cpu_init();
