@@ -6,7 +6,8 @@
 // Dependency arrows (each module only sees the ones to its right):
 //
 //   AllreduceCLI -> CollectiveSim -> CollectiveFabric -> CollectiveCore -> CollectiveKernels
-//                                    (and Yams, for YAML topology files)
+//                                    (and Yams, for YAML topology files)     -> CCollectiveKernels
+//                                                  (C: AVX2/F16C loops chosen at run time)
 //                -> CollectiveSim -> CCollectiveSim (C: a prefetch hint for the event engine)
 //                -> CollectiveMPI -> CMPI (trait MPI: system library over Open MPI's mpi.h)
 //
@@ -34,7 +35,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
-        .target(name: "CollectiveKernels"),
+        // C loops compiled per function for AVX2 + F16C (clang's target attribute), which
+        // CollectiveKernels calls when the CPU has them. No dependencies, no build flags.
+        .target(name: "CCollectiveKernels"),
+        .target(name: "CollectiveKernels", dependencies: ["CCollectiveKernels"]),
         .target(name: "CollectiveCore", dependencies: ["CollectiveKernels"]),
         .target(name: "CollectiveFabric", dependencies: ["CollectiveCore", .product(name: "Yams", package: "Yams")]),
         // Header-only C helper of the event engine: a software prefetch hint. No dependencies.

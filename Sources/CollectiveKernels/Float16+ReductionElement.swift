@@ -95,7 +95,7 @@ extension Float16: ReductionElement {
     @inlinable @inline(__always)
     public static func _widen(_ x: Float16) -> Float { Float(x) }
     @inlinable @inline(__always)
-    public static func _narrow(_ x: Float) -> Float16 { Float16(x) }
+    public static func _narrow(_ x: Float) -> Float16 { _halfQuietingNaN(x) }
 }
 
 extension BFloat16: ReductionElement {

@@ -340,6 +340,17 @@ public func _roundedScaledHalfMagnitude(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     return c &+ (((c &>> 13) & 1) &+ 0x0FFF)
 }
 
+/// `Float16(x)`, except that a NaN becomes a quiet NaN with its sign and top nine payload bits,
+/// as VCVTPS2PH and ``_floatToHalfBits(_:)`` do. (Without F16C, `Float16(x)` calls a library
+/// routine that keeps a signaling NaN signaling, so the scalar tail and the vector body would
+/// disagree on a signaling NaN's result.)
+@inlinable @inline(__always)
+public func _halfQuietingNaN(_ x: Float) -> Float16 {
+    guard x.isNaN else { return Float16(x) }
+    let bits = x.bitPattern
+    return Float16(bitPattern: UInt16(truncatingIfNeeded: ((bits >> 16) & 0x8000) | 0x7E00 | ((bits >> 13) & 0x01FF)))
+}
+
 #if COLLECTIVE_KERNELS_F16C
 // A tuned build for a CPU with F16C (Scripts/bench-kernels passes -DCOLLECTIVE_KERNELS_F16C
 // together with -target-cpu native when /proc/cpuinfo lists f16c) converts halves with the
@@ -386,7 +397,7 @@ public func _widenHalfPairDebug(_ v: SIMD16<UInt32>) -> _FloatLanePair {
 @inlinable
 public func _narrowHalfPairDebug(_ p: _FloatLanePair) -> SIMD16<UInt32> {
     var r = SIMD16<UInt32>()
-    for i in 0..<16 { r[i] = UInt32(Float16(p.even[i]).bitPattern) | UInt32(Float16(p.odd[i]).bitPattern) << 16 }
+    for i in 0..<16 { r[i] = UInt32(_halfQuietingNaN(p.even[i]).bitPattern) | UInt32(_halfQuietingNaN(p.odd[i]).bitPattern) << 16 }
     return r
 }
 

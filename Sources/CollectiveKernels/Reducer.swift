@@ -8,51 +8,59 @@
 public struct Reducer: Sendable, Hashable {
     public let dataType: DataType
     public let op: ReductionOp
+    /// The loops the two-operand forms run (``KernelInstructionSet``); the results are the same
+    /// bits whichever it is.
+    public let instructionSet: KernelInstructionSet
 
-    public init(dataType: DataType, op: ReductionOp) {
+    /// A reducer on the loops of `instructionSet`, which must be supported by this CPU
+    /// (``KernelInstructionSet/isSupported``); by default the best one.
+    public init(dataType: DataType, op: ReductionOp, instructionSet: KernelInstructionSet = .default) {
+        _kernelPrecondition(instructionSet.isSupported,
+                            "Reducer: this CPU does not support the \(instructionSet.rawValue) instruction set; supported: \(KernelInstructionSet.supported.map(\.rawValue).joined(separator: " "))")
         self.dataType = dataType
         self.op = op
+        self.instructionSet = instructionSet
     }
 
     /// `dst[i] = dst[i] op src[i]` for `count` elements (`avg` combines as `sum`).
     public func reduceInPlace(into dst: UnsafeMutableRawPointer, from src: UnsafeRawPointer, count: Int) {
-        precondition(count >= 0, "Reducer: negative element count \(count)")
+        _kernelPrecondition(count >= 0, "Reducer: negative element count \(count)")
         switch dataType {
-        case .int8: Self._inPlace(Int8.self, op, dst, src, count)
-        case .uint8: Self._inPlace(UInt8.self, op, dst, src, count)
-        case .int32: Self._inPlace(Int32.self, op, dst, src, count)
-        case .uint32: Self._inPlace(UInt32.self, op, dst, src, count)
-        case .int64: Self._inPlace(Int64.self, op, dst, src, count)
-        case .uint64: Self._inPlace(UInt64.self, op, dst, src, count)
-        case .float16: Self._inPlace(Float16.self, op, dst, src, count)
-        case .bfloat16: Self._inPlace(BFloat16.self, op, dst, src, count)
-        case .float32: Self._inPlace(Float.self, op, dst, src, count)
-        case .float64: Self._inPlace(Double.self, op, dst, src, count)
+        case .int8: Self._inPlace(instructionSet, Int8.self, op, dst, src, count)
+        case .uint8: Self._inPlace(instructionSet, UInt8.self, op, dst, src, count)
+        case .int32: Self._inPlace(instructionSet, Int32.self, op, dst, src, count)
+        case .uint32: Self._inPlace(instructionSet, UInt32.self, op, dst, src, count)
+        case .int64: Self._inPlace(instructionSet, Int64.self, op, dst, src, count)
+        case .uint64: Self._inPlace(instructionSet, UInt64.self, op, dst, src, count)
+        case .float16: Self._inPlace(instructionSet, Float16.self, op, dst, src, count)
+        case .bfloat16: Self._inPlace(instructionSet, BFloat16.self, op, dst, src, count)
+        case .float32: Self._inPlace(instructionSet, Float.self, op, dst, src, count)
+        case .float64: Self._inPlace(instructionSet, Double.self, op, dst, src, count)
         }
     }
 
     /// `dst[i] = a[i] op b[i]` for `count` elements (`avg` combines as `sum`).
     public func reduce(into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) {
-        precondition(count >= 0, "Reducer: negative element count \(count)")
+        _kernelPrecondition(count >= 0, "Reducer: negative element count \(count)")
         switch dataType {
-        case .int8: Self._outOfPlace(Int8.self, op, dst, a, b, count)
-        case .uint8: Self._outOfPlace(UInt8.self, op, dst, a, b, count)
-        case .int32: Self._outOfPlace(Int32.self, op, dst, a, b, count)
-        case .uint32: Self._outOfPlace(UInt32.self, op, dst, a, b, count)
-        case .int64: Self._outOfPlace(Int64.self, op, dst, a, b, count)
-        case .uint64: Self._outOfPlace(UInt64.self, op, dst, a, b, count)
-        case .float16: Self._outOfPlace(Float16.self, op, dst, a, b, count)
-        case .bfloat16: Self._outOfPlace(BFloat16.self, op, dst, a, b, count)
-        case .float32: Self._outOfPlace(Float.self, op, dst, a, b, count)
-        case .float64: Self._outOfPlace(Double.self, op, dst, a, b, count)
+        case .int8: Self._outOfPlace(instructionSet, Int8.self, op, dst, a, b, count)
+        case .uint8: Self._outOfPlace(instructionSet, UInt8.self, op, dst, a, b, count)
+        case .int32: Self._outOfPlace(instructionSet, Int32.self, op, dst, a, b, count)
+        case .uint32: Self._outOfPlace(instructionSet, UInt32.self, op, dst, a, b, count)
+        case .int64: Self._outOfPlace(instructionSet, Int64.self, op, dst, a, b, count)
+        case .uint64: Self._outOfPlace(instructionSet, UInt64.self, op, dst, a, b, count)
+        case .float16: Self._outOfPlace(instructionSet, Float16.self, op, dst, a, b, count)
+        case .bfloat16: Self._outOfPlace(instructionSet, BFloat16.self, op, dst, a, b, count)
+        case .float32: Self._outOfPlace(instructionSet, Float.self, op, dst, a, b, count)
+        case .float64: Self._outOfPlace(instructionSet, Double.self, op, dst, a, b, count)
         }
     }
 
     /// `dst[i] = s0[i] op s1[i] op ... op s(k-1)[i]`, reading every source once; the 16-bit
     /// floating-point types accumulate in binary32 and round once at the store.
     public func reduceFused(into dst: UnsafeMutableRawPointer, sources: UnsafeBufferPointer<UnsafeRawPointer>, count: Int) {
-        precondition(count >= 0, "Reducer: negative element count \(count)")
-        precondition(!sources.isEmpty, "Reducer: a fused reduction needs at least one source")
+        _kernelPrecondition(count >= 0, "Reducer: negative element count \(count)")
+        _kernelPrecondition(!sources.isEmpty, "Reducer: a fused reduction needs at least one source")
         switch dataType {
         case .int8: Self._fused(Int8.self, op, dst, sources, count)
         case .uint8: Self._fused(UInt8.self, op, dst, sources, count)
@@ -72,8 +80,8 @@ public struct Reducer: Sendable, Hashable {
     /// operator, does nothing.
     public func finalize(_ dst: UnsafeMutableRawPointer, count: Int, contributions: Int) {
         guard op == .avg else { return }
-        precondition(count >= 0, "Reducer: negative element count \(count)")
-        precondition(contributions > 0, "Reducer: avg needs at least one contribution, got \(contributions)")
+        _kernelPrecondition(count >= 0, "Reducer: negative element count \(count)")
+        _kernelPrecondition(contributions > 0, "Reducer: avg needs at least one contribution, got \(contributions)")
         switch dataType {
         case .int8: ReductionKernels._divide(dst, count: count, by: contributions, Int8.self)
         case .uint8: ReductionKernels._divide(dst, count: count, by: contributions, UInt8.self)
@@ -92,25 +100,25 @@ public struct Reducer: Sendable, Hashable {
 
     @inline(__always)
     internal static func _inPlace<E: ReductionElement>(
-        _: E.Type, _ op: ReductionOp, _ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, _ count: Int
+        _ isa: KernelInstructionSet, _: E.Type, _ op: ReductionOp, _ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, _ count: Int
     ) {
         switch op.combiningOp {
-        case .sum, .avg: ReductionKernels._reduceInPlace(dst, src, count: count, E.self, ReductionKernels.Sum.self)
-        case .prod: ReductionKernels._reduceInPlace(dst, src, count: count, E.self, ReductionKernels.Product.self)
-        case .min: ReductionKernels._reduceInPlace(dst, src, count: count, E.self, ReductionKernels.Minimum.self)
-        case .max: ReductionKernels._reduceInPlace(dst, src, count: count, E.self, ReductionKernels.Maximum.self)
+        case .sum, .avg: ReductionKernels._reduceInPlace(dst, src, count: count, E.self, ReductionKernels.Sum.self, instructionSet: isa)
+        case .prod: ReductionKernels._reduceInPlace(dst, src, count: count, E.self, ReductionKernels.Product.self, instructionSet: isa)
+        case .min: ReductionKernels._reduceInPlace(dst, src, count: count, E.self, ReductionKernels.Minimum.self, instructionSet: isa)
+        case .max: ReductionKernels._reduceInPlace(dst, src, count: count, E.self, ReductionKernels.Maximum.self, instructionSet: isa)
         }
     }
 
     @inline(__always)
     internal static func _outOfPlace<E: ReductionElement>(
-        _: E.Type, _ op: ReductionOp, _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int
+        _ isa: KernelInstructionSet, _: E.Type, _ op: ReductionOp, _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int
     ) {
         switch op.combiningOp {
-        case .sum, .avg: ReductionKernels._reduce(dst, a, b, count: count, E.self, ReductionKernels.Sum.self)
-        case .prod: ReductionKernels._reduce(dst, a, b, count: count, E.self, ReductionKernels.Product.self)
-        case .min: ReductionKernels._reduce(dst, a, b, count: count, E.self, ReductionKernels.Minimum.self)
-        case .max: ReductionKernels._reduce(dst, a, b, count: count, E.self, ReductionKernels.Maximum.self)
+        case .sum, .avg: ReductionKernels._reduce(dst, a, b, count: count, E.self, ReductionKernels.Sum.self, instructionSet: isa)
+        case .prod: ReductionKernels._reduce(dst, a, b, count: count, E.self, ReductionKernels.Product.self, instructionSet: isa)
+        case .min: ReductionKernels._reduce(dst, a, b, count: count, E.self, ReductionKernels.Minimum.self, instructionSet: isa)
+        case .max: ReductionKernels._reduce(dst, a, b, count: count, E.self, ReductionKernels.Maximum.self, instructionSet: isa)
         }
     }
 

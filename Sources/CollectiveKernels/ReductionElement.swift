@@ -60,7 +60,7 @@ extension ReductionElement {
     /// `dst = a op b` for `vectors` (1 or 2) consecutive `_Lanes` vectors from byte `offset`:
     /// all operands are loaded before the first store, so `dst` may be `a` or `b`.
     @inlinable @inline(__always)
-    public static func _combineVectors<O: ReductionOperator>(
+    public static func _combineVectors<O: ReductionKernels.Operator>(
         _ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int, _: O.Type
     ) {
         let step = MemoryLayout<_Lanes>.stride
@@ -94,21 +94,31 @@ public func _bitSelect<V: SIMD>(_ mask: V, _ a: V, _ b: V) -> V where V.Scalar: 
 }
 
 extension BinaryFloatingPoint {
-    /// IEEE 754-2019 `minimum` of two scalars (same rules as the vector form).
+    /// IEEE 754-2019 `minimum` of two scalars, with the vector form's very bits
+    /// (`_ieeeMinimumLanes`): `a < b ? a : b`, OR-ed with `a`'s bits where the operands are
+    /// equal or either is NaN. So the tail gives the vector body's NaN, not just a NaN.
     @inlinable @inline(__always)
     internal static func _ieeeMinimum(_ a: Self, _ b: Self) -> Self {
-        if a.isNaN { return a }
-        if b.isNaN { return b }
-        if a == b { return a.sign == .minus ? a : b }
-        return a < b ? a : b
+        let r = a < b ? a : b
+        return a == b || a.isNaN || b.isNaN ? _bitwise(r, a, |) : r
     }
 
-    /// IEEE 754-2019 `maximum` of two scalars (same rules as the vector form).
+    /// IEEE 754-2019 `maximum` of two scalars, with the vector form's very bits
+    /// (`_ieeeMaximumLanes`): `a > b ? a : b`, AND-ed with `a`'s bits where the operands are
+    /// equal, OR-ed with them where `a` is NaN.
     @inlinable @inline(__always)
     internal static func _ieeeMaximum(_ a: Self, _ b: Self) -> Self {
-        if a.isNaN { return a }
-        if b.isNaN { return b }
-        if a == b { return a.sign == .plus ? a : b }
-        return a > b ? a : b
+        let r = a > b ? a : b
+        if a == b { return _bitwise(r, a, &) }
+        return a.isNaN ? _bitwise(r, a, |) : r
+    }
+
+    /// `x op y` on the bit patterns (sign, exponent and significand fields alike).
+    @inlinable @inline(__always)
+    internal static func _bitwise(_ x: Self, _ y: Self, _ op: (UInt, UInt) -> UInt) -> Self {
+        let sign = op(x.sign == .minus ? 1 : 0, y.sign == .minus ? 1 : 0) != 0
+        return Self(sign: sign ? .minus : .plus,
+                    exponentBitPattern: RawExponent(op(UInt(x.exponentBitPattern), UInt(y.exponentBitPattern))),
+                    significandBitPattern: RawSignificand(op(UInt(x.significandBitPattern), UInt(y.significandBitPattern))))
     }
 }

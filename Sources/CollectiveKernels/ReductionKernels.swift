@@ -1,3 +1,5 @@
+import CCollectiveKernels
+
 /// The reduction kernels, typed: `dst = dst op src` (in place), `dst = a op b` (out of place)
 /// and `dst = s0 op s1 op ... op s(k-1)` (fused, reading every input once), plus avg's final
 /// division. ``Reducer`` is the same kernels chosen at run time from a ``DataType``.
@@ -34,10 +36,10 @@ extension ReductionKernels {
 
     /// `dst[i] = dst[i] op src[i]` with the operator fixed at compile time.
     @inlinable
-    public static func reduceInPlace<E: ReductionElement, O: ReductionOperator>(
+    public static func reduceInPlace<E: ReductionElement, O: ReductionKernels.Operator>(
         _ dst: UnsafeMutableBufferPointer<E>, _ src: UnsafeBufferPointer<E>, _ op: O.Type
     ) {
-        precondition(dst.count == src.count,
+        _kernelPrecondition(dst.count == src.count,
                      "ReductionKernels.reduceInPlace: destination has \(dst.count) elements but source has \(src.count)")
         guard let d = dst.baseAddress, let s = src.baseAddress, dst.count > 0 else { return }
         _reduceInPlace(UnsafeMutableRawPointer(d), UnsafeRawPointer(s), count: dst.count, E.self, O.self)
@@ -58,10 +60,10 @@ extension ReductionKernels {
 
     /// `dst[i] = a[i] op b[i]` with the operator fixed at compile time.
     @inlinable
-    public static func reduce<E: ReductionElement, O: ReductionOperator>(
+    public static func reduce<E: ReductionElement, O: ReductionKernels.Operator>(
         into dst: UnsafeMutableBufferPointer<E>, _ a: UnsafeBufferPointer<E>, _ b: UnsafeBufferPointer<E>, _ op: O.Type
     ) {
-        precondition(a.count == b.count && dst.count == a.count,
+        _kernelPrecondition(a.count == b.count && dst.count == a.count,
                      "ReductionKernels.reduce: destination has \(dst.count) elements but the operands have \(a.count) and \(b.count)")
         guard let d = dst.baseAddress, let x = a.baseAddress, let y = b.baseAddress, dst.count > 0 else { return }
         _reduce(UnsafeMutableRawPointer(d), UnsafeRawPointer(x), UnsafeRawPointer(y), count: dst.count, E.self, O.self)
@@ -84,12 +86,12 @@ extension ReductionKernels {
 
     /// The fused k-way reduction with the operator fixed at compile time.
     @inlinable
-    public static func reduceFused<E: ReductionElement, O: ReductionOperator>(
+    public static func reduceFused<E: ReductionElement, O: ReductionKernels.Operator>(
         into dst: UnsafeMutableBufferPointer<E>, sources: [UnsafeBufferPointer<E>], _ op: O.Type
     ) {
-        precondition(!sources.isEmpty, "ReductionKernels.reduceFused: a fused reduction needs at least one source")
+        _kernelPrecondition(!sources.isEmpty, "ReductionKernels.reduceFused: a fused reduction needs at least one source")
         for (k, s) in sources.enumerated() {
-            precondition(s.count == dst.count,
+            _kernelPrecondition(s.count == dst.count,
                          "ReductionKernels.reduceFused: destination has \(dst.count) elements but source \(k) has \(s.count)")
         }
         guard let d = dst.baseAddress, dst.count > 0 else { return }
@@ -106,7 +108,7 @@ extension ReductionKernels {
         _ dst: UnsafeMutableBufferPointer<E>, op: ReductionOp, contributions: Int
     ) {
         guard op == .avg else { return }
-        precondition(contributions > 0, "ReductionKernels.finalize: avg needs at least one contribution, got \(contributions)")
+        _kernelPrecondition(contributions > 0, "ReductionKernels.finalize: avg needs at least one contribution, got \(contributions)")
         guard let d = dst.baseAddress, dst.count > 0 else { return }
         _divide(UnsafeMutableRawPointer(d), count: dst.count, by: contributions, E.self)
     }
@@ -117,24 +119,30 @@ extension ReductionKernels {
 extension ReductionKernels {
     /// In place over raw memory holding `count` elements of `E`, any alignment.
     @inlinable
-    public static func _reduceInPlace<E: ReductionElement, O: ReductionOperator>(
-        _ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type
+    public static func _reduceInPlace<E: ReductionElement, O: ReductionKernels.Operator>(
+        _ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type,
+        instructionSet: KernelInstructionSet = .default
     ) {
         // The out-of-place loop loads both operands of a vector before storing it, so it is
         // also the in-place loop with `a` = `dst`.
-        _reduce(dst, UnsafeRawPointer(dst), src, count: count, E.self, O.self)
+        _reduce(dst, UnsafeRawPointer(dst), src, count: count, E.self, O.self, instructionSet: instructionSet)
     }
 
     /// Out of place over raw memory: `dst = a op b`.
     @inlinable
-    public static func _reduce<E: ReductionElement, O: ReductionOperator>(
-        _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type
+    public static func _reduce<E: ReductionElement, O: ReductionKernels.Operator>(
+        _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type,
+        instructionSet: KernelInstructionSet = .default
     ) {
         assert(count >= 0)
         let stride = MemoryLayout<E>.stride
         let step = E._laneCount &* stride
         let total = count &* stride
         var offset = 0
+        if instructionSet == .avx2 {
+            // The whole vector blocks in C (same operations, same bits); the tail below.
+            offset = _reduceAVX2(dst, a, b, count: count, E.self, O.self) &* stride
+        }
         // Two vectors per step, then one; `dst` may be `a` or `b` (see `_combineVectors`).
         while offset &+ 2 &* step <= total {
             O._combineVectors(2, into: dst, a, b, atByteOffset: offset, E.self)
@@ -152,10 +160,38 @@ extension ReductionKernels {
         }
     }
 
+    /// The AVX2 loops of `CCollectiveKernels` over the whole vector blocks (multiples of
+    /// `E._laneCount`) of `count` elements. Returns the number of elements done: 0 for element
+    /// types without such a loop. Only for a CPU that has AVX2 and F16C.
+    @inlinable @inline(__always)
+    internal static func _reduceAVX2<E: ReductionElement, O: ReductionKernels.Operator>(
+        _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type
+    ) -> Int {
+        let blocks = count &- count % E._laneCount
+        guard blocks > 0 else { return 0 }
+        // Constants once the loop is specialised for E and O.
+        let op: Int32
+        switch O.reductionOp {
+        case .sum, .avg: op = Int32(CK_OP_SUM)
+        case .prod: op = Int32(CK_OP_PROD)
+        case .min: op = Int32(CK_OP_MIN)
+        case .max: op = Int32(CK_OP_MAX)
+        }
+        switch E.dataType {
+        case .float32: ck_avx2_reduce_f32(op, dst, a, b, blocks)
+        case .float64: ck_avx2_reduce_f64(op, dst, a, b, blocks)
+        case .int32: ck_avx2_reduce_i32(op, dst, a, b, blocks)
+        case .float16: ck_avx2_reduce_f16(op, dst, a, b, blocks)
+        case .bfloat16: ck_avx2_reduce_bf16(op, dst, a, b, blocks)
+        case .int8, .uint8, .uint32, .int64, .uint64: return 0
+        }
+        return blocks
+    }
+
     /// Fused k-way over raw memory: `dst = s0 op s1 op ... op s(k-1)`, combined left to right
     /// in the accumulator type and stored once.
     @inlinable
-    public static func _reduceFused<E: ReductionElement, O: ReductionOperator>(
+    public static func _reduceFused<E: ReductionElement, O: ReductionKernels.Operator>(
         _ dst: UnsafeMutableRawPointer, _ sources: UnsafeBufferPointer<UnsafeRawPointer>, count: Int, _: E.Type, _: O.Type
     ) {
         assert(count >= 0 && !sources.isEmpty)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 /// `allreduce bench-kernels` end to end, on tiny sizes (the test binary is a debug build, so the
@@ -37,6 +38,22 @@ struct BenchKernelsCLITests {
         #expect(r.stdout.contains("Open MPI skipped (--no-openmpi)"))
     }
 
+    /// The footer names the loops that ran; the environment variable and the option both
+    /// choose the portable ones.
+    @Test("it says which loops ran, and COLLECTIVE_KERNELS_INSTRUCTION_SET=portable or --instruction-set portable picks the portable ones")
+    func instructionSet() throws {
+        let plain = try CLI.run(Self.quick)
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stdout.contains("supported here: portable"), "\(plain.stdout)")
+        var environment = ProcessInfo.processInfo.environment
+        environment["COLLECTIVE_KERNELS_INSTRUCTION_SET"] = "portable"
+        let forced = try CLI.run(Self.quick, environment: environment)
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(forced.stdout.contains("kernels: portable loops (the kernels' default;"), "\(forced.stdout)")
+        let option = try CLI.run(Self.quick + ["--instruction-set", "portable"])
+        #expect(option.stdout.contains("kernels: portable loops (--instruction-set)"), "\(option.stdout)")
+    }
+
     @Test("without --no-openmpi it says which reference the float/double/int32 rows use")
     func openMPIOrNot() throws {
         let args = ["bench-kernels", "--min-bytes", "64", "--max-bytes", "64", "-n", "1", "--min-time-ms", "0", "--format", "csv"]
@@ -58,6 +75,7 @@ struct BenchKernelsCLITests {
         (["--repetitions", "0"], "--repetitions"),
         (["--min-time-ms", "-1"], "--min-time-ms"),
         (["--format", "xml"], "format"),
+        (["--instruction-set", "sse9"], "--instruction-set"),
     ])
     func badOptions(args: [String], mentions: String) throws {
         let r = try CLI.run(["bench-kernels"] + args)

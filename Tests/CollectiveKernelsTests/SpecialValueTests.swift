@@ -173,22 +173,116 @@ struct AliasingTests {
         }
     }
 
-    @Test("mismatched lengths stop the process with a message")
-    func mismatchedLengths() async {
-        await #expect(processExitsWith: .failure) {
+    /// The documented messages reach standard error (`precondition` would drop them in a
+    /// release build; the kernels stop with `fatalError`, which keeps them).
+    @Test("mismatched lengths stop the process with the documented message")
+    func mismatchedLengths() async throws {
+        let inPlace = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var a = [Float](repeating: 1, count: 4)
             let b = [Float](repeating: 1, count: 5)
             a.withUnsafeMutableBufferPointer { ap in b.withUnsafeBufferPointer { bp in
                 ReductionKernels.reduceInPlace(ap, bp, op: .sum)
             } }
         }
-        await #expect(processExitsWith: .failure) {
+        #expect(String(decoding: try #require(inPlace).standardErrorContent, as: UTF8.self)
+            .contains("ReductionKernels.reduceInPlace: destination has 4 elements but source has 5"))
+        let outOfPlace = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var d = [Int32](repeating: 1, count: 4)
             let a = [Int32](repeating: 1, count: 4)
             let b = [Int32](repeating: 1, count: 3)
             d.withUnsafeMutableBufferPointer { dp in a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
                 ReductionKernels.reduce(into: dp, ap, bp, op: .max)
             } } }
+        }
+        #expect(String(decoding: try #require(outOfPlace).standardErrorContent, as: UTF8.self)
+            .contains("ReductionKernels.reduce: destination has 4 elements but the operands have 4 and 3"))
+        let fused = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            var d = [UInt8](repeating: 1, count: 4)
+            d.withUnsafeMutableBufferPointer { ReductionKernels.reduceFused(into: $0, sources: [], op: .sum) }
+        }
+        #expect(String(decoding: try #require(fused).standardErrorContent, as: UTF8.self)
+            .contains("ReductionKernels.reduceFused: a fused reduction needs at least one source"))
+    }
+}
+
+@Suite("NaN bits")
+struct NaNBitsTests {
+    /// Bit patterns of one floating-point type: NaNs (quiet and signaling, both signs, with
+    /// payloads) and the values they meet.
+    static func patterns(_ dataType: DataType) -> (nans: [UInt64], others: [UInt64], quietBit: UInt64) {
+        switch dataType {
+        case .float16: ([0x7E00, 0xFE00, 0x7C01, 0xFC01, 0x7D55], [0x3C00, 0xBC00, 0x0000, 0x8000, 0x7C00, 0x7E00, 0x3E00], 0x0200)
+        case .bfloat16: ([0x7FC0, 0xFFC0, 0x7F81, 0xFF81, 0x7FAA], [0x3F80, 0xBF80, 0x0000, 0x8000, 0x7F80, 0x7FC0, 0x3FC0], 0x0040)
+        case .float32: ([0x7FC0_0000, 0xFFC0_0000, 0x7F80_0001, 0xFFA0_0000], [0x3F80_0000, 0xBF80_0000, 0, 0x8000_0000, 0x7F80_0000, 0x3FC0_0000], 0x0040_0000)
+        default: ([0x7FF8_0000_0000_0000, 0xFFF8_0000_0000_0000, 0x7FF0_0000_0000_0001, 0xFFF4_0000_0000_0000],
+                  [0x3FF0_0000_0000_0000, 0xBFF0_0000_0000_0000, 0, 0x8000_0000_0000_0000, 0x7FF0_0000_0000_0000], 0x0008_0000_0000_0000)
+        }
+    }
+
+    /// 33 copies of one pair: 32 in the vector body of every type's loop, one in the scalar tail.
+    /// Every copy must come out with the same bits, on every instruction set this CPU runs; half
+    /// and bfloat16 results must be quiet NaNs (float and double pass NaN bits through).
+    @Test("min and max of a NaN: the same bits in the vector body and the tail, quiet in half and bfloat16",
+          arguments: [DataType.float16, .bfloat16, .float32, .float64], [ReductionOp.min, .max])
+    func sameBitsEverywhere(dataType: DataType, op: ReductionOp) {
+        let (nans, others, quietBit) = Self.patterns(dataType)
+        let width = dataType.sizeInBytes
+        let count = 33
+        func bytes(_ bits: UInt64) -> [UInt8] {
+            (0..<count).flatMap { _ in (0..<width).map { UInt8(truncatingIfNeeded: bits >> (8 * $0)) } }
+        }
+        func element(_ out: [UInt8], _ i: Int) -> UInt64 {
+            (0..<width).reduce(0) { $0 | UInt64(out[i * width + $1]) << (8 * $1) }
+        }
+        let pairs = nans.flatMap { n in others.flatMap { o in [(n, o), (o, n)] } } + nans.flatMap { n in nans.map { (n, $0) } }
+        for (x, y) in pairs {
+            var results: [KernelInstructionSet: UInt64] = [:]
+            for set in KernelInstructionSet.supported {
+                let a = bytes(x), b = bytes(y)
+                var out = [UInt8](repeating: 0, count: a.count)
+                let reducer = Reducer(dataType: dataType, op: op, instructionSet: set)
+                a.withUnsafeBytes { ap in b.withUnsafeBytes { bp in out.withUnsafeMutableBytes { op in
+                    reducer.reduce(into: op.baseAddress!, ap.baseAddress!, bp.baseAddress!, count: count)
+                } } }
+                let first = element(out, 0)
+                let tail = element(out, count - 1)
+                #expect((0..<count).allSatisfy { element(out, $0) == first },
+                        "\(dataType.name) \(op) of 0x\(String(x, radix: 16)) and 0x\(String(y, radix: 16)) on \(set): vector body 0x\(String(first, radix: 16)), tail 0x\(String(tail, radix: 16))")
+                if dataType.sizeInBytes == 2 {
+                    #expect(first & quietBit != 0, "\(dataType.name) \(op) of 0x\(String(x, radix: 16)) and 0x\(String(y, radix: 16)) on \(set): 0x\(String(first, radix: 16)) is not a quiet NaN")
+                }
+                results[set] = first
+            }
+            #expect(Set(results.values).count == 1, "\(dataType.name) \(op) of 0x\(String(x, radix: 16)) and 0x\(String(y, radix: 16)): instruction sets disagree: \(results)")
+        }
+    }
+}
+
+@Suite("Span entry points")
+struct SpanTests {
+    /// The span forms run the same loops as the buffer forms: same results for every type and
+    /// operator (avg finalized), in place and out of place, at a length with a vector body and
+    /// a tail.
+    @Test("Span / MutableSpan forms agree with the buffer forms", arguments: DataType.allCases, ReductionOp.allCases)
+    func spansMatchBuffers(dataType: DataType, op: ReductionOp) {
+        withTestElement(dataType) { t in
+            func run<E: TestElement>(_: E.Type) {
+                let a = randomValues(E.self, count: 77, seed: 5), b = randomValues(E.self, count: 77, seed: 6)
+                var viaBuffers = a
+                viaBuffers.withUnsafeMutableBufferPointer { d in b.withUnsafeBufferPointer { ReductionKernels.reduceInPlace(d, $0, op: op) } }
+                viaBuffers.withUnsafeMutableBufferPointer { ReductionKernels.finalize($0, op: op, contributions: 2) }
+                var inPlace = a
+                var inPlaceSpan = inPlace.mutableSpan
+                ReductionKernels.reduceInPlace(&inPlaceSpan, b.span, op: op)
+                ReductionKernels.finalize(&inPlaceSpan, op: op, contributions: 2)
+                expectSame(inPlace, viaBuffers, "\(dataType.name) \(op) in place over spans")
+                var out = [E](repeating: a[0], count: a.count)
+                var outSpan = out.mutableSpan
+                ReductionKernels.reduce(into: &outSpan, a.span, b.span, op: op)
+                ReductionKernels.finalize(&outSpan, op: op, contributions: 2)
+                expectSame(out, viaBuffers, "\(dataType.name) \(op) out of place over spans")
+            }
+            run(t)
         }
     }
 }

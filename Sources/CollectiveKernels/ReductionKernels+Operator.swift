@@ -1,18 +1,26 @@
-/// A combining operator known at compile time, so that the kernels' loops specialise per
-/// operator with no per-element branch. ``ReductionKernels`` has one type per operator.
-public protocol ReductionOperator {
-    /// The run-time operator this type stands for.
-    static var reductionOp: ReductionOp { get }
-    static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator
-    static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator
-    /// `dst = a op b` for `vectors` (1 or 2) consecutive `E._Lanes` vectors from byte `offset`
-    /// of each buffer: ``ReductionElement/_combineVectors(_:into:_:_:atByteOffset:_:)`` unless
-    /// the element type has a shorter way (``ReductionElement/_sumVectors(_:into:_:_:atByteOffset:)``).
-    static func _combineVectors<E: ReductionElement>(
-        _ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int, _: E.Type)
+extension ReductionKernels {
+    /// A combining operator known at compile time, so that the kernels' loops specialise per
+    /// operator with no per-element branch: ``Sum``, ``Product``, ``Minimum``, ``Maximum``.
+    /// (``ReductionOp`` is the same choice made at run time.)
+    public protocol Operator {
+        /// The run-time operator this type stands for.
+        static var reductionOp: ReductionOp { get }
+        static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator
+        static func _combine<E: ReductionElement>(_ a: E._ScalarAccumulator, _ b: E._ScalarAccumulator, _: E.Type) -> E._ScalarAccumulator
+        /// `dst = a op b` for `vectors` (1 or 2) consecutive `E._Lanes` vectors from byte `offset`
+        /// of each buffer: ``ReductionElement/_combineVectors(_:into:_:_:atByteOffset:_:)`` unless
+        /// the element type has a shorter way (``ReductionElement/_sumVectors(_:into:_:_:atByteOffset:)``).
+        static func _combineVectors<E: ReductionElement>(
+            _ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int, _: E.Type)
+    }
 }
 
-extension ReductionOperator {
+/// The former name of ``ReductionKernels/Operator``, next to which ``ReductionOp`` (the
+/// run-time operator) was too easy to confuse.
+@available(*, deprecated, renamed: "ReductionKernels.Operator")
+public typealias ReductionOperator = ReductionKernels.Operator
+
+extension ReductionKernels.Operator {
     @inlinable @inline(__always)
     public static func _combineVectors<E: ReductionElement>(
         _ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int, _: E.Type
@@ -23,7 +31,7 @@ extension ReductionOperator {
 
 extension ReductionKernels {
     /// `a + b` (integers wrap).
-    public enum Sum: ReductionOperator {
+    public enum Sum: Operator {
         @inlinable public static var reductionOp: ReductionOp { .sum }
         @inlinable @inline(__always)
         public static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator { E._sum(a, b) }
@@ -38,7 +46,7 @@ extension ReductionKernels {
     }
 
     /// `a * b` (integers wrap).
-    public enum Product: ReductionOperator {
+    public enum Product: Operator {
         @inlinable public static var reductionOp: ReductionOp { .prod }
         @inlinable @inline(__always)
         public static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator { E._product(a, b) }
@@ -47,7 +55,7 @@ extension ReductionKernels {
     }
 
     /// The smaller operand (floating point: IEEE 754-2019 `minimum`, NaN wins, -0 < +0).
-    public enum Minimum: ReductionOperator {
+    public enum Minimum: Operator {
         @inlinable public static var reductionOp: ReductionOp { .min }
         @inlinable @inline(__always)
         public static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator { E._minimum(a, b) }
@@ -56,7 +64,7 @@ extension ReductionKernels {
     }
 
     /// The larger operand (floating point: IEEE 754-2019 `maximum`, NaN wins, +0 > -0).
-    public enum Maximum: ReductionOperator {
+    public enum Maximum: Operator {
         @inlinable public static var reductionOp: ReductionOp { .max }
         @inlinable @inline(__always)
         public static func _combine<E: ReductionElement>(_ a: E._Accumulator, _ b: E._Accumulator, _: E.Type) -> E._Accumulator { E._maximum(a, b) }
