@@ -306,6 +306,13 @@ struct SimulationRun {
         return "topology: \(t.name), \(nodes); model: \(simulator.model.rawValue)\(service)"
     }
 
+    /// `dgx-h100, 4 nodes x 8 GPUs` or `switch, 8 ranks`.
+    var clusterName: String {
+        let t = fabric.topology
+        return t.name == "switch" ? "switch, \(fabric.rankCount) rank\(fabric.rankCount == 1 ? "" : "s")"
+            : "\(t.name), \(fabric.nodeCount) node\(fabric.nodeCount == 1 ? "" : "s") x \(fabric.gpusPerNode) GPUs"
+    }
+
     /// Why the time is what it is: the bottleneck costs the closed forms see.
     var bottleneckNote: String {
         var parts: [String] = []

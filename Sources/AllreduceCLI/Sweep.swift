@@ -1,6 +1,7 @@
 import ArgumentParser
 import CollectiveCore
 import CollectiveFabric
+import CollectivePlot
 import CollectiveSim
 
 struct Sweep: ParsableCommand {
@@ -36,6 +37,8 @@ struct Sweep: ParsableCommand {
     var algorithmList: String { algorithm ?? (cluster.topology.lowercased() == "switch" ? "ring,tree,auto" : "nccl") }
 
     @OptionGroup var output: FormatOptions
+
+    @OptionGroup var plot: PlotOptions
 
     /// Most sizes a sweep may have (a guard against -i 1 over gigabytes).
     static let maxSizes = 100_000
@@ -87,12 +90,16 @@ struct Sweep: ParsableCommand {
         var report = Report(columns: sim.columns)
         var busSums = [Double](repeating: 0, count: choices.count)
         var fastestBySize: [(size: Int, name: String)] = []
+        var lines = [[SizePoint]](repeating: [], count: choices.count)
         for bytes in try sizes() {
             var best: (name: String, seconds: Double)?
             for (i, c) in choices.enumerated() {
                 let m = try sim.measure(c, bytes: bytes)
                 report.append(m.row)
-                if case .number(let bus) = m.row[8] { busSums[i] += bus }
+                if case .number(let bus) = m.row[8] {
+                    busSums[i] += bus
+                    if case .int(let b) = m.row[0] { lines[i].append(SizePoint(bytes: b, timeSeconds: m.outcome.timeSeconds, busbwGBps: bus)) }
+                }
                 if best == nil || m.outcome.timeSeconds < best!.seconds {
                     best = (m.outcome.rowName, m.outcome.timeSeconds)
                 }
@@ -119,6 +126,12 @@ struct Sweep: ParsableCommand {
         if let n = sim.interNodeNote { report.notes.append(n) }
         if let n = sim.ncclNote { report.notes.append(n) }
         if let e = sim.engineNote { report.notes.append(e) }
+        if let file = plot.plot {
+            let title = "allreduce on \(sim.clusterName), \(cluster.datatype.name) \(cluster.op.rawValue) (simulated, \(sim.simulator.model.rawValue) model)"
+            try plot.write(LinePlot(title: title, quantity: plot.plotY,
+                                    lines: zip(choices, lines).map { (name: $0.name, origin: .predicted, points: $1) }))
+            report.notes.append("plot: \(file) (\(plot.plotY.axisLabel) against size, \(choices.count) line\(choices.count == 1 ? "" : "s"))")
+        }
         report.print(output.format)
     }
 }
