@@ -258,13 +258,7 @@ struct SimulationRun {
             outcome = r.best
             candidates = r.all
         case .nccl(let a):
-            do {
-                outcome = try simulator.timeNCCL(elementCount: count, dataType: options.datatype, algorithm: a,
-                                                 protocol: options.ncclProtocol, channels: options.channels,
-                                                 chunkBytes: try options.chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") })
-            } catch let e as SimulationError {
-                throw CLIError("--algorithm \(choice.name): \(e)")
-            }
+            outcome = try timeNCCL(a, count: count, choice: choice)
         }
         if let plan = outcome.ncclPlan, !ncclPlans.contains(plan) { ncclPlans.append(plan) }
         for o in candidates.isEmpty ? [outcome] : candidates {
@@ -296,6 +290,29 @@ struct SimulationRun {
         ]
         if simulator.model == .nccl { row.append(.text(outcome.ncclProtocol?.rawValue ?? "")) }
         return (row, outcome, candidates)
+    }
+
+    /// What NCCL would run (`algorithm` forced if given) for `count` elements, timed.
+    func timeNCCL(_ algorithm: NCCLAlgorithm?, count: Int, choice: AlgorithmChoice, observer: (any EngineObserver)? = nil) throws -> SimulationOutcome {
+        do {
+            return try simulator.timeNCCL(elementCount: count, dataType: options.datatype, algorithm: algorithm,
+                                          protocol: options.ncclProtocol, channels: options.channels,
+                                          chunkBytes: try options.chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") }, observer: observer)
+        } catch let e as SimulationError {
+            throw CLIError("--algorithm \(choice.name): \(e)")
+        }
+    }
+
+    /// Plays again what `measure` timed as `outcome` (for `auto`, the algorithm it chose), with
+    /// `observer` watching: the same schedule on the same engine, so the same time.
+    func replay(_ choice: AlgorithmChoice, bytes: Int, outcome: SimulationOutcome, observer: any EngineObserver) throws -> SimulationOutcome {
+        let count = bytes / options.datatype.sizeInBytes
+        switch choice {
+        case .fixed, .auto:
+            return try simulator.time(outcome.algorithm, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes, observer: observer)
+        case .nccl(let a):
+            return try timeNCCL(a, count: count, choice: choice, observer: observer)
+        }
     }
 
     /// `topology: dgx-h100 x 4 nodes = 32 GPUs (...)`.
@@ -386,9 +403,21 @@ struct Simulate: ParsableCommand {
 
     @OptionGroup var output: FormatOptions
 
+    @Option(name: .long, help: ArgumentHelp("Also write the played schedule as a Chrome/Perfetto trace (open it in ui.perfetto.dev): a track per rank, per link with its utilization, and the critical path. Event model, --links fifo.", valueName: "file.json"))
+    var trace: String?
+
+    @Option(name: .customLong("trace-ranks"), help: "Most ranks with tracks in --trace; beyond, every k-th rank is traced.")
+    var traceRanks: Int = ChromeTraceRecorder.Limits().ranks
+
     func validate() throws {
         _ = try parseBytes(size, option: "--size")
         _ = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
+        if trace != nil {
+            guard cluster.timingModel == .event else { throw ValidationError("--trace needs --model event (the \(cluster.timingModel.rawValue) model plays no transfers)") }
+            guard cluster.links.lowercased() == "fifo" else { throw ValidationError("--trace needs --links fifo") }
+            if trace!.isEmpty { throw ValidationError("--trace: empty file name") }
+        }
+        guard traceRanks >= 1 else { throw ValidationError("--trace-ranks must be at least 1, got \(traceRanks)") }
     }
 
     func run() throws {
@@ -411,6 +440,28 @@ struct Simulate: ParsableCommand {
         if let n = sim.interNodeNote { report.notes.append(n) }
         if let n = sim.ncclNote { report.notes.append(n) }
         if let e = sim.engineNote { report.notes.append(e) }
+        if let path = trace {
+            report.notes.append(try writeTrace(sim, choice: choice, bytes: bytes, outcome: m.outcome, to: path))
+        }
         report.print(output.format)
+    }
+
+    /// Plays the measured schedule again into a trace file; returns the footer line.
+    func writeTrace(_ sim: SimulationRun, choice: AlgorithmChoice, bytes: Int, outcome: SimulationOutcome, to path: String) throws -> String {
+        let sink: FileTraceSink
+        do { sink = try FileTraceSink(path: path) } catch { throw CLIError("--trace: \(error)") }
+        var limits = ChromeTraceRecorder.Limits()
+        limits.ranks = traceRanks
+        let title = "\(outcome.ncclPlan.map { "nccl(\($0))" } ?? outcome.rowName), \(ByteCount.format(bytes)) per rank, \(sim.clusterName) (simulated)"
+        let recorder = ChromeTraceRecorder(fabric: sim.fabric, sink: sink, title: title, expectedSeconds: outcome.timeSeconds,
+                                           launchSeconds: outcome.launchSeconds, limits: limits)
+        let replayed = try sim.replay(choice, bytes: bytes, outcome: outcome, observer: recorder)
+        let s = recorder.finish(totalSeconds: replayed.timeSeconds)
+        do { try sink.close() } catch { throw CLIError("--trace: \(error)") }
+        var parts = ["\(s.slices) slices of \(s.transfers) transfers", "\(s.tracedRanks) of \(sim.fabric.rankCount) ranks", "\(s.linkTracks) links"]
+        if recorder.rankStride > 1 { parts[1] += " (every \(recorder.rankStride)th; --trace-ranks)" }
+        parts.append(s.criticalPathTransfers.map { "critical path \($0) transfers" } ?? "critical path not followed (more than \(limits.criticalPathTransfers) transfers)")
+        if s.slicesLeftOut > 0 { parts.append("\(s.slicesLeftOut) rank slices left out (more than \(limits.tracksPerRank) at once on a rank)") }
+        return "trace: \(path) (\(parts.joined(separator: ", ")))"
     }
 }

@@ -55,6 +55,8 @@ public struct EventEngine: Sendable {
     /// How NCCL's protocol moves data, when the schedule is played as NCCL plays it (nil: the
     /// fabric's own latencies, every byte on the wire is payload, no per-channel cap).
     public let protocolTiming: ProtocolTiming?
+    /// Watches the run (nil: nobody, the default): every transfer and event (``EngineObserver``).
+    public var observer: (any EngineObserver)?
 
     public init(fabric: FabricMap, protocolTiming: ProtocolTiming? = nil) {
         self.fabric = fabric
@@ -71,6 +73,7 @@ public struct EventEngine: Sendable {
         let cpuStart = WallClock.processCPUSeconds()
         var state = _EngineState<S.StepIterator>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming)
         defer { state.release() }
+        state.observer = observer
         for r in 0..<schedule.rankCount {
             state.progress(r).initialize(to: RankProgress(schedule.makeSteps(forRank: r)))
         }
@@ -95,6 +98,7 @@ public struct EventEngine: Sendable {
         let cpuStart = WallClock.processCPUSeconds()
         var state = _EngineState<S.LaneSteps>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming, lanes: lanes)
         defer { state.release() }
+        state.observer = observer
         for r in 0..<schedule.rankCount {
             for l in 0..<lanes {
                 state.progress(r * lanes + l).initialize(to: RankProgress(schedule.makeSteps(forRank: r, lane: l)))
@@ -408,6 +412,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var events = 0
     @usableFromInline var transfers = 0
     @usableFromInline var failure: String?
+    /// The run's observer, and the chunk of the step being issued (what it is told).
+    @usableFromInline var observer: (any EngineObserver)?
+    @usableFromInline var observedChunk = 0
 
     @inlinable
     init(fabric: FabricMap, elementSizeBytes: Int, timing: ProtocolTiming? = nil, lanes: Int = 1) {
@@ -494,6 +501,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 if let b = queue.payload(ahead: 2) { _prefetch(transfer + b) }
             }
             let id = e.payload
+            observer?.transferCompleting(slot: id, atSeconds: now)
             let t = transfer[id]
             let src = Int(t.src), dst = Int(t.dst)
             if t.next != -2 {
@@ -556,6 +564,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @inlinable
     mutating func issueReady(_ r: Int) {
         while let (index, step) = progress(r).pointee.issueNext() {
+            if observer != nil { observedChunk = step.chunk }
             let gpu = lanes == 1 ? r : r / lanes
             guard step.peer >= 0 && step.peer < gpuCount && step.peer != gpu else {
                 failure = "rank \(gpu) step \(index) names peer \(step.peer), outside 0..<\(gpuCount) or itself"
@@ -682,9 +691,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             return Swift.max(end, begin + bytes * channelSecondsPerByte)
         }
         var done = end + latency
+        var reduceBegin: Double? = nil
         if reduce && gammaSecondsPerByte > 0 {
             let begin = end - Swift.max(duration, bytes * channelSecondsPerByte)
             let reduceStart = Swift.max(begin + latency, rank[dst].reduceFreeAt)
+            reduceBegin = reduceStart
             done = Swift.max(done, reduceStart + bytes * gammaSecondsPerByte)
             rank[dst].reduceFreeAt = done
         }
@@ -698,6 +709,13 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         transfer[id].reduceAfter = reduceAfter
         transfer[id].time = done
         transfers += 1
+        if let observer {
+            let linkBegin = end - Swift.max(duration, bytes * channelSecondsPerByte)
+            observer.transferStarted(ObservedTransfer(
+                slot: id, sourceRank: src / lanes, destinationRank: dst / lanes, lane: src % lanes, sendStep: srcStep, receiveStep: dstStep,
+                chunk: observedChunk, bytes: bytes, reduces: reduce, startSeconds: now, linkBeginSeconds: linkBegin,
+                linkEndSeconds: linkBegin + duration, reduceBeginSeconds: reduceBegin, completeSeconds: done))
+        }
         // Transfers from one sender to one receiver share a path, which serves them in order, so
         // they complete in order: only the oldest of such a chain waits in the event queue.
         if rank[src].chainTail < 0 {
