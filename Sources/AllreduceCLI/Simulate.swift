@@ -225,6 +225,8 @@ struct SimulationRun {
     var ncclPlans: [NCCLPlan] = []
     /// What hierarchical ran between nodes at each measured size, when `--inter-node auto` chose.
     var interNodeChoices: [(bytes: Int, algorithm: AllreduceAlgorithm)] = []
+    /// Watches the event model's runs (a progress line), when it has FIFO links to watch.
+    var observer: (any EngineObserver)?
 
     init(options: ClusterOptions) throws {
         self.options = options
@@ -252,13 +254,13 @@ struct SimulationRun {
         var candidates: [SimulationOutcome] = []
         switch choice {
         case .fixed(let a):
-            outcome = try simulator.time(a, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes)
+            outcome = try simulator.time(a, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes, observer: watcher)
         case .auto:
-            let r = try simulator.fastest(elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes)
+            let r = try simulator.fastest(elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes, observer: watcher)
             outcome = r.best
             candidates = r.all
         case .nccl(let a):
-            outcome = try timeNCCL(a, count: count, choice: choice)
+            outcome = try timeNCCL(a, count: count, choice: choice, observer: watcher)
         }
         if let plan = outcome.ncclPlan, !ncclPlans.contains(plan) { ncclPlans.append(plan) }
         for o in candidates.isEmpty ? [outcome] : candidates {
@@ -290,6 +292,11 @@ struct SimulationRun {
         ]
         if simulator.model == .nccl { row.append(.text(outcome.ncclProtocol?.rawValue ?? "")) }
         return (row, outcome, candidates)
+    }
+
+    /// `observer` when the runs can be watched (the event model with FIFO links).
+    var watcher: (any EngineObserver)? {
+        simulator.model == .event && simulator.linkService == .fifo ? observer : nil
     }
 
     /// What NCCL would run (`algorithm` forced if given) for `count` elements, timed.
@@ -409,6 +416,8 @@ struct Simulate: ParsableCommand {
     @Option(name: .customLong("trace-ranks"), help: "Most ranks with tracks in --trace; beyond, every k-th rank is traced.")
     var traceRanks: Int = ChromeTraceRecorder.Limits().ranks
 
+    @OptionGroup var progress: ProgressOptions
+
     func validate() throws {
         _ = try parseBytes(size, option: "--size")
         _ = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
@@ -425,7 +434,11 @@ struct Simulate: ParsableCommand {
         let bytes = try parseBytes(size, option: "--size")
         let choice = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
         var report = Report(columns: sim.columns)
-        let m = try sim.measure(choice, bytes: bytes)
+        let line = ProgressLine(label: "simulate", options: progress)
+        sim.observer = line.observer
+        let m: (row: [ReportValue], outcome: SimulationOutcome, candidates: [SimulationOutcome])
+        do { m = try sim.measure(choice, bytes: bytes) } catch { line.finish(); throw error }
+        line.finish()
         report.append(m.row)
         report.notes.append(sim.topologyNote)
         report.notes.append(sim.bottleneckNote)
@@ -441,6 +454,7 @@ struct Simulate: ParsableCommand {
         if let n = sim.ncclNote { report.notes.append(n) }
         if let e = sim.engineNote { report.notes.append(e) }
         if let path = trace {
+            sim.observer = nil
             report.notes.append(try writeTrace(sim, choice: choice, bytes: bytes, outcome: m.outcome, to: path))
         }
         report.print(output.format)
@@ -455,11 +469,17 @@ struct Simulate: ParsableCommand {
         let title = "\(outcome.ncclPlan.map { "nccl(\($0))" } ?? outcome.rowName), \(ByteCount.format(bytes)) per rank, \(sim.clusterName) (simulated)"
         let recorder = ChromeTraceRecorder(fabric: sim.fabric, sink: sink, title: title, expectedSeconds: outcome.timeSeconds,
                                            launchSeconds: outcome.launchSeconds, limits: limits)
-        let replayed = try sim.replay(choice, bytes: bytes, outcome: outcome, observer: recorder)
+        let line = ProgressLine(label: "simulate --trace", options: progress)
+        line.inner = recorder
+        line.expectedEvents = outcome.statistics?.events
+        let replayed: SimulationOutcome
+        do { replayed = try sim.replay(choice, bytes: bytes, outcome: outcome, observer: line.observer!) } catch { line.finish(); throw error }
+        line.finish()
         let s = recorder.finish(totalSeconds: replayed.timeSeconds)
         do { try sink.close() } catch { throw CLIError("--trace: \(error)") }
-        var parts = ["\(s.slices) slices of \(s.transfers) transfers", "\(s.tracedRanks) of \(sim.fabric.rankCount) ranks", "\(s.linkTracks) links"]
-        if recorder.rankStride > 1 { parts[1] += " (every \(recorder.rankStride)th; --trace-ranks)" }
+        var parts = ["\(s.slices) slices of \(s.transfers) transfers",
+                     recorder.rankStride > 1 ? recorder.samplingNote + " by --trace-ranks" : "\(s.tracedRanks) of \(sim.fabric.rankCount) ranks",
+                     "\(s.linkTracks) links"]
         parts.append(s.criticalPathTransfers.map { "critical path \($0) transfers" } ?? "critical path not followed (more than \(limits.criticalPathTransfers) transfers)")
         if s.slicesLeftOut > 0 { parts.append("\(s.slicesLeftOut) rank slices left out (more than \(limits.tracksPerRank) at once on a rank)") }
         return "trace: \(path) (\(parts.joined(separator: ", ")))"

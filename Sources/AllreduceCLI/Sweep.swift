@@ -40,6 +40,8 @@ struct Sweep: ParsableCommand {
 
     @OptionGroup var plot: PlotOptions
 
+    @OptionGroup var progress: ProgressOptions
+
     /// Most sizes a sweep may have (a guard against -i 1 over gigabytes).
     static let maxSizes = 100_000
 
@@ -91,10 +93,18 @@ struct Sweep: ParsableCommand {
         var busSums = [Double](repeating: 0, count: choices.count)
         var fastestBySize: [(size: Int, name: String)] = []
         var lines = [[SizePoint]](repeating: [], count: choices.count)
-        for bytes in try sizes() {
+        let sizeList = try sizes()
+        // A point's share of the work: its bytes, plus a chunk's worth for the fixed costs.
+        let weight = { (bytes: Int) in Double(bytes) + Double(sim.chunkBytes) }
+        let line = ProgressLine(label: "sweep", options: progress, totalCount: sizeList.count * choices.count,
+                                totalWeight: sizeList.reduce(0) { $0 + weight($1) } * Double(choices.count))
+        sim.observer = line.observer
+        defer { line.finish() }
+        for bytes in sizeList {
             var best: (name: String, seconds: Double)?
             for (i, c) in choices.enumerated() {
                 let m = try sim.measure(c, bytes: bytes)
+                line.completed(weight: weight(bytes))
                 report.append(m.row)
                 if case .number(let bus) = m.row[8] {
                     busSums[i] += bus
@@ -126,6 +136,7 @@ struct Sweep: ParsableCommand {
         if let n = sim.interNodeNote { report.notes.append(n) }
         if let n = sim.ncclNote { report.notes.append(n) }
         if let e = sim.engineNote { report.notes.append(e) }
+        line.finish()
         if let file = plot.plot {
             let title = "allreduce on \(sim.clusterName), \(cluster.datatype.name) \(cluster.op.rawValue) (simulated, \(sim.simulator.model.rawValue) model)"
             try plot.write(LinePlot(title: title, quantity: plot.plotY,

@@ -178,7 +178,8 @@ public struct Simulator: Sendable {
 
     /// Times every candidate and returns the fastest (ties go to the earlier candidate), with all
     /// the candidates' outcomes.
-    public func fastest(elementCount: Int, dataType: DataType, chunkBytes: Int, among candidates: [AllreduceAlgorithm]? = nil) throws
+    public func fastest(elementCount: Int, dataType: DataType, chunkBytes: Int, among candidates: [AllreduceAlgorithm]? = nil,
+                        observer: (any EngineObserver)? = nil) throws
         -> (best: SimulationOutcome, all: [SimulationOutcome])
     {
         let list = candidates ?? autoCandidates
@@ -189,7 +190,7 @@ public struct Simulator: Sendable {
             return (o, [o])
         }
         var all: [SimulationOutcome] = []
-        for a in list { all.append(try time(a, elementCount: elementCount, dataType: dataType, chunkBytes: chunkBytes)) }
+        for a in list { all.append(try time(a, elementCount: elementCount, dataType: dataType, chunkBytes: chunkBytes, observer: observer)) }
         var best = all[0]
         for o in all.dropFirst() where o.timeSeconds < best.timeSeconds { best = o }
         return (best, all)

@@ -39,7 +39,7 @@ struct TraceCLITests {
         let r = try CLI.run(["simulate", "--topology", "switch", "--ranks", "32", "--size", "1M", "--algorithm", "auto",
                              "--trace", path, "--trace-ranks", "8", "--format", "csv"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stderr.contains("8 of 32 ranks (every 4th; --trace-ranks)"))
+        #expect(r.stderr.contains("8 of 32 ranks traced (every 4th: 0, 4, 8, ...) by --trace-ranks"))
         let ranks = Set(try Self.events(path).filter { $0["ph"] as? String == "X" && $0["pid"] as? Int == 1 }.map { ($0["tid"] as! Int) / 64 })
         #expect(ranks == Set(stride(from: 0, to: 32, by: 4)))
     }
