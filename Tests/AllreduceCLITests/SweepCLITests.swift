@@ -109,3 +109,35 @@ struct SweepPlotCLITests {
         expectOneLineError(try CLI.run(["sweep", "--plot-y", "speed"]), contains: ["--plot-y"])
     }
 }
+
+@Suite("allreduce sweep --plot-measured")
+struct SweepMeasuredPlotCLITests {
+    @Test("published measurements of the same cluster within the sizes become solid lines beside the predicted ones")
+    func published() throws {
+        let path = SweepPlotCLITests.temporaryPath("measured.svg")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let data = packagePath("Data/nccl-tests-published.tsv")
+        let r = try CLI.run(["sweep", "--topology", "dgx-a100", "-b", "1M", "-e", "64M", "-f", "8", "--algorithm", "ring",
+                             "--plot", path, "--plot-measured", data])
+        #expect(r.status == 0, "\(r.stderr)")
+        // dgx-a100, 1 node x 8 GPUs: auto at 1M, 8M, 64M (and larger sizes outside the sweep).
+        #expect(r.stdout.contains("measured: nccl-tests auto (3 points) from \(data)"))
+        let svg = try String(contentsOfFile: path, encoding: .utf8)
+        let groups = svg.split(separator: "\n").filter { $0.contains("class=\"series\"") }
+        #expect(groups.count == 2)
+        #expect(groups[0].contains("data-name=\"nccl-tests auto\"") && groups[0].contains("data-origin=\"measured\""))
+        #expect(groups[1].contains("data-name=\"ring\"") && groups[1].contains("data-origin=\"predicted\""))
+        #expect(svg.components(separatedBy: "<circle").count - 1 == 3 + 1)  // three points and the legend's dot
+    }
+
+    @Test("a cluster nobody published says so; --plot-measured needs --plot")
+    func none() throws {
+        let path = SweepPlotCLITests.temporaryPath("none.svg")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let data = packagePath("Data/nccl-tests-published.tsv")
+        let r = try CLI.run(["sweep", "--topology", "switch", "-b", "1K", "-e", "4K", "--algorithm", "ring", "--plot", path, "--plot-measured", data])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("no published measurements of this cluster"))
+        expectOneLineError(try CLI.run(["sweep", "--plot-measured", data]), contains: ["--plot-measured", "--plot"])
+    }
+}
