@@ -143,7 +143,8 @@ struct Sweep: ParsableCommand {
         if let e = sim.engineNote { report.notes.append(e) }
         line.finish()
         if let file = plot.plot {
-            let title = "allreduce on \(sim.clusterName), \(cluster.datatype.name) \(cluster.op.rawValue) (simulated, \(sim.simulator.model.rawValue) model)"
+            let title = "allreduce on \(sim.clusterName), \(cluster.datatype.name) \(cluster.op.rawValue): \(sim.simulator.model.rawValue) model"
+                + (plotMeasured == nil ? "" : " and published measurements")
             var series: [(name: String, origin: LinePlot.Origin, points: [SizePoint])] = zip(choices, lines).map { (name: $0.name, origin: .predicted, points: $1) }
             var measured = ""
             if let path = plotMeasured {
