@@ -283,7 +283,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
             ids.reverse()
             pathLength = ids.count
             if launchSeconds > 0 {
-                event("{\"ph\":\"X\",\"pid\":3,\"tid\":1,\"name\":\"launch\",\"ts\":0,\"dur\":\(micro(launchSeconds)),\"args\":{\"what\":\"NCCL's start latency\"}}", raw: true)
+                event("{\"ph\":\"X\",\"pid\":3,\"tid\":1,\"name\":\"launch\",\"ts\":0,\"dur\":\(micro(launchSeconds)),\"args\":{\"what\":\"NCCL's start latency\"}}")
             }
             var from = 0.0
             for (k, id) in ids.enumerated() {
@@ -352,10 +352,10 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
         let name = jsonString("\(fabric.linkName(trackedLinks[track])) utilization")
         if linkBusy[track] > 0 || current == 0 {
             let percent = Swift.min(100, linkBusy[track] / binSeconds * 100)
-            event("{\"ph\":\"C\",\"pid\":2,\"name\":\(name),\"ts\":\(micro(Double(current) * binSeconds + launchSeconds)),\"args\":{\"busy %\":\(fixed(percent, 1))}}", raw: true)
+            event("{\"ph\":\"C\",\"pid\":2,\"name\":\(name),\"ts\":\(micro(Double(current) * binSeconds + launchSeconds)),\"args\":{\"busy %\":\(fixed(percent, 1))}}")
         }
         if bin > current + 1 || bin == Int.max {
-            event("{\"ph\":\"C\",\"pid\":2,\"name\":\(name),\"ts\":\(micro(Double(current + 1) * binSeconds + launchSeconds)),\"args\":{\"busy %\":0}}", raw: true)
+            event("{\"ph\":\"C\",\"pid\":2,\"name\":\(name),\"ts\":\(micro(Double(current + 1) * binSeconds + launchSeconds)),\"args\":{\"busy %\":0}}")
         }
         if bin != Int.max { linkBin[track] = bin }
         linkBusy[track] = 0
@@ -365,14 +365,14 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
         slicesWritten += 1
         // Both ends rounded to the nanosecond, so that nested slices stay nested as written.
         let from = nanoseconds(begin + launchSeconds), to = Swift.max(from, nanoseconds(end + launchSeconds))
-        event("{\"ph\":\"X\",\"pid\":\(pid),\"tid\":\(tid),\"name\":\(jsonString(name)),\"ts\":\(microseconds(from)),\"dur\":\(microseconds(to - from)),\"args\":{\(args)}}", raw: true)
+        event("{\"ph\":\"X\",\"pid\":\(pid),\"tid\":\(tid),\"name\":\(jsonString(name)),\"ts\":\(microseconds(from)),\"dur\":\(microseconds(to - from)),\"args\":{\(args)}}")
     }
 
     func metadata(pid: Int, tid: Int = 0, name: String, args: String) {
-        event("{\"ph\":\"M\",\"pid\":\(pid),\"tid\":\(tid),\"name\":\"\(name)\",\"args\":{\(args)}}", raw: true)
+        event("{\"ph\":\"M\",\"pid\":\(pid),\"tid\":\(tid),\"name\":\"\(name)\",\"args\":{\(args)}}")
     }
 
-    func event(_ json: String, raw: Bool) {
+    func event(_ json: String) {
         sink.write(first ? json : ",\n" + json)
         first = false
     }
