@@ -73,7 +73,7 @@ public struct EventEngine: Sendable {
         let cpuStart = WallClock.processCPUSeconds()
         var state = _EngineState<S.StepIterator>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming)
         defer { state.release() }
-        state.observer = observer
+        state.watch(observer)
         for r in 0..<schedule.rankCount {
             state.progress(r).initialize(to: RankProgress(schedule.makeSteps(forRank: r)))
         }
@@ -98,7 +98,7 @@ public struct EventEngine: Sendable {
         let cpuStart = WallClock.processCPUSeconds()
         var state = _EngineState<S.LaneSteps>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming, lanes: lanes)
         defer { state.release() }
-        state.observer = observer
+        state.watch(observer)
         for r in 0..<schedule.rankCount {
             for l in 0..<lanes {
                 state.progress(r * lanes + l).initialize(to: RankProgress(schedule.makeSteps(forRank: r, lane: l)))
@@ -412,9 +412,18 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var events = 0
     @usableFromInline var transfers = 0
     @usableFromInline var failure: String?
-    /// The run's observer, and the chunk of the step being issued (what it is told).
+    /// The run's observer, whether there is one (what the hot paths test: a plain flag, where
+    /// testing the optional reference could retain and release it), and the chunk of the step
+    /// being issued (what it is told).
     @usableFromInline var observer: (any EngineObserver)?
+    @usableFromInline var watching = false
     @usableFromInline var observedChunk = 0
+
+    @inlinable
+    mutating func watch(_ observer: (any EngineObserver)?) {
+        self.observer = observer
+        watching = observer != nil
+    }
 
     @inlinable
     init(fabric: FabricMap, elementSizeBytes: Int, timing: ProtocolTiming? = nil, lanes: Int = 1) {
@@ -501,7 +510,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 if let b = queue.payload(ahead: 2) { _prefetch(transfer + b) }
             }
             let id = e.payload
-            observer?.transferCompleting(slot: id, atSeconds: now)
+            if watching { _observeCompletion(id) }
             let t = transfer[id]
             let src = Int(t.src), dst = Int(t.dst)
             if t.next != -2 {
@@ -525,6 +534,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         for r in 0..<rankCount where !progress(r).pointee.isFinished() {
             throw SimulationError.deadlock(rank: r / lanes, &progress(r).pointee, atSeconds: now)
         }
+    }
+
+    /// Tells the observer the engine handles transfer `id`'s completion (out of line).
+    @usableFromInline @inline(never)
+    func _observeCompletion(_ id: Int) {
+        observer?.transferCompleting(slot: id, atSeconds: now)
     }
 
     /// The busiest link of each class.
@@ -564,7 +579,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @inlinable
     mutating func issueReady(_ r: Int) {
         while let (index, step) = progress(r).pointee.issueNext() {
-            if observer != nil { observedChunk = step.chunk }
+            if watching { observedChunk = step.chunk }
             let gpu = lanes == 1 ? r : r / lanes
             guard step.peer >= 0 && step.peer < gpuCount && step.peer != gpu else {
                 failure = "rank \(gpu) step \(index) names peer \(step.peer), outside 0..<\(gpuCount) or itself"
@@ -709,12 +724,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         transfer[id].reduceAfter = reduceAfter
         transfer[id].time = done
         transfers += 1
-        if let observer {
-            let linkBegin = end - Swift.max(duration, bytes * channelSecondsPerByte)
-            observer.transferStarted(ObservedTransfer(
-                slot: id, sourceRank: src / lanes, destinationRank: dst / lanes, lane: src % lanes, sendStep: srcStep, receiveStep: dstStep,
-                chunk: observedChunk, bytes: bytes, reduces: reduce, startSeconds: now, linkBeginSeconds: linkBegin,
-                linkEndSeconds: linkBegin + duration, reduceBeginSeconds: reduceBegin, completeSeconds: done))
+        if watching {
+            _observeStart(id: id, src: src, dst: dst, srcStep: srcStep, dstStep: dstStep, bytes: bytes, reduce: reduce,
+                          linkBegin: end - Swift.max(duration, bytes * channelSecondsPerByte), duration: duration, reduceBegin: reduceBegin, done: done)
         }
         // Transfers from one sender to one receiver share a path, which serves them in order, so
         // they complete in order: only the oldest of such a chain waits in the event queue.
@@ -731,6 +743,17 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             queue.push(time: done, payload: id)
         }
         return id
+    }
+
+    /// Tells the observer about a transfer that started (out of line: a run nobody watches keeps
+    /// ``start`` as small as it was).
+    @usableFromInline @inline(never)
+    func _observeStart(id: Int, src: Int, dst: Int, srcStep: Int, dstStep: Int, bytes: Double, reduce: Bool, linkBegin: Double,
+                       duration: Double, reduceBegin: Double?, done: Double) {
+        observer?.transferStarted(ObservedTransfer(
+            slot: id, sourceRank: src / lanes, destinationRank: dst / lanes, lane: src % lanes, sendStep: srcStep, receiveStep: dstStep,
+            chunk: observedChunk, bytes: bytes, reduces: reduce, startSeconds: now, linkBeginSeconds: linkBegin,
+            linkEndSeconds: linkBegin + duration, reduceBeginSeconds: reduceBegin, completeSeconds: done))
     }
 
     @inlinable
