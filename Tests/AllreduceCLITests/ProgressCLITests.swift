@@ -40,6 +40,19 @@ struct ProgressCLITests {
         #expect(!r.stdout.contains("ETA"))
     }
 
+    @Test("one long event run on a terminal counts its events as the engine plays them")
+    func eventRun() throws {
+        // About half a million events: seconds in a debug build.
+        let r = try runOnTerminal(["simulate", "--topology", "dgx-h100", "--nodes", "64", "--size", "1G", "--algorithm", "ring"])
+        let updates = r.terminal.split(separator: "\r").filter { $0.hasPrefix("simulate: ") }
+        #expect(!updates.isEmpty, "terminal showed: \(r.terminal.prefix(300))")
+        // Events so far grow; the total is not known before the run ends.
+        let counts = updates.map { Int($0.dropFirst("simulate: ".count).prefix { $0.isNumber })! }
+        #expect(counts == counts.sorted() && counts.allSatisfy { $0 > 0 })
+        #expect(updates.allSatisfy { $0.contains(" events/s, ETA unknown") })
+        #expect(r.stdout.contains("# engine: "))
+    }
+
     @Test("--quiet, or standard error not a terminal: no progress")
     func quiet() throws {
         let r = try runOnTerminal(Self.longSweep + ["--quiet"])
