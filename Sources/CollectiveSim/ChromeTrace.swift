@@ -68,7 +68,7 @@ public final class FileTraceSink: TraceSink {
 /// Large runs: beyond ``Limits/ranks`` ranks, every k-th rank is traced (k the smallest that
 /// keeps at most that many), and links get a track when a traced rank's transfer first uses
 /// them, up to ``Limits/links``. The critical path is kept for up to
-/// ``Limits/criticalPathTransfers`` transfers (32 bytes each). The other state is O(traced
+/// ``Limits/criticalPathTransfers`` transfers (40 bytes each). The other state is O(traced
 /// ranks + links). What was sampled or left out is said in the ranks process' label and in
 /// ``summary``.
 ///
@@ -87,7 +87,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
         public var links = 256
         /// Most tracks one rank's overlapping slices spread over (at most 64).
         public var tracksPerRank = 32
-        /// Most transfers whose critical path is followed (32 bytes each).
+        /// Most transfers whose critical path is followed (40 bytes each).
         public var criticalPathTransfers = 1_000_000
         /// Intervals of the utilization counters.
         public var utilizationBins = 100
