@@ -172,7 +172,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
     /// Whether rank `r` has tracks.
     public func isTraced(rank r: Int) -> Bool { r % rankStride == 0 }
 
-    /// `ranks 0, 4, 8, ... traced: every 4th of 256`.
+    /// `64 of 256 ranks traced (every 4th: 0, 4, 8, ...)`.
     public var samplingNote: String {
         let p = fabric.rankCount
         let traced = (p + rankStride - 1) / rankStride
