@@ -10,6 +10,7 @@
 //                                                  (C: AVX2/F16C loops chosen at run time)
 //                -> CollectiveSim -> CCollectiveSim (C: a prefetch hint for the event engine)
 //                -> CollectiveMPI -> CMPI (trait MPI: system library over Open MPI's mpi.h)
+//                -> CollectivePlot (SVG plots; no dependencies)
 //
 // No unsafe build settings here: tuning flags (for example `-target-cpu`) come from Scripts/.
 import PackageDescription
@@ -22,6 +23,7 @@ let package = Package(
         .library(name: "CollectiveCore", targets: ["CollectiveCore"]),
         .library(name: "CollectiveFabric", targets: ["CollectiveFabric"]),
         .library(name: "CollectiveSim", targets: ["CollectiveSim"]),
+        .library(name: "CollectivePlot", targets: ["CollectivePlot"]),
     ],
     traits: [
         .trait(
@@ -44,6 +46,9 @@ let package = Package(
         // Header-only C helper of the event engine: a software prefetch hint. No dependencies.
         .target(name: "CCollectiveSim"),
         .target(name: "CollectiveSim", dependencies: ["CollectiveCore", "CollectiveFabric", "CollectiveKernels", "CCollectiveSim"]),
+        // SVG line plots of results against size: used by `sweep` (simulated) and `mpi` (measured),
+        // so it belongs to neither of their modules; it depends on nothing.
+        .target(name: "CollectivePlot"),
         .systemLibrary(
             name: "CMPI",
             pkgConfig: "ompi-c",
@@ -67,6 +72,7 @@ let package = Package(
                 // Without the trait only its MPI-free parts build: the CLI validates `mpi`'s
                 // options with them either way.
                 "CollectiveMPI",
+                "CollectivePlot",
                 .target(name: "CMPI", condition: .when(traits: ["MPI"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -75,6 +81,7 @@ let package = Package(
         .testTarget(name: "CollectiveCoreTests", dependencies: ["CollectiveCore", "CollectiveKernels"]),
         .testTarget(name: "CollectiveFabricTests", dependencies: ["CollectiveFabric", "CollectiveCore"]),
         .testTarget(name: "CollectiveSimTests", dependencies: ["CollectiveSim", "CollectiveFabric", "CollectiveCore"]),
+        .testTarget(name: "CollectivePlotTests", dependencies: ["CollectivePlot"]),
         .testTarget(name: "AllreduceCLITests", dependencies: ["AllreduceCLI"]),
         // The MPI-free parts of CollectiveMPI; the runner itself is tested under mpirun by Scripts/test-mpi.
         .testTarget(name: "CollectiveMPITests", dependencies: ["CollectiveMPI", "CollectiveCore", "CollectiveKernels"]),

@@ -2,6 +2,7 @@ import ArgumentParser
 import CollectiveCore
 import CollectiveKernels
 import CollectiveMPI
+import CollectivePlot
 #if MPI
 import CMPI
 #endif
@@ -104,6 +105,10 @@ struct MPIRun: ParsableCommand {
     var testCorruptRank: Int?
 
     @OptionGroup var output: FormatOptions
+
+    @OptionGroup var plot: PlotOptions
+
+    @OptionGroup var progress: ProgressOptions
 
     /// The validated configuration, or a one-line reason. Allocates nothing.
     func makeConfiguration() throws -> MPIRunConfigurationDraft {
@@ -265,10 +270,21 @@ extension MPIRun {
         } catch {
             stop(world, error.description)
         }
-        benchmark.run()
+        // Rank 0 draws the progress line (rows, sizes weighted by their bytes).
+        let sizes = configuration.sizesBytes
+        let line = ProgressLine(label: "mpi", options: world.rank == 0 ? progress : ProgressOptions(quiet: true),
+                                totalCount: sizes.count * configuration.algorithms.count, totalWeight: sizes.reduce(0.0) { $0 + Double($1) + 1024 } * Double(configuration.algorithms.count),
+                                unit: "rows", showsEvents: false)
+        benchmark.run { row in line.completed(weight: Double(row.sizeBytes) + 1024) }
+        line.finish()
 
         if world.rank == 0 {
-            report(benchmark).print(output.format)
+            var report = report(benchmark)
+            if let file = plot.plot {
+                do { try plot.write(measuredPlot(benchmark)) } catch { stop(world, "\(error)") }
+                report.notes.append("plot: \(file) (\(plot.plotY.axisLabel) against size, measured)")
+            }
+            report.print(output.format)
             fflush(nil)
         }
         let wrong = benchmark.rows.reduce(0) { $0 + ($1.wrong ?? 0) }
@@ -290,6 +306,19 @@ extension MPIRun {
         }
         MPIProcess.finalize()
         Glibc.exit(1)
+    }
+
+    /// The measured rows as lines against size, one per algorithm (a schedule that fell back at
+    /// small sizes, `ring->recursive-doubling`, stays on its algorithm's line).
+    func measuredPlot(_ benchmark: MPIAllreduceBenchmark) -> LinePlot {
+        let c = benchmark.configuration
+        let lines: [(name: String, origin: LinePlot.Origin, points: [SizePoint])] = c.algorithms.map { a in
+            let rows = benchmark.rows.filter { $0.algorithm == a.description || $0.algorithm.hasPrefix(a.description + "->") }
+            return (a.description, .measured, rows.map { SizePoint(bytes: $0.sizeBytes, timeSeconds: $0.timeMeanMicroseconds / 1e6, busbwGBps: $0.busbwGBps) })
+        }
+        let n = benchmark.world.size, nodes = benchmark.layout.nodeCount
+        return LinePlot(title: "allreduce under mpirun: \(n) rank\(n == 1 ? "" : "s") on \(nodes) node\(nodes == 1 ? "" : "s"), \(c.dataType.rawValue) \(c.op.rawValue), transport \(c.transport.rawValue)",
+                        quantity: plot.plotY, lines: lines)
     }
 
     func report(_ benchmark: MPIAllreduceBenchmark) -> Report {

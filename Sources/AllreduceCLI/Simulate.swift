@@ -229,6 +229,8 @@ struct SimulationRun {
     var ncclPlans: [NCCLPlan] = []
     /// What hierarchical ran between nodes at each measured size, when `--inter-node auto` chose.
     var interNodeChoices: [(bytes: Int, algorithm: AllreduceAlgorithm)] = []
+    /// Watches the event model's runs (a progress line), when it has FIFO links to watch.
+    var observer: (any EngineObserver)?
 
     init(options: ClusterOptions) throws {
         self.options = options
@@ -256,19 +258,13 @@ struct SimulationRun {
         var candidates: [SimulationOutcome] = []
         switch choice {
         case .fixed(let a):
-            outcome = try simulator.time(a, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes)
+            outcome = try simulator.time(a, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes, observer: watcher)
         case .auto:
-            let r = try simulator.fastest(elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes)
+            let r = try simulator.fastest(elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes, observer: watcher)
             outcome = r.best
             candidates = r.all
         case .nccl(let a):
-            do {
-                outcome = try simulator.timeNCCL(elementCount: count, dataType: options.datatype, algorithm: a,
-                                                 protocol: options.ncclProtocol, channels: options.channels,
-                                                 chunkBytes: try options.chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") })
-            } catch let e as SimulationError {
-                throw CLIError("--algorithm \(choice.name): \(e)")
-            }
+            outcome = try timeNCCL(a, count: count, choice: choice, observer: watcher)
         }
         if let plan = outcome.ncclPlan, !ncclPlans.contains(plan) { ncclPlans.append(plan) }
         for o in candidates.isEmpty ? [outcome] : candidates {
@@ -302,12 +298,47 @@ struct SimulationRun {
         return (row, outcome, candidates)
     }
 
+    /// `observer` when the runs can be watched (the event model with FIFO links).
+    var watcher: (any EngineObserver)? {
+        simulator.model == .event && simulator.linkService == .fifo ? observer : nil
+    }
+
+    /// What NCCL would run (`algorithm` forced if given) for `count` elements, timed.
+    func timeNCCL(_ algorithm: NCCLAlgorithm?, count: Int, choice: AlgorithmChoice, observer: (any EngineObserver)? = nil) throws -> SimulationOutcome {
+        do {
+            return try simulator.timeNCCL(elementCount: count, dataType: options.datatype, algorithm: algorithm,
+                                          protocol: options.ncclProtocol, channels: options.channels,
+                                          chunkBytes: try options.chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") }, observer: observer)
+        } catch let e as SimulationError {
+            throw CLIError("--algorithm \(choice.name): \(e)")
+        }
+    }
+
+    /// Plays again what `measure` timed as `outcome` (for `auto`, the algorithm it chose), with
+    /// `observer` watching: the same schedule on the same engine, so the same time.
+    func replay(_ choice: AlgorithmChoice, bytes: Int, outcome: SimulationOutcome, observer: any EngineObserver) throws -> SimulationOutcome {
+        let count = bytes / options.datatype.sizeInBytes
+        switch choice {
+        case .fixed, .auto:
+            return try simulator.time(outcome.algorithm, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes, observer: observer)
+        case .nccl(let a):
+            return try timeNCCL(a, count: count, choice: choice, observer: observer)
+        }
+    }
+
     /// `topology: dgx-h100 x 4 nodes = 32 GPUs (...)`.
     var topologyNote: String {
         let t = fabric.topology
         let nodes = t.name == "switch" ? "\(fabric.rankCount) rank\(fabric.rankCount == 1 ? "" : "s")" : "\(fabric.nodeCount) node\(fabric.nodeCount == 1 ? "" : "s") x \(fabric.gpusPerNode) GPUs = \(fabric.rankCount) ranks"
         let service = simulator.model == .event && simulator.linkService == .fair ? " (links shared max-min fairly)" : ""
         return "topology: \(t.name), \(nodes); model: \(simulator.model.rawValue)\(service)"
+    }
+
+    /// `dgx-h100, 4 nodes x 8 GPUs` or `switch, 8 ranks`.
+    var clusterName: String {
+        let t = fabric.topology
+        return t.name == "switch" ? "switch, \(fabric.rankCount) rank\(fabric.rankCount == 1 ? "" : "s")"
+            : "\(t.name), \(fabric.nodeCount) node\(fabric.nodeCount == 1 ? "" : "s") x \(fabric.gpusPerNode) GPUs"
     }
 
     /// Why the time is what it is: the bottleneck costs the closed forms see.
@@ -384,9 +415,23 @@ struct Simulate: ParsableCommand {
 
     @OptionGroup var output: FormatOptions
 
+    @Option(name: .long, help: ArgumentHelp("Also write the played schedule as a Chrome/Perfetto trace (open it in ui.perfetto.dev): a track per rank, per link with its utilization, and the critical path. Event model, --links fifo.", valueName: "file.json"))
+    var trace: String?
+
+    @Option(name: .customLong("trace-ranks"), help: "Most ranks with tracks in --trace; beyond, every k-th rank is traced.")
+    var traceRanks: Int = ChromeTraceRecorder.Limits().ranks
+
+    @OptionGroup var progress: ProgressOptions
+
     func validate() throws {
         _ = try parseBytes(size, option: "--size")
         _ = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
+        if trace != nil {
+            guard cluster.timingModel == .event else { throw ValidationError("--trace needs --model event (the \(cluster.timingModel.rawValue) model plays no transfers)") }
+            guard cluster.links.lowercased() == "fifo" else { throw ValidationError("--trace needs --links fifo") }
+            if trace!.isEmpty { throw ValidationError("--trace: empty file name") }
+        }
+        guard traceRanks >= 1 else { throw ValidationError("--trace-ranks must be at least 1, got \(traceRanks)") }
     }
 
     func run() throws {
@@ -394,7 +439,11 @@ struct Simulate: ParsableCommand {
         let bytes = try parseBytes(size, option: "--size")
         let choice = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
         var report = Report(columns: sim.columns)
-        let m = try sim.measure(choice, bytes: bytes)
+        let line = ProgressLine(label: "simulate", options: progress)
+        sim.observer = line.observer
+        let m: (row: [ReportValue], outcome: SimulationOutcome, candidates: [SimulationOutcome])
+        do { m = try sim.measure(choice, bytes: bytes) } catch { line.finish(); throw error }
+        line.finish()
         report.append(m.row)
         report.notes.append(sim.topologyNote)
         report.notes.append(sim.bottleneckNote)
@@ -409,6 +458,35 @@ struct Simulate: ParsableCommand {
         if let n = sim.interNodeNote { report.notes.append(n) }
         if let n = sim.ncclNote { report.notes.append(n) }
         if let e = sim.engineNote { report.notes.append(e) }
+        if let path = trace {
+            sim.observer = nil
+            report.notes.append(try writeTrace(sim, choice: choice, bytes: bytes, outcome: m.outcome, to: path))
+        }
         report.print(output.format)
+    }
+
+    /// Plays the measured schedule again into a trace file; returns the footer line.
+    func writeTrace(_ sim: SimulationRun, choice: AlgorithmChoice, bytes: Int, outcome: SimulationOutcome, to path: String) throws -> String {
+        let sink: FileTraceSink
+        do { sink = try FileTraceSink(path: path) } catch { throw CLIError("--trace: \(error)") }
+        var limits = ChromeTraceRecorder.Limits()
+        limits.ranks = traceRanks
+        let title = "\(outcome.ncclPlan.map { "nccl(\($0))" } ?? outcome.rowName), \(ByteCount.format(bytes)) per rank, \(sim.clusterName) (simulated)"
+        let recorder = ChromeTraceRecorder(fabric: sim.fabric, sink: sink, title: title, expectedSeconds: outcome.timeSeconds,
+                                           launchSeconds: outcome.launchSeconds, limits: limits)
+        let line = ProgressLine(label: "simulate --trace", options: progress)
+        line.inner = recorder
+        line.expectedEvents = outcome.statistics?.events
+        let replayed: SimulationOutcome
+        do { replayed = try sim.replay(choice, bytes: bytes, outcome: outcome, observer: line.observer!) } catch { line.finish(); throw error }
+        line.finish()
+        let s = recorder.finish(totalSeconds: replayed.timeSeconds)
+        do { try sink.close() } catch { throw CLIError("--trace: \(error)") }
+        var parts = ["\(s.slices) slices of \(s.transfers) transfers",
+                     recorder.rankStride > 1 ? recorder.samplingNote + " by --trace-ranks" : "\(s.tracedRanks) of \(sim.fabric.rankCount) ranks",
+                     "\(s.linkTracks) links"]
+        parts.append(s.criticalPathTransfers.map { "critical path \($0) transfers" } ?? "critical path not followed (more than \(limits.criticalPathTransfers) transfers)")
+        if s.slicesLeftOut > 0 { parts.append("\(s.slicesLeftOut) rank slices left out (more than \(limits.tracksPerRank) at once on a rank)") }
+        return "trace: \(path) (\(parts.joined(separator: ", ")))"
     }
 }

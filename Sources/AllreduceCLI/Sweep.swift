@@ -1,7 +1,9 @@
 import ArgumentParser
 import CollectiveCore
 import CollectiveFabric
+import CollectivePlot
 import CollectiveSim
+import Foundation
 
 struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,6 +39,13 @@ struct Sweep: ParsableCommand {
 
     @OptionGroup var output: FormatOptions
 
+    @OptionGroup var plot: PlotOptions
+
+    @Option(name: .customLong("plot-measured"), help: ArgumentHelp("With --plot: also draw the published measurements of this cluster (same preset, nodes and GPUs per node) from a file in the format of Data/nccl-tests-published.tsv, as solid lines.", valueName: "file.tsv"))
+    var plotMeasured: String?
+
+    @OptionGroup var progress: ProgressOptions
+
     /// Most sizes a sweep may have (a guard against -i 1 over gigabytes).
     static let maxSizes = 100_000
 
@@ -52,6 +61,7 @@ struct Sweep: ParsableCommand {
         }
         _ = try AlgorithmChoice.parseList(algorithmList)
         _ = try sizes()
+        if plotMeasured != nil && plot.plot == nil { throw ValidationError("--plot-measured draws into --plot's file: give --plot too") }
     }
 
     /// The sizes, as nccl-tests steps them.
@@ -87,12 +97,24 @@ struct Sweep: ParsableCommand {
         var report = Report(columns: sim.columns)
         var busSums = [Double](repeating: 0, count: choices.count)
         var fastestBySize: [(size: Int, name: String)] = []
-        for bytes in try sizes() {
+        var lines = [[SizePoint]](repeating: [], count: choices.count)
+        let sizeList = try sizes()
+        // A point's share of the work: its bytes, plus a chunk's worth for the fixed costs.
+        let weight = { (bytes: Int) in Double(bytes) + Double(sim.chunkBytes) }
+        let line = ProgressLine(label: "sweep", options: progress, totalCount: sizeList.count * choices.count,
+                                totalWeight: sizeList.reduce(0) { $0 + weight($1) } * Double(choices.count))
+        sim.observer = line.observer
+        defer { line.finish() }
+        for bytes in sizeList {
             var best: (name: String, seconds: Double)?
             for (i, c) in choices.enumerated() {
                 let m = try sim.measure(c, bytes: bytes)
+                line.completed(weight: weight(bytes))
                 report.append(m.row)
-                if case .number(let bus) = m.row[8] { busSums[i] += bus }
+                if case .number(let bus) = m.row[8] {
+                    busSums[i] += bus
+                    if case .int(let b) = m.row[0] { lines[i].append(SizePoint(bytes: b, timeSeconds: m.outcome.timeSeconds, busbwGBps: bus)) }
+                }
                 if best == nil || m.outcome.timeSeconds < best!.seconds {
                     best = (m.outcome.rowName, m.outcome.timeSeconds)
                 }
@@ -119,6 +141,42 @@ struct Sweep: ParsableCommand {
         if let n = sim.interNodeNote { report.notes.append(n) }
         if let n = sim.ncclNote { report.notes.append(n) }
         if let e = sim.engineNote { report.notes.append(e) }
+        line.finish()
+        if let file = plot.plot {
+            let title = "allreduce on \(sim.clusterName), \(cluster.datatype.name) \(cluster.op.rawValue): \(sim.simulator.model.rawValue) model"
+                + (plotMeasured == nil ? "" : " and published measurements")
+            var series: [(name: String, origin: LinePlot.Origin, points: [SizePoint])] = zip(choices, lines).map { (name: $0.name, origin: .predicted, points: $1) }
+            var measured = ""
+            if let path = plotMeasured {
+                let published = try publishedLines(path, on: sim.fabric, sizes: (sizeList.min() ?? 0)...(sizeList.max() ?? 0))
+                series = published + series
+                measured = published.isEmpty ? "; no published measurements of this cluster in \(path)"
+                    : "; measured: \(published.map { "\($0.name) (\($0.points.count) points)" }.joined(separator: ", ")) from \(path)"
+            }
+            try plot.write(LinePlot(title: title, quantity: plot.plotY, lines: series))
+            report.notes.append("plot: \(file) (\(plot.plotY.axisLabel) against size, \(choices.count) predicted line\(choices.count == 1 ? "" : "s")\(measured))")
+        }
         report.print(output.format)
+    }
+
+    /// The published measurements of `fabric`'s cluster in `path` within the sweep's `sizes`, one
+    /// line per algorithm NCCL ran (`nccl-tests auto`), in the plot's metric.
+    func publishedLines(_ path: String, on fabric: FabricMap, sizes: ClosedRange<Int>) throws -> [(name: String, origin: LinePlot.Origin, points: [SizePoint])] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw CLIError("--plot-measured: cannot read '\(path)'")
+        }
+        let all: [PublishedPoint]
+        do { all = try PublishedMeasurements.parse(text) } catch { throw CLIError("--plot-measured: \(path): \(error)") }
+        let metric: PublishedPoint.Metric = plot.plotY == .busbw ? .busBandwidthGBps : .timeMicroseconds
+        let mine = PublishedMeasurements.points(all, on: fabric).filter { $0.metric == metric && sizes.contains($0.bytes) }
+        var names: [String] = []
+        for p in mine where !names.contains(p.algorithm) { names.append(p.algorithm) }
+        return names.map { name in
+            let points = mine.filter { $0.algorithm == name }.sorted { $0.bytes < $1.bytes }.map {
+                SizePoint(bytes: $0.bytes, timeSeconds: metric == .timeMicroseconds ? $0.value / 1e6 : .nan,
+                          busbwGBps: metric == .busBandwidthGBps ? $0.value : .nan)
+            }
+            return (name: "nccl-tests \(name)", origin: .measured, points: points)
+        }
     }
 }

@@ -55,6 +55,8 @@ public struct EventEngine: Sendable {
     /// How NCCL's protocol moves data, when the schedule is played as NCCL plays it (nil: the
     /// fabric's own latencies, every byte on the wire is payload, no per-channel cap).
     public let protocolTiming: ProtocolTiming?
+    /// Watches the run (nil: nobody, the default): every transfer and event (``EngineObserver``).
+    public var observer: (any EngineObserver)?
 
     public init(fabric: FabricMap, protocolTiming: ProtocolTiming? = nil) {
         self.fabric = fabric
@@ -70,6 +72,7 @@ public struct EventEngine: Sendable {
         var state = _EngineState<S.StepIterator>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming,
                                                  switches: schedule.switchCount)
         defer { state.release() }
+        state.watch(observer)
         for r in 0..<schedule.endpointCount {
             state.progress(r).initialize(to: RankProgress(schedule.makeSteps(forRank: r)))
         }
@@ -93,6 +96,7 @@ public struct EventEngine: Sendable {
         var state = _EngineState<S.LaneSteps>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming, lanes: lanes,
                                               switches: schedule.switchCount)
         defer { state.release() }
+        state.watch(observer)
         for r in 0..<schedule.endpointCount {
             for l in 0..<lanes {
                 state.progress(r * lanes + l).initialize(to: RankProgress(schedule.makeSteps(forRank: r, lane: l)))
@@ -420,6 +424,18 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var events = 0
     @usableFromInline var transfers = 0
     @usableFromInline var failure: String?
+    /// The run's observer, whether there is one (what the hot paths test: a plain flag, where
+    /// testing the optional reference could retain and release it), and the chunk of the step
+    /// being issued (what it is told).
+    @usableFromInline var observer: (any EngineObserver)?
+    @usableFromInline var watching = false
+    @usableFromInline var observedChunk = 0
+
+    @inlinable
+    mutating func watch(_ observer: (any EngineObserver)?) {
+        self.observer = observer
+        watching = observer != nil
+    }
 
     @inlinable
     init(fabric: FabricMap, elementSizeBytes: Int, timing: ProtocolTiming? = nil, lanes: Int = 1, switches: Int = 0) {
@@ -507,6 +523,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 if let b = queue.payload(ahead: 2) { _prefetch(transfer + b) }
             }
             let id = e.payload
+            if watching { _observeCompletion(id) }
             let t = transfer[id]
             let src = Int(t.src), dst = Int(t.dst)
             if t.next != -2 {
@@ -530,6 +547,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         for r in 0..<rankCount where !progress(r).pointee.isFinished() {
             throw SimulationError.deadlock(rank: r / lanes, &progress(r).pointee, atSeconds: now)
         }
+    }
+
+    /// Tells the observer the engine handles transfer `id`'s completion (out of line).
+    @usableFromInline @inline(never)
+    func _observeCompletion(_ id: Int) {
+        observer?.transferCompleting(slot: id, atSeconds: now)
     }
 
     /// The busiest link of each class.
@@ -569,6 +592,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @inlinable
     mutating func issueReady(_ r: Int) {
         while let (index, step) = progress(r).pointee.issueNext() {
+            if watching { observedChunk = step.chunk }
             let gpu = lanes == 1 ? r : r / lanes
             guard step.peer >= 0 && step.peer < endpointCount && step.peer != gpu else {
                 failure = "rank \(gpu) step \(index) names peer \(step.peer), outside 0..<\(endpointCount) or itself"
@@ -705,10 +729,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             return Swift.max(end, begin + bytes * channelSecondsPerByte)
         }
         var done = end + latency
+        var reduceBegin: Double? = nil
         if reduce && gammaSecondsPerByte > 0 && dst < gpuCount * lanes {
             // (A switch adds what its ports bring in at their rate: no GPU reduction to time.)
             let begin = end - Swift.max(duration, bytes * channelSecondsPerByte)
             let reduceStart = Swift.max(begin + latency, rank[dst].reduceFreeAt)
+            reduceBegin = reduceStart
             done = Swift.max(done, reduceStart + bytes * gammaSecondsPerByte)
             rank[dst].reduceFreeAt = done
         }
@@ -722,6 +748,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         transfer[id].reduceAfter = reduceAfter
         transfer[id].time = done
         transfers += 1
+        if watching {
+            _observeStart(id: id, src: src, dst: dst, srcStep: srcStep, dstStep: dstStep, bytes: bytes, reduce: reduce,
+                          linkBegin: end - Swift.max(duration, bytes * channelSecondsPerByte), duration: duration, reduceBegin: reduceBegin, done: done)
+        }
         // Transfers from one sender to one receiver share a path, which serves them in order, so
         // they complete in order: only the oldest of such a chain waits in the event queue.
         if rank[src].chainTail < 0 {
@@ -737,6 +767,17 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             queue.push(time: done, payload: id)
         }
         return id
+    }
+
+    /// Tells the observer about a transfer that started (out of line: a run nobody watches keeps
+    /// ``start`` as small as it was).
+    @usableFromInline @inline(never)
+    func _observeStart(id: Int, src: Int, dst: Int, srcStep: Int, dstStep: Int, bytes: Double, reduce: Bool, linkBegin: Double,
+                       duration: Double, reduceBegin: Double?, done: Double) {
+        observer?.transferStarted(ObservedTransfer(
+            slot: id, sourceRank: src / lanes, destinationRank: dst / lanes, lane: src % lanes, sendStep: srcStep, receiveStep: dstStep,
+            chunk: observedChunk, bytes: bytes, reduces: reduce, startSeconds: now, linkBeginSeconds: linkBegin,
+            linkEndSeconds: linkBegin + duration, reduceBeginSeconds: reduceBegin, completeSeconds: done))
     }
 
     @inlinable

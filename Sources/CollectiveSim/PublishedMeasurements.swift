@@ -60,6 +60,14 @@ public enum PublishedMeasurements {
         return out
     }
 
+    /// The points of `points` measured on `fabric`'s cluster: the same preset, node count and GPUs
+    /// per node.
+    public static func points(_ points: [PublishedPoint], on fabric: FabricMap) -> [PublishedPoint] {
+        points.filter {
+            $0.system == fabric.topology.name && $0.nodes == fabric.nodeCount && $0.gpusPerNode == fabric.gpusPerNode
+        }
+    }
+
     /// One point, simulated.
     public struct Comparison: Sendable {
         public var point: PublishedPoint

@@ -31,6 +31,8 @@ public struct SimulationOutcome: Sendable {
     /// The name of the row: the algorithm's, or `ring->recursive-doubling` when another
     /// algorithm's schedule ran (``AllreduceAlgorithm/rowName(for:)``).
     public var rowName: String
+    /// Simulated time before the first transfer (NCCL's launch, in the event model), seconds.
+    public var launchSeconds = 0.0
 
     public init(algorithm: AllreduceAlgorithm, ncclProtocol: NCCLProtocol? = nil, timeSeconds: Double, statistics: EngineStatistics? = nil) {
         self.algorithm = algorithm
@@ -86,8 +88,10 @@ public struct Simulator: Sendable {
         return tree < ring ? .tree : .ring
     }
 
-    /// Times `algorithm` on a buffer of `elementCount` elements of `dataType`.
-    public func time(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int) throws -> SimulationOutcome {
+    /// Times `algorithm` on a buffer of `elementCount` elements of `dataType`. `observer` watches
+    /// the event model's run (FIFO links only), as a trace does.
+    public func time(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int,
+                     observer: (any EngineObserver)? = nil) throws -> SimulationOutcome {
         let bytes = elementCount * dataType.sizeInBytes
         let between: AllreduceAlgorithm? = algorithm == .hierarchical && fabric.nodeCount > 1
             ? interNodeAlgorithm(bytes: Double(bytes), chunkBytes: chunkBytes) : nil
@@ -96,7 +100,15 @@ public struct Simulator: Sendable {
         switch model {
         case .event:
             let schedule = try SimulatedSchedules.make(algorithm, params)
-            let r = try linkService.engine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
+            let r: EventResult
+            if let observer {
+                guard linkService == .fifo else { throw SimulationError("the fair-share engine cannot be watched (traces need --links fifo)") }
+                var engine = EventEngine(fabric: fabric)
+                engine.observer = observer
+                r = try engine.run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
+            } else {
+                r = try linkService.engine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
+            }
             var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
             o.linkUtilization = r.linkUtilization
             o.interNodeAlgorithm = between
@@ -137,7 +149,7 @@ public struct Simulator: Sendable {
     /// force a choice, as NCCL_ALGO, NCCL_PROTO and NCCL_MIN/MAX_NCHANNELS do; `chunkBytes`
     /// replaces the protocol's chunk.
     public func timeNCCL(elementCount: Int, dataType: DataType, algorithm: NCCLAlgorithm? = nil, protocol proto: NCCLProtocol? = nil,
-                         channels: Int? = nil, chunkBytes: Int? = nil) throws -> SimulationOutcome {
+                         channels: Int? = nil, chunkBytes: Int? = nil, observer: (any EngineObserver)? = nil) throws -> SimulationOutcome {
         let bytes = elementCount * dataType.sizeInBytes
         let planner = NCCLPlanner(fabric: fabric)
         var plan = planner.plan(bytes: Double(bytes), algorithm: algorithm, protocol: proto, channels: channels)
@@ -154,8 +166,12 @@ public struct Simulator: Sendable {
                                                        chunkBytes: plan.chunkBytes)
             params.channelCount = plan.channels
             let schedule = try SimulatedSchedules.make(scheduleAlgorithm, params)
-            let r = try EventEngine(fabric: fabric, protocolTiming: planner.timing(plan)).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
+            let timing = planner.timing(plan)
+            var engine = EventEngine(fabric: fabric, protocolTiming: timing)
+            engine.observer = observer
+            let r = try engine.run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
             var o = SimulationOutcome(algorithm: scheduleAlgorithm, ncclProtocol: plan.ncclProtocol, timeSeconds: r.timeSeconds, statistics: r.statistics)
+            o.launchSeconds = timing.startSeconds
             o.linkUtilization = r.linkUtilization
             o.ncclPlan = plan
             return o
@@ -171,7 +187,8 @@ public struct Simulator: Sendable {
 
     /// Times every candidate and returns the fastest (ties go to the earlier candidate), with all
     /// the candidates' outcomes.
-    public func fastest(elementCount: Int, dataType: DataType, chunkBytes: Int, among candidates: [AllreduceAlgorithm]? = nil) throws
+    public func fastest(elementCount: Int, dataType: DataType, chunkBytes: Int, among candidates: [AllreduceAlgorithm]? = nil,
+                        observer: (any EngineObserver)? = nil) throws
         -> (best: SimulationOutcome, all: [SimulationOutcome])
     {
         let list = candidates ?? autoCandidates
@@ -182,7 +199,7 @@ public struct Simulator: Sendable {
             return (o, [o])
         }
         var all: [SimulationOutcome] = []
-        for a in list { all.append(try time(a, elementCount: elementCount, dataType: dataType, chunkBytes: chunkBytes)) }
+        for a in list { all.append(try time(a, elementCount: elementCount, dataType: dataType, chunkBytes: chunkBytes, observer: observer)) }
         var best = all[0]
         for o in all.dropFirst() where o.timeSeconds < best.timeSeconds { best = o }
         return (best, all)
