@@ -54,9 +54,14 @@ public struct Simulator: Sendable {
     /// How the event model serves transfers that share a link (FIFO by default).
     public let linkService: LinkService
 
-    public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo) {
+    /// The most steps (all ranks together) one event-model run may play (``WorkLimit``).
+    public let maxSteps: Int
+
+    public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo,
+                maxSteps: Int = WorkLimit.defaultMaxSteps) {
         self.fabric = fabric
         self.model = model
+        self.maxSteps = maxSteps
         self.interNodeAlgorithm = interNodeAlgorithm
         self.linkService = linkService
     }
@@ -79,8 +84,22 @@ public struct Simulator: Sendable {
         return tree < ring ? .tree : .ring
     }
 
-    /// Times `algorithm` on a buffer of `elementCount` elements of `dataType`.
+    /// Times `algorithm` on a buffer of `elementCount` elements of `dataType`. Throws rather than
+    /// return a time that is not finite.
     public func time(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int) throws -> SimulationOutcome {
+        try Self.finite(try timeUnchecked(algorithm, elementCount: elementCount, dataType: dataType, chunkBytes: chunkBytes))
+    }
+
+    /// `outcome`, or an error when its time is not finite (the topology's ranges keep every time
+    /// finite; this is the last guard before a time is reported).
+    static func finite(_ outcome: SimulationOutcome) throws -> SimulationOutcome {
+        guard outcome.timeSeconds.isFinite && outcome.timeSeconds >= 0 else {
+            throw SimulationError("\(outcome.rowName): the simulated time is not finite (\(outcome.timeSeconds) s); check the topology's bandwidths and latencies")
+        }
+        return outcome
+    }
+
+    func timeUnchecked(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int) throws -> SimulationOutcome {
         let bytes = elementCount * dataType.sizeInBytes
         let between: AllreduceAlgorithm? = algorithm == .hierarchical && fabric.nodeCount > 1
             ? interNodeAlgorithm(bytes: Double(bytes), chunkBytes: chunkBytes) : nil
@@ -88,7 +107,7 @@ public struct Simulator: Sendable {
                                                    chunkBytes: chunkBytes, interNodeAlgorithm: between ?? .ring)
         switch model {
         case .event:
-            let schedule = try SimulatedSchedules.make(algorithm, params)
+            let schedule = try SimulatedSchedules.make(algorithm, params, maxSteps: maxSteps)
             let r = try linkService.engine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
             var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
             o.linkUtilization = r.linkUtilization
@@ -129,6 +148,12 @@ public struct Simulator: Sendable {
     /// replaces the protocol's chunk.
     public func timeNCCL(elementCount: Int, dataType: DataType, algorithm: NCCLAlgorithm? = nil, protocol proto: NCCLProtocol? = nil,
                          channels: Int? = nil, chunkBytes: Int? = nil) throws -> SimulationOutcome {
+        try Self.finite(try timeNCCLUnchecked(elementCount: elementCount, dataType: dataType, algorithm: algorithm, protocol: proto,
+                                              channels: channels, chunkBytes: chunkBytes))
+    }
+
+    func timeNCCLUnchecked(elementCount: Int, dataType: DataType, algorithm: NCCLAlgorithm?, protocol proto: NCCLProtocol?,
+                           channels: Int?, chunkBytes: Int?) throws -> SimulationOutcome {
         let bytes = elementCount * dataType.sizeInBytes
         let planner = NCCLPlanner(fabric: fabric)
         var plan = planner.plan(bytes: Double(bytes), algorithm: algorithm, protocol: proto, channels: channels)
@@ -144,7 +169,7 @@ public struct Simulator: Sendable {
             var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
                                                        chunkBytes: plan.chunkBytes)
             params.channelCount = plan.channels
-            let schedule = try SimulatedSchedules.make(scheduleAlgorithm, params)
+            let schedule = try SimulatedSchedules.make(scheduleAlgorithm, params, maxSteps: maxSteps)
             let r = try EventEngine(fabric: fabric, protocolTiming: planner.timing(plan)).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
             var o = SimulationOutcome(algorithm: scheduleAlgorithm, ncclProtocol: plan.ncclProtocol, timeSeconds: r.timeSeconds, statistics: r.statistics)
             o.linkUtilization = r.linkUtilization
@@ -169,7 +194,7 @@ public struct Simulator: Sendable {
         if model == .nccl {
             // NCCL picks algorithm and protocol together.
             let b = NCCLModel(fabric: fabric).best(algorithms: list.compactMap(Self.ncclAlgorithm), bytes: Double(elementCount * dataType.sizeInBytes))
-            let o = SimulationOutcome(algorithm: b.algorithm == .tree ? .tree : .ring, ncclProtocol: b.protocol, timeSeconds: b.seconds)
+            let o = try Self.finite(SimulationOutcome(algorithm: b.algorithm == .tree ? .tree : .ring, ncclProtocol: b.protocol, timeSeconds: b.seconds))
             return (o, [o])
         }
         var all: [SimulationOutcome] = []
