@@ -178,3 +178,13 @@ func parseBytes(_ text: String, option: String) throws -> Int {
     case .failure(let e): throw ValidationError("\(option): \(e)")
     }
 }
+
+/// Refuses a byte size that is not a whole number of `type` elements (a size is never rounded
+/// silently: `--size 3` of float would be 0 bytes).
+func wholeElements(_ bytes: Int, _ type: DataType, option: String) throws {
+    let size = type.sizeInBytes
+    guard bytes % size == 0 else {
+        let below = bytes - bytes % size
+        throw ValidationError("\(option) \(bytes): not a whole number of \(type.name) elements (\(size) bytes each); use \(below == 0 ? "" : "\(below) or ")\(below + size)")
+    }
+}

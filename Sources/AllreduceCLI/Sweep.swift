@@ -50,8 +50,20 @@ struct Sweep: ParsableCommand {
             guard stepFactor >= 2 else { throw ValidationError("-f must be at least 2, got \(stepFactor)") }
             guard lo >= 1 || lo == hi else { throw ValidationError("-b must be at least 1 with -f (0 never grows)") }
         }
+        try wholeElements(lo, cluster.datatype, option: "-b")
+        if let stepBytes { try wholeElements(try parseBytes(stepBytes, option: "-i"), cluster.datatype, option: "-i") }
         _ = try AlgorithmChoice.parseList(algorithmList)
         _ = try sizes()
+    }
+
+    /// Everything `run` checks before it times anything: the cluster, the model's memory, the
+    /// work of every size and algorithm together.
+    func prepare() throws -> (sim: SimulationRun, choices: [AlgorithmChoice], sizes: [Int]) {
+        let sim = try SimulationRun(options: cluster)
+        let choices = try AlgorithmChoice.parseList(algorithmList)
+        let sizes = try sizes()
+        try sim.checkWork(sizes.flatMap { s in choices.map { ($0, s) } })
+        return (sim, choices, sizes)
     }
 
     /// The sizes, as nccl-tests steps them.
@@ -82,12 +94,11 @@ struct Sweep: ParsableCommand {
     }
 
     func run() throws {
-        var sim = try SimulationRun(options: cluster)
-        let choices = try AlgorithmChoice.parseList(algorithmList)
+        var (sim, choices, sizes) = try prepare()
         var report = Report(columns: sim.columns)
         var busSums = [Double](repeating: 0, count: choices.count)
         var fastestBySize: [(size: Int, name: String)] = []
-        for bytes in try sizes() {
+        for bytes in sizes {
             var best: (name: String, seconds: Double)?
             for (i, c) in choices.enumerated() {
                 let m = try sim.measure(c, bytes: bytes)

@@ -280,7 +280,7 @@ public struct Topology: Sendable, Hashable {
         /// NVLink links per GPU, and per mesh pair.
         public static let maxLinksPerGPU = 1024
         /// NIC-facing ports of a leaf switch.
-        public static let maxLeafPorts = 1 << 16
+        public static let maxLeafPorts = maxRanks
         /// Every bandwidth (link, NIC, reduction), per direction: 1 B/s to 1 EB/s, so that every
         /// time `bytes / rate` is finite.
         public static let bandwidthGBps: ClosedRange<Double> = 1e-9...1e9

@@ -185,6 +185,28 @@ public struct Simulator: Sendable {
         }
     }
 
+    /// Steps (all ranks together) that timing `algorithm` plays: ``WorkLimit``'s estimate for the
+    /// event model, 0 for the closed forms. What ``time(_:elementCount:dataType:chunkBytes:)``
+    /// refuses beyond ``maxSteps``; a caller timing many runs sums these first.
+    public func estimatedSteps(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int) -> Double {
+        guard model == .event else { return 0 }
+        return WorkLimit.estimatedSteps(algorithm, SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount,
+                                                                                elementSizeBytes: dataType.sizeInBytes, chunkBytes: chunkBytes))
+    }
+
+    /// Steps that ``timeNCCL(elementCount:dataType:algorithm:protocol:channels:chunkBytes:)`` plays
+    /// with the same arguments (0 for the nccl model's closed form).
+    public func estimatedStepsNCCL(elementCount: Int, dataType: DataType, algorithm: NCCLAlgorithm? = nil, protocol proto: NCCLProtocol? = nil,
+                                   channels: Int? = nil, chunkBytes: Int? = nil) -> Double {
+        guard model == .event else { return 0 }
+        let plan = NCCLPlanner(fabric: fabric).plan(bytes: Double(elementCount * dataType.sizeInBytes), algorithm: algorithm, protocol: proto, channels: channels)
+        guard let a = plan.algorithm.schedule else { return 0 }
+        var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
+                                                   chunkBytes: chunkBytes ?? plan.chunkBytes)
+        params.channelCount = plan.channels
+        return WorkLimit.estimatedSteps(a, params)
+    }
+
     /// Times every candidate and returns the fastest (ties go to the earlier candidate), with all
     /// the candidates' outcomes.
     public func fastest(elementCount: Int, dataType: DataType, chunkBytes: Int, among candidates: [AllreduceAlgorithm]? = nil) throws
