@@ -241,6 +241,8 @@ func wholeElements(_ bytes: Int, _ type: DataType, option: String) throws {
     let size = type.sizeInBytes
     guard bytes % size == 0 else {
         let below = bytes - bytes % size
-        throw ValidationError("\(option) \(bytes): not a whole number of \(type.name) elements (\(size) bytes each); use \(below == 0 ? "" : "\(below) or ")\(below + size)")
+        let (above, overflow) = below.addingReportingOverflow(size)
+        let choices = [below == 0 ? nil : "\(below)", overflow ? nil : "\(above)"].compactMap { $0 }
+        throw ValidationError("\(option) \(bytes): not a whole number of \(type.name) elements (\(size) bytes each); use \(choices.joined(separator: " or "))")
     }
 }

@@ -421,7 +421,10 @@ enum _YAML {
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            throw TopologyError(field: "", message: "not valid YAML: \(AllreduceText.firstLine("\(error)"))", location: fileName)
+            // Yams: `1:15: error: composer: found undefined alias:`, then the line and a caret.
+            var first = AllreduceText.firstLine("\(error)")
+            while first.hasSuffix(":") || first.hasSuffix(" ") { first.removeLast() }
+            throw TopologyError(field: "", message: "not valid YAML: \(first)", location: fileName)
         }
         guard let node else { throw TopologyError(field: "", message: "empty YAML document", location: fileName) }
         return try value(node, fileName: fileName)

@@ -175,9 +175,9 @@ struct TopologyFileHardeningTests {
         let deep = "{\"node\": " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "}"
         #expect(error(deep, format)?.contains("nested deeper than \(Topology.Limits.maxNestingDepth) levels") == true)
         var block = "node:\n"
-        for level in 1...2000 { block += String(repeating: " ", count: level) + "k:\n" }
+        for level in 1...1000 { block += String(repeating: " ", count: level) + "k:\n" }
         #expect(error(block, .yaml)?.contains("nested deeper") == true)
-        let dashes = "node: " + String(repeating: "- ", count: 3000) + "1\n"
+        let dashes = "node:\n" + String(repeating: "- ", count: 3000) + "1\n"
         #expect(error(dashes, .yaml)?.contains("nested deeper") == true)
     }
 
