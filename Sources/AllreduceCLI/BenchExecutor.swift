@@ -53,7 +53,7 @@ struct BenchExecutor: ParsableCommand {
         guard chunk >= 1 else { throw ValidationError("--chunk-bytes must be at least 1 byte") }
         let t = threads ?? InProcessExecutor.availableCores
         guard t >= 1 else { throw ValidationError("--threads must be at least 1, got \(t)") }
-        guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
+        try checkMaxSteps(maxSteps)
         let elementBytes = bytes - bytes % type.sizeInBytes
         if !stepRate {
             // Every rank's buffer, plus a memcpy source and target per thread.

@@ -246,3 +246,10 @@ func wholeElements(_ bytes: Int, _ type: DataType, option: String) throws {
         throw ValidationError("\(option) \(bytes): not a whole number of \(type.name) elements (\(size) bytes each); use \(choices.joined(separator: " or "))")
     }
 }
+
+/// `--max-steps`: at least 1, at most what the engines can number (``WorkLimit/maxStepsCeiling``).
+func checkMaxSteps(_ value: Int) throws {
+    guard value >= 1 && value <= WorkLimit.maxStepsCeiling else {
+        throw ValidationError("--max-steps must be between 1 and \(WorkLimit.maxStepsCeiling), got \(value)")
+    }
+}

@@ -57,7 +57,7 @@ struct ClusterOptions: ParsableArguments {
         if let ranks, ranks > Topology.Limits.maxRanks {
             throw ValidationError("--ranks: too large: \(ranks), at most \(Topology.Limits.maxRanks) ranks are modelled")
         }
-        if maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
+        try checkMaxSteps(maxSteps)
         if linkLatency != nil && timingModel == .nccl {
             throw ValidationError("--link-latency does not apply to --model nccl (NCCL's tuning model takes its latencies from NCCL's tables); use --model event or analytic")
         }

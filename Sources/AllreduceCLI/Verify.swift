@@ -117,7 +117,7 @@ struct Verify: ParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
+        try checkMaxSteps(maxSteps)
         let choices = Choices(dataType: dataType, op: reduction, algorithms: algorithms, ranksPerNode: g, inter: inter, chunkBytes: chunk)
         // Refuse runs whose step count alone would take hours.
         for a in algorithms {

@@ -7,6 +7,10 @@ public enum WorkLimit {
     /// the steps in flight, which this bounds too.
     public static let defaultMaxSteps = 600_000_000
 
+    /// The most `--max-steps` can allow: the event engine numbers at most 2^36 events (a few per
+    /// step), and each rank's steps are numbered with 32-bit indices (checked separately).
+    public static let maxStepsCeiling = 1 << 34
+
     /// An upper estimate of the steps of all ranks of `algorithm` with `parameters` (the schedule
     /// that actually runs, after ``AllreduceAlgorithm/scheduledAlgorithm(for:)``, takes at most
     /// this many). Computed in floating point, so it cannot overflow.
@@ -37,10 +41,12 @@ public enum WorkLimit {
     }
 
     /// Throws a one-line ``WorkLimitError`` when `algorithm` with `parameters` needs more than
-    /// `maxSteps` steps.
+    /// `maxSteps` steps (at most ``maxStepsCeiling``), or one rank more than 2^31 - 1.
     public static func check(_ algorithm: AllreduceAlgorithm, _ parameters: ScheduleParameters, maxSteps: Int = defaultMaxSteps) throws(WorkLimitError) {
         let steps = estimatedSteps(algorithm, parameters)
-        if steps > Double(maxSteps) {
+        let perRank = steps / Double(Swift.max(1, parameters.rankCount))
+        let maxSteps = Swift.min(maxSteps, maxStepsCeiling)
+        if steps > Double(maxSteps) || perRank > Double(Int32.max) {
             throw WorkLimitError(algorithm: algorithm, ranks: parameters.rankCount, chunkBytes: parameters.chunkBytes,
                                  estimatedSteps: steps, maxSteps: maxSteps)
         }
