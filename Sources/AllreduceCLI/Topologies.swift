@@ -24,7 +24,7 @@ struct Topologies: ParsableCommand {
         func run() throws {
             switch testCrash {
             case "trap": let list: [Int] = []; _ = list[Int(CommandLine.arguments.count)]
-            case "segv": _ = UnsafePointer<Int>(bitPattern: 8)!.pointee
+            case "segv": print(UnsafePointer<Int>(bitPattern: 8 * CommandLine.arguments.count)!.pointee)
             default: break
             }
             let width = Topology.presetNames.map(\.count).max() ?? 0
