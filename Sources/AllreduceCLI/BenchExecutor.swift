@@ -45,14 +45,16 @@ struct BenchExecutor: ParsableCommand {
 
     func parsed() throws -> (bytes: Int, type: DataType, algorithm: AllreduceAlgorithm, chunk: Int, threads: Int) {
         guard ranks >= 1 else { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
-        guard runs >= 1 else { throw ValidationError("--runs must be at least 1, got \(runs)") }
+        guard runs >= 1 && runs < Int(Int32.max) else { throw ValidationError("--runs must be between 1 and \(Int32.max - 1), got \(runs)") }
         guard let type = DataType(name: datatype) else { throw ValidationError("unknown datatype '\(datatype)'; valid: \(DataType.validNames)") }
         guard let a = AllreduceAlgorithm(name: algorithm) else { throw ValidationError("unknown algorithm '\(algorithm)'; valid: \(AllreduceAlgorithm.validNames)") }
         let bytes = try parseBytes(size, option: "--size")
         let chunk = try parseBytes(chunkBytes, option: "--chunk-bytes")
         guard chunk >= 1 else { throw ValidationError("--chunk-bytes must be at least 1 byte") }
         let t = threads ?? InProcessExecutor.availableCores
-        guard t >= 1 else { throw ValidationError("--threads must be at least 1, got \(t)") }
+        guard t >= 1 && t <= InProcessExecutor.maxThreads else {
+            throw ValidationError("--threads must be between 1 and \(InProcessExecutor.maxThreads), got \(t)")
+        }
         try checkMaxSteps(maxSteps)
         let elementBytes = bytes - bytes % type.sizeInBytes
         if !stepRate {
@@ -66,12 +68,15 @@ struct BenchExecutor: ParsableCommand {
                 throw ValidationError(error.description)
             }
         }
+        // Every run plays the schedule once more (the warm-up), --step-rate every algorithm.
+        var steps = 0.0
         for a in stepRate ? AllreduceAlgorithm.allCases : [a] {
-            do {
-                try WorkLimit.check(a, Self.parameters(ranks: ranks, bytes: elementBytes, type: type, chunk: chunk), maxSteps: maxSteps)
-            } catch {
-                throw ValidationError(error.description)
-            }
+            let parameters = Self.parameters(ranks: ranks, bytes: elementBytes, type: type, chunk: chunk)
+            do { try WorkLimit.check(a, parameters, maxSteps: maxSteps) } catch { throw ValidationError(error.description) }
+            steps += WorkLimit.estimatedSteps(a, parameters) * Double(runs + (stepRate ? 0 : 1))
+        }
+        guard steps <= Double(maxSteps) else {
+            throw ValidationError("--runs \(runs) x the schedule\(stepRate ? "s" : "")'s steps = about \(steps < 9e18 ? "\(Int(steps))" : "\(steps)") steps, more than --max-steps \(maxSteps); use fewer --runs or raise --max-steps")
         }
         return (elementBytes, type, a, chunk, t)
     }

@@ -104,7 +104,9 @@ struct Verify: ParsableCommand {
         guard channels >= 1 && channels <= ScheduleParameters.maxChannels else {
             throw ValidationError("--channels must be between 1 and \(ScheduleParameters.maxChannels), got \(channels)")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let threads, threads < 1 || threads > InProcessExecutor.maxThreads {
+            throw ValidationError("--threads must be between 1 and \(InProcessExecutor.maxThreads), got \(threads)")
+        }
         // Buffers of every rank plus the reference (two float64 per element for floating point).
         let perElement = ranks.multipliedReportingOverflow(by: dataType.sizeInBytes)
         let referenceBytes = dataType.isFloatingPoint ? 16 : dataType.sizeInBytes

@@ -28,7 +28,8 @@ struct HardeningCLITests {
         try refused(["simulate", "--nodes", "9223372036854775807", "--size", "1M"], "nodes: too large")
         try refused(["simulate", "--topology", "switch", "--ranks", "4611686018427387904"], "--ranks: too large")
         try refused(["bench-executor", "--ranks", "9223372036854775807"], "more than 8 EiB")
-        try refused(["bench-executor", "--ranks", "4", "--threads", "9223372036854775807"], "more than 8 EiB")
+        try refused(["bench-executor", "--ranks", "4", "--threads", "9223372036854775807"], "--threads must be between 1 and 1024")
+        try refused(["bench-executor", "--ranks", "4", "--size", "4K", "--runs", "2000000000"], "use fewer --runs")
         let gpus = try file("gpus.json", "{\"node\": {\"gpus\": 3000000000, \"pcie\": {\"kind\": \"pcie-gen5\"}}}")
         defer { try? FileManager.default.removeItem(atPath: gpus) }
         try refused(["simulate", "--topology", gpus, "--size", "1M"], "node.gpus: too large")
