@@ -304,8 +304,22 @@ public struct TopologyError: Error, Sendable, Hashable, CustomStringConvertible 
         self.location = location
     }
 
+    /// One line: control characters the message quotes from a file (a key or value holding a
+    /// newline) are escaped.
     public var description: String {
         let place = location.map { "\($0): " } ?? ""
-        return field.isEmpty ? "\(place)\(message)" : "\(place)\(field): \(message)"
+        let text = field.isEmpty ? "\(place)\(message)" : "\(place)\(field): \(message)"
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        var out = ""
+        for u in text.unicodeScalars {
+            switch u {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20 || u.value == 0x7F: out += "\\u{\(String(u.value, radix: 16))}"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 }

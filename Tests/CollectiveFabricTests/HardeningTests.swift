@@ -163,6 +163,15 @@ struct TopologyFileHardeningTests {
         #expect(error(text, .json) == expected)
     }
 
+    @Test("an error quoting a key or value with a newline stays one line", arguments: [
+        ("{\"node\": {\"gpus\": 8, \"a\\nb\": 1}}", Topology.FileFormat.json, "a\\nb"),
+        ("!!int 1.5\n\r5\n", .yaml, "1.5\\n5"),
+    ])
+    func controlCharacters(text: String, format: Topology.FileFormat, escaped: String) {
+        let e = error(text, format)
+        #expect(e.map { !$0.contains("\n") && !$0.contains("\r") && $0.contains(escaped) } == true, "\(String(describing: e))")
+    }
+
     @Test("JSON strings: escapes and surrogate pairs are read")
     func jsonStrings() throws {
         let t = try Topology.parse(data: Data("{\"name\": \"a\\u00e9\\ud83d\\ude00\\n\\\"\", \"node\": {\"gpus\": 1}}".utf8))
