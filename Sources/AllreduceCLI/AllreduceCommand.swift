@@ -31,6 +31,7 @@ struct AllreduceCommand: ParsableCommand {
     /// Every error ends the process with one line on standard error and a non-zero status;
     /// `--help` and `--version` print as usual.
     static func main() {
+        CrashReport.install()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -39,13 +40,17 @@ struct AllreduceCommand: ParsableCommand {
             if code == .success {
                 exit(withError: error)
             }
-            let raw = Self.message(for: error)
-            let parseError = raw.contains("Missing value") || raw.contains("Unknown option")
-            let message = (parseError ? negativeValueMessage(CommandLine.arguments) : nil) ?? oneLine(raw)
             var stderr = StandardError()
-            print("allreduce: error: \(message)", to: &stderr)
+            print("allreduce: error: \(errorLine(for: error, arguments: CommandLine.arguments))", to: &stderr)
             Glibc.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
+    }
+
+    /// The one line printed for `error` (after `allreduce: error: `), given the command line.
+    static func errorLine(for error: any Error, arguments: [String]) -> String {
+        let raw = Self.message(for: error)
+        let parseError = raw.contains("Missing value") || raw.contains("Unknown option")
+        return (parseError ? negativeValueMessage(arguments) : nil) ?? oneLine(raw)
     }
 
     /// ArgumentParser reads `--ranks -3` as an option `--ranks` without a value followed by an
@@ -60,10 +65,54 @@ struct AllreduceCommand: ParsableCommand {
         return nil
     }
 
-    /// The first non-empty line of an error message, without ArgumentParser's `Error: ` prefix.
+    /// The first non-empty line of an error message, without ArgumentParser's `Error: ` prefix;
+    /// a list of choices that follows it as `  - name` lines (ArgumentParser's form for an enum
+    /// option with six or more values) is folded into the line.
     static func oneLine(_ message: String) -> String {
-        let first = message.split(separator: "\n").first.map(String.init) ?? "unknown error"
-        return first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first
+        let lines = message.split(separator: "\n").map(String.init)
+        var first = lines.first ?? "unknown error"
+        if first.hasPrefix("Error: ") { first = String(first.dropFirst(7)) }
+        let choices = lines.dropFirst().map { $0.trimming(" ") }.prefix { $0.hasPrefix("- ") }.map { String($0.dropFirst(2)) }
+        if !choices.isEmpty { first += " " + choices.joined(separator: ", ") }
+        return first
+    }
+}
+
+/// What a true bug (a trap, a bad access) prints: one line and exit status 70, instead of the
+/// Swift runtime's backtrace. The handlers replace the runtime's own crash handlers, so they are
+/// installed only when `SWIFT_BACKTRACE` is not set: `SWIFT_BACKTRACE=enable=yes allreduce ...`
+/// gives the full backtrace (docs/Limits.md, "When allreduce crashes").
+enum CrashReport {
+    static let signals: [Int32] = [SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV]
+
+    static func install() {
+        guard getenv("SWIFT_BACKTRACE") == nil else { return }
+        // An alternate stack, so a stack overflow can still be reported.
+        let size = 1 << 16
+        var stack = stack_t()
+        stack.ss_sp = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        stack.ss_size = size
+        stack.ss_flags = 0
+        sigaltstack(&stack, nil)
+        for s in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { signal in
+                // Only async-signal-safe calls: a fixed message per signal, write(2), _exit.
+                let name: StaticString
+                switch signal {
+                case SIGSEGV: name = "allreduce: internal error (SIGSEGV, bad memory access); please report it with the command line; SWIFT_BACKTRACE=enable=yes gives a backtrace\n"
+                case SIGBUS: name = "allreduce: internal error (SIGBUS, bad memory access); please report it with the command line; SWIFT_BACKTRACE=enable=yes gives a backtrace\n"
+                case SIGFPE: name = "allreduce: internal error (SIGFPE, arithmetic fault); please report it with the command line; SWIFT_BACKTRACE=enable=yes gives a backtrace\n"
+                case SIGABRT: name = "allreduce: internal error (SIGABRT, aborted); please report it with the command line; SWIFT_BACKTRACE=enable=yes gives a backtrace\n"
+                default: name = "allreduce: internal error (a failed check); please report it with the command line; SWIFT_BACKTRACE=enable=yes gives a backtrace\n"
+                }
+                _ = Glibc.write(2, name.utf8Start, name.utf8CodeUnitCount)
+                Glibc._exit(70)
+            }
+            action.sa_flags = SA_ONSTACK
+            sigemptyset(&action.sa_mask)
+            sigaction(s, &action, nil)
+        }
     }
 }
 

@@ -35,6 +35,9 @@ struct BenchExecutor: ParsableCommand {
     @Option(name: .long, help: "Worker threads (default: one per core).")
     var threads: Int?
 
+    @Option(name: .long, help: "Refuse a run whose schedule needs more steps (all ranks together) than this.")
+    var maxSteps: Int = WorkLimit.defaultMaxSteps
+
     @Flag(name: .long, help: "Instead: time producing every step of every rank, per algorithm (what a simulator pays per step).")
     var stepRate = false
 
@@ -42,19 +45,45 @@ struct BenchExecutor: ParsableCommand {
 
     func parsed() throws -> (bytes: Int, type: DataType, algorithm: AllreduceAlgorithm, chunk: Int, threads: Int) {
         guard ranks >= 1 else { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
-        guard runs >= 1 else { throw ValidationError("--runs must be at least 1, got \(runs)") }
+        guard runs >= 1 && runs < Int(Int32.max) else { throw ValidationError("--runs must be between 1 and \(Int32.max - 1), got \(runs)") }
         guard let type = DataType(name: datatype) else { throw ValidationError("unknown datatype '\(datatype)'; valid: \(DataType.validNames)") }
         guard let a = AllreduceAlgorithm(name: algorithm) else { throw ValidationError("unknown algorithm '\(algorithm)'; valid: \(AllreduceAlgorithm.validNames)") }
         let bytes = try parseBytes(size, option: "--size")
         let chunk = try parseBytes(chunkBytes, option: "--chunk-bytes")
         guard chunk >= 1 else { throw ValidationError("--chunk-bytes must be at least 1 byte") }
         let t = threads ?? InProcessExecutor.availableCores
-        guard t >= 1 else { throw ValidationError("--threads must be at least 1, got \(t)") }
-        let total = bytes.multipliedReportingOverflow(by: ranks + 2 * t)
-        guard stepRate || (!total.overflow && total.partialValue <= physicalMemoryBytes()) else {
-            throw ValidationError("--ranks \(ranks) x --size \(size) needs more memory than this machine's \(physicalMemoryBytes()) bytes")
+        guard t >= 1 && t <= InProcessExecutor.maxThreads else {
+            throw ValidationError("--threads must be between 1 and \(InProcessExecutor.maxThreads), got \(t)")
         }
-        return (bytes - bytes % type.sizeInBytes, type, a, chunk, t)
+        try checkMaxSteps(maxSteps)
+        let elementBytes = bytes - bytes % type.sizeInBytes
+        if !stepRate {
+            // Every rank's buffer, plus a memcpy source and target per thread.
+            let (buffers, o1) = t.multipliedReportingOverflow(by: 2)
+            let (count, o2) = ranks.addingReportingOverflow(buffers)
+            let (total, o3) = elementBytes.multipliedReportingOverflow(by: count)
+            do {
+                try SystemMemory.check(needed: o1 || o2 || o3 ? nil : total, for: "--ranks \(ranks) x --size \(size) (plus two buffers per thread)")
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        // Every run plays the schedule once more (the warm-up), --step-rate every algorithm.
+        var steps = 0.0
+        for a in stepRate ? AllreduceAlgorithm.allCases : [a] {
+            let parameters = Self.parameters(ranks: ranks, bytes: elementBytes, type: type, chunk: chunk)
+            do { try WorkLimit.check(a, parameters, maxSteps: maxSteps) } catch { throw ValidationError(error.description) }
+            steps += WorkLimit.estimatedSteps(a, parameters) * Double(runs + (stepRate ? 0 : 1))
+        }
+        guard steps <= Double(maxSteps) else {
+            throw ValidationError("--runs \(runs) x the schedule\(stepRate ? "s" : "")'s steps = about \(steps < 9e18 ? "\(Int(steps))" : "\(steps)") steps, more than --max-steps \(maxSteps); use fewer --runs or raise --max-steps")
+        }
+        return (elementBytes, type, a, chunk, t)
+    }
+
+    static func parameters(ranks: Int, bytes: Int, type: DataType, chunk: Int) -> ScheduleParameters {
+        ScheduleParameters(rankCount: ranks, elementCount: bytes / type.sizeInBytes, elementSizeBytes: type.sizeInBytes,
+                           chunkBytes: chunk, ranksPerNode: min(8, ranks))
     }
 
     func validate() throws { _ = try parsed() }
@@ -63,9 +92,7 @@ struct BenchExecutor: ParsableCommand {
         if stepRate { return try runStepRate() }
         let (bytes, type, algorithm, chunk, threadCount) = try parsed()
         let count = bytes / type.sizeInBytes
-        let schedule = try algorithm.makeSchedule(ScheduleParameters(
-            rankCount: ranks, elementCount: count, elementSizeBytes: type.sizeInBytes, chunkBytes: chunk,
-            ranksPerNode: min(8, ranks)))
+        let schedule = try algorithm.makeSchedule(Self.parameters(ranks: ranks, bytes: bytes, type: type, chunk: chunk))
         let buffers = (0..<ranks).map { _ in UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64) }
         defer { buffers.forEach { $0.deallocate() } }
         // Small integers stored in every element type (bytes 0x00..0x01 patterns are valid for all).
@@ -135,8 +162,7 @@ extension BenchExecutor {
             ReportColumn(key: "ns_per_step", title: "per step", unit: "(ns)", kind: .number(decimals: 1)),
         ])
         for a in AllreduceAlgorithm.allCases {
-            let schedule = try a.makeSchedule(ScheduleParameters(rankCount: ranks, elementCount: bytes / type.sizeInBytes, elementSizeBytes: type.sizeInBytes,
-                                                                 chunkBytes: chunk, ranksPerNode: min(8, ranks)))
+            let schedule = try a.makeSchedule(Self.parameters(ranks: ranks, bytes: bytes, type: type, chunk: chunk))
             var times: [Double] = []
             var steps = 0
             for _ in 0..<runs {

@@ -363,19 +363,31 @@ struct KernelBench {
     /// the bench is known to time the same operation.
     func checkAgreement(_ dataType: DataType, _ op: ReductionOp, _ mpi: OpenMPIReference) throws {
         guard mpi.supports(dataType) else { return }
-        // Odd, so that the scalar tail runs too; within the buffers, which --max-bytes sizes.
-        let count = min(4099, maxBytes / dataType.sizeInBytes)
-        let bytes = count * dataType.sizeInBytes
-        let a = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        let b = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        defer { a.deallocate(); b.deallocate() }
-        a.copyMemory(from: dst, byteCount: bytes)
-        b.copyMemory(from: dst, byteCount: bytes)
-        Reducer(dataType: dataType, op: op, instructionSet: instructionSet).reduceInPlace(into: a, from: src, count: count)
-        mpi.reduceLocal(src, b, count: count, dataType, op)
-        guard memcmp(a, b, bytes) == 0 else {
+        guard Self.agree(dataType, op, instructionSet: instructionSet, reference: { mpi.reduceLocal($0, $1, count: $2, dataType, op) }) else {
             throw CLIError("bench-kernels: our \(dataType.name) \(op) and MPI_Reduce_local disagree on the same input")
         }
+    }
+
+    /// Elements of the agreement check: odd, so every kernel's tail runs.
+    static let agreementCount = 4099
+
+    /// Whether our in-place reduction and `reference(src, dst, count)` give the same bytes on
+    /// ``agreementCount`` elements of the bench's byte patterns. The inputs are its own, whatever
+    /// `--max-bytes` is (the bench's buffers may be smaller than the check).
+    static func agree(_ dataType: DataType, _ op: ReductionOp, instructionSet: KernelInstructionSet = .default,
+                      reference: (UnsafeRawPointer, UnsafeMutableRawPointer, Int) -> Void) -> Bool {
+        let count = agreementCount
+        let bytes = count * dataType.sizeInBytes
+        let src = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let a = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let b = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { src.deallocate(); a.deallocate(); b.deallocate() }
+        memset(src, 0x38, bytes)
+        memset(a, 0x3C, bytes)
+        memset(b, 0x3C, bytes)
+        Reducer(dataType: dataType, op: op, instructionSet: instructionSet).reduceInPlace(into: a, from: src, count: count)
+        reference(src, b, count)
+        return memcmp(a, b, bytes) == 0
     }
 }
 

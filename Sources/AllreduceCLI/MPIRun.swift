@@ -239,17 +239,40 @@ extension MPIRunConfigurationDraft {
     }
 }
 
+/// The line a rank prints when `--timeout` expires: set before the alarm is armed, written by the
+/// SIGALRM handler (write(2) only), which then lets SIGALRM's default action end the process.
+enum TimeoutReport {
+    nonisolated(unsafe) static var message: UnsafeMutableBufferPointer<UInt8>?
+
+    static func arm(_ text: String) {
+        let bytes = Array(text.utf8)
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
+        _ = buffer.initialize(from: bytes)
+        message = buffer  // the previous buffer is left allocated: the handler may be reading it
+        signal(SIGALRM) { sig in
+            if let m = TimeoutReport.message { _ = write(2, m.baseAddress, m.count) }
+            signal(sig, SIG_DFL)
+            raise(sig)
+        }
+    }
+}
+
 extension MPIRun {
     /// Every rank parses, then the ranks agree: same configuration everywhere, no rank with a
     /// reason to stop. Only then are buffers allocated. On any failure every rank finalises MPI
     /// and exits non-zero; rank 0 prints the one-line reason.
     func runUnderMPI() throws {
         if timeoutSeconds > 0 {
-            // SIGALRM's default action ends this process; mpirun then ends every other rank.
+            // The handler says which rank ran out of time, then SIGALRM's default action ends this
+            // process; mpirun then ends every other rank.
+            TimeoutReport.arm("allreduce: error: --timeout \(timeoutSeconds) s expired before this rank started MPI; ending the job\n")
             alarm(UInt32(min(timeoutSeconds, Int(UInt32.max))))
         }
         MPIProcess.initialize()
         let world = Communicator.world
+        if timeoutSeconds > 0 {
+            TimeoutReport.arm("allreduce: error: --timeout \(timeoutSeconds) s expired: rank \(world.rank) of \(world.size) had not finished; ending the job\n")
+        }
         var local: MPIRunConfiguration? = nil
         var problem: String? = nil
         do { local = try makeConfiguration().resolved() } catch { problem = "\(error)" }
@@ -259,7 +282,14 @@ extension MPIRun {
         let differing = all.indices.filter { all[$0] != all[0] }
         if !differing.isEmpty {
             let ranks = differing.count > 8 ? differing.prefix(8).map(String.init).joined(separator: ", ") + ", ..." : differing.map(String.init).joined(separator: ", ")
-            stop(world, "ranks were started with different arguments: rank\(differing.count > 1 ? "s" : "") \(ranks) disagree\(differing.count > 1 ? "" : "s") with rank 0 (configuration fingerprints differ); give every rank the same options")
+            // Name the first argument where the lowest differing rank parts from rank 0.
+            let mine = Array(CommandLine.arguments.dropFirst())
+            let separator: Character = "\u{1F}"
+            let rank0 = world.broadcast(mine.joined(separator: String(separator)), root: 0)
+                .split(separator: separator, omittingEmptySubsequences: false).map(String.init)
+            let detail = world.rank == 0 ? nil : Self.firstDifference(mine, rank0).map { "rank \(world.rank) has \($0.mine) where rank 0 has \($0.rank0)" }
+            let named = world.firstFailure(detail)
+            stop(world, "ranks were started with different arguments: rank\(differing.count > 1 ? "s" : "") \(ranks) disagree\(differing.count > 1 ? "" : "s") with rank 0 (\(named ?? "configuration fingerprints differ")); give every rank the same options")
         }
         if let failure = world.firstFailure(problem) { stop(world, failure) }
         let configuration = local!
@@ -270,21 +300,36 @@ extension MPIRun {
         } catch {
             stop(world, error.description)
         }
-        // Rank 0 draws the progress line (rows, sizes weighted by their bytes).
+        // Rank 0 prints each row as soon as every rank has it: a job ended early (a killed rank,
+        // --timeout) keeps the sizes it completed. It also draws the progress line (rows, sizes
+        // weighted by their bytes).
         let sizes = configuration.sizesBytes
         let line = ProgressLine(label: "mpi", options: world.rank == 0 ? progress : ProgressOptions(quiet: true),
                                 totalCount: sizes.count * configuration.algorithms.count, totalWeight: sizes.reduce(0.0) { $0 + Double($1) + 1024 } * Double(configuration.algorithms.count),
                                 unit: "rows", showsEvents: false)
-        benchmark.run { row in line.completed(weight: Double(row.sizeBytes) + 1024) }
-        line.finish()
-
+        var printed = 0
+        let columns = report(benchmark, notes: false)
         if world.rank == 0 {
-            var report = report(benchmark)
+            Swift.print(columns.streamHeader(output.format), terminator: "")
+            fflush(nil)
+        }
+        benchmark.run { row in
+            if world.rank == 0 {
+                line.finish()
+                Swift.print(columns.streamRow(Self.cells(row), index: printed, output.format), terminator: "")
+                printed += 1
+                fflush(nil)
+            }
+            line.completed(weight: Double(row.sizeBytes) + 1024)
+        }
+        line.finish()
+        if world.rank == 0 {
+            var footer = report(benchmark, notes: true)
             if let file = plot.plot {
                 do { try plot.write(measuredPlot(benchmark)) } catch { stop(world, "\(error)") }
-                report.notes.append("plot: \(file) (\(plot.plotY.axisLabel) against size, measured)")
+                footer.notes.append("plot: \(file) (\(plot.plotY.axisLabel) against size, measured)")
             }
-            report.print(output.format)
+            footer.streamFooter(output.format, rowCount: printed)
             fflush(nil)
         }
         let wrong = benchmark.rows.reduce(0) { $0 + ($1.wrong ?? 0) }
@@ -321,7 +366,32 @@ extension MPIRun {
                         quantity: plot.plotY, lines: lines)
     }
 
-    func report(_ benchmark: MPIAllreduceBenchmark) -> Report {
+    /// The first argument where `mine` and `rank0` differ, each shown with its option
+    /// (`'-n 3'`), or nil when they are the same.
+    static func firstDifference(_ mine: [String], _ rank0: [String]) -> (mine: String, rank0: String)? {
+        guard let k = (0..<max(mine.count, rank0.count)).first(where: { k in
+            (k < mine.count ? mine[k] : nil) != (k < rank0.count ? rank0[k] : nil)
+        }) else { return nil }
+        func show(_ list: [String]) -> String {
+            guard k < list.count else { return "no argument \(k + 1)" }
+            if k > 0 && list[k - 1].hasPrefix("-") && !list[k].hasPrefix("-") { return "'\(list[k - 1]) \(list[k])'" }
+            return "'\(list[k])' (argument \(k + 1))"
+        }
+        return (show(mine), show(rank0))
+    }
+
+    static func cells(_ row: MPIResultRow) -> [ReportValue] {
+        [
+            .int(row.sizeBytes), .int(row.count), .text(row.dataType.rawValue), .text(row.op.rawValue), .int(-1),
+            .text(row.algorithm), .number(row.timeMeanMicroseconds), .number(row.algbwGBps), .number(row.busbwGBps),
+            .number(row.timeMinMicroseconds), .number(row.timeMaxMicroseconds), .int(row.iterations),
+            row.wrong.map { .int($0) } ?? .text("N/A"),
+            row.mpiRatio.map { .number($0) } ?? .number(.nan),
+        ]
+    }
+
+    /// The report's columns and, with `notes`, its footer (the rows are streamed).
+    func report(_ benchmark: MPIAllreduceBenchmark, notes: Bool) -> Report {
         var report = Report(columns: ReportColumn.allreducePerf + [
             ReportColumn(key: "time_min_us", title: "min", unit: "(us)", kind: .number(decimals: 2)),
             ReportColumn(key: "time_max_us", title: "max", unit: "(us)", kind: .number(decimals: 2)),
@@ -329,15 +399,7 @@ extension MPIRun {
             ReportColumn(key: "wrong", title: "#wrong", kind: .integer),
             ReportColumn(key: "mpi_ratio", title: "vs mpi", unit: "(busbw)", kind: .number(decimals: 2)),
         ])
-        for row in benchmark.rows {
-            report.append([
-                .int(row.sizeBytes), .int(row.count), .text(row.dataType.rawValue), .text(row.op.rawValue), .int(-1),
-                .text(row.algorithm), .number(row.timeMeanMicroseconds), .number(row.algbwGBps), .number(row.busbwGBps),
-                .number(row.timeMinMicroseconds), .number(row.timeMaxMicroseconds), .int(row.iterations),
-                row.wrong.map { .int($0) } ?? .text("N/A"),
-                row.mpiRatio.map { .number($0) } ?? .number(.nan),
-            ])
-        }
+        guard notes else { return report }
         let c = benchmark.configuration
         let l = benchmark.layout
         report.notes.append("\(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s") on \(l.nodeCount) node\(l.nodeCount == 1 ? "" : "s") (\(l.ranksPerNode) per node\(l.isOverridden ? " for hierarchical, from --ranks-per-node" : ", from MPI_Comm_split_type")), transport \(c.transport.rawValue)\(c.inPlace ? ", in place" : ", out of place"), chunk \(ByteCount.format(c.chunkBytes)), \(MPIProcess.libraryVersion)")

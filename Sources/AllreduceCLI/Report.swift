@@ -119,6 +119,62 @@ struct Report {
         return out + "]\n"
     }
 
+    // MARK: Printing rows as they come
+
+    /// Widths of the streamed table: a column is as wide as its title, its unit and a typical
+    /// value (a longer value widens its own line only).
+    var streamWidths: [Int] {
+        columns.map { c in
+            let typical: Int
+            switch c.kind {
+            case .integer: typical = c.key == "size" || c.key == "count" ? 10 : 0
+            case .number: typical = 7
+            case .text: typical = c.key == "algorithm" ? 20 : 6
+            }
+            return max(c.title.count, c.unit.count, typical)
+        }
+    }
+
+    /// What goes before the first streamed row (the table's header, the CSV header line, `[`).
+    func streamHeader(_ format: OutputFormat) -> String {
+        switch format {
+        case .table:
+            let w = streamWidths
+            return "# " + zip(columns.map(\.title), w).map { pad($0, $1) }.joined(separator: "  ") + "\n"
+                + "# " + zip(columns.map(\.unit), w).map { pad($0, $1) }.joined(separator: "  ") + "\n"
+        case .csv: return columns.map(\.key).joined(separator: ",") + "\n"
+        case .json: return "["
+        }
+    }
+
+    /// Streamed row number `index` (0-based), as ``render(_:)`` prints it.
+    func streamRow(_ row: [ReportValue], index: Int, _ format: OutputFormat) -> String {
+        switch format {
+        case .table:
+            return "  " + zip(zip(columns, row), streamWidths).map { pad(Self.text($0.1, $0.0.kind), $1) }.joined(separator: "  ") + "\n"
+        case .csv:
+            var one = self
+            one.rows = [row]
+            return String(one.renderCSV().drop { $0 != "\n" }.dropFirst())
+        case .json:
+            let fields = zip(columns, row).map { col, v in "\"\(col.key)\": \(Self.json(v))" }
+            return (index == 0 ? "\n" : ",\n") + "  {" + fields.joined(separator: ", ") + "}"
+        }
+    }
+
+    /// What follows the last of `rowCount` streamed rows: the notes (on standard error in CSV and
+    /// JSON, as ``print(_:)`` puts them) and the closing `]`.
+    func streamFooter(_ format: OutputFormat, rowCount: Int) {
+        switch format {
+        case .table:
+            Swift.print(notes.map { "# \($0)\n" }.joined(), terminator: "")
+        case .csv, .json:
+            if format == .json { Swift.print(rowCount == 0 ? "]" : "\n]") }
+            var err = StandardError()
+            for note in notes { Swift.print("# \(note)", to: &err) }
+        }
+    }
+
     static func text(_ v: ReportValue, _ kind: ReportColumn.Kind) -> String {
         switch v {
         case .int(let i): return String(i)
@@ -176,5 +232,24 @@ func parseBytes(_ text: String, option: String) throws -> Int {
         guard v >= 0 else { throw ValidationError("\(option): size must not be negative") }
         return v
     case .failure(let e): throw ValidationError("\(option): \(e)")
+    }
+}
+
+/// Refuses a byte size that is not a whole number of `type` elements (a size is never rounded
+/// silently: `--size 3` of float would be 0 bytes).
+func wholeElements(_ bytes: Int, _ type: DataType, option: String) throws {
+    let size = type.sizeInBytes
+    guard bytes % size == 0 else {
+        let below = bytes - bytes % size
+        let (above, overflow) = below.addingReportingOverflow(size)
+        let choices = [below == 0 ? nil : "\(below)", overflow ? nil : "\(above)"].compactMap { $0 }
+        throw ValidationError("\(option) \(bytes): not a whole number of \(type.name) elements (\(size) bytes each); use \(choices.joined(separator: " or "))")
+    }
+}
+
+/// `--max-steps`: at least 1, at most what the engines can number (``WorkLimit/maxStepsCeiling``).
+func checkMaxSteps(_ value: Int) throws {
+    guard value >= 1 && value <= WorkLimit.maxStepsCeiling else {
+        throw ValidationError("--max-steps must be between 1 and \(WorkLimit.maxStepsCeiling), got \(value)")
     }
 }

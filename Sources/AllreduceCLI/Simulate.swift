@@ -51,9 +51,19 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: "Channels of the nccl algorithms (1 ... \(ScheduleParameters.maxChannels); default: NCCL's count for the size).")
     var channels: Int?
 
+    @Option(name: .long, help: "Refuse a run whose event-model playback needs more steps (all ranks, all sizes and algorithms together) than this.")
+    var maxSteps: Int = WorkLimit.defaultMaxSteps
+
     func validate() throws {
         if let nodes, nodes < 1 { throw ValidationError("--nodes must be at least 1, got \(nodes)") }
         if let ranks, ranks < 1 { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
+        if let ranks, ranks > Topology.Limits.maxRanks {
+            throw ValidationError("--ranks: too large: \(ranks), at most \(Topology.Limits.maxRanks) ranks are modelled")
+        }
+        try checkMaxSteps(maxSteps)
+        if linkLatency != nil && timingModel == .nccl {
+            throw ValidationError("--link-latency does not apply to --model nccl (NCCL's tuning model takes its latencies from NCCL's tables); use --model event or analytic")
+        }
         guard TimingModel(rawValue: model.lowercased()) != nil else {
             throw ValidationError("--model: unknown model '\(model)' (event, analytic, nccl)")
         }
@@ -153,6 +163,11 @@ struct ClusterOptions: ParsableArguments {
         do {
             return try FabricMap(topo)
         } catch {
+            // The switch model's figures come from options, not from topology fields.
+            if topology.lowercased() == "switch", let option = ["node.nics.bandwidth": "--link-bandwidth", "node.nics.latency": "--link-latency",
+                                                                 "nodes": "--ranks"][error.field] {
+                throw CLIError("\(option): \(error.message)")
+            }
             throw CLIError("topology '\(topo.name)': \(error)")
         }
     }
@@ -239,7 +254,8 @@ struct SimulationRun {
         if service == .fair && options.timingModel == .event && fabric.rankCount > FairShareEngine.maxRanks {
             throw CLIError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
         }
-        simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm, linkService: service)
+        simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm, linkService: service,
+                              maxSteps: options.maxSteps)
         chunkBytes = try options.chunkSize
     }
 
@@ -249,7 +265,31 @@ struct SimulationRun {
         return c
     }
 
-    /// Times one choice at `bytes` (rounded down to whole elements); returns the row, the outcome
+    /// Steps the event model would play for `choice` at `bytes` (every candidate of auto).
+    func estimatedSteps(_ choice: AlgorithmChoice, bytes: Int) throws -> Double {
+        let count = bytes / options.datatype.sizeInBytes
+        switch choice {
+        case .fixed(let a):
+            return simulator.estimatedSteps(a, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes)
+        case .auto:
+            return simulator.autoCandidates.reduce(0) { $0 + simulator.estimatedSteps($1, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes) }
+        case .nccl(let a):
+            return simulator.estimatedStepsNCCL(elementCount: count, dataType: options.datatype, algorithm: a, protocol: options.ncclProtocol,
+                                                channels: options.channels, chunkBytes: try options.chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") })
+        }
+    }
+
+    /// Refuses, before anything runs, a command whose runs together play more than `--max-steps`.
+    func checkWork(_ runs: [(choice: AlgorithmChoice, bytes: Int)]) throws {
+        var total = 0.0
+        for r in runs { total += try estimatedSteps(r.choice, bytes: r.bytes) }
+        if total > Double(options.maxSteps) {
+            let figure = total < 9e18 ? "\(Int(total))" : "\(total)"
+            throw CLIError("the event model would play about \(figure) steps (all ranks\(runs.count > 1 ? ", \(runs.count) runs" : "")), more than --max-steps \(options.maxSteps); use fewer ranks or sizes, larger --chunk-bytes, --model analytic, or raise --max-steps")
+        }
+    }
+
+    /// Times one choice at `bytes` (a whole number of elements); returns the row, the outcome
     /// and, for auto, every candidate's outcome.
     mutating func measure(_ choice: AlgorithmChoice, bytes: Int) throws -> (row: [ReportValue], outcome: SimulationOutcome, candidates: [SimulationOutcome]) {
         let size = options.datatype.sizeInBytes
@@ -424,7 +464,7 @@ struct Simulate: ParsableCommand {
     @OptionGroup var progress: ProgressOptions
 
     func validate() throws {
-        _ = try parseBytes(size, option: "--size")
+        try wholeElements(try parseBytes(size, option: "--size"), cluster.datatype, option: "--size")
         _ = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
         if trace != nil {
             guard cluster.timingModel == .event else { throw ValidationError("--trace needs --model event (the \(cluster.timingModel.rawValue) model plays no transfers)") }
@@ -434,10 +474,17 @@ struct Simulate: ParsableCommand {
         guard traceRanks >= 1 else { throw ValidationError("--trace-ranks must be at least 1, got \(traceRanks)") }
     }
 
-    func run() throws {
-        var sim = try SimulationRun(options: cluster)
+    /// Everything `run` checks before it times anything: the cluster, the model's memory, the work.
+    func prepare() throws -> (sim: SimulationRun, bytes: Int, choice: AlgorithmChoice) {
+        let sim = try SimulationRun(options: cluster)
         let bytes = try parseBytes(size, option: "--size")
         let choice = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
+        try sim.checkWork([(choice, bytes)])
+        return (sim, bytes, choice)
+    }
+
+    func run() throws {
+        var (sim, bytes, choice) = try prepare()
         var report = Report(columns: sim.columns)
         let line = ProgressLine(label: "simulate", options: progress)
         sim.observer = line.observer

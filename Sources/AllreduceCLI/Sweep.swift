@@ -59,9 +59,21 @@ struct Sweep: ParsableCommand {
             guard stepFactor >= 2 else { throw ValidationError("-f must be at least 2, got \(stepFactor)") }
             guard lo >= 1 || lo == hi else { throw ValidationError("-b must be at least 1 with -f (0 never grows)") }
         }
+        try wholeElements(lo, cluster.datatype, option: "-b")
+        if let stepBytes { try wholeElements(try parseBytes(stepBytes, option: "-i"), cluster.datatype, option: "-i") }
         _ = try AlgorithmChoice.parseList(algorithmList)
         _ = try sizes()
         if plotMeasured != nil && plot.plot == nil { throw ValidationError("--plot-measured draws into --plot's file: give --plot too") }
+    }
+
+    /// Everything `run` checks before it times anything: the cluster, the model's memory, the
+    /// work of every size and algorithm together.
+    func prepare() throws -> (sim: SimulationRun, choices: [AlgorithmChoice], sizes: [Int]) {
+        let sim = try SimulationRun(options: cluster)
+        let choices = try AlgorithmChoice.parseList(algorithmList)
+        let sizes = try sizes()
+        try sim.checkWork(sizes.flatMap { s in choices.map { ($0, s) } })
+        return (sim, choices, sizes)
     }
 
     /// The sizes, as nccl-tests steps them.
@@ -92,13 +104,12 @@ struct Sweep: ParsableCommand {
     }
 
     func run() throws {
-        var sim = try SimulationRun(options: cluster)
-        let choices = try AlgorithmChoice.parseList(algorithmList)
+        var (sim, choices, sizes) = try prepare()
         var report = Report(columns: sim.columns)
         var busSums = [Double](repeating: 0, count: choices.count)
         var fastestBySize: [(size: Int, name: String)] = []
         var lines = [[SizePoint]](repeating: [], count: choices.count)
-        let sizeList = try sizes()
+        let sizeList = sizes
         // A point's share of the work: its bytes, plus a chunk's worth for the fixed costs.
         let weight = { (bytes: Int) in Double(bytes) + Double(sim.chunkBytes) }
         let line = ProgressLine(label: "sweep", options: progress, totalCount: sizeList.count * choices.count,

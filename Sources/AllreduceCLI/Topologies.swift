@@ -16,7 +16,17 @@ struct Topologies: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List the presets.")
 
+        /// Testing only: fail a check on purpose (`trap`) or read unmapped memory (`segv`), to
+        /// prove that a true bug prints one line (``CrashReport``).
+        @Option(name: .customLong("test-crash"), help: .hidden)
+        var testCrash: String?
+
         func run() throws {
+            switch testCrash {
+            case "trap": let list: [Int] = []; _ = list[Int(CommandLine.arguments.count)]
+            case "segv": print(UnsafePointer<Int>(bitPattern: 8 * CommandLine.arguments.count)!.pointee)
+            default: break
+            }
             let width = Topology.presetNames.map(\.count).max() ?? 0
             for name in Topology.presetNames {
                 guard let t = Topology.preset(name) else { continue }

@@ -52,6 +52,9 @@ struct Verify: ParsableCommand {
     @Flag(name: .long, help: "Check the schedules symbolically instead (ScheduleVerifier: contributions, matching, deadlock, hazards under FIFO, LIFO and random completion orders); no data.")
     var symbolic = false
 
+    @Option(name: .long, help: "Refuse a run whose schedules need more steps (all ranks together) than this.")
+    var maxSteps: Int = WorkLimit.defaultMaxSteps
+
     @OptionGroup var output: FormatOptions
 
     /// Testing only: after the executor has run, overwrite the middle element of this rank's
@@ -102,55 +105,28 @@ struct Verify: ParsableCommand {
         guard channels >= 1 && channels <= ScheduleParameters.maxChannels else {
             throw ValidationError("--channels must be between 1 and \(ScheduleParameters.maxChannels), got \(channels)")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let threads, threads < 1 || threads > InProcessExecutor.maxThreads {
+            throw ValidationError("--threads must be between 1 and \(InProcessExecutor.maxThreads), got \(threads)")
+        }
         // Buffers of every rank plus the reference (two float64 per element for floating point).
         let perElement = ranks.multipliedReportingOverflow(by: dataType.sizeInBytes)
         let referenceBytes = dataType.isFloatingPoint ? 16 : dataType.sizeInBytes
-        let total = count.multipliedReportingOverflow(by: perElement.partialValue + referenceBytes)
-        let physical = physicalMemoryBytes()
-        if perElement.overflow || total.overflow || total.partialValue > physical {
-            throw ValidationError("--ranks \(ranks) x --count \(count) of \(dataType.name) needs \(perElement.overflow || total.overflow ? "more than \(physical)" : "\(total.partialValue)") bytes, more than this machine's \(physical) bytes of memory")
+        let (withReference, o1) = perElement.partialValue.addingReportingOverflow(referenceBytes)
+        let total = count.multipliedReportingOverflow(by: withReference)
+        let overflow = perElement.overflow || o1 || total.overflow
+        do {
+            try SystemMemory.check(needed: overflow ? nil : total.partialValue,
+                                   for: "--ranks \(ranks) x --count \(count) of \(dataType.name)")
+        } catch {
+            throw ValidationError(error.description)
         }
-        // Refuse runs whose step count alone would take hours (the ring has 4(p-1) steps per rank and chunk).
+        try checkMaxSteps(maxSteps)
+        let choices = Choices(dataType: dataType, op: reduction, algorithms: algorithms, ranksPerNode: g, inter: inter, chunkBytes: chunk)
+        // Refuse runs whose step count alone would take hours.
         for a in algorithms {
-            let steps = Self.estimatedSteps(a, ranks: ranks, count: count, elementSize: dataType.sizeInBytes, chunkBytes: chunk, ranksPerNode: g,
-                                            channels: channels)
-            if steps > Self.maxSteps {
-                throw ValidationError("\(a.rawValue) over \(ranks) ranks with chunks of \(chunk) bytes needs about \(Int(steps)) steps, more than \(Int(Self.maxSteps)); use fewer ranks, larger --chunk-bytes, or another algorithm")
-            }
+            do { try WorkLimit.check(a, parameters(choices), maxSteps: maxSteps) } catch { throw ValidationError(error.description) }
         }
-        return Choices(dataType: dataType, op: reduction, algorithms: algorithms, ranksPerNode: g, inter: inter, chunkBytes: chunk)
-    }
-
-    /// The most steps (all ranks together) a run may take: about 10 minutes at 1 microsecond per step.
-    static let maxSteps = 6e8
-
-    /// An upper estimate of the steps of all ranks.
-    static func estimatedSteps(_ a: AllreduceAlgorithm, ranks p: Int, count: Int, elementSize: Int, chunkBytes: Int, ranksPerNode g: Int,
-                               channels: Int = 1) -> Double {
-        guard count > 0 && p > 1 else { return 0 }
-        func chunks(_ elements: Int) -> Double { Double(chunkCount(elements: max(elements, 1), elementSize: elementSize, chunkBytes: chunkBytes)) }
-        let P = Double(p)
-        let lg = Double(Int.bitWidth - p.leadingZeroBitCount)
-        switch a {
-        case .ring: return 4 * P * (P - 1) * chunks((count + p - 1) / p)
-        case .tree: return 12 * P * chunks((count + 1) / 2)
-        case .rabenseifner, .recursiveDoubling: return P * (4 * lg + 4) * chunks(count)
-        case .hierarchical:
-            let nodes = Double((p + g - 1) / g)
-            return 4 * P * (Double(g) + 2 * nodes) * chunks((count + g - 1) / g)
-        case .ncclRing:
-            let c = Double(max(1, min(channels, count)))
-            return 4 * P * (P - 1) * c * chunks((count / max(1, min(channels, count)) + p) / p)
-        case .ncclTree:
-            // At most 4 steps up and 4 down per chunk of each channel's slice.
-            let c = max(1, min(channels, count))
-            return 8 * P * Double(c) * chunks((count + c - 1) / c)
-        case .ncclNVLS, .ncclNVLSTree:
-            // Per channel and round of g shards: 2g + 4 steps per rank, 2g(g + 1) per NVSwitch, 2 nodes per network reduction.
-            let c = max(1, min(channels, count))
-            return 4 * P * (Double(g) + 3) * Double(c) * chunks(((count + c - 1) / c + g - 1) / g)
-        }
+        return choices
     }
 
     func validate() throws { _ = try choices() }
@@ -261,11 +237,4 @@ extension Verify {
         report.print(output.format)
         if !failures.isEmpty { throw CLIError(failures.joined(separator: "; ")) }
     }
-}
-
-/// Physical memory of this machine in bytes.
-func physicalMemoryBytes() -> Int {
-    let pages = sysconf(Int32(_SC_PHYS_PAGES))
-    let size = sysconf(Int32(_SC_PAGESIZE))
-    return pages > 0 && size > 0 ? pages * size : Int.max
 }

@@ -26,6 +26,9 @@ public struct InProcessExecutor: ScheduleExecutor, Sendable {
     /// Worker threads.
     public var threadCount: Int
 
+    /// The most worker threads a command may ask for (`--threads`; docs/Limits.md).
+    public static let maxThreads = 1024
+
     public init(threadCount: Int = InProcessExecutor.availableCores) {
         self.threadCount = max(1, threadCount)
     }

@@ -64,6 +64,8 @@ public struct FabricMap: Sendable {
     }
 
     // Intra-node paths, by ordered GPU pair a * gpus + b.
+    /// Mesh NVLink links per ordered pair (empty unless the fabric is a mesh).
+    @usableFromInline let _meshLinks: [Int32]
     @usableFromInline let _intraFirst: [Int]
     @usableFromInline let _intraSecond: [Int]
     @usableFromInline let _intraBytesPerSecond: [Double]
@@ -90,8 +92,24 @@ public struct FabricMap: Sendable {
     /// Largest number of links on a path.
     public static let maxPathLinks = 6
 
+    /// Bytes the map's tables take for `topology` (per GPU pair: two link ids, a rate and a
+    /// latency, plus a mesh's link count), nil beyond `Int.max`. Meaningful for a validated
+    /// topology (gpus bounded by ``Topology/Limits/maxGPUsPerNode``).
+    public static func estimatedBytes(_ topology: Topology) -> Int? {
+        let (pairs, o) = topology.node.gpuCount.multipliedReportingOverflow(by: topology.node.gpuCount)
+        let (bytes, o2) = pairs.multipliedReportingOverflow(by: 4 * 8 + 4)
+        return o || o2 ? nil : bytes
+    }
+
+    /// Validates `topology` (``Topology/validate()``) and refuses, before allocating, a map that
+    /// would not fit in the memory available (``SystemMemory``).
     public init(_ topology: Topology) throws(TopologyError) {
         try topology.validate()
+        do {
+            try SystemMemory.check(needed: Self.estimatedBytes(topology), for: "the fabric model of \(topology.node.gpuCount) GPUs per node")
+        } catch {
+            throw TopologyError(field: "node.gpus", message: error.description)
+        }
         self.topology = topology
         let node = topology.node
         let g = node.gpuCount
@@ -124,6 +142,15 @@ public struct FabricMap: Sendable {
         _nicTx = offset; _nicRx = offset + _nicCount; offset += 2 * _nicCount
         linksPerNode = offset
 
+        var mesh: [Int32] = []
+        if let nv = node.nvlink, nv.fabric == .mesh {
+            mesh = [Int32](repeating: 0, count: g * g)
+            for p in nv.pairs {
+                mesh[p.a * g + p.b] += Int32(p.links)
+                mesh[p.b * g + p.a] += Int32(p.links)
+            }
+        }
+        _meshLinks = mesh
         var first = [Int](repeating: -1, count: g * g), second = [Int](repeating: -1, count: g * g)
         var bps = [Double](repeating: .infinity, count: g * g), lat = [Double](repeating: overhead, count: g * g)
         for a in 0..<g {
@@ -133,9 +160,9 @@ public struct FabricMap: Sendable {
                     first[i] = nvOut + a; second[i] = nvIn + b
                     bps[i] = nv.portAchievableGBps * 1e9
                     lat[i] = overhead + nv.link.latencyMicroseconds * 1e-6
-                } else if let nv = node.nvlink, node.meshLinks(a, b) > 0 {
+                } else if let nv = node.nvlink, !mesh.isEmpty, mesh[i] > 0 {
                     first[i] = meshBase + i
-                    bps[i] = nv.link.achievableGBps * 1e9 * Double(node.meshLinks(a, b))
+                    bps[i] = nv.link.achievableGBps * 1e9 * Double(mesh[i])
                     lat[i] = overhead + nv.link.latencyMicroseconds * 1e-6
                 } else if let pcie = node.pcie {
                     first[i] = _pcieUp + a; second[i] = _pcieDown + b
@@ -265,6 +292,9 @@ public struct FabricMap: Sendable {
         case network
     }
 
+    /// The NVLink link count between GPUs `a` and `b` of a node's mesh (0 when not joined or not a mesh).
+    public func meshLinks(_ a: Int, _ b: Int) -> Int { _meshLinks.isEmpty ? 0 : Int(_meshLinks[a * gpusPerNode + b]) }
+
     /// The kind of the path from rank `src` to rank `dst`.
     public func pathKind(from src: Int, to dst: Int) -> PathKind {
         let g = gpusPerNode
@@ -272,7 +302,7 @@ public struct FabricMap: Sendable {
         if src / g != dst / g { return .network }
         let a = src % g, b = dst % g
         guard let nv = topology.node.nvlink else { return .pcie }
-        return nv.fabric == .nvswitch || topology.node.meshLinks(a, b) > 0 ? .nvlink : .pcie
+        return nv.fabric == .nvswitch || meshLinks(a, b) > 0 ? .nvlink : .pcie
     }
 
     /// The kinds of links, for utilisation reports.
@@ -304,7 +334,7 @@ public struct FabricMap: Sendable {
             guard let nv = node.nvlink else { return 0 }
             if nv.fabric == .nvswitch { return nv.portAchievableGBps * 1e9 }
             let o = id % linksPerNode
-            return nv.link.achievableBytesPerSecond * Double(node.meshLinks(o / gpusPerNode, o % gpusPerNode))
+            return nv.link.achievableBytesPerSecond * Double(meshLinks(o / gpusPerNode, o % gpusPerNode))
         }
     }
 

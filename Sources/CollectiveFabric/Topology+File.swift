@@ -66,6 +66,9 @@ extension Topology {
     /// Reads a topology file (YAML for `.yaml`/`.yml`, JSON otherwise). Errors name the field and,
     /// where it can be found, the file line.
     public static func load(path: String) throws(TopologyError) -> Topology {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > Limits.maxFileBytes {
+            throw fileTooLarge(size, location: path)
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TopologyError(field: "", message: "cannot read topology file '\(path)' (not found or not readable)")
         }
@@ -75,36 +78,30 @@ extension Topology {
         return try parse(data: data, fileName: path, defaultName: stem, format: FileFormat(path: path))
     }
 
+    static func fileTooLarge(_ bytes: Int, location: String) -> TopologyError {
+        TopologyError(field: "", message: "the file has \(bytes) bytes, more than the \(Limits.maxFileBytes) a topology file may have", location: location)
+    }
+
     /// Parses a topology file's text (see the format above).
     public static func parse(data: Data, fileName: String = "<topology>", defaultName: String = "custom",
                              format: FileFormat = .json) throws(TopologyError) -> Topology {
+        guard data.count <= Limits.maxFileBytes else { throw fileTooLarge(data.count, location: fileName) }
         let text = String(decoding: data, as: UTF8.self)
         if format == .yaml {
             let root = try _YAML.decode(text, fileName: fileName)
             var reader = _Reader(text: text, fileName: fileName, yaml: true)
             return try reader.topology(root, defaultName: defaultName)
         }
+        var parser = _JSONParser(Array(data))
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: data)
+            root = try parser.document()
         } catch {
-            var detail = "not valid JSON"
-            if case DecodingError.dataCorrupted(let context) = error {
-                if let underlying = context.underlyingError {
-                    let ns = underlying as NSError
-                    detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? "\(underlying)"
-                } else {
-                    detail = context.debugDescription
-                }
-            }
-            throw TopologyError(field: "", message: "not valid JSON: \(AllreduceText.firstLine(detail))", location: fileName)
+            let at = parser.position(error.offset)
+            throw TopologyError(field: "", message: "not valid JSON: \(error.message)", location: "\(fileName):\(at.line):\(at.column)")
         }
         var reader = _Reader(text: text, fileName: fileName)
-        do {
-            return try reader.topology(root, defaultName: defaultName)
-        } catch {
-            throw error
-        }
+        return try reader.topology(root, defaultName: defaultName)
     }
 
     /// The topology as a file of `format`, keys in a fixed order: reading it back gives `self`.
@@ -420,19 +417,9 @@ struct _Reader {
     }
 }
 
-/// A decoded JSON value (JSONDecoder keeps `true` and `1` apart, unlike JSONSerialization on Linux).
-enum JSONValue: Decodable {
+/// A topology file's values, from either format (``_JSONParser``, ``_YAML``).
+enum JSONValue {
     case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
 }
 
 enum AllreduceText {
@@ -444,37 +431,71 @@ enum AllreduceText {
 /// walks, so both formats share every check and error message.
 enum _YAML {
     static func decode(_ text: String, fileName: String) throws(TopologyError) -> JSONValue {
+        if let violation = boundsViolation(text) {
+            throw TopologyError(field: "", message: "not accepted as a topology file: \(violation.message)", location: "\(fileName):\(violation.line)")
+        }
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            throw TopologyError(field: "", message: "not valid YAML: \(AllreduceText.firstLine("\(error)"))", location: fileName)
+            // Yams: `1:15: error: composer: found undefined alias:`, then the line and a caret.
+            var first = AllreduceText.firstLine("\(error)")
+            while first.hasSuffix(":") || first.hasSuffix(" ") { first.removeLast() }
+            throw TopologyError(field: "", message: "not valid YAML: \(first)", location: fileName)
         }
         guard let node else { throw TopologyError(field: "", message: "empty YAML document", location: fileName) }
-        return value(node)
+        return try value(node, fileName: fileName)
     }
 
     /// The resolved tag of a node (`tag:yaml.org,2002:int`, ...).
     static func tag(_ node: Node) -> String { node.tag.description }
 
+    /// Digits with an optional sign: the only integers a topology file takes (YAML 1.1 would also
+    /// read `1:30` as 90, `0x10`, `0o10` and `1_000`).
+    static func isPlainInteger(_ s: String) -> Bool {
+        let digits = s.first == "-" || s.first == "+" ? s.dropFirst() : Substring(s)
+        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
     /// A YAML node as a JSON value: scalars by their resolved tag (`8` a number, `true` a bool,
-    /// `25GB/s` and quoted text strings).
-    static func value(_ node: Node) -> JSONValue {
+    /// `25GB/s` and quoted text strings). Refuses what JSON cannot say: keys that are not plain
+    /// names, a key given twice, integers that are not plain digits, numbers that are not finite.
+    static func value(_ node: Node, fileName: String) throws(TopologyError) -> JSONValue {
+        func fail(_ n: Node, _ message: String) -> TopologyError {
+            TopologyError(field: "", message: message, location: n.mark.map { "\(fileName):\($0.line)" } ?? fileName)
+        }
         switch node {
         case .scalar(let scalar):
             switch tag(node) {
             case Tag.Name.null.rawValue: return .null
             case Tag.Name.bool.rawValue: return Bool.construct(from: scalar).map(JSONValue.bool) ?? .string(scalar.string)
-            case Tag.Name.int.rawValue: return Int.construct(from: scalar).map { .number(Double($0)) } ?? .string(scalar.string)
-            case Tag.Name.float.rawValue: return Double.construct(from: scalar).map(JSONValue.number) ?? .string(scalar.string)
+            case Tag.Name.int.rawValue:
+                guard isPlainInteger(scalar.string) else {
+                    throw fail(node, "'\(scalar.string)' is not a plain integer (write decimal digits, or quote it for text)")
+                }
+                guard let d = Double(scalar.string) else { throw fail(node, "'\(scalar.string)' is out of range") }
+                return .number(d)
+            case Tag.Name.float.rawValue:
+                guard !scalar.string.contains("_"), let d = Double(scalar.string), d.isFinite else {
+                    throw fail(node, "'\(scalar.string)' is not a finite decimal number")
+                }
+                return .number(d)
             default: return .string(scalar.string)
             }
         case .mapping(let mapping):
             var o: [String: JSONValue] = [:]
-            for (k, v) in mapping { o[k.string ?? "\(k)"] = value(v) }
+            for (k, v) in mapping {
+                guard case .scalar(let key) = k else {
+                    throw fail(k, "a key must be a plain name, not a \(k.mapping != nil ? "mapping" : "sequence")")
+                }
+                guard o[key.string] == nil else { throw fail(k, "duplicate key '\(key.string)'") }
+                o[key.string] = try value(v, fileName: fileName)
+            }
             return .object(o)
         case .sequence(let sequence):
-            return .array(sequence.map(value))
+            var items: [JSONValue] = []
+            for item in sequence { items.append(try value(item, fileName: fileName)) }
+            return .array(items)
         }
     }
 

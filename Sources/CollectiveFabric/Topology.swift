@@ -183,29 +183,62 @@ public struct Topology: Sendable, Hashable {
         return t
     }
 
-    /// Throws a one-line ``TopologyError`` naming the field when the topology is inconsistent:
-    /// non-positive counts or rates, a mesh pair out of range, two GPUs that cannot reach each
-    /// other, or several nodes without NICs.
+    /// Throws a one-line ``TopologyError`` naming the field when the topology is inconsistent or
+    /// out of the modelled range (``Topology/Limits``): counts beyond their bound (checked before
+    /// any product is formed), a rate or time that is not finite and inside its range, a mesh pair
+    /// out of range or listed twice, two GPUs that cannot reach each other, or several nodes
+    /// without NICs. Work is O(pairs + gpus) except for a mesh without PCIe, O(gpus^2) with gpus
+    /// bounded by ``Limits/maxGPUsPerNode``.
     public func validate() throws(TopologyError) {
+        typealias L = Limits
         guard nodeCount >= 1 else { throw TopologyError(field: "nodes", message: "must be at least 1, got \(nodeCount)") }
+        guard nodeCount <= L.maxRanks else {
+            throw TopologyError(field: "nodes", message: "too large: \(nodeCount) nodes, at most \(L.maxRanks) are modelled")
+        }
         guard node.gpuCount >= 1 else { throw TopologyError(field: "node.gpus", message: "must be at least 1, got \(node.gpuCount)") }
+        guard node.gpuCount <= L.maxGPUsPerNode else {
+            throw TopologyError(field: "node.gpus", message: "too large: \(node.gpuCount) GPUs per node, at most \(L.maxGPUsPerNode) are modelled")
+        }
+        let (ranks, overflow) = nodeCount.multipliedReportingOverflow(by: node.gpuCount)
+        guard !overflow && ranks <= L.maxRanks else {
+            throw TopologyError(field: "nodes", message: "too large: \(nodeCount) nodes x \(node.gpuCount) GPUs = \(overflow ? "more than \(Int.max)" : "\(ranks)") ranks, at most \(L.maxRanks) are modelled")
+        }
+        func checkLatency(_ value: Double, _ field: String) throws(TopologyError) {
+            guard value.isFinite && value <= L.maxLatencyMicroseconds else {
+                throw TopologyError(field: field, message: "too large: \(PhysicalUnit.formatLatency(value)), at most \(PhysicalUnit.formatLatency(L.maxLatencyMicroseconds))")
+            }
+            guard value >= 0 else { throw TopologyError(field: field, message: "must not be negative, got \(PhysicalUnit.formatLatency(value))") }
+        }
+        func checkBandwidth(_ value: Double, _ field: String) throws(TopologyError) {
+            guard value > 0 else { throw TopologyError(field: field, message: "must be positive, got \(value) GB/s") }
+            guard value >= L.bandwidthGBps.lowerBound else {
+                throw TopologyError(field: field, message: "too small: \(value) GB/s, at least \(L.bandwidthGBps.lowerBound) GB/s (1 B/s)")
+            }
+            guard value.isFinite && value <= L.bandwidthGBps.upperBound else {
+                throw TopologyError(field: field, message: "too large: \(value) GB/s, at most \(PhysicalUnit.shortest(L.bandwidthGBps.upperBound)) GB/s")
+            }
+        }
         func check(_ link: LinkSpec?, _ field: String) throws(TopologyError) {
             guard let link else { return }
-            guard link.bandwidthGBps > 0 && link.bandwidthGBps.isFinite else {
-                throw TopologyError(field: "\(field).bandwidth", message: "must be positive, got \(link.bandwidthGBps) GB/s")
-            }
-            guard link.latencyMicroseconds >= 0 && link.latencyMicroseconds.isFinite else {
-                throw TopologyError(field: "\(field).latency", message: "must not be negative")
-            }
+            try checkBandwidth(link.bandwidthGBps, "\(field).bandwidth")
+            try checkLatency(link.latencyMicroseconds, "\(field).latency")
             guard link.efficiency > 0 && link.efficiency <= 1 else {
                 throw TopologyError(field: "\(field).efficiency", message: "must be in (0, 1], got \(link.efficiency)")
+            }
+            guard link.achievableGBps >= L.bandwidthGBps.lowerBound else {
+                throw TopologyError(field: "\(field).efficiency", message: "too small: bandwidth x efficiency = \(link.achievableGBps) GB/s, at least \(L.bandwidthGBps.lowerBound) GB/s (1 B/s)")
             }
         }
         try check(node.nvlink?.link, "node.nvlink")
         try check(node.pcie, "node.pcie")
         try check(node.nic, "node.nics")
+        // Which GPU pairs a mesh joins, when they must all be joined (no PCIe to fall back on).
+        var joined: [Bool]? = node.nvlink?.fabric == .mesh && node.pcie == nil ? [Bool](repeating: false, count: node.gpuCount * node.gpuCount) : nil
         if let nv = node.nvlink {
-            guard nv.linksPerGPU >= 1 else { throw TopologyError(field: "node.nvlink.linksPerGPU", message: "must be at least 1") }
+            guard nv.linksPerGPU >= 1 && nv.linksPerGPU <= L.maxLinksPerGPU else {
+                throw TopologyError(field: "node.nvlink.linksPerGPU", message: nv.linksPerGPU < 1 ? "must be at least 1" : "too large: \(nv.linksPerGPU), at most \(L.maxLinksPerGPU)")
+            }
+            var seen = Set<Int>()
             if let e = nv.switchReductionEfficiency, !(e > 0 && e <= 1) {
                 throw TopologyError(field: "node.nvlink.switchReduction", message: "must be in (0, 1] or false, got \(e)")
             }
@@ -213,22 +246,27 @@ public struct Topology: Sendable, Hashable {
                 guard p.a >= 0 && p.a < node.gpuCount && p.b >= 0 && p.b < node.gpuCount && p.a != p.b else {
                     throw TopologyError(field: "node.nvlink.pairs[\(i)]", message: "GPUs \(p.a) and \(p.b) must be two different GPUs in 0..<\(node.gpuCount)")
                 }
-                guard p.links >= 1 else { throw TopologyError(field: "node.nvlink.pairs[\(i)]", message: "link count must be at least 1") }
+                guard p.links >= 1 && p.links <= L.maxLinksPerGPU else {
+                    throw TopologyError(field: "node.nvlink.pairs[\(i)]", message: p.links < 1 ? "link count must be at least 1" : "link count too large: \(p.links), at most \(L.maxLinksPerGPU)")
+                }
+                let key = Swift.min(p.a, p.b) * node.gpuCount + Swift.max(p.a, p.b)
+                guard seen.insert(key).inserted else {
+                    throw TopologyError(field: "node.nvlink.pairs[\(i)]", message: "GPUs \(p.a) and \(p.b) are listed twice; give each pair once with its link count")
+                }
+                if joined != nil { joined![p.a * node.gpuCount + p.b] = true; joined![p.b * node.gpuCount + p.a] = true }
             }
         }
-        if let r = node.reduceGBps, !(r > 0 && r.isFinite) {
-            throw TopologyError(field: "node.reduceBandwidth", message: "must be positive")
-        }
-        guard node.stepOverheadMicroseconds >= 0 else { throw TopologyError(field: "node.stepOverhead", message: "must not be negative") }
-        // Reachability inside a node.
-        if node.pcie == nil {
-            for a in 0..<node.gpuCount {
-                for b in 0..<node.gpuCount where a != b {
-                    let joined: Bool
-                    if let nv = node.nvlink { joined = nv.fabric == .nvswitch || node.meshLinks(a, b) > 0 } else { joined = false }
-                    if !joined {
-                        throw TopologyError(field: node.nvlink == nil ? "node.nvlink" : "node.nvlink.pairs",
-                                            message: "GPU \(a) cannot reach GPU \(b): no NVLink between them and no PCIe")
+        if let r = node.reduceGBps { try checkBandwidth(r, "node.reduceBandwidth") }
+        try checkLatency(node.stepOverheadMicroseconds, "node.stepOverhead")
+        // Reachability inside a node: NVSwitch and PCIe join every pair; a mesh only its pairs.
+        if node.pcie == nil && node.gpuCount > 1 {
+            guard node.nvlink != nil else {
+                throw TopologyError(field: "node.nvlink", message: "GPU 0 cannot reach GPU 1: no NVLink between them and no PCIe")
+            }
+            if let joined {
+                for a in 0..<node.gpuCount {
+                    for b in (a + 1)..<node.gpuCount where !joined[a * node.gpuCount + b] {
+                        throw TopologyError(field: "node.nvlink.pairs", message: "GPU \(a) cannot reach GPU \(b): no NVLink between them and no PCIe")
                     }
                 }
             }
@@ -242,11 +280,35 @@ public struct Topology: Sendable, Hashable {
             throw TopologyError(field: "node.nics", message: "GPUs of node 0 cannot reach node 1: \(nodeCount) nodes need at least one NIC per node")
         }
         guard network.leafPorts >= 1 else { throw TopologyError(field: "network.leafPorts", message: "must be at least 1") }
-        guard network.oversubscription >= 1 && network.oversubscription.isFinite else {
-            throw TopologyError(field: "network.oversubscription", message: "must be at least 1 (down:up port ratio), got \(network.oversubscription)")
+        guard network.leafPorts <= L.maxLeafPorts else {
+            throw TopologyError(field: "network.leafPorts", message: "too large: \(network.leafPorts), at most \(L.maxLeafPorts)")
         }
-        guard network.switchLatencyMicroseconds >= 0 else { throw TopologyError(field: "network.switchLatency", message: "must not be negative") }
-        guard network.stepOverheadMicroseconds >= 0 else { throw TopologyError(field: "network.stepOverhead", message: "must not be negative") }
+        guard network.oversubscription >= 1 && network.oversubscription <= Double(network.leafPorts) else {
+            throw TopologyError(field: "network.oversubscription", message: "must be between 1 and leafPorts (\(network.leafPorts)) (down:up port ratio), got \(network.oversubscription)")
+        }
+        try checkLatency(network.switchLatencyMicroseconds, "network.switchLatency")
+        try checkLatency(network.stepOverheadMicroseconds, "network.stepOverhead")
+    }
+
+    /// The bounds of what is modelled, checked once by ``Topology/validate()`` (so by every
+    /// ``FabricMap``), whatever the topology came from: a preset, `--topology switch` options or a
+    /// file. docs/Limits.md lists them with the other limits.
+    public enum Limits {
+        /// GPUs per node: the fabric keeps per-pair tables (O(gpus^2)); the largest NVLink domains
+        /// built (NVL72) and announced (NVL576) fit.
+        public static let maxGPUsPerNode = 1024
+        /// Ranks (nodes x GPUs per node), and so nodes.
+        public static let maxRanks = 1 << 20
+        /// NVLink links per GPU, and per mesh pair.
+        public static let maxLinksPerGPU = 1024
+        /// NIC-facing ports of a leaf switch.
+        public static let maxLeafPorts = maxRanks
+        /// Every bandwidth (link, NIC, reduction), per direction: 1 B/s to 1 EB/s, so that every
+        /// time `bytes / rate` is finite.
+        public static let bandwidthGBps: ClosedRange<Double> = 1e-9...1e9
+        /// Every latency and overhead: at most 1000 s (and at least 0), so that sums over the
+        /// steps of a run stay finite.
+        public static let maxLatencyMicroseconds = 1e9
     }
 }
 
@@ -264,8 +326,22 @@ public struct TopologyError: Error, Sendable, Hashable, CustomStringConvertible 
         self.location = location
     }
 
+    /// One line: control characters the message quotes from a file (a key or value holding a
+    /// newline) are escaped.
     public var description: String {
         let place = location.map { "\($0): " } ?? ""
-        return field.isEmpty ? "\(place)\(message)" : "\(place)\(field): \(message)"
+        let text = field.isEmpty ? "\(place)\(message)" : "\(place)\(field): \(message)"
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        var out = ""
+        for u in text.unicodeScalars {
+            switch u {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20 || u.value == 0x7F: out += "\\u{\(String(u.value, radix: 16))}"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 }

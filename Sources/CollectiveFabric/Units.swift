@@ -29,6 +29,7 @@ public enum PhysicalUnit {
         }
         guard value.isFinite else { return .failure(UnitError(text: text, reason: "not a finite number")) }
         guard value >= 0 else { return .failure(UnitError(text: text, reason: "bandwidth must not be negative")) }
+        guard (value * scale).isFinite else { return .failure(UnitError(text: text, reason: "too large")) }
         return .success(value * scale)
     }
 
@@ -51,6 +52,7 @@ public enum PhysicalUnit {
         }
         guard value.isFinite else { return .failure(UnitError(text: text, reason: "not a finite number")) }
         guard value >= 0 else { return .failure(UnitError(text: text, reason: "latency must not be negative")) }
+        guard (value * scale).isFinite else { return .failure(UnitError(text: text, reason: "too large")) }
         return .success(value * scale)
     }
 

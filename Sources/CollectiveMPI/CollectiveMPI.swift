@@ -9,6 +9,6 @@
 //   - `MPIAllreduceBenchmark`: the `allreduce mpi` measurement loop beside MPI_Allreduce;
 //   - `Communicator`, `MPIProcess`, `MPIReduction`: thin wrappers over the CMPI shim.
 // Without it, only the MPI-free pieces build (and are unit tested): `AllreduceInputPattern`,
-// `ResultChecker`, `ElementRangeSet`, `MPIRunConfiguration`, `SystemMemory`, and the measurement
+// `ResultChecker`, `ElementRangeSet`, `MPIRunConfiguration` (memory: CollectiveCore's `SystemMemory`), and the measurement
 // rules of `MPIMeasurement.swift` (`MPIIterationPlan`: OSU's iteration counts per size;
 // `mpiTimedBlocks`: the alternating block order; `MPILatencyStatistics`: avg/min/max over ranks).

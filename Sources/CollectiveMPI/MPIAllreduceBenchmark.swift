@@ -115,7 +115,11 @@ public final class MPIAllreduceBenchmark {
                     return "hierarchical needs each node to hold consecutive ranks (mpirun --map-by slot or core), but this job's ranks alternate between nodes"
                 }
                 do {
-                    _ = try algorithm.makeSchedule(parameters(c, world: world, layout: layout, count: count))
+                    // A run's length is the user's (and --timeout's) to bound; one rank's steps
+                    // must still fit the 32-bit indices the runners use.
+                    let p = parameters(c, world: world, layout: layout, count: count)
+                    try WorkLimit.check(algorithm, p, maxSteps: WorkLimit.maxStepsCeiling)
+                    _ = try algorithm.makeSchedule(p)
                 } catch {
                     return "\(algorithm.rawValue) at \(ByteCount.format(size)): \(error)"
                 }

@@ -11,14 +11,27 @@ public enum SimulatedSchedules {
     }
 
     /// The schedule of `algorithm` for `parameters` (``AllreduceAlgorithm/makeSchedule(_:)``: the
-    /// same schedule every executor plays).
-    public static func make(_ algorithm: AllreduceAlgorithm, _ parameters: ScheduleParameters) throws -> any Schedule {
+    /// same schedule every executor plays), refused first when its steps exceed `maxSteps`
+    /// (``WorkLimit``) or the engine's state for its ranks and lanes would not fit in the memory
+    /// available (``SystemMemory``).
+    public static func make(_ algorithm: AllreduceAlgorithm, _ parameters: ScheduleParameters,
+                            maxSteps: Int = WorkLimit.defaultMaxSteps) throws -> any Schedule {
         do {
+            try WorkLimit.check(algorithm, parameters, maxSteps: maxSteps)
+            let lanes = algorithm == .ncclRing || algorithm == .ncclTree ? parameters.channelCount : 1
+            let (rankLanes, o1) = parameters.rankCount.multipliedReportingOverflow(by: lanes)
+            let (bytes, o2) = rankLanes.multipliedReportingOverflow(by: engineBytesPerRankLane)
+            try SystemMemory.check(needed: o1 || o2 ? nil : bytes, for: "the event engine's state for \(parameters.rankCount) ranks x \(lanes) lanes")
             return try algorithm.makeSchedule(parameters)
         } catch {
             throw SimulationError("\(algorithm.rawValue): \(error)")
         }
     }
+
+    /// An upper estimate of the event engine's memory per rank and lane: the rank's progress and
+    /// record, its pending and transfer records and its event-queue slots (each at most a few
+    /// hundred bytes: docs/Performance.md's 16,384-GPU run peaks at 348 MiB for 262,144 lanes, 1.4 KB each).
+    public static let engineBytesPerRankLane = 4096
 
     /// Algorithms whose schedules this build can produce (the event engine's `auto` candidates).
     public static let available: [AllreduceAlgorithm] = AllreduceAlgorithm.allCases.filter { a in

@@ -56,9 +56,14 @@ public struct Simulator: Sendable {
     /// How the event model serves transfers that share a link (FIFO by default).
     public let linkService: LinkService
 
-    public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo) {
+    /// The most steps (all ranks together) one event-model run may play (``WorkLimit``).
+    public let maxSteps: Int
+
+    public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo,
+                maxSteps: Int = WorkLimit.defaultMaxSteps) {
         self.fabric = fabric
         self.model = model
+        self.maxSteps = maxSteps
         self.interNodeAlgorithm = interNodeAlgorithm
         self.linkService = linkService
     }
@@ -89,9 +94,24 @@ public struct Simulator: Sendable {
     }
 
     /// Times `algorithm` on a buffer of `elementCount` elements of `dataType`. `observer` watches
-    /// the event model's run (FIFO links only), as a trace does.
+    /// the event model's run (FIFO links only), as a trace does. Throws rather than return a time
+    /// that is not finite.
     public func time(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int,
                      observer: (any EngineObserver)? = nil) throws -> SimulationOutcome {
+        try Self.finite(try timeUnchecked(algorithm, elementCount: elementCount, dataType: dataType, chunkBytes: chunkBytes, observer: observer))
+    }
+
+    /// `outcome`, or an error when its time is not finite (the topology's ranges keep every time
+    /// finite; this is the last guard before a time is reported).
+    static func finite(_ outcome: SimulationOutcome) throws -> SimulationOutcome {
+        guard outcome.timeSeconds.isFinite && outcome.timeSeconds >= 0 else {
+            throw SimulationError("\(outcome.rowName): the simulated time is not finite (\(outcome.timeSeconds) s); check the topology's bandwidths and latencies")
+        }
+        return outcome
+    }
+
+    func timeUnchecked(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int,
+                       observer: (any EngineObserver)?) throws -> SimulationOutcome {
         let bytes = elementCount * dataType.sizeInBytes
         let between: AllreduceAlgorithm? = algorithm == .hierarchical && fabric.nodeCount > 1
             ? interNodeAlgorithm(bytes: Double(bytes), chunkBytes: chunkBytes) : nil
@@ -99,7 +119,7 @@ public struct Simulator: Sendable {
                                                    chunkBytes: chunkBytes, interNodeAlgorithm: between ?? .ring)
         switch model {
         case .event:
-            let schedule = try SimulatedSchedules.make(algorithm, params)
+            let schedule = try SimulatedSchedules.make(algorithm, params, maxSteps: maxSteps)
             let r: EventResult
             if let observer {
                 guard linkService == .fifo else { throw SimulationError("the fair-share engine cannot be watched (traces need --links fifo)") }
@@ -150,6 +170,12 @@ public struct Simulator: Sendable {
     /// replaces the protocol's chunk.
     public func timeNCCL(elementCount: Int, dataType: DataType, algorithm: NCCLAlgorithm? = nil, protocol proto: NCCLProtocol? = nil,
                          channels: Int? = nil, chunkBytes: Int? = nil, observer: (any EngineObserver)? = nil) throws -> SimulationOutcome {
+        try Self.finite(try timeNCCLUnchecked(elementCount: elementCount, dataType: dataType, algorithm: algorithm, protocol: proto,
+                                              channels: channels, chunkBytes: chunkBytes, observer: observer))
+    }
+
+    func timeNCCLUnchecked(elementCount: Int, dataType: DataType, algorithm: NCCLAlgorithm?, protocol proto: NCCLProtocol?,
+                           channels: Int?, chunkBytes: Int?, observer: (any EngineObserver)?) throws -> SimulationOutcome {
         let bytes = elementCount * dataType.sizeInBytes
         let planner = NCCLPlanner(fabric: fabric)
         var plan = planner.plan(bytes: Double(bytes), algorithm: algorithm, protocol: proto, channels: channels)
@@ -165,7 +191,7 @@ public struct Simulator: Sendable {
             var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
                                                        chunkBytes: plan.chunkBytes)
             params.channelCount = plan.channels
-            let schedule = try SimulatedSchedules.make(scheduleAlgorithm, params)
+            let schedule = try SimulatedSchedules.make(scheduleAlgorithm, params, maxSteps: maxSteps)
             let timing = planner.timing(plan)
             var engine = EventEngine(fabric: fabric, protocolTiming: timing)
             engine.observer = observer
@@ -185,6 +211,28 @@ public struct Simulator: Sendable {
         }
     }
 
+    /// Steps (all ranks together) that timing `algorithm` plays: ``WorkLimit``'s estimate for the
+    /// event model, 0 for the closed forms. What ``time(_:elementCount:dataType:chunkBytes:)``
+    /// refuses beyond ``maxSteps``; a caller timing many runs sums these first.
+    public func estimatedSteps(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int) -> Double {
+        guard model == .event else { return 0 }
+        return WorkLimit.estimatedSteps(algorithm, SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount,
+                                                                                elementSizeBytes: dataType.sizeInBytes, chunkBytes: chunkBytes))
+    }
+
+    /// Steps that ``timeNCCL(elementCount:dataType:algorithm:protocol:channels:chunkBytes:)`` plays
+    /// with the same arguments (0 for the nccl model's closed form).
+    public func estimatedStepsNCCL(elementCount: Int, dataType: DataType, algorithm: NCCLAlgorithm? = nil, protocol proto: NCCLProtocol? = nil,
+                                   channels: Int? = nil, chunkBytes: Int? = nil) -> Double {
+        guard model == .event else { return 0 }
+        let plan = NCCLPlanner(fabric: fabric).plan(bytes: Double(elementCount * dataType.sizeInBytes), algorithm: algorithm, protocol: proto, channels: channels)
+        guard let a = plan.algorithm.schedule else { return 0 }
+        var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
+                                                   chunkBytes: chunkBytes ?? plan.chunkBytes)
+        params.channelCount = plan.channels
+        return WorkLimit.estimatedSteps(a, params)
+    }
+
     /// Times every candidate and returns the fastest (ties go to the earlier candidate), with all
     /// the candidates' outcomes.
     public func fastest(elementCount: Int, dataType: DataType, chunkBytes: Int, among candidates: [AllreduceAlgorithm]? = nil,
@@ -195,7 +243,7 @@ public struct Simulator: Sendable {
         if model == .nccl {
             // NCCL picks algorithm and protocol together.
             let b = NCCLModel(fabric: fabric).best(algorithms: list.compactMap(Self.ncclAlgorithm), bytes: Double(elementCount * dataType.sizeInBytes))
-            let o = SimulationOutcome(algorithm: b.algorithm == .tree ? .tree : .ring, ncclProtocol: b.protocol, timeSeconds: b.seconds)
+            let o = try Self.finite(SimulationOutcome(algorithm: b.algorithm == .tree ? .tree : .ring, ncclProtocol: b.protocol, timeSeconds: b.seconds))
             return (o, [o])
         }
         var all: [SimulationOutcome] = []
