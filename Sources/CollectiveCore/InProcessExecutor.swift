@@ -110,12 +110,6 @@ final class _InProcessRun: @unchecked Sendable {
         /// A staged receive's data: the work is then the reduction of scratch into the range.
         var scratch: UnsafeMutableRawPointer? = nil
     }
-    struct Channel {
-        var sends: [Posted] = []
-        var sendHead = 0
-        var recvs: [Posted] = []
-        var recvHead = 0
-    }
 
     /// Ranks and switch endpoints (``Schedule/switchCount``), which play alike here.
     let p: Int
@@ -126,7 +120,7 @@ final class _InProcessRun: @unchecked Sendable {
     var progress: [RankProgress<_AnySteps>]
     var finished: [Bool]
     var finishedCount = 0
-    var channels: [Int: Channel] = [:]
+    var matcher: SendReceiveMatcher<Posted>
     var ready: [Transfer] = []
     var readyHead = 0
     /// Per rank: staged receives whose data is in scratch, waiting for the send they follow.
@@ -141,6 +135,7 @@ final class _InProcessRun: @unchecked Sendable {
         self.reducer = reducer
         self.buffers = buffers
         progress = (0..<p).map { RankProgress(_AnySteps(base: schedule.makeSteps(forRank: $0))) }
+        matcher = SendReceiveMatcher(endpointCount: p)
         finished = Array(repeating: false, count: p)
         parked = Array(repeating: [], count: p)
     }
@@ -178,9 +173,9 @@ final class _InProcessRun: @unchecked Sendable {
                 return
             }
             let x = Posted(rank: r, index: index, step: step)
-            let key = step.kind == .send ? r * p + step.peer : step.peer * p + r
-            if let t = Self.enqueue(x, into: &channels[key, default: Channel()]) {
-                guard t.send.step.count == t.recv.step.count && t.send.step.offset == t.recv.step.offset else {
+            if let m = matcher.post(x, step: step, of: r) {
+                let t = Transfer(send: m.send, recv: m.receive)
+                guard m.mismatch == nil else {
                     error = .mismatch("rank \(t.send.rank) step \(t.send.index) sends \(t.send.step.count) elements at \(t.send.step.offset) but rank \(t.recv.rank) step \(t.recv.index) receives \(t.recv.step.count) at \(t.recv.step.offset)")
                     return
                 }
@@ -191,17 +186,6 @@ final class _InProcessRun: @unchecked Sendable {
             finished[r] = true
             finishedCount += 1
         }
-    }
-
-    static func enqueue(_ x: Posted, into ch: inout Channel) -> Transfer? {
-        if x.step.kind == .send { ch.sends.append(x) } else { ch.recvs.append(x) }
-        guard ch.sendHead < ch.sends.count && ch.recvHead < ch.recvs.count else { return nil }
-        let t = Transfer(send: ch.sends[ch.sendHead], recv: ch.recvs[ch.recvHead])
-        ch.sendHead += 1
-        ch.recvHead += 1
-        if ch.sendHead == ch.sends.count { ch.sends.removeAll(keepingCapacity: true); ch.sendHead = 0 }
-        if ch.recvHead == ch.recvs.count { ch.recvs.removeAll(keepingCapacity: true); ch.recvHead = 0 }
-        return t
     }
 
     /// A worker: performs ready transfers until the play ends.

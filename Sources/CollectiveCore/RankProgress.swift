@@ -106,6 +106,11 @@ public struct RankProgress<Steps: IteratorProtocol<Step>> {
     }
 
     /// Whether step `index` (already issued) has completed.
+    /// The peer of the step this rank issues next, if its iterator has produced it (-1 when not):
+    /// a hint for prefetching that reads the rank's counters and next step, never its iterator.
+    @inlinable
+    public var nextPeerHint: Int { _state == 1 ? _lookahead.peer : -1 }
+
     @inlinable
     public func isCompleted(_ index: Int) -> Bool {
         if index < _completedPrefix { return true }

@@ -165,13 +165,6 @@ struct _VerifierPlay {
         var send: Issued
         var recv: Issued
     }
-    struct Channel {
-        var sends: [Issued] = []
-        var sendHead = 0
-        var recvs: [Issued] = []
-        var recvHead = 0
-        var matched = 0
-    }
 
     /// Ranks (whose contributions are tracked and whose results are checked).
     let p: Int
@@ -187,7 +180,7 @@ struct _VerifierPlay {
     /// Per rank and segment: the in-flight receive writing it (step index, or -1) and the number of in-flight sends reading it.
     var writer: [Int32]
     var readers: [Int32]
-    var channels: [Int: Channel] = [:]
+    var matcher: SendReceiveMatcher<Issued>
     var ready: [Transfer] = []
     var readyHead = 0
     var bits: [UInt64]
@@ -206,6 +199,7 @@ struct _VerifierPlay {
         self.words = words
         self.order = order
         progress = (0..<e).map { RankProgress(_AnySteps(base: schedule.makeSteps(forRank: $0))) }
+        matcher = SendReceiveMatcher(endpointCount: e)
         inFlight = Array(repeating: [:], count: e)
         parked = Array(repeating: [], count: e)
         writer = Array(repeating: -1, count: e * segmentStart.count)
@@ -290,32 +284,21 @@ struct _VerifierPlay {
             }
             inFlight[r][index] = x
             maxInFlight = max(maxInFlight, inFlight[r].count)
-            let key = step.kind == .send ? r * e + step.peer : step.peer * e + r
-            if let t = try Self.enqueue(x, into: &channels[key, default: Channel()]) { ready.append(t) }
+            if let m = matcher.post(x, step: step, of: r) { ready.append(try Self.transfer(m)) }
         }
     }
 
-    /// Queues an issued send or receive on its channel and pairs the oldest send with the oldest receive.
-    static func enqueue(_ x: Issued, into ch: inout Channel) throws(_VerifierFailure) -> Transfer? {
-        if x.step.kind == .send { ch.sends.append(x) } else { ch.recvs.append(x) }
-        return try match(&ch)
-    }
-
-    static func match(_ ch: inout Channel) throws(_VerifierFailure) -> Transfer? {
-        guard ch.sendHead < ch.sends.count && ch.recvHead < ch.recvs.count else { return nil }
-        let s = ch.sends[ch.sendHead], v = ch.recvs[ch.recvHead]
-        ch.sendHead += 1
-        ch.recvHead += 1
-        ch.matched += 1
-        if ch.sendHead == ch.sends.count { ch.sends.removeAll(keepingCapacity: true); ch.sendHead = 0 }
-        if ch.recvHead == ch.recvs.count { ch.recvs.removeAll(keepingCapacity: true); ch.recvHead = 0 }
-        guard s.step.count == v.step.count else {
-            throw _VerifierFailure(message: "message \(ch.matched) from rank \(s.rank) to rank \(v.rank): \(Self.describe(s)) carries \(s.step.count) elements but \(Self.describe(v)) expects \(v.step.count)")
+    /// The transfer a matched send and receive make, or the failure that they disagree.
+    static func transfer(_ m: SendReceiveMatcher<Issued>.Match) throws(_VerifierFailure) -> Transfer {
+        let s = m.send, v = m.receive
+        switch m.mismatch {
+        case .count?:
+            throw _VerifierFailure(message: "message \(m.message) from rank \(s.rank) to rank \(v.rank): \(Self.describe(s)) carries \(s.step.count) elements but \(Self.describe(v)) expects \(v.step.count)")
+        case .offset?:
+            throw _VerifierFailure(message: "message \(m.message) from rank \(s.rank) to rank \(v.rank): \(Self.describe(s)) is received by \(Self.describe(v)) at another offset (elements would move)")
+        case nil:
+            return Transfer(send: s, recv: v)
         }
-        guard s.step.offset == v.step.offset else {
-            throw _VerifierFailure(message: "message \(ch.matched) from rank \(s.rank) to rank \(v.rank): \(Self.describe(s)) is received by \(Self.describe(v)) at another offset (elements would move)")
-        }
-        return Transfer(send: s, recv: v)
     }
 
     mutating func complete(_ t: Transfer) throws(_VerifierFailure) {

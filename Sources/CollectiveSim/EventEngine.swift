@@ -493,6 +493,15 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         _prefetch(UnsafeRawPointer(rank + r) + 64)
     }
 
+    /// Starts loading the record of the peer rank `r`'s next step names (the record whose list of
+    /// unmatched steps issuing that step scans), when `r`'s iterator has produced that step.
+    @inlinable @inline(__always)
+    func prefetchPeer(of r: Int) {
+        let peer = progress(r).pointee.nextPeerHint
+        guard peer >= 0 && peer < endpointCount else { return }
+        _prefetch(UnsafeRawPointer(rank + (lanes == 1 ? peer : peer * lanes + r % lanes)))
+    }
+
     @inlinable
     mutating func release() {
         for r in 0..<initializedRanks { _ = progress(r).deinitialize(count: 1) }
@@ -526,6 +535,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             if watching { _observeCompletion(id) }
             let t = transfer[id]
             let src = Int(t.src), dst = Int(t.dst)
+            prefetchPeer(of: src)
+            prefetchPeer(of: dst)
             if t.next != -2 {
                 // The head of `src`'s chain: the next transfer of the chain enters the queue.
                 rank[src].chainHead = t.next

@@ -97,22 +97,13 @@ struct _FairArrival {
     var reduceAfter: Int
 }
 
-/// An issued send or receive waiting for its match.
-struct _FairPending {
-    var step: Int
-    var count: Int
-    var reduce: Bool
-    var reduceAfter: Int = -1
-}
-
 struct _FairState<Steps: IteratorProtocol<Step>> {
     let fabric: FabricMap
     let elementSizeBytes: Double
     let gammaSecondsPerByte: Double
     var ranks: [RankProgress<Steps>]
-    /// Unmatched sends and receives per ordered pair `src * p + dst`, oldest first.
-    var sends: [Int: [_FairPending]] = [:]
-    var receives: [Int: [_FairPending]] = [:]
+    /// Pairs the ranks' issued sends and receives (their step indices).
+    var matcher: SendReceiveMatcher<Int>
     var flows: [_FairFlow] = []
     var arrivals: [_FairArrival] = []
     var freeArrivals: [Int] = []
@@ -135,6 +126,7 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
         self.elementSizeBytes = elementSizeBytes
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
         self.ranks = ranks
+        matcher = SendReceiveMatcher(endpointCount: ranks.count)
         reduceFreeAt = Array(repeating: 0, count: ranks.count)
         parked = Array(repeating: [], count: ranks.count)
         linkCapacity = (0..<fabric.linkCount).map { fabric.linkBytesPerSecond($0) }
@@ -251,27 +243,9 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
                 failure = "rank \(r) step \(index) names peer \(peer), outside 0..<\(p) or itself"
                 return
             }
-            if step.kind == .send {
-                let key = r * p + peer
-                if var q = receives[key], !q.isEmpty {
-                    let m = q.removeFirst()
-                    receives[key] = q
-                    start(src: r, srcStep: index, dst: peer, dstStep: m.step, count: step.count, recvCount: m.count, reduce: m.reduce,
-                          reduceAfter: m.reduceAfter)
-                } else {
-                    sends[key, default: []].append(_FairPending(step: index, count: step.count, reduce: false))
-                }
-            } else {
-                let key = peer * p + r
-                if var q = sends[key], !q.isEmpty {
-                    let m = q.removeFirst()
-                    sends[key] = q
-                    start(src: peer, srcStep: m.step, dst: r, dstStep: index, count: m.count, recvCount: step.count, reduce: step.kind == .recvReduce,
-                          reduceAfter: step.reduceAfter ?? -1)
-                } else {
-                    receives[key, default: []].append(_FairPending(step: index, count: step.count, reduce: step.kind == .recvReduce,
-                                                                   reduceAfter: step.reduceAfter ?? -1))
-                }
+            if let m = matcher.post(index, step: step, of: r) {
+                start(src: m.sender, srcStep: m.send, dst: m.receiver, dstStep: m.receive, count: m.sendStep.count,
+                      recvCount: m.receiveStep.count, reduce: m.receiveStep.kind == .recvReduce, reduceAfter: m.receiveStep.reduceAfter ?? -1)
             }
             if failure != nil { return }
         }
