@@ -70,7 +70,7 @@ struct BenchExecutor: ParsableCommand {
         }
         // Every run plays the schedule once more (the warm-up), --step-rate every algorithm.
         var steps = 0.0
-        for a in stepRate ? AllreduceAlgorithm.allCases : [a] {
+        for a in stepRate ? Self.stepRateAlgorithms(ranks: ranks) : [a] {
             let parameters = Self.parameters(ranks: ranks, bytes: elementBytes, type: type, chunk: chunk)
             do { try WorkLimit.check(a, parameters, maxSteps: maxSteps) } catch { throw ValidationError(error.description) }
             steps += WorkLimit.estimatedSteps(a, parameters) * Double(runs + (stepRate ? 0 : 1))
@@ -79,6 +79,11 @@ struct BenchExecutor: ParsableCommand {
             throw ValidationError("--runs \(runs) x the schedule\(stepRate ? "s" : "")'s steps = about \(steps < 9e18 ? "\(Int(steps))" : "\(steps)") steps, more than --max-steps \(maxSteps); use fewer --runs or raise --max-steps")
         }
         return (elementBytes, type, a, chunk, t)
+    }
+
+    /// What --step-rate times: every algorithm, NVLS's when the ranks fill nodes of 8.
+    static func stepRateAlgorithms(ranks: Int) -> [AllreduceAlgorithm] {
+        AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches || ranks % min(8, ranks) == 0 }
     }
 
     static func parameters(ranks: Int, bytes: Int, type: DataType, chunk: Int) -> ScheduleParameters {
@@ -161,7 +166,7 @@ extension BenchExecutor {
             ReportColumn(key: "time_us", title: "time", unit: "(us)", kind: .number(decimals: 1)),
             ReportColumn(key: "ns_per_step", title: "per step", unit: "(ns)", kind: .number(decimals: 1)),
         ])
-        for a in AllreduceAlgorithm.allCases {
+        for a in Self.stepRateAlgorithms(ranks: ranks) {
             let schedule = try a.makeSchedule(Self.parameters(ranks: ranks, bytes: bytes, type: type, chunk: chunk))
             var times: [Double] = []
             var steps = 0

@@ -125,7 +125,7 @@ struct ScaleTests {
             var index = 0
             var sent = 0
             while let step = it.next() {
-                #expect(step.peer >= 0 && step.peer < p && step.peer != rank)
+                #expect(step.peer >= 0 && step.peer < schedule.endpointCount && step.peer != rank)
                 #expect(step.offset >= 0 && step.count >= 0 && step.offset + step.count <= n)
                 for d in step.dependencies { #expect(d < index) }
                 if step.kind == .send { sent += step.count }
