@@ -73,7 +73,8 @@ public struct Simulator: Sendable {
         switch model {
         // In-switch reduction only where the fabric's switches reduce, and on whole nodes.
         case .event: SimulatedSchedules.available.filter { !$0.reducesInSwitches || canReduceInSwitches($0) }
-        case .analytic: AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches || canReduceInSwitches($0) }
+        // (The closed form of NVLS is one node's.)
+        case .analytic: AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches || (fabric.nodeCount == 1 && canReduceInSwitches($0)) }
         case .nccl: [.ring, .tree]
         }
     }
