@@ -67,8 +67,12 @@ public struct NVLSSchedule: LanedSchedule {
     public var algorithm: AllreduceAlgorithm { betweenNodes == .tree ? .ncclNVLSTree : .ncclNVLS }
     /// Every node's NVSwitch, and across nodes with the network's reduction one endpoint per GPU
     /// index (none for a single rank).
-    public var switchCount: Int {
-        rankCount <= 1 ? 0 : nodeCount == 1 || betweenNodes == .tree ? nodeCount : nodeCount + ranksPerNode
+    public var switchCount: Int { Self.switchCount(ranks: rankCount, ranksPerNode: ranksPerNode, betweenNodes: betweenNodes) }
+
+    /// The switch endpoints of an NVLS schedule over `ranks` ranks, `ranksPerNode` per node.
+    public static func switchCount(ranks: Int, ranksPerNode: Int, betweenNodes: BetweenNodes) -> Int {
+        let nodes = ranks / Swift.max(1, ranksPerNode)
+        return ranks <= 1 ? 0 : nodes == 1 || betweenNodes == .tree ? nodes : nodes + ranksPerNode
     }
 
     /// NCCL's NVLS chunk per shard (src/transport/nvls.cc, NCCL_NVLS_CHUNKSIZE default 128 KiB).
@@ -182,6 +186,8 @@ public struct NVLSSchedule: LanedSchedule {
         @usableFromInline var length = 0
         @usableFromInline var laneStart = 0
         @usableFromInline var per = 1
+        /// A GPU's place in its channel's tree of the nodes (none without the tree across nodes).
+        @usableFromInline var tree = TreeNode(parent: -1, child0: -1, child1: -1)
 
         init(schedule: NVLSSchedule, endpoint: Int, lanes: Range<Int>) {
             self.schedule = schedule
@@ -196,6 +202,9 @@ public struct NVLSSchedule: LanedSchedule {
             c = lane / schedule.lanesPerChannel
             length = schedule.steps(endpoint, lane: lane)
             per = Swift.max(1, schedule.stepsPerRound(endpoint, channel: c))
+            if endpoint < schedule.rankCount && schedule.betweenNodes == .tree && schedule.nodeCount > 1 {
+                tree = schedule.treeNode(node: endpoint / schedule.ranksPerNode, channel: c)
+            }
             position = 0
         }
 
@@ -235,8 +244,8 @@ public struct NVLSSchedule: LanedSchedule {
             let (round, q) = _current()
             func range(_ i: Int) -> Range<Int> { schedule.shard(channel: c, round: round, i) }
             // Positions: g contributions, the node's sum, the exchange across nodes, the store, g copies.
-            let across = schedule.acrossSteps(rank: endpoint, channel: c)
-            let stored = g + 1 + across
+            // (The exchange across nodes takes what the round has beyond 2g + 2 steps.)
+            let stored = per - g - 1
             if q < g {
                 let s = range(q)
                 return Step(kind: .send, peer: sw, offset: s.lowerBound, count: s.count, chunk: round)
@@ -253,7 +262,7 @@ public struct NVLSSchedule: LanedSchedule {
                     return onOwn(k == 0 ? .send : .recvCopy, net, StepDependencies(_at(round, q - 1)))
                 }
                 // The tree: children's partial sums in, to the parent and back, out to the children.
-                let t = schedule.treeNode(node: node, channel: c)
+                let t = tree
                 let kids = t.childCount, up = t.parent >= 0 ? 1 : 0
                 let child = { (j: Int) in (j == 0 ? (t.child0 >= 0 ? t.child0 : t.child1) : t.child1) * g + r }
                 if k < kids { return onOwn(.recvReduce, child(k), StepDependencies(_at(round, q - 1))) }
@@ -264,15 +273,14 @@ public struct NVLSSchedule: LanedSchedule {
             }
             if q == stored {
                 // The store, once the total is in (the last step before the sends to children).
-                let kids = schedule.betweenNodes == .tree && schedule.nodeCount > 1 ? schedule.treeNode(node: node, channel: c).childCount : 0
-                return onOwn(.send, sw, StepDependencies(_at(round, stored - 1 - kids)))
+                return onOwn(.send, sw, StepDependencies(_at(round, stored - 1 - tree.childCount)))
             }
             let i = q - stored - 1
             let s = range(i)
             var deps = StepDependencies(_at(round, i == r ? stored : i))
-            if i == r && schedule.betweenNodes == .tree && schedule.nodeCount > 1 {
+            if i == r {
                 // The copy overwrites what the sends to the children read.
-                let kids = schedule.treeNode(node: node, channel: c).childCount
+                let kids = tree.childCount
                 for j in 0..<kids { deps.append(_at(round, stored - kids + j)) }
             }
             return Step(kind: .recvCopy, peer: sw, offset: s.lowerBound, count: s.count, chunk: round, dependencies: deps)

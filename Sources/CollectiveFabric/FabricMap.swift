@@ -225,6 +225,16 @@ public struct FabricMap: Sendable {
         _rail ? node % _leafPorts : (node * _nicCount + nic) % _leafPorts
     }
 
+    /// Whether switch endpoint `endpoint` (>= rankCount) exchanges data with GPU `gpu`: node k's
+    /// NVSwitch with its own node's GPUs, the network's reduction for GPU index i with GPU i of
+    /// every node.
+    @inlinable
+    public func switchServes(_ endpoint: Int, gpu: Int) -> Bool {
+        let s = endpoint - rankCount
+        guard s >= 0, gpu >= 0, gpu < rankCount else { return false }
+        return s < nodeCount ? gpu / gpusPerNode == s : gpu % gpusPerNode == s - nodeCount
+    }
+
     /// Writes the links of the path from rank `src` to rank `dst` into `links` (room for
     /// ``maxPathLinks``) and returns how many, the bottleneck rate (bytes/s) and the latency
     /// (seconds, software overhead included).

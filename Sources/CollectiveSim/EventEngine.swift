@@ -610,11 +610,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 return
             }
             if gpu >= gpuCount || step.peer >= gpuCount {
-                // A GPU and a switch endpoint: node s's NVSwitch (s < nodes) serves its own node's
-                // GPUs; the network's reduction for GPU index i serves GPU i of every node.
-                let g = fabric.gpusPerNode, nodes = fabric.nodeCount
-                let (s, other) = gpu >= gpuCount ? (gpu - gpuCount, step.peer) : (step.peer - gpuCount, gpu)
-                guard other < gpuCount && (s < nodes ? other / g == s : other % g == s - nodes) else {
+                // A GPU and a switch endpoint (``FabricMap/switchServes(_:gpu:)``).
+                let (endpoint, other) = gpu >= gpuCount ? (gpu, step.peer) : (step.peer, gpu)
+                guard fabric.switchServes(endpoint, gpu: other) else {
                     failure = "rank \(gpu) step \(index) names peer \(step.peer): a switch endpoint exchanges data with its own node's GPUs (an NVSwitch) or with one GPU index of every node (the network's reduction) only"
                     return
                 }

@@ -62,24 +62,17 @@ public struct ProtocolTiming: Sendable, Hashable {
         case (.nvls, _), (.nvlsTree, _): cap = 0
         default: cap = treePerChannel
         }
-        if algorithm == .nvlsTree {
-            // NVLS tree: NCCL's NVLS latency for the node part, charged once at the start; each
-            // hop between nodes pays NCCL's NVLS-tree network latency (20.9 us), as its model's
-            // 2 log2(nodes) network hops do.
+        if algorithm == .nvls || algorithm == .nvlsTree {
+            // NCCL's NVLS latency (hwLat, 25 us on NVLink) is its model's latency for the node
+            // part (no base, no per-hop terms: src/tuning/nvls.cc), charged once at the start; the
+            // hops to and from the switches add none of their own. Across nodes NVLS (through
+            // SHARP) adds the network's 18 us once; NVLS tree pays its 20.9 us on every hop
+            // between nodes, as its model's 2 log2(nodes) network hops do.
+            let net = hop[NCCLHardware.network.rawValue][row][col]
+            let once = algorithm == .nvls && topology.nodeCount > 1 ? net : 0
             self.init(ncclProtocol: proto,
-                      startSeconds: (hop[NCCLHardware.nvlink.rawValue][row][col] + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
-                      nvlinkHopSeconds: 0, pcieHopSeconds: 0, networkHopSeconds: hop[NCCLHardware.network.rawValue][row][col] * 1e-6,
-                      wireBytesPerPayloadByte: proto.wireBytesPerPayloadByte, channelCapGBps: 0)
-            return
-        }
-        if algorithm == .nvls {
-            // NCCL's NVLS latency (hwLat, 25 us on NVLink, plus 18 us of network across nodes) is
-            // its model's whole latency (no base, no per-hop terms: src/tuning/nvls.cc): charged
-            // once at the start; the hops to and from the switches add none of their own.
-            let across = topology.nodeCount > 1 ? hop[NCCLHardware.network.rawValue][row][col] : 0
-            self.init(ncclProtocol: proto,
-                      startSeconds: (hop[NCCLHardware.nvlink.rawValue][row][col] + across + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
-                      nvlinkHopSeconds: 0, pcieHopSeconds: 0, networkHopSeconds: 0,
+                      startSeconds: (hop[NCCLHardware.nvlink.rawValue][row][col] + once + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
+                      nvlinkHopSeconds: 0, pcieHopSeconds: 0, networkHopSeconds: algorithm == .nvlsTree ? net * 1e-6 : 0,
                       wireBytesPerPayloadByte: proto.wireBytesPerPayloadByte, channelCapGBps: 0)
             return
         }

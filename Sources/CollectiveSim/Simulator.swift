@@ -81,7 +81,8 @@ public struct Simulator: Sendable {
 
     /// Whether `algorithm`, which reduces in switches, can play on this fabric.
     func canReduceInSwitches(_ algorithm: AllreduceAlgorithm) -> Bool {
-        let needed = fabric.nodeCount == 1 || algorithm == .ncclNVLSTree ? fabric.nodeCount : fabric.nodeCount + fabric.gpusPerNode
+        let needed = NVLSSchedule.switchCount(ranks: fabric.rankCount, ranksPerNode: fabric.gpusPerNode,
+                                              betweenNodes: algorithm == .ncclNVLSTree ? .tree : .networkReduction)
         return fabric.gpusPerNode > 1 && fabric.switchEndpointProblem(needed) == nil
     }
 
