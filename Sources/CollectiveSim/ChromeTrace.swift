@@ -155,7 +155,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
         linkTrack = [Int32](repeating: -1, count: fabric.linkCount)
 
         sink.write("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n")
-        metadata(pid: 1, name: "process_name", args: "\"name\":\(jsonString("ranks: " + title))")
+        metadata(pid: 1, name: "process_name", args: "\"name\":\(jsonQuote("ranks: " + title))")
         metadata(pid: 1, name: "process_sort_index", args: "\"sort_index\":1")
         metadata(pid: 2, name: "process_name", args: "\"name\":\"links\"")
         metadata(pid: 2, name: "process_sort_index", args: "\"sort_index\":2")
@@ -163,7 +163,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
         metadata(pid: 3, name: "process_sort_index", args: "\"sort_index\":0")
         metadata(pid: 3, tid: 1, name: "thread_name", args: "\"name\":\"critical path\"")
         if rankStride > 1 {
-            metadata(pid: 1, name: "process_labels", args: "\"labels\":\(jsonString(samplingNote))")
+            metadata(pid: 1, name: "process_labels", args: "\"labels\":\(jsonQuote(samplingNote))")
         }
     }
 
@@ -227,7 +227,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
                 trackedLinks.append(l)
                 linkBin.append(0)
                 linkBusy.append(0)
-                metadata(pid: 2, tid: trackedLinks.count, name: "thread_name", args: "\"name\":\(jsonString(fabric.linkName(l)))")
+                metadata(pid: 2, tid: trackedLinks.count, name: "thread_name", args: "\"name\":\(jsonQuote(fabric.linkName(l)))")
                 metadata(pid: 2, tid: trackedLinks.count, name: "thread_sort_index", args: "\"sort_index\":\(trackedLinks.count)")
             }
             let track = Int(linkTrack[l])
@@ -295,18 +295,18 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
                 let end = next.map { $0.waitedLink >= 0 ? linkEndOf[id] : c.complete } ?? c.complete
                 let begin = Swift.max(from, c.start)
                 let args = "\"from\":\(c.source),\"to\":\(c.destination),\"started_by\":"
-                    + jsonString(c.waitedLink >= 0 ? "the link \(fabric.linkName(Int(c.waitedLink))) becoming free" : (c.previous >= 0 ? "the completion before it" : "the start"))
+                    + jsonQuote(c.waitedLink >= 0 ? "the link \(fabric.linkName(Int(c.waitedLink))) becoming free" : (c.previous >= 0 ? "the completion before it" : "the start"))
                 slice(pid: 3, tid: 1, name: "r\(c.source) → r\(c.destination)", begin: begin, end: Swift.max(begin, end), args: args)
                 from = Swift.max(begin, end)
             }
         }
         var labels = "critical path: \(pathLength.map { "\($0) transfers" } ?? "not followed (more than \(limits.criticalPathTransfers) transfers)")"
         if slicesDropped > 0 { labels += "; \(slicesDropped) rank slices left out (more than \(limits.tracksPerRank) at once on a rank)" }
-        metadata(pid: 3, name: "process_labels", args: "\"labels\":\(jsonString(labels))")
+        metadata(pid: 3, name: "process_labels", args: "\"labels\":\(jsonQuote(labels))")
         if trackedLinks.count >= limits.links {
-            metadata(pid: 2, name: "process_labels", args: "\"labels\":\(jsonString("the first \(limits.links) links the traced ranks used"))")
+            metadata(pid: 2, name: "process_labels", args: "\"labels\":\(jsonQuote("the first \(limits.links) links the traced ranks used"))")
         }
-        sink.write("\n],\"otherData\":{\"total_us\":\(jsonString(micro(totalSeconds)))}}\n")
+        sink.write("\n],\"otherData\":{\"total_us\":\(jsonQuote(micro(totalSeconds)))}}\n")
         let p = fabric.rankCount
         return Summary(transfers: transfersSeen, slices: slicesWritten, slicesLeftOut: slicesDropped, tracedRanks: (p + rankStride - 1) / rankStride,
                        linkTracks: trackedLinks.count, criticalPathTransfers: pathLength)
@@ -321,7 +321,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
         for k in 0..<per where trackEnd[base + k] <= begin {
             if trackEnd[base + k] == -.infinity {
                 let name = k == 0 ? "rank \(r)" : "rank \(r) (\(k + 1))"
-                metadata(pid: 1, tid: r * 64 + k, name: "thread_name", args: "\"name\":\(jsonString(name))")
+                metadata(pid: 1, tid: r * 64 + k, name: "thread_name", args: "\"name\":\(jsonQuote(name))")
                 metadata(pid: 1, tid: r * 64 + k, name: "thread_sort_index", args: "\"sort_index\":\(r * 64 + k)")
             }
             trackEnd[base + k] = end
@@ -351,7 +351,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
     func flushBins(track: Int, upTo bin: Int) {
         guard binSeconds > 0 else { return }
         let current = linkBin[track]
-        let name = jsonString("\(fabric.linkName(trackedLinks[track])) utilization")
+        let name = jsonQuote("\(fabric.linkName(trackedLinks[track])) utilization")
         if linkBusy[track] > 0 || current == 0 {
             let percent = Swift.min(100, linkBusy[track] / binSeconds * 100)
             event("{\"ph\":\"C\",\"pid\":2,\"name\":\(name),\"ts\":\(micro(Double(current) * binSeconds + launchSeconds)),\"args\":{\"busy %\":\(fixed(percent, 1))}}")
@@ -367,7 +367,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
         slicesWritten += 1
         // Both ends rounded to the nanosecond, so that nested slices stay nested as written.
         let from = nanoseconds(begin + launchSeconds), to = Swift.max(from, nanoseconds(end + launchSeconds))
-        event("{\"ph\":\"X\",\"pid\":\(pid),\"tid\":\(tid),\"name\":\(jsonString(name)),\"ts\":\(microseconds(from)),\"dur\":\(microseconds(to - from)),\"args\":{\(args)}}")
+        event("{\"ph\":\"X\",\"pid\":\(pid),\"tid\":\(tid),\"name\":\(jsonQuote(name)),\"ts\":\(microseconds(from)),\"dur\":\(microseconds(to - from)),\"args\":{\(args)}}")
     }
 
     func metadata(pid: Int, tid: Int = 0, name: String, args: String) {
@@ -404,26 +404,6 @@ func fixed(_ x: Double, _ decimals: Int) -> String {
     return decimals == 0 ? sign + "\(i)" : sign + "\(i / s)." + String(repeating: "0", count: decimals - frac.count) + frac
 }
 
-/// A JSON string literal.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
-}
 
 func ordinalSuffix(_ n: Int) -> String {
     if (11...13).contains(n % 100) { return "th" }
