@@ -56,7 +56,7 @@ struct Accuracy: ParsableCommand {
         }
         report.notes.append(line("every point", comparisons))
         report.notes.append(line("points NVLS does not decide", comparisons.filter { !$0.point.isNVLS }))
-        report.notes.append("played: NCCL's choice on the event model (the algorithm forced where the measurement forced it), NVLS included where the NVSwitch reduces (one node, or across nodes with SHARP); NVLS tree plays only when forced (nccl:nvls-tree)")
+        report.notes.append("played: NCCL's choice on the event model (the algorithm forced where the measurement forced it), NVLS included where the NVSwitch reduces (one node, or across nodes with SHARP), and NVLS tree across nodes without SHARP")
         report.print(output.format)
     }
 }

@@ -129,7 +129,9 @@ struct MPIRun: ParsableCommand {
                 throw ValidationError("unknown algorithm '\(name)' (valid: \(AllreduceAlgorithm.validNames) mpi memcpy all)")
             }
             if let a = AllreduceAlgorithm(name: name), a.reducesInSwitches {
-                throw ValidationError("\(a.rawValue) reduces inside the NVSwitch (NVLink SHARP), which an MPI run has no counterpart for; simulate it with 'allreduce simulate --algorithm nccl:nvls' or check it with 'allreduce verify --algorithm \(a.rawValue)'")
+                let inside = a == .ncclCollNet ? "the network's switches (InfiniBand SHARP)" : "the NVSwitch (NVLink SHARP)"
+                let forced = a == .ncclCollNet ? "nccl:collnet" : "nccl:nvls"
+                throw ValidationError("\(a.rawValue) reduces inside \(inside), which an MPI run has no counterpart for; simulate it with 'allreduce simulate --algorithm \(forced)' or check it with 'allreduce verify --algorithm \(a.rawValue)'")
             }
             algorithms.append(choice)
         }

@@ -186,17 +186,17 @@ enum AlgorithmChoice: Hashable {
         if t == "nccl" { self = .nccl(nil); return }
         if t.hasPrefix("nccl:") {
             let name = String(t.dropFirst(5))
-            guard let a = NCCLAlgorithm(rawValue: name) else {
-                throw ValidationError("--algorithm: unknown NCCL algorithm '\(name)' in '\(text)' (nccl:ring nccl:tree nccl:nvls nccl:nvls-tree)")
+            guard let a = NCCLAlgorithm(name: name) else {
+                throw ValidationError("--algorithm: unknown NCCL algorithm '\(name)' in '\(text)' (\(NCCLAlgorithm.modelledNames))")
             }
             guard a.schedule != nil else {
-                throw ValidationError("--algorithm: NCCL's \(a.rawValue) is not modelled in this build (nccl:ring nccl:tree nccl:nvls nccl:nvls-tree)")
+                throw ValidationError("--algorithm: NCCL's \(a.rawValue) is not modelled in this build (\(NCCLAlgorithm.modelledNames))")
             }
             self = .nccl(a)
             return
         }
         guard let a = AllreduceAlgorithm(name: t) else {
-            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto nccl nccl:ring nccl:tree nccl:nvls nccl:nvls-tree)")
+            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto nccl \(NCCLAlgorithm.modelledNames))")
         }
         self = .fixed(a)
     }
@@ -285,7 +285,9 @@ struct SimulationRun {
         for r in runs { total += try estimatedSteps(r.choice, bytes: r.bytes) }
         if total > Double(options.maxSteps) {
             let figure = total < 9e18 ? "\(Int(total))" : "\(total)"
-            throw CLIError("the event model would play about \(figure) steps (all ranks\(runs.count > 1 ? ", \(runs.count) runs" : "")), more than --max-steps \(options.maxSteps); use fewer ranks or sizes, larger --chunk-bytes, --model analytic, or raise --max-steps")
+            let nccl = runs.contains { if case .nccl = $0.choice { true } else { false } }
+            let closedForm = nccl ? "NCCL's closed form (--model nccl), another algorithm (--algorithm nccl:tree)" : "--model analytic"
+            throw CLIError("the event model would play about \(figure) steps (all ranks\(runs.count > 1 ? ", \(runs.count) runs" : "")), more than --max-steps \(options.maxSteps); use fewer ranks or sizes, larger --chunk-bytes, \(closedForm), or raise --max-steps")
         }
     }
 
@@ -450,7 +452,7 @@ struct Simulate: ParsableCommand {
     @Option(name: .long, help: "Bytes per rank, with an optional 1024-based suffix (8, 64K, 1G).")
     var size: String = "1G"
 
-    @Option(name: .long, help: "nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), nccl:ring, nccl:tree, nccl:nvls, nccl:nvls-tree, ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree, or auto (the fastest textbook schedule; the default on switch).")
+    @Option(name: .long, help: "nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), nccl:ring, nccl:tree, nccl:nvls, nccl:nvls-tree, nccl:collnet (SHARP across nodes), ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree, nccl-collnet, or auto (the fastest textbook schedule; the default on switch).")
     var algorithm: String?
 
     @OptionGroup var output: FormatOptions

@@ -17,6 +17,7 @@ extension AllreduceAlgorithm {
         case .ncclTree: return try ChannelTreeSchedule(parameters)
         case .ncclNVLS: return try NVLSSchedule(parameters)
         case .ncclNVLSTree: return try NVLSSchedule(parameters, betweenNodes: .tree)
+        case .ncclCollNet: return try NVLSSchedule(parameters, inNode: .direct)
         }
     }
 

@@ -2,7 +2,10 @@
 /// NCCL src/device/all_reduce.h `runNvls` and `runNvlsTree`, NCCL 2.17+). Across nodes the
 /// node sums meet either in the network's switches (``BetweenNodes/networkReduction``: NVLS with
 /// CollNet, InfiniBand SHARP, NCCL's NVLS on several nodes) or over a tree of the nodes
-/// (``BetweenNodes/tree``: NCCL's NVLS tree).
+/// (``BetweenNodes/tree``: NCCL's NVLS tree). With ``InNode/direct`` the GPUs of a node add each
+/// other's shards themselves, point to point, where no NVSwitch reduces, and the node sums meet
+/// in the network's switches: NCCL's CollNet Direct (`runCollNetDirect`; SHARP on Ampere and
+/// later), played in the same rounds and shards.
 ///
 /// The buffer is cut into `channels` slices (``BlockPartition``), one per channel; a slice is
 /// reduced in *rounds* of g shards (g GPUs per node) of at most `chunkBytes` each
@@ -36,6 +39,18 @@
 ///     tree instead: recv from each child (add), send to the parent, recv from the parent (copy),
 ///         send to each child, in place of the network's round trip  (2 (children + parent) steps)
 ///
+/// CollNet Direct (``InNode/direct``) has no NVSwitch endpoints' steps (node k's endpoint stays
+/// in the numbering, idle, so the network's reductions keep their place). GPU i owns shard i as
+/// before and does the switch's work for it over NVLink (or PCIe):
+///
+///     GPU (node n, index i):  send shard j to GPU j for the g - 1 others (j = i+1, i+2, ...),
+///         recv shard i from each of them (add), [send it to the network's reduction i, recv the
+///         total,] send shard i to each of them, recv shard j from each of them (copy)
+///                                                                    (4(g - 1) steps; + 2 across nodes)
+///
+/// so its port carries 2(g - 1)/g of the buffer each way, as a ring's does, and its NIC the
+/// owner's shards once each way, as with NVLS.
+///
 /// A channel is one lane, its rounds in order (with the tree between nodes, ``lanesPerChannel``
 /// lanes take its rounds in turn); a switch's buffer is scratch (each round uses its own range of
 /// it, so no round waits for another's data to leave). The program of all lanes runs them one
@@ -53,6 +68,15 @@ public struct NVLSSchedule: LanedSchedule {
         case tree
     }
 
+    /// Who adds the shards of a node.
+    public enum InNode: Sendable, Hashable {
+        /// The node's NVSwitch adds and multicasts (NVLS).
+        case nvswitch
+        /// The shard's owner adds the copies the other GPUs send it and sends them the sum, point
+        /// to point (NCCL's CollNet Direct).
+        case direct
+    }
+
     public let rankCount: Int
     public let elementCount: Int
     public let channelCount: Int
@@ -60,27 +84,41 @@ public struct NVLSSchedule: LanedSchedule {
     public let ranksPerNode: Int
     public let nodeCount: Int
     public let betweenNodes: BetweenNodes
+    public let inNode: InNode
     /// Rounds per channel: the largest slice over g shards of at most `chunkBytes`.
     public let rounds: Int
     public let slices: BlockPartition
 
-    public var algorithm: AllreduceAlgorithm { betweenNodes == .tree ? .ncclNVLSTree : .ncclNVLS }
+    public var algorithm: AllreduceAlgorithm {
+        inNode == .direct ? .ncclCollNet : betweenNodes == .tree ? .ncclNVLSTree : .ncclNVLS
+    }
     /// Every node's NVSwitch, and across nodes with the network's reduction one endpoint per GPU
     /// index (none for a single rank).
-    public var switchCount: Int { Self.switchCount(ranks: rankCount, ranksPerNode: ranksPerNode, betweenNodes: betweenNodes) }
+    public var switchCount: Int {
+        Self.switchCount(ranks: rankCount, ranksPerNode: ranksPerNode, betweenNodes: betweenNodes, inNode: inNode)
+    }
+
+    /// Whether the nodes' NVSwitches reduce: not with ``InNode/direct``, whose NVSwitch endpoints
+    /// stay idle.
+    public var reducesInNodeSwitches: Bool { inNode == .nvswitch && switchCount > 0 }
 
     /// The switch endpoints of an NVLS schedule over `ranks` ranks, `ranksPerNode` per node.
-    public static func switchCount(ranks: Int, ranksPerNode: Int, betweenNodes: BetweenNodes) -> Int {
+    public static func switchCount(ranks: Int, ranksPerNode: Int, betweenNodes: BetweenNodes, inNode: InNode = .nvswitch) -> Int {
         let nodes = ranks / Swift.max(1, ranksPerNode)
-        return ranks <= 1 ? 0 : nodes == 1 || betweenNodes == .tree ? nodes : nodes + ranksPerNode
+        if ranks <= 1 || (inNode == .direct && nodes == 1) { return 0 }
+        return nodes == 1 || betweenNodes == .tree ? nodes : nodes + ranksPerNode
     }
 
     /// NCCL's NVLS chunk per shard (src/transport/nvls.cc, NCCL_NVLS_CHUNKSIZE default 128 KiB).
     public static let defaultChunkBytes = 128 << 10
 
-    public init(_ parameters: ScheduleParameters, betweenNodes: BetweenNodes = .networkReduction) throws(ScheduleError) {
+    public init(_ parameters: ScheduleParameters, betweenNodes: BetweenNodes = .networkReduction, inNode: InNode = .nvswitch) throws(ScheduleError) {
         try parameters.validate()
-        let name = betweenNodes == .tree ? AllreduceAlgorithm.ncclNVLSTree.rawValue : AllreduceAlgorithm.ncclNVLS.rawValue
+        let name = inNode == .direct ? AllreduceAlgorithm.ncclCollNet.rawValue
+            : betweenNodes == .tree ? AllreduceAlgorithm.ncclNVLSTree.rawValue : AllreduceAlgorithm.ncclNVLS.rawValue
+        guard inNode == .nvswitch || betweenNodes == .networkReduction else {
+            throw .invalidParameter("\(name): the GPUs' own reduction in the node meets the others in the network's switches only (NCCL's CollNet Chain is not modelled)")
+        }
         guard parameters.rankCount % parameters.ranksPerNode == 0 else {
             throw .invalidParameter("\(name) needs whole nodes: \(parameters.rankCount) ranks are not a multiple of \(parameters.ranksPerNode) per node")
         }
@@ -89,6 +127,7 @@ public struct NVLSSchedule: LanedSchedule {
         ranksPerNode = parameters.ranksPerNode
         nodeCount = rankCount / ranksPerNode
         self.betweenNodes = betweenNodes
+        self.inNode = inNode
         channelCount = max(1, min(parameters.channelCount, parameters.elementCount))
         slices = BlockPartition(count: elementCount, parts: channelCount)
         let shardElements = max(1, parameters.chunkBytes / parameters.elementSizeBytes)
@@ -115,24 +154,27 @@ public struct NVLSSchedule: LanedSchedule {
     @inlinable
     public func stepsPerRound(_ endpoint: Int, channel: Int) -> Int {
         let g = ranksPerNode
-        if endpoint < rankCount { return 2 * g + 2 + acrossSteps(rank: endpoint, channel: channel) }
-        if endpoint - rankCount < nodeCount { return 2 * g * (g + 1) }
+        if endpoint < rankCount {
+            return (inNode == .direct ? 4 * (g - 1) : 2 * g + 2) + acrossSteps(rank: endpoint, channel: channel)
+        }
+        if endpoint - rankCount < nodeCount { return inNode == .direct ? 0 : 2 * g * (g + 1) }
         return 2 * nodeCount
     }
 
-    /// Rounds of a channel in flight at once with the tree between nodes: round t runs in the
-    /// channel's lane t mod 4, so a round waiting for its way up and down the tree (NCCL's
-    /// network hops) holds back only its own lane, as NCCL's warp groups (scatter, reduce, tree,
-    /// broadcast) work on several steps of a channel's FIFO at once. Lanes of one channel share
-    /// its links. Inside a node, and through the network's reduction, a round waits for no
-    /// remote hop, and one lane per channel, its rounds in order, keeps one round's multicast
-    /// flowing while the next round's contributions go out.
-    public static let treeRoundsInFlight = 4
+    /// Rounds of a channel in flight at once with the tree between nodes, and with CollNet
+    /// Direct: round t runs in the channel's lane t mod 4, so a round waiting for its way up and
+    /// down the tree (NCCL's network hops), or for its owner's sums, holds back only its own
+    /// lane, as NCCL's warp groups (scatter, reduce, tree or network, broadcast) work on several
+    /// steps of a channel's FIFO at once. Lanes of one channel share its links. With the NVSwitch
+    /// and the network's reduction, a round waits for no remote hop of a GPU's, and one lane per
+    /// channel, its rounds in order, keeps one round's multicast flowing while the next round's
+    /// contributions go out.
+    public static let roundsInFlight = 4
 
-    /// Lanes per channel: ``treeRoundsInFlight`` (at most one per round) with the tree across
-    /// nodes, else 1.
+    /// Lanes per channel: ``roundsInFlight`` (at most one per round) with the tree across nodes
+    /// or with ``InNode/direct``, else 1.
     public var lanesPerChannel: Int {
-        betweenNodes == .tree && nodeCount > 1 ? Swift.max(1, Swift.min(Self.treeRoundsInFlight, rounds)) : 1
+        (betweenNodes == .tree && nodeCount > 1) || inNode == .direct ? Swift.max(1, Swift.min(Self.roundsInFlight, rounds)) : 1
     }
 
     /// Lanes: ``lanesPerChannel`` per channel; lane l runs rounds l mod k, l mod k + k, ... of
@@ -217,7 +259,7 @@ public struct NVLSSchedule: LanedSchedule {
             }
             guard lane < lastLane else { return nil }
             let step: Step
-            if endpoint < schedule.rankCount { step = _rankStep() }
+            if endpoint < schedule.rankCount { step = schedule.inNode == .direct ? _directRankStep() : _rankStep() }
             else if endpoint - schedule.rankCount < schedule.nodeCount { step = _switchStep() }
             else { step = _networkStep() }
             position += 1
@@ -284,6 +326,39 @@ public struct NVLSSchedule: LanedSchedule {
                 for j in 0..<kids { deps.append(_at(round, stored - kids + j)) }
             }
             return Step(kind: .recvCopy, peer: sw, offset: s.lowerBound, count: s.count, chunk: round, dependencies: deps)
+        }
+
+        /// A GPU's step with ``InNode/direct``: the owner of each shard adds it and sends back the
+        /// sum, point to point.
+        @inlinable
+        func _directRankStep() -> Step {
+            let g = schedule.ranksPerNode, node = endpoint / g, r = endpoint - node * g, first = node * g
+            let (round, q) = _current()
+            let m = g - 1, across = per - 4 * m
+            func range(_ i: Int) -> Range<Int> { schedule.shard(channel: c, round: round, i) }
+            func step(_ kind: StepKind, _ peer: Int, _ s: Range<Int>, _ deps: StepDependencies = StepDependencies()) -> Step {
+                Step(kind: kind, peer: peer, offset: s.lowerBound, count: s.count, chunk: round, dependencies: deps)
+            }
+            // Positions: the others' shards out, the own shard's copies in (added), the exchange
+            // across nodes, the total out to the others, their totals in.
+            if q < m { let j = (r + 1 + q) % g; return step(.send, first + j, range(j)) }
+            let own = range(r)
+            let previous = q == 0 ? StepDependencies() : StepDependencies(_at(round, q - 1))
+            if q < 2 * m {
+                let j = (r + g - 1 - (q - m)) % g
+                return step(.recvReduce, first + j, own, q == m ? StepDependencies() : previous)
+            }
+            if q < 2 * m + across {
+                let net = schedule.rankCount + schedule.nodeCount + r
+                return step(q == 2 * m ? .send : .recvCopy, net, own, previous)
+            }
+            if q < 3 * m + across {
+                let j = (r + 1 + (q - 2 * m - across)) % g
+                return step(.send, first + j, own, StepDependencies(_at(round, 2 * m + across - 1)))
+            }
+            // Shard j's total overwrites what the send of shard j (position (j - r - 1) mod g) read.
+            let j = (r + g - 1 - (q - 3 * m - across)) % g
+            return step(.recvCopy, first + j, range(j), StepDependencies(_at(round, (j - r - 1 + g) % g)))
         }
 
         @inlinable

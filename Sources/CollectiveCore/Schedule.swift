@@ -27,6 +27,11 @@ public protocol Schedule: Sendable {
     /// only moves data between ranks.
     var switchCount: Int { get }
 
+    /// Whether the first switch endpoints are the nodes' NVSwitches, reducing (true for every
+    /// schedule with switch endpoints, unless it says otherwise): a schedule that reduces in the
+    /// network's switches alone leaves those endpoints idle, and needs no NVSwitch that reduces.
+    var reducesInNodeSwitches: Bool { get }
+
     /// A fresh iterator over the steps of `rank` (0 ..< rankCount), or of switch endpoint `rank`
     /// (rankCount ..< rankCount + switchCount), in issue order.
     func makeSteps(forRank rank: Int) -> StepIterator
@@ -35,6 +40,9 @@ public protocol Schedule: Sendable {
 extension Schedule {
     /// No switch reduces: every step moves data between ranks.
     public var switchCount: Int { 0 }
+
+    /// Switch endpoints, if any, start with the nodes' reducing NVSwitches.
+    public var reducesInNodeSwitches: Bool { switchCount > 0 }
 
     /// Ranks and switch endpoints: the peers a step may name are `0 ..< endpointCount`.
     public var endpointCount: Int { rankCount + switchCount }
@@ -67,9 +75,13 @@ public enum AllreduceAlgorithm: String, CaseIterable, Sendable, Hashable, Codabl
     /// NCCL's NVLS tree: NVLS inside nodes, double binary trees of the nodes between them
     /// (``NVLSSchedule`` with ``NVLSSchedule/BetweenNodes/tree``).
     case ncclNVLSTree = "nccl-nvls-tree"
+    /// NCCL's CollNet Direct: the GPUs of a node add each other's shards point to point, and the
+    /// network's switches add the node sums (InfiniBand SHARP) (``NVLSSchedule`` with
+    /// ``NVLSSchedule/InNode/direct``).
+    case ncclCollNet = "nccl-collnet"
 
     /// Parses a command-line name (`ring`, `tree`, `rabenseifner`, `recursive-doubling`,
-    /// `hierarchical`, `nccl-ring`, `nccl-tree`, `nccl-nvls`, `nccl-nvls-tree`; case-insensitive, `_` accepted for `-`).
+    /// `hierarchical`, `nccl-ring`, `nccl-tree`, `nccl-nvls`, `nccl-nvls-tree`, `nccl-collnet`; case-insensitive, `_` accepted for `-`).
     public init?(name: String) {
         self.init(rawValue: String(name.lowercased().map { $0 == "_" ? "-" : $0 }))
     }
@@ -78,8 +90,8 @@ public enum AllreduceAlgorithm: String, CaseIterable, Sendable, Hashable, Codabl
     public var isChannelized: Bool { self == .ncclRing || self == .ncclTree || reducesInSwitches }
 
     /// Whether the schedule reduces in switches (``Schedule/switchCount``): it needs a fabric whose
-    /// switches reduce, and has no counterpart in an MPI run.
-    public var reducesInSwitches: Bool { self == .ncclNVLS || self == .ncclNVLSTree }
+    /// switches reduce (CollNet Direct: across nodes), and has no counterpart in an MPI run.
+    public var reducesInSwitches: Bool { self == .ncclNVLS || self == .ncclNVLSTree || self == .ncclCollNet }
 
     /// Every accepted name, for error messages.
     public static var validNames: String { allCases.map(\.rawValue).joined(separator: " ") }

@@ -37,9 +37,10 @@ public enum WorkLimit {
         case .ncclTree:
             // At most 4 steps up and 4 down per chunk of each channel's slice.
             return 8 * P * c * chunks((n / c).rounded(.up))
-        case .ncclNVLS, .ncclNVLSTree:
+        case .ncclNVLS, .ncclNVLSTree, .ncclCollNet:
             // Per channel and round of g shards: at most 2g + 8 steps per rank (the tree's way up
-            // and down included), 2g(g + 1) per NVSwitch, 2 per node per network reduction.
+            // and down included; CollNet Direct's 4(g - 1) + 2), 2g(g + 1) per NVSwitch, 2 per
+            // node per network reduction.
             return 4 * P * (g + 4) * c * chunks((n / c / g).rounded(.up))
         }
     }

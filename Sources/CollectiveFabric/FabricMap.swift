@@ -50,10 +50,11 @@ public struct FabricMap: Sendable {
     public let networkReduces: Bool
 
     /// Why a schedule with `switches` switch endpoints cannot be played here (nil: it can): the
-    /// first `nodeCount` need NVSwitches that reduce, the next `gpusPerNode` a network that does.
-    public func switchEndpointProblem(_ switches: Int) -> String? {
+    /// first `nodeCount` need NVSwitches that reduce (unless `nodeSwitches` is false: the
+    /// schedule leaves them idle), the next `gpusPerNode` a network that does.
+    public func switchEndpointProblem(_ switches: Int, nodeSwitches: Bool = true) -> String? {
         guard switches > 0 else { return nil }
-        if reducingSwitchCount == 0 {
+        if nodeSwitches && reducingSwitchCount == 0 {
             return "the NVSwitches of \(topology.name) do not reduce (NVLink SHARP needs NVLink4, Hopper, or later)"
         }
         if switches > nodeCount && !networkReduces {

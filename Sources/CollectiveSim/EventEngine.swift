@@ -113,7 +113,7 @@ public struct EventEngine: Sendable {
         guard schedule.rankCount == fabric.rankCount else {
             throw SimulationError("the schedule has \(schedule.rankCount) ranks but the cluster has \(fabric.rankCount) GPUs")
         }
-        if let problem = fabric.switchEndpointProblem(schedule.switchCount) {
+        if let problem = fabric.switchEndpointProblem(schedule.switchCount, nodeSwitches: schedule.reducesInNodeSwitches) {
             throw SimulationError("\(schedule.algorithm.rawValue) reduces in switches, but \(problem)")
         }
     }
@@ -724,18 +724,22 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         let latency = record.cacheLatency
         let wire = bytes * wireFactor
         let duration = wire / record.cacheRate
-        // The links are held for the wire bytes at the path's rate; the transfer itself may take
+        // The links serve the transfer in path order, each for the wire bytes at the path's rate
+        // once it is free and the data has reached it (cut-through): a link that is free early
+        // carries the data on and is free again for other transfers, while the data waits in the
+        // switch for a busy link further on. The transfer arrives when the last link has carried
+        // it, as if all its links were held from the latest of their free times; it may take
         // longer when one channel of the protocol cannot move data that fast.
         let end: Double = withUnsafeBytes(of: record.links) { raw in
             let l = raw.bindMemory(to: Int32.self)
             var begin = now
-            for k in 0..<n { begin = Swift.max(begin, link[Int(l[k])].freeAt) }
-            let end = begin + duration
             for k in 0..<n {
-                link[Int(l[k])].freeAt = end
-                link[Int(l[k])].bytes += wire
+                let i = Int(l[k])
+                begin = Swift.max(begin, link[i].freeAt)
+                link[i].freeAt = begin + duration
+                link[i].bytes += wire
             }
-            return Swift.max(end, begin + bytes * channelSecondsPerByte)
+            return Swift.max(begin + duration, begin + bytes * channelSecondsPerByte)
         }
         var done = end + latency
         var reduceBegin: Double? = nil

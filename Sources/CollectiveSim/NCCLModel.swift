@@ -48,6 +48,14 @@ public struct NCCLTopology: Sendable, Hashable {
     public let nvlsEfficiency: Double
     /// The network's switches reduce (SHARP): NVLS runs across nodes (NCCL's NVLS with CollNet).
     public let networkReduces: Bool
+    /// CollNet Direct across nodes whose network reduces: the heads of its graph (one per NIC, at
+    /// most one per GPU; 0 without SHARP or on one node) and their speed, the fastest
+    /// inter-node search speed within the NIC at which every head fits the GPU's NVLink: a head
+    /// takes the g - 1 other GPUs' shards in and sends them the sum, and each other head takes
+    /// one shard of it, so a GPU carries (g - 1 + heads - 1) x speed each way
+    /// (src/graph/search.cc, ncclTopoSearchTryCollnetDirect).
+    public let collnetHeads: Int
+    public let collnetSpeedGBps: Double
 
     public init(fabric: FabricMap) {
         let node = fabric.topology.node
@@ -85,6 +93,18 @@ public struct NCCLTopology: Sendable, Hashable {
             nvlsHeads = 0
             nvlsSpeedGBps = 0
             nvlsEfficiency = 0
+        }
+        if networkReduces && fabric.nodeCount > 1 && nicsPerNode > 0 && nicGBps > 0 {
+            let heads = min(g, nicsPerNode)
+            let load = Double(max(1, g - 1 + heads - 1))
+            let nic = nicGBps, intra = intraGBps
+            let speed = NCCLTuningTables.searchSpeedsGBps(architecture, interNode: true)
+                .first { $0 <= nic + 1e-9 && (g == 1 || $0 * load <= intra + 1e-9) }
+            collnetHeads = speed == nil ? 0 : heads
+            collnetSpeedGBps = speed ?? 0
+        } else {
+            collnetHeads = 0
+            collnetSpeedGBps = 0
         }
         var best = (channels: 1, speed: 0.0)
         if fabric.nodeCount <= 1 || nicsPerNode == 0 || nicGBps <= 0 {
@@ -154,20 +174,23 @@ public struct NCCLModel: Sendable {
     public var nodeCount: Int { topology.nodeCount }
     public var ranksPerNode: Int { topology.ranksPerNode }
 
-    /// The algorithms this model times and may pick here: ring and tree, and NVLS where the
-    /// NVSwitch reduces, on one node or across nodes whose network reduces too (SHARP). NVLS tree
-    /// is timed and played when forced (``forcible``) but not picked: played over the FIFO link
-    /// model its rounds queue behind each other on the NICs, and at large sizes it comes out
-    /// several times slower than NCCL's measurements of the same clusters (docs/Performance.md).
-    /// CollNet without NVLS is not modelled.
+    /// The algorithms this model times and may pick here: ring and tree; where the NVSwitch
+    /// reduces, NVLS on one node, and NVLS tree across nodes (with NVLS too where the network
+    /// reduces, SHARP). CollNet Direct, across nodes whose network reduces, is played when forced
+    /// (``forcible``): its
+    /// bandwidth in NCCL's model comes from a topology search of its own (the CollNet graph's
+    /// heads and speed) that this model approximates, not from published constants, so it does
+    /// not decide NCCL's pick here. CollNet Chain is not modelled.
     public var algorithms: [NCCLAlgorithm] {
         guard topology.nvlsHeads > 0 else { return [.ring, .tree] }
-        return topology.nodeCount == 1 || topology.networkReduces ? [.ring, .tree, .nvls] : [.ring, .tree]
+        if topology.nodeCount == 1 { return [.ring, .tree, .nvls] }
+        return topology.networkReduces ? [.ring, .tree, .nvls, .nvlsTree] : [.ring, .tree, .nvlsTree]
     }
 
-    /// What may be forced (NCCL_ALGO): the picks, and NVLS tree across nodes whose NVSwitch reduces.
+    /// What may be forced (NCCL_ALGO): the picks, and CollNet Direct across nodes whose network
+    /// reduces.
     public var forcible: [NCCLAlgorithm] {
-        topology.nvlsHeads > 0 && topology.nodeCount > 1 ? algorithms + [.nvlsTree] : algorithms
+        topology.networkReduces && topology.nodeCount > 1 ? algorithms + [.collnetDirect] : algorithms
     }
 
     /// Bus bandwidth, GB/s.
@@ -187,6 +210,14 @@ public struct NCCLModel: Sendable {
             guard proto == .simple, t.nvlsHeads > 0 else { return 0 }
             let heads = Double(t.nvlsHeads)
             return heads * t.nvlsSpeedGBps * t.nvlsEfficiency * (heads - 1) / heads * 2
+        case .collnetDirect:
+            // heads x speed of the CollNet graph, divided by the GPU-per-NIC factor softened by
+            // half, x 0.85 on Hopper and later (tuning.cc).
+            guard proto == .simple, t.collnetHeads > 0 else { return 0 }
+            var factor = Double(t.ranksPerNode) / Double(t.collnetHeads)
+            factor -= (factor - 1) / 2
+            bw = Double(t.collnetHeads) * t.collnetSpeedGBps / factor
+            if arch >= GPUArchitecture.hopper.column { bw *= 0.85 }
         case .tree:
             bw = min(0.92 * bw, channels * NCCLTuningTables.perChannelMaxTreeGBps[arch][nodes]) * 0.85
             switch proto {
@@ -239,6 +270,11 @@ public struct NCCLModel: Sendable {
         case .nvlsTree:
             let lg = nodeCount > 1 ? log2(Double(nodeCount)).rounded(.up) : 0
             return intra + 2 * lg * net
+        case .collnetDirect:
+            // Scatter to and gather from the heads (one intra hop each way while there are other
+            // GPUs, plus 0.4 us per GPU for the arity's serialization) and one network round trip.
+            let ppn = Double(ranksPerNode)
+            return base + 2 * (min(1, ppn - 1) * intra + (ppn - 1) * 0.4) + net
         default:
             let lg = nodeCount > 1 ? log2(Double(nodeCount)).rounded(.up) : 0
             return base + 2 * (Double(ranksPerNode - 1) * intra + lg * net)
@@ -247,7 +283,7 @@ public struct NCCLModel: Sendable {
 
     /// Whether NCCL runs `proto` here: LL128 needs NVLink inside nodes; NVLS runs Simple only.
     public func isEnabled(_ proto: NCCLProtocol, for algorithm: NCCLAlgorithm = .ring) -> Bool {
-        if algorithm == .nvls || algorithm == .nvlsTree { return proto == .simple }
+        if algorithm == .nvls || algorithm == .nvlsTree || algorithm == .collnetDirect { return proto == .simple }
         return proto != .ll128 || topology.intraHardware == .nvlink
     }
 

@@ -59,19 +59,20 @@ public struct ProtocolTiming: Sendable, Hashable {
         case (.ring, .ll): cap = llPerChannel
         case (.ring, .ll128): cap = NCCLTuningTables.perChannelMaxRingLL128GBps[arch] * searched / running
         case (.ring, .simple): cap = 0
-        case (.nvls, _), (.nvlsTree, _): cap = 0
+        case (.nvls, _), (.nvlsTree, _), (.collnetDirect, _): cap = 0
         default: cap = treePerChannel
         }
-        if algorithm == .nvls || algorithm == .nvlsTree {
+        if algorithm == .nvls || algorithm == .nvlsTree || algorithm == .collnetDirect {
             // NCCL's NVLS latency (hwLat, 25 us on NVLink) is its model's latency for the node
             // part (no base, no per-hop terms: src/tuning/nvls.cc), charged once at the start; the
             // hops to and from the switches add none of their own. Across nodes NVLS (through
             // SHARP) adds the network's 18 us once; NVLS tree pays its 20.9 us on every hop
-            // between nodes, as its model's 2 log2(nodes) network hops do.
+            // between nodes, as its model's 2 log2(nodes) network hops do. CollNet Direct's
+            // latency (its scatter, gather and network round trip) is charged once the same way.
             let net = hop[NCCLHardware.network.rawValue][row][col]
-            let once = algorithm == .nvls && topology.nodeCount > 1 ? net : 0
+            let once = algorithm == .nvlsTree ? hop[NCCLHardware.nvlink.rawValue][row][col] : model.latencyMicroseconds(algorithm, proto)
             self.init(ncclProtocol: proto,
-                      startSeconds: (hop[NCCLHardware.nvlink.rawValue][row][col] + once + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
+                      startSeconds: (once + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
                       nvlinkHopSeconds: 0, pcieHopSeconds: 0, networkHopSeconds: algorithm == .nvlsTree ? net * 1e-6 : 0,
                       wireBytesPerPayloadByte: proto.wireBytesPerPayloadByte, channelCapGBps: 0)
             return
@@ -144,11 +145,13 @@ public struct NCCLPlanner: Sendable {
     /// depth (at least 1 KiB, at most a step), so that forwarding whole chunks level by level
     /// costs about what NCCL's line-by-line forwarding does.
     public static func chunkBytes(_ a: NCCLAlgorithm, _ p: NCCLProtocol, bytes: Double, channels: Int, topology: NCCLTopology) -> Int {
-        if a == .nvls || a == .nvlsTree {
+        if a == .nvls || a == .nvlsTree || a == .collnetDirect {
             // NVLS: NCCL's 128 KiB per head, halved down to 16 KiB while the operation is small
-            // against channels x heads concurrent chunks (src/enqueue.cc, computeColl).
+            // against channels x heads concurrent chunks (src/enqueue.cc, computeColl); CollNet
+            // Direct is cut the same way over its g shard owners.
             var chunk = NVLSSchedule.defaultChunkBytes
-            let concurrent = Double(channels * Swift.max(1, topology.nvlsHeads))
+            let heads = a == .collnetDirect ? topology.ranksPerNode : topology.nvlsHeads
+            let concurrent = Double(channels * Swift.max(1, heads))
             if bytes < 64 * concurrent * Double(chunk) && chunk > 65536 { chunk = 65536 }
             if bytes < 8 * concurrent * Double(chunk) && chunk > 32768 { chunk = 32768 }
             if bytes < 2 * concurrent * Double(chunk) && chunk > 16384 { chunk = 16384 }

@@ -76,8 +76,27 @@ public enum NCCLAlgorithm: String, CaseIterable, Sendable, Hashable {
         case .tree: .ncclTree
         case .nvls: .ncclNVLS
         case .nvlsTree: .ncclNVLSTree
-        default: nil
+        case .collnetDirect: .ncclCollNet
+        case .collnetChain: nil
         }
+    }
+
+    /// Parses NCCL's name as NCCL_ALGO spells it (`ring`, `tree`, `nvls`, `nvls-tree` or
+    /// `nvlstree`, `collnet-direct` or `collnet`, `collnet-chain`; case-insensitive, `_` accepted
+    /// for `-`).
+    public init?(name: String) {
+        let n = String(name.lowercased().map { $0 == "_" ? "-" : $0 })
+        switch n {
+        case "collnet", "collnetdirect": self = .collnetDirect
+        case "nvlstree": self = .nvlsTree
+        case "collnetchain": self = .collnetChain
+        default: self.init(rawValue: n)
+        }
+    }
+
+    /// The algorithms this build plays, as `nccl:NAME` choices, for help and error messages.
+    public static var modelledNames: String {
+        allCases.filter { $0.schedule != nil }.map { "nccl:\($0.rawValue)" }.joined(separator: " ")
     }
 }
 

@@ -74,16 +74,22 @@ public struct Simulator: Sendable {
         // In-switch reduction only where the fabric's switches reduce, and on whole nodes.
         case .event: SimulatedSchedules.available.filter { !$0.reducesInSwitches || canReduceInSwitches($0) }
         // (The closed form of NVLS is one node's.)
-        case .analytic: AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches || (fabric.nodeCount == 1 && canReduceInSwitches($0)) }
+        case .analytic: AllreduceAlgorithm.allCases.filter {
+            !$0.reducesInSwitches || ($0 != .ncclCollNet && fabric.nodeCount == 1 && canReduceInSwitches($0))
+        }
         case .nccl: [.ring, .tree]
         }
     }
 
     /// Whether `algorithm`, which reduces in switches, can play on this fabric.
     func canReduceInSwitches(_ algorithm: AllreduceAlgorithm) -> Bool {
+        let inNode: NVLSSchedule.InNode = algorithm == .ncclCollNet ? .direct : .nvswitch
         let needed = NVLSSchedule.switchCount(ranks: fabric.rankCount, ranksPerNode: fabric.gpusPerNode,
-                                              betweenNodes: algorithm == .ncclNVLSTree ? .tree : .networkReduction)
-        return fabric.gpusPerNode > 1 && fabric.switchEndpointProblem(needed) == nil
+                                              betweenNodes: algorithm == .ncclNVLSTree ? .tree : .networkReduction, inNode: inNode)
+        // CollNet Direct is NCCL's across nodes only (on one node it would be a textbook
+        // reduce-scatter and all-gather, which NCCL does not run).
+        if algorithm == .ncclCollNet && fabric.nodeCount < 2 { return false }
+        return fabric.gpusPerNode > 1 && fabric.switchEndpointProblem(needed, nodeSwitches: inNode == .nvswitch) == nil
     }
 
     /// What `hierarchical` runs between nodes for `bytes` per rank: the fixed choice, or the
@@ -161,6 +167,7 @@ public struct Simulator: Sendable {
         case .tree, .ncclTree: .tree
         case .ncclNVLS: .nvls
         case .ncclNVLSTree: .nvlsTree
+        case .ncclCollNet: .collnetDirect
         default: nil
         }
     }
@@ -182,8 +189,11 @@ public struct Simulator: Sendable {
         let planner = NCCLPlanner(fabric: fabric)
         var plan = planner.plan(bytes: Double(bytes), algorithm: algorithm, protocol: proto, channels: channels)
         if let chunkBytes { plan.chunkBytes = chunkBytes }
+        if plan.algorithm == .collnetDirect && !planner.model.forcible.contains(.collnetDirect) {
+            throw SimulationError("NCCL's collnet-direct needs several nodes whose network's switches reduce (InfiniBand SHARP: network.sharp in a topology file, or --sharp)")
+        }
         guard let scheduleAlgorithm = plan.algorithm.schedule else {
-            throw SimulationError("NCCL's \(plan.algorithm.rawValue) is not modelled (NVLS and NVLS tree are, where the NVSwitch reduces)")
+            throw SimulationError("NCCL's \(plan.algorithm.rawValue) is not modelled (\(NCCLAlgorithm.modelledNames))")
         }
         switch model {
         case .event:
@@ -277,6 +287,9 @@ public struct AnalyticModel: Sendable {
         let flat = fabric.bottleneckAlphaBeta.streamingReduction
         switch algorithm {
         case .ring, .ncclRing: return flat.ring(ranks: p, bytes: bytes)
+        case .ncclCollNet:
+            // No closed form: CollNet Direct is played by the event model only.
+            return .infinity
         case .ncclNVLS, .ncclNVLSTree:
             guard let cost = fabric.switchReductionCost, fabric.nodeCount == 1 else { return .infinity }
             return AlphaBetaGamma(alphaSeconds: cost.alphaSeconds, betaSecondsPerByte: cost.betaSecondsPerByte).nvls(ranks: p, bytes: bytes)

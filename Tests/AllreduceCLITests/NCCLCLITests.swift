@@ -30,7 +30,9 @@ struct NCCLCLITests {
     @Test("bad NCCL choices are one-line errors", arguments: [
         (["--algorithm", "nccl:nvls"], "do not reduce"),
         (["--algorithm", "nccl-nvls"], "do not reduce"),
-        (["--algorithm", "nccl:collnet-direct"], "not modelled"),
+        (["--algorithm", "nccl:collnet-chain"], "not modelled"),
+        (["--algorithm", "nccl:collnet"], "SHARP"),
+        (["--algorithm", "nccl-collnet", "--nodes", "2"], "SHARP"),
         (["--algorithm", "nccl:bogus"], "unknown NCCL algorithm"),
         (["--protocol", "LL64"], "--protocol"),
         (["--channels", "0"], "--channels"),
@@ -64,6 +66,16 @@ struct NCCLCLITests {
         let verify = try CLI.run(["verify", "--algorithm", "nccl-nvls", "--ranks", "8", "--ranks-per-node", "8", "--count", "1000", "--chunk-bytes", "64"])
         #expect(verify.status == 0, "\(verify.stderr)")
         expectOneLineError(try CLI.run(["mpi", "--algorithm", "nccl-nvls"]), contains: ["no counterpart"])
+    }
+
+    @Test("CollNet Direct with --sharp: nccl:collnet is played across A100 nodes and named in the row; mpi refuses it")
+    func collnet() throws {
+        let r = try CLI.run(["simulate", "--topology", "dgx-a100", "--nodes", "2", "--sharp", "--size", "1G", "--algorithm", "nccl:collnet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("nccl(collnet-direct/Simple/"), "\(r.stdout)")
+        let verify = try CLI.run(["verify", "--algorithm", "nccl-collnet", "--ranks", "12", "--ranks-per-node", "4", "--count", "1000", "--chunk-bytes", "64"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        expectOneLineError(try CLI.run(["mpi", "--algorithm", "nccl-collnet"]), contains: ["SHARP", "no counterpart"])
     }
 
     @Test("accuracy prints every published point and the summary")

@@ -125,6 +125,7 @@ struct AlteredSchedule<Base: Schedule>: Schedule {
     var rankCount: Int { base.rankCount }
     var elementCount: Int { base.elementCount }
     var switchCount: Int { base.switchCount }
+    var reducesInNodeSwitches: Bool { base.reducesInNodeSwitches }
 
     func makeSteps(forRank rank: Int) -> IndexingIterator<[Step]> {
         var steps = base.steps(forRank: rank)

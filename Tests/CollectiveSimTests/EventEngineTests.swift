@@ -239,6 +239,20 @@ struct ClusterTests {
         let nic = 12.5e9 * 0.92
         #expect(abs((two - one) - Double(4 << 20) / nic) / (Double(4 << 20) / nic) < 1e-6)
     }
+
+    @Test("cut-through: a sender's port passes data on while the receiver's port is busy, and is free for its next transfer")
+    func cutThrough() throws {
+        // On a switch, 1 -> 2 holds rank 2's port first; 0 -> 2 waits for it in the switch while
+        // rank 0's port has carried it; 0 -> 3 then goes out on rank 0's port at once, alongside.
+        let fabric = try FabricMap(Topology.switchCluster(ranks: 16, bandwidthGBps: 100, latencyMicroseconds: 2))
+        let run = { (pairs: [(Int, Int)]) in try EventEngine(fabric: fabric).run(PairSends(pairs: pairs, count: 1 << 20), elementSizeBytes: 4).timeSeconds }
+        let one = try run([(1, 2)])
+        let two = try run([(1, 2), (0, 2)])
+        let three = try run([(1, 2), (0, 2), (0, 3)])
+        let d = Double(4 << 20) / 100e9
+        #expect(abs((two - one) - d) < 1e-12)
+        #expect(three == two, "rank 0's port was held until rank 2's was free: \(three) vs \(two)")
+    }
 }
 
 /// Rank a sends `count` elements to rank b for every listed pair, all at once.

@@ -195,14 +195,14 @@ struct NCCLTests {
 
 @Suite("NVLS played: the NVSwitch reduces")
 struct NVLSPlayedTests {
-    @Test("NCCL's NVLS graph: 8 heads at 40 GB/s on H100, 20 on H800; none on A100, none across nodes")
+    @Test("NCCL's NVLS graph: 8 heads at 40 GB/s on H100, 20 on H800; none on A100; NVLS tree across nodes")
     func graph() throws {
         let h100 = NCCLTopology(fabric: try preset("dgx-h100"))
         #expect(h100.nvlsHeads == 8 && h100.nvlsSpeedGBps == 40 && h100.nvlsEfficiency == 0.85)
         #expect(NCCLTopology(fabric: try preset("hgx-h800")).nvlsSpeedGBps == 20)
         #expect(NCCLTopology(fabric: try preset("dgx-a100")).nvlsHeads == 0)
         #expect(NCCLModel(fabric: try preset("dgx-a100")).algorithms == [.ring, .tree])
-        #expect(NCCLModel(fabric: try preset("dgx-h100", nodes: 2)).algorithms == [.ring, .tree])
+        #expect(NCCLModel(fabric: try preset("dgx-h100", nodes: 2)).algorithms == [.ring, .tree, .nvlsTree])
         #expect(NCCLModel(fabric: try preset("dgx-h100", nodes: 2)).forcible == [.ring, .tree, .nvlsTree])
         #expect(NCCLModel(fabric: try preset("dgx-h100")).algorithms.contains(.nvls))
         #expect(NCCLTopology(fabric: try preset("dgx-b200")).nvlsEfficiency == 0.74)
@@ -276,6 +276,30 @@ struct NVLSPlayedTests {
         #expect(throws: SimulationError.self) {
             try Simulator(fabric: try preset("dgx-a100", nodes: 2), model: .event).timeNCCL(elementCount: 1 << 20, dataType: .float32, algorithm: .nvlsTree)
         }
+    }
+
+    @Test("CollNet Direct across A100 nodes with SHARP: forced, played, NVLink-bound where the ring is NIC-bound; refused without SHARP")
+    func collnet() throws {
+        var topo = try #require(Topology.preset("dgx-a100")).with(nodes: 2)
+        #expect(throws: SimulationError.self) {
+            try Simulator(fabric: try FabricMap(topo), model: .event).timeNCCL(elementCount: 1 << 20, dataType: .float32, algorithm: .collnetDirect)
+        }
+        topo.network.sharp = true
+        let fabric = try FabricMap(topo)
+        let model = NCCLModel(fabric: fabric)
+        #expect(model.forcible.contains(.collnetDirect) && !model.algorithms.contains(.collnetDirect))
+        #expect(model.topology.collnetHeads == 8 && model.busGBps(.collnetDirect, .simple) > 0 && model.busGBps(.collnetDirect, .ll) == 0)
+        let sim = Simulator(fabric: fabric, model: .event)
+        let bytes = 1 << 30
+        let collnet = try sim.timeNCCL(elementCount: bytes / 4, dataType: .float32, algorithm: .collnetDirect)
+        let ring = try sim.timeNCCL(elementCount: bytes / 4, dataType: .float32, algorithm: .ring)
+        #expect(collnet.ncclPlan?.algorithm == .collnetDirect && collnet.ncclPlan?.ncclProtocol == .simple)
+        // A GPU's port carries 2(g-1)/g of the buffer each way as in a ring of the node, its NIC 1/g:
+        // the node's NVLink bounds it, not the NICs that bound the ring across nodes.
+        let nv = try #require(topo.node.nvlink)
+        let nvlinkBound = Double(bytes) * 2 * 7 / 8 / (nv.portAchievableGBps * 1e9)
+        #expect(collnet.timeSeconds >= nvlinkBound && collnet.timeSeconds < 1.25 * nvlinkBound, "\(collnet.timeSeconds) vs \(nvlinkBound)")
+        #expect(collnet.timeSeconds < ring.timeSeconds)
     }
 
     @Test("topology files: switchReduction reads back, false turns NVLS off, a mesh cannot reduce")
