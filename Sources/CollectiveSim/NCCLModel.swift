@@ -144,7 +144,8 @@ public struct NCCLTopology: Sendable, Hashable {
         var threshold = Double(NCCLTuningTables.threadThresholdBytes[proto.column])
         if algorithm == .ring && proto == .ll { threshold *= Double(rankCount) }
         let threads = Double(NCCLTuningTables.threadsPerChannel[proto.column])
-        var nc = algorithm == .nvls ? min(NCCLTuningTables.nvlsChannels, ScheduleParameters.maxChannels) : channels
+        // NVLS and NVLS tree run on the NVLS channels (comm->nvlsChannels).
+        var nc = algorithm == .nvls || algorithm == .nvlsTree ? min(NCCLTuningTables.nvlsChannels, ScheduleParameters.maxChannels) : channels
         while nc > 1 && bytes < Double(nc) * threads * threshold { nc -= 1 }
         return nc
     }
