@@ -135,16 +135,8 @@ struct ClusterOptions: ParsableArguments {
                 }
             }
             topo = Topology.switchCluster(ranks: ranks ?? 8, bandwidthGBps: bw, latencyMicroseconds: lat)
-        } else if let preset = Topology.preset(name) {
-            topo = preset
-        } else if name.contains("/") || [".json", ".yaml", ".yml"].contains(where: { name.lowercased().hasSuffix($0) }) {
-            do {
-                topo = try Topology.load(path: name)
-            } catch {
-                throw CLIError("--topology: \(error)")
-            }
         } else {
-            throw ValidationError("--topology: unknown preset '\(name)' (presets: \(Topology.presetNames.joined(separator: ", ")); or a path to a .json or .yaml file)")
+            topo = try loadTopology(name, option: "--topology")
         }
         if let gpus {
             do {
@@ -171,6 +163,15 @@ struct ClusterOptions: ParsableArguments {
             throw CLIError("topology '\(topo.name)': \(error)")
         }
     }
+}
+
+/// The topology a preset name or a topology file names, or a one-line error naming `option`.
+func loadTopology(_ name: String, option: String) throws -> Topology {
+    if let preset = Topology.preset(name) { return preset }
+    guard name.contains("/") || [".json", ".yaml", ".yml"].contains(where: { name.lowercased().hasSuffix($0) }) else {
+        throw ValidationError("\(option): unknown preset '\(name)' (presets: \(Topology.presetNames.joined(separator: ", ")); or a path to a .json or .yaml file)")
+    }
+    do { return try Topology.load(path: name) } catch { throw CLIError("\(option): \(error)") }
 }
 
 /// `--algorithm`: one algorithm, `auto` (the fastest textbook schedule), `nccl` (what NCCL
