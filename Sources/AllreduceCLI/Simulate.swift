@@ -135,16 +135,8 @@ struct ClusterOptions: ParsableArguments {
                 }
             }
             topo = Topology.switchCluster(ranks: ranks ?? 8, bandwidthGBps: bw, latencyMicroseconds: lat)
-        } else if let preset = Topology.preset(name) {
-            topo = preset
-        } else if name.contains("/") || [".json", ".yaml", ".yml"].contains(where: { name.lowercased().hasSuffix($0) }) {
-            do {
-                topo = try Topology.load(path: name)
-            } catch {
-                throw CLIError("--topology: \(error)")
-            }
         } else {
-            throw ValidationError("--topology: unknown preset '\(name)' (presets: \(Topology.presetNames.joined(separator: ", ")); or a path to a .json or .yaml file)")
+            topo = try loadTopology(name, option: "--topology")
         }
         if let gpus {
             do {
@@ -171,6 +163,15 @@ struct ClusterOptions: ParsableArguments {
             throw CLIError("topology '\(topo.name)': \(error)")
         }
     }
+}
+
+/// The topology a preset name or a topology file names, or a one-line error naming `option`.
+func loadTopology(_ name: String, option: String) throws -> Topology {
+    if let preset = Topology.preset(name) { return preset }
+    guard name.contains("/") || [".json", ".yaml", ".yml"].contains(where: { name.lowercased().hasSuffix($0) }) else {
+        throw ValidationError("\(option): unknown preset '\(name)' (presets: \(Topology.presetNames.joined(separator: ", ")); or a path to a .json or .yaml file)")
+    }
+    do { return try Topology.load(path: name) } catch { throw CLIError("\(option): \(error)") }
 }
 
 /// `--algorithm`: one algorithm, `auto` (the fastest textbook schedule), `nccl` (what NCCL
@@ -247,7 +248,7 @@ struct SimulationRun {
     /// Watches the event model's runs (a progress line), when it has FIFO links to watch.
     var observer: (any EngineObserver)?
 
-    init(options: ClusterOptions) throws {
+    init(options: ClusterOptions, collective: Collective = .allreduce) throws {
         self.options = options
         fabric = try options.resolveFabric()
         let service = LinkService(rawValue: options.links.lowercased()) ?? .fifo
@@ -255,7 +256,7 @@ struct SimulationRun {
             throw CLIError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
         }
         simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm, linkService: service,
-                              maxSteps: options.maxSteps)
+                              maxSteps: options.maxSteps, collective: collective)
         chunkBytes = try options.chunkSize
     }
 
@@ -325,7 +326,7 @@ struct SimulationRun {
         let seconds = outcome.timeSeconds
         let algbw = seconds > 0 ? Double(bytesActual) / seconds / 1e9 : 0
         let p = fabric.rankCount
-        let busbw = p > 1 ? algbw * 2 * Double(p - 1) / Double(p) : 0
+        let busbw = algbw * simulator.collective.busBandwidthFactor(ranks: p)
         let name: String
         switch choice {
         case .auto: name = "auto(\(outcome.rowName))"
@@ -442,12 +443,16 @@ struct Simulate: ParsableCommand {
         discussion: """
             Plays the algorithm's schedule over the cluster's links (--model event, the default), or
             evaluates closed forms (analytic) or NCCL's tuning model (nccl). Output columns follow
-            nccl-tests' all_reduce_perf; busbw = algbw x 2(n-1)/n.
+            nccl-tests' all_reduce_perf; busbw = algbw x 2(n-1)/n. --collective reduce-scatter or
+            all-gather times that collective instead (event model), as reduce_scatter_perf and
+            all_gather_perf print it: size is the full buffer, busbw = algbw x (n-1)/n.
 
             Example: allreduce simulate --topology dgx-h100 --nodes 16 --size 1G --algorithm auto
             """)
 
     @OptionGroup var cluster: ClusterOptions
+
+    @OptionGroup var collective: CollectiveOptions
 
     @Option(name: .long, help: "Bytes per rank, with an optional 1024-based suffix (8, 64K, 1G).")
     var size: String = "1G"
@@ -478,7 +483,7 @@ struct Simulate: ParsableCommand {
 
     /// Everything `run` checks before it times anything: the cluster, the model's memory, the work.
     func prepare() throws -> (sim: SimulationRun, bytes: Int, choice: AlgorithmChoice) {
-        let sim = try SimulationRun(options: cluster)
+        let sim = try SimulationRun(options: cluster, collective: collective.collective)
         let bytes = try parseBytes(size, option: "--size")
         let choice = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
         try sim.checkWork([(choice, bytes)])

@@ -20,6 +20,8 @@ struct Sweep: ParsableCommand {
 
     @OptionGroup var cluster: ClusterOptions
 
+    @OptionGroup var collective: CollectiveOptions
+
     @Option(name: [.customShort("b"), .customLong("minbytes")], help: "Smallest size (bytes, 1024-based suffixes).")
     var minBytes: String = "8"
 
@@ -69,7 +71,7 @@ struct Sweep: ParsableCommand {
     /// Everything `run` checks before it times anything: the cluster, the model's memory, the
     /// work of every size and algorithm together.
     func prepare() throws -> (sim: SimulationRun, choices: [AlgorithmChoice], sizes: [Int]) {
-        let sim = try SimulationRun(options: cluster)
+        let sim = try SimulationRun(options: cluster, collective: collective.collective)
         let choices = try AlgorithmChoice.parseList(algorithmList)
         let sizes = try sizes()
         try sim.checkWork(sizes.flatMap { s in choices.map { ($0, s) } })
@@ -154,7 +156,7 @@ struct Sweep: ParsableCommand {
         if let e = sim.engineNote { report.notes.append(e) }
         line.finish()
         if let file = plot.plot {
-            let title = "allreduce on \(sim.clusterName), \(cluster.datatype.name) \(cluster.op.rawValue): \(sim.simulator.model.rawValue) model"
+            let title = "\(sim.simulator.collective.rawValue) on \(sim.clusterName), \(cluster.datatype.name) \(cluster.op.rawValue): \(sim.simulator.model.rawValue) model"
                 + (plotMeasured == nil ? "" : " and published measurements")
             var series: [(name: String, origin: LinePlot.Origin, points: [SizePoint])] = zip(choices, lines).map { (name: $0.name, origin: .predicted, points: $1) }
             var measured = ""

@@ -55,6 +55,8 @@ struct Verify: ParsableCommand {
     @Option(name: .long, help: "Refuse a run whose schedules need more steps (all ranks together) than this.")
     var maxSteps: Int = WorkLimit.defaultMaxSteps
 
+    @OptionGroup var collective: CollectiveOptions
+
     @OptionGroup var output: FormatOptions
 
     /// Testing only: after the executor has run, overwrite the middle element of this rank's
@@ -88,7 +90,7 @@ struct Verify: ParsableCommand {
         let algorithms: [AllreduceAlgorithm]
         if algorithm.lowercased() == "all" {
             // NVLS needs whole nodes: part of `all` when the ranks fill them.
-            algorithms = AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches || ranks % g == 0 }
+            algorithms = AllreduceAlgorithm.allCases.filter { (!$0.reducesInSwitches || ranks % g == 0) && $0.supports(collective.collective) }
         } else if let a = AllreduceAlgorithm(name: algorithm) {
             algorithms = [a]
         } else {
@@ -200,7 +202,7 @@ extension Verify {
     func parameters(_ c: Choices) -> ScheduleParameters {
         ScheduleParameters(rankCount: ranks, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
                            chunkBytes: c.chunkBytes, ranksPerNode: c.ranksPerNode, interNodeAlgorithm: c.inter,
-                           channelCount: channels)
+                           channelCount: channels, collective: collective.collective)
     }
 
     /// `--symbolic`: one row per algorithm with what the verifier played.

@@ -7,6 +7,9 @@ extension AllreduceAlgorithm {
     /// timings and the results come from the same steps. Throws ``ScheduleError/invalidParameter(_:)``
     /// for parameters out of range.
     public func makeSchedule(_ parameters: ScheduleParameters) throws(ScheduleError) -> any Schedule {
+        guard supports(parameters.collective) else {
+            throw .invalidParameter("\(rawValue) builds no \(parameters.collective.rawValue); it is built by \(Self.supporting(parameters.collective).map(\.rawValue).joined(separator: ", "))")
+        }
         switch scheduledAlgorithm(for: parameters) {
         case .ring: return try RingSchedule(parameters)
         case .tree: return try TreeSchedule(parameters)
@@ -35,9 +38,10 @@ extension AllreduceAlgorithm {
     /// below the ranks per node, where its intra-node rings would move only empty blocks. The
     /// tree is unchanged: its latency terms come from its shape, not from empty blocks; NCCL's
     /// channelized schedules are unchanged too (NCCL itself runs them at any count, on fewer
-    /// channels).
+    /// channels). A reduce-scatter or an all-gather never falls back: recursive doubling builds
+    /// neither.
     public func scheduledAlgorithm(for parameters: ScheduleParameters) -> AllreduceAlgorithm {
-        guard parameters.smallCountFallback, parameters.rankCount > 1 else { return self }
+        guard parameters.smallCountFallback, parameters.collective == .allreduce, parameters.rankCount > 1 else { return self }
         switch self {
         case .ring where parameters.elementCount < parameters.rankCount:
             return .recursiveDoubling

@@ -22,6 +22,11 @@ import CollectiveKernels
 ///
 /// Every rank must also end with the same bits as rank 0 (an allreduce gives all ranks one
 /// result); an element that differs is counted wrong.
+///
+/// **Other collectives** (``Schedule/collective``): a reduce-scatter is checked on each rank's
+/// own shard only, against the same reference; an all-gather must leave every element of every
+/// rank with exactly the value its shard owner started with (every rank's buffer is filled, so an
+/// element that is never copied keeps another rank's value and is counted wrong).
 public struct AllreduceCheck: Sendable {
     public var dataType: DataType
     public var op: ReductionOp
@@ -121,8 +126,11 @@ public struct AllreduceCheck: Sendable {
             return T(truncatingIfNeeded: op == .prod ? bits | 1 : bits)
         }
         defer { for b in buffers { b.deinitialize(count: n); UnsafeMutableRawPointer(b).deallocate() } }
+        let collective = schedule.collective
+        let shards = Collective.shards(elementCount: n, rankCount: p)
         var reference = [T](repeating: 0, count: n)
         for i in 0..<n {
+            if collective == .allGather { reference[i] = buffers[shards.block(containing: i)][i]; continue }
             var acc = buffers[0][i]
             for r in 1..<max(p, 1) {
                 let x = buffers[r][i]
@@ -141,9 +149,9 @@ public struct AllreduceCheck: Sendable {
         let stats = try _execute(schedule, executor, buffers)
         var result = Result(wrong: 0, maxAbsError: 0, maxRelError: 0, statistics: stats)
         for r in 0..<p {
-            for i in 0..<n {
+            for i in collective.resultRange(rank: r, elementCount: n, rankCount: p) {
                 let got = buffers[r][i], want = reference[i]
-                if got != want || got != buffers[0][i] {
+                if got != want || (collective == .allreduce && got != buffers[0][i]) {
                     result.wrong += 1
                     let err = abs(Double(got) - Double(want))
                     result.maxAbsError = max(result.maxAbsError, err)
@@ -170,9 +178,12 @@ public struct AllreduceCheck: Sendable {
             }
         }
         defer { for b in buffers { b.deinitialize(count: n); UnsafeMutableRawPointer(b).deallocate() } }
+        let collective = schedule.collective
+        let shards = Collective.shards(elementCount: n, rankCount: p)
         var reference = [Double](repeating: 0, count: n)
         var magnitudes = [Double](repeating: 0, count: n)
         for i in 0..<n {
+            if collective == .allGather { reference[i] = buffers[shards.block(containing: i)][i].checkValue; continue }
             var acc = buffers[0][i].checkValue
             var compensation = 0.0
             var mag = abs(acc)
@@ -197,17 +208,18 @@ public struct AllreduceCheck: Sendable {
         }
         let stats = try _execute(schedule, executor, buffers)
         var result = Result(wrong: 0, maxAbsError: 0, maxRelError: 0, statistics: stats)
-        for i in 0..<n {
-            let want = reference[i]
-            let bound = Self.errorBound(dataType: dataType, op: op, ranks: p, sumOfMagnitudes: magnitudes[i], reference: want)
-            let first = buffers[0][i]
-            for r in 0..<p {
+        for r in 0..<p {
+            for i in collective.resultRange(rank: r, elementCount: n, rankCount: p) {
+                let want = reference[i]
+                // An all-gather copies: its result is exact.
+                let bound = collective == .allGather ? 0
+                    : Self.errorBound(dataType: dataType, op: op, ranks: p, sumOfMagnitudes: magnitudes[i], reference: want)
                 let value = buffers[r][i]
                 let got = value.checkValue
                 let err = abs(got - want)
                 result.maxAbsError = max(result.maxAbsError, err.isNaN ? .infinity : err)
                 if want != 0 { result.maxRelError = max(result.maxRelError, err.isNaN ? .infinity : err / abs(want)) }
-                if !(err <= bound) || !value.sameBits(first) { result.wrong += 1 }
+                if !(err <= bound) || (collective == .allreduce && !value.sameBits(buffers[0][i])) { result.wrong += 1 }
             }
         }
         return result

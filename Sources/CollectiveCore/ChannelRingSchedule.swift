@@ -22,12 +22,20 @@
 /// single ring does; with rail-aligned orders on nodes of g GPUs every node sends and receives
 /// the same share through each of its NICs. With one channel on one node (or `ranksPerNode` 1)
 /// the order is the plain ring 0 -> 1 -> ... -> p-1.
+///
+/// A reduce-scatter or an all-gather runs its half of the ring steps (``RingPhases``), and cuts
+/// the buffer the other way round: into the p shards first, then each shard into `channels`
+/// slices, channel c carrying slice c of every shard, so that every rank's own shard is spread
+/// over all channels as NCCL spreads a reduce-scatter's output (src/device/reduce_scatter.h).
 public struct ChannelRingSchedule: ChannelSchedule {
     public typealias StepIterator = Iterator
     public typealias LaneSteps = Iterator
 
     public let rankCount: Int
     public let elementCount: Int
+    public let collective: Collective
+    /// The ring steps this collective runs.
+    public let phases: RingPhases
     /// Channels that carry data: the requested count, at most one per element.
     public let channelCount: Int
     public let ranksPerNode: Int
@@ -50,15 +58,20 @@ public struct ChannelRingSchedule: ChannelSchedule {
         elementCount = parameters.elementCount
         ranksPerNode = parameters.ranksPerNode
         channelCount = max(1, min(parameters.channelCount, parameters.elementCount))
+        collective = parameters.collective
+        phases = RingPhases(collective, ranks: rankCount)
         slices = BlockPartition(count: elementCount, parts: channelCount)
-        let largestBlock = BlockPartition(count: slices.maxSize, parts: rankCount).maxSize
+        let largestBlock = collective == .allreduce
+            ? BlockPartition(count: slices.maxSize, parts: rankCount).maxSize
+            : BlockPartition(count: Collective.shards(elementCount: elementCount, rankCount: rankCount).maxSize, parts: channelCount).maxSize
         rounds = chunkCount(elements: largestBlock, elementSize: parameters.elementSizeBytes, chunkBytes: parameters.chunkBytes)
         receivesAhead = max(0, min(Self.fifoSteps, (rankCount - 1) * rounds - 1))
     }
 
-    /// Steps per rank: 2 (send and receive) x 2(p-1) ring steps x channels x chunks per block.
+    /// Steps per rank: 2 (send and receive) x 2(p-1) ring steps (p-1 for a reduce-scatter or an
+    /// all-gather) x channels x chunks per block.
     public var stepsPerRank: Int {
-        (rankCount <= 1 || elementCount == 0) ? 0 : 4 * (rankCount - 1) * channelCount * rounds
+        (rankCount <= 1 || elementCount == 0) ? 0 : 2 * phases.count * channelCount * rounds
     }
 
     /// The ring order of channel `channel`.
@@ -92,7 +105,7 @@ public struct ChannelRingSchedule: ChannelSchedule {
             firstChannel = lanes.lowerBound
             channels = lanes.count
             stepCount = schedule.stepsPerRank / schedule.channelCount * lanes.count
-            let units = 2 * (schedule.rankCount - 1) * schedule.rounds
+            let units = schedule.phases.count * schedule.rounds
             ahead = Swift.min(schedule.receivesAhead, units)
             paired = Swift.max(0, units - schedule.receivesAhead)
             c = lanes.lowerBound
@@ -118,19 +131,20 @@ public struct ChannelRingSchedule: ChannelSchedule {
                 }
             }
             let s = unit / k, chunk = unit - s * k
+            let ringStep = schedule.phases.first + s
             let order = schedule.order(channel: c)
             let place = order.position(of: rank)
             var deps = StepDependencies()
             let step: Step
             if !receive {
                 if s >= 1 { deps._d0 = _dependency(_index(receive: true, unit - k)) }
-                let r = _chunk(block: (place - s + 2 * p) % p, chunk)
+                let r = _chunk(block: _block(schedule.phases.sentBlock(position: place, ringStep: ringStep), order), chunk)
                 step = Step(kind: .send, peer: order.rank(at: place + 1 == p ? 0 : place + 1), offset: r.lowerBound, count: r.count,
                             chunk: chunk, dependencies: deps)
             } else {
                 if s >= p - 1 { deps._d0 = _dependency(_index(receive: false, unit - (p - 1) * k)) }
-                let r = _chunk(block: (place - s - 1 + 2 * p) % p, chunk)
-                step = Step(kind: s < p - 1 ? .recvReduce : .recvCopy, peer: order.rank(at: place == 0 ? p - 1 : place - 1),
+                let r = _chunk(block: _block(schedule.phases.receivedBlock(position: place, ringStep: ringStep), order), chunk)
+                step = Step(kind: ringStep < p - 1 ? .recvReduce : .recvCopy, peer: order.rank(at: place == 0 ? p - 1 : place - 1),
                             offset: r.lowerBound, count: r.count, chunk: chunk, dependencies: deps)
             }
             c += 1
@@ -150,9 +164,25 @@ public struct ChannelRingSchedule: ChannelSchedule {
             return pos * channels + (c - firstChannel)
         }
 
-        /// Chunk `chunk` of block `block` of the current channel's slice.
+        /// The block ring position `position`'s steps name: the position itself for an allreduce
+        /// (any labelling of the blocks serves), the shard of the rank at that position for a
+        /// reduce-scatter or an all-gather (each rank's own shard is fixed).
+        @inlinable @inline(__always)
+        func _block(_ position: Int, _ order: RailRingOrder) -> Int {
+            schedule.collective == .allreduce ? position : order.rank(at: position)
+        }
+
+        /// Chunk `chunk` of block `block` of the current channel's slice (allreduce), or of the
+        /// current channel's slice of shard `block` (reduce-scatter, all-gather).
         @inlinable @inline(__always)
         func _chunk(block: Int, _ chunk: Int) -> Range<Int> {
+            if schedule.collective != .allreduce {
+                let shard = Collective.shards(elementCount: schedule.elementCount, rankCount: schedule.rankCount).range(block)
+                let slice = BlockPartition(count: shard.count, parts: schedule.channelCount).range(c)
+                let piece = BlockPartition(count: slice.count, parts: schedule.rounds)
+                let o = shard.lowerBound + slice.lowerBound + piece.offset(chunk)
+                return o..<(o + piece.size(chunk))
+            }
             let slice = schedule.slices.range(c)
             let blocks = BlockPartition(count: slice.count, parts: schedule.rankCount)
             let b = blocks.range(block)

@@ -60,7 +60,13 @@ public struct InProcessExecutor: ScheduleExecutor, Sendable {
             DispatchQueue.concurrentPerform(iterations: workers) { _ in run.work() }
         }
         if let error = run.error { throw error }
-        for r in 0..<p { reducer.finalize(run.buffers[r], count: schedule.elementCount, contributions: p) }
+        if schedule.collective.reduces {
+            let size = reducer.dataType.sizeInBytes
+            for r in 0..<p {
+                let result = schedule.collective.resultRange(rank: r, elementCount: schedule.elementCount, rankCount: p)
+                reducer.finalize(run.buffers[r] + result.lowerBound * size, count: result.count, contributions: p)
+            }
+        }
         var stats = run.stats
         stats.seconds = _monotonicSeconds() - start
         return stats

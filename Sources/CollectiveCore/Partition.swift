@@ -36,6 +36,14 @@ public struct BlockPartition: Sendable, Hashable {
         return o..<(o + size(i))
     }
 
+    /// The block that holds element `element` (0 ..< count).
+    @inlinable
+    public func block(containing element: Int) -> Int {
+        let base = count / parts, extra = count % parts
+        let long = extra * (base + 1)
+        return element < long ? element / (base + 1) : extra + (element - long) / base
+    }
+
     /// The largest block.
     @inlinable
     public var maxSize: Int { count == 0 ? 0 : (count + parts - 1) / parts }

@@ -24,9 +24,21 @@ struct _Round: Sendable {
 /// and starts once the previous round completed, so the cost is exactly
 /// `(2 lg q + 2) alpha + (2 (q-1)/q + 2) n beta + (1 + (q-1)/q) n gamma` for p != q, and
 /// `2 lg p alpha + 2 (p-1)/p n beta + (p-1)/p n gamma` for p = q.
+///
+/// A reduce-scatter is the fold and the recursive halving, an all-gather the recursive doubling
+/// and the unfold (``Collective``), as MPICH's recursive-halving reduce-scatter and
+/// recursive-doubling allgather (Thakur, Rabenseifner and Gropp 2005). Their blocks are the p
+/// shards grouped by virtual rank: virtual rank v's block is the shards of the ranks it plays
+/// for (two for a rank a partner folded into, one otherwise), so the core ends holding, or starts
+/// from, exactly its ranks' shards. After the halving, the rank a partner folded into sends the
+/// partner its shard; before the doubling, the partner sends it its shard; after the doubling it
+/// sends the partner the whole buffer.
 public struct RabenseifnerSchedule: Schedule {
     public let rankCount: Int
     public let elementCount: Int
+    public let collective: Collective
+    /// The p shards of a reduce-scatter or an all-gather.
+    public let shards: BlockPartition
     public let elementSizeBytes: Int
     public let chunkBytes: Int
     public let fold: PowerOfTwoFold
@@ -39,6 +51,8 @@ public struct RabenseifnerSchedule: Schedule {
         try parameters.validate()
         rankCount = parameters.rankCount
         elementCount = parameters.elementCount
+        collective = parameters.collective
+        shards = Collective.shards(elementCount: elementCount, rankCount: rankCount)
         elementSizeBytes = parameters.elementSizeBytes
         chunkBytes = parameters.chunkBytes
         fold = PowerOfTwoFold(rankCount: rankCount)
@@ -50,7 +64,22 @@ public struct RabenseifnerSchedule: Schedule {
 
     func _pieces(_ elements: Int) -> Int { chunkCount(elements: elements, elementSize: elementSizeBytes, chunkBytes: chunkBytes) }
 
-    func _blocks(_ lo: Int, _ hi: Int) -> Range<Int> { blocks.offset(lo)..<blocks.offset(hi) }
+    /// The elements of virtual blocks lo ..< hi.
+    func _blocks(_ lo: Int, _ hi: Int) -> Range<Int> {
+        if collective == .allreduce { return blocks.offset(lo)..<blocks.offset(hi) }
+        return shards.offset(_firstRank(lo))..<shards.offset(_firstRank(hi))
+    }
+
+    /// The first rank virtual rank v plays for (p for v = q).
+    func _firstRank(_ v: Int) -> Int { v < fold.extraCount ? 2 * v : v + fold.extraCount }
+
+    /// A round that moves `range` one way: a send to `peer`, or a receive of `kind` from it.
+    func _oneWay(send: Bool, peer: Int, _ range: Range<Int>, _ kind: StepKind = .recvCopy) -> _Round {
+        var round = _Round()
+        round.pieces = _pieces(range.count)
+        if send { round.sendPeer = peer; round.sendRange = range } else { round.recvPeer = peer; round.recvRange = range; round.recvKind = kind }
+        return round
+    }
 
     /// Round `index` of `rank`, or nil past the last.
     func _round(_ index: Int, rank: Int) -> _Round? {
@@ -58,28 +87,26 @@ public struct RabenseifnerSchedule: Schedule {
         let all = 0..<elementCount
         var round = _Round()
         guard let v = fold.virtualRank(of: rank) else {
-            // Folded rank: hand the buffer over, then take the result back.
-            let partner = rank + 1
-            round.pieces = _pieces(elementCount)
+            // Folded rank: hand the buffer (an all-gather: its shard) over, then take the result
+            // (a reduce-scatter: its shard) back.
             switch index {
-            case 0: round.sendPeer = partner; round.sendRange = all
-            case 1: round.recvPeer = partner; round.recvRange = all; round.recvKind = .recvCopy
+            case 0: return _oneWay(send: true, peer: rank + 1, collective == .allGather ? shards.range(rank) : all)
+            case 1: return _oneWay(send: false, peer: rank + 1, collective == .reduceScatter ? shards.range(rank) : all)
             default: return nil
             }
-            return round
         }
         let folds = fold.foldPartner(of: rank) != nil
         var i = index
         if folds {
             if i == 0 {
-                round.pieces = _pieces(elementCount)
-                round.recvPeer = rank - 1; round.recvRange = all; round.recvKind = .recvReduce
-                return round
+                return collective == .allGather ? _oneWay(send: false, peer: rank - 1, shards.range(rank - 1))
+                    : _oneWay(send: false, peer: rank - 1, all, .recvReduce)
             }
             i -= 1
         }
         let m = _coreRounds
         let q = fold.coreCount
+        if collective == .allGather { i += m }
         if i < m {
             // Reduce-scatter by recursive halving.
             let mask = q >> (i + 1)
@@ -88,12 +115,13 @@ public struct RabenseifnerSchedule: Schedule {
             let lower = _blocks(lo, lo + w / 2), upper = _blocks(lo + w / 2, lo + w)
             let peer = fold.rank(ofVirtual: v ^ mask)
             let keepLower = v & mask == 0
-            round.pieces = _pieces(blocks.offset(w / 2))
+            round.pieces = _pieces(collective == .allreduce ? blocks.offset(w / 2) : max(lower.count, upper.count))
             round.sendPeer = peer; round.sendRange = keepLower ? upper : lower
             round.recvPeer = peer; round.recvRange = keepLower ? lower : upper; round.recvKind = .recvReduce
             return round
         }
         i -= m
+        if collective == .reduceScatter { i += m }
         if i < m {
             // Allgather by recursive doubling.
             let mask = 1 << i
@@ -101,16 +129,15 @@ public struct RabenseifnerSchedule: Schedule {
             let lo = (v / w) * w
             let plo = ((v ^ mask) / w) * w
             let peer = fold.rank(ofVirtual: v ^ mask)
-            round.pieces = _pieces(blocks.offset(w))
+            let mine = _blocks(lo, lo + w), theirs = _blocks(plo, plo + w)
+            round.pieces = _pieces(collective == .allreduce ? blocks.offset(w) : max(mine.count, theirs.count))
             round.sendPeer = peer; round.sendRange = _blocks(lo, lo + w)
             round.recvPeer = peer; round.recvRange = _blocks(plo, plo + w); round.recvKind = .recvCopy
             return round
         }
         i -= m
         if folds && i == 0 {
-            round.pieces = _pieces(elementCount)
-            round.sendPeer = rank - 1; round.sendRange = all
-            return round
+            return _oneWay(send: true, peer: rank - 1, collective == .reduceScatter ? shards.range(rank - 1) : all)
         }
         return nil
     }

@@ -11,9 +11,16 @@
 ///     for s in 0 ..< 2(p-1), for c in 0 ..< k:
 ///         send(s, c)   waits for recv(s-1, c)            (it forwards what it just received)
 ///         recv(s, c)   waits for send(s+1-p, c) if s >= p-1 (it overwrites a block sent earlier)
+///
+/// A reduce-scatter is the first p-1 ring steps and an all-gather the last p-1
+/// (``Collective``), each with blocks shifted by one (``RingPhases``) so that rank r ends the
+/// reduce-scatter with its own shard r reduced and starts the all-gather from it.
 public struct RingSchedule: Schedule {
     public let rankCount: Int
     public let elementCount: Int
+    public let collective: Collective
+    /// The ring steps this collective runs.
+    public let phases: RingPhases
     /// Chunks per block.
     public let chunksPerBlock: Int
     public let blocks: BlockPartition
@@ -24,13 +31,16 @@ public struct RingSchedule: Schedule {
         try parameters.validate()
         rankCount = parameters.rankCount
         elementCount = parameters.elementCount
+        collective = parameters.collective
+        phases = RingPhases(collective, ranks: parameters.rankCount)
         blocks = BlockPartition(count: parameters.elementCount, parts: parameters.rankCount)
         chunksPerBlock = chunkCount(elements: blocks.maxSize, elementSize: parameters.elementSizeBytes, chunkBytes: parameters.chunkBytes)
     }
 
-    /// Steps per rank: 2 (send and receive) x 2(p-1) ring steps x chunks per block.
+    /// Steps per rank: 2 (send and receive) x 2(p-1) ring steps (p-1 for a reduce-scatter or an
+    /// all-gather) x chunks per block.
     public var stepsPerRank: Int {
-        (rankCount <= 1 || elementCount == 0) ? 0 : 4 * (rankCount - 1) * chunksPerBlock
+        (rankCount <= 1 || elementCount == 0) ? 0 : 2 * phases.count * chunksPerBlock
     }
 
     public func makeSteps(forRank rank: Int) -> Iterator {
@@ -52,8 +62,11 @@ public struct RingSchedule: Schedule {
         @usableFromInline let blockBase: Int
         @usableFromInline let blockExtra: Int
         @usableFromInline let stepCount: Int
+        /// The ring steps run (``RingPhases``).
+        @usableFromInline let phases: RingPhases
         @usableFromInline var index = 0
-        /// Ring step and chunk of the next (send, receive) pair.
+        /// Ring step (counted from the first one this collective runs) and chunk of the next
+        /// (send, receive) pair.
         @usableFromInline var s = 0
         @usableFromInline var c = 0
 
@@ -66,6 +79,7 @@ public struct RingSchedule: Schedule {
             blockBase = schedule.blocks.count / schedule.blocks.parts
             blockExtra = schedule.blocks.count % schedule.blocks.parts
             stepCount = schedule.stepsPerRank
+            phases = schedule.phases
         }
 
         @inlinable
@@ -74,20 +88,15 @@ public struct RingSchedule: Schedule {
             let i = index
             index = i + 1
             var deps = StepDependencies()
+            let ringStep = phases.first + s
             if i & 1 == 0 {
-                var block = rank - s
-                if block < 0 { block += p }
-                if block < 0 { block += p }
-                let piece = _piece(block)
+                let piece = _piece(phases.sentBlock(position: rank, ringStep: ringStep))
                 if s >= 1 { deps._d0 = Self._dependency(Self.index(step: s - 1, chunk: c, chunks: k, receive: true)) }
                 return Step(kind: .send, peer: nextRank, offset: piece.lowerBound, count: piece.count, chunk: c, dependencies: deps)
             } else {
-                var block = rank - s - 1
-                if block < 0 { block += p }
-                if block < 0 { block += p }
-                let piece = _piece(block)
+                let piece = _piece(phases.receivedBlock(position: rank, ringStep: ringStep))
                 if s >= p - 1 { deps._d0 = Self._dependency(Self.index(step: s + 1 - p, chunk: c, chunks: k, receive: false)) }
-                let step = Step(kind: s < p - 1 ? .recvReduce : .recvCopy, peer: prevRank,
+                let step = Step(kind: ringStep < p - 1 ? .recvReduce : .recvCopy, peer: prevRank,
                                 offset: piece.lowerBound, count: piece.count, chunk: c, dependencies: deps)
                 c += 1
                 if c == k { c = 0; s += 1 }

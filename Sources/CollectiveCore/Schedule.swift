@@ -13,6 +13,9 @@ public protocol Schedule: Sendable {
     var rankCount: Int { get }
     /// Elements in each rank's buffer.
     var elementCount: Int { get }
+    /// What the schedule computes: which data each rank starts with and which result it must
+    /// end with (``Collective``). ``Collective/allreduce`` unless the schedule says otherwise.
+    var collective: Collective { get }
 
     /// Switches that reduce in the network (NVLink SHARP's NVSwitch, an InfiniBand switch with
     /// SHARP), addressed by the steps as endpoints `rankCount ..< rankCount + switchCount`.
@@ -43,6 +46,9 @@ extension Schedule {
 
     /// Switch endpoints, if any, start with the nodes' reducing NVSwitches.
     public var reducesInNodeSwitches: Bool { switchCount > 0 }
+
+    /// An allreduce.
+    public var collective: Collective { .allreduce }
 
     /// Ranks and switch endpoints: the peers a step may name are `0 ..< endpointCount`.
     public var endpointCount: Int { rankCount + switchCount }
@@ -95,6 +101,18 @@ public enum AllreduceAlgorithm: String, CaseIterable, Sendable, Hashable, Codabl
 
     /// Every accepted name, for error messages.
     public static var validNames: String { allCases.map(\.rawValue).joined(separator: " ") }
+
+    /// Whether the algorithm builds `collective`: every algorithm builds an allreduce; ring,
+    /// nccl-ring (their halves) and rabenseifner (recursive halving for a reduce-scatter,
+    /// recursive doubling for an all-gather) build a reduce-scatter and an all-gather too.
+    public func supports(_ collective: Collective) -> Bool {
+        collective == .allreduce || self == .ring || self == .ncclRing || self == .rabenseifner
+    }
+
+    /// The algorithms that build `collective`.
+    public static func supporting(_ collective: Collective) -> [AllreduceAlgorithm] {
+        allCases.filter { $0.supports(collective) }
+    }
 }
 
 /// A schedule whose ranks run several independent *lanes* at once, as NCCL's channels run as

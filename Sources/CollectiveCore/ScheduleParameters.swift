@@ -21,6 +21,9 @@ public struct ScheduleParameters: Sendable, Hashable {
     /// Ring and Rabenseifner run recursive doubling below the counts where they would move empty
     /// blocks (``AllreduceAlgorithm/scheduledAlgorithm(for:)``); false keeps them as asked.
     public var smallCountFallback: Bool
+    /// What the schedule computes (``Collective``): an allreduce (the default), a reduce-scatter
+    /// or an all-gather; ``AllreduceAlgorithm/supports(_:)`` says which algorithms build which.
+    public var collective: Collective
 
     /// NCCL's default Simple-protocol chunk for ring allreduce is 2 MiB (docs/Sources.md section 5).
     public static let defaultChunkBytes = 2 << 20
@@ -33,7 +36,8 @@ public struct ScheduleParameters: Sendable, Hashable {
         ranksPerNode: Int = 1,
         interNodeAlgorithm: AllreduceAlgorithm = .ring,
         channelCount: Int = 1,
-        smallCountFallback: Bool = true
+        smallCountFallback: Bool = true,
+        collective: Collective = .allreduce
     ) {
         self.rankCount = rankCount
         self.elementCount = elementCount
@@ -43,6 +47,7 @@ public struct ScheduleParameters: Sendable, Hashable {
         self.interNodeAlgorithm = interNodeAlgorithm
         self.channelCount = channelCount
         self.smallCountFallback = smallCountFallback
+        self.collective = collective
     }
 
     /// Throws ``ScheduleError`` when a value is out of range.

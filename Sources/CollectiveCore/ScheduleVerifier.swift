@@ -18,6 +18,10 @@
 ///   reduction, once that send has completed, no in-flight send may read the range;
 /// - a receive-reduce never adds a contribution the range already holds (a double count), and at
 ///   the end every element of every rank holds every rank's contribution exactly once;
+/// - for a reduce-scatter or an all-gather (``Schedule/collective``), what that collective
+///   leaves instead: rank r's shard r holds every rank's contribution exactly once (the rest of
+///   its buffer is not checked); every element of every rank holds exactly its shard owner's data,
+///   each rank starting with its own shard only, and no step reduces;
 ///
 /// under several completion orders (``CompletionOrder``): which of the transfers ready at the same
 /// time completes first changes which steps are in flight together.
@@ -73,6 +77,11 @@ public struct ScheduleVerifier {
         var boundary = [Bool](repeating: false, count: n + 1)
         boundary[0] = true
         boundary[n] = true
+        let collective = schedule.collective
+        if collective != .allreduce {
+            let shards = Collective.shards(elementCount: n, rankCount: p)
+            for r in 0..<p { boundary[shards.offset(r)] = true }
+        }
         var summary = Summary(stepCount: 0, messageCount: 0, maxElementsSentPerRank: 0, maxInFlightPerRank: 0)
         for r in 0..<e {
             var it = schedule.makeSteps(forRank: r)
@@ -90,6 +99,9 @@ public struct ScheduleVerifier {
                 }
                 for d in step.dependencies where d >= index {
                     throw .verificationFailed("\(where_): depends on step \(d), which is not earlier")
+                }
+                guard collective != .allGather || step.kind != .recvReduce else {
+                    throw .verificationFailed("\(where_): an all-gather copies and never reduces")
                 }
                 if let a = step.reduceAfter {
                     guard step.kind == .recvReduce && a < index else {
@@ -175,6 +187,9 @@ struct _VerifierPlay {
     let segmentStart: [Int]
     let words: Int
     let order: ScheduleVerifier.CompletionOrder
+    /// What the ranks start with and must end with, and its shards.
+    let collective: Collective
+    let shards: BlockPartition
     var progress: [RankProgress<_AnySteps>]
     var inFlight: [[Int: Issued]]
     /// Per rank and segment: the in-flight receive writing it (step index, or -1) and the number of in-flight sends reading it.
@@ -205,9 +220,13 @@ struct _VerifierPlay {
         writer = Array(repeating: -1, count: e * segmentStart.count)
         readers = Array(repeating: 0, count: e * segmentStart.count)
         let segments = segmentStart.count
+        collective = schedule.collective
+        shards = Collective.shards(elementCount: n, rankCount: p)
         bits = Array(repeating: 0, count: e * segments * words)
         for r in 0..<p {
-            for seg in 0..<segments { bits[(r * segments + seg) * words + r / 64] = 1 << UInt64(r % 64) }
+            for seg in 0..<segments where collective != .allGather || shards.block(containing: segmentStart[seg]) == r {
+                bits[(r * segments + seg) * words + r / 64] = 1 << UInt64(r % 64)
+            }
         }
         if case .random(let seed) = order { rng = seed } else { rng = 0 }
     }
@@ -389,11 +408,12 @@ struct _VerifierPlay {
     }
 
     func checkFinal() throws(_VerifierFailure) {
+        if collective == .allGather { return try checkGathered() }
         let segments = segmentStart.count
         let lastWord: UInt64 = p % 64 == 0 ? ~0 : (1 << UInt64(p % 64)) - 1
         let bad: (rank: Int, seg: Int)? = bits.withUnsafeBufferPointer { b in
             for r in 0..<p {
-                for seg in 0..<segments {
+                for seg in 0..<segments where collective == .allreduce || shards.block(containing: segmentStart[seg]) == r {
                     let base = (r * segments + seg) * words
                     for k in 0..<words where b[base + k] != (k == words - 1 ? lastWord : ~0) { return (r, seg) }
                 }
@@ -408,5 +428,21 @@ struct _VerifierPlay {
             if missing.count == 4 { break }
         }
         throw _VerifierFailure(message: "rank \(r) element \(segmentStart[seg]) ends without the contribution of rank(s) \(missing.map(String.init).joined(separator: ", "))\(missing.count == 4 ? ", ..." : "")")
+    }
+
+    /// An all-gather's end: every element of every rank holds its shard owner's data alone.
+    func checkGathered() throws(_VerifierFailure) {
+        let segments = segmentStart.count
+        for r in 0..<p {
+            for seg in 0..<segments {
+                let owner = shards.block(containing: segmentStart[seg])
+                let base = (r * segments + seg) * words
+                for k in 0..<words where bits[base + k] != (k == owner / 64 ? 1 << UInt64(owner % 64) : 0) {
+                    var held: [Int] = []
+                    for q in 0..<p where bits[base + q / 64] & (1 << UInt64(q % 64)) != 0 { held.append(q) }
+                    throw _VerifierFailure(message: "rank \(r) element \(segmentStart[seg]) ends with the data of rank(s) [\(held.prefix(4).map(String.init).joined(separator: ", "))] instead of rank \(owner)'s")
+                }
+            }
+        }
     }
 }

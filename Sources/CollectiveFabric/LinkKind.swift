@@ -175,4 +175,23 @@ public enum GPUModel: String, CaseIterable, Sendable, Hashable {
 
     /// Reduction throughput, GB/s of one operand: memory bandwidth / 3.
     public var reduceGBps: Double { (memoryBandwidthGBps / 3).rounded() }
+
+    /// Peak dense BF16 tensor throughput, TFLOPS (no sparsity), from NVIDIA's datasheets: A100
+    /// and A800 312; H100 SXM, H800 SXM and H200 989; H20 148; B200 2250 (DGX B200: 72 PFLOPS
+    /// FP8 training over 8 GPUs, BF16 half of FP8's dense figure); GB200 2500 per Blackwell GPU
+    /// (GB200 NVL72: 180 PFLOPS dense BF16 over 72); L40S 181 (362 with sparsity); GeForce RTX
+    /// 4090 165 (FP16 with FP32 accumulate); V100 has no BF16: its FP16 tensor peak, 125
+    /// (docs/Sources.md section 7).
+    public var denseBF16TFLOPS: Double {
+        switch self {
+        case .v100: 125
+        case .a100, .a800: 312
+        case .h100, .h800, .h200: 989
+        case .h20: 148
+        case .b200: 2250
+        case .gb200: 2500
+        case .l40s: 181
+        case .rtx4090: 165
+        }
+    }
 }

@@ -59,8 +59,14 @@ public struct Simulator: Sendable {
     /// The most steps (all ranks together) one event-model run may play (``WorkLimit``).
     public let maxSteps: Int
 
+    /// What is timed: an allreduce (the default), a reduce-scatter or an all-gather of the
+    /// buffer. Only the event model plays a reduce-scatter or an all-gather: the closed forms and
+    /// NCCL's tuning model are allreduce's.
+    public let collective: Collective
+
     public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo,
-                maxSteps: Int = WorkLimit.defaultMaxSteps) {
+                maxSteps: Int = WorkLimit.defaultMaxSteps, collective: Collective = .allreduce) {
+        self.collective = collective
         self.fabric = fabric
         self.model = model
         self.maxSteps = maxSteps
@@ -70,7 +76,8 @@ public struct Simulator: Sendable {
 
     /// The algorithms `auto` chooses among for this model.
     public var autoCandidates: [AllreduceAlgorithm] {
-        switch model {
+        if collective != .allreduce { return SimulatedSchedules.available.filter { $0.supports(collective) } }
+        return switch model {
         // In-switch reduction only where the fabric's switches reduce, and on whole nodes.
         case .event: SimulatedSchedules.available.filter { !$0.reducesInSwitches || canReduceInSwitches($0) }
         // (The closed form of NVLS is one node's.)
@@ -124,7 +131,8 @@ public struct Simulator: Sendable {
         let between: AllreduceAlgorithm? = algorithm == .hierarchical && fabric.nodeCount > 1
             ? interNodeAlgorithm(bytes: Double(bytes), chunkBytes: chunkBytes) : nil
         let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
-                                                   chunkBytes: chunkBytes, interNodeAlgorithm: between ?? .ring)
+                                                   chunkBytes: chunkBytes, interNodeAlgorithm: between ?? .ring, collective: collective)
+        try checkModelPlaysCollective()
         switch model {
         case .event:
             let schedule = try SimulatedSchedules.make(algorithm, params, maxSteps: maxSteps)
@@ -160,6 +168,14 @@ public struct Simulator: Sendable {
         }
     }
 
+    /// Throws unless the model times ``collective``: the event model plays any schedule; the
+    /// closed forms and NCCL's tuning model are an allreduce's.
+    func checkModelPlaysCollective() throws {
+        guard collective == .allreduce || model == .event else {
+            throw SimulationError("the \(model.rawValue) model times allreduce only; --collective \(collective.rawValue) is played by the event model (--model event)")
+        }
+    }
+
     /// NCCL's name for one of our algorithms (ring and tree, textbook or channelized).
     static func ncclAlgorithm(_ a: AllreduceAlgorithm) -> NCCLAlgorithm? {
         switch a {
@@ -187,7 +203,8 @@ public struct Simulator: Sendable {
                            channels: Int?, chunkBytes: Int?, observer: (any EngineObserver)?) throws -> SimulationOutcome {
         let bytes = elementCount * dataType.sizeInBytes
         let planner = NCCLPlanner(fabric: fabric)
-        var plan = planner.plan(bytes: Double(bytes), algorithm: algorithm, protocol: proto, channels: channels)
+        try checkModelPlaysCollective()
+        var plan = planner.plan(bytes: Double(bytes), algorithm: try ncclAlgorithm(forcing: algorithm), protocol: proto, channels: channels)
         if let chunkBytes { plan.chunkBytes = chunkBytes }
         if plan.algorithm == .collnetDirect && !planner.model.forcible.contains(.collnetDirect) {
             throw SimulationError("NCCL's collnet-direct needs several nodes whose network's switches reduce (InfiniBand SHARP: network.sharp in a topology file, or --sharp)")
@@ -201,7 +218,7 @@ public struct Simulator: Sendable {
                 throw SimulationError("NCCL's protocols are played with --links fifo only")
             }
             var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
-                                                       chunkBytes: plan.chunkBytes)
+                                                       chunkBytes: plan.chunkBytes, collective: collective)
             params.channelCount = plan.channels
             let schedule = try SimulatedSchedules.make(scheduleAlgorithm, params, maxSteps: maxSteps)
             let timing = planner.timing(plan)
@@ -223,24 +240,37 @@ public struct Simulator: Sendable {
         }
     }
 
+    /// The NCCL algorithm a plan for ``collective`` may use: any (nil: NCCL's pick) for an
+    /// allreduce; ring for a reduce-scatter or an all-gather, whose other NCCL algorithms (PAT,
+    /// NVLS, CollNet) are not modelled. The plan's protocol and channels are then the ones NCCL's
+    /// tuning model gives a ring allreduce of the same buffer.
+    func ncclAlgorithm(forcing algorithm: NCCLAlgorithm?) throws -> NCCLAlgorithm? {
+        guard collective != .allreduce else { return algorithm }
+        guard algorithm == nil || algorithm == .ring else {
+            throw SimulationError("NCCL's \(algorithm!.rawValue) is not modelled for a \(collective.rawValue); NCCL's ring is (nccl or nccl:ring)")
+        }
+        return .ring
+    }
+
     /// Steps (all ranks together) that timing `algorithm` plays: ``WorkLimit``'s estimate for the
     /// event model, 0 for the closed forms. What ``time(_:elementCount:dataType:chunkBytes:)``
     /// refuses beyond ``maxSteps``; a caller timing many runs sums these first.
     public func estimatedSteps(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int) -> Double {
         guard model == .event else { return 0 }
         return WorkLimit.estimatedSteps(algorithm, SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount,
-                                                                                elementSizeBytes: dataType.sizeInBytes, chunkBytes: chunkBytes))
+                                                                                elementSizeBytes: dataType.sizeInBytes, chunkBytes: chunkBytes,
+                                                                                collective: collective))
     }
 
     /// Steps that ``timeNCCL(elementCount:dataType:algorithm:protocol:channels:chunkBytes:)`` plays
     /// with the same arguments (0 for the nccl model's closed form).
     public func estimatedStepsNCCL(elementCount: Int, dataType: DataType, algorithm: NCCLAlgorithm? = nil, protocol proto: NCCLProtocol? = nil,
                                    channels: Int? = nil, chunkBytes: Int? = nil) -> Double {
-        guard model == .event else { return 0 }
-        let plan = NCCLPlanner(fabric: fabric).plan(bytes: Double(elementCount * dataType.sizeInBytes), algorithm: algorithm, protocol: proto, channels: channels)
+        guard model == .event, let forced = try? ncclAlgorithm(forcing: algorithm) else { return 0 }
+        let plan = NCCLPlanner(fabric: fabric).plan(bytes: Double(elementCount * dataType.sizeInBytes), algorithm: forced, protocol: proto, channels: channels)
         guard let a = plan.algorithm.schedule else { return 0 }
         var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
-                                                   chunkBytes: chunkBytes ?? plan.chunkBytes)
+                                                   chunkBytes: chunkBytes ?? plan.chunkBytes, collective: collective)
         params.channelCount = plan.channels
         return WorkLimit.estimatedSteps(a, params)
     }
@@ -252,6 +282,7 @@ public struct Simulator: Sendable {
         -> (best: SimulationOutcome, all: [SimulationOutcome])
     {
         let list = candidates ?? autoCandidates
+        try checkModelPlaysCollective()
         if model == .nccl {
             // NCCL picks algorithm and protocol together.
             let b = NCCLModel(fabric: fabric).best(algorithms: list.compactMap(Self.ncclAlgorithm), bytes: Double(elementCount * dataType.sizeInBytes))

@@ -9,10 +9,12 @@ import Testing
 /// `simulate` and `sweep`, which resolve the cluster, its memory and the work estimate).
 enum CommandLineFuzz {
     static let subcommands: [(name: String, options: [String])] = [
-        ("simulate", cluster + ["--size", "--algorithm", "--format"]),
-        ("sweep", cluster + ["-b", "-e", "-f", "-i", "--algorithm", "--format"]),
+        ("simulate", cluster + ["--size", "--algorithm", "--format", "--collective"]),
+        ("sweep", cluster + ["-b", "-e", "-f", "-i", "--algorithm", "--format", "--collective"]),
         ("verify", ["--ranks", "--count", "-d", "-o", "--algorithm", "--ranks-per-node", "--inter-node", "--chunk-bytes", "--channels",
-                    "--seed", "--threads", "--max-steps", "--format"]),
+                    "--seed", "--threads", "--max-steps", "--format", "--collective"]),
+        ("train", ["--model", "--parameters", "--gpu-count", "--tp", "--pp", "--dp", "--zero", "--grad-dtype", "--bucket-mib",
+                   "--first-bucket-mib", "--system", "--tokens-per-step", "--mfu", "--compute-ms", "--peak-tflops", "--max-steps", "--format"]),
         ("bench-executor", ["--ranks", "--size", "-d", "--algorithm", "--chunk-bytes", "--runs", "--threads", "--max-steps", "--format"]),
         ("bench-kernels", ["--min-bytes", "--max-bytes", "--step-factor", "-n", "--min-time-ms", "--format"]),
         ("mpi", ["-b", "-e", "-f", "-i", "-d", "-o", "--algorithm", "-n", "-w", "--iterations-large", "--warmup-large", "--rounds", "-c",
@@ -35,6 +37,8 @@ enum CommandLineFuzz {
         "--protocol": ["auto", "LL", "LL128", "Simple", "ll", "fast"],
         "--format": ["table", "csv", "json", "yaml", "xml"],
         "--transport": ["p2p", "shm", "tcp"],
+        "--collective": ["allreduce", "reduce-scatter", "all-gather", "ALL_GATHER", "gather", ""],
+        "--system": ["dgx-a100,hgx-a800", "dgx-h100", "nope", ",", "dgx-h100,,hgx-h800", "/nonexistent.json"],
         "--link-bandwidth": ["100GB/s", "1e-320GB/s", "1e-300b/s", "1e300GB/s", "0GB/s", "-5GB/s", "100", "inf GB/s", "1e9GB/s"],
         "--link-latency": ["1us", "1e303s", "0us", "-1us", "1000s", "2000s", "500ns", "1", "nan us"],
     ]

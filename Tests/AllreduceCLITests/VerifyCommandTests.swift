@@ -49,8 +49,9 @@ struct VerifyCommandTests {
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n")
         #expect(lines.first == "algorithm,ranks,count,type,redop,wrong,max_abs_error,max_rel_error,time_us")
-        // Every algorithm: three ranks fill one node, so NVLS's two schedules run too.
-        #expect(lines.count == 1 + 9)
+        // Every algorithm: three ranks fill one node, so NVLS's two schedules and CollNet Direct run too.
+        #expect(lines.count == 1 + 10)
+        #expect(lines.contains { $0.hasPrefix("nccl-collnet,") })
     }
 
     @Test("--symbolic verifies every schedule without data")

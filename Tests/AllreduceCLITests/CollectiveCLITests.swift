@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+/// `--collective` on simulate, sweep and verify.
+@Suite("--collective reduce-scatter and all-gather")
+struct CollectiveCLITests {
+    func rows(_ args: [String]) throws -> [[String: Any]] {
+        let r = try CLI.run(args + ["--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+    }
+
+    @Test("A ring reduce-scatter or all-gather takes half a ring allreduce's steps: busbw agrees, time halves (switch, 8 ranks, 64 MiB)")
+    func ringHalves() throws {
+        var busbw: [String: Double] = [:], time: [String: Double] = [:]
+        for c in ["allreduce", "reduce-scatter", "all-gather"] {
+            let r = try rows(["simulate", "--topology", "switch", "--ranks", "8", "--size", "64M", "--algorithm", "ring", "--collective", c])
+            busbw[c] = try #require(r.first?["busbw_GBps"] as? Double)
+            time[c] = try #require(r.first?["time_us"] as? Double)
+        }
+        for c in ["reduce-scatter", "all-gather"] {
+            #expect(abs(busbw[c]! / busbw["allreduce"]! - 1) < 0.02, "\(busbw)")
+            #expect(abs(2 * time[c]! / time["allreduce"]! - 1) < 0.02, "\(time)")
+        }
+    }
+
+    @Test("sweep --collective all-gather: one row per size and algorithm, NCCL's ring for nccl")
+    func sweep() throws {
+        let r = try rows(["sweep", "--topology", "dgx-a100", "-b", "1M", "-e", "4M", "-f", "4", "--collective", "all-gather",
+                          "--algorithm", "ring,rabenseifner,nccl"])
+        #expect(r.count == 6)
+        #expect(r.compactMap { $0["algorithm"] as? String }.filter { $0.hasPrefix("nccl(ring/") }.count == 2)
+    }
+
+    @Test("verify --collective: every algorithm that builds it, 0 wrong", arguments: ["reduce-scatter", "all-gather"])
+    func verify(_ collective: String) throws {
+        let r = try rows(["verify", "--ranks", "6", "--count", "1001", "-d", "int32", "--collective", collective])
+        #expect(r.compactMap { $0["algorithm"] as? String } == ["ring", "rabenseifner", "nccl-ring"])
+        #expect(r.allSatisfy { ($0["wrong"] as? Int) == 0 })
+    }
+
+    @Test("Bad --collective input: one line, non-zero exit")
+    func errors() throws {
+        expectOneLineError(try CLI.run(["simulate", "--collective", "gather"]), contains: ["'gather'", "reduce-scatter"])
+        expectOneLineError(try CLI.run(["simulate", "--collective", "all-gather", "--algorithm", "tree"]), contains: ["tree builds no all-gather"])
+        expectOneLineError(try CLI.run(["simulate", "--collective", "reduce-scatter", "--model", "analytic", "--algorithm", "ring"]),
+                           contains: ["allreduce only"])
+        expectOneLineError(try CLI.run(["simulate", "--collective", "reduce-scatter", "--algorithm", "nccl:tree"]), contains: ["not modelled for a reduce-scatter"])
+        expectOneLineError(try CLI.run(["verify", "--collective", "reduce-scatter", "--algorithm", "hierarchical"]), contains: ["hierarchical builds no reduce-scatter"])
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+
+@Suite("allreduce train")
+struct TrainCLITests {
+    @Test("One row per system, the ratio to the first; A800 = A100 where the network gates (tp 8)")
+    func systems() throws {
+        let r = try CLI.run(["train", "--model", "llama3-8b", "--parameters", "3e8", "--gpu-count", "32", "--tp", "8",
+                             "--system", "dgx-a100,hgx-a800,dgx-h100,hgx-h800", "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.compactMap { $0["system"] as? String } == ["dgx-a100", "hgx-a800", "dgx-h100", "hgx-h800"])
+        #expect(rows.first?["ratio"] as? Double == 1)
+        #expect(rows[0]["step_ms"] as? Double == rows[1]["step_ms"] as? Double)
+        #expect(rows.allSatisfy { ($0["dp"] as? Int) == 4 && (($0["nccl"] as? String) ?? "").hasPrefix("allreduce ") })
+        // H100's peak is 989 / 312 of A100's: compute shrinks by that factor.
+        let a = try #require(rows[0]["compute_ms"] as? Double), h = try #require(rows[2]["compute_ms"] as? Double)
+        #expect(abs(a / h - 989.0 / 312) < 0.01)
+    }
+
+    @Test("Table output names the model, the buckets and the overlap rule")
+    func notes() throws {
+        let r = try CLI.run(["train", "--model", "gpt3-6.7b", "--gpu-count", "16", "--compute-ms", "500", "--system", "dgx-h100"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for s in ["gpt3-6.7b", "6.70B parameters", "1 MiB first, then 25 MiB", "overlap:", "compute: --compute-ms 500"] {
+            #expect(r.stdout.contains(s), "missing \(s)")
+        }
+    }
+
+    @Test("Bad input: one line, non-zero exit")
+    func errors() throws {
+        expectOneLineError(try CLI.run(["train", "--model", "gpt5"]), contains: ["unknown model 'gpt5'"])
+        expectOneLineError(try CLI.run(["train", "--zero", "3", "--gpu-count", "8"]), contains: ["ZeRO stage"])
+        expectOneLineError(try CLI.run(["train", "--gpu-count", "12", "--tp", "8"]), contains: ["12 GPUs"])
+        expectOneLineError(try CLI.run(["train", "--mfu", "1.5"]), contains: ["--mfu"])
+        expectOneLineError(try CLI.run(["train", "--system", "dgx-h100,nope"]), contains: ["unknown preset 'nope'"])
+        expectOneLineError(try CLI.run(["train", "--dp", "4", "--gpu-count", "8"]), contains: ["not --gpu-count 8"])
+        expectOneLineError(try CLI.run(["train", "--bucket-mib", "0"]), contains: ["--bucket-mib"])
+    }
+}
