@@ -430,6 +430,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var observer: (any EngineObserver)?
     @usableFromInline var watching = false
     @usableFromInline var observedChunk = 0
+    /// Whether ranks are late or slow or transfers jitter (``FabricFaults/timesRanks``): what
+    /// ``start`` tests before it times a transfer's ranks (a healthy run: this flag only).
+    @usableFromInline let timesRanks: Bool
+    /// The jitter's draws, in the order transfers start.
+    @usableFromInline var jitterRandom: SplitMix64
 
     @inlinable
     mutating func watch(_ observer: (any EngineObserver)?) {
@@ -449,6 +454,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         eager = timing != nil
         fifoBytes = timing?.fifoBytes ?? 0
         channelSecondsPerByte = timing.map { $0.channelCapGBps > 0 ? 1 / ($0.channelCapGBps * 1e9) : 0 } ?? 0
+        timesRanks = fabric.faults?.timesRanks ?? false
+        jitterRandom = SplitMix64(seed: fabric.faults?.jitter?.seed ?? 0)
         rankCount = endpointCount * lanes
         self.elementSizeBytes = Double(elementSizeBytes)
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
@@ -721,14 +728,16 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         }
         let record = rank[src]
         let n = Int(record.cacheCount)
-        let latency = record.cacheLatency
+        var latency = record.cacheLatency
         let wire = bytes * wireFactor
-        let duration = wire / record.cacheRate
+        var duration = wire / record.cacheRate
+        var notBefore = now, slowdown = 1.0
+        if timesRanks { (notBefore, slowdown, latency) = _rankFaults(src: src, dst: dst, latency: latency); duration *= slowdown }
         // The links are held for the wire bytes at the path's rate; the transfer itself may take
         // longer when one channel of the protocol cannot move data that fast.
         let end: Double = withUnsafeBytes(of: record.links) { raw in
             let l = raw.bindMemory(to: Int32.self)
-            var begin = now
+            var begin = notBefore
             for k in 0..<n { begin = Swift.max(begin, link[Int(l[k])].freeAt) }
             let end = begin + duration
             for k in 0..<n {
@@ -744,7 +753,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             let begin = end - Swift.max(duration, bytes * channelSecondsPerByte)
             let reduceStart = Swift.max(begin + latency, rank[dst].reduceFreeAt)
             reduceBegin = reduceStart
-            done = Swift.max(done, reduceStart + bytes * gammaSecondsPerByte)
+            done = Swift.max(done, reduceStart + bytes * gammaSecondsPerByte * slowdown)
             rank[dst].reduceFreeAt = done
         }
         let id = allocTransfer()
@@ -776,6 +785,21 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             queue.push(time: done, payload: id)
         }
         return id
+    }
+
+    /// The faults of a transfer's ranks (out of line: a healthy run never calls it): it starts no
+    /// earlier than both ranks enter (``FabricFaults/rankEntrySeconds``), holds its links the
+    /// larger of their slowdowns times as long, and arrives a jitter draw later.
+    @usableFromInline @inline(never)
+    mutating func _rankFaults(src: Int, dst: Int, latency: Double) -> (notBefore: Double, slowdown: Double, latency: Double) {
+        guard let faults = fabric.faults else { return (now, 1, latency) }
+        var notBefore = now, slowdown = 1.0
+        for gpu in [src / lanes, dst / lanes] where gpu < gpuCount {
+            notBefore = Swift.max(notBefore, faults.entrySeconds(gpu))
+            slowdown = Swift.max(slowdown, faults.slowdown(gpu))
+        }
+        let jitter = faults.jitter.map { $0.seconds(forUniform: jitterRandom.nextUnit()) } ?? 0
+        return (notBefore, slowdown, latency + jitter)
     }
 
     /// Tells the observer about a transfer that started (out of line: a run nobody watches keeps
