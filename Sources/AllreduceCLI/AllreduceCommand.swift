@@ -20,6 +20,7 @@ struct AllreduceCommand: ParsableCommand {
             Simulate.self,
             Accuracy.self,
             Sweep.self,
+            WhatIf.self,
             Topologies.self,
             Verify.self,
             MPIRun.self,

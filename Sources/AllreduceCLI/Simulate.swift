@@ -269,8 +269,14 @@ struct SimulationRun {
     var healthyOutcomes: [SimulationOutcome] = []
 
     init(options: ClusterOptions) throws {
+        try self.init(options: options, fabric: try options.resolveFabric())
+    }
+
+    /// The runs of `options` on `fabric` (the cluster `options` name, perhaps with more faults);
+    /// `comparesHealthy`: time every row on the healthy cluster too, when `fabric` has faults.
+    init(options: ClusterOptions, fabric: FabricMap, comparesHealthy: Bool = true) throws {
         self.options = options
-        fabric = try options.resolveFabric()
+        self.fabric = fabric
         let service = LinkService(rawValue: options.links.lowercased()) ?? .fifo
         if service == .fair && options.timingModel == .event && fabric.rankCount > FairShareEngine.maxRanks {
             throw CLIError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
@@ -278,7 +284,7 @@ struct SimulationRun {
         simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm, linkService: service,
                               maxSteps: options.maxSteps)
         chunkBytes = try options.chunkSize
-        healthySimulator = fabric.faults == nil ? nil
+        healthySimulator = fabric.faults == nil || !comparesHealthy ? nil
             : Simulator(fabric: fabric.healthy, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm, linkService: service,
                         maxSteps: options.maxSteps)
     }

@@ -89,6 +89,16 @@ public struct Fault: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Reads a link effect alone (`down`, `at 50%`, `at gen3`; `50%` reads as `at 50%`), as the
+    /// grammar's `effect`.
+    public static func linkEffect(parsing text: String) throws(FaultSpecError) -> LinkEffect {
+        let first = text.split(separator: " ").first.map { $0.lowercased() }
+        var t = _FaultTokens(first == "down" || first == "at" ? text : "at " + text)
+        let effect = try t.effect()
+        try t.end()
+        return effect
+    }
+
     /// Reads one spec (the grammar above). Throws ``FaultSpecError`` naming the first token it
     /// cannot read, or the end of the spec where a word is missing.
     public init(parsing spec: String) throws(FaultSpecError) {
