@@ -77,18 +77,25 @@ struct WhatIf: ParsableCommand {
         return RandomFaults(cables: c, count: .range(lo...hi), effect: e)
     }
 
-    func run() throws {
+    /// Everything `run` checks before it times anything: the cluster and its fixed faults, the
+    /// work of every draw, the cables to draw from.
+    func prepare() throws -> (base: SimulationRun, bytes: Int, choices: [AlgorithmChoice], shape: RandomFaults, candidates: [Fault]) {
         let base = try SimulationRun(options: cluster)
         try base.simulator.checkFaults()
         let bytes = try parseBytes(size, option: "--size")
         let choices = try AlgorithmChoice.parseList(algorithm ?? defaultAlgorithms)
         try base.checkWork(Array(repeating: choices.map { ($0, bytes) }, count: draws + 1).flatMap { $0 })
         let shape = try randomFaults()
-        let topology = try cluster.resolveTopology()
         let candidates = shape.candidates(on: base.fabric)
         guard !candidates.isEmpty else {
             throw CLIError("--cables \(cables.lowercased()): \(base.clusterName) has no such cables to draw (it needs several nodes, and several leaves for spine cables)")
         }
+        return (base, bytes, choices, shape, candidates)
+    }
+
+    func run() throws {
+        let (base, bytes, choices, shape, candidates) = try prepare()
+        let topology = try cluster.resolveTopology()
 
         let line = ProgressLine(label: "what-if", options: progress, totalCount: (draws + 1) * choices.count, unit: "runs")
         var baseline = base

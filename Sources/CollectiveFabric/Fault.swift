@@ -262,7 +262,7 @@ struct _FaultTokens {
                 return .fraction(p / 100)
             }
             if let g = Fault.pcieGenerations.first(where: { $0.name == w }) { return .bandwidthGBps(g.kind.defaultSpec.bandwidthGBps) }
-            guard case .success(let b) = PhysicalUnit.parseBandwidthGBps(w), b.isFinite, b > 0 else {
+            guard case .success(let b) = PhysicalUnit.parseBandwidthGBps(String(words[i - 1])), b.isFinite, b > 0 else {
                 throw error("expected a rate: a percentage (50%), gen3, gen4, gen5 or a bandwidth (12GB/s)")
             }
             return .bandwidthGBps(b)
