@@ -52,6 +52,10 @@ public struct FabricMap: Sendable {
     /// for them): routes run at the slowest degraded link of their path and go around a down
     /// spine link (D-mod-K over the spines still up).
     public private(set) var faults: FabricFaults?
+    /// Whether ``faults`` is set, and whether a spine cable is down: what ``route(from:to:links:)``
+    /// tests (a flag, where testing the optional would copy the faults' arrays on every route).
+    @usableFromInline private(set) var _faulty = false
+    @usableFromInline private(set) var _spineCableDown = false
 
     /// Why a schedule with `switches` switch endpoints cannot be played here (nil: it can): the
     /// first `nodeCount` need NVSwitches that reduce, the next `gpusPerNode` a network that does.
@@ -215,7 +219,12 @@ public struct FabricMap: Sendable {
             _interLatencySameLeaf = .infinity
             _interLatencyViaSpine = .infinity
         }
-        if !topology.faults.isEmpty { faults = try FabricFaults(topology.faults, on: self) }
+        if !topology.faults.isEmpty {
+            let f = try FabricFaults(topology.faults, on: self)
+            faults = f
+            _faulty = true
+            _spineCableDown = f.spineLinkDown
+        }
     }
 
     /// The cable between leaf `leaf` and spine `spine`: its up link (leaf to spine) and its down
@@ -230,6 +239,8 @@ public struct FabricMap: Sendable {
         guard faults != nil else { return self }
         var m = self
         m.faults = nil
+        m._faulty = false
+        m._spineCableDown = false
         return m
     }
 
@@ -260,8 +271,8 @@ public struct FabricMap: Sendable {
     /// (seconds, software overhead included).
     @inlinable
     public func route(from src: Int, to dst: Int, links: UnsafeMutablePointer<Int>) -> (count: Int, bytesPerSecond: Double, latencySeconds: Double) {
-        guard let faults else { return _route(from: src, to: dst, links: links) }
         let r = _route(from: src, to: dst, links: links)
+        guard _faulty, let faults else { return r }
         var rate = r.bytesPerSecond
         for k in 0..<r.count where faults.linkFactor[links[k]] < 1 {
             rate = Swift.min(rate, linkBytesPerSecond(links[k]))
@@ -274,7 +285,7 @@ public struct FabricMap: Sendable {
     /// (every spine on a healthy cluster).
     @inlinable
     func _spine(from srcLeaf: Int, to dstLeaf: Int, port: Int) -> Int {
-        guard let faults, faults.spineLinkDown else { return port % uplinksPerLeaf }
+        guard _spineCableDown, let faults else { return port % uplinksPerLeaf }
         func alive(_ s: Int) -> Bool {
             faults.linkFactor[_leafBase + (srcLeaf * uplinksPerLeaf + s) * 2] > 0 && faults.linkFactor[_leafBase + (dstLeaf * uplinksPerLeaf + s) * 2 + 1] > 0
         }

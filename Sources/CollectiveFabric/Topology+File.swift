@@ -35,7 +35,8 @@ import Yams
 ///         "switchLatency": "130ns",                 (default: 130ns for InfiniBand, 500ns for RoCE)
 ///         "stepOverhead": "1.5us",                  extra per network transfer (default 1.5us)
 ///         "sharp": false                            the switches reduce (InfiniBand SHARP; default false)
-///       }
+///       },
+///       "faults": ["node 3 nic 2 at 50%"]           optional: ``Fault`` specs
 ///     }
 ///
 /// Bandwidths need a unit (`GB/s` = 1e9 bytes/s, `Gb/s` = 1e9 bits/s, also TB/s MB/s Tb/s Mb/s);
