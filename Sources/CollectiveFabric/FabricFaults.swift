@@ -124,7 +124,9 @@ public struct FabricFaults: Sendable {
     }
 
     /// The ranks down links cut off: a GPU whose only NIC, PCIe link or NVLink is down, and the
-    /// GPUs behind a leaf that reaches no spine another leaf reaches.
+    /// GPUs behind a leaf that reaches no spine another leaf reaches. What NCCL then does (its
+    /// net_ib transport returns ncclRemoteError on the failed completion): docs/Sources.md
+    /// section 7.
     static func cutOff(_ map: FabricMap, _ factor: [Double]) -> CutOff? {
         var ranks = Set<Int>()
         var names: [String] = []
@@ -181,7 +183,7 @@ public struct FabricFaults: Sendable {
             + (sorted.count > 8 ? " and \(sorted.count - 8) more" : "")
         let via = names.prefix(3).joined(separator: ", ") + (names.count > 3 ? " and \(names.count - 3) more" : "")
         let statement = "\(via) \(names.count == 1 ? "is" : "are") down with no other path: rank\(sorted.count == 1 ? "" : "s") \(shown) \(sorted.count == 1 ? "is" : "are") cut off; "
-            + "NCCL's communicator would fail (a connection it needs cannot be made: the collective returns an error such as ncclSystemError or ncclRemoteError), so there is no time to report"
+            + "NCCL's communicator would fail (a transfer it needs cannot complete: over InfiniBand, NCCL's net_ib transport returns ncclRemoteError on the failed completion), so there is no time to report"
         return CutOff(ranks: sorted, links: names, statement: statement)
     }
 }

@@ -282,7 +282,8 @@ public struct FabricMap: Sendable {
 
     /// The spine a transfer between two leaves takes: D-mod-K, the destination's port modulo the
     /// uplinks, over the spines whose cables from `srcLeaf` up and down to `dstLeaf` are up
-    /// (every spine on a healthy cluster).
+    /// (every spine on a healthy cluster): D-mod-K recomputed as a subnet manager's fat-tree
+    /// routing would after the failure (Zahavi 2010; docs/Sources.md section 7).
     @inlinable
     func _spine(from srcLeaf: Int, to dstLeaf: Int, port: Int) -> Int {
         guard _spineCableDown, let faults else { return port % uplinksPerLeaf }
