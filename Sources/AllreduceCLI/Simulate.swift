@@ -561,9 +561,9 @@ struct Simulate: ParsableCommand {
             if let n = SimulationRun.busiestLinks(healthy, label: "busiest links, healthy") { report.notes.append(n) }
             if let n = sim.faultNote { report.notes.insert(n, at: 0) }
             if sim.simulator.linkService == .fifo {
-                let watcher = FinishWatcher()
+                let watcher = FinishWatcher(fabric: sim.fabric)
                 _ = try sim.replay(choice, bytes: bytes, outcome: m.outcome, observer: watcher)
-                if let gate = watcher.gate(on: sim.fabric) { report.notes.append("finish gated by the last transfer: " + gate) }
+                report.notes.append("finish: " + (watcher.gate() ?? "the critical path was not followed (more than \(watcher.critical.limit) transfers)"))
             }
         }
         if let n = sim.interNodeNote { report.notes.append(n) }

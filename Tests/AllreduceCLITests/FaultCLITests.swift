@@ -26,8 +26,9 @@ struct FaultCLITests {
         #expect(time > 1.99 * healthy && time < 2 * healthy)
         let table = try CLI.run(["simulate", "--topology", "switch", "--ranks", "8", "--size", "64M", "--algorithm", "ring", "--fault", "node 3 nic 0 at 50%"])
         #expect(table.stdout.contains("# faults: node 3 nic 0 at 50%"))
-        #expect(table.stdout.contains("finish gated by the last transfer: rank 3 step "))
-        #expect(table.stdout.contains("(receive from rank 2), over node 3 nic 0 rx (at 50%)"))
+        #expect(table.stdout.contains("# finish: critical path of "))
+        #expect(table.stdout.contains(", ending at rank 3 step "))
+        #expect(table.stdout.contains("its slowest link node 3 nic 0 rx (at 50%)"))
         #expect(table.stdout.contains("# busiest links, healthy: "))
     }
 

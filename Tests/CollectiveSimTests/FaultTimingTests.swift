@@ -108,14 +108,26 @@ struct FaultTimingTests {
         #expect(throws: SimulationError.self) { try Simulator(fabric: degraded, model: .nccl).timeNCCL(elementCount: 1024, dataType: .float32) }
     }
 
-    /// Ring steps are a send and a receive each: 2(p-1) rounds, 4(p-1) steps.
-    @Test("the finish watcher names the last transfer's rank, step and degraded link")
+    /// Ring steps are a send and a receive each: 2(p-1) rounds, 4(p-1) steps. With one chunk per
+    /// block every round waits for the half-rate link: the critical path is one transfer per
+    /// round, each through rank 3's NIC.
+    @Test("the finish watcher names the critical path's end, its slowest link and the late rank on it")
     func gate() throws {
         let fabric = try FabricMap(try faulted(Self.cluster, ["node 3 nic 0 at 50%"]))
-        let watcher = FinishWatcher()
+        let watcher = FinishWatcher(fabric: fabric)
         _ = try Simulator(fabric: fabric, model: .event).time(.ring, elementCount: Self.bytes / 4, dataType: .float32, chunkBytes: 1 << 30, observer: watcher)
-        let gate = watcher.gate(on: fabric) ?? ""
-        #expect(gate.contains("rank 3 step \(4 * (Self.p - 1) - 1) (receive from rank 2)") && gate.contains("node 3 nic 0") && gate.contains("(at 50%)"), "\(gate)")
+        let gate = watcher.gate() ?? ""
+        #expect(gate.hasPrefix("critical path of \(2 * (Self.p - 1)) transfers, ending at rank 3 step \(4 * (Self.p - 1) - 1) (receive from rank 2)"), "\(gate)")
+        #expect(gate.contains("its slowest link node 3 nic 0 "), "\(gate)")
+        #expect(gate.contains("(at 50%) carried \(2 * (Self.p - 1)) of them"), "\(gate)")
+        let late = try FabricMap(try faulted(Self.cluster, ["rank 5 late 50us"]))
+        let w = FinishWatcher(fabric: late)
+        _ = try Simulator(fabric: late, model: .event).time(.ring, elementCount: Self.bytes / 4, dataType: .float32, chunkBytes: 1 << 30, observer: w)
+        #expect(w.gate()?.contains("rank 5 entered 50us late") == true, "\(w.gate() ?? "")")
+        // Beyond its limit it names nothing rather than a partial chain.
+        let small = FinishWatcher(fabric: fabric, limit: 3)
+        _ = try Simulator(fabric: fabric, model: .event).time(.ring, elementCount: Self.bytes / 4, dataType: .float32, chunkBytes: 1 << 30, observer: small)
+        #expect(small.gate() == nil)
     }
 }
 
