@@ -54,6 +54,9 @@ struct WhatIf: ParsableCommand {
         guard draws >= 1 && draws <= Self.maxDraws else { throw ValidationError("--draws must be between 1 and \(Self.maxDraws), got \(draws)") }
         _ = try randomFaults()
         _ = try AlgorithmChoice.parseList(algorithm ?? defaultAlgorithms)
+        guard cluster.timingModel == .event else {
+            throw ValidationError("what-if plays faults with --model event (the \(cluster.model.lowercased()) model's closed forms know no faults)")
+        }
     }
 
     var defaultAlgorithms: String { cluster.topology.lowercased() == "switch" ? "ring,tree" : "nccl,ring,tree" }

@@ -69,7 +69,7 @@ struct FaultCLITests {
     @Test("what-if refuses what it cannot draw, with one line", arguments: [
         (["--topology", "switch", "--ranks", "8", "--cables", "spine"], "no such cables"), (["--nodes", "2", "--faults-per-draw", "0"], "--faults-per-draw"),
         (["--nodes", "2", "--effect", "sideways"], "'sideways'"), (["--nodes", "2", "--link-fraction", "2"], "--link-fraction"),
-        (["--nodes", "2", "--cables", "leaf"], "--cables"), (["--nodes", "2", "--draws", "0"], "--draws"),
+        (["--nodes", "2", "--cables", "leaf"], "--cables"), (["--nodes", "2", "--draws", "0"], "--draws"), (["--nodes", "2", "--model", "analytic"], "--model event"),
     ])
     func whatIfRefuses(args: [String], contains: String) throws {
         let r = try CLI.run(["what-if", "--size", "1M"] + args)
