@@ -43,6 +43,13 @@ import Darwin
 ///   later, when it is posted (its reduction streaming with the data is not timed separately).
 ///   Lanes (``run(lanes:elementSizeBytes:)``) play a schedule's channels apart.
 ///
+/// - Faults (``FabricMap/faults``, none on a healthy cluster): routes run at their slowest
+///   degraded link and avoid down spine cables (the fabric's routes); a transfer to or from a
+///   late rank starts no earlier than the rank enters, a slow rank's transfers hold their links
+///   its slowdown times as long (the larger of the two ends') and its reductions take as long
+///   times its slowdown, and jitter adds a seeded draw to every transfer's latency, drawn in the
+///   order transfers start. The per-transfer part runs only when ranks or jitter are faulted.
+///
 /// Events: one per transfer, at its completion. Transfers from one sender to one receiver
 /// complete in the order they started (same path, FIFO), so only the oldest of such a chain waits
 /// in the event queue; the next enters when it completes. The queue holds about one event per
