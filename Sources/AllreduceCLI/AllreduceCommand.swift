@@ -21,6 +21,7 @@ struct AllreduceCommand: ParsableCommand {
             Accuracy.self,
             Sweep.self,
             Train.self,
+            WhatIf.self,
             Topologies.self,
             Verify.self,
             MPIRun.self,

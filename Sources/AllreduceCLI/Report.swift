@@ -39,6 +39,12 @@ extension ReportColumn {
             ReportColumn(key: "algbw_GBps", title: "algbw", unit: "(GB/s)", kind: .number(decimals: 2)),
             ReportColumn(key: "busbw_GBps", title: "busbw", unit: "(GB/s)", kind: .number(decimals: 2)),
     ]
+
+    /// With faults (`--fault`): the same run on the healthy cluster, and time / healthy time.
+    static let faultComparison: [ReportColumn] = [
+            ReportColumn(key: "healthy_us", title: "healthy", unit: "(us)", kind: .number(decimals: 2)),
+            ReportColumn(key: "slowdown", title: "slowdown", unit: "(x)", kind: .number(decimals: 3)),
+    ]
 }
 
 /// One cell.

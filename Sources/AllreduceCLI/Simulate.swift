@@ -54,6 +54,9 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: "Refuse a run whose event-model playback needs more steps (all ranks, all sizes and algorithms together) than this.")
     var maxSteps: Int = WorkLimit.defaultMaxSteps
 
+    @Option(name: .customLong("fault"), help: ArgumentHelp("Something wrong with the cluster, repeatable: 'node 3 nic 2 at 50%', 'leaf 1 uplinks at 25%', 'node 0 gpu 4 pcie at gen3', 'spine 2 down', 'rank 5 late 20us', 'rank 5 slow 2x', 'jitter exponential 2us seed 7' (added to a topology file's faults). Rows then show the healthy time and the slowdown.", valueName: "spec"))
+    var faults: [String] = []
+
     func validate() throws {
         if let nodes, nodes < 1 { throw ValidationError("--nodes must be at least 1, got \(nodes)") }
         if let ranks, ranks < 1 { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
@@ -91,6 +94,19 @@ struct ClusterOptions: ParsableArguments {
         if let chunkBytes, try parseBytes(chunkBytes, option: "--chunk-bytes") < 1 {
             throw ValidationError("--chunk-bytes must be at least 1 byte")
         }
+        _ = try parsedFaults()
+        if !faults.isEmpty && timingModel != .event {
+            throw ValidationError("--fault applies to --model event (the \(model.lowercased()) model's closed forms know no faults)")
+        }
+    }
+
+    /// `--fault`, read by ``Fault/init(parsing:)``.
+    func parsedFaults() throws -> [Fault] {
+        var out: [Fault] = []
+        for spec in faults {
+            do { out.append(try Fault(parsing: spec)) } catch { throw ValidationError("--fault: \(error)") }
+        }
+        return out
     }
 
     var timingModel: TimingModel { TimingModel(rawValue: model.lowercased()) ?? .event }
@@ -147,6 +163,7 @@ struct ClusterOptions: ParsableArguments {
         }
         if let nodes { topo = topo.with(nodes: nodes) }
         if sharp { topo.network.sharp = true }
+        topo.faults += try parsedFaults()
         return topo
     }
 
@@ -233,8 +250,8 @@ extension String {
 /// Builds rows and footer notes shared by `simulate` and `sweep`.
 struct SimulationRun {
     let options: ClusterOptions
-    let fabric: FabricMap
-    let simulator: Simulator
+    var fabric: FabricMap
+    var simulator: Simulator
     let chunkBytes: Int
     var engineEvents = 0
     var engineTransfers = 0
@@ -247,10 +264,20 @@ struct SimulationRun {
     var interNodeChoices: [(bytes: Int, algorithm: AllreduceAlgorithm)] = []
     /// Watches the event model's runs (a progress line), when it has FIFO links to watch.
     var observer: (any EngineObserver)?
+    /// The same cluster without its faults, when it has some: every row is also timed there.
+    var healthySimulator: Simulator?
+    /// The healthy cluster's outcome of every row measured (with faults only).
+    var healthyOutcomes: [SimulationOutcome] = []
 
     init(options: ClusterOptions, collective: Collective = .allreduce) throws {
+        try self.init(options: options, fabric: try options.resolveFabric(), collective: collective)
+    }
+
+    /// The runs of `options` on `fabric` (the cluster `options` name, perhaps with more faults);
+    /// `comparesHealthy`: time every row on the healthy cluster too, when `fabric` has faults.
+    init(options: ClusterOptions, fabric: FabricMap, comparesHealthy: Bool = true, collective: Collective = .allreduce) throws {
         self.options = options
-        fabric = try options.resolveFabric()
+        self.fabric = fabric
         let service = LinkService(rawValue: options.links.lowercased()) ?? .fifo
         if service == .fair && options.timingModel == .event && fabric.rankCount > FairShareEngine.maxRanks {
             throw CLIError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
@@ -258,11 +285,15 @@ struct SimulationRun {
         simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm, linkService: service,
                               maxSteps: options.maxSteps, collective: collective)
         chunkBytes = try options.chunkSize
+        healthySimulator = fabric.faults == nil || !comparesHealthy ? nil
+            : Simulator(fabric: fabric.healthy, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm, linkService: service,
+                        maxSteps: options.maxSteps, collective: collective)
     }
 
     var columns: [ReportColumn] {
         var c = ReportColumn.allreducePerf
         if options.timingModel == .nccl { c.append(ReportColumn(key: "protocol", title: "protocol", kind: .text)) }
+        if healthySimulator != nil { c += ReportColumn.faultComparison }
         return c
     }
 
@@ -338,7 +369,22 @@ struct SimulationRun {
             .text(name), .number(seconds * 1e6), .number(algbw), .number(busbw),
         ]
         if simulator.model == .nccl { row.append(.text(outcome.ncclProtocol?.rawValue ?? "")) }
+        if let healthy = try timeHealthy(choice, bytes: bytes, outcome: outcome) {
+            row += [.number(healthy.timeSeconds * 1e6), .number(healthy.timeSeconds > 0 ? seconds / healthy.timeSeconds : 1)]
+            healthyOutcomes.append(healthy)
+        }
         return (row, outcome, candidates)
+    }
+
+    /// What `measure` timed as `outcome` timed again on the healthy cluster (nil without faults):
+    /// the same algorithm (for `auto`, the one chosen) and, for NCCL, the same plan.
+    func timeHealthy(_ choice: AlgorithmChoice, bytes: Int, outcome: SimulationOutcome) throws -> SimulationOutcome? {
+        guard let healthySimulator else { return nil }
+        var healthy = self
+        healthy.simulator = healthySimulator
+        healthy.fabric = healthySimulator.fabric
+        healthy.healthySimulator = nil
+        return try healthy.replay(choice, bytes: bytes, outcome: outcome, observer: nil)
     }
 
     /// `observer` when the runs can be watched (the event model with FIFO links).
@@ -359,7 +405,7 @@ struct SimulationRun {
 
     /// Plays again what `measure` timed as `outcome` (for `auto`, the algorithm it chose), with
     /// `observer` watching: the same schedule on the same engine, so the same time.
-    func replay(_ choice: AlgorithmChoice, bytes: Int, outcome: SimulationOutcome, observer: any EngineObserver) throws -> SimulationOutcome {
+    func replay(_ choice: AlgorithmChoice, bytes: Int, outcome: SimulationOutcome, observer: (any EngineObserver)?) throws -> SimulationOutcome {
         let count = bytes / options.datatype.sizeInBytes
         switch choice {
         case .fixed, .auto:
@@ -375,6 +421,18 @@ struct SimulationRun {
         let nodes = t.name == "switch" ? "\(fabric.rankCount) rank\(fabric.rankCount == 1 ? "" : "s")" : "\(fabric.nodeCount) node\(fabric.nodeCount == 1 ? "" : "s") x \(fabric.gpusPerNode) GPUs = \(fabric.rankCount) ranks"
         let service = simulator.model == .event && simulator.linkService == .fair ? " (links shared max-min fairly)" : ""
         return "topology: \(t.name), \(nodes); model: \(simulator.model.rawValue)\(service)"
+    }
+
+    /// `faults: node 3 nic 2 at 50%; rank 5 late 20us (healthy: the same runs without them)`.
+    var faultNote: String? {
+        guard let f = fabric.faults else { return nil }
+        return "faults: " + f.specs.map(\.description).joined(separator: "; ") + " (healthy: the same schedule on the cluster without them; slowdown = time / healthy)"
+    }
+
+    /// `busiest links: NIC tx 98% (node 0 nic 2 tx), ...` of `outcome`, or nil when it has none.
+    static func busiestLinks(_ outcome: SimulationOutcome, label: String = "busiest links") -> String? {
+        guard let links = outcome.linkUtilization, !links.isEmpty else { return nil }
+        return "\(label): " + links.map { "\($0.linkClass.rawValue) \(formatFixed($0.busyFraction * 100, decimals: 0))% (\($0.busiestLink))" }.joined(separator: ", ")
     }
 
     /// `dgx-h100, 4 nodes x 8 GPUs` or `switch, 8 ranks`.
@@ -505,9 +563,15 @@ struct Simulate: ParsableCommand {
             let list = m.candidates.map { "\($0.algorithm.rawValue) \(formatFixed($0.timeSeconds * 1e6, decimals: 2)) us" }
             report.notes.append("auto chose \(m.outcome.algorithm.rawValue): " + list.joined(separator: ", "))
         }
-        if let links = m.outcome.linkUtilization, !links.isEmpty {
-            let list = links.map { "\($0.linkClass.rawValue) \(formatFixed($0.busyFraction * 100, decimals: 0))% (\($0.busiestLink))" }
-            report.notes.append("busiest links: " + list.joined(separator: ", "))
+        if let n = SimulationRun.busiestLinks(m.outcome) { report.notes.append(n) }
+        if let healthy = sim.healthyOutcomes.last {
+            if let n = SimulationRun.busiestLinks(healthy, label: "busiest links, healthy") { report.notes.append(n) }
+            if let n = sim.faultNote { report.notes.insert(n, at: 0) }
+            if sim.simulator.linkService == .fifo {
+                let watcher = FinishWatcher(fabric: sim.fabric)
+                _ = try sim.replay(choice, bytes: bytes, outcome: m.outcome, observer: watcher)
+                report.notes.append("finish: " + (watcher.gate() ?? "the critical path was not followed (more than \(watcher.critical.limit) transfers)"))
+            }
         }
         if let n = sim.interNodeNote { report.notes.append(n) }
         if let n = sim.ncclNote { report.notes.append(n) }

@@ -135,6 +135,7 @@ struct Sweep: ParsableCommand {
             if let best { fastestBySize.append((bytes, best.name)) }
         }
         let n = Double(max(1, report.rows.count / max(1, choices.count)))
+        if let n = sim.faultNote { report.notes.append(n) }
         report.notes.append(sim.topologyNote)
         report.notes.append(sim.bottleneckNote)
         if choices.count == 1 {

@@ -199,7 +199,7 @@ struct _VerifierPlay {
     var ready: [Transfer] = []
     var readyHead = 0
     var bits: [UInt64]
-    var rng: UInt64
+    var rng: SplitMix64
     var maxInFlight = 0
     /// Per rank: staged receives whose data arrived (the sender's contribution sets, captured when
     /// the transfer completed) and which wait for the send their reduction follows.
@@ -228,7 +228,7 @@ struct _VerifierPlay {
                 bits[(r * segments + seg) * words + r / 64] = 1 << UInt64(r % 64)
             }
         }
-        if case .random(let seed) = order { rng = seed } else { rng = 0 }
+        rng = SplitMix64(seed: { if case .random(let seed) = order { return seed } else { return 0 } }())
     }
 
     mutating func run() throws(_VerifierFailure) {
@@ -262,12 +262,7 @@ struct _VerifierPlay {
             if readyHead == ready.count { ready.removeAll(keepingCapacity: true); readyHead = 0 }
             return t
         case .random:
-            // SplitMix64.
-            rng &+= 0x9E37_79B9_7F4A_7C15
-            var z = rng
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
+            let z = rng.next()
             let i = readyHead + Int(z % UInt64(ready.count - readyHead))
             ready.swapAt(i, ready.count - 1)
             let t = ready.removeLast()

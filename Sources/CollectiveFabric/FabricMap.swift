@@ -48,6 +48,14 @@ public struct FabricMap: Sendable {
     public let reducingSwitchCount: Int
     /// Whether the network's switches reduce (SHARP) on this cluster (several nodes with NICs).
     public let networkReduces: Bool
+    /// The topology's faults resolved on this map (nil: a healthy cluster, which pays nothing
+    /// for them): routes run at the slowest degraded link of their path and go around a down
+    /// spine link (D-mod-K over the spines still up).
+    public private(set) var faults: FabricFaults?
+    /// Whether ``faults`` is set, and whether a spine cable is down: what ``route(from:to:links:)``
+    /// tests (a flag, where testing the optional would copy the faults' arrays on every route).
+    @usableFromInline private(set) var _faulty = false
+    @usableFromInline private(set) var _spineCableDown = false
 
     /// Why a schedule with `switches` switch endpoints cannot be played here (nil: it can): the
     /// first `nodeCount` need NVSwitches that reduce (unless `nodeSwitches` is false: the
@@ -212,6 +220,29 @@ public struct FabricMap: Sendable {
             _interLatencySameLeaf = .infinity
             _interLatencyViaSpine = .infinity
         }
+        if !topology.faults.isEmpty {
+            let f = try FabricFaults(topology.faults, on: self)
+            faults = f
+            _faulty = true
+            _spineCableDown = f.spineLinkDown
+        }
+    }
+
+    /// The cable between leaf `leaf` and spine `spine`: its up link (leaf to spine) and its down
+    /// link (spine to leaf).
+    public func spineCable(leaf: Int, spine: Int) -> [Int] {
+        let up = _leafBase + (leaf * uplinksPerLeaf + spine) * 2
+        return [up, up + 1]
+    }
+
+    /// The same cluster without its faults: the healthy baseline of a faulted run.
+    public var healthy: FabricMap {
+        guard faults != nil else { return self }
+        var m = self
+        m.faults = nil
+        m._faulty = false
+        m._spineCableDown = false
+        return m
     }
 
     /// The leaf switch of NIC `nic` of node `node`.
@@ -241,6 +272,38 @@ public struct FabricMap: Sendable {
     /// (seconds, software overhead included).
     @inlinable
     public func route(from src: Int, to dst: Int, links: UnsafeMutablePointer<Int>) -> (count: Int, bytesPerSecond: Double, latencySeconds: Double) {
+        let r = _route(from: src, to: dst, links: links)
+        guard _faulty, let faults else { return r }
+        var rate = r.bytesPerSecond
+        for k in 0..<r.count where faults.linkFactor[links[k]] < 1 {
+            rate = Swift.min(rate, linkBytesPerSecond(links[k]))
+        }
+        return (r.count, rate, r.latencySeconds)
+    }
+
+    /// The spine a transfer between two leaves takes: D-mod-K, the destination's port modulo the
+    /// uplinks, over the spines whose cables from `srcLeaf` up and down to `dstLeaf` are up
+    /// (every spine on a healthy cluster): D-mod-K recomputed as a subnet manager's fat-tree
+    /// routing would after the failure (Zahavi 2010; docs/Sources.md section 7).
+    @inlinable
+    func _spine(from srcLeaf: Int, to dstLeaf: Int, port: Int) -> Int {
+        guard _spineCableDown, let faults else { return port % uplinksPerLeaf }
+        func alive(_ s: Int) -> Bool {
+            faults.linkFactor[_leafBase + (srcLeaf * uplinksPerLeaf + s) * 2] > 0 && faults.linkFactor[_leafBase + (dstLeaf * uplinksPerLeaf + s) * 2 + 1] > 0
+        }
+        var count = 0
+        for s in 0..<uplinksPerLeaf where alive(s) { count += 1 }
+        guard count > 0 else { return port % uplinksPerLeaf }  // cut off (FabricFaults.cutOff): never played
+        var k = port % count
+        for s in 0..<uplinksPerLeaf where alive(s) {
+            if k == 0 { return s }
+            k -= 1
+        }
+        return port % uplinksPerLeaf
+    }
+
+    @inlinable
+    func _route(from src: Int, to dst: Int, links: UnsafeMutablePointer<Int>) -> (count: Int, bytesPerSecond: Double, latencySeconds: Double) {
         let g = gpusPerNode
         if src >= rankCount || dst >= rankCount {
             let intoSwitch = dst >= rankCount
@@ -283,7 +346,7 @@ public struct FabricMap: Sendable {
         let srcLeaf = leaf(node: srcNode, nic: srcNic), dstLeaf = leaf(node: dstNode, nic: dstNic)
         var latency = _interLatencySameLeaf
         if srcLeaf != dstLeaf {
-            let spine = port(node: dstNode, nic: dstNic) % uplinksPerLeaf
+            let spine = _spine(from: srcLeaf, to: dstLeaf, port: port(node: dstNode, nic: dstNic))
             links[n] = _leafBase + (srcLeaf * uplinksPerLeaf + spine) * 2; n += 1
             links[n] = _leafBase + (dstLeaf * uplinksPerLeaf + spine) * 2 + 1; n += 1
             latency = _interLatencyViaSpine
@@ -335,8 +398,13 @@ public struct FabricMap: Sendable {
         return .nvlink
     }
 
-    /// Achievable rate of link `id`, bytes per second.
+    /// Achievable rate of link `id`, bytes per second (a degraded link's, under ``faults``).
     public func linkBytesPerSecond(_ id: Int) -> Double {
+        healthyLinkBytesPerSecond(id) * (faults?.linkFactor[id] ?? 1)
+    }
+
+    /// Achievable rate of link `id` on the healthy cluster, bytes per second.
+    public func healthyLinkBytesPerSecond(_ id: Int) -> Double {
         let node = topology.node
         switch linkClass(id) {
         case .nicTransmit, .nicReceive, .leafUplink, .spineDownlink: return node.nic?.achievableBytesPerSecond ?? 0

@@ -35,7 +35,8 @@ import Yams
 ///         "switchLatency": "130ns",                 (default: 130ns for InfiniBand, 500ns for RoCE)
 ///         "stepOverhead": "1.5us",                  extra per network transfer (default 1.5us)
 ///         "sharp": false                            the switches reduce (InfiniBand SHARP; default false)
-///       }
+///       },
+///       "faults": ["node 3 nic 2 at 50%"]           optional: ``Fault`` specs
 ///     }
 ///
 /// Bandwidths need a unit (`GB/s` = 1e9 bytes/s, `Gb/s` = 1e9 bits/s, also TB/s MB/s Tb/s Mb/s);
@@ -140,7 +141,9 @@ extension Topology {
         lines.append("  },")
         lines.append("  \"network\": {\"leafPorts\": \(network.leafPorts), \"oversubscription\": \(PhysicalUnit.shortest(network.oversubscription)), "
                      + "\"railOptimized\": \(network.railOptimized), \"switchLatency\": \"\(PhysicalUnit.formatLatency(network.switchLatencyMicroseconds))\", "
-                     + "\"stepOverhead\": \"\(PhysicalUnit.formatLatency(network.stepOverheadMicroseconds))\", \"sharp\": \(network.sharp)}")
+                     + "\"stepOverhead\": \"\(PhysicalUnit.formatLatency(network.stepOverheadMicroseconds))\", \"sharp\": \(network.sharp)}"
+                     + (faults.isEmpty ? "" : ","))
+        if !faults.isEmpty { lines.append("  \"faults\": [" + faults.map { jsonQuote($0.description) }.joined(separator: ", ") + "]") }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
     }
@@ -317,7 +320,7 @@ struct _Reader {
 
     mutating func topology(_ root: JSONValue, defaultName: String) throws(TopologyError) -> Topology {
         let top = try object(root, [])
-        try checkKeys(top, ["name", "description", "nodes", "node", "network"], [])
+        try checkKeys(top, ["name", "description", "nodes", "node", "network", "faults"], [])
         let name = try string(top, "name", []) ?? defaultName
         let summary = try string(top, "description", []) ?? ""
         let nodes = try int(top, "nodes", [], default: 1)
@@ -401,11 +404,20 @@ struct _Reader {
             network.stepOverheadMicroseconds = try latency(o, "stepOverhead", path) ?? network.stepOverheadMicroseconds
             network.sharp = try bool(o, "sharp", path, default: false)
         }
-        let t = Topology(
+        var faults: [Fault] = []
+        if let raw = top["faults"] {
+            guard case .array(let list) = raw else { throw fail(["faults"], "expected a list of fault specs (\"node 3 nic 2 at 50%\")") }
+            for (i, item) in list.enumerated() {
+                guard case .string(let spec) = item else { throw fail(["faults[\(i)]"], "expected a fault spec as text (\"node 3 nic 2 at 50%\")") }
+                do { faults.append(try Fault(parsing: spec)) } catch { throw fail(["faults[\(i)]"], error.description) }
+            }
+        }
+        var t = Topology(
             name: name, summary: summary, nodeCount: nodes,
             node: NodeSpec(gpuName: gpuName, gpuCount: gpus, nvlink: nvlink, pcie: pcie, nic: nic, nicCount: nicCount,
                            reduceGBps: reduce, stepOverheadMicroseconds: overhead),
             network: network)
+        t.faults = faults
         do {
             try t.validate()
         } catch {

@@ -144,6 +144,9 @@ public struct Topology: Sendable, Hashable {
     public var nodeCount: Int
     public var node: NodeSpec
     public var network: NetworkSpec
+    /// What is wrong with the cluster (``Fault``): empty for a healthy one. ``FabricMap`` applies
+    /// them; a topology file lists them as specs under `faults`.
+    public var faults: [Fault] = []
 
     public init(name: String, summary: String, nodeCount: Int, node: NodeSpec, network: NetworkSpec) {
         self.name = name

@@ -68,7 +68,7 @@ public final class FileTraceSink: TraceSink {
 /// Large runs: beyond ``Limits/ranks`` ranks, every k-th rank is traced (k the smallest that
 /// keeps at most that many), and links get a track when a traced rank's transfer first uses
 /// them, up to ``Limits/links``. The critical path is kept for up to
-/// ``Limits/criticalPathTransfers`` transfers (40 bytes each). The other state is O(traced
+/// ``Limits/criticalPathTransfers`` transfers (48 bytes each). The other state is O(traced
 /// ranks + links). What was sampled or left out is said in the ranks process' label and in
 /// ``summary``.
 ///
@@ -87,7 +87,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
         public var links = 256
         /// Most tracks one rank's overlapping slices spread over (at most 64).
         public var tracksPerRank = 32
-        /// Most transfers whose critical path is followed (40 bytes each).
+        /// Most transfers whose critical path is followed (48 bytes each).
         public var criticalPathTransfers = 1_000_000
         /// Intervals of the utilization counters.
         public var utilizationBins = 100
@@ -108,29 +108,15 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
     var slicesWritten = 0
     var slicesDropped = 0
 
-    // Per fabric link: when it is free and which transfer last held it (the engine's FIFO state,
-    // mirrored), and its track (-1: none yet).
-    var linkFreeAt: [Double]
-    var linkHolder: [Int32]
+    // Per fabric link: its track (-1: none yet).
     var linkTrack: [Int32]
     var trackedLinks: [Int] = []
     var linkBin: [Int] = []
     var linkBusy: [Double] = []
     let path = UnsafeMutablePointer<Int>.allocate(capacity: FabricMap.maxPathLinks)
 
-    // Transfers, numbered in start order; the engine's slots mapped to them.
-    var ordinalOfSlot: [Int32] = []
-    var transfersSeen = 0
-    var cause: Int32 = -1
-    var lastOrdinal = -1
-    var lastComplete = -Double.infinity
-
-    // For the critical path: per transfer, what released it (-1: nothing), the link it waited
-    // for (-1: none), its ends and times.
-    struct _ChainEntry { var previous: Int32; var waitedLink: Int32; var source: Int32; var destination: Int32; var start: Double; var complete: Double }
-    var chain: [_ChainEntry] = []
-    var chainTruncated = false
-    var linkEndOf: [Double] = []
+    /// The chain of transfers that decided the time.
+    var critical: CriticalPath
 
     var first = true
     var finished = false
@@ -150,8 +136,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
         rankStride = Swift.max(1, (p + Swift.max(1, limits.ranks) - 1) / Swift.max(1, limits.ranks))
         let traced = (p + rankStride - 1) / rankStride
         trackEnd = [Double](repeating: -.infinity, count: traced * Swift.min(64, Swift.max(1, limits.tracksPerRank)))
-        linkFreeAt = [Double](repeating: 0, count: fabric.linkCount)
-        linkHolder = [Int32](repeating: -1, count: fabric.linkCount)
+        critical = CriticalPath(fabric: fabric, limit: limits.criticalPathTransfers)
         linkTrack = [Int32](repeating: -1, count: fabric.linkCount)
 
         sink.write("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n")
@@ -184,44 +169,15 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
     // MARK: EngineObserver
 
     public func transferCompleting(slot: Int, atSeconds seconds: Double) {
-        cause = slot < ordinalOfSlot.count ? ordinalOfSlot[slot] : -1
+        critical.completing(slot: slot)
     }
 
     public func transferStarted(_ t: ObservedTransfer) {
-        let ordinal = transfersSeen
-        transfersSeen += 1
-        if t.slot >= ordinalOfSlot.count { ordinalOfSlot += [Int32](repeating: -1, count: t.slot + 1 - ordinalOfSlot.count + 64) }
-        ordinalOfSlot[t.slot] = Int32(truncatingIfNeeded: ordinal)
-        if t.completeSeconds > lastComplete { lastComplete = t.completeSeconds; lastOrdinal = ordinal }
-
-        // What held it back: a link (the one free last, if it was free after the start) or the
-        // event being handled.
         let route = fabric.route(from: t.sourceRank, to: t.destinationRank, links: path)
-        // (The engine's link times are sums of its own terms; a femtosecond is far above their
-        // rounding and far below any time it models.)
-        var waited = -1
-        if t.linkBeginSeconds > t.startSeconds + 1e-15 {
-            var latest = -Double.infinity
-            for k in 0..<route.count where linkFreeAt[path[k]] > latest { latest = linkFreeAt[path[k]]; waited = path[k] }
-            if latest <= t.startSeconds + 1e-15 { waited = -1 }
-        }
-        if !chainTruncated {
-            if ordinal < limits.criticalPathTransfers {
-                let previous = waited >= 0 ? linkHolder[waited] : cause
-                chain.append(_ChainEntry(previous: previous, waitedLink: Int32(waited), source: Int32(t.sourceRank), destination: Int32(t.destinationRank),
-                                   start: t.startSeconds, complete: t.completeSeconds))
-                linkEndOf.append(t.linkEndSeconds)
-            } else {
-                chainTruncated = true
-                chain = []
-                linkEndOf = []
-            }
-        }
+        _ = critical.started(t, links: path, count: route.count)
         let srcTraced = isTraced(rank: t.sourceRank), dstTraced = isTraced(rank: t.destinationRank)
         for k in 0..<route.count {
             let l = path[k]
-            linkFreeAt[l] = t.linkEndSeconds
-            linkHolder[l] = Int32(truncatingIfNeeded: ordinal)
             if linkTrack[l] < 0 && (srcTraced || dstTraced) && trackedLinks.count < limits.links {
                 linkTrack[l] = Int32(trackedLinks.count)
                 trackedLinks.append(l)
@@ -278,11 +234,8 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
         finished = true
         for track in trackedLinks.indices { flushBins(track: track, upTo: Int.max) }
         var pathLength: Int? = nil
-        if !chainTruncated {
-            var ids: [Int] = []
-            var o = lastOrdinal
-            while o >= 0 { ids.append(o); o = Int(chain[o].previous) }
-            ids.reverse()
+        if let ids = critical.path() {
+            let chain = critical.entries
             pathLength = ids.count
             if launchSeconds > 0 {
                 event("{\"ph\":\"X\",\"pid\":3,\"tid\":1,\"name\":\"launch\",\"ts\":0,\"dur\":\(micro(launchSeconds)),\"args\":{\"what\":\"NCCL's start latency\"}}")
@@ -292,7 +245,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
                 let c = chain[id]
                 let next = k + 1 < ids.count ? chain[ids[k + 1]] : nil
                 // Until it released the next: by completing, or by freeing the link the next waited for.
-                let end = next.map { $0.waitedLink >= 0 ? linkEndOf[id] : c.complete } ?? c.complete
+                let end = next.map { $0.waitedLink >= 0 ? c.linkEnd : c.complete } ?? c.complete
                 let begin = Swift.max(from, c.start)
                 let args = "\"from\":\(c.source),\"to\":\(c.destination),\"started_by\":"
                     + jsonQuote(c.waitedLink >= 0 ? "the link \(fabric.linkName(Int(c.waitedLink))) becoming free" : (c.previous >= 0 ? "the completion before it" : "the start"))
@@ -308,7 +261,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
         }
         sink.write("\n],\"otherData\":{\"total_us\":\(jsonQuote(micro(totalSeconds)))}}\n")
         let p = fabric.rankCount
-        return Summary(transfers: transfersSeen, slices: slicesWritten, slicesLeftOut: slicesDropped, tracedRanks: (p + rankStride - 1) / rankStride,
+        return Summary(transfers: critical.transfersSeen, slices: slicesWritten, slicesLeftOut: slicesDropped, tracedRanks: (p + rankStride - 1) / rankStride,
                        linkTracks: trackedLinks.count, criticalPathTransfers: pathLength)
     }
 

@@ -43,6 +43,13 @@ import Darwin
 ///   later, when it is posted (its reduction streaming with the data is not timed separately).
 ///   Lanes (``run(lanes:elementSizeBytes:)``) play a schedule's channels apart.
 ///
+/// - Faults (``FabricMap/faults``, none on a healthy cluster): routes run at their slowest
+///   degraded link and avoid down spine cables (the fabric's routes); a transfer to or from a
+///   late rank starts no earlier than the rank enters, a slow rank's transfers hold their links
+///   its slowdown times as long (the larger of the two ends') and its reductions take as long
+///   times its slowdown, and jitter adds a seeded draw to every transfer's latency, drawn in the
+///   order transfers start. The per-transfer part runs only when ranks or jitter are faulted.
+///
 /// Events: one per transfer, at its completion. Transfers from one sender to one receiver
 /// complete in the order they started (same path, FIFO), so only the oldest of such a chain waits
 /// in the event queue; the next enters when it completes. The queue holds about one event per
@@ -430,6 +437,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var observer: (any EngineObserver)?
     @usableFromInline var watching = false
     @usableFromInline var observedChunk = 0
+    /// Whether ranks are late or slow or transfers jitter (``FabricFaults/timesRanks``): what
+    /// ``start`` tests before it times a transfer's ranks (a healthy run: this flag only).
+    @usableFromInline let timesRanks: Bool
+    /// The jitter's draws, in the order transfers start.
+    @usableFromInline var jitterRandom: SplitMix64
 
     @inlinable
     mutating func watch(_ observer: (any EngineObserver)?) {
@@ -449,6 +461,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         eager = timing != nil
         fifoBytes = timing?.fifoBytes ?? 0
         channelSecondsPerByte = timing.map { $0.channelCapGBps > 0 ? 1 / ($0.channelCapGBps * 1e9) : 0 } ?? 0
+        timesRanks = fabric.faults?.timesRanks ?? false
+        jitterRandom = SplitMix64(seed: fabric.faults?.jitter?.seed ?? 0)
         rankCount = endpointCount * lanes
         self.elementSizeBytes = Double(elementSizeBytes)
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
@@ -721,9 +735,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         }
         let record = rank[src]
         let n = Int(record.cacheCount)
-        let latency = record.cacheLatency
+        var latency = record.cacheLatency
         let wire = bytes * wireFactor
-        let duration = wire / record.cacheRate
+        var duration = wire / record.cacheRate
+        var notBefore = now, slowdown = 1.0
+        if timesRanks { (notBefore, slowdown, latency) = _rankFaults(src: src, dst: dst, latency: latency); duration *= slowdown }
         // The links serve the transfer in path order, each for the wire bytes at the path's rate
         // once it is free and the data has reached it (cut-through): a link that is free early
         // carries the data on and is free again for other transfers, while the data waits in the
@@ -732,7 +748,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         // longer when one channel of the protocol cannot move data that fast.
         let end: Double = withUnsafeBytes(of: record.links) { raw in
             let l = raw.bindMemory(to: Int32.self)
-            var begin = now
+            var begin = notBefore
             for k in 0..<n {
                 let i = Int(l[k])
                 begin = Swift.max(begin, link[i].freeAt)
@@ -748,7 +764,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             let begin = end - Swift.max(duration, bytes * channelSecondsPerByte)
             let reduceStart = Swift.max(begin + latency, rank[dst].reduceFreeAt)
             reduceBegin = reduceStart
-            done = Swift.max(done, reduceStart + bytes * gammaSecondsPerByte)
+            done = Swift.max(done, reduceStart + bytes * gammaSecondsPerByte * slowdown)
             rank[dst].reduceFreeAt = done
         }
         let id = allocTransfer()
@@ -780,6 +796,21 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             queue.push(time: done, payload: id)
         }
         return id
+    }
+
+    /// The faults of a transfer's ranks (out of line: a healthy run never calls it): it starts no
+    /// earlier than both ranks enter (``FabricFaults/rankEntrySeconds``), holds its links the
+    /// larger of their slowdowns times as long, and arrives a jitter draw later.
+    @usableFromInline @inline(never)
+    mutating func _rankFaults(src: Int, dst: Int, latency: Double) -> (notBefore: Double, slowdown: Double, latency: Double) {
+        guard let faults = fabric.faults else { return (now, 1, latency) }
+        var notBefore = now, slowdown = 1.0
+        for gpu in [src / lanes, dst / lanes] where gpu < gpuCount {
+            notBefore = Swift.max(notBefore, faults.entrySeconds(gpu))
+            slowdown = Swift.max(slowdown, faults.slowdown(gpu))
+        }
+        let jitter = faults.jitter.map { $0.seconds(forUniform: jitterRandom.nextUnit()) } ?? 0
+        return (notBefore, slowdown, latency + jitter)
     }
 
     /// Tells the observer about a transfer that started (out of line: a run nobody watches keeps

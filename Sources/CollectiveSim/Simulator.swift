@@ -125,8 +125,23 @@ public struct Simulator: Sendable {
         return outcome
     }
 
+    /// Throws when the fabric's faults cannot be timed: a model other than the event model (its
+    /// closed forms know no faults), ranks cut off (NCCL's communicator would fail), or late or
+    /// slow ranks or jitter under the fair-share engine.
+    public func checkFaults() throws(SimulationError) {
+        guard let faults = fabric.faults else { return }
+        guard model == .event else {
+            throw SimulationError("faults are played by the event model only (--model event): the \(model.rawValue) model's closed forms know no faults")
+        }
+        if let cut = faults.cutOff { throw SimulationError(cut.statement) }
+        if linkService == .fair && faults.timesRanks {
+            throw SimulationError("late or slow ranks and jitter are played with --links fifo only")
+        }
+    }
+
     func timeUnchecked(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int,
                        observer: (any EngineObserver)?) throws -> SimulationOutcome {
+        try checkFaults()
         let bytes = elementCount * dataType.sizeInBytes
         let between: AllreduceAlgorithm? = algorithm == .hierarchical && fabric.nodeCount > 1
             ? interNodeAlgorithm(bytes: Double(bytes), chunkBytes: chunkBytes) : nil
@@ -201,6 +216,7 @@ public struct Simulator: Sendable {
 
     func timeNCCLUnchecked(elementCount: Int, dataType: DataType, algorithm: NCCLAlgorithm?, protocol proto: NCCLProtocol?,
                            channels: Int?, chunkBytes: Int?, observer: (any EngineObserver)?) throws -> SimulationOutcome {
+        try checkFaults()
         let bytes = elementCount * dataType.sizeInBytes
         let planner = NCCLPlanner(fabric: fabric)
         try checkModelPlaysCollective()
@@ -281,6 +297,7 @@ public struct Simulator: Sendable {
                         observer: (any EngineObserver)? = nil) throws
         -> (best: SimulationOutcome, all: [SimulationOutcome])
     {
+        try checkFaults()
         let list = candidates ?? autoCandidates
         try checkModelPlaysCollective()
         if model == .nccl {

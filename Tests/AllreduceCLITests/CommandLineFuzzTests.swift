@@ -19,11 +19,12 @@ enum CommandLineFuzz {
         ("bench-kernels", ["--min-bytes", "--max-bytes", "--step-factor", "-n", "--min-time-ms", "--format"]),
         ("mpi", ["-b", "-e", "-f", "-i", "-d", "-o", "--algorithm", "-n", "-w", "--iterations-large", "--warmup-large", "--rounds", "-c",
                  "--chunk-bytes", "--inter-node", "--ranks-per-node", "--channels", "--transport", "--timeout", "--format"]),
+        ("what-if", cluster + ["--size", "--algorithm", "--draws", "--seed", "--cables", "--faults-per-draw", "--link-fraction", "--effect", "--format"]),
         ("topologies show", ["--format"]),
         ("accuracy", ["--format"]),
     ]
     static let cluster = ["--topology", "--nodes", "--gpus", "--ranks", "--link-bandwidth", "--link-latency", "--model", "-d", "-o",
-                          "--chunk-bytes", "--links", "--inter-node", "--protocol", "--channels", "--max-steps"]
+                          "--chunk-bytes", "--links", "--inter-node", "--protocol", "--channels", "--max-steps", "--fault"]
     static let flags = ["--symbolic", "--step-rate", "--in-place", "--no-openmpi", "--help", "--version"]
 
     static let values: [String: [String]] = [
@@ -47,8 +48,33 @@ enum CommandLineFuzz {
     static let sizes = ["0", "1", "3", "8", "4K", "17K", "1M", "1G", "1000T", "8G", "9223372036854775807", "8E", "1.5M", "-1", "1X", "4KiB", "16Z"]
     static let sizeOptions: Set<String> = ["--size", "-b", "-e", "-i", "--chunk-bytes", "--min-bytes", "--max-bytes"]
 
+    /// Fault specs: the grammar's examples, then words replaced, dropped or repeated.
+    static let faultSpecs = ["node 1 nic 2 at 50%", "node 0 nics down", "node 0 gpu 4 pcie at gen3", "node 1 gpu 0 nvlink at 12GB/s", "leaf 1 uplinks at 25%",
+                             "leaf 0 uplink 3 down", "spine 2 down", "rank 5 late 20us", "rank 3 slow 2x", "jitter exponential 2us seed 7",
+                             "jitter uniform 1ms"]
+    static let faultWords = ["node", "nic", "nics", "gpu", "pcie", "nvlink", "leaf", "uplink", "uplinks", "spine", "rank", "late", "slow", "jitter",
+                             "seed", "at", "down", "0", "-1", "99999999", "1e400", "0%", "101%", "nan%", "gen9", "0x", "1e9x", "-2us", "1e300s", "",
+                             "uniform", "normal", "18446744073709551616", "é", "\u{0}"]
+
+    static func faultSpec(_ r: inout Fuzz.Random) -> String {
+        var words = r.pick(faultSpecs).split(separator: " ").map(String.init)
+        for _ in 0..<r.below(3) {
+            let i = r.below(words.count + 1)
+            switch r.below(3) {
+            case 0 where i < words.count: words[i] = r.pick(faultWords)
+            case 1 where i < words.count: words.remove(at: i)
+            default: words.insert(r.pick(faultWords), at: i)
+            }
+        }
+        return words.joined(separator: " ")
+    }
+
     static func value(for option: String, _ r: inout Fuzz.Random) -> String {
         if r.chance(5) { return r.pick(["--", "-", "--nodes", "-b", "=", "\u{0}", "é"]) }
+        if option == "--fault" { return faultSpec(&r) }
+        if option == "--effect" { return r.chance(50) ? r.pick(["down", "50%", "at gen3", "12GB/s", "0%", "up"]) : faultSpec(&r) }
+        if option == "--cables" { return r.pick(["network", "nic", "spine", "leaf", ""]) }
+        if option == "--faults-per-draw" { return r.pick(["1...8", "3", "0", "8...1", "1...", "...", "1...99999999999999999999", "-1...2"]) }
         if let list = values[option] { return r.pick(list) }
         return sizeOptions.contains(option) ? r.pick(sizes) : r.pick(numbers)
     }
@@ -73,6 +99,7 @@ enum CommandLineFuzz {
             let command = try AllreduceCommand.parseAsRoot(arguments)
             if let c = command as? Simulate { _ = try c.prepare() }
             if let c = command as? Sweep { _ = try c.prepare() }
+            if let c = command as? WhatIf { _ = try c.prepare() }
             return nil
         } catch {
             if AllreduceCommand.exitCode(for: error) == .success { return nil }  // --help, --version
