@@ -104,7 +104,7 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("test-corrupt-rank"), help: .hidden)
     var testCorruptRank: Int?
 
-    @OptionGroup var output: FormatOptions
+    @OptionGroup var output: LatencyFormatOptions
 
     @OptionGroup var plot: PlotOptions
 
@@ -325,6 +325,12 @@ extension MPIRun {
         line.finish()
         if world.rank == 0 {
             var footer = report(benchmark, notes: true)
+            if output.format == .osu {
+                for row in benchmark.rows {
+                    let asked = configuration.algorithms.first { Self.isRow(row, of: $0) }
+                    footer.append(Self.cells(row), group: asked?.description)
+                }
+            }
             if let file = plot.plot {
                 do { try plot.write(measuredPlot(benchmark)) } catch { stop(world, "\(error)") }
                 footer.notes.append("plot: \(file) (\(plot.plotY.axisLabel) against size, measured)")
@@ -358,7 +364,7 @@ extension MPIRun {
     func measuredPlot(_ benchmark: MPIAllreduceBenchmark) -> LinePlot {
         let c = benchmark.configuration
         let lines: [(name: String, origin: LinePlot.Origin, points: [SizePoint])] = c.algorithms.map { a in
-            let rows = benchmark.rows.filter { $0.algorithm == a.description || $0.algorithm.hasPrefix(a.description + "->") }
+            let rows = benchmark.rows.filter { Self.isRow($0, of: a) }
             return (a.description, .measured, rows.map { SizePoint(bytes: $0.sizeBytes, timeSeconds: $0.timeMeanMicroseconds / 1e6, busbwGBps: $0.busbwGBps) })
         }
         let n = benchmark.world.size, nodes = benchmark.layout.nodeCount
@@ -380,6 +386,12 @@ extension MPIRun {
         return (show(mine), show(rank0))
     }
 
+    /// Whether `row` is one of algorithm `a`'s: a schedule that fell back at small counts is
+    /// named `ring->recursive-doubling`.
+    static func isRow(_ row: MPIResultRow, of a: MPIAlgorithmChoice) -> Bool {
+        row.algorithm == a.description || row.algorithm.hasPrefix(a.description + "->")
+    }
+
     static func cells(_ row: MPIResultRow) -> [ReportValue] {
         [
             .int(row.sizeBytes), .int(row.count), .text(row.dataType.rawValue), .text(row.op.rawValue), .int(-1),
@@ -399,6 +411,7 @@ extension MPIRun {
             ReportColumn(key: "wrong", title: "#wrong", kind: .integer),
             ReportColumn(key: "mpi_ratio", title: "vs mpi", unit: "(busbw)", kind: .number(decimals: 2)),
         ])
+        report.latencySource = "measured under mpirun, \(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s")"
         guard notes else { return report }
         let c = benchmark.configuration
         let l = benchmark.layout
@@ -417,8 +430,7 @@ extension MPIRun {
             report.notes.append("memcpy is not an allreduce: every rank copies its input to its output at the same time, the least memory traffic any allreduce needs; its busbw is the bound")
         }
         for a in c.algorithms {
-            // A schedule that fell back at small counts is named `ring->recursive-doubling`.
-            let rows = benchmark.rows.filter { $0.algorithm == a.description || $0.algorithm.hasPrefix(a.description + "->") }
+            let rows = benchmark.rows.filter { Self.isRow($0, of: a) }
             guard !rows.isEmpty else { continue }
             let avg = rows.reduce(0.0) { $0 + $1.busbwGBps } / Double(rows.count)
             report.notes.append("Avg bus bandwidth \(a.description): \(formatFixed(avg, decimals: 3))")
