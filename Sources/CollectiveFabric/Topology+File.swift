@@ -26,6 +26,10 @@ import Yams
 ///         "pcie": { "kind": "pcie-gen5", ... },     optional, same link fields
 ///         "nics": { "count": 8, "kind": "ib-ndr", ... },  optional (required for several nodes)
 ///         "reduceBandwidth": "1117GB/s",            optional: GPU reduction rate (absent: free)
+///         "memory": {                               optional: a CPU node's memory, shared by its ranks
+///           "transferBandwidth": "9GB/s",           same-node transfers of all ranks together
+///           "reduceBandwidth": "12GB/s"             reductions of all ranks together (one operand)
+///         },                                        (NodeMemorySpec; `allreduce calibrate` writes it)
 ///         "stepOverhead": "1us"                     optional (default 1us)
 ///       },
 ///       "network": {                                optional
@@ -135,6 +139,10 @@ extension Topology {
             nodeFields.append("    \"nics\": {" + (["\"count\": \(node.nicCount)"] + Self.linkFields(nic)).joined(separator: ", ") + "}")
         }
         if let r = node.reduceGBps { nodeFields.append("    \"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(r))\"") }
+        if let m = node.memory {
+            nodeFields.append("    \"memory\": {\"transferBandwidth\": \"\(PhysicalUnit.formatBandwidth(m.transferGBps))\", "
+                              + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(m.reduceGBps))\"}")
+        }
         nodeFields.append("    \"stepOverhead\": \"\(PhysicalUnit.formatLatency(node.stepOverheadMicroseconds))\"")
         lines.append(nodeFields.joined(separator: ",\n"))
         lines.append("  },")
@@ -324,7 +332,7 @@ struct _Reader {
         guard nodes >= 1 else { throw fail(["nodes"], "must be at least 1, got \(nodes)") }
         guard top["node"] != nil else { throw fail(["node"], "missing field") }
         let n = try object(top["node"], ["node"])
-        try checkKeys(n, ["gpu", "gpus", "nvlink", "pcie", "nics", "reduceBandwidth", "stepOverhead"], ["node"])
+        try checkKeys(n, ["gpu", "gpus", "nvlink", "pcie", "nics", "reduceBandwidth", "memory", "stepOverhead"], ["node"])
         let gpus = try int(n, "gpus", ["node"])
         guard gpus >= 1 else { throw fail(["node", "gpus"], "must be at least 1, got \(gpus)") }
         let gpuName = try string(n, "gpu", ["node"]) ?? "GPU"
@@ -384,6 +392,15 @@ struct _Reader {
         let reduce = try bandwidth(n, "reduceBandwidth", ["node"])
         if let reduce, reduce <= 0 { throw fail(["node", "reduceBandwidth"], "must be positive") }
         let overhead = try latency(n, "stepOverhead", ["node"]) ?? Topology.defaultStepOverheadMicroseconds
+        var memory: NodeMemorySpec?
+        if n["memory"] != nil {
+            let path = ["node", "memory"]
+            let o = try object(n["memory"], path)
+            try checkKeys(o, ["transferBandwidth", "reduceBandwidth"], path)
+            guard let transfer = try bandwidth(o, "transferBandwidth", path) else { throw fail(path + ["transferBandwidth"], "missing field") }
+            guard let reduce = try bandwidth(o, "reduceBandwidth", path) else { throw fail(path + ["reduceBandwidth"], "missing field") }
+            memory = NodeMemorySpec(transferGBps: transfer, reduceGBps: reduce)
+        }
 
         var network = NetworkSpec(leafPorts: 32, oversubscription: 1, railOptimized: false,
                                   switchLatencyMicroseconds: nic?.kind?.switchHopLatencyMicroseconds ?? 0.13,
@@ -404,7 +421,7 @@ struct _Reader {
         let t = Topology(
             name: name, summary: summary, nodeCount: nodes,
             node: NodeSpec(gpuName: gpuName, gpuCount: gpus, nvlink: nvlink, pcie: pcie, nic: nic, nicCount: nicCount,
-                           reduceGBps: reduce, stepOverheadMicroseconds: overhead),
+                           reduceGBps: reduce, stepOverheadMicroseconds: overhead, memory: memory),
             network: network)
         do {
             try t.validate()

@@ -31,6 +31,10 @@ import Darwin
 ///   `max(arrival, start + bytes / reduceRate)`: it costs nothing extra while the GPU reduces
 ///   faster than the link delivers, and bounds the step when it does not. A copying receive
 ///   completes on arrival.
+/// - On CPU nodes (``NodeMemorySpec``, a memory link per node that same-node transfers cross) a
+///   reducing receive reduces *after* its data has arrived, as a CPU rank under MPI does, holding
+///   its node's memory link for `bytes / memory reduction rate`: the ranks of a node share it with
+///   each other's reductions and same-node transfers.
 /// - Send and receive complete together (the sender's buffer is reusable once the receiver has
 ///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer. A staged
 ///   receive (``Step/reduceAfter``) completes at its transfer's event or, if later, when the
@@ -370,6 +374,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let endpointCount: Int
     @usableFromInline let elementSizeBytes: Double
     @usableFromInline let gammaSecondsPerByte: Double
+    /// A CPU node's memory (``NodeMemorySpec``): seconds per byte a reduction holds its node's
+    /// memory link (0: no memory link, reductions stream with the data at gamma).
+    @usableFromInline let memoryReduceSecondsPerByte: Double
     /// The protocol's figures: hop latency by path kind, wire bytes per payload byte, and the
     /// least time per payload byte of one channel (0: no cap).
     @usableFromInline let timing: ProtocolTiming?
@@ -452,6 +459,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         rankCount = endpointCount * lanes
         self.elementSizeBytes = Double(elementSizeBytes)
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
+        memoryReduceSecondsPerByte = fabric.memoryReduceSecondsPerByte
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
         progressHotBytes = Swift.min(RankProgress<Steps>._hotBytes, progressStride, 256)
@@ -739,7 +747,17 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         }
         var done = end + latency
         var reduceBegin: Double? = nil
-        if reduce && gammaSecondsPerByte > 0 && dst < gpuCount * lanes {
+        if reduce && memoryReduceSecondsPerByte > 0 && dst < gpuCount * lanes {
+            // A CPU rank reduces the received buffer once it has arrived, after its previous
+            // reduction, holding its node's memory link (shared with the node's transfers).
+            let m = memorySlot(ofNode: dst / lanes / fabric.gpusPerNode)
+            let reduceStart = Swift.max(done, rank[dst].reduceFreeAt, link[m].freeAt)
+            reduceBegin = reduceStart
+            done = reduceStart + bytes * memoryReduceSecondsPerByte
+            link[m].freeAt = done
+            link[m].bytes += bytes
+            rank[dst].reduceFreeAt = done
+        } else if reduce && gammaSecondsPerByte > 0 && dst < gpuCount * lanes {
             // (A switch adds what its ports bring in at their rate: no GPU reduction to time.)
             let begin = end - Swift.max(duration, bytes * channelSecondsPerByte)
             let reduceStart = Swift.max(begin + latency, rank[dst].reduceFreeAt)
@@ -776,6 +794,17 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             queue.push(time: done, payload: id)
         }
         return id
+    }
+
+    /// The link record of node `node`'s memory link (the fabric has one).
+    @inlinable
+    mutating func memorySlot(ofNode node: Int) -> Int {
+        let fabricLink = fabric.memoryLink(ofNode: node)
+        if linkSlot[fabricLink] < 0 {
+            linkSlot[fabricLink] = Int32(truncatingIfNeeded: linkSlotsUsed)
+            linkSlotsUsed += 1
+        }
+        return Int(linkSlot[fabricLink])
     }
 
     /// Tells the observer about a transfer that started (out of line: a run nobody watches keeps
