@@ -64,9 +64,9 @@ public struct MPICalibration: Sendable {
         let local = world.splitShared()
         defer { local.free() }
         // Host names, one per node, in node order.
-        var nameBuffer = [CChar](repeating: 0, count: 256)
-        _ = gethostname(&nameBuffer, 255)
-        let myName = String(cString: nameBuffer)
+        var nameBuffer = [UInt8](repeating: 0, count: 256)
+        _ = nameBuffer.withUnsafeMutableBufferPointer { gethostname(UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), 255) }
+        let myName = String(decoding: nameBuffer.prefix { $0 != 0 }, as: UTF8.self)
         let leader = Int(local.allreduce([Int64(world.rank)], cmpi_op_min())[0])
         let leaders = world.allgather(Int64(leader)).map(Int.init)
         var nodeLeaders: [Int] = []
@@ -150,7 +150,7 @@ public struct MPICalibration: Sendable {
     }
 
     /// Half the mean round trip of `bytes` between ranks `x` and `y` (seconds, as rank `x` times
-    /// it, told to every rank); the other ranks wait at the barriers.
+    /// it, the median of ``blocks`` blocks, told to every rank); the other ranks wait at the barriers.
     static func pingPong(_ world: Communicator, _ x: Int, _ y: Int, bytes: Int, buffer: UnsafeMutableRawPointer, iterations: Int) -> Double {
         let n = Int32(bytes), me = world.rank
         func once() {
@@ -163,11 +163,25 @@ public struct MPICalibration: Sendable {
             }
         }
         for _ in 0..<max(1, iterations / 10) { once() }
-        world.barrier()
-        let t0 = MPIProcess.wallTimeSeconds()
-        for _ in 0..<iterations { once() }
-        let mine = me == x ? (MPIProcess.wallTimeSeconds() - t0) / Double(iterations) / 2 : 0
-        return world.allreduce([mine], cmpi_op_max())[0]
+        return medianOfBlocks(world, iterations: iterations) { n in
+            world.barrier()
+            let t0 = MPIProcess.wallTimeSeconds()
+            for _ in 0..<n { once() }
+            return me == x ? (MPIProcess.wallTimeSeconds() - t0) / Double(n) / 2 : 0
+        }
+    }
+
+    /// Blocks a probe's iterations are split into: each figure is the median block, so a busy
+    /// spell of a shared machine spoils one block, not the figure.
+    public static let blocks = 5
+
+    /// Runs `block(n)` (every rank; it returns this rank's mean seconds per iteration over `n`)
+    /// ``blocks`` times over `iterations` in all: the median over blocks of the slowest rank's mean.
+    static func medianOfBlocks(_ world: Communicator, iterations: Int, _ block: (Int) -> Double) -> Double {
+        let n = max(1, iterations / blocks)
+        var times: [Double] = []
+        for _ in 0..<blocks { times.append(world.allreduce([block(n)], cmpi_op_max())[0]) }
+        return times.sorted()[blocks / 2]
     }
 
     /// Every rank with a partner exchanges `bytes` with it (`MPI_Sendrecv`) at once: the slowest
@@ -183,15 +197,16 @@ public struct MPICalibration: Sendable {
         return (t, ranks)
     }
 
-    /// Every participating rank runs `body` `iterations` times at once after a warm-up and a
-    /// barrier: the slowest rank's mean seconds per iteration.
+    /// Every participating rank runs `body` `iterations` times at once after a warm-up, in
+    /// ``blocks`` blocks each after a barrier: the median block's slowest mean seconds per iteration.
     static func timedTogether(_ world: Communicator, iterations: Int, participates: Bool = true, _ body: (Int) -> Void) -> Double {
         if participates { for i in 0..<max(1, iterations / 10) { body(i) } }
-        world.barrier()
-        let t0 = MPIProcess.wallTimeSeconds()
-        if participates { for i in 0..<iterations { body(i) } }
-        let mine = participates ? (MPIProcess.wallTimeSeconds() - t0) / Double(iterations) : 0
-        return world.allreduce([mine], cmpi_op_max())[0]
+        return medianOfBlocks(world, iterations: iterations) { n in
+            world.barrier()
+            let t0 = MPIProcess.wallTimeSeconds()
+            if participates { for i in 0..<n { body(i) } }
+            return participates ? (MPIProcess.wallTimeSeconds() - t0) / Double(n) : 0
+        }
     }
 
     /// Rank 0 alone runs `body`: its mean seconds per iteration, told to every rank.
