@@ -95,6 +95,9 @@ func calibrationSummary(_ m: MeasuredCluster, file: String?) -> String {
         lines.append("# across nodes: \(formatFixed(a.latencyMicroseconds, decimals: 2)) us, \(gbps(a.pingPongGBps)) ping-pong, \(gbps(a.concurrentGBps)) per rank with \(a.concurrentRanks) exchanging")
     }
     lines.append("# node memory (all ranks at once): transfers \(m.memoryTransferGBps.map(gbps) ?? "-"), \(m.reduceType) reductions \(gbps(m.memoryReduceGBps)), copies \(gbps(m.memoryCopyGBps)); step overhead \(formatFixed(m.stepOverheadMicroseconds, decimals: 2)) us")
+    if let c = m.cacheRegime {
+        lines.append("# messages up to \(ByteCount.format(c.bytes)) (cached): transfers \(gbps(c.transferGBps)), reductions \(gbps(c.reduceGBps))")
+    }
     return lines.joined(separator: "\n")
 }
 
@@ -114,7 +117,7 @@ func mpiStop(_ world: Communicator, _ message: String) -> Never {
 
 /// Runs the calibration (collective: every rank calls it) and names what it measured.
 func measureCluster(_ world: Communicator, name: String, probeBytes: Int, iterations: Int, reduceType: DataType) -> MeasuredCluster {
-    let c = MPICalibration.measure(world, probeBytes: probeBytes, iterations: iterations)
+    let c = MPICalibration.measure(world, probeBytes: probeBytes, iterations: iterations, reduceType: reduceType)
     func pair(_ p: MPIPairFigures?) -> MeasuredCluster.Pair? {
         p.map { MeasuredCluster.Pair(latencyMicroseconds: $0.latencyMicroseconds, pingPongGBps: $0.pingPongGBps, concurrentGBps: $0.concurrentGBps, concurrentRanks: $0.concurrentRanks) }
     }
@@ -127,6 +130,7 @@ func measureCluster(_ world: Communicator, name: String, probeBytes: Int, iterat
         memoryCopyGBps: c.memoryCopyGBps, memoryTransferGBps: c.memoryTransferGBps, memoryReduceGBps: byType[reduceType.rawValue] ?? c.singleRankReduceGBps,
         reduceType: reduceType.rawValue, reduceGBpsByType: byType, singleRankReduceGBps: c.singleRankReduceGBps,
         stepOverheadMicroseconds: c.stepOverheadMicroseconds,
+        sizeScan: c.sizeScan.map { MeasuredCluster.Scan(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps) },
         overheadProbe: "a ring allreduce of one float per rank, \(c.overheadProbeSteps) steps per run, \(formatFixed(c.overheadProbeMicrosecondsPerStep, decimals: 2)) us per step")
 }
 #endif

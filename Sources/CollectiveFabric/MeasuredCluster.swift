@@ -41,12 +41,25 @@ public struct MeasuredCluster: Sendable, Hashable {
     public var reduceGBpsByType: [String: Double]
     public var singleRankReduceGBps: Double
     public var stepOverheadMicroseconds: Double
+    /// Message sizes below the probe: the node's transfer and reduction rates (every rank at once).
+    public var sizeScan: [Scan]
+    public struct Scan: Sendable, Hashable {
+        public var bytes: Int
+        public var transferGBps: Double
+        public var reduceGBps: Double
+        public init(bytes: Int, transferGBps: Double, reduceGBps: Double) {
+            self.bytes = bytes
+            self.transferGBps = MeasuredCluster.round(transferGBps)
+            self.reduceGBps = MeasuredCluster.round(reduceGBps)
+        }
+    }
     /// How the overhead was measured: ring steps per run and time per step.
     public var overheadProbe: String
 
     public init(name: String, hostnames: [String], ranksPerNode: Int, transport: String, probeBytes: Int, latencyProbeBytes: Int, sameNode: Pair?, acrossNodes: Pair?,
                 memoryCopyGBps: Double, memoryTransferGBps: Double?, memoryReduceGBps: Double, reduceType: String,
-                reduceGBpsByType: [String: Double], singleRankReduceGBps: Double, stepOverheadMicroseconds: Double, overheadProbe: String) {
+                reduceGBpsByType: [String: Double], singleRankReduceGBps: Double, stepOverheadMicroseconds: Double, sizeScan: [Scan] = [], overheadProbe: String) {
+        self.sizeScan = sizeScan
         self.name = name
         self.hostnames = hostnames
         self.ranksPerNode = ranksPerNode
@@ -70,13 +83,28 @@ public struct MeasuredCluster: Sendable, Hashable {
     public static let significantDigits = 4
     static func round(_ x: Double) -> Double { PhysicalUnit.rounded(x, significantDigits: significantDigits) }
 
+    /// The memory's cache regime (``NodeMemorySpec/cache``): the scanned sizes, from the smallest
+    /// on, whose transfers ran at least ``cacheSpeedup`` times the probe's rate; their median
+    /// transfer and reduction rates, up to the largest of them. nil when the smallest did not.
+    public var cacheRegime: NodeMemorySpec.Regime? {
+        guard let large = memoryTransferGBps else { return nil }
+        let fast = sizeScan.prefix { $0.transferGBps >= Self.cacheSpeedup * large }
+        guard let last = fast.last else { return nil }
+        func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+        return NodeMemorySpec.Regime(bytes: last.bytes, transferGBps: Self.round(median(fast.map(\.transferGBps))),
+                                     reduceGBps: Self.round(median(fast.map(\.reduceGBps))))
+    }
+
+    /// How much faster than the probe's a size's transfers must run to count as cached.
+    public static let cacheSpeedup = 2.0
+
     /// The topology: rank pairs of a node talk over their `pcie` links at the ping-pong rate and
     /// latency, and all of a node's transfers and reductions share its memory; nodes talk through
     /// one NIC each (no network switch latency: the ping-pong's latency holds it).
     public var topology: Topology {
         let pcie = sameNode.map { LinkSpec(bandwidthGBps: $0.pingPongGBps, latencyMicroseconds: $0.latencyMicroseconds) }
         let nic = acrossNodes.map { LinkSpec(bandwidthGBps: $0.pingPongGBps, latencyMicroseconds: $0.latencyMicroseconds) }
-        let memory = NodeMemorySpec(transferGBps: memoryTransferGBps ?? memoryCopyGBps, reduceGBps: memoryReduceGBps)
+        let memory = NodeMemorySpec(transferGBps: memoryTransferGBps ?? memoryCopyGBps, reduceGBps: memoryReduceGBps, cache: cacheRegime)
         let node = NodeSpec(gpuName: "CPU rank", gpuCount: ranksPerNode, nvlink: nil, pcie: pcie ?? (ranksPerNode > 1 ? nic : nil),
                             nic: nic, nicCount: nic == nil ? 0 : 1, reduceGBps: memoryReduceGBps,
                             stepOverheadMicroseconds: stepOverheadMicroseconds, memory: memory)
@@ -118,7 +146,12 @@ public struct MeasuredCluster: Sendable, Hashable {
             "reduceBandwidth: \(reduceType) operand bytes the node's ranks reduce per second, each running our sum kernel on \(probe)",
             "at once (into a buffer 16 x larger, as a received chunk is reduced into the output). All types: \(types).",
             "memcpy of \(probe) on every rank at once: \(gbps(memoryCopyGBps)) for the node (not used by the model).",
-        ]
+        ] + (sizeScan.isEmpty ? [] : [
+            "cache: the same at smaller sizes (transfers / \(reduceType) reductions): "
+                + sizeScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", ") + ";",
+            cacheRegime.map { "sizes up to \($0.bytes) bytes moved at least \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): their median rates apply to messages up to that size." }
+                ?? "no size moved \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): one regime.",
+        ])
         comments["  stepOverhead:", default: []].insert(contentsOf: [
             "stepOverhead: our runner's time per step beyond the latency: \(overheadProbe), minus the pair latency.",
         ], at: 0)

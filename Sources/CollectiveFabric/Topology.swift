@@ -264,6 +264,11 @@ public struct Topology: Sendable, Hashable {
         if let m = node.memory {
             try checkBandwidth(m.transferGBps, "node.memory.transferBandwidth")
             try checkBandwidth(m.reduceGBps, "node.memory.reduceBandwidth")
+            if let c = m.cache {
+                guard c.bytes >= 1 else { throw TopologyError(field: "node.memory.cache.bytes", message: "must be at least 1, got \(c.bytes)") }
+                try checkBandwidth(c.transferGBps, "node.memory.cache.transferBandwidth")
+                try checkBandwidth(c.reduceGBps, "node.memory.cache.reduceBandwidth")
+            }
         }
         try checkLatency(node.stepOverheadMicroseconds, "node.stepOverhead")
         // Reachability inside a node: NVSwitch and PCIe join every pair; a mesh only its pairs.

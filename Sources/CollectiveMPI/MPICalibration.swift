@@ -53,13 +53,20 @@ public struct MPICalibration: Sendable {
     /// Our runner's time per ring step beyond the pair latency, microseconds: a ring allreduce of
     /// one element per rank, timed per step, minus the same-node (or across-node) latency.
     public var stepOverheadMicroseconds: Double
+    /// Below the probe size: for sizes 64 KiB, 128 KiB, ... up to half the probe, the node's
+    /// transfer rate (every rank exchanging with a same-node partner at once) and reduction rate
+    /// of the chosen type (every rank at once), GB/s. Empty with one rank per node.
+    public var sizeScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)]
+    /// The smallest size of ``sizeScan``.
+    public static let scanStartBytes = 64 << 10
     /// Steps per run of that ring, and its time per step, microseconds.
     public var overheadProbeSteps: Int
     public var overheadProbeMicrosecondsPerStep: Double
 
     /// Measures the machine: collective over `world`, every rank must call it. `iterations` per
     /// bandwidth probe (the latency and step probes run 20 times as many).
-    public static func measure(_ world: Communicator, probeBytes: Int, iterations: Int, types: [DataType] = DataType.allCases) -> MPICalibration {
+    public static func measure(_ world: Communicator, probeBytes: Int, iterations: Int, reduceType: DataType = .float32,
+                               types: [DataType] = DataType.allCases) -> MPICalibration {
         let layout = MPIAllreduceBenchmark.readLayout(world)
         let local = world.splitShared()
         defer { local.free() }
@@ -130,6 +137,19 @@ public struct MPICalibration: Sendable {
             floatReducer.reduceInPlace(into: big + (i % 16) * probeBytes, from: a, count: probeBytes / 4)
         }
         let transfer = sameNode.map { Double($0.concurrentRanks) / Double(layout.nodeCount) * $0.concurrentGBps }
+        var scan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)] = []
+        if sameNode != nil {
+            let reducer = Reducer(dataType: reduceType, op: .sum)
+            var size = scanStartBytes
+            while 2 * size <= probeBytes {
+                let (t, ranks) = concurrentExchange(world, partner: localPartner, bytes: size, send: a, receive: b, iterations: iterations)
+                let r = timedTogether(world, iterations: iterations) { i in
+                    reducer.reduceInPlace(into: big + (i % 16) * size, from: a, count: size / reduceType.sizeInBytes)
+                }
+                scan.append((size, Double(ranks) / Double(layout.nodeCount) * Double(size) / t / 1e9, Double(layout.localRanks) * Double(size) / r / 1e9))
+                size *= 2
+            }
+        }
 
         // Our runner's time per step: a ring of one element per rank, where every step is latency.
         let runner = MPIScheduleRunner(communicator: world, dataType: .float32, op: .sum)
@@ -146,7 +166,7 @@ public struct MPICalibration: Sendable {
         return MPICalibration(
             hostnames: hostnames, layout: layout, probeBytes: probeBytes, sameNode: sameNode, acrossNodes: acrossNodes,
             memoryCopyGBps: perRank / copy / 1e9, memoryTransferGBps: transfer, reduceGBps: reduce, singleRankReduceGBps: Double(probeBytes) / single / 1e9,
-            stepOverheadMicroseconds: max(0, perStep * 1e6 - latency), overheadProbeSteps: steps, overheadProbeMicrosecondsPerStep: perStep * 1e6)
+            stepOverheadMicroseconds: max(0, perStep * 1e6 - latency), sizeScan: scan, overheadProbeSteps: steps, overheadProbeMicrosecondsPerStep: perStep * 1e6)
     }
 
     /// Half the mean round trip of `bytes` between ranks `x` and `y` (seconds, as rank `x` times

@@ -34,7 +34,8 @@ import Darwin
 /// - On CPU nodes (``NodeMemorySpec``, a memory link per node that same-node transfers cross) a
 ///   reducing receive reduces *after* its data has arrived, as a CPU rank under MPI does, holding
 ///   its node's memory link for `bytes / memory reduction rate`: the ranks of a node share it with
-///   each other's reductions and same-node transfers.
+///   each other's reductions and same-node transfers. Messages of at most the memory's cache size
+///   (``NodeMemorySpec/cache``) move and reduce at the cache's rates.
 /// - Send and receive complete together (the sender's buffer is reusable once the receiver has
 ///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer. A staged
 ///   receive (``Step/reduceAfter``) completes at its transfer's event or, if later, when the
@@ -377,6 +378,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     /// A CPU node's memory (``NodeMemorySpec``): seconds per byte a reduction holds its node's
     /// memory link (0: no memory link, reductions stream with the data at gamma).
     @usableFromInline let memoryReduceSecondsPerByte: Double
+    /// The memory's cache regime: messages of at most `cacheBytes` (0: none) cross a node's
+    /// memory at these seconds per byte.
+    @usableFromInline let cacheBytes: Double
+    @usableFromInline let cacheTransferSecondsPerByte: Double
+    @usableFromInline let cacheReduceSecondsPerByte: Double
     /// The protocol's figures: hop latency by path kind, wire bytes per payload byte, and the
     /// least time per payload byte of one channel (0: no cap).
     @usableFromInline let timing: ProtocolTiming?
@@ -460,6 +466,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         self.elementSizeBytes = Double(elementSizeBytes)
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
         memoryReduceSecondsPerByte = fabric.memoryReduceSecondsPerByte
+        cacheBytes = fabric.memoryCache?.bytes ?? 0
+        cacheTransferSecondsPerByte = fabric.memoryCache?.transferSecondsPerByte ?? 0
+        cacheReduceSecondsPerByte = fabric.memoryCache?.reduceSecondsPerByte ?? 0
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
         progressHotBytes = Swift.min(RankProgress<Steps>._hotBytes, progressStride, 256)
@@ -731,7 +740,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         let n = Int(record.cacheCount)
         let latency = record.cacheLatency
         let wire = bytes * wireFactor
-        let duration = wire / record.cacheRate
+        var duration = wire / record.cacheRate
+        if bytes <= cacheBytes && (src / lanes) / fabric.gpusPerNode == (dst / lanes) / fabric.gpusPerNode && dst < gpuCount * lanes {
+            // A message in the CPU's cache regime: the node's memory moves it at the cached rate.
+            duration = wire * cacheTransferSecondsPerByte
+        }
         // The links are held for the wire bytes at the path's rate; the transfer itself may take
         // longer when one channel of the protocol cannot move data that fast.
         let end: Double = withUnsafeBytes(of: record.links) { raw in
@@ -753,7 +766,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             let m = memorySlot(ofNode: dst / lanes / fabric.gpusPerNode)
             let reduceStart = Swift.max(done, rank[dst].reduceFreeAt, link[m].freeAt)
             reduceBegin = reduceStart
-            done = reduceStart + bytes * memoryReduceSecondsPerByte
+            done = reduceStart + bytes * (bytes <= cacheBytes ? cacheReduceSecondsPerByte : memoryReduceSecondsPerByte)
             link[m].freeAt = done
             link[m].bytes += bytes
             rank[dst].reduceFreeAt = done

@@ -37,6 +37,27 @@ struct CPUClusterTests {
         #expect(abs(fabric.memoryReduceSecondsPerByte - 1 / 5e9) < 1e-20)
     }
 
+    @Test("node.memory.cache reads and writes back")
+    func cacheRegime() throws {
+        let text = Self.yaml.replacingOccurrences(of: "reduceBandwidth: 5GB/s}", with: "reduceBandwidth: 5GB/s, cache: {bytes: 256K, transferBandwidth: 40GB/s, reduceBandwidth: 50GB/s}}")
+        let t = try Topology.parse(data: Data(text.utf8), fileName: "t.yaml", format: .yaml)
+        #expect(t.node.memory?.cache == NodeMemorySpec.Regime(bytes: 256 << 10, transferGBps: 40, reduceGBps: 50))
+        #expect(try Topology.parse(data: Data(t.fileText(format: .yaml).utf8), format: .yaml) == t)
+        let fabric = try FabricMap(t)
+        #expect(fabric.memoryCache?.bytes == Double(256 << 10))
+    }
+
+    @Test("the cache regime of a calibration: the scanned sizes at least twice as fast as the probe, their median rates")
+    func calibratedCache() {
+        var m = Self.measured(across: false)  // probe transfers 9 GB/s
+        m.sizeScan = [.init(bytes: 64 << 10, transferGBps: 40, reduceGBps: 50), .init(bytes: 128 << 10, transferGBps: 30, reduceGBps: 44),
+                      .init(bytes: 256 << 10, transferGBps: 20, reduceGBps: 40), .init(bytes: 512 << 10, transferGBps: 17, reduceGBps: 9)]
+        #expect(m.cacheRegime == NodeMemorySpec.Regime(bytes: 256 << 10, transferGBps: 30, reduceGBps: 44))
+        #expect(m.topology.node.memory?.cache == m.cacheRegime)
+        m.sizeScan[0].transferGBps = 17
+        #expect(m.cacheRegime == nil, "the smallest size is not twice as fast: one regime")
+    }
+
     @Test("GPU presets have no memory link")
     func gpuUnchanged() throws {
         let fabric = try FabricMap(Topology.preset("dgx-h100")!)
@@ -49,6 +70,9 @@ struct CPUClusterTests {
         ("memory: {transferBandwidth: 0GB/s, reduceBandwidth: 5GB/s}", "node.memory.transferBandwidth"),
         ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, speed: 3}", "node.memory.speed"),
         ("memory: 9GB/s", "node.memory"),
+        ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}}", "node.memory.cache.bytes"),
+        ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: {bytes: 0, transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}}", "node.memory.cache.bytes"),
+        ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: {bytes: 64K, reduceBandwidth: 5GB/s}}", "node.memory.cache.transferBandwidth"),
     ])
     func badMemory(line: String, field: String) {
         let text = Self.yaml.replacingOccurrences(of: "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}", with: line)

@@ -29,6 +29,18 @@ struct CPUMemoryEngineTests {
         #expect(t > 3 * free)
     }
 
+    @Test("messages in the cache regime move and reduce at the cache's rates; larger ones do not")
+    func cacheRegime() throws {
+        let cache = NodeMemorySpec.Regime(bytes: 1 << 20, transferGBps: 40, reduceGBps: 20)
+        let cpu = try Simulator(fabric: Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5, cache: cache)), model: .event)
+        for (bytes, transfer, reduce) in [(2 << 20, 40e9, 20e9), (8 << 20, 10e9, 5e9)] {  // messages of 1 MiB and 4 MiB
+            let parameters = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: bytes, ranksPerNode: 2)
+            let t = try cpu.time(.ring, parameters: parameters).timeSeconds
+            let expected = 2 * Double(bytes) / transfer + Double(bytes) / reduce
+            #expect(abs(t / expected - 1) < 1e-9, "\(bytes): \(t) vs \(expected)")
+        }
+    }
+
     @Test("the parameters must match the fabric's ranks")
     func mismatch() throws {
         let cpu = try Simulator(fabric: Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5)), model: .event)
