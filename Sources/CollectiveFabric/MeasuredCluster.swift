@@ -149,7 +149,7 @@ public struct MeasuredCluster: Sendable, Hashable {
         ] + (sizeScan.isEmpty ? [] : [
             "cache: the same at smaller sizes (transfers / \(reduceType) reductions): "
                 + sizeScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", ") + ";",
-            cacheRegime.map { "sizes up to \($0.bytes) bytes moved at least \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): their median rates apply to messages up to that size." }
+            cacheRegime.map { "sizes up to \(ByteCount.format($0.bytes)) moved at least \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): their median rates apply to messages up to that size." }
                 ?? "no size moved \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): one regime.",
         ])
         comments["  stepOverhead:", default: []].insert(contentsOf: [
