@@ -11,6 +11,10 @@ public struct MeasuredCluster: Sendable, Hashable {
         /// Per rank and direction while `concurrentRanks` ranks exchange at once.
         public var concurrentGBps: Double
         public var concurrentRanks: Int
+        /// The link's rate in the file: the ping-pong's, or the rate under concurrency when that
+        /// was higher (one pair alone is never slower than under load: a lower ping-pong figure
+        /// is a busy spell of the machine).
+        public var linkGBps: Double { Swift.max(pingPongGBps, concurrentGBps) }
         /// The figures are kept to ``MeasuredCluster/significantDigits``.
         public init(latencyMicroseconds: Double, pingPongGBps: Double, concurrentGBps: Double, concurrentRanks: Int) {
             self.latencyMicroseconds = MeasuredCluster.round(latencyMicroseconds)
@@ -102,8 +106,8 @@ public struct MeasuredCluster: Sendable, Hashable {
     /// latency, and all of a node's transfers and reductions share its memory; nodes talk through
     /// one NIC each (no network switch latency: the ping-pong's latency holds it).
     public var topology: Topology {
-        let pcie = sameNode.map { LinkSpec(bandwidthGBps: $0.pingPongGBps, latencyMicroseconds: $0.latencyMicroseconds) }
-        let nic = acrossNodes.map { LinkSpec(bandwidthGBps: $0.pingPongGBps, latencyMicroseconds: $0.latencyMicroseconds) }
+        let pcie = sameNode.map { LinkSpec(bandwidthGBps: $0.linkGBps, latencyMicroseconds: $0.latencyMicroseconds) }
+        let nic = acrossNodes.map { LinkSpec(bandwidthGBps: $0.linkGBps, latencyMicroseconds: $0.latencyMicroseconds) }
         let memory = NodeMemorySpec(transferGBps: memoryTransferGBps ?? memoryCopyGBps, reduceGBps: memoryReduceGBps, cache: cacheRegime)
         let node = NodeSpec(gpuName: "CPU rank", gpuCount: ranksPerNode, nvlink: nil, pcie: pcie ?? (ranksPerNode > 1 ? nic : nil),
                             nic: nic, nicCount: nic == nil ? 0 : 1, reduceGBps: memoryReduceGBps,
@@ -124,14 +128,15 @@ public struct MeasuredCluster: Sendable, Hashable {
         if let s = sameNode {
             comments["  pcie:"] = [
                 "pcie: two ranks of one node through \(transport). latency: half the round trip of an \(latencyProbeBytes)-byte MPI_Send/MPI_Recv",
-                "ping-pong; bandwidth: \(probe) over half its round trip minus that latency (one pair alone). Under concurrency",
-                "(\(s.concurrentRanks) ranks MPI_Sendrecv \(probe) at once) each rank moved \(gbps(s.concurrentGBps)) each way: see memory.transferBandwidth.",
+                "ping-pong; bandwidth: \(probe) over half its round trip minus that latency (one pair alone: \(gbps(s.pingPongGBps))). Under concurrency",
+                "(\(s.concurrentRanks) ranks MPI_Sendrecv \(probe) at once) each rank moved \(gbps(s.concurrentGBps)) each way (see memory.transferBandwidth);",
+                "the link keeps the higher of the two (a pair alone is never slower than under load).",
             ]
         }
         if let a = acrossNodes {
             comments["  nics:"] = [
-                "nics: rank 0 and the first rank of the next node. latency and bandwidth as for pcie (ping-pong); under",
-                "concurrency (\(a.concurrentRanks) ranks exchanging with their counterpart on another node) \(gbps(a.concurrentGBps)) per rank each way.",
+                "nics: rank 0 and the first rank of the next node. latency and bandwidth as for pcie (ping-pong \(gbps(a.pingPongGBps))); under",
+                "concurrency (\(a.concurrentRanks) ranks exchanging with their counterpart on another node) \(gbps(a.concurrentGBps)) per rank each way; the higher is kept.",
             ]
         } else {
             comments["  stepOverhead:"] = ["(No nics: one node was measured. To simulate several nodes, calibrate with a hostfile over two or more.)"]
