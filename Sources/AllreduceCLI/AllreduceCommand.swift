@@ -25,6 +25,7 @@ struct AllreduceCommand: ParsableCommand {
             Topologies.self,
             Verify.self,
             MPIRun.self,
+            Calibrate.self,
             BenchKernels.self,
             BenchExecutor.self,
         ]
@@ -35,7 +36,7 @@ struct AllreduceCommand: ParsableCommand {
     static func main() {
         CrashReport.install()
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(MPIRun.withBarePredict(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             let code = exitCode(for: error)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CollectiveCore
+import CollectiveFabric
 import CollectiveKernels
 import CollectiveMPI
 import CollectivePlot
@@ -104,7 +105,10 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("test-corrupt-rank"), help: .hidden)
     var testCorruptRank: Int?
 
-    @OptionGroup var output: FormatOptions
+    @Option(name: .customLong("predict"), help: ArgumentHelp("Beside each measured row, the simulator's time for the same schedule, size, chunk and rank layout on this topology file, and the error (columns predicted_us, error; a footer with the geometric-mean |error| per algorithm). Without a file (or 'calibrate'), a calibration run (as 'allreduce calibrate') measures the cluster first.", valueName: "file.yaml"))
+    var predict: String?
+
+    @OptionGroup var output: LatencyFormatOptions
 
     @OptionGroup var plot: PlotOptions
 
@@ -309,6 +313,45 @@ extension MPIRun {
         let line = ProgressLine(label: "mpi", options: world.rank == 0 ? progress : ProgressOptions(quiet: true),
                                 totalCount: sizes.count * configuration.algorithms.count, totalWeight: sizes.reduce(0.0) { $0 + Double($1) + 1024 } * Double(configuration.algorithms.count),
                                 unit: "rows", showsEvents: false)
+        var prediction: MPIPrediction? = nil
+        var calibrated: String? = nil
+        if let predict {
+            var problem: String? = nil
+            var topology: Topology? = nil
+            var source = predict
+            if predict == MPIPrediction.calibrateFirst {
+                let probe = min(max(configuration.chunkBytes / 16 * 16, 64), 1 << 30)
+                let m = measureCluster(world, name: "calibrated", probeBytes: probe, iterations: 50, reduceType: configuration.dataType)
+                topology = m.topology
+                source = "a calibration run first"
+                calibrated = calibrationSummary(m, file: nil)
+            } else {
+                do { topology = try Topology.load(path: predict) } catch { problem = "--predict: \(error)" }
+            }
+            let perNode = min(benchmark.layout.ranksPerNode, world.size)
+            if let topology {
+                do {
+                    prediction = try MPIPrediction(topology: topology, nodes: world.size / perNode, ranksPerNode: perNode, ranks: world.size, source: source)
+                } catch { problem = "\(error)" }
+            }
+            if let failure = world.firstFailure(problem) { stop(world, failure) }
+        }
+        var predictionProblem: String? = nil
+        /// The cells of `row`: measured, then (with --predict) predicted on rank 0.
+        func cells(_ row: MPIResultRow) -> [ReportValue] {
+            guard prediction != nil else { return Self.cells(row) }
+            var predicted: Double? = nil
+            if let choice = configuration.algorithms.first(where: { Self.isRow(row, of: $0) }) {
+                let parameters = MPIAllreduceBenchmark.parameters(configuration, world: world, layout: benchmark.layout, count: row.count)
+                do {
+                    predicted = try prediction!.predict(choice, parameters: parameters, measuredMicroseconds: row.timeMeanMicroseconds)
+                } catch {
+                    predictionProblem = predictionProblem ?? "prediction failed at \(ByteCount.format(row.sizeBytes)) \(row.algorithm): \(error)"
+                }
+            }
+            return Self.cells(row) + MPIPrediction.cells(predicted: predicted, measuredMicroseconds: row.timeMeanMicroseconds)
+        }
+        var rowCells: [[ReportValue]] = []
         var printed = 0
         let columns = report(benchmark, notes: false)
         if world.rank == 0 {
@@ -318,7 +361,8 @@ extension MPIRun {
         benchmark.run { row in
             if world.rank == 0 {
                 line.finish()
-                Swift.print(columns.streamRow(Self.cells(row), index: printed, output.format), terminator: "")
+                rowCells.append(cells(row))
+                Swift.print(columns.streamRow(rowCells.last!, index: printed, output.format), terminator: "")
                 printed += 1
                 fflush(nil)
             }
@@ -327,6 +371,17 @@ extension MPIRun {
         line.finish()
         if world.rank == 0 {
             var footer = report(benchmark, notes: true)
+            if output.format == .osu {
+                for (row, cells) in zip(benchmark.rows, rowCells) {
+                    let asked = configuration.algorithms.first { Self.isRow(row, of: $0) }
+                    footer.append(cells, group: asked?.description)
+                }
+            }
+            if let prediction {
+                if let calibrated { footer.notes += calibrated.split(separator: "\n").map { String($0.dropFirst(2)) } }
+                footer.notes.append(prediction.footer(order: configuration.algorithms.map(\.description)))
+                if let predictionProblem { footer.notes.append(predictionProblem) }
+            }
             if let file = plot.plot {
                 do { try plot.write(measuredPlot(benchmark)) } catch { stop(world, "\(error)") }
                 footer.notes.append("plot: \(file) (\(plot.plotY.axisLabel) against size, measured)")
@@ -342,25 +397,15 @@ extension MPIRun {
         MPIProcess.finalize()
     }
 
-    /// Ends the run on every rank with status 1: rank 0 writes `message` as the one error line
-    /// (and flushes its report) before MPI_Finalize, whose synchronisation keeps the other ranks
-    /// from exiting first, so mpirun cannot end rank 0 before it has spoken.
-    func stop(_ world: Communicator, _ message: String) -> Never {
-        if world.rank == 0 {
-            fflush(nil)
-            var stderr = StandardError()
-            print("allreduce: error: \(AllreduceCommand.oneLine(message))", to: &stderr)
-        }
-        MPIProcess.finalize()
-        Glibc.exit(1)
-    }
+    /// Ends the run on every rank with status 1 (``mpiStop(_:_:)``).
+    func stop(_ world: Communicator, _ message: String) -> Never { mpiStop(world, message) }
 
     /// The measured rows as lines against size, one per algorithm (a schedule that fell back at
     /// small sizes, `ring->recursive-doubling`, stays on its algorithm's line).
     func measuredPlot(_ benchmark: MPIAllreduceBenchmark) -> LinePlot {
         let c = benchmark.configuration
         let lines: [(name: String, origin: LinePlot.Origin, points: [SizePoint])] = c.algorithms.map { a in
-            let rows = benchmark.rows.filter { $0.algorithm == a.description || $0.algorithm.hasPrefix(a.description + "->") }
+            let rows = benchmark.rows.filter { Self.isRow($0, of: a) }
             return (a.description, .measured, rows.map { SizePoint(bytes: $0.sizeBytes, timeSeconds: $0.timeMeanMicroseconds / 1e6, busbwGBps: $0.busbwGBps) })
         }
         let n = benchmark.world.size, nodes = benchmark.layout.nodeCount
@@ -382,6 +427,12 @@ extension MPIRun {
         return (show(mine), show(rank0))
     }
 
+    /// Whether `row` is one of algorithm `a`'s: a schedule that fell back at small counts is
+    /// named `ring->recursive-doubling`.
+    static func isRow(_ row: MPIResultRow, of a: MPIAlgorithmChoice) -> Bool {
+        row.algorithm == a.description || row.algorithm.hasPrefix(a.description + "->")
+    }
+
     static func cells(_ row: MPIResultRow) -> [ReportValue] {
         [
             .int(row.sizeBytes), .int(row.count), .text(row.dataType.rawValue), .text(row.op.rawValue), .int(-1),
@@ -400,7 +451,8 @@ extension MPIRun {
             ReportColumn(key: "iterations", title: "iters", kind: .integer),
             ReportColumn(key: "wrong", title: "#wrong", kind: .integer),
             ReportColumn(key: "mpi_ratio", title: "vs mpi", unit: "(busbw)", kind: .number(decimals: 2)),
-        ])
+        ] + (predict == nil ? [] : MPIPrediction.columns))
+        report.latencySource = "measured under mpirun, \(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s")"
         guard notes else { return report }
         let c = benchmark.configuration
         let l = benchmark.layout
@@ -419,8 +471,7 @@ extension MPIRun {
             report.notes.append("memcpy is not an allreduce: every rank copies its input to its output at the same time, the least memory traffic any allreduce needs; its busbw is the bound")
         }
         for a in c.algorithms {
-            // A schedule that fell back at small counts is named `ring->recursive-doubling`.
-            let rows = benchmark.rows.filter { $0.algorithm == a.description || $0.algorithm.hasPrefix(a.description + "->") }
+            let rows = benchmark.rows.filter { Self.isRow($0, of: a) }
             guard !rows.isEmpty else { continue }
             let avg = rows.reduce(0.0) { $0 + $1.busbwGBps } / Double(rows.count)
             report.notes.append("Avg bus bandwidth \(a.description): \(formatFixed(avg, decimals: 3))")

@@ -3,15 +3,29 @@ import CollectiveCore
 import CollectiveFabric
 import CollectiveKernels
 
-/// How results are printed: nccl-tests-style table, CSV with a header of key names, or a JSON
-/// array of objects with the same keys.
+/// How results are printed: nccl-tests-style table, CSV with a header of key names, a JSON
+/// array of objects with the same keys, or OSU's osu_allreduce latency table (only for rows of
+/// allreduce times: `mpi`, `simulate`, `sweep`).
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
-    case table, csv, json
+    case table, csv, json, osu
 }
 
-/// `--format table|csv|json`, shared by every command that prints rows.
+/// `--format table|csv|json`, shared by every command that prints rows other than allreduce times.
 struct FormatOptions: ParsableArguments {
-    @Option(name: .long, help: "Output format: table, csv or json.")
+    @Option(name: .long, help: ArgumentHelp("Output format: table, csv or json.", valueName: "table|csv|json"))
+    var format: OutputFormat = .table
+
+    func validate() throws {
+        if format == .osu {
+            throw ValidationError("--format osu prints allreduce latencies, which only 'mpi', 'simulate' and 'sweep' report; use table, csv or json")
+        }
+    }
+}
+
+/// `--format table|csv|json|osu`, for the commands whose rows are allreduce times (`mpi`,
+/// `simulate`, `sweep`).
+struct LatencyFormatOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Output format: table, csv, json, or osu (osu_allreduce's `# Size  Avg Latency(us)  Min Latency(us)  Max Latency(us)  Iterations`, one block per algorithm).", valueName: "table|csv|json|osu"))
     var format: OutputFormat = .table
 }
 
@@ -61,19 +75,40 @@ enum ReportValue {
 struct Report {
     var columns: [ReportColumn]
     var rows: [[ReportValue]] = []
+    /// Per row, the algorithm as asked for (`nccl`, `ring`), which a row may name more precisely
+    /// (`nccl(tree/LL/1ch)`, `ring->recursive-doubling`): `--format osu` prints a block per group.
+    /// Empty: the `algorithm` cell.
+    var groups: [String] = []
     var notes: [String] = []
+    /// What the times are, for the title line of each `--format osu` block, e.g. `measured under
+    /// mpirun, 2 ranks`.
+    var latencySource = ""
 
     init(columns: [ReportColumn]) { self.columns = columns }
 
-    mutating func append(_ row: [ReportValue]) {
+    /// Adds a row; `group` is the algorithm as asked for (see ``groups``), when it differs.
+    mutating func append(_ row: [ReportValue], group: String? = nil) {
         precondition(row.count == columns.count, "Report: row has \(row.count) cells for \(columns.count) columns")
+        if let group {
+            while groups.count < rows.count { groups.append(Self.text(rows[groups.count], column: "algorithm", in: columns)) }
+            groups.append(group)
+        } else if !groups.isEmpty {
+            groups.append(Self.text(row, column: "algorithm", in: columns))
+        }
         rows.append(row)
+    }
+
+    /// The text of `row`'s cell under `key`, or "" when there is no such column.
+    static func text(_ row: [ReportValue], column key: String, in columns: [ReportColumn]) -> String {
+        guard let k = columns.firstIndex(where: { $0.key == key }) else { return "" }
+        if case .text(let t) = row[k] { return t }
+        return text(row[k], columns[k].kind)
     }
 
     /// Prints the report (data to standard output, notes as described above).
     func print(_ format: OutputFormat) {
         Swift.print(render(format), terminator: "")
-        if format != .table {
+        if format == .csv || format == .json {
             var err = StandardError()
             for note in notes { Swift.print("# \(note)", to: &err) }
         }
@@ -84,7 +119,51 @@ struct Report {
         case .table: renderTable()
         case .csv: renderCSV()
         case .json: renderJSON()
+        case .osu: renderOSU()
         }
+    }
+
+    /// OSU Micro-Benchmarks' `osu_allreduce --full` table, so scripts that parse it read ours:
+    /// per algorithm (in the order they first appear), a title line, `# Datatype: ...`, the header
+    /// and one row per size, printed with OMB's `%-10d` size, `%18.2f` latencies and `%12d`
+    /// iterations (osu_util.c: `print_preamble`, `print_stats`; FIELD_WIDTH 18, FLOAT_PRECISION 2).
+    /// The notes follow as `#` lines. Min and max are the time itself, and iterations 1, when the
+    /// report has no such columns (a simulated time is one exact figure).
+    func renderOSU() -> String {
+        func column(_ key: String) -> Int? { columns.firstIndex { $0.key == key } }
+        guard let size = column("size"), let time = column("time_us") else {
+            preconditionFailure("Report.renderOSU: the report has no size or time_us column")
+        }
+        let minimum = column("time_min_us") ?? time, maximum = column("time_max_us") ?? time
+        let iterations = column("iterations")
+        func text(_ row: [ReportValue], _ k: Int) -> String { Self.text(row, column: columns[k].key, in: columns) }
+        func latency(_ row: [ReportValue], _ k: Int) -> String {
+            if case .number(let d) = row[k] { return pad(formatFixed(d, decimals: 2), 18) }
+            return pad(text(row, k), 18)
+        }
+        let group = groups.count == rows.count ? groups : rows.map { Self.text($0, column: "algorithm", in: columns) }
+        var names: [String] = []
+        for name in group where !names.contains(name) { names.append(name) }
+        var out = ""
+        for name in names {
+            let mine = rows.indices.filter { group[$0] == name }.map { rows[$0] }
+            let played = Set(mine.map { Self.text($0, column: "algorithm", in: columns) }).subtracting([name]).sorted()
+            let source = [latencySource] + (played.isEmpty ? [] : ["played as " + played.joined(separator: ", ")])
+            out += "# Allreduce Latency Test: \(name.isEmpty ? "allreduce" : name)"
+                + (source.allSatisfy(\.isEmpty) ? "" : " (\(source.filter { !$0.isEmpty }.joined(separator: "; ")))") + "\n"
+            if let first = mine.first, columns.contains(where: { $0.key == "type" }) {
+                let op = Self.text(first, column: "redop", in: columns)
+                out += "# Datatype: \(Self.text(first, column: "type", in: columns))\(op.isEmpty ? "" : ", op \(op)").\n"
+            }
+            out += "# Size".leftAligned(10) + pad("Avg Latency(us)", 18) + pad("Min Latency(us)", 18)
+                + pad("Max Latency(us)", 18) + pad("Iterations", 12) + "\n"
+            for row in mine {
+                out += text(row, size).leftAligned(10) + latency(row, time) + latency(row, minimum)
+                    + latency(row, maximum) + pad(iterations.map { text(row, $0) } ?? "1", 12) + "\n"
+            }
+        }
+        for note in notes { out += "# \(note)\n" }
+        return out
     }
 
     func renderTable() -> String {
@@ -150,6 +229,7 @@ struct Report {
                 + "# " + zip(columns.map(\.unit), w).map { pad($0, $1) }.joined(separator: "  ") + "\n"
         case .csv: return columns.map(\.key).joined(separator: ",") + "\n"
         case .json: return "["
+        case .osu: return ""  // grouped by algorithm: everything comes with the footer
         }
     }
 
@@ -165,13 +245,17 @@ struct Report {
         case .json:
             let fields = zip(columns, row).map { col, v in "\"\(col.key)\": \(Self.json(v))" }
             return (index == 0 ? "\n" : ",\n") + "  {" + fields.joined(separator: ", ") + "}"
+        case .osu: return ""
         }
     }
 
     /// What follows the last of `rowCount` streamed rows: the notes (on standard error in CSV and
-    /// JSON, as ``print(_:)`` puts them) and the closing `]`.
+    /// JSON, as ``print(_:)`` puts them) and the closing `]`. In `osu` form, which groups the rows
+    /// by algorithm, nothing was streamed: this report's ``rows`` are printed here.
     func streamFooter(_ format: OutputFormat, rowCount: Int) {
         switch format {
+        case .osu:
+            Swift.print(renderOSU(), terminator: "")
         case .table:
             Swift.print(notes.map { "# \($0)\n" }.joined(), terminator: "")
         case .csv, .json:
@@ -197,6 +281,13 @@ struct Report {
         case .number(let d): return d.isFinite ? "\(d)" : "null"
         case .text(let s): return jsonQuote(s)
         }
+    }
+}
+
+extension String {
+    /// Left-aligns the string in `width` characters (C's `%-*s`).
+    fileprivate func leftAligned(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }
 

@@ -518,7 +518,7 @@ struct Simulate: ParsableCommand {
     @Option(name: .long, help: "nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), nccl:ring, nccl:tree, nccl:nvls, nccl:nvls-tree, nccl:collnet (SHARP across nodes), ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree, nccl-collnet, or auto (the fastest textbook schedule; the default on switch).")
     var algorithm: String?
 
-    @OptionGroup var output: FormatOptions
+    @OptionGroup var output: LatencyFormatOptions
 
     @Option(name: .long, help: ArgumentHelp("Also write the played schedule as a Chrome/Perfetto trace (open it in ui.perfetto.dev): a track per rank, per link with its utilization, and the critical path. Event model, --links fifo.", valueName: "file.json"))
     var trace: String?
@@ -551,12 +551,13 @@ struct Simulate: ParsableCommand {
     func run() throws {
         var (sim, bytes, choice) = try prepare()
         var report = Report(columns: sim.columns)
+        report.latencySource = "simulated on \(sim.clusterName)"
         let line = ProgressLine(label: "simulate", options: progress)
         sim.observer = line.observer
         let m: (row: [ReportValue], outcome: SimulationOutcome, candidates: [SimulationOutcome])
         do { m = try sim.measure(choice, bytes: bytes) } catch { line.finish(); throw error }
         line.finish()
-        report.append(m.row)
+        report.append(m.row, group: choice.name)
         report.notes.append(sim.topologyNote)
         report.notes.append(sim.bottleneckNote)
         if m.candidates.count > 1 {

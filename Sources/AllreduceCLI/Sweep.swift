@@ -39,7 +39,7 @@ struct Sweep: ParsableCommand {
 
     var algorithmList: String { algorithm ?? (cluster.topology.lowercased() == "switch" ? "ring,tree,auto" : "nccl") }
 
-    @OptionGroup var output: FormatOptions
+    @OptionGroup var output: LatencyFormatOptions
 
     @OptionGroup var plot: PlotOptions
 
@@ -108,6 +108,7 @@ struct Sweep: ParsableCommand {
     func run() throws {
         var (sim, choices, sizes) = try prepare()
         var report = Report(columns: sim.columns)
+        report.latencySource = "simulated on \(sim.clusterName)"
         var busSums = [Double](repeating: 0, count: choices.count)
         var fastestBySize: [(size: Int, name: String)] = []
         var lines = [[SizePoint]](repeating: [], count: choices.count)
@@ -123,7 +124,7 @@ struct Sweep: ParsableCommand {
             for (i, c) in choices.enumerated() {
                 let m = try sim.measure(c, bytes: bytes)
                 line.completed(weight: weight(bytes))
-                report.append(m.row)
+                report.append(m.row, group: c.name)
                 if case .number(let bus) = m.row[8] {
                     busSums[i] += bus
                     if case .int(let b) = m.row[0] { lines[i].append(SizePoint(bytes: b, timeSeconds: m.outcome.timeSeconds, busbwGBps: bus)) }

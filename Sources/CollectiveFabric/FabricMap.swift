@@ -7,6 +7,7 @@
 ///                mesh fabric:     one link per ordered GPU pair (a, b)        (gpus x gpus)
 ///                PCIe: GPU g up (to NIC / host), GPU g down                   (2 x gpus, if any)
 ///                NIC k transmit (into its leaf), NIC k receive                (2 x nics)
+///                the node's memory (a CPU node, ``NodeSpec/memory``)          (1, if any)
 ///     per leaf:  uplink s (leaf -> spine s), downlink s (spine s -> leaf)     (2 x uplinks)
 ///
 /// Paths, in order:
@@ -14,6 +15,7 @@
 ///     same node, NVSwitch:  [out(a), in(b)]                 NVLink latency
 ///     same node, mesh pair: [pair(a, b)]                    NVLink latency
 ///     same node, otherwise: [pcieUp(a), pcieDown(b)]        PCIe latency
+///     same node, with memory: the path above + [memory]     at most the memory's transfer rate
 ///     other node:           [pcieUp(a)?, tx(nic a), leafUp?, leafDown?, rx(nic b), pcieDown(b)?]
 ///                           2 x PCIe + NIC latency + 1 switch hop (same leaf) or 3 (via a spine)
 ///
@@ -85,6 +87,7 @@ public struct FabricMap: Sendable {
     @usableFromInline let _nicTx: Int
     @usableFromInline let _nicRx: Int
     @usableFromInline let _nicCount: Int
+    @usableFromInline let _memory: Int     // offset of the node's memory link, -1 if none
     @usableFromInline let _leafBase: Int
     @usableFromInline let _leavesPerRail: Int
     @usableFromInline let _leafPorts: Int
@@ -149,7 +152,12 @@ public struct FabricMap: Sendable {
         if node.pcie != nil { _pcieUp = offset; _pcieDown = offset + g; offset += 2 * g } else { _pcieUp = -1; _pcieDown = -1 }
         _nicCount = node.nic == nil ? 0 : node.nicCount
         _nicTx = offset; _nicRx = offset + _nicCount; offset += 2 * _nicCount
+        if node.memory != nil { _memory = offset; offset += 1 } else { _memory = -1 }
         linksPerNode = offset
+        memoryReduceSecondsPerByte = node.memory.map { 1 / ($0.reduceGBps * 1e9) } ?? 0
+        memoryCache = node.memory?.cache.map {
+            (bytes: Double($0.bytes), transferSecondsPerByte: 1 / ($0.transferGBps * 1e9), reduceSecondsPerByte: 1 / ($0.reduceGBps * 1e9))
+        }
 
         var mesh: [Int32] = []
         if let nv = node.nvlink, nv.fabric == .mesh {
@@ -180,6 +188,7 @@ public struct FabricMap: Sendable {
                 } else {
                     throw TopologyError(field: "node.nvlink", message: "GPU \(a) cannot reach GPU \(b)")
                 }
+                if let memory = node.memory { bps[i] = min(bps[i], memory.transferGBps * 1e9) }
             }
         }
         _intraFirst = first; _intraSecond = second; _intraBytesPerSecond = bps; _intraLatencySeconds = lat
@@ -336,6 +345,7 @@ public struct FabricMap: Sendable {
             if f >= 0 { links[0] = base + f; n = 1 }
             let s = _intraSecond[i]
             if s >= 0 { links[n] = base + s; n += 1 }
+            if _memory >= 0 { links[n] = base + _memory; n += 1 }
             return (n, _intraBytesPerSecond[i], _intraLatencySeconds[i])
         }
         let srcBase = srcNode * linksPerNode, dstBase = dstNode * linksPerNode
@@ -387,12 +397,14 @@ public struct FabricMap: Sendable {
         case nicReceive = "NIC rx"
         case leafUplink = "leaf uplink"
         case spineDownlink = "spine downlink"
+        case memory = "memory"
     }
 
     /// The kind of link `id`.
     public func linkClass(_ id: Int) -> LinkClass {
         if id >= _leafBase { return (id - _leafBase) % 2 == 0 ? .leafUplink : .spineDownlink }
         let o = id % linksPerNode
+        if o == _memory { return .memory }
         if o >= _nicTx { return o - _nicTx < _nicCount ? .nicTransmit : .nicReceive }
         if _pcieUp >= 0 && o >= _pcieUp { return .pcie }
         return .nvlink
@@ -409,6 +421,7 @@ public struct FabricMap: Sendable {
         switch linkClass(id) {
         case .nicTransmit, .nicReceive, .leafUplink, .spineDownlink: return node.nic?.achievableBytesPerSecond ?? 0
         case .pcie: return node.pcie?.achievableBytesPerSecond ?? 0
+        case .memory: return (node.memory?.transferGBps ?? 0) * 1e9
         case .nvlink:
             guard let nv = node.nvlink else { return 0 }
             if nv.fabric == .nvswitch { return nv.portAchievableGBps * 1e9 }
@@ -425,6 +438,7 @@ public struct FabricMap: Sendable {
             return "leaf \(leaf) \(r % 2 == 0 ? "uplink" : "downlink") \(s)"
         }
         let node = id / linksPerNode, o = id % linksPerNode, g = gpusPerNode
+        if o == _memory { return "node \(node) memory" }
         if o >= _nicTx { let k = o - _nicTx; return k < _nicCount ? "node \(node) nic \(k) tx" : "node \(node) nic \(k - _nicCount) rx" }
         if _pcieUp >= 0 && o >= _pcieUp { let k = o - _pcieUp; return k < g ? "node \(node) gpu \(k) pcie up" : "node \(node) gpu \(k - g) pcie down" }
         if topology.node.nvlink?.fabric == .mesh { return "node \(node) nvlink \(o / g)->\(o % g)" }
@@ -453,6 +467,18 @@ public struct FabricMap: Sendable {
         let alpha = leafCount > 1 || (_rail && _nicCount > 1) ? _interLatencyViaSpine : _interLatencySameLeaf
         return (alpha, _interBytesPerSecond > 0 ? 1 / _interBytesPerSecond : .infinity)
     }
+
+    /// Node `node`'s memory link (``NodeSpec/memory``), or -1 when the nodes have none.
+    @inlinable
+    public func memoryLink(ofNode node: Int) -> Int { _memory < 0 ? -1 : node * linksPerNode + _memory }
+
+    /// Seconds per byte of one operand a reduction holds its node's memory link (the memory's
+    /// reduction rate, which all the node's ranks share); 0 without a memory link.
+    public let memoryReduceSecondsPerByte: Double
+
+    /// The memory's cache regime (``NodeMemorySpec/cache``): messages of at most `bytes` cross a
+    /// node's memory at these seconds per byte, transfers and reductions (nil: one regime).
+    public let memoryCache: (bytes: Double, transferSecondsPerByte: Double, reduceSecondsPerByte: Double)?
 
     /// Seconds per byte of one operand a GPU takes to reduce (0 when reductions are free).
     public var gammaSecondsPerByte: Double {

@@ -26,6 +26,12 @@ import Yams
 ///         "pcie": { "kind": "pcie-gen5", ... },     optional, same link fields
 ///         "nics": { "count": 8, "kind": "ib-ndr", ... },  optional (required for several nodes)
 ///         "reduceBandwidth": "1117GB/s",            optional: GPU reduction rate (absent: free)
+///         "memory": {                               optional: a CPU node's memory, shared by its ranks
+///           "transferBandwidth": "9GB/s",           same-node transfers of all ranks together
+///           "reduceBandwidth": "12GB/s",            reductions of all ranks together (one operand)
+///           "cache": {"bytes": "256K",              optional: the rates of messages up to this size
+///                     "transferBandwidth": "40GB/s", "reduceBandwidth": "50GB/s"}
+///         },                                        (NodeMemorySpec; `allreduce calibrate` writes it)
 ///         "stepOverhead": "1us"                     optional (default 1us)
 ///       },
 ///       "network": {                                optional
@@ -136,6 +142,14 @@ extension Topology {
             nodeFields.append("    \"nics\": {" + (["\"count\": \(node.nicCount)"] + Self.linkFields(nic)).joined(separator: ", ") + "}")
         }
         if let r = node.reduceGBps { nodeFields.append("    \"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(r))\"") }
+        if let m = node.memory {
+            let cache = m.cache.map {
+                ", \"cache\": {\"bytes\": \"\(ByteCount.format($0.bytes))\", \"transferBandwidth\": \"\(PhysicalUnit.formatBandwidth($0.transferGBps))\", "
+                    + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth($0.reduceGBps))\"}"
+            } ?? ""
+            nodeFields.append("    \"memory\": {\"transferBandwidth\": \"\(PhysicalUnit.formatBandwidth(m.transferGBps))\", "
+                              + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(m.reduceGBps))\"\(cache)}")
+        }
         nodeFields.append("    \"stepOverhead\": \"\(PhysicalUnit.formatLatency(node.stepOverheadMicroseconds))\"")
         lines.append(nodeFields.joined(separator: ",\n"))
         lines.append("  },")
@@ -327,7 +341,7 @@ struct _Reader {
         guard nodes >= 1 else { throw fail(["nodes"], "must be at least 1, got \(nodes)") }
         guard top["node"] != nil else { throw fail(["node"], "missing field") }
         let n = try object(top["node"], ["node"])
-        try checkKeys(n, ["gpu", "gpus", "nvlink", "pcie", "nics", "reduceBandwidth", "stepOverhead"], ["node"])
+        try checkKeys(n, ["gpu", "gpus", "nvlink", "pcie", "nics", "reduceBandwidth", "memory", "stepOverhead"], ["node"])
         let gpus = try int(n, "gpus", ["node"])
         guard gpus >= 1 else { throw fail(["node", "gpus"], "must be at least 1, got \(gpus)") }
         let gpuName = try string(n, "gpu", ["node"]) ?? "GPU"
@@ -387,6 +401,25 @@ struct _Reader {
         let reduce = try bandwidth(n, "reduceBandwidth", ["node"])
         if let reduce, reduce <= 0 { throw fail(["node", "reduceBandwidth"], "must be positive") }
         let overhead = try latency(n, "stepOverhead", ["node"]) ?? Topology.defaultStepOverheadMicroseconds
+        var memory: NodeMemorySpec?
+        if n["memory"] != nil {
+            let path = ["node", "memory"]
+            let o = try object(n["memory"], path)
+            try checkKeys(o, ["transferBandwidth", "reduceBandwidth", "cache"], path)
+            guard let transfer = try bandwidth(o, "transferBandwidth", path) else { throw fail(path + ["transferBandwidth"], "missing field") }
+            guard let reduce = try bandwidth(o, "reduceBandwidth", path) else { throw fail(path + ["reduceBandwidth"], "missing field") }
+            memory = NodeMemorySpec(transferGBps: transfer, reduceGBps: reduce)
+            if o["cache"] != nil {
+                let cpath = path + ["cache"]
+                let c = try object(o["cache"], cpath)
+                try checkKeys(c, ["bytes", "transferBandwidth", "reduceBandwidth"], cpath)
+                guard let text = try string(c, "bytes", cpath) else { throw fail(cpath + ["bytes"], "missing field (a size such as \"256K\")") }
+                guard case .success(let bytes) = ByteCount.parse(text), bytes >= 1 else { throw fail(cpath + ["bytes"], "expected a size of at least 1 byte such as \"256K\", got '\(text)'") }
+                guard let t = try bandwidth(c, "transferBandwidth", cpath) else { throw fail(cpath + ["transferBandwidth"], "missing field") }
+                guard let r = try bandwidth(c, "reduceBandwidth", cpath) else { throw fail(cpath + ["reduceBandwidth"], "missing field") }
+                memory!.cache = NodeMemorySpec.Regime(bytes: bytes, transferGBps: t, reduceGBps: r)
+            }
+        }
 
         var network = NetworkSpec(leafPorts: 32, oversubscription: 1, railOptimized: false,
                                   switchLatencyMicroseconds: nic?.kind?.switchHopLatencyMicroseconds ?? 0.13,
@@ -415,7 +448,7 @@ struct _Reader {
         var t = Topology(
             name: name, summary: summary, nodeCount: nodes,
             node: NodeSpec(gpuName: gpuName, gpuCount: gpus, nvlink: nvlink, pcie: pcie, nic: nic, nicCount: nicCount,
-                           reduceGBps: reduce, stepOverheadMicroseconds: overhead),
+                           reduceGBps: reduce, stepOverheadMicroseconds: overhead, memory: memory),
             network: network)
         t.faults = faults
         do {

@@ -73,9 +73,13 @@ public struct NodeSpec: Sendable, Hashable {
     public var reduceGBps: Double?
     /// Software time to launch one step (kernel or proxy hand-off), microseconds.
     public var stepOverheadMicroseconds: Double
+    /// A CPU node's memory, shared by its ranks' same-node transfers and reductions (nil: GPUs,
+    /// whose links and reductions do not share one resource).
+    public var memory: NodeMemorySpec?
 
     public init(gpuName: String, gpuCount: Int, nvlink: NVLinkSpec?, pcie: LinkSpec?, nic: LinkSpec?, nicCount: Int,
-                reduceGBps: Double?, stepOverheadMicroseconds: Double) {
+                reduceGBps: Double?, stepOverheadMicroseconds: Double, memory: NodeMemorySpec? = nil) {
+        self.memory = memory
         self.gpuName = gpuName
         self.gpuCount = gpuCount
         self.nvlink = nvlink
@@ -260,6 +264,15 @@ public struct Topology: Sendable, Hashable {
             }
         }
         if let r = node.reduceGBps { try checkBandwidth(r, "node.reduceBandwidth") }
+        if let m = node.memory {
+            try checkBandwidth(m.transferGBps, "node.memory.transferBandwidth")
+            try checkBandwidth(m.reduceGBps, "node.memory.reduceBandwidth")
+            if let c = m.cache {
+                guard c.bytes >= 1 else { throw TopologyError(field: "node.memory.cache.bytes", message: "must be at least 1, got \(c.bytes)") }
+                try checkBandwidth(c.transferGBps, "node.memory.cache.transferBandwidth")
+                try checkBandwidth(c.reduceGBps, "node.memory.cache.reduceBandwidth")
+            }
+        }
         try checkLatency(node.stepOverheadMicroseconds, "node.stepOverhead")
         // Reachability inside a node: NVSwitch and PCIe join every pair; a mesh only its pairs.
         if node.pcie == nil && node.gpuCount > 1 {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Parses and prints the physical quantities of topology files and command-line options:
 /// bandwidths (`100GB/s`, `400Gb/s`, `12.5 GBps`, `800Mb/s`) and latencies (`2us`, `500ns`,
 /// `1.5µs`, `0.1ms`). Bandwidth prefixes are decimal (G = 1e9), as link rates are quoted.
@@ -65,6 +67,12 @@ public enum PhysicalUnit {
             return "\(shortest(microseconds * 1000))ns"
         }
         return "\(shortest(microseconds))us"
+    }
+
+    /// `x` rounded to `digits` significant digits (a measured figure as a file shows it).
+    public static func rounded(_ x: Double, significantDigits digits: Int) -> Double {
+        guard x.isFinite, x != 0 else { return x }
+        return Double(String(format: "%.\(digits)g", x)) ?? x
     }
 
     /// `12.5`, `50` (no trailing `.0`).

@@ -147,7 +147,8 @@ public final class MPIAllreduceBenchmark {
         return nil
     }
 
-    static func parameters(_ c: MPIRunConfiguration, world: Communicator, layout: MPINodeLayout, count: Int) -> ScheduleParameters {
+    /// The schedule parameters a run plays for `count` elements per rank (what `--predict` simulates).
+    public static func parameters(_ c: MPIRunConfiguration, world: Communicator, layout: MPINodeLayout, count: Int) -> ScheduleParameters {
         ScheduleParameters(
             rankCount: world.size, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
             chunkBytes: c.chunkBytes, ranksPerNode: min(layout.ranksPerNode, world.size),

@@ -31,6 +31,11 @@ import Darwin
 ///   `max(arrival, start + bytes / reduceRate)`: it costs nothing extra while the GPU reduces
 ///   faster than the link delivers, and bounds the step when it does not. A copying receive
 ///   completes on arrival.
+/// - On CPU nodes (``NodeMemorySpec``, a memory link per node that same-node transfers cross) a
+///   reducing receive reduces *after* its data has arrived, as a CPU rank under MPI does, holding
+///   its node's memory link for `bytes / memory reduction rate`: the ranks of a node share it with
+///   each other's reductions and same-node transfers. Messages of at most the memory's cache size
+///   (``NodeMemorySpec/cache``) move and reduce at the cache's rates.
 /// - Send and receive complete together (the sender's buffer is reusable once the receiver has
 ///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer. A staged
 ///   receive (``Step/reduceAfter``) completes at its transfer's event or, if later, when the
@@ -377,6 +382,14 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let endpointCount: Int
     @usableFromInline let elementSizeBytes: Double
     @usableFromInline let gammaSecondsPerByte: Double
+    /// A CPU node's memory (``NodeMemorySpec``): seconds per byte a reduction holds its node's
+    /// memory link (0: no memory link, reductions stream with the data at gamma).
+    @usableFromInline let memoryReduceSecondsPerByte: Double
+    /// The memory's cache regime: messages of at most `cacheBytes` (0: none) cross a node's
+    /// memory at these seconds per byte.
+    @usableFromInline let cacheBytes: Double
+    @usableFromInline let cacheTransferSecondsPerByte: Double
+    @usableFromInline let cacheReduceSecondsPerByte: Double
     /// The protocol's figures: hop latency by path kind, wire bytes per payload byte, and the
     /// least time per payload byte of one channel (0: no cap).
     @usableFromInline let timing: ProtocolTiming?
@@ -466,6 +479,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         rankCount = endpointCount * lanes
         self.elementSizeBytes = Double(elementSizeBytes)
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
+        memoryReduceSecondsPerByte = fabric.memoryReduceSecondsPerByte
+        cacheBytes = fabric.memoryCache?.bytes ?? 0
+        cacheTransferSecondsPerByte = fabric.memoryCache?.transferSecondsPerByte ?? 0
+        cacheReduceSecondsPerByte = fabric.memoryCache?.reduceSecondsPerByte ?? 0
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
         progressHotBytes = Swift.min(RankProgress<Steps>._hotBytes, progressStride, 256)
@@ -738,6 +755,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         var latency = record.cacheLatency
         let wire = bytes * wireFactor
         var duration = wire / record.cacheRate
+        if bytes <= cacheBytes && (src / lanes) / fabric.gpusPerNode == (dst / lanes) / fabric.gpusPerNode && dst < gpuCount * lanes {
+            // A message in the CPU's cache regime: the node's memory moves it at the cached rate.
+            duration = wire * cacheTransferSecondsPerByte
+        }
         var notBefore = now, slowdown = 1.0
         if timesRanks { (notBefore, slowdown, latency) = _rankFaults(src: src, dst: dst, latency: latency); duration *= slowdown }
         // The links serve the transfer in path order, each for the wire bytes at the path's rate
@@ -759,7 +780,17 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         }
         var done = end + latency
         var reduceBegin: Double? = nil
-        if reduce && gammaSecondsPerByte > 0 && dst < gpuCount * lanes {
+        if reduce && memoryReduceSecondsPerByte > 0 && dst < gpuCount * lanes {
+            // A CPU rank reduces the received buffer once it has arrived, after its previous
+            // reduction, holding its node's memory link (shared with the node's transfers).
+            let m = memorySlot(ofNode: dst / lanes / fabric.gpusPerNode)
+            let reduceStart = Swift.max(done, rank[dst].reduceFreeAt, link[m].freeAt)
+            reduceBegin = reduceStart
+            done = reduceStart + bytes * (bytes <= cacheBytes ? cacheReduceSecondsPerByte : memoryReduceSecondsPerByte)
+            link[m].freeAt = done
+            link[m].bytes += bytes
+            rank[dst].reduceFreeAt = done
+        } else if reduce && gammaSecondsPerByte > 0 && dst < gpuCount * lanes {
             // (A switch adds what its ports bring in at their rate: no GPU reduction to time.)
             let begin = end - Swift.max(duration, bytes * channelSecondsPerByte)
             let reduceStart = Swift.max(begin + latency, rank[dst].reduceFreeAt)
@@ -811,6 +842,17 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         }
         let jitter = faults.jitter.map { $0.seconds(forUniform: jitterRandom.nextUnit()) } ?? 0
         return (notBefore, slowdown, latency + jitter)
+    }
+
+    /// The link record of node `node`'s memory link (the fabric has one).
+    @inlinable
+    mutating func memorySlot(ofNode node: Int) -> Int {
+        let fabricLink = fabric.memoryLink(ofNode: node)
+        if linkSlot[fabricLink] < 0 {
+            linkSlot[fabricLink] = Int32(truncatingIfNeeded: linkSlotsUsed)
+            linkSlotsUsed += 1
+        }
+        return Int(linkSlot[fabricLink])
     }
 
     /// Tells the observer about a transfer that started (out of line: a run nobody watches keeps

@@ -78,7 +78,7 @@ public enum PublishedMeasurements {
         /// simulated / published - 1.
         public var error: Double { simulated / point.value - 1 }
         /// |ln(simulated / published)|: the error as a ratio, the same for 2x over and 2x under.
-        public var logError: Double { abs(log(simulated / point.value)) }
+        public var logError: Double { PredictionError.logError(predicted: simulated, measured: point.value) }
     }
 
     /// Simulates `point` as a new user would: the preset with `nodes` nodes, using the first
@@ -135,8 +135,8 @@ public enum PublishedMeasurements {
         if large.isEmpty { median = 0 }
         else if large.count % 2 == 1 { median = large[large.count / 2] }
         else { median = (large[large.count / 2 - 1] + large[large.count / 2]) / 2 }
-        let meanLog = comparisons.isEmpty ? 0 : comparisons.map(\.logError).reduce(0, +) / Double(comparisons.count)
-        return Summary(medianLargeBusbwError: median, largeCount: large.count, geometricMeanError: exp(meanLog) - 1, count: comparisons.count)
+        return Summary(medianLargeBusbwError: median, largeCount: large.count,
+                       geometricMeanError: PredictionError.geometricMean(logErrors: comparisons.map(\.logError)), count: comparisons.count)
     }
 }
 

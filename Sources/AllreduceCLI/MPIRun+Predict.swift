@@ -1,0 +1,81 @@
+import ArgumentParser
+import CollectiveCore
+import CollectiveFabric
+import CollectiveKernels
+import CollectiveMPI
+import CollectiveSim
+
+extension MPIRun {
+    /// `--predict` given without a file (last, or followed by another option) reads as
+    /// `--predict calibrate`: ArgumentParser has no option with an optional value.
+    static func withBarePredict(_ arguments: [String]) -> [String] {
+        guard arguments.first == "mpi" else { return arguments }
+        var out: [String] = []
+        for (k, a) in arguments.enumerated() {
+            out.append(a)
+            if a == "--predict" && (k + 1 == arguments.count || arguments[k + 1].hasPrefix("-")) { out.append(MPIPrediction.calibrateFirst) }
+        }
+        return out
+    }
+}
+
+/// `allreduce mpi --predict [FILE]`: the simulator's time for the schedule each measured row ran
+/// (same algorithm, size, chunk, channels and rank layout) on the topology in FILE, or on the
+/// cluster a calibration run measures first.
+struct MPIPrediction {
+    /// The `--predict` value that calibrates first.
+    static let calibrateFirst = "calibrate"
+
+    let simulator: Simulator
+    /// Where the topology came from, for the footer.
+    let source: String
+    /// Per algorithm (as asked), the |ln(predicted / measured)| of its rows.
+    var logErrors: [String: [Double]] = [:]
+
+    /// The run's cluster from `topology`: its nodes and ranks per node as MPI reports them (a
+    /// CPU cluster file describes one node of ranks sharing its memory; the count follows the run).
+    init(topology file: Topology, nodes: Int, ranksPerNode: Int, ranks: Int, source: String) throws {
+        guard nodes * ranksPerNode == ranks else {
+            throw CLIError("--predict needs the same number of ranks on every node (\(ranks) ranks, \(ranksPerNode) on the first of \(nodes) nodes)")
+        }
+        var t = file.with(nodes: nodes)
+        t.node.gpuCount = ranksPerNode
+        t.node.nicCount = min(t.node.nicCount, ranksPerNode)
+        if t.node.nvlink?.fabric == .mesh { t.node.nvlink!.pairs = t.node.nvlink!.pairs.filter { $0.a < ranksPerNode && $0.b < ranksPerNode } }
+        let fabric: FabricMap
+        do { fabric = try FabricMap(t) } catch { throw CLIError("--predict: \(source): \(error)") }
+        simulator = Simulator(fabric: fabric, model: .event)
+        self.source = source
+    }
+
+    /// The predicted time of `algorithm` for `parameters`, microseconds, and records its error
+    /// against `measuredMicroseconds` under `group` (nil for rows no schedule ran: mpi, memcpy).
+    mutating func predict(_ choice: MPIAlgorithmChoice, parameters: ScheduleParameters, measuredMicroseconds: Double) throws -> Double? {
+        guard case .schedule(let algorithm) = choice else { return nil }
+        let predicted = try simulator.time(algorithm, parameters: parameters).timeSeconds * 1e6
+        if measuredMicroseconds > 0 && predicted > 0 {
+            logErrors[choice.description, default: []].append(PredictionError.logError(predicted: predicted, measured: measuredMicroseconds))
+        }
+        return predicted
+    }
+
+    /// The footer line: geometric-mean |error| per algorithm, in `order`.
+    func footer(order: [String]) -> String {
+        let parts = order.compactMap { name in
+            logErrors[name].map { "\(name) \(formatFixed(PredictionError.geometricMean(logErrors: $0) * 100, decimals: 1))% (\($0.count) sizes)" }
+        }
+        return "predicted by the event model on \(source) (\(simulator.fabric.topology.name)); geometric-mean |error| exp(mean |ln(predicted/measured)|) - 1: " + (parts.isEmpty ? "no schedule rows" : parts.joined(separator: ", "))
+    }
+
+    /// The two columns `--predict` adds.
+    static let columns = [
+        ReportColumn(key: "predicted_us", title: "predicted", unit: "(us)", kind: .number(decimals: 2)),
+        ReportColumn(key: "error", title: "error", unit: "(%)", kind: .number(decimals: 1)),
+    ]
+
+    /// The cells of those columns: the prediction and (predicted - measured) / measured in percent.
+    static func cells(predicted: Double?, measuredMicroseconds: Double) -> [ReportValue] {
+        guard let predicted else { return [.number(.nan), .number(.nan)] }
+        return [.number(predicted), .number((predicted / measuredMicroseconds - 1) * 100)]
+    }
+}

@@ -1,0 +1,173 @@
+/// A CPU cluster as `allreduce calibrate` measured it under mpirun, and the topology file that
+/// describes it: the node's ranks as its "GPUs", the same-node transport as the node's `pcie`
+/// link (one per rank, each way), the network as one NIC per node, the node's memory as the
+/// shared resource of ``NodeMemorySpec``, and the runner's per-step overhead.
+public struct MeasuredCluster: Sendable, Hashable {
+    /// One pair class's figures.
+    public struct Pair: Sendable, Hashable {
+        public var latencyMicroseconds: Double
+        /// One pair alone (ping-pong).
+        public var pingPongGBps: Double
+        /// Per rank and direction while `concurrentRanks` ranks exchange at once.
+        public var concurrentGBps: Double
+        public var concurrentRanks: Int
+        /// The link's rate in the file: the ping-pong's, or the rate under concurrency when that
+        /// was higher (one pair alone is never slower than under load: a lower ping-pong figure
+        /// is a busy spell of the machine).
+        public var linkGBps: Double { Swift.max(pingPongGBps, concurrentGBps) }
+        /// The figures are kept to ``MeasuredCluster/significantDigits``.
+        public init(latencyMicroseconds: Double, pingPongGBps: Double, concurrentGBps: Double, concurrentRanks: Int) {
+            self.latencyMicroseconds = MeasuredCluster.round(latencyMicroseconds)
+            self.pingPongGBps = MeasuredCluster.round(pingPongGBps)
+            self.concurrentGBps = MeasuredCluster.round(concurrentGBps)
+            self.concurrentRanks = concurrentRanks
+        }
+    }
+
+    public var name: String
+    /// Node host names, in node order.
+    public var hostnames: [String]
+    public var ranksPerNode: Int
+    /// What carried same-node messages (`--mca btl` as given, or "Open MPI's default").
+    public var transport: String
+    /// Bytes of the bandwidth probes and of the latency probe.
+    public var probeBytes: Int
+    public var latencyProbeBytes: Int
+    public var sameNode: Pair?
+    public var acrossNodes: Pair?
+    /// What the node's ranks get together: copies, same-node transfers (payload), reductions
+    /// (one operand) of ``reduceType``, GB/s.
+    public var memoryCopyGBps: Double
+    public var memoryTransferGBps: Double?
+    public var memoryReduceGBps: Double
+    /// The element type whose reduction rate the file uses, and every type's rate (comments).
+    public var reduceType: String
+    public var reduceGBpsByType: [String: Double]
+    public var singleRankReduceGBps: Double
+    public var stepOverheadMicroseconds: Double
+    /// Message sizes below the probe: the node's transfer and reduction rates (every rank at once).
+    public var sizeScan: [Scan]
+    public struct Scan: Sendable, Hashable {
+        public var bytes: Int
+        public var transferGBps: Double
+        public var reduceGBps: Double
+        public init(bytes: Int, transferGBps: Double, reduceGBps: Double) {
+            self.bytes = bytes
+            self.transferGBps = MeasuredCluster.round(transferGBps)
+            self.reduceGBps = MeasuredCluster.round(reduceGBps)
+        }
+    }
+    /// How the overhead was measured: ring steps per run and time per step.
+    public var overheadProbe: String
+
+    public init(name: String, hostnames: [String], ranksPerNode: Int, transport: String, probeBytes: Int, latencyProbeBytes: Int, sameNode: Pair?, acrossNodes: Pair?,
+                memoryCopyGBps: Double, memoryTransferGBps: Double?, memoryReduceGBps: Double, reduceType: String,
+                reduceGBpsByType: [String: Double], singleRankReduceGBps: Double, stepOverheadMicroseconds: Double, sizeScan: [Scan] = [], overheadProbe: String) {
+        self.sizeScan = sizeScan
+        self.name = name
+        self.hostnames = hostnames
+        self.ranksPerNode = ranksPerNode
+        self.transport = transport
+        self.probeBytes = probeBytes
+        self.latencyProbeBytes = latencyProbeBytes
+        self.sameNode = sameNode
+        self.acrossNodes = acrossNodes
+        self.memoryCopyGBps = Self.round(memoryCopyGBps)
+        self.memoryTransferGBps = memoryTransferGBps.map(Self.round)
+        self.memoryReduceGBps = Self.round(memoryReduceGBps)
+        self.reduceType = reduceType
+        self.reduceGBpsByType = reduceGBpsByType.mapValues(Self.round)
+        self.singleRankReduceGBps = Self.round(singleRankReduceGBps)
+        self.stepOverheadMicroseconds = Self.round(stepOverheadMicroseconds)
+        self.overheadProbe = overheadProbe
+    }
+
+    /// Measured figures keep this many significant digits (the file shows no more than a
+    /// measurement tells).
+    public static let significantDigits = 4
+    static func round(_ x: Double) -> Double { PhysicalUnit.rounded(x, significantDigits: significantDigits) }
+
+    /// The memory's cache regime (``NodeMemorySpec/cache``): the scanned sizes, from the smallest
+    /// on, whose transfers ran at least ``cacheSpeedup`` times the probe's rate; their median
+    /// transfer and reduction rates, up to the largest of them. nil when the smallest did not.
+    public var cacheRegime: NodeMemorySpec.Regime? {
+        guard let large = memoryTransferGBps else { return nil }
+        let fast = sizeScan.prefix { $0.transferGBps >= Self.cacheSpeedup * large }
+        guard let last = fast.last else { return nil }
+        func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+        return NodeMemorySpec.Regime(bytes: last.bytes, transferGBps: Self.round(median(fast.map(\.transferGBps))),
+                                     reduceGBps: Self.round(median(fast.map(\.reduceGBps))))
+    }
+
+    /// How much faster than the probe's a size's transfers must run to count as cached.
+    public static let cacheSpeedup = 2.0
+
+    /// The topology: rank pairs of a node talk over their `pcie` links at the ping-pong rate and
+    /// latency, and all of a node's transfers and reductions share its memory; nodes talk through
+    /// one NIC each (no network switch latency: the ping-pong's latency holds it).
+    public var topology: Topology {
+        let pcie = sameNode.map { LinkSpec(bandwidthGBps: $0.linkGBps, latencyMicroseconds: $0.latencyMicroseconds) }
+        let nic = acrossNodes.map { LinkSpec(bandwidthGBps: $0.linkGBps, latencyMicroseconds: $0.latencyMicroseconds) }
+        let memory = NodeMemorySpec(transferGBps: memoryTransferGBps ?? memoryCopyGBps, reduceGBps: memoryReduceGBps, cache: cacheRegime)
+        let node = NodeSpec(gpuName: "CPU rank", gpuCount: ranksPerNode, nvlink: nil, pcie: pcie ?? (ranksPerNode > 1 ? nic : nil),
+                            nic: nic, nicCount: nic == nil ? 0 : 1, reduceGBps: memoryReduceGBps,
+                            stepOverheadMicroseconds: stepOverheadMicroseconds, memory: memory)
+        let network = NetworkSpec(leafPorts: Swift.max(1, hostnames.count), oversubscription: 1, railOptimized: false,
+                                  switchLatencyMicroseconds: 0, stepOverheadMicroseconds: 0)
+        return Topology(name: name, summary: "measured by allreduce calibrate on \(hostnames.joined(separator: ", ")) (\(ranksPerNode) rank\(ranksPerNode == 1 ? "" : "s") per node, \(transport))",
+                        nodeCount: Swift.max(1, hostnames.count), node: node, network: network)
+    }
+
+    /// The topology as a YAML file (``Topology/fileText(format:)``) with a comment above each
+    /// measured figure saying how it was measured.
+    public func fileText() -> String {
+        func gbps(_ x: Double) -> String { PhysicalUnit.formatBandwidth(x) }
+        let probe = ByteCount.format(probeBytes)
+        var comments: [String: [String]] = [:]
+        comments["nodes:"] = ["Measured under mpirun on \(hostnames.count) node\(hostnames.count == 1 ? "" : "s"): \(hostnames.joined(separator: ", ")); \(ranksPerNode) rank\(ranksPerNode == 1 ? "" : "s") per node (MPI_Comm_split_type)."]
+        if let s = sameNode {
+            comments["  pcie:"] = [
+                "pcie: two ranks of one node through \(transport). latency: half the round trip of an \(latencyProbeBytes)-byte MPI_Send/MPI_Recv",
+                "ping-pong; bandwidth: \(probe) over half its round trip minus that latency (one pair alone: \(gbps(s.pingPongGBps))). Under concurrency",
+                "(\(s.concurrentRanks) ranks MPI_Sendrecv \(probe) at once) each rank moved \(gbps(s.concurrentGBps)) each way (see memory.transferBandwidth);",
+                "the link keeps the higher of the two (a pair alone is never slower than under load).",
+            ]
+        }
+        if let a = acrossNodes {
+            comments["  nics:"] = [
+                "nics: rank 0 and the first rank of the next node. latency and bandwidth as for pcie (ping-pong \(gbps(a.pingPongGBps))); under",
+                "concurrency (\(a.concurrentRanks) ranks exchanging with their counterpart on another node) \(gbps(a.concurrentGBps)) per rank each way; the higher is kept.",
+            ]
+        } else {
+            comments["  stepOverhead:"] = ["(No nics: one node was measured. To simulate several nodes, calibrate with a hostfile over two or more.)"]
+        }
+        comments["  reduceBandwidth:"] = [
+            "reduceBandwidth: as memory.reduceBandwidth (\(reduceType)); one rank alone reduces float at \(gbps(singleRankReduceGBps)).",
+        ]
+        let types = reduceGBpsByType.sorted { $0.key < $1.key }.map { "\($0.key) \(gbps($0.value))" }.joined(separator: ", ")
+        comments["  memory:"] = [
+            "memory: what the node's ranks get together, every rank busy at once (slowest rank's time).",
+            "transferBandwidth: payload the node's ranks move per second while each MPI_Sendrecv's \(probe) with a same-node partner.",
+            "reduceBandwidth: \(reduceType) operand bytes the node's ranks reduce per second, each running our sum kernel on \(probe)",
+            "at once (into a buffer 16 x larger, as a received chunk is reduced into the output). All types: \(types).",
+            "memcpy of \(probe) on every rank at once: \(gbps(memoryCopyGBps)) for the node (not used by the model).",
+        ] + (sizeScan.isEmpty ? [] : [
+            "cache: the same at smaller sizes (transfers / \(reduceType) reductions): "
+                + sizeScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", ") + ";",
+            cacheRegime.map { "sizes up to \(ByteCount.format($0.bytes)) moved at least \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): their median rates apply to messages up to that size." }
+                ?? "no size moved \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): one regime.",
+        ])
+        comments["  stepOverhead:", default: []].insert(contentsOf: [
+            "stepOverhead: our runner's time per step beyond the latency: \(overheadProbe), minus the pair latency.",
+        ], at: 0)
+        var out = "# Topology of a measured CPU cluster, written by `allreduce calibrate` (GB/s = 1e9 bytes/s).\n"
+        for line in topology.fileText(format: .yaml).split(separator: "\n", omittingEmptySubsequences: false) {
+            if let key = comments.keys.first(where: { line.hasPrefix($0) }) {
+                let indent = key.hasPrefix("  ") ? "  " : ""
+                for c in comments[key]! { out += "\(indent)# \(c)\n" }
+            }
+            out += line + "\n"
+        }
+        return String(out.dropLast())
+    }
+}

@@ -1,0 +1,244 @@
+#if MPI
+import CMPI
+import CollectiveCore
+import CollectiveKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One pair class's point-to-point figures (`MPI_Send`/`MPI_Recv` of bytes).
+public struct MPIPairFigures: Sendable, Hashable {
+    /// The two ranks of the ping-pong.
+    public var first: Int
+    public var second: Int
+    /// Half the round trip of a `latencyProbeBytes` ping-pong, microseconds.
+    public var latencyMicroseconds: Double
+    /// `probeBytes` over (half the round trip of a `probeBytes` ping-pong minus the latency), GB/s:
+    /// one pair alone.
+    public var pingPongGBps: Double
+    /// `probeBytes` over the time of one `MPI_Sendrecv` of `probeBytes` when every rank that has a
+    /// partner of this class exchanges at once, GB/s per rank and direction.
+    public var concurrentGBps: Double
+    /// Ranks that exchanged at once.
+    public var concurrentRanks: Int
+}
+
+/// What `allreduce calibrate` measures on the machine it runs on (``MPICalibration/measure``):
+/// figures every rank holds alike.
+public struct MPICalibration: Sendable {
+    /// Each node's host name (`gethostname`), in node order (the node of rank 0 first).
+    public var hostnames: [String]
+    public var layout: MPINodeLayout
+    /// Bytes of the bandwidth probes (ping-pong, exchange, copy, reduction).
+    public var probeBytes: Int
+    /// Bytes of the latency probe.
+    public static let latencyProbeBytes = 8
+    /// Two ranks of one node, through whatever transport Open MPI picked (`--mca btl`); nil with
+    /// one rank per node.
+    public var sameNode: MPIPairFigures?
+    /// Two ranks on different nodes; nil on one node.
+    public var acrossNodes: MPIPairFigures?
+    /// Every rank of a node copies `probeBytes` (`memcpy`) at once: the node's bytes copied per
+    /// second, GB/s (the slowest node).
+    public var memoryCopyGBps: Double
+    /// Every rank of a node exchanges with a same-node partner at once: the node's payload bytes
+    /// moved per second, GB/s (nil with one rank per node).
+    public var memoryTransferGBps: Double?
+    /// Every rank of a node reduces `probeBytes` (our kernel, into a buffer 16 x larger, as a
+    /// received chunk is reduced into the output) at once: the node's operand bytes per second,
+    /// GB/s, per element type (sum).
+    public var reduceGBps: [(DataType, Double)]
+    /// One rank alone reducing float (the kernel's own rate), GB/s.
+    public var singleRankReduceGBps: Double
+    /// Our runner's time per ring step beyond the pair latency, microseconds: a ring allreduce of
+    /// one element per rank, timed per step, minus the same-node (or across-node) latency.
+    public var stepOverheadMicroseconds: Double
+    /// Below the probe size: for sizes 64 KiB, 128 KiB, ... up to half the probe, the node's
+    /// transfer rate (every rank exchanging with a same-node partner at once) and reduction rate
+    /// of the chosen type (every rank at once), GB/s. Empty with one rank per node.
+    public var sizeScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)]
+    /// The smallest size of ``sizeScan``.
+    public static let scanStartBytes = 64 << 10
+    /// Steps per run of that ring, and its time per step, microseconds.
+    public var overheadProbeSteps: Int
+    public var overheadProbeMicrosecondsPerStep: Double
+
+    /// Measures the machine: collective over `world`, every rank must call it. `iterations` per
+    /// bandwidth probe (the latency and step probes run 20 times as many).
+    public static func measure(_ world: Communicator, probeBytes: Int, iterations: Int, reduceType: DataType = .float32,
+                               types: [DataType] = DataType.allCases) -> MPICalibration {
+        let layout = MPIAllreduceBenchmark.readLayout(world)
+        let local = world.splitShared()
+        defer { local.free() }
+        // Host names, one per node, in node order.
+        var nameBuffer = [UInt8](repeating: 0, count: 256)
+        _ = nameBuffer.withUnsafeMutableBufferPointer { gethostname(UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), 255) }
+        let myName = String(decoding: nameBuffer.prefix { $0 != 0 }, as: UTF8.self)
+        let leader = Int(local.allreduce([Int64(world.rank)], cmpi_op_min())[0])
+        let leaders = world.allgather(Int64(leader)).map(Int.init)
+        var nodeLeaders: [Int] = []
+        for l in leaders where !nodeLeaders.contains(l) { nodeLeaders.append(l) }
+        let hostnames = nodeLeaders.map { world.broadcast(myName, root: $0) }
+
+        let big = UnsafeMutableRawPointer.allocate(byteCount: max(64, 16 * probeBytes), alignment: 64)
+        let a = UnsafeMutableRawPointer.allocate(byteCount: max(64, probeBytes), alignment: 64)
+        let b = UnsafeMutableRawPointer.allocate(byteCount: max(64, probeBytes), alignment: 64)
+        defer { big.deallocate(); a.deallocate(); b.deallocate() }
+        memset(big, 0, 16 * probeBytes); memset(a, 1, probeBytes); memset(b, 2, probeBytes)
+
+        // Pair classes: same node (rank 0 and the next rank of its node); across (rank 0 and the
+        // first rank of the next node). Concurrent partners: local ranks 2k and 2k+1 on a node;
+        // the rank with the same local index on the paired node across.
+        let sameNodePeer = leaders.indices.first { $0 != 0 && leaders[$0] == leaders[0] }
+        let otherNodePeer = leaders.indices.first { leaders[$0] != leaders[0] }
+        let localIndex = local.rank
+        let localPartner: Int? = {
+            let k = localIndex ^ 1
+            guard k < local.size else { return nil }
+            return leaders.indices.filter { leaders[$0] == leader }[k]
+        }()
+        let nodeIndex = nodeLeaders.firstIndex(of: leader)!
+        let acrossPartner: Int? = {
+            let pairNode = nodeIndex ^ 1
+            guard pairNode < nodeLeaders.count else { return nil }
+            let mates = leaders.indices.filter { leaders[$0] == nodeLeaders[pairNode] }
+            return localIndex < mates.count ? mates[localIndex] : nil
+        }()
+
+        func pair(_ peer: Int?, partner: Int?) -> MPIPairFigures? {
+            guard let peer else { return nil }
+            let latency = pingPong(world, 0, peer, bytes: latencyProbeBytes, buffer: a, iterations: 20 * iterations)
+            let large = pingPong(world, 0, peer, bytes: probeBytes, buffer: a, iterations: iterations)
+            let (exchange, count) = concurrentExchange(world, partner: partner, bytes: probeBytes, send: a, receive: b, iterations: iterations)
+            return MPIPairFigures(first: 0, second: peer, latencyMicroseconds: latency * 1e6,
+                                  pingPongGBps: Double(probeBytes) / max(large - latency, 1e-9) / 1e9,
+                                  concurrentGBps: Double(probeBytes) / exchange / 1e9, concurrentRanks: count)
+        }
+        let sameNode = pair(sameNodePeer, partner: localPartner)
+        let acrossNodes = pair(otherNodePeer, partner: acrossPartner)
+
+        // The node's memory: every rank copies, then reduces, at once; the slowest rank's time.
+        let perRank = Double(layout.localRanks) * Double(probeBytes)
+        let copy = timedTogether(world, iterations: iterations) { i in
+            (big + (i % 16) * probeBytes).copyMemory(from: a, byteCount: probeBytes)
+        }
+        var reduce: [(DataType, Double)] = []
+        for type in types {
+            let reducer = Reducer(dataType: type, op: .sum)
+            let count = probeBytes / type.sizeInBytes
+            memset(a, 0, probeBytes); memset(big, 0, 16 * probeBytes)
+            let t = timedTogether(world, iterations: iterations) { i in
+                reducer.reduceInPlace(into: big + (i % 16) * probeBytes, from: a, count: count)
+            }
+            reduce.append((type, perRank / t / 1e9))
+        }
+        let floatReducer = Reducer(dataType: .float32, op: .sum)
+        let single = timedAlone(world, iterations: iterations) { i in
+            floatReducer.reduceInPlace(into: big + (i % 16) * probeBytes, from: a, count: probeBytes / 4)
+        }
+        let transfer = sameNode.map { Double($0.concurrentRanks) / Double(layout.nodeCount) * $0.concurrentGBps }
+        var scan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)] = []
+        if sameNode != nil {
+            let reducer = Reducer(dataType: reduceType, op: .sum)
+            var size = scanStartBytes
+            while 2 * size <= probeBytes {
+                let (t, ranks) = concurrentExchange(world, partner: localPartner, bytes: size, send: a, receive: b, iterations: iterations)
+                let r = timedTogether(world, iterations: iterations) { i in
+                    reducer.reduceInPlace(into: big + (i % 16) * size, from: a, count: size / reduceType.sizeInBytes)
+                }
+                scan.append((size, Double(ranks) / Double(layout.nodeCount) * Double(size) / t / 1e9, Double(layout.localRanks) * Double(size) / r / 1e9))
+                size *= 2
+            }
+        }
+
+        // Our runner's time per step: a ring of one element per rank, where every step is latency.
+        let runner = MPIScheduleRunner(communicator: world, dataType: .float32, op: .sum)
+        defer { runner.close() }
+        let parameters = ScheduleParameters(rankCount: world.size, elementCount: world.size, elementSizeBytes: 4,
+                                            chunkBytes: max(4, probeBytes), ranksPerNode: min(layout.ranksPerNode, world.size))
+        let ring = try! AllreduceAlgorithm.ring.makeSchedule(parameters)
+        let before = runner.statistics.messages
+        runner.run(ring, input: a, output: b)
+        let steps = max(1, runner.statistics.messages - before)
+        let perRun = timedTogether(world, iterations: 20 * iterations) { _ in runner.run(ring, input: a, output: b) }
+        let perStep = perRun / Double(steps)
+        let latency = (sameNode ?? acrossNodes)?.latencyMicroseconds ?? 0
+        return MPICalibration(
+            hostnames: hostnames, layout: layout, probeBytes: probeBytes, sameNode: sameNode, acrossNodes: acrossNodes,
+            memoryCopyGBps: perRank / copy / 1e9, memoryTransferGBps: transfer, reduceGBps: reduce, singleRankReduceGBps: Double(probeBytes) / single / 1e9,
+            stepOverheadMicroseconds: max(0, perStep * 1e6 - latency), sizeScan: scan, overheadProbeSteps: steps, overheadProbeMicrosecondsPerStep: perStep * 1e6)
+    }
+
+    /// Half the mean round trip of `bytes` between ranks `x` and `y` (seconds, as rank `x` times
+    /// it, the median of ``blocks`` blocks, told to every rank); the other ranks wait at the barriers.
+    static func pingPong(_ world: Communicator, _ x: Int, _ y: Int, bytes: Int, buffer: UnsafeMutableRawPointer, iterations: Int) -> Double {
+        let n = Int32(bytes), me = world.rank
+        func once() {
+            if me == x {
+                mpiCheck(MPI_Send(buffer, n, cmpi_byte(), Int32(y), 7, world.handle), "MPI_Send")
+                mpiCheck(MPI_Recv(buffer, n, cmpi_byte(), Int32(y), 7, world.handle, cmpi_status_ignore()), "MPI_Recv")
+            } else if me == y {
+                mpiCheck(MPI_Recv(buffer, n, cmpi_byte(), Int32(x), 7, world.handle, cmpi_status_ignore()), "MPI_Recv")
+                mpiCheck(MPI_Send(buffer, n, cmpi_byte(), Int32(x), 7, world.handle), "MPI_Send")
+            }
+        }
+        for _ in 0..<max(1, iterations / 10) { once() }
+        return medianOfBlocks(world, iterations: iterations) { n in
+            world.barrier()
+            let t0 = MPIProcess.wallTimeSeconds()
+            for _ in 0..<n { once() }
+            return me == x ? (MPIProcess.wallTimeSeconds() - t0) / Double(n) / 2 : 0
+        }
+    }
+
+    /// Blocks a probe's iterations are split into: each figure is the median block, so a busy
+    /// spell of a shared machine spoils one block, not the figure.
+    public static let blocks = 5
+
+    /// Runs `block(n)` (every rank; it returns this rank's mean seconds per iteration over `n`)
+    /// ``blocks`` times over `iterations` in all: the median over blocks of the slowest rank's mean.
+    static func medianOfBlocks(_ world: Communicator, iterations: Int, _ block: (Int) -> Double) -> Double {
+        let n = max(1, iterations / blocks)
+        var times: [Double] = []
+        for _ in 0..<blocks { times.append(world.allreduce([block(n)], cmpi_op_max())[0]) }
+        return times.sorted()[blocks / 2]
+    }
+
+    /// Every rank with a partner exchanges `bytes` with it (`MPI_Sendrecv`) at once: the slowest
+    /// rank's mean time per exchange (seconds) and how many ranks took part.
+    static func concurrentExchange(_ world: Communicator, partner: Int?, bytes: Int, send: UnsafeMutableRawPointer,
+                                   receive: UnsafeMutableRawPointer, iterations: Int) -> (seconds: Double, ranks: Int) {
+        let n = Int32(bytes)
+        let t = timedTogether(world, iterations: iterations, participates: partner != nil) { _ in
+            let p = Int32(partner!)
+            mpiCheck(MPI_Sendrecv(send, n, cmpi_byte(), p, 9, receive, n, cmpi_byte(), p, 9, world.handle, cmpi_status_ignore()), "MPI_Sendrecv")
+        }
+        let ranks = Int(world.allreduce([partner == nil ? 0 : 1], cmpi_op_sum())[0])
+        return (t, ranks)
+    }
+
+    /// Every participating rank runs `body` `iterations` times at once after a warm-up, in
+    /// ``blocks`` blocks each after a barrier: the median block's slowest mean seconds per iteration.
+    static func timedTogether(_ world: Communicator, iterations: Int, participates: Bool = true, _ body: (Int) -> Void) -> Double {
+        if participates { for i in 0..<max(1, iterations / 10) { body(i) } }
+        return medianOfBlocks(world, iterations: iterations) { n in
+            world.barrier()
+            let t0 = MPIProcess.wallTimeSeconds()
+            if participates { for i in 0..<n { body(i) } }
+            return participates ? (MPIProcess.wallTimeSeconds() - t0) / Double(n) : 0
+        }
+    }
+
+    /// Rank 0 alone runs `body`: its mean seconds per iteration, told to every rank.
+    static func timedAlone(_ world: Communicator, iterations: Int, _ body: (Int) -> Void) -> Double {
+        var mine = 0.0
+        if world.rank == 0 {
+            for i in 0..<max(1, iterations / 10) { body(i) }
+            let t0 = MPIProcess.wallTimeSeconds()
+            for i in 0..<iterations { body(i) }
+            mine = (MPIProcess.wallTimeSeconds() - t0) / Double(iterations)
+        }
+        return world.allreduce([mine], cmpi_op_max())[0]
+    }
+}
+#endif

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+@testable import CollectiveFabric
+
+/// A CPU node's shared memory (`node.memory`) and the files `allreduce calibrate` writes.
+@Suite("CPU clusters")
+struct CPUClusterTests {
+    static let yaml = """
+        name: two-cpus
+        node:
+          gpus: 2
+          pcie: {bandwidth: 6GB/s, latency: 0.5us}
+          reduceBandwidth: 4GB/s
+          memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}
+          stepOverhead: 2us
+        """
+
+    @Test("node.memory reads, validates and writes back; one memory link per node, crossed by same-node paths only")
+    func memoryLink() throws {
+        let t = try Topology.parse(data: Data(Self.yaml.utf8), fileName: "t.yaml", format: .yaml)
+        #expect(t.node.memory == NodeMemorySpec(transferGBps: 9, reduceGBps: 5))
+        #expect(try Topology.parse(data: Data(t.fileText().utf8)) == t)
+        #expect(try Topology.parse(data: Data(t.fileText(format: .yaml).utf8), format: .yaml) == t)
+        var four = t.with(nodes: 2)
+        four.node.nic = LinkSpec(bandwidthGBps: 1, latencyMicroseconds: 10)
+        four.node.nicCount = 1
+        let fabric = try FabricMap(four)
+        #expect(fabric.memoryLink(ofNode: 1) >= 0 && fabric.linkClass(fabric.memoryLink(ofNode: 1)) == .memory)
+        #expect(fabric.linkName(fabric.memoryLink(ofNode: 1)) == "node 1 memory")
+        let links = UnsafeMutablePointer<Int>.allocate(capacity: FabricMap.maxPathLinks)
+        defer { links.deallocate() }
+        let same = fabric.route(from: 2, to: 3, links: links)
+        #expect((0..<same.count).contains { links[$0] == fabric.memoryLink(ofNode: 1) })
+        #expect(same.bytesPerSecond == 6e9, "the pair's own link is slower than the node's memory")
+        let across = fabric.route(from: 0, to: 2, links: links)
+        #expect(!(0..<across.count).contains { fabric.linkClass(links[$0]) == .memory })
+        #expect(abs(fabric.memoryReduceSecondsPerByte - 1 / 5e9) < 1e-20)
+    }
+
+    @Test("node.memory.cache reads and writes back")
+    func cacheRegime() throws {
+        let text = Self.yaml.replacingOccurrences(of: "reduceBandwidth: 5GB/s}", with: "reduceBandwidth: 5GB/s, cache: {bytes: 256K, transferBandwidth: 40GB/s, reduceBandwidth: 50GB/s}}")
+        let t = try Topology.parse(data: Data(text.utf8), fileName: "t.yaml", format: .yaml)
+        #expect(t.node.memory?.cache == NodeMemorySpec.Regime(bytes: 256 << 10, transferGBps: 40, reduceGBps: 50))
+        #expect(try Topology.parse(data: Data(t.fileText(format: .yaml).utf8), format: .yaml) == t)
+        let fabric = try FabricMap(t)
+        #expect(fabric.memoryCache?.bytes == Double(256 << 10))
+    }
+
+    @Test("the cache regime of a calibration: the scanned sizes at least twice as fast as the probe, their median rates")
+    func calibratedCache() {
+        var m = Self.measured(across: false)  // probe transfers 9 GB/s
+        m.sizeScan = [.init(bytes: 64 << 10, transferGBps: 40, reduceGBps: 50), .init(bytes: 128 << 10, transferGBps: 30, reduceGBps: 44),
+                      .init(bytes: 256 << 10, transferGBps: 20, reduceGBps: 40), .init(bytes: 512 << 10, transferGBps: 17, reduceGBps: 9)]
+        #expect(m.cacheRegime == NodeMemorySpec.Regime(bytes: 256 << 10, transferGBps: 30, reduceGBps: 44))
+        #expect(m.topology.node.memory?.cache == m.cacheRegime)
+        m.sizeScan[0].transferGBps = 17
+        #expect(m.cacheRegime == nil, "the smallest size is not twice as fast: one regime")
+    }
+
+    @Test("GPU presets have no memory link")
+    func gpuUnchanged() throws {
+        let fabric = try FabricMap(Topology.preset("dgx-h100")!)
+        #expect(fabric.memoryLink(ofNode: 0) == -1)
+        #expect(fabric.memoryReduceSecondsPerByte == 0)
+    }
+
+    @Test("bad node.memory fields are one-line errors naming the field", arguments: [
+        ("memory: {transferBandwidth: 9GB/s}", "node.memory.reduceBandwidth"),
+        ("memory: {transferBandwidth: 0GB/s, reduceBandwidth: 5GB/s}", "node.memory.transferBandwidth"),
+        ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, speed: 3}", "node.memory.speed"),
+        ("memory: 9GB/s", "node.memory"),
+        ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}}", "node.memory.cache.bytes"),
+        ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: {bytes: 0, transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}}", "node.memory.cache.bytes"),
+        ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: {bytes: 64K, reduceBandwidth: 5GB/s}}", "node.memory.cache.transferBandwidth"),
+    ])
+    func badMemory(line: String, field: String) {
+        let text = Self.yaml.replacingOccurrences(of: "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}", with: line)
+        do {
+            _ = try Topology.parse(data: Data(text.utf8), fileName: "t.yaml", format: .yaml)
+            Issue.record("accepted \(line)")
+        } catch {
+            #expect(error.description.contains(field), "\(error)")
+            #expect(!error.description.contains("\n"))
+        }
+    }
+
+    static func measured(across: Bool) -> MeasuredCluster {
+        MeasuredCluster(
+            name: "lab", hostnames: across ? ["a", "b"] : ["a"], ranksPerNode: 2, transport: "--mca btl self,vader", probeBytes: 1 << 20,
+            latencyProbeBytes: 8, sameNode: .init(latencyMicroseconds: 0.523456, pingPongGBps: 6.123456, concurrentGBps: 4.5, concurrentRanks: 2),
+            acrossNodes: across ? .init(latencyMicroseconds: 12, pingPongGBps: 1.1, concurrentGBps: 0.9, concurrentRanks: 4) : nil,
+            memoryCopyGBps: 20, memoryTransferGBps: 9, memoryReduceGBps: 5.55555, reduceType: "float",
+            reduceGBpsByType: ["float": 5.55555, "double": 5.1], singleRankReduceGBps: 3, stepOverheadMicroseconds: 1.25,
+            overheadProbe: "a ring of one float per rank")
+    }
+
+    @Test("a calibration's file: every figure commented, read back as the topology it describes")
+    func calibrationFile() throws {
+        for across in [false, true] {
+            let m = Self.measured(across: across)
+            let text = m.fileText()
+            let back = try Topology.parse(data: Data(text.utf8), fileName: "lab.yaml", format: .yaml)
+            #expect(back == m.topology)
+            #expect(back.nodeCount == (across ? 2 : 1))
+            #expect(back.node.memory == NodeMemorySpec(transferGBps: 9, reduceGBps: 5.556), "figures keep 4 significant digits")
+            #expect(back.node.pcie?.bandwidthGBps == 6.123 && back.node.pcie?.latencyMicroseconds == 0.5235)
+            #expect(back.node.stepOverheadMicroseconds == 1.25)
+            #expect((back.node.nicCount == 1) == across)
+            for key in ["pcie:", "memory:", "reduceBandwidth:", "stepOverhead:"] + (across ? ["nics:"] : []) {
+                let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                let k = try #require(lines.firstIndex { $0.hasPrefix(key) })
+                #expect(k > 0 && lines[k - 1].hasPrefix("#"), "\(key) has a comment above it")
+            }
+            #expect(text.contains("ping-pong") && text.contains("MPI_Sendrecv") && text.contains("hostfile") != across)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Testing
+@testable import CollectiveFabric
+@testable import CollectiveSim
+
+/// The event engine on a CPU node (``NodeMemorySpec``): transfers and reductions share the
+/// node's memory link, and a reduction follows its data instead of streaming with it.
+@Suite("CPU node memory in the event engine")
+struct CPUMemoryEngineTests {
+    static func node(memory: NodeMemorySpec?) throws -> FabricMap {
+        let node = NodeSpec(gpuName: "CPU rank", gpuCount: 2, nvlink: nil, pcie: LinkSpec(bandwidthGBps: 1000, latencyMicroseconds: 0), nic: nil,
+                            nicCount: 0, reduceGBps: 5, stepOverheadMicroseconds: 0, memory: memory)
+        return try FabricMap(Topology(name: "cpu", summary: "", nodeCount: 1, node: node,
+                                      network: NetworkSpec(leafPorts: 1, oversubscription: 1, railOptimized: false, switchLatencyMicroseconds: 0, stepOverheadMicroseconds: 0)))
+    }
+
+    @Test("two ranks, one chunk: the ring's four transfers and two reductions take turns on the memory: 2S/transfer + S/reduce")
+    func ringOnOneMemory() throws {
+        let bytes = 8 << 20
+        let parameters = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: bytes, ranksPerNode: 2)
+        let cpu = try Simulator(fabric: Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5)), model: .event)
+        let t = try cpu.time(.ring, parameters: parameters).timeSeconds
+        let expected = 2 * Double(bytes) / 10e9 + Double(bytes) / 5e9
+        #expect(abs(t / expected - 1) < 1e-9, "\(t) vs \(expected)")
+        // Without the memory, each direction has its own link and the reduction streams with
+        // its data at 5 GB/s: S/(2 x 5 GB/s) per half, plus the all-gather at 1000 GB/s.
+        let gpu = try Simulator(fabric: Self.node(memory: nil), model: .event)
+        let free = try gpu.time(.ring, parameters: parameters).timeSeconds
+        #expect(abs(free / (Double(bytes) / 2 / 5e9 + Double(bytes) / 2 / 1000e9) - 1) < 1e-9)
+        #expect(t > 3 * free)
+    }
+
+    @Test("messages in the cache regime move and reduce at the cache's rates; larger ones do not")
+    func cacheRegime() throws {
+        let cache = NodeMemorySpec.Regime(bytes: 1 << 20, transferGBps: 40, reduceGBps: 20)
+        let cpu = try Simulator(fabric: Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5, cache: cache)), model: .event)
+        for (bytes, transfer, reduce) in [(2 << 20, 40e9, 20e9), (8 << 20, 10e9, 5e9)] {  // messages of 1 MiB and 4 MiB
+            let parameters = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: bytes, ranksPerNode: 2)
+            let t = try cpu.time(.ring, parameters: parameters).timeSeconds
+            let expected = 2 * Double(bytes) / transfer + Double(bytes) / reduce
+            #expect(abs(t / expected - 1) < 1e-9, "\(bytes): \(t) vs \(expected)")
+        }
+    }
+
+    @Test("the parameters must match the fabric's ranks")
+    func mismatch() throws {
+        let cpu = try Simulator(fabric: Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5)), model: .event)
+        #expect(throws: SimulationError.self) {
+            try cpu.time(.ring, parameters: ScheduleParameters(rankCount: 4, elementCount: 8, elementSizeBytes: 4, chunkBytes: 64, ranksPerNode: 2))
+        }
+    }
+
+    @Test("geometric-mean error: exp(mean |ln(predicted/measured)|) - 1, symmetric")
+    func geometricMean() {
+        let e = [PredictionError.logError(predicted: 2, measured: 1), PredictionError.logError(predicted: 1, measured: 2)]
+        #expect(abs(PredictionError.geometricMean(logErrors: e) - 1) < 1e-12)
+        #expect(PredictionError.geometricMean(logErrors: []) == 0)
+    }
+}
