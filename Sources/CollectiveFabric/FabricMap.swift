@@ -155,6 +155,7 @@ public struct FabricMap: Sendable {
         if node.memory != nil { _memory = offset; offset += 1 } else { _memory = -1 }
         linksPerNode = offset
         memoryReduceSecondsPerByte = node.memory.map { 1 / ($0.reduceGBps * 1e9) } ?? 0
+        memoryTransferSecondsPerByte = node.memory.map { 1 / ($0.transferGBps * 1e9) } ?? 0
         memoryCache = node.memory?.cache.map {
             (bytes: Double($0.bytes), transferSecondsPerByte: 1 / ($0.transferGBps * 1e9), reduceSecondsPerByte: 1 / ($0.reduceGBps * 1e9))
         }
@@ -475,6 +476,10 @@ public struct FabricMap: Sendable {
     /// Seconds per byte of one operand a reduction holds its node's memory link (the memory's
     /// reduction rate, which all the node's ranks share); 0 without a memory link.
     public let memoryReduceSecondsPerByte: Double
+
+    /// Seconds per byte a same-node transfer holds its node's memory link: the memory's transfer
+    /// rate, which all the node's ranks share (the last link of such a path); 0 without one.
+    public let memoryTransferSecondsPerByte: Double
 
     /// The memory's cache regime (``NodeMemorySpec/cache``): messages of at most `bytes` cross a
     /// node's memory at these seconds per byte, transfers and reductions (nil: one regime).

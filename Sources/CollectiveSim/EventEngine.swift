@@ -34,8 +34,9 @@ import Darwin
 /// - On CPU nodes (``NodeMemorySpec``, a memory link per node that same-node transfers cross) a
 ///   reducing receive reduces *after* its data has arrived, as a CPU rank under MPI does, holding
 ///   its node's memory link for `bytes / memory reduction rate`: the ranks of a node share it with
-///   each other's reductions and same-node transfers. Messages of at most the memory's cache size
-///   (``NodeMemorySpec/cache``) move and reduce at the cache's rates.
+///   each other's reductions and same-node transfers, each transfer holding it for its bytes at
+///   the memory's transfer rate (not at its path's slower per-rank rate). Messages of at most the
+///   memory's cache size (``NodeMemorySpec/cache``) move and reduce at the cache's rates.
 /// - Send and receive complete together (the sender's buffer is reusable once the receiver has
 ///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer. A staged
 ///   receive (``Step/reduceAfter``) completes at its transfer's event or, if later, when the
@@ -388,6 +389,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     /// The memory's cache regime: messages of at most `cacheBytes` (0: none) cross a node's
     /// memory at these seconds per byte.
     @usableFromInline let cacheBytes: Double
+    /// Seconds per byte a same-node transfer holds its node's memory link (0: no memory link).
+    @usableFromInline let memoryTransferSecondsPerByte: Double
     @usableFromInline let cacheTransferSecondsPerByte: Double
     @usableFromInline let cacheReduceSecondsPerByte: Double
     /// The protocol's figures: hop latency by path kind, wire bytes per payload byte, and the
@@ -481,6 +484,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
         memoryReduceSecondsPerByte = fabric.memoryReduceSecondsPerByte
         cacheBytes = fabric.memoryCache?.bytes ?? 0
+        memoryTransferSecondsPerByte = fabric.memoryTransferSecondsPerByte
         cacheTransferSecondsPerByte = fabric.memoryCache?.transferSecondsPerByte ?? 0
         cacheReduceSecondsPerByte = fabric.memoryCache?.reduceSecondsPerByte ?? 0
         let p = Swift.max(rankCount, 1)
@@ -761,6 +765,17 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         }
         var notBefore = now, slowdown = 1.0
         if timesRanks { (notBefore, slowdown, latency) = _rankFaults(src: src, dst: dst, latency: latency); duration *= slowdown }
+        // A same-node transfer on a CPU node holds the node's memory link (its path's last link)
+        // for the bytes at the memory's own rate, which the node's ranks share, not at the path's
+        // slower per-rank rate: two ranks' transfers then share the memory instead of taking turns.
+        // It arrives when each of its links has carried it (the memory may start later and end
+        // sooner than the per-rank links); every other link is held for the path's duration, so
+        // GPU paths arrive, as before, one duration after their last link starts.
+        var memoryHold = -1.0
+        if memoryTransferSecondsPerByte > 0 && bytes > cacheBytes && dst < gpuCount * lanes
+            && (src / lanes) / fabric.gpusPerNode == (dst / lanes) / fabric.gpusPerNode {
+            memoryHold = Swift.min(duration, wire * memoryTransferSecondsPerByte * slowdown)
+        }
         // The links serve the transfer in path order, each for the wire bytes at the path's rate
         // once it is free and the data has reached it (cut-through): a link that is free early
         // carries the data on and is free again for other transfers, while the data waits in the
@@ -770,13 +785,16 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         let end: Double = withUnsafeBytes(of: record.links) { raw in
             let l = raw.bindMemory(to: Int32.self)
             var begin = notBefore
+            var arrival = n == 0 ? begin + duration : begin
             for k in 0..<n {
                 let i = Int(l[k])
                 begin = Swift.max(begin, link[i].freeAt)
-                link[i].freeAt = begin + duration
+                let hold = k == n - 1 && memoryHold >= 0 ? memoryHold : duration
+                link[i].freeAt = begin + hold
                 link[i].bytes += wire
+                arrival = Swift.max(arrival, begin + hold)
             }
-            return Swift.max(begin + duration, begin + bytes * channelSecondsPerByte)
+            return Swift.max(arrival, begin + bytes * channelSecondsPerByte)
         }
         var done = end + latency
         var reduceBegin: Double? = nil

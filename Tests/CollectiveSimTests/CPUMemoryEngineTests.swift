@@ -41,6 +41,33 @@ struct CPUMemoryEngineTests {
         }
     }
 
+    @Test("two ranks exchanging at once share the memory at its own rate when each rank's link is slower: 2S/memory, not 2S/link")
+    func sharedMemory() throws {
+        /// Rank r sends the first half of its buffer to the other rank and receives into the second.
+        struct Exchange: Schedule {
+            var count: Int
+            var algorithm: AllreduceAlgorithm { .ring }
+            var rankCount: Int { 2 }
+            var elementCount: Int { 2 * count }
+            func makeSteps(forRank rank: Int) -> IndexingIterator<[Step]> {
+                [Step(kind: .send, peer: 1 - rank, offset: 0, count: count),
+                 Step(kind: .recvCopy, peer: 1 - rank, offset: count, count: count)].makeIterator()
+            }
+        }
+        let node = NodeSpec(gpuName: "CPU rank", gpuCount: 2, nvlink: nil, pcie: LinkSpec(bandwidthGBps: 6, latencyMicroseconds: 0), nic: nil,
+                            nicCount: 0, reduceGBps: 5, stepOverheadMicroseconds: 0, memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5))
+        let fabric = try FabricMap(Topology(name: "cpu", summary: "", nodeCount: 1, node: node,
+                                            network: NetworkSpec(leafPorts: 1, oversubscription: 1, railOptimized: false, switchLatencyMicroseconds: 0, stepOverheadMicroseconds: 0)))
+        let bytes = 6 << 20
+        let t = try EventEngine(fabric: fabric).run(Exchange(count: bytes / 4), elementSizeBytes: 4).timeSeconds
+        // The first transfer arrives after S / 6 GB/s; the second uses the memory after the first's
+        // S / 10 GB/s and arrives when both have carried it: max(S / 6, 2 S / 10) = 2S / 10.
+        let pcie = try #require(node.pcie).achievableBytesPerSecond
+        let expected = max(Double(bytes) / pcie, 2 * Double(bytes) / 10e9)
+        #expect(abs(t / expected - 1) < 1e-9, "\(t) vs \(expected)")
+        #expect(t < 2 * Double(bytes) / pcie * 0.99, "the two transfers took turns at the link's rate")
+    }
+
     @Test("the parameters must match the fabric's ranks")
     func mismatch() throws {
         let cpu = try Simulator(fabric: Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5)), model: .event)
