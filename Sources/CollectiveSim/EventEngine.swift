@@ -759,7 +759,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         var latency = record.cacheLatency
         let wire = bytes * wireFactor
         var duration = wire / record.cacheRate
-        if bytes <= cacheBytes && (src / lanes) / fabric.gpusPerNode == (dst / lanes) / fabric.gpusPerNode && dst < gpuCount * lanes {
+        // A same-node transfer between ranks of a CPU node crosses the node's memory link (the
+        // last link of its path); GPU fabrics have none and skip the test.
+        let crossesMemory = memoryTransferSecondsPerByte > 0 && dst < gpuCount * lanes
+            && (src / lanes) / fabric.gpusPerNode == (dst / lanes) / fabric.gpusPerNode
+        if crossesMemory && bytes <= cacheBytes {
             // A message in the CPU's cache regime: the node's memory moves it at the cached rate.
             duration = wire * cacheTransferSecondsPerByte
         }
@@ -772,8 +776,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         // sooner than the per-rank links); every other link is held for the path's duration, so
         // GPU paths arrive, as before, one duration after their last link starts.
         var memoryHold = -1.0
-        if memoryTransferSecondsPerByte > 0 && bytes > cacheBytes && dst < gpuCount * lanes
-            && (src / lanes) / fabric.gpusPerNode == (dst / lanes) / fabric.gpusPerNode {
+        if crossesMemory && bytes > cacheBytes {
             memoryHold = Swift.min(duration, wire * memoryTransferSecondsPerByte * slowdown)
         }
         // The links serve the transfer in path order, each for the wire bytes at the path's rate
