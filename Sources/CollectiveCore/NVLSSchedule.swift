@@ -209,11 +209,38 @@ public struct NVLSSchedule: LanedSchedule {
     /// Shard `shard` of round `round` of channel `channel`.
     @inlinable
     public func shard(channel: Int, round: Int, _ shard: Int) -> Range<Int> {
+        roundShards(channel: channel, round: round).range(shard)
+    }
+
+    /// The g shards of round `round` of channel `channel` (the arithmetic ``shard(channel:round:_:)``
+    /// and the iterators share: they compute it once per round).
+    @inlinable
+    func roundShards(channel: Int, round: Int) -> _RoundShards {
         let slice = slices.range(channel)
         let r = BlockPartition(count: slice.count, parts: rounds).range(round)
-        let s = BlockPartition(count: r.count, parts: ranksPerNode).range(shard)
-        let o = slice.lowerBound + r.lowerBound
-        return (o + s.lowerBound)..<(o + s.upperBound)
+        return _RoundShards(start: slice.lowerBound + r.lowerBound, count: r.count, parts: ranksPerNode)
+    }
+
+    /// One round's range cut into `parts` near-equal contiguous shards, as ``BlockPartition`` cuts
+    /// it (the first `count % parts` one element larger), offset by the round's first element.
+    @usableFromInline
+    struct _RoundShards {
+        @usableFromInline let start: Int
+        @usableFromInline let base: Int
+        @usableFromInline let extra: Int
+
+        @inlinable
+        init(start: Int, count: Int, parts: Int) {
+            self.start = start
+            base = count / parts
+            extra = count - base * parts
+        }
+
+        @inlinable
+        func range(_ i: Int) -> Range<Int> {
+            let o = start + i * base + Swift.min(i, extra)
+            return o..<(o + base + (i < extra ? 1 : 0))
+        }
     }
 
     public struct Iterator: IteratorProtocol {
@@ -228,12 +255,20 @@ public struct NVLSSchedule: LanedSchedule {
         @usableFromInline var length = 0
         @usableFromInline var laneStart = 0
         @usableFromInline var per = 1
+        /// The schedule's lanes per channel, the cursor's round and its place in it (0 ..< per),
+        /// the interleaved index of the round's first step, and the round's shards.
+        @usableFromInline let lanesPerChannel: Int
+        @usableFromInline var round = 0
+        @usableFromInline var q = 0
+        @usableFromInline var roundStart = 0
+        @usableFromInline var shards = _RoundShards(start: 0, count: 0, parts: 1)
         /// A GPU's place in its channel's tree of the nodes (none without the tree across nodes).
         @usableFromInline var tree = TreeNode(parent: -1, child0: -1, child1: -1)
 
         init(schedule: NVLSSchedule, endpoint: Int, lanes: Range<Int>) {
             self.schedule = schedule
             self.endpoint = endpoint
+            lanesPerChannel = schedule.lanesPerChannel
             lastLane = lanes.upperBound
             lane = lanes.lowerBound
             if lane < lastLane { _enter() }
@@ -241,13 +276,17 @@ public struct NVLSSchedule: LanedSchedule {
 
         @inlinable
         mutating func _enter() {
-            c = lane / schedule.lanesPerChannel
+            c = lane / lanesPerChannel
             length = schedule.steps(endpoint, lane: lane)
             per = Swift.max(1, schedule.stepsPerRound(endpoint, channel: c))
             if endpoint < schedule.rankCount && schedule.betweenNodes == .tree && schedule.nodeCount > 1 {
                 tree = schedule.treeNode(node: endpoint / schedule.ranksPerNode, channel: c)
             }
             position = 0
+            q = 0
+            round = lane - c * lanesPerChannel
+            roundStart = laneStart
+            if length > 0 { shards = schedule.roundShards(channel: c, round: round) }
         }
 
         @inlinable
@@ -263,28 +302,31 @@ public struct NVLSSchedule: LanedSchedule {
             else if endpoint - schedule.rankCount < schedule.nodeCount { step = _switchStep() }
             else { step = _networkStep() }
             position += 1
+            q += 1
+            if q == per {
+                // The lane's next round.
+                q = 0
+                round += lanesPerChannel
+                roundStart += per
+                if position < length { shards = schedule.roundShards(channel: c, round: round) }
+            }
             return step
         }
 
         /// The cursor's round of the channel, and its place in the round (0 ..< steps per round).
         @inlinable
-        func _current() -> (round: Int, q: Int) {
-            let local = position / per
-            return (lane % schedule.lanesPerChannel + local * schedule.lanesPerChannel, position - local * per)
-        }
+        func _current() -> (round: Int, q: Int) { (round, q) }
 
-        /// The interleaved index of step `q` of round `round` (a round of the cursor's lane).
+        /// The interleaved index of step `q` of the cursor's round.
         @inlinable
-        func _at(_ round: Int, _ q: Int) -> Int {
-            laneStart + (round / schedule.lanesPerChannel) * per + q
-        }
+        func _at(_ q: Int) -> Int { roundStart + q }
 
         @inlinable
         func _rankStep() -> Step {
             let g = schedule.ranksPerNode, node = endpoint / g, r = endpoint - node * g
             let sw = schedule.rankCount + node
             let (round, q) = _current()
-            func range(_ i: Int) -> Range<Int> { schedule.shard(channel: c, round: round, i) }
+            func range(_ i: Int) -> Range<Int> { shards.range(i) }
             // Positions: g contributions, the node's sum, the exchange across nodes, the store, g copies.
             // (The exchange across nodes takes what the round has beyond 2g + 2 steps.)
             let stored = per - g - 1
@@ -296,34 +338,34 @@ public struct NVLSSchedule: LanedSchedule {
             func onOwn(_ kind: StepKind, _ peer: Int, _ deps: StepDependencies) -> Step {
                 Step(kind: kind, peer: peer, offset: own.lowerBound, count: own.count, chunk: round, dependencies: deps)
             }
-            if q == g { return onOwn(.recvCopy, sw, StepDependencies(_at(round, r))) }
+            if q == g { return onOwn(.recvCopy, sw, StepDependencies(_at(r))) }
             if q < stored {
                 let k = q - g - 1
                 if schedule.betweenNodes == .networkReduction {
                     let net = schedule.rankCount + schedule.nodeCount + r
-                    return onOwn(k == 0 ? .send : .recvCopy, net, StepDependencies(_at(round, q - 1)))
+                    return onOwn(k == 0 ? .send : .recvCopy, net, StepDependencies(_at(q - 1)))
                 }
                 // The tree: children's partial sums in, to the parent and back, out to the children.
                 let t = tree
                 let kids = t.childCount, up = t.parent >= 0 ? 1 : 0
                 let child = { (j: Int) in (j == 0 ? (t.child0 >= 0 ? t.child0 : t.child1) : t.child1) * g + r }
-                if k < kids { return onOwn(.recvReduce, child(k), StepDependencies(_at(round, q - 1))) }
-                if k < kids + up { return onOwn(.send, t.parent * g + r, StepDependencies(_at(round, q - 1))) }
-                if k < kids + 2 * up { return onOwn(.recvCopy, t.parent * g + r, StepDependencies(_at(round, q - 1))) }
+                if k < kids { return onOwn(.recvReduce, child(k), StepDependencies(_at(q - 1))) }
+                if k < kids + up { return onOwn(.send, t.parent * g + r, StepDependencies(_at(q - 1))) }
+                if k < kids + 2 * up { return onOwn(.recvCopy, t.parent * g + r, StepDependencies(_at(q - 1))) }
                 // Sends to the children once the total is in (after the last up or parent step).
-                return onOwn(.send, child(k - kids - 2 * up), StepDependencies(_at(round, g + kids + 2 * up)))
+                return onOwn(.send, child(k - kids - 2 * up), StepDependencies(_at(g + kids + 2 * up)))
             }
             if q == stored {
                 // The store, once the total is in (the last step before the sends to children).
-                return onOwn(.send, sw, StepDependencies(_at(round, stored - 1 - tree.childCount)))
+                return onOwn(.send, sw, StepDependencies(_at(stored - 1 - tree.childCount)))
             }
             let i = q - stored - 1
             let s = range(i)
-            var deps = StepDependencies(_at(round, i == r ? stored : i))
+            var deps = StepDependencies(_at(i == r ? stored : i))
             if i == r {
                 // The copy overwrites what the sends to the children read.
                 let kids = tree.childCount
-                for j in 0..<kids { deps.append(_at(round, stored - kids + j)) }
+                for j in 0..<kids { deps.append(_at(stored - kids + j)) }
             }
             return Step(kind: .recvCopy, peer: sw, offset: s.lowerBound, count: s.count, chunk: round, dependencies: deps)
         }
@@ -335,7 +377,7 @@ public struct NVLSSchedule: LanedSchedule {
             let g = schedule.ranksPerNode, node = endpoint / g, r = endpoint - node * g, first = node * g
             let (round, q) = _current()
             let m = g - 1, across = per - 4 * m
-            func range(_ i: Int) -> Range<Int> { schedule.shard(channel: c, round: round, i) }
+            func range(_ i: Int) -> Range<Int> { shards.range(i) }
             func step(_ kind: StepKind, _ peer: Int, _ s: Range<Int>, _ deps: StepDependencies = StepDependencies()) -> Step {
                 Step(kind: kind, peer: peer, offset: s.lowerBound, count: s.count, chunk: round, dependencies: deps)
             }
@@ -343,7 +385,7 @@ public struct NVLSSchedule: LanedSchedule {
             // across nodes, the total out to the others, their totals in.
             if q < m { let j = (r + 1 + q) % g; return step(.send, first + j, range(j)) }
             let own = range(r)
-            let previous = q == 0 ? StepDependencies() : StepDependencies(_at(round, q - 1))
+            let previous = q == 0 ? StepDependencies() : StepDependencies(_at(q - 1))
             if q < 2 * m {
                 let j = (r + g - 1 - (q - m)) % g
                 return step(.recvReduce, first + j, own, q == m ? StepDependencies() : previous)
@@ -354,11 +396,11 @@ public struct NVLSSchedule: LanedSchedule {
             }
             if q < 3 * m + across {
                 let j = (r + 1 + (q - 2 * m - across)) % g
-                return step(.send, first + j, own, StepDependencies(_at(round, 2 * m + across - 1)))
+                return step(.send, first + j, own, StepDependencies(_at(2 * m + across - 1)))
             }
             // Shard j's total overwrites what the send of shard j (position (j - r - 1) mod g) read.
             let j = (r + g - 1 - (q - 3 * m - across)) % g
-            return step(.recvCopy, first + j, range(j), StepDependencies(_at(round, (j - r - 1 + g) % g)))
+            return step(.recvCopy, first + j, range(j), StepDependencies(_at((j - r - 1 + g) % g)))
         }
 
         @inlinable
@@ -366,14 +408,14 @@ public struct NVLSSchedule: LanedSchedule {
             let g = schedule.ranksPerNode, n = schedule.nodeCount
             let i = endpoint - schedule.rankCount - n
             let (round, q) = _current()
-            let s = schedule.shard(channel: c, round: round, i)
+            let s = shards.range(i)
             if q < n {
                 // GPU i of node q's sum: copied first, then added.
                 return Step(kind: q == 0 ? .recvCopy : .recvReduce, peer: q * g + i, offset: s.lowerBound, count: s.count, chunk: round,
-                            dependencies: q == 0 ? StepDependencies() : StepDependencies(_at(round, q - 1)))
+                            dependencies: q == 0 ? StepDependencies() : StepDependencies(_at(q - 1)))
             }
             return Step(kind: .send, peer: (q - n) * g + i, offset: s.lowerBound, count: s.count, chunk: round,
-                        dependencies: StepDependencies(_at(round, n - 1)))
+                        dependencies: StepDependencies(_at(n - 1)))
         }
 
         @inlinable
@@ -385,24 +427,24 @@ public struct NVLSSchedule: LanedSchedule {
             let phaseB = q >= half
             let w = phaseB ? q - half : q
             let i = w / (p + 1), k = w - i * (p + 1)
-            let s = schedule.shard(channel: c, round: round, i)
+            let s = shards.range(i)
             let block = (phaseB ? half : 0) + i * (p + 1)
             if !phaseB {
                 // Shard i: receive it from every rank (copy, then add), then give the sum to rank i.
                 if k < p {
                     return Step(kind: k == 0 ? .recvCopy : .recvReduce, peer: first + k, offset: s.lowerBound, count: s.count, chunk: round,
-                                dependencies: k == 0 ? StepDependencies() : StepDependencies(_at(round, block + k - 1)))
+                                dependencies: k == 0 ? StepDependencies() : StepDependencies(_at(block + k - 1)))
                 }
                 return Step(kind: .send, peer: first + i, offset: s.lowerBound, count: s.count, chunk: round,
-                            dependencies: StepDependencies(_at(round, block + p - 1)))
+                            dependencies: StepDependencies(_at(block + p - 1)))
             }
             // Rank i's multicast store of shard i, written to every rank.
             if k == 0 {
                 return Step(kind: .recvCopy, peer: first + i, offset: s.lowerBound, count: s.count, chunk: round,
-                            dependencies: StepDependencies(_at(round, i * (p + 1) + p)))
+                            dependencies: StepDependencies(_at(i * (p + 1) + p)))
             }
             return Step(kind: .send, peer: first + k - 1, offset: s.lowerBound, count: s.count, chunk: round,
-                        dependencies: StepDependencies(_at(round, block)))
+                        dependencies: StepDependencies(_at(block)))
         }
     }
 }
