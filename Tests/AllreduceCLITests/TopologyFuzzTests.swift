@@ -1,3 +1,4 @@
+import CollectiveCore
 @testable import CollectiveFabric
 import CollectiveSim
 import Foundation
