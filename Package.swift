@@ -77,13 +77,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What several test targets share (as swift-collections' _CollectionsTestSupport): the
+        // trace checks. A regular target, not a product: only the test targets use it.
+        .target(name: "_TestSupport", dependencies: ["CollectiveCore"]),
         .testTarget(name: "CollectiveKernelsTests", dependencies: ["CollectiveKernels"]),
-        .testTarget(name: "CollectiveCoreTests", dependencies: ["CollectiveCore", "CollectiveKernels"]),
+        .testTarget(name: "CollectiveCoreTests", dependencies: ["CollectiveCore", "CollectiveKernels", "_TestSupport"]),
         .testTarget(name: "CollectiveFabricTests", dependencies: ["CollectiveFabric", "CollectiveCore"]),
-        .testTarget(name: "CollectiveSimTests", dependencies: ["CollectiveSim", "CollectiveFabric", "CollectiveCore"]),
+        .testTarget(name: "CollectiveSimTests", dependencies: ["CollectiveSim", "CollectiveFabric", "CollectiveCore", "_TestSupport"]),
         .testTarget(name: "CollectivePlotTests", dependencies: ["CollectivePlot"]),
-        .testTarget(name: "AllreduceCLITests", dependencies: ["AllreduceCLI"]),
+        .testTarget(name: "AllreduceCLITests", dependencies: ["AllreduceCLI", "_TestSupport"]),
         // The MPI-free parts of CollectiveMPI; the runner itself is tested under mpirun by Scripts/test-mpi.
-        .testTarget(name: "CollectiveMPITests", dependencies: ["CollectiveMPI", "CollectiveCore", "CollectiveKernels"]),
+        .testTarget(name: "CollectiveMPITests", dependencies: ["CollectiveMPI", "CollectiveCore", "CollectiveKernels", "_TestSupport"]),
     ]
 )

@@ -4,6 +4,7 @@ import CollectiveFabric
 import CollectiveKernels
 import CollectiveMPI
 import CollectivePlot
+import CollectiveSim
 #if MPI
 import CMPI
 #endif
@@ -108,6 +109,12 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("predict"), help: ArgumentHelp("Beside each measured row, the simulator's time for the same schedule, size, chunk and rank layout on this topology file, and the error (columns predicted_us, error; a footer with the geometric-mean |error| per algorithm). Without a file (or 'calibrate'), a calibration run (as 'allreduce calibrate') measures the cluster first.", valueName: "file.yaml"))
     var predict: String?
 
+    @Option(name: .long, help: ArgumentHelp("Also write a Chrome/Perfetto trace (open it in ui.perfetto.dev) of one untimed call per size and algorithm, after a barrier: a track per rank with its send, receive and reduce slices (peer, bytes, chunk, step), gathered to rank 0. With --predict, the simulator's play of the same schedule beside it (ranks, links, critical path), as `simulate --trace` writes it.", valueName: "file.json"))
+    var trace: String?
+
+    @Option(name: .customLong("trace-ranks"), help: "Most ranks with tracks in --trace; beyond, every k-th rank is traced.")
+    var traceRanks: Int = ChromeTraceRecorder.Limits().ranks
+
     @OptionGroup var output: LatencyFormatOptions
 
     @OptionGroup var plot: PlotOptions
@@ -169,12 +176,14 @@ struct MPIRun: ParsableCommand {
             throw ValidationError("--channels must be between 1 and \(ScheduleParameters.maxChannels), got \(channels)")
         }
         if let k = testKillRank, k < 0 { throw ValidationError("--test-kill-rank must not be negative") }
+        if trace?.isEmpty == true { throw ValidationError("--trace: empty file name") }
+        guard traceRanks >= 1 else { throw ValidationError("--trace-ranks must be at least 1, got \(traceRanks)") }
         if let k = testCorruptRank, k < 0 { throw ValidationError("--test-corrupt-rank must not be negative") }
         return MPIRunConfigurationDraft(
             minBytes: minimum, maxBytes: maximum, stepFactor: stepFactor, stepBytes: step, dataType: type,
             op: reduction, algorithms: algorithms, iterationPlan: plan, rounds: rounds,
             check: check == 1, chunkBytes: chunk, interNode: inter, transport: transport.lowercased(), ranksPerNode: ranksPerNode, inPlace: inPlace, killRank: testKillRank,
-            corruptRank: testCorruptRank, channels: channels)
+            corruptRank: testCorruptRank, channels: channels, traceRanks: trace == nil ? nil : traceRanks)
     }
 
     func run() throws {
@@ -212,6 +221,7 @@ struct MPIRunConfigurationDraft {
     var killRank: Int?
     var corruptRank: Int?
     var channels: Int
+    var traceRanks: Int?
 }
 
 extension Substring {
@@ -241,6 +251,7 @@ extension MPIRunConfigurationDraft {
         configuration.inPlace = inPlace
         configuration.rounds = rounds
         configuration.channelCount = channels
+        configuration.traceRanks = traceRanks
         return configuration
     }
 }
@@ -336,6 +347,14 @@ extension MPIRun {
             }
             if let failure = world.firstFailure(problem) { stop(world, failure) }
         }
+        var traceFile: MPITraceFile? = nil
+        if let trace {
+            var problem: String? = nil
+            if world.rank == 0 {
+                do { traceFile = try MPITraceFile(path: trace) } catch { problem = "\(error)" }
+            }
+            if let failure = world.firstFailure(problem) { stop(world, failure) }
+        }
         var predictionProblem: String? = nil
         /// The cells of `row`: measured, then (with --predict) predicted on rank 0.
         func cells(_ row: MPIResultRow) -> [ReportValue] {
@@ -358,7 +377,7 @@ extension MPIRun {
             Swift.print(columns.streamHeader(output.format), terminator: "")
             fflush(nil)
         }
-        benchmark.run { row in
+        benchmark.run(onRow: { row in
             if world.rank == 0 {
                 line.finish()
                 rowCells.append(cells(row))
@@ -367,7 +386,11 @@ extension MPIRun {
                 fflush(nil)
             }
             line.completed(weight: Double(row.sizeBytes) + 1024)
-        }
+        }, onTrace: { traced in
+            guard let traceFile else { return }
+            traceFile.add(traced, ranks: world.size, transport: configuration.transport.rawValue, traceRanks: traceRanks, prediction: prediction,
+                          parameters: MPIAllreduceBenchmark.parameters(configuration, world: world, layout: benchmark.layout, count: traced.count))
+        })
         line.finish()
         if world.rank == 0 {
             var footer = report(benchmark, notes: true)
@@ -381,6 +404,9 @@ extension MPIRun {
                 if let calibrated { footer.notes += calibrated.split(separator: "\n").map { String($0.dropFirst(2)) } }
                 footer.notes.append(prediction.footer(order: configuration.algorithms.map(\.description)))
                 if let predictionProblem { footer.notes.append(predictionProblem) }
+            }
+            if let traceFile {
+                do { footer.notes.append(try traceFile.close()) } catch { stop(world, "\(error)") }
             }
             if let file = plot.plot {
                 do { try plot.write(measuredPlot(benchmark)) } catch { stop(world, "\(error)") }

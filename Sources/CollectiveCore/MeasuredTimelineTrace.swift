@@ -17,6 +17,8 @@ public enum MeasuredTimelineTrace {
         public var records = 0
         public var slices = 0
         public var slicesLeftOut = 0
+
+        public init() {}
     }
 
     /// Writes `records` (any order) as process `pid`, named `title`.
@@ -26,7 +28,8 @@ public enum MeasuredTimelineTrace {
                              sampling: TraceRankSampling, droppedRecords: Int = 0, callName: String = "call",
                              tracksPerRank: Int = 32) -> Summary {
         writer.process(pid: pid, name: title, sortIndex: sortIndex)
-        var summary = Summary(records: records.count)
+        var summary = Summary()
+        summary.records = records.count
         let perRank = Swift.min(64, Swift.max(1, tracksPerRank))
         let sorted = records.sorted { ($0.rank, $0.startSeconds, $0.stepIndex) < ($1.rank, $1.startSeconds, $1.stepIndex) }
         var trackEnd: [Double] = []

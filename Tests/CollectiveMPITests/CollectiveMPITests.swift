@@ -185,6 +185,21 @@ struct RunConfigurationTests {
         #expect(throws: MPIRunError.self) { try MPIRunConfiguration.sizes(minBytes: 1, maxBytes: 8, factor: 1, stepBytes: 0, elementSize: 1) }
     }
 
+    @Test("a traced rank keeps at most --trace's step limit, fewer when rank 0's gather would pass MPI's int count")
+    func traceRecordLimit() {
+        var c = MPIRunConfiguration(
+            sizesBytes: [8], dataType: .float32, op: .sum, algorithms: [.schedule(.ring)],
+            iterationPlan: .uniform(iterations: 1, warmupIterations: 0), check: false, chunkBytes: 1 << 20)
+        c.traceRanks = 64
+        #expect(c.traceRecordLimit(rankCount: 8) == c.traceStepsPerRank)
+        c.traceStepsPerRank = 1 << 30
+        for ranks in [1, 64, 4096] {
+            let traced = TraceRankSampling(rankCount: ranks, limit: 64).tracedCount
+            let bytes = c.traceRecordLimit(rankCount: ranks) * MemoryLayout<StepTimelineRecord>.stride * traced
+            #expect(bytes <= Int(Int32.max) && bytes > Int(Int32.max) / 2)
+        }
+    }
+
     @Test("the fingerprint changes with every field")
     func fingerprint() {
         let base = MPIRunConfiguration(
@@ -205,6 +220,7 @@ struct RunConfigurationTests {
         v = base; v.chunkBytes = 1 << 19; variants.append(v)
         v = base; v.transport = .shm; variants.append(v)
         v = base; v.killRank = 1; variants.append(v)
+        v = base; v.traceRanks = 64; variants.append(v)
         for variant in variants { #expect(variant.fingerprint != base.fingerprint) }
         #expect(base.fingerprint == MPIRunConfiguration(
             sizesBytes: [8, 16], dataType: .float32, op: .sum, algorithms: [.schedule(.ring), .mpiAllreduce],
