@@ -214,7 +214,7 @@ enum AlgorithmChoice: Hashable {
             return
         }
         guard let a = AllreduceAlgorithm(name: t) else {
-            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto nccl \(NCCLAlgorithm.modelledNames))")
+            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto nccl \(NCCLAlgorithm.modelledNames) all)")
         }
         self = .fixed(a)
     }
@@ -228,16 +228,11 @@ enum AlgorithmChoice: Hashable {
         }
     }
 
-    /// Parses a comma-separated list (`ring,tree,auto`).
-    static func parseList(_ text: String) throws -> [AlgorithmChoice] {
-        let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        var out: [AlgorithmChoice] = []
-        for i in items {
-            guard !i.trimming(" ").isEmpty else { throw ValidationError("--algorithm: empty name in '\(text)'") }
-            let c = try AlgorithmChoice(parsing: i)
-            if !out.contains(c) { out.append(c) }
-        }
-        return out
+    /// Parses a comma-separated list (`ring,tree,auto`; ``AlgorithmList``). `all` is every
+    /// textbook schedule `simulator` plays on its cluster (those `auto` chooses among); nil (while
+    /// validating, before the cluster is built) accepts it.
+    static func parseList(_ text: String, simulator: Simulator?) throws -> [AlgorithmChoice] {
+        try AlgorithmList.parse(text, every: { simulator?.autoCandidates.map(AlgorithmChoice.fixed) ?? [] }, AlgorithmChoice.init(parsing:))
     }
 }
 
@@ -530,8 +525,11 @@ struct Simulate: ParsableCommand {
 
     func validate() throws {
         try wholeElements(try parseBytes(size, option: "--size"), cluster.datatype, option: "--size")
-        _ = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
+        let choices = try AlgorithmChoice.parseList(algorithm ?? cluster.defaultAlgorithm, simulator: nil)
         if trace != nil {
+            guard choices.count == 1, !AlgorithmList.containsAll(algorithm ?? "") else {
+                throw ValidationError("--trace writes one algorithm's run; give one --algorithm, not '\(algorithm ?? "")'")
+            }
             guard cluster.timingModel == .event else { throw ValidationError("--trace needs --model event (the \(cluster.timingModel.rawValue) model plays no transfers)") }
             guard cluster.links.lowercased() == "fifo" else { throw ValidationError("--trace needs --links fifo") }
             if trace!.isEmpty { throw ValidationError("--trace: empty file name") }
@@ -540,25 +538,36 @@ struct Simulate: ParsableCommand {
     }
 
     /// Everything `run` checks before it times anything: the cluster, the model's memory, the work.
-    func prepare() throws -> (sim: SimulationRun, bytes: Int, choice: AlgorithmChoice) {
+    func prepare() throws -> (sim: SimulationRun, bytes: Int, choices: [AlgorithmChoice]) {
         let sim = try SimulationRun(options: cluster, collective: collective.collective)
         let bytes = try parseBytes(size, option: "--size")
-        let choice = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
-        try sim.checkWork([(choice, bytes)])
-        return (sim, bytes, choice)
+        let choices = try AlgorithmChoice.parseList(algorithm ?? cluster.defaultAlgorithm, simulator: sim.simulator)
+        try sim.checkWork(choices.map { ($0, bytes) })
+        return (sim, bytes, choices)
     }
 
     func run() throws {
-        var (sim, bytes, choice) = try prepare()
+        var (sim, bytes, choices) = try prepare()
         var report = Report(columns: sim.columns)
         report.latencySource = "simulated on \(sim.clusterName)"
         let line = ProgressLine(label: "simulate", options: progress)
         sim.observer = line.observer
-        let m: (row: [ReportValue], outcome: SimulationOutcome, candidates: [SimulationOutcome])
-        do { m = try sim.measure(choice, bytes: bytes) } catch { line.finish(); throw error }
+        var m: (row: [ReportValue], outcome: SimulationOutcome, candidates: [SimulationOutcome])! = nil
+        for choice in choices {
+            do { m = try sim.measure(choice, bytes: bytes) } catch { line.finish(); throw error }
+            report.append(m.row, group: choice.name)
+        }
         line.finish()
-        report.append(m.row, group: choice.name)
         report.notes.append(sim.topologyNote)
+        // The notes about one run (what auto chose, the busiest links, the finish, the trace)
+        // are of the last algorithm: with several, of none.
+        guard choices.count == 1 else {
+            report.notes.append(sim.bottleneckNote)
+            for note in [sim.interNodeNote, sim.ncclNote, sim.engineNote] { if let note { report.notes.append(note) } }
+            report.print(output.format)
+            return
+        }
+        let choice = choices[0]
         report.notes.append(sim.bottleneckNote)
         if m.candidates.count > 1 {
             let list = m.candidates.map { "\($0.algorithm.rawValue) \(formatFixed($0.timeSeconds * 1e6, decimals: 2)) us" }
