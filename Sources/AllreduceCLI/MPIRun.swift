@@ -129,13 +129,9 @@ struct MPIRun: ParsableCommand {
         guard let reduction = ReductionOp(name: op) else {
             throw ValidationError("unknown op '\(op)' (valid: \(ReductionOp.validNames))")
         }
-        var algorithms: [String] = []
-        for raw in algorithm.split(separator: ",", omittingEmptySubsequences: false) {
-            let name = raw.trimmingCharacters(in: " ")
-            if name.lowercased() == "all" {
-                algorithms += AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches }.map(\.rawValue) + ["mpi"]
-                continue
-            }
+        let algorithms = try AlgorithmList.parse(algorithm, every: {
+            AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches }.map(\.rawValue) + ["mpi"]
+        }) { name in
             guard let choice = MPIAlgorithmName(name) else {
                 throw ValidationError("unknown algorithm '\(name)' (valid: \(AllreduceAlgorithm.validNames) mpi memcpy all)")
             }
@@ -144,10 +140,8 @@ struct MPIRun: ParsableCommand {
                 let forced = a == .ncclCollNet ? "nccl:collnet" : "nccl:nvls"
                 throw ValidationError("\(a.rawValue) reduces inside \(inside), which an MPI run has no counterpart for; simulate it with 'allreduce simulate --algorithm \(forced)' or check it with 'allreduce verify --algorithm \(a.rawValue)'")
             }
-            algorithms.append(choice)
+            return choice
         }
-        var seen = Set<String>()
-        algorithms = algorithms.filter { seen.insert($0).inserted }
         let plan: MPIIterationPlan
         do {
             plan = try MPIIterationPlan.resolve(iterations: iterations, warmupIterations: warmupIterations,
@@ -222,12 +216,6 @@ struct MPIRunConfigurationDraft {
     var corruptRank: Int?
     var channels: Int
     var traceRanks: Int?
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        String(drop(while: { $0 == set }).reversed().drop(while: { $0 == set }).reversed())
-    }
 }
 
 #if MPI

@@ -28,7 +28,7 @@ struct Verify: ParsableCommand {
     @Option(name: [.long, .customShort("o")], help: "Reduction: \(ReductionOp.validNames).")
     var op: String = "sum"
 
-    @Option(name: .long, help: "Algorithm: \(AllreduceAlgorithm.validNames), or all.")
+    @Option(name: .long, help: "Comma-separated algorithms: \(AllreduceAlgorithm.validNames), or all.")
     var algorithm: String = "all"
 
     @Option(name: .long, help: "Ranks per node for hierarchical (1 ... ranks; default min(8, ranks)).")
@@ -87,14 +87,14 @@ struct Verify: ParsableCommand {
         guard g >= 1 && g <= ranks else {
             throw ValidationError("--ranks-per-node must be between 1 and --ranks (\(ranks)), got \(g)")
         }
-        let algorithms: [AllreduceAlgorithm]
-        if algorithm.lowercased() == "all" {
+        let algorithms = try AlgorithmList.parse(algorithm, every: {
             // NVLS needs whole nodes: part of `all` when the ranks fill them.
-            algorithms = AllreduceAlgorithm.allCases.filter { (!$0.reducesInSwitches || ranks % g == 0) && $0.supports(collective.collective) }
-        } else if let a = AllreduceAlgorithm(name: algorithm) {
-            algorithms = [a]
-        } else {
-            throw ValidationError("unknown algorithm '\(algorithm)'; valid: \(AllreduceAlgorithm.validNames) all")
+            AllreduceAlgorithm.allCases.filter { (!$0.reducesInSwitches || ranks % g == 0) && $0.supports(collective.collective) }
+        }) { name in
+            guard let a = AllreduceAlgorithm(name: name) else {
+                throw ValidationError("unknown algorithm '\(name)'; valid: \(AllreduceAlgorithm.validNames) all")
+            }
+            return a
         }
         guard let inter = AllreduceAlgorithm(name: interNode), inter == .ring || inter == .tree else {
             throw ValidationError("unknown --inter-node '\(interNode)'; valid: ring tree")
