@@ -81,7 +81,7 @@ struct MPIRun: ParsableCommand {
     var chunkSize = "1M"
 
     @Option(name: .customLong("inter-node"), help: "Algorithm hierarchical runs between nodes: ring or tree.")
-    var interNode = "ring"
+    var interNode: InterNodeAlgorithm = .ring
 
     @Flag(name: .customLong("in-place"), help: "nccl-tests' in-place mode: each iteration reduces the output as it stands (MPI_IN_PLACE for MPI_Allreduce); the checked run starts from a fresh copy of the input.")
     var inPlace = false
@@ -158,9 +158,7 @@ struct MPIRun: ParsableCommand {
         guard chunk >= type.sizeInBytes else {
             throw ValidationError("--chunk-bytes must hold at least one \(type.rawValue) element (\(type.sizeInBytes) bytes), got \(chunkSize)")
         }
-        guard let inter = AllreduceAlgorithm(name: interNode), inter == .ring || inter == .tree else {
-            throw ValidationError("--inter-node must be ring or tree, got '\(interNode)'")
-        }
+        let inter = interNode.algorithm
         guard ["p2p", "shm"].contains(transport.lowercased()) else {
             throw ValidationError("--transport must be p2p or shm, got '\(transport)'")
         }

@@ -28,7 +28,7 @@ struct ClusterOptions: ParsableArguments {
     var linkLatency: String?
 
     @Option(name: .long, help: "Timing model: event (discrete-event playback of the schedule), analytic (closed forms) or nccl (NCCL's tuning model).")
-    var model: String = "event"
+    var model: TimingModel = .event
 
     @Option(name: [.customShort("d"), .long], help: "Element type (int8 uint8 int32 uint32 int64 uint64 half float double bfloat16).")
     var datatype: DataType = .float32
@@ -40,10 +40,10 @@ struct ClusterOptions: ParsableArguments {
     var chunkBytes: String?
 
     @Option(name: .long, help: "How the event model serves transfers sharing a link: fifo (first come, first served; fast at any scale) or fair (max-min fair sharing; up to a few hundred ranks).")
-    var links: String = "fifo"
+    var links: LinkService = .fifo
 
     @Option(name: .customLong("inter-node"), help: "What hierarchical runs between nodes: ring, tree, or auto (the faster closed form at each size).")
-    var interNode: String = "auto"
+    var interNode: InterNodeChoice = .auto
 
     @Option(name: .long, help: "NCCL protocol of the nccl algorithms: auto (NCCL's pick), LL, LL128 or Simple.")
     var `protocol`: String = "auto"
@@ -67,23 +67,14 @@ struct ClusterOptions: ParsableArguments {
         if linkLatency != nil && timingModel == .nccl {
             throw ValidationError("--link-latency does not apply to --model nccl (NCCL's tuning model takes its latencies from NCCL's tables); use --model event or analytic")
         }
-        guard TimingModel(rawValue: model.lowercased()) != nil else {
-            throw ValidationError("--model: unknown model '\(model)' (event, analytic, nccl)")
-        }
         let isSwitch = topology.lowercased() == "switch"
         if !isSwitch && (ranks != nil || linkBandwidth != nil || linkLatency != nil) {
             throw ValidationError("--ranks, --link-bandwidth and --link-latency apply to --topology switch only")
         }
         if isSwitch && nodes != nil { throw ValidationError("--topology switch takes --ranks, not --nodes") }
         if isSwitch && gpus != nil { throw ValidationError("--gpus does not apply to --topology switch (one GPU per rank: use --ranks)") }
-        guard let service = LinkService(rawValue: links.lowercased()) else {
-            throw ValidationError("--links: must be fifo or fair, got '\(links)'")
-        }
-        if service == .fair && timingModel != .event {
-            throw ValidationError("--links fair applies to --model event (the \(model.lowercased()) model has no links to share)")
-        }
-        guard ["ring", "tree", "auto"].contains(interNode.lowercased()) else {
-            throw ValidationError("--inter-node: must be ring, tree or auto, got '\(interNode)'")
+        if links == .fair && timingModel != .event {
+            throw ValidationError("--links fair applies to --model event (the \(model.rawValue) model has no links to share)")
         }
         if `protocol`.lowercased() != "auto" && NCCLProtocol(name: `protocol`) == nil {
             throw ValidationError("--protocol: must be auto, LL, LL128 or Simple, got '\(`protocol`)'")
@@ -96,7 +87,7 @@ struct ClusterOptions: ParsableArguments {
         }
         _ = try parsedFaults()
         if !faults.isEmpty && timingModel != .event {
-            throw ValidationError("--fault applies to --model event (the \(model.lowercased()) model's closed forms know no faults)")
+            throw ValidationError("--fault applies to --model event (the \(model.rawValue) model's closed forms know no faults)")
         }
     }
 
@@ -109,7 +100,7 @@ struct ClusterOptions: ParsableArguments {
         return out
     }
 
-    var timingModel: TimingModel { TimingModel(rawValue: model.lowercased()) ?? .event }
+    var timingModel: TimingModel { model }
 
     /// `--protocol`, nil for auto.
     var ncclProtocol: NCCLProtocol? { NCCLProtocol(name: `protocol`) }
@@ -119,13 +110,7 @@ struct ClusterOptions: ParsableArguments {
     var defaultAlgorithm: String { topology.lowercased() == "switch" ? "auto" : "nccl" }
 
     /// `--inter-node`: ring, tree, or nil for auto.
-    var interNodeAlgorithm: AllreduceAlgorithm? {
-        switch interNode.lowercased() {
-        case "ring": .ring
-        case "tree": .tree
-        default: nil
-        }
-    }
+    var interNodeAlgorithm: AllreduceAlgorithm? { interNode.algorithm }
 
     var chunkSize: Int {
         get throws { try chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") } ?? ScheduleParameters.defaultChunkBytes }
@@ -273,7 +258,7 @@ struct SimulationRun {
     init(options: ClusterOptions, fabric: FabricMap, comparesHealthy: Bool = true, collective: Collective = .allreduce) throws {
         self.options = options
         self.fabric = fabric
-        let service = LinkService(rawValue: options.links.lowercased()) ?? .fifo
+        let service = options.links
         if service == .fair && options.timingModel == .event && fabric.rankCount > FairShareEngine.maxRanks {
             throw CLIError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
         }
@@ -531,7 +516,7 @@ struct Simulate: ParsableCommand {
                 throw ValidationError("--trace writes one algorithm's run; give one --algorithm, not '\(algorithm ?? "")'")
             }
             guard cluster.timingModel == .event else { throw ValidationError("--trace needs --model event (the \(cluster.timingModel.rawValue) model plays no transfers)") }
-            guard cluster.links.lowercased() == "fifo" else { throw ValidationError("--trace needs --links fifo") }
+            guard cluster.links == .fifo else { throw ValidationError("--trace needs --links fifo") }
             if trace!.isEmpty { throw ValidationError("--trace: empty file name") }
         }
         guard traceRanks >= 1 else { throw ValidationError("--trace-ranks must be at least 1, got \(traceRanks)") }

@@ -35,7 +35,7 @@ struct Verify: ParsableCommand {
     var ranksPerNode: Int?
 
     @Option(name: .long, help: "Inter-node algorithm of hierarchical: ring or tree.")
-    var interNode: String = "ring"
+    var interNode: InterNodeAlgorithm = .ring
 
     @Option(name: .long, help: "Pipelining chunk size in bytes (1024-based suffixes: 64K, 2M). Default 2M.")
     var chunkBytes: String?
@@ -96,9 +96,7 @@ struct Verify: ParsableCommand {
             }
             return a
         }
-        guard let inter = AllreduceAlgorithm(name: interNode), inter == .ring || inter == .tree else {
-            throw ValidationError("unknown --inter-node '\(interNode)'; valid: ring tree")
-        }
+        let inter = interNode.algorithm
         var chunk = ScheduleParameters.defaultChunkBytes
         if let chunkBytes {
             chunk = try parseBytes(chunkBytes, option: "--chunk-bytes")

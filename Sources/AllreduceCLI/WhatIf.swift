@@ -55,7 +55,7 @@ struct WhatIf: ParsableCommand {
         _ = try randomFaults()
         _ = try AlgorithmChoice.parseList(algorithm ?? defaultAlgorithms, simulator: nil)
         guard cluster.timingModel == .event else {
-            throw ValidationError("what-if plays faults with --model event (the \(cluster.model.lowercased()) model's closed forms know no faults)")
+            throw ValidationError("what-if plays faults with --model event (the \(cluster.model.rawValue) model's closed forms know no faults)")
         }
     }
 

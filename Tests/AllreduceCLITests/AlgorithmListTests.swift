@@ -68,3 +68,28 @@ struct AlgorithmListTests {
         expectOneLineError(try CLI.run(arguments), contains: expected)
     }
 }
+
+@Suite("Typed options: model, links, inter-node")
+struct TypedOptionTests {
+    @Test("a bad value is one line naming the valid ones, on every subcommand that takes it", arguments: [
+        (["simulate", "--model", "fast"], ["'fast'", "--model", "'event', 'analytic' or 'nccl'"]),
+        (["sweep", "--links", "lifo"], ["'lifo'", "--links", "'fifo' and 'fair'"]),
+        (["what-if", "--inter-node", "mesh"], ["'mesh'", "'ring', 'tree' or 'auto'"]),
+        (["verify", "--inter-node", "auto"], ["'auto'", "'ring' and 'tree'"]),
+        (["mpi", "--inter-node", "mesh"], ["'mesh'", "'ring' and 'tree'"]),
+    ])
+    func bad(arguments: [String], expected: [String]) throws {
+        expectOneLineError(try CLI.run(arguments), contains: expected)
+    }
+
+    @Test("values are read in any case, and the help lists them from the types")
+    func caseAndHelp() throws {
+        let r = try CLI.run(["simulate", "--topology", "switch", "--size", "64K", "--model", "ANALYTIC", "--links", "Fifo",
+                             "--inter-node", "Tree", "--algorithm", "hierarchical", "--format", "csv"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("model: analytic"))
+        // The help wraps its lines: compare with the whitespace collapsed.
+        let help = try CLI.run(["simulate", "--help"]).stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        #expect(help.contains("values: event, analytic, nccl") && help.contains("values: fifo, fair") && help.contains("values: ring, tree, auto"))
+    }
+}
