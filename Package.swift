@@ -78,9 +78,10 @@ let package = Package(
             ]
         ),
         // What several test targets share (as swift-collections' _CollectionsTestSupport): the
-        // trace checks. A regular target, not a product: only the test targets use it.
+        // trace checks, the seeded draws and the mailbox transport. A regular target, not a
+        // product: only the test targets use it.
         .target(name: "_TestSupport", dependencies: ["CollectiveCore"]),
-        .testTarget(name: "CollectiveKernelsTests", dependencies: ["CollectiveKernels"]),
+        .testTarget(name: "CollectiveKernelsTests", dependencies: ["CollectiveKernels", "CollectiveCore", "_TestSupport"]),
         .testTarget(name: "CollectiveCoreTests", dependencies: ["CollectiveCore", "CollectiveKernels", "_TestSupport"]),
         .testTarget(name: "CollectiveFabricTests", dependencies: ["CollectiveFabric", "CollectiveCore"]),
         .testTarget(name: "CollectiveSimTests", dependencies: ["CollectiveSim", "CollectiveFabric", "CollectiveCore", "_TestSupport"]),

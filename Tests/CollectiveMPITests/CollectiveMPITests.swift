@@ -1,6 +1,7 @@
 import CollectiveCore
 import CollectiveKernels
 import Testing
+import _TestSupport
 @testable import CollectiveMPI
 
 /// The parts of the MPI runner that need no MPI: the range bookkeeping of out-of-place runs,
@@ -25,26 +26,16 @@ struct ElementRangeSetTests {
     }
 
     /// A deterministic generator (xorshift64*), so failures reproduce.
-    struct Generator {
-        var state: UInt64
-        mutating func next(_ bound: Int) -> Int {
-            state ^= state >> 12
-            state ^= state << 25
-            state ^= state >> 27
-            return Int((state &* 2_685_821_657_736_338_717) % UInt64(bound))
-        }
-    }
-
     @Test("matches a Bool-array model under random inserts and queries", arguments: [1, 7, 64, 300])
     func randomAgainstModel(size: Int) {
-        var g = Generator(state: 0x9E37_79B9_7F4A_7C15 ^ UInt64(size))
+        var g = SplitMix64(seed: 0x9E37_79B9_7F4A_7C15 ^ UInt64(size))
         var set = ElementRangeSet()
         var model = [Bool](repeating: false, count: size)
         for _ in 0..<400 {
-            let a = g.next(size + 1)
-            let b = g.next(size + 1)
+            let a = g.below(size + 1)
+            let b = g.below(size + 1)
             let r = min(a, b)..<max(a, b)
-            if g.next(3) == 0 {
+            if g.below(3) == 0 {
                 set.insert(r)
                 for i in r { model[i] = true }
             }
