@@ -131,7 +131,7 @@ struct BenchExecutor: ParsableCommand {
             executorTimes.append(stats.seconds)
         }
         let memcpyRate = _executorMedian(memcpyRates), executorRate = _executorMedian(executorRates), time = _executorMedian(executorTimes)
-        let algbw = Double(bytes) / time / 1e9
+        let algbw = Collective.algorithmBandwidthGBps(bytes: bytes, seconds: time)
         var report = Report(columns: [
             ReportColumn(key: "what", title: "what", kind: .text),
             ReportColumn(key: "ranks", title: "ranks", kind: .integer),
@@ -148,7 +148,7 @@ struct BenchExecutor: ParsableCommand {
                        .number(memcpyRate / 1e9), .number(Double(bytes * threadCount) / memcpyTime / 1e9), .number(0)])
         report.append([.text("\(algorithm.rawValue) \(type.name) sum"), .int(ranks), .int(bytes), .int(threadCount), .number(time * 1e6),
                        .int(traffic), .number(executorRate / 1e9), .number(algbw),
-                       .number(algbw * 2 * Double(ranks - 1) / Double(max(ranks, 1)))])
+                       .number(Collective.allreduce.busBandwidthGBps(bytes: bytes, seconds: time, ranks: ranks))])
         report.notes.append("executor traffic / memcpy traffic = \(formatFixed(executorRate / memcpyRate, decimals: 3)) (median of \(runs) runs each)")
         report.notes.append("traffic: a copied byte is read and written once, a reduced byte read twice and written once; memcpy: each thread copies its own \(bytes)-byte buffer")
         report.print(output.format)

@@ -335,9 +335,8 @@ struct SimulationRun {
             interNodeChoices.append((bytesActual, between))
         }
         let seconds = outcome.timeSeconds
-        let algbw = seconds > 0 ? Double(bytesActual) / seconds / 1e9 : 0
-        let p = fabric.rankCount
-        let busbw = algbw * simulator.collective.busBandwidthFactor(ranks: p)
+        let algbw = Collective.algorithmBandwidthGBps(bytes: bytesActual, seconds: seconds)
+        let busbw = simulator.collective.busBandwidthGBps(bytes: bytesActual, seconds: seconds, ranks: fabric.rankCount)
         let name: String
         switch choice {
         case .auto: name = "auto(\(outcome.rowName))"

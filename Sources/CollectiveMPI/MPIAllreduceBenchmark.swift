@@ -275,8 +275,8 @@ public final class MPIAllreduceBenchmark {
                     }
                     wrong = Int(world.allreduce([Int64(localWrong)], cmpi_op_sum())[0])
                 }
-                let algbw = meanSeconds > 0 ? Double(bytes) / meanSeconds / 1e9 : 0
-                let busbw = algbw * 2 * Double(world.size - 1) / Double(world.size)
+                let algbw = Collective.algorithmBandwidthGBps(bytes: bytes, seconds: meanSeconds)
+                let busbw = Collective.allreduce.busBandwidthGBps(bytes: bytes, seconds: meanSeconds, ranks: world.size)
                 sizeRows.append(MPIResultRow(
                     sizeBytes: bytes, count: count, dataType: c.dataType, op: c.op, algorithm: rowName(choice),
                     timeMeanMicroseconds: latency.averageMicroseconds, timeMinMicroseconds: latency.minimumMicroseconds,
