@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "CCollectiveKernels"),
         .target(name: "CollectiveKernels", dependencies: ["CCollectiveKernels"]),
         .target(name: "CollectiveCore", dependencies: ["CollectiveKernels"]),
-        .target(name: "CollectiveFabric", dependencies: ["CollectiveCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CollectiveFabric", dependencies: ["CollectiveCore", "CollectiveKernels", .product(name: "Yams", package: "Yams")]),
         // Header-only C helper of the event engine: a software prefetch hint. No dependencies.
         .target(name: "CCollectiveSim"),
         .target(name: "CollectiveSim", dependencies: ["CollectiveCore", "CollectiveFabric", "CollectiveKernels", "CCollectiveSim"]),

@@ -130,7 +130,7 @@ struct BenchExecutor: ParsableCommand {
             executorRates.append(Double(stats.memoryTrafficBytes) / stats.seconds)
             executorTimes.append(stats.seconds)
         }
-        let memcpyRate = _executorMedian(memcpyRates), executorRate = _executorMedian(executorRates), time = _executorMedian(executorTimes)
+        let memcpyRate = SampleStatistics.median(memcpyRates), executorRate = SampleStatistics.median(executorRates), time = SampleStatistics.median(executorTimes)
         let algbw = Collective.algorithmBandwidthGBps(bytes: bytes, seconds: time)
         var report = Report(columns: [
             ReportColumn(key: "what", title: "what", kind: .text),
@@ -175,7 +175,7 @@ extension BenchExecutor {
                 steps = _countSteps(schedule)
                 times.append(_monotonicSeconds() - t0)
             }
-            let t = _executorMedian(times)
+            let t = SampleStatistics.median(times)
             report.append([.text(a.rawValue), .int(ranks), .int(steps), .number(t * 1e6), .number(steps > 0 ? t * 1e9 / Double(steps) : 0)])
         }
         report.notes.append("every rank's iterator created and run to the end; median of \(runs) runs")
@@ -200,10 +200,4 @@ func _countSteps<S: Schedule>(_ s: S) -> Int {
 struct UnsafeSendablePointers: @unchecked Sendable {
     var sources: [UnsafeMutableRawPointer]
     var targets: [UnsafeMutableRawPointer]
-}
-
-/// The median (mean of the middle two for an even count).
-func _executorMedian(_ values: [Double]) -> Double {
-    let s = values.sorted()
-    return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CollectiveCore
 import CollectiveFabric
+import CollectiveKernels
 import CollectiveSim
 
 struct WhatIf: ParsableCommand {
@@ -150,7 +151,7 @@ struct WhatIf: ParsableCommand {
             if s.isEmpty {
                 row += [.text("-"), .text("-"), .text("-"), .text("-")]
             } else {
-                row += [.number(s[0]), .number(median(s)), .number(Self.nearestRank(s, 0.95)), .number(s[s.count - 1])]
+                row += [.number(s[0]), .number(SampleStatistics.median(s)), .number(Self.nearestRank(s, 0.95)), .number(s[s.count - 1])]
             }
             report.append(row)
         }
