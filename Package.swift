@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "CCollectiveKernels"),
         .target(name: "CollectiveKernels", dependencies: ["CCollectiveKernels"]),
         .target(name: "CollectiveCore", dependencies: ["CollectiveKernels"]),
-        .target(name: "CollectiveFabric", dependencies: ["CollectiveCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CollectiveFabric", dependencies: ["CollectiveCore", "CollectiveKernels", .product(name: "Yams", package: "Yams")]),
         // Header-only C helper of the event engine: a software prefetch hint. No dependencies.
         .target(name: "CCollectiveSim"),
         .target(name: "CollectiveSim", dependencies: ["CollectiveCore", "CollectiveFabric", "CollectiveKernels", "CCollectiveSim"]),
@@ -77,13 +77,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CollectiveKernelsTests", dependencies: ["CollectiveKernels"]),
-        .testTarget(name: "CollectiveCoreTests", dependencies: ["CollectiveCore", "CollectiveKernels"]),
+        // What several test targets share (as swift-collections' _CollectionsTestSupport): the
+        // trace checks, the seeded draws and the mailbox transport. A regular target, not a
+        // product: only the test targets use it.
+        .target(name: "_TestSupport", dependencies: ["CollectiveCore"]),
+        .testTarget(name: "CollectiveKernelsTests", dependencies: ["CollectiveKernels", "CollectiveCore", "_TestSupport"]),
+        .testTarget(name: "CollectiveCoreTests", dependencies: ["CollectiveCore", "CollectiveKernels", "_TestSupport"]),
         .testTarget(name: "CollectiveFabricTests", dependencies: ["CollectiveFabric", "CollectiveCore"]),
-        .testTarget(name: "CollectiveSimTests", dependencies: ["CollectiveSim", "CollectiveFabric", "CollectiveCore"]),
+        .testTarget(name: "CollectiveSimTests", dependencies: ["CollectiveSim", "CollectiveFabric", "CollectiveCore", "_TestSupport"]),
         .testTarget(name: "CollectivePlotTests", dependencies: ["CollectivePlot"]),
-        .testTarget(name: "AllreduceCLITests", dependencies: ["AllreduceCLI"]),
+        .testTarget(name: "AllreduceCLITests", dependencies: ["AllreduceCLI", "_TestSupport"]),
         // The MPI-free parts of CollectiveMPI; the runner itself is tested under mpirun by Scripts/test-mpi.
-        .testTarget(name: "CollectiveMPITests", dependencies: ["CollectiveMPI", "CollectiveCore", "CollectiveKernels"]),
+        .testTarget(name: "CollectiveMPITests", dependencies: ["CollectiveMPI", "CollectiveCore", "CollectiveKernels", "_TestSupport"]),
     ]
 )

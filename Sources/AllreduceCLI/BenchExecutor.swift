@@ -130,8 +130,8 @@ struct BenchExecutor: ParsableCommand {
             executorRates.append(Double(stats.memoryTrafficBytes) / stats.seconds)
             executorTimes.append(stats.seconds)
         }
-        let memcpyRate = _executorMedian(memcpyRates), executorRate = _executorMedian(executorRates), time = _executorMedian(executorTimes)
-        let algbw = Double(bytes) / time / 1e9
+        let memcpyRate = SampleStatistics.median(memcpyRates), executorRate = SampleStatistics.median(executorRates), time = SampleStatistics.median(executorTimes)
+        let algbw = Collective.algorithmBandwidthGBps(bytes: bytes, seconds: time)
         var report = Report(columns: [
             ReportColumn(key: "what", title: "what", kind: .text),
             ReportColumn(key: "ranks", title: "ranks", kind: .integer),
@@ -148,7 +148,7 @@ struct BenchExecutor: ParsableCommand {
                        .number(memcpyRate / 1e9), .number(Double(bytes * threadCount) / memcpyTime / 1e9), .number(0)])
         report.append([.text("\(algorithm.rawValue) \(type.name) sum"), .int(ranks), .int(bytes), .int(threadCount), .number(time * 1e6),
                        .int(traffic), .number(executorRate / 1e9), .number(algbw),
-                       .number(algbw * 2 * Double(ranks - 1) / Double(max(ranks, 1)))])
+                       .number(Collective.allreduce.busBandwidthGBps(bytes: bytes, seconds: time, ranks: ranks))])
         report.notes.append("executor traffic / memcpy traffic = \(formatFixed(executorRate / memcpyRate, decimals: 3)) (median of \(runs) runs each)")
         report.notes.append("traffic: a copied byte is read and written once, a reduced byte read twice and written once; memcpy: each thread copies its own \(bytes)-byte buffer")
         report.print(output.format)
@@ -175,7 +175,7 @@ extension BenchExecutor {
                 steps = _countSteps(schedule)
                 times.append(_monotonicSeconds() - t0)
             }
-            let t = _executorMedian(times)
+            let t = SampleStatistics.median(times)
             report.append([.text(a.rawValue), .int(ranks), .int(steps), .number(t * 1e6), .number(steps > 0 ? t * 1e9 / Double(steps) : 0)])
         }
         report.notes.append("every rank's iterator created and run to the end; median of \(runs) runs")
@@ -200,10 +200,4 @@ func _countSteps<S: Schedule>(_ s: S) -> Int {
 struct UnsafeSendablePointers: @unchecked Sendable {
     var sources: [UnsafeMutableRawPointer]
     var targets: [UnsafeMutableRawPointer]
-}
-
-/// The median (mean of the middle two for an even count).
-func _executorMedian(_ values: [Double]) -> Double {
-    let s = values.sorted()
-    return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
 }

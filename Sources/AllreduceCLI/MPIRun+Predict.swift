@@ -38,12 +38,8 @@ struct MPIPrediction {
         guard nodes * ranksPerNode == ranks else {
             throw CLIError("--predict needs the same number of ranks on every node (\(ranks) ranks, \(ranksPerNode) on the first of \(nodes) nodes)")
         }
-        var t = file.with(nodes: nodes)
-        t.node.gpuCount = ranksPerNode
-        t.node.nicCount = min(t.node.nicCount, ranksPerNode)
-        if t.node.nvlink?.fabric == .mesh { t.node.nvlink!.pairs = t.node.nvlink!.pairs.filter { $0.a < ranksPerNode && $0.b < ranksPerNode } }
         let fabric: FabricMap
-        do { fabric = try FabricMap(t) } catch { throw CLIError("--predict: \(source): \(error)") }
+        do { fabric = try FabricMap(file.shaped(nodes: nodes, ranksPerNode: ranksPerNode)) } catch { throw CLIError("--predict: \(source): \(error)") }
         simulator = Simulator(fabric: fabric, model: .event)
         self.source = source
     }

@@ -4,6 +4,7 @@ import CollectiveFabric
 import CollectiveKernels
 import CollectiveMPI
 import CollectivePlot
+import CollectiveSim
 #if MPI
 import CMPI
 #endif
@@ -80,7 +81,7 @@ struct MPIRun: ParsableCommand {
     var chunkSize = "1M"
 
     @Option(name: .customLong("inter-node"), help: "Algorithm hierarchical runs between nodes: ring or tree.")
-    var interNode = "ring"
+    var interNode: InterNodeAlgorithm = .ring
 
     @Flag(name: .customLong("in-place"), help: "nccl-tests' in-place mode: each iteration reduces the output as it stands (MPI_IN_PLACE for MPI_Allreduce); the checked run starts from a fresh copy of the input.")
     var inPlace = false
@@ -108,6 +109,12 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("predict"), help: ArgumentHelp("Beside each measured row, the simulator's time for the same schedule, size, chunk and rank layout on this topology file, and the error (columns predicted_us, error; a footer with the geometric-mean |error| per algorithm). Without a file (or 'calibrate'), a calibration run (as 'allreduce calibrate') measures the cluster first.", valueName: "file.yaml"))
     var predict: String?
 
+    @Option(name: .long, help: ArgumentHelp("Also write a Chrome/Perfetto trace (open it in ui.perfetto.dev) of one untimed call per size and algorithm, after a barrier: a track per rank with its send, receive and reduce slices (peer, bytes, chunk, step), gathered to rank 0. With --predict, the simulator's play of the same schedule beside it (ranks, links, critical path), as `simulate --trace` writes it.", valueName: "file.json"))
+    var trace: String?
+
+    @Option(name: .customLong("trace-ranks"), help: "Most ranks with tracks in --trace; beyond, every k-th rank is traced.")
+    var traceRanks: Int = ChromeTraceRecorder.Limits().ranks
+
     @OptionGroup var output: LatencyFormatOptions
 
     @OptionGroup var plot: PlotOptions
@@ -122,13 +129,9 @@ struct MPIRun: ParsableCommand {
         guard let reduction = ReductionOp(name: op) else {
             throw ValidationError("unknown op '\(op)' (valid: \(ReductionOp.validNames))")
         }
-        var algorithms: [String] = []
-        for raw in algorithm.split(separator: ",", omittingEmptySubsequences: false) {
-            let name = raw.trimmingCharacters(in: " ")
-            if name.lowercased() == "all" {
-                algorithms += AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches }.map(\.rawValue) + ["mpi"]
-                continue
-            }
+        let algorithms = try AlgorithmList.parse(algorithm, every: {
+            AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches }.map(\.rawValue) + ["mpi"]
+        }) { name in
             guard let choice = MPIAlgorithmName(name) else {
                 throw ValidationError("unknown algorithm '\(name)' (valid: \(AllreduceAlgorithm.validNames) mpi memcpy all)")
             }
@@ -137,10 +140,8 @@ struct MPIRun: ParsableCommand {
                 let forced = a == .ncclCollNet ? "nccl:collnet" : "nccl:nvls"
                 throw ValidationError("\(a.rawValue) reduces inside \(inside), which an MPI run has no counterpart for; simulate it with 'allreduce simulate --algorithm \(forced)' or check it with 'allreduce verify --algorithm \(a.rawValue)'")
             }
-            algorithms.append(choice)
+            return choice
         }
-        var seen = Set<String>()
-        algorithms = algorithms.filter { seen.insert($0).inserted }
         let plan: MPIIterationPlan
         do {
             plan = try MPIIterationPlan.resolve(iterations: iterations, warmupIterations: warmupIterations,
@@ -157,9 +158,7 @@ struct MPIRun: ParsableCommand {
         guard chunk >= type.sizeInBytes else {
             throw ValidationError("--chunk-bytes must hold at least one \(type.rawValue) element (\(type.sizeInBytes) bytes), got \(chunkSize)")
         }
-        guard let inter = AllreduceAlgorithm(name: interNode), inter == .ring || inter == .tree else {
-            throw ValidationError("--inter-node must be ring or tree, got '\(interNode)'")
-        }
+        let inter = interNode.algorithm
         guard ["p2p", "shm"].contains(transport.lowercased()) else {
             throw ValidationError("--transport must be p2p or shm, got '\(transport)'")
         }
@@ -169,12 +168,14 @@ struct MPIRun: ParsableCommand {
             throw ValidationError("--channels must be between 1 and \(ScheduleParameters.maxChannels), got \(channels)")
         }
         if let k = testKillRank, k < 0 { throw ValidationError("--test-kill-rank must not be negative") }
+        if trace?.isEmpty == true { throw ValidationError("--trace: empty file name") }
+        guard traceRanks >= 1 else { throw ValidationError("--trace-ranks must be at least 1, got \(traceRanks)") }
         if let k = testCorruptRank, k < 0 { throw ValidationError("--test-corrupt-rank must not be negative") }
         return MPIRunConfigurationDraft(
             minBytes: minimum, maxBytes: maximum, stepFactor: stepFactor, stepBytes: step, dataType: type,
             op: reduction, algorithms: algorithms, iterationPlan: plan, rounds: rounds,
             check: check == 1, chunkBytes: chunk, interNode: inter, transport: transport.lowercased(), ranksPerNode: ranksPerNode, inPlace: inPlace, killRank: testKillRank,
-            corruptRank: testCorruptRank, channels: channels)
+            corruptRank: testCorruptRank, channels: channels, traceRanks: trace == nil ? nil : traceRanks)
     }
 
     func run() throws {
@@ -212,12 +213,7 @@ struct MPIRunConfigurationDraft {
     var killRank: Int?
     var corruptRank: Int?
     var channels: Int
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        String(drop(while: { $0 == set }).reversed().drop(while: { $0 == set }).reversed())
-    }
+    var traceRanks: Int?
 }
 
 #if MPI
@@ -241,6 +237,7 @@ extension MPIRunConfigurationDraft {
         configuration.inPlace = inPlace
         configuration.rounds = rounds
         configuration.channelCount = channels
+        configuration.traceRanks = traceRanks
         return configuration
     }
 }
@@ -336,6 +333,14 @@ extension MPIRun {
             }
             if let failure = world.firstFailure(problem) { stop(world, failure) }
         }
+        var traceFile: MPITraceFile? = nil
+        if let trace {
+            var problem: String? = nil
+            if world.rank == 0 {
+                do { traceFile = try MPITraceFile(path: trace) } catch { problem = "\(error)" }
+            }
+            if let failure = world.firstFailure(problem) { stop(world, failure) }
+        }
         var predictionProblem: String? = nil
         /// The cells of `row`: measured, then (with --predict) predicted on rank 0.
         func cells(_ row: MPIResultRow) -> [ReportValue] {
@@ -358,7 +363,7 @@ extension MPIRun {
             Swift.print(columns.streamHeader(output.format), terminator: "")
             fflush(nil)
         }
-        benchmark.run { row in
+        benchmark.run(onRow: { row in
             if world.rank == 0 {
                 line.finish()
                 rowCells.append(cells(row))
@@ -367,7 +372,11 @@ extension MPIRun {
                 fflush(nil)
             }
             line.completed(weight: Double(row.sizeBytes) + 1024)
-        }
+        }, onTrace: { traced in
+            guard let traceFile else { return }
+            traceFile.add(traced, ranks: world.size, transport: configuration.transport.rawValue, traceRanks: traceRanks, prediction: prediction,
+                          parameters: MPIAllreduceBenchmark.parameters(configuration, world: world, layout: benchmark.layout, count: traced.count))
+        })
         line.finish()
         if world.rank == 0 {
             var footer = report(benchmark, notes: true)
@@ -381,6 +390,9 @@ extension MPIRun {
                 if let calibrated { footer.notes += calibrated.split(separator: "\n").map { String($0.dropFirst(2)) } }
                 footer.notes.append(prediction.footer(order: configuration.algorithms.map(\.description)))
                 if let predictionProblem { footer.notes.append(predictionProblem) }
+            }
+            if let traceFile {
+                do { footer.notes.append(try traceFile.close()) } catch { stop(world, "\(error)") }
             }
             if let file = plot.plot {
                 do { try plot.write(measuredPlot(benchmark)) } catch { stop(world, "\(error)") }

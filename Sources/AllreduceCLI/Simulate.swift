@@ -28,7 +28,7 @@ struct ClusterOptions: ParsableArguments {
     var linkLatency: String?
 
     @Option(name: .long, help: "Timing model: event (discrete-event playback of the schedule), analytic (closed forms) or nccl (NCCL's tuning model).")
-    var model: String = "event"
+    var model: TimingModel = .event
 
     @Option(name: [.customShort("d"), .long], help: "Element type (int8 uint8 int32 uint32 int64 uint64 half float double bfloat16).")
     var datatype: DataType = .float32
@@ -40,10 +40,10 @@ struct ClusterOptions: ParsableArguments {
     var chunkBytes: String?
 
     @Option(name: .long, help: "How the event model serves transfers sharing a link: fifo (first come, first served; fast at any scale) or fair (max-min fair sharing; up to a few hundred ranks).")
-    var links: String = "fifo"
+    var links: LinkService = .fifo
 
     @Option(name: .customLong("inter-node"), help: "What hierarchical runs between nodes: ring, tree, or auto (the faster closed form at each size).")
-    var interNode: String = "auto"
+    var interNode: InterNodeChoice = .auto
 
     @Option(name: .long, help: "NCCL protocol of the nccl algorithms: auto (NCCL's pick), LL, LL128 or Simple.")
     var `protocol`: String = "auto"
@@ -67,23 +67,14 @@ struct ClusterOptions: ParsableArguments {
         if linkLatency != nil && timingModel == .nccl {
             throw ValidationError("--link-latency does not apply to --model nccl (NCCL's tuning model takes its latencies from NCCL's tables); use --model event or analytic")
         }
-        guard TimingModel(rawValue: model.lowercased()) != nil else {
-            throw ValidationError("--model: unknown model '\(model)' (event, analytic, nccl)")
-        }
         let isSwitch = topology.lowercased() == "switch"
         if !isSwitch && (ranks != nil || linkBandwidth != nil || linkLatency != nil) {
             throw ValidationError("--ranks, --link-bandwidth and --link-latency apply to --topology switch only")
         }
         if isSwitch && nodes != nil { throw ValidationError("--topology switch takes --ranks, not --nodes") }
         if isSwitch && gpus != nil { throw ValidationError("--gpus does not apply to --topology switch (one GPU per rank: use --ranks)") }
-        guard let service = LinkService(rawValue: links.lowercased()) else {
-            throw ValidationError("--links: must be fifo or fair, got '\(links)'")
-        }
-        if service == .fair && timingModel != .event {
-            throw ValidationError("--links fair applies to --model event (the \(model.lowercased()) model has no links to share)")
-        }
-        guard ["ring", "tree", "auto"].contains(interNode.lowercased()) else {
-            throw ValidationError("--inter-node: must be ring, tree or auto, got '\(interNode)'")
+        if links == .fair && timingModel != .event {
+            throw ValidationError("--links fair applies to --model event (the \(model.rawValue) model has no links to share)")
         }
         if `protocol`.lowercased() != "auto" && NCCLProtocol(name: `protocol`) == nil {
             throw ValidationError("--protocol: must be auto, LL, LL128 or Simple, got '\(`protocol`)'")
@@ -96,7 +87,7 @@ struct ClusterOptions: ParsableArguments {
         }
         _ = try parsedFaults()
         if !faults.isEmpty && timingModel != .event {
-            throw ValidationError("--fault applies to --model event (the \(model.lowercased()) model's closed forms know no faults)")
+            throw ValidationError("--fault applies to --model event (the \(model.rawValue) model's closed forms know no faults)")
         }
     }
 
@@ -109,7 +100,7 @@ struct ClusterOptions: ParsableArguments {
         return out
     }
 
-    var timingModel: TimingModel { TimingModel(rawValue: model.lowercased()) ?? .event }
+    var timingModel: TimingModel { model }
 
     /// `--protocol`, nil for auto.
     var ncclProtocol: NCCLProtocol? { NCCLProtocol(name: `protocol`) }
@@ -119,13 +110,7 @@ struct ClusterOptions: ParsableArguments {
     var defaultAlgorithm: String { topology.lowercased() == "switch" ? "auto" : "nccl" }
 
     /// `--inter-node`: ring, tree, or nil for auto.
-    var interNodeAlgorithm: AllreduceAlgorithm? {
-        switch interNode.lowercased() {
-        case "ring": .ring
-        case "tree": .tree
-        default: nil
-        }
-    }
+    var interNodeAlgorithm: AllreduceAlgorithm? { interNode.algorithm }
 
     var chunkSize: Int {
         get throws { try chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") } ?? ScheduleParameters.defaultChunkBytes }
@@ -214,7 +199,7 @@ enum AlgorithmChoice: Hashable {
             return
         }
         guard let a = AllreduceAlgorithm(name: t) else {
-            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto nccl \(NCCLAlgorithm.modelledNames))")
+            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto nccl \(NCCLAlgorithm.modelledNames) all)")
         }
         self = .fixed(a)
     }
@@ -228,16 +213,11 @@ enum AlgorithmChoice: Hashable {
         }
     }
 
-    /// Parses a comma-separated list (`ring,tree,auto`).
-    static func parseList(_ text: String) throws -> [AlgorithmChoice] {
-        let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        var out: [AlgorithmChoice] = []
-        for i in items {
-            guard !i.trimming(" ").isEmpty else { throw ValidationError("--algorithm: empty name in '\(text)'") }
-            let c = try AlgorithmChoice(parsing: i)
-            if !out.contains(c) { out.append(c) }
-        }
-        return out
+    /// Parses a comma-separated list (`ring,tree,auto`; ``AlgorithmList``). `all` is every
+    /// textbook schedule `simulator` plays on its cluster (those `auto` chooses among); nil (while
+    /// validating, before the cluster is built) accepts it.
+    static func parseList(_ text: String, simulator: Simulator?) throws -> [AlgorithmChoice] {
+        try AlgorithmList.parse(text, every: { simulator?.autoCandidates.map(AlgorithmChoice.fixed) ?? [] }, AlgorithmChoice.init(parsing:))
     }
 }
 
@@ -278,7 +258,7 @@ struct SimulationRun {
     init(options: ClusterOptions, fabric: FabricMap, comparesHealthy: Bool = true, collective: Collective = .allreduce) throws {
         self.options = options
         self.fabric = fabric
-        let service = LinkService(rawValue: options.links.lowercased()) ?? .fifo
+        let service = options.links
         if service == .fair && options.timingModel == .event && fabric.rankCount > FairShareEngine.maxRanks {
             throw CLIError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
         }
@@ -355,9 +335,8 @@ struct SimulationRun {
             interNodeChoices.append((bytesActual, between))
         }
         let seconds = outcome.timeSeconds
-        let algbw = seconds > 0 ? Double(bytesActual) / seconds / 1e9 : 0
-        let p = fabric.rankCount
-        let busbw = algbw * simulator.collective.busBandwidthFactor(ranks: p)
+        let algbw = Collective.algorithmBandwidthGBps(bytes: bytesActual, seconds: seconds)
+        let busbw = simulator.collective.busBandwidthGBps(bytes: bytesActual, seconds: seconds, ranks: fabric.rankCount)
         let name: String
         switch choice {
         case .auto: name = "auto(\(outcome.rowName))"
@@ -515,7 +494,7 @@ struct Simulate: ParsableCommand {
     @Option(name: .long, help: "Bytes per rank, with an optional 1024-based suffix (8, 64K, 1G).")
     var size: String = "1G"
 
-    @Option(name: .long, help: "nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), nccl:ring, nccl:tree, nccl:nvls, nccl:nvls-tree, nccl:collnet (SHARP across nodes), ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree, nccl-collnet, or auto (the fastest textbook schedule; the default on switch).")
+    @Option(name: .long, help: "Comma-separated (a row each): nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), nccl:ring, nccl:tree, nccl:nvls, nccl:nvls-tree, nccl:collnet (SHARP across nodes), ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree, nccl-collnet, auto (the fastest textbook schedule; the default on switch), or all (every textbook schedule the model plays on this cluster).")
     var algorithm: String?
 
     @OptionGroup var output: LatencyFormatOptions
@@ -530,35 +509,49 @@ struct Simulate: ParsableCommand {
 
     func validate() throws {
         try wholeElements(try parseBytes(size, option: "--size"), cluster.datatype, option: "--size")
-        _ = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
+        let choices = try AlgorithmChoice.parseList(algorithm ?? cluster.defaultAlgorithm, simulator: nil)
         if trace != nil {
+            guard choices.count == 1, !AlgorithmList.containsAll(algorithm ?? "") else {
+                throw ValidationError("--trace writes one algorithm's run; give one --algorithm, not '\(algorithm ?? "")'")
+            }
             guard cluster.timingModel == .event else { throw ValidationError("--trace needs --model event (the \(cluster.timingModel.rawValue) model plays no transfers)") }
-            guard cluster.links.lowercased() == "fifo" else { throw ValidationError("--trace needs --links fifo") }
+            guard cluster.links == .fifo else { throw ValidationError("--trace needs --links fifo") }
             if trace!.isEmpty { throw ValidationError("--trace: empty file name") }
         }
         guard traceRanks >= 1 else { throw ValidationError("--trace-ranks must be at least 1, got \(traceRanks)") }
     }
 
     /// Everything `run` checks before it times anything: the cluster, the model's memory, the work.
-    func prepare() throws -> (sim: SimulationRun, bytes: Int, choice: AlgorithmChoice) {
+    func prepare() throws -> (sim: SimulationRun, bytes: Int, choices: [AlgorithmChoice]) {
         let sim = try SimulationRun(options: cluster, collective: collective.collective)
         let bytes = try parseBytes(size, option: "--size")
-        let choice = try AlgorithmChoice(parsing: algorithm ?? cluster.defaultAlgorithm)
-        try sim.checkWork([(choice, bytes)])
-        return (sim, bytes, choice)
+        let choices = try AlgorithmChoice.parseList(algorithm ?? cluster.defaultAlgorithm, simulator: sim.simulator)
+        try sim.checkWork(choices.map { ($0, bytes) })
+        return (sim, bytes, choices)
     }
 
     func run() throws {
-        var (sim, bytes, choice) = try prepare()
+        var (sim, bytes, choices) = try prepare()
         var report = Report(columns: sim.columns)
         report.latencySource = "simulated on \(sim.clusterName)"
         let line = ProgressLine(label: "simulate", options: progress)
         sim.observer = line.observer
-        let m: (row: [ReportValue], outcome: SimulationOutcome, candidates: [SimulationOutcome])
-        do { m = try sim.measure(choice, bytes: bytes) } catch { line.finish(); throw error }
+        var m: (row: [ReportValue], outcome: SimulationOutcome, candidates: [SimulationOutcome])! = nil
+        for choice in choices {
+            do { m = try sim.measure(choice, bytes: bytes) } catch { line.finish(); throw error }
+            report.append(m.row, group: choice.name)
+        }
         line.finish()
-        report.append(m.row, group: choice.name)
         report.notes.append(sim.topologyNote)
+        // The notes about one run (what auto chose, the busiest links, the finish, the trace)
+        // are of the last algorithm: with several, of none.
+        guard choices.count == 1 else {
+            report.notes.append(sim.bottleneckNote)
+            for note in [sim.interNodeNote, sim.ncclNote, sim.engineNote] { if let note { report.notes.append(note) } }
+            report.print(output.format)
+            return
+        }
+        let choice = choices[0]
         report.notes.append(sim.bottleneckNote)
         if m.candidates.count > 1 {
             let list = m.candidates.map { "\($0.algorithm.rawValue) \(formatFixed($0.timeSeconds * 1e6, decimals: 2)) us" }

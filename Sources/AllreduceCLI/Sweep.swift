@@ -34,7 +34,7 @@ struct Sweep: ParsableCommand {
     @Option(name: [.customShort("i"), .customLong("stepbytes")], help: "Add this many bytes at each step instead (overrides -f).")
     var stepBytes: String?
 
-    @Option(name: .long, help: "Comma-separated algorithms: nccl, nccl:ring, nccl:tree, nccl:nvls, nccl:nvls-tree, nccl:collnet, ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree, nccl-collnet, auto (default: nccl on GPU clusters, ring,tree,auto on switch).")
+    @Option(name: .long, help: "Comma-separated algorithms: nccl, nccl:ring, nccl:tree, nccl:nvls, nccl:nvls-tree, nccl:collnet, ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree, nccl-collnet, auto, all (every textbook schedule the model plays on this cluster; default: nccl on GPU clusters, ring,tree,auto on switch).")
     var algorithm: String?
 
     var algorithmList: String { algorithm ?? (cluster.topology.lowercased() == "switch" ? "ring,tree,auto" : "nccl") }
@@ -63,7 +63,7 @@ struct Sweep: ParsableCommand {
         }
         try wholeElements(lo, cluster.datatype, option: "-b")
         if let stepBytes { try wholeElements(try parseBytes(stepBytes, option: "-i"), cluster.datatype, option: "-i") }
-        _ = try AlgorithmChoice.parseList(algorithmList)
+        _ = try AlgorithmChoice.parseList(algorithmList, simulator: nil)
         _ = try sizes()
         if plotMeasured != nil && plot.plot == nil { throw ValidationError("--plot-measured draws into --plot's file: give --plot too") }
     }
@@ -72,7 +72,7 @@ struct Sweep: ParsableCommand {
     /// work of every size and algorithm together.
     func prepare() throws -> (sim: SimulationRun, choices: [AlgorithmChoice], sizes: [Int]) {
         let sim = try SimulationRun(options: cluster, collective: collective.collective)
-        let choices = try AlgorithmChoice.parseList(algorithmList)
+        let choices = try AlgorithmChoice.parseList(algorithmList, simulator: sim.simulator)
         let sizes = try sizes()
         try sim.checkWork(sizes.flatMap { s in choices.map { ($0, s) } })
         return (sim, choices, sizes)

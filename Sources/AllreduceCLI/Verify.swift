@@ -28,14 +28,14 @@ struct Verify: ParsableCommand {
     @Option(name: [.long, .customShort("o")], help: "Reduction: \(ReductionOp.validNames).")
     var op: String = "sum"
 
-    @Option(name: .long, help: "Algorithm: \(AllreduceAlgorithm.validNames), or all.")
+    @Option(name: .long, help: "Comma-separated algorithms: \(AllreduceAlgorithm.validNames), or all.")
     var algorithm: String = "all"
 
     @Option(name: .long, help: "Ranks per node for hierarchical (1 ... ranks; default min(8, ranks)).")
     var ranksPerNode: Int?
 
     @Option(name: .long, help: "Inter-node algorithm of hierarchical: ring or tree.")
-    var interNode: String = "ring"
+    var interNode: InterNodeAlgorithm = .ring
 
     @Option(name: .long, help: "Pipelining chunk size in bytes (1024-based suffixes: 64K, 2M). Default 2M.")
     var chunkBytes: String?
@@ -87,18 +87,16 @@ struct Verify: ParsableCommand {
         guard g >= 1 && g <= ranks else {
             throw ValidationError("--ranks-per-node must be between 1 and --ranks (\(ranks)), got \(g)")
         }
-        let algorithms: [AllreduceAlgorithm]
-        if algorithm.lowercased() == "all" {
+        let algorithms = try AlgorithmList.parse(algorithm, every: {
             // NVLS needs whole nodes: part of `all` when the ranks fill them.
-            algorithms = AllreduceAlgorithm.allCases.filter { (!$0.reducesInSwitches || ranks % g == 0) && $0.supports(collective.collective) }
-        } else if let a = AllreduceAlgorithm(name: algorithm) {
-            algorithms = [a]
-        } else {
-            throw ValidationError("unknown algorithm '\(algorithm)'; valid: \(AllreduceAlgorithm.validNames) all")
+            AllreduceAlgorithm.allCases.filter { (!$0.reducesInSwitches || ranks % g == 0) && $0.supports(collective.collective) }
+        }) { name in
+            guard let a = AllreduceAlgorithm(name: name) else {
+                throw ValidationError("unknown algorithm '\(name)'; valid: \(AllreduceAlgorithm.validNames) all")
+            }
+            return a
         }
-        guard let inter = AllreduceAlgorithm(name: interNode), inter == .ring || inter == .tree else {
-            throw ValidationError("unknown --inter-node '\(interNode)'; valid: ring tree")
-        }
+        let inter = interNode.algorithm
         var chunk = ScheduleParameters.defaultChunkBytes
         if let chunkBytes {
             chunk = try parseBytes(chunkBytes, option: "--chunk-bytes")

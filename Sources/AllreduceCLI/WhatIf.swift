@@ -1,6 +1,7 @@
 import ArgumentParser
 import CollectiveCore
 import CollectiveFabric
+import CollectiveKernels
 import CollectiveSim
 
 struct WhatIf: ParsableCommand {
@@ -53,9 +54,9 @@ struct WhatIf: ParsableCommand {
         try wholeElements(try parseBytes(size, option: "--size"), cluster.datatype, option: "--size")
         guard draws >= 1 && draws <= Self.maxDraws else { throw ValidationError("--draws must be between 1 and \(Self.maxDraws), got \(draws)") }
         _ = try randomFaults()
-        _ = try AlgorithmChoice.parseList(algorithm ?? defaultAlgorithms)
+        _ = try AlgorithmChoice.parseList(algorithm ?? defaultAlgorithms, simulator: nil)
         guard cluster.timingModel == .event else {
-            throw ValidationError("what-if plays faults with --model event (the \(cluster.model.lowercased()) model's closed forms know no faults)")
+            throw ValidationError("what-if plays faults with --model event (the \(cluster.model.rawValue) model's closed forms know no faults)")
         }
     }
 
@@ -86,7 +87,7 @@ struct WhatIf: ParsableCommand {
         let base = try SimulationRun(options: cluster)
         try base.simulator.checkFaults()
         let bytes = try parseBytes(size, option: "--size")
-        let choices = try AlgorithmChoice.parseList(algorithm ?? defaultAlgorithms)
+        let choices = try AlgorithmChoice.parseList(algorithm ?? defaultAlgorithms, simulator: base.simulator)
         try base.checkWork(Array(repeating: choices.map { ($0, bytes) }, count: draws + 1).flatMap { $0 })
         let shape = try randomFaults()
         let candidates = shape.candidates(on: base.fabric)
@@ -150,7 +151,7 @@ struct WhatIf: ParsableCommand {
             if s.isEmpty {
                 row += [.text("-"), .text("-"), .text("-"), .text("-")]
             } else {
-                row += [.number(s[0]), .number(median(s)), .number(Self.nearestRank(s, 0.95)), .number(s[s.count - 1])]
+                row += [.number(s[0]), .number(SampleStatistics.median(s)), .number(Self.nearestRank(s, 0.95)), .number(s[s.count - 1])]
             }
             report.append(row)
         }

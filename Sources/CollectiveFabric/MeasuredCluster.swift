@@ -1,3 +1,4 @@
+import CollectiveKernels
 /// A CPU cluster as `allreduce calibrate` measured it under mpirun, and the topology file that
 /// describes it: the node's ranks as its "GPUs", the same-node transport as the node's `pcie`
 /// link (one per rank, each way), the network as one NIC per node, the node's memory as the
@@ -94,9 +95,8 @@ public struct MeasuredCluster: Sendable, Hashable {
         guard let large = memoryTransferGBps else { return nil }
         let fast = sizeScan.prefix { $0.transferGBps >= Self.cacheSpeedup * large }
         guard let last = fast.last else { return nil }
-        func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
-        return NodeMemorySpec.Regime(bytes: last.bytes, transferGBps: Self.round(median(fast.map(\.transferGBps))),
-                                     reduceGBps: Self.round(median(fast.map(\.reduceGBps))))
+        return NodeMemorySpec.Regime(bytes: last.bytes, transferGBps: Self.round(SampleStatistics.median(fast.map(\.transferGBps))),
+                                     reduceGBps: Self.round(SampleStatistics.median(fast.map(\.reduceGBps))))
     }
 
     /// How much faster than the probe's a size's transfers must run to count as cached.

@@ -190,6 +190,21 @@ public struct Topology: Sendable, Hashable {
         return t
     }
 
+    /// The cluster a run of `nodes` nodes with `ranksPerNode` ranks each plays on (what
+    /// `allreduce mpi --predict` simulates): the node's GPU count becomes the ranks per node,
+    /// whatever the file says (a calibrated CPU node describes ranks sharing its memory, as many as
+    /// the run starts), at most that many NICs, and a mesh keeps its pairs among those ranks.
+    public func shaped(nodes: Int, ranksPerNode: Int) -> Topology {
+        var t = with(nodes: nodes)
+        t.node.gpuCount = ranksPerNode
+        t.node.nicCount = Swift.min(t.node.nicCount, ranksPerNode)
+        if var nv = t.node.nvlink, nv.fabric == .mesh {
+            nv.pairs = nv.pairs.filter { $0.a < ranksPerNode && $0.b < ranksPerNode }
+            t.node.nvlink = nv
+        }
+        return t
+    }
+
     /// Throws a one-line ``TopologyError`` naming the field when the topology is inconsistent or
     /// out of the modelled range (``Topology/Limits``): counts beyond their bound (checked before
     /// any product is formed), a rate or time that is not finite and inside its range, a mesh pair

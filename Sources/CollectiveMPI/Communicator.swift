@@ -142,6 +142,34 @@ public struct Communicator: @unchecked Sendable {
         return output
     }
 
+    /// Every rank's `values`, concatenated in rank order, on `root` (empty on the other ranks):
+    /// the counts with `MPI_Gather`, the elements as bytes with `MPI_Gatherv`. Collective. The
+    /// bytes gathered must fit MPI's int count (callers bound them).
+    public func gather<T: BitwiseCopyable>(_ values: [T], root: Int) -> [T] {
+        let stride = MemoryLayout<T>.stride
+        precondition(values.count * stride <= Int(Int32.max), "Communicator.gather: more than MPI's int count of bytes")
+        var mine = Int32(values.count * stride)
+        var counts = [Int32](repeating: 0, count: size)
+        mpiCheck(MPI_Gather(&mine, 1, cmpi_int(), &counts, 1, cmpi_int(), Int32(root), handle), "MPI_Gather")
+        var displacements = [Int32](repeating: 0, count: size)
+        var total = 0
+        if rank == root {
+            for r in 0..<size {
+                precondition(total + Int(counts[r]) <= Int(Int32.max), "Communicator.gather: more than MPI's int count of bytes")
+                displacements[r] = Int32(total)
+                total += Int(counts[r])
+            }
+        }
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(total, 64), alignment: Swift.max(MemoryLayout<T>.alignment, 16))
+        defer { scratch.deallocate() }
+        values.withUnsafeBytes { source in
+            mpiCheck(MPI_Gatherv(source.baseAddress ?? UnsafeRawPointer(scratch), mine, cmpi_byte(), scratch, counts, displacements, cmpi_byte(),
+                                 Int32(root), handle), "MPI_Gatherv")
+        }
+        guard rank == root else { return [] }
+        return Array(UnsafeBufferPointer(start: scratch.bindMemory(to: T.self, capacity: total / stride), count: total / stride))
+    }
+
     /// `root`'s text on every rank.
     public func broadcast(_ text: String, root: Int) -> String {
         var length = Int64(rank == root ? text.utf8.count : 0)

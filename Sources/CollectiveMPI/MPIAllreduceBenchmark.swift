@@ -156,7 +156,9 @@ public final class MPIAllreduceBenchmark {
     }
 
     /// Measures every size and algorithm; `onRow` sees each row as soon as every rank has it.
-    public func run(onRow: (MPIResultRow) -> Void = { _ in }) {
+    /// With ``MPIRunConfiguration/traceRanks`` set, `onTrace` sees, on every rank, each size's
+    /// traced call of each algorithm (``MPITracedRun``: the records on rank 0) before its rows.
+    public func run(onRow: (MPIResultRow) -> Void = { _ in }, onTrace: (MPITracedRun) -> Void = { _ in }) {
         let c = configuration
         let largest = c.sizesBytes.max() ?? 0
         // p2p: private buffers per size; shm: every buffer in one shared window sized for the
@@ -242,6 +244,10 @@ public final class MPIAllreduceBenchmark {
                 totalSeconds[block.algorithm] += MPIProcess.wallTimeSeconds() - t0
             }
 
+            if c.traceRanks != nil {
+                for plan in plans { onTrace(_traced(plan.choice, name: rowName(plan.choice), once: plan.once, p2p: p2p, size: bytes, count: count)) }
+            }
+
             var sizeRows: [MPIResultRow] = []
             for (i, plan) in plans.enumerated() {
                 let choice = plan.choice
@@ -269,8 +275,8 @@ public final class MPIAllreduceBenchmark {
                     }
                     wrong = Int(world.allreduce([Int64(localWrong)], cmpi_op_sum())[0])
                 }
-                let algbw = meanSeconds > 0 ? Double(bytes) / meanSeconds / 1e9 : 0
-                let busbw = algbw * 2 * Double(world.size - 1) / Double(world.size)
+                let algbw = Collective.algorithmBandwidthGBps(bytes: bytes, seconds: meanSeconds)
+                let busbw = Collective.allreduce.busBandwidthGBps(bytes: bytes, seconds: meanSeconds, ranks: world.size)
                 sizeRows.append(MPIResultRow(
                     sizeBytes: bytes, count: count, dataType: c.dataType, op: c.op, algorithm: rowName(choice),
                     timeMeanMicroseconds: latency.averageMicroseconds, timeMinMicroseconds: latency.minimumMicroseconds,
@@ -289,6 +295,44 @@ public final class MPIAllreduceBenchmark {
                 onRow(row)
             }
         }
+    }
+
+    /// One untimed call of `choice` after a barrier, its steps recorded on the traced ranks and
+    /// gathered to rank 0 (``MPITracedRun``).
+    func _traced(_ choice: MPIAlgorithmChoice, name: String, once: () -> Void, p2p: MPIScheduleRunner?, size: Int, count: Int) -> MPITracedRun {
+        let c = configuration
+        let sampling = TraceRankSampling(rankCount: world.size, limit: c.traceRanks ?? 1)
+        let traced = sampling.isTraced(world.rank)
+        var stepped = false
+        if case .schedule = choice, let p2p {
+            stepped = true
+            p2p.timeline = traced ? StepTimeline(capacity: c.traceRecordLimit(rankCount: world.size)) : nil
+        }
+        world.barrier()
+        let origin = MPIProcess.wallTimeSeconds()
+        p2p?.timelineOriginSeconds = origin
+        once()
+        let end = MPIProcess.wallTimeSeconds() - origin
+        var records: [StepTimelineRecord] = []
+        var dropped = 0
+        if stepped, let timeline = p2p?.timeline {
+            records = timeline.records
+            dropped = timeline.droppedCount
+        } else if traced {
+            records = [StepTimelineRecord(kind: .call, rank: world.rank, stepIndex: -1, peer: -1, chunk: 0, bytes: size,
+                                          startSeconds: 0, transferEndSeconds: end)]
+        }
+        p2p?.timeline = nil
+        let gathered = world.gather(records, root: 0)
+        let droppedTotal = Int(world.allreduce([Int64(dropped)], cmpi_op_sum())[0])
+        let callName: String
+        switch choice {
+        case .mpiAllreduce: callName = "MPI_Allreduce"
+        case .memcpyBound: callName = "memcpy"
+        case .schedule: callName = "\(name) (\(c.transport.rawValue))"
+        }
+        return MPITracedRun(sizeBytes: size, count: count, choice: choice, name: name, records: gathered, droppedRecords: droppedTotal,
+                            sampling: sampling, callName: callName)
     }
 
     /// `MPI_Allreduce(input, output)`, then `avg`'s division (MPI has no average op).

@@ -77,6 +77,12 @@ public struct MPIRunConfiguration: Sendable, Hashable {
     /// Testing only: this world rank spoils one element of each schedule's result before the
     /// check, to prove the check catches it.
     public var corruptRank: Int?
+    /// `--trace`: record one untimed call per size and algorithm on the ranks
+    /// ``TraceRankSampling`` picks with this limit and gather their steps to rank 0 (nil: no trace).
+    public var traceRanks: Int?
+    /// Most steps a traced rank records per call (beyond: counted, not kept); lowered so that
+    /// what rank 0 gathers fits MPI's int count (``traceRecordLimit(rankCount:)``).
+    public var traceStepsPerRank = 20_000
 
     public init(
         sizesBytes: [Int], dataType: DataType, op: ReductionOp, algorithms: [MPIAlgorithmChoice],
@@ -121,6 +127,13 @@ public struct MPIRunConfiguration: Sendable, Hashable {
         return out
     }
 
+    /// Steps each traced rank keeps per call with `rankCount` ranks: ``traceStepsPerRank``, or
+    /// fewer so that the records rank 0 gathers fit MPI's int count of bytes.
+    public func traceRecordLimit(rankCount: Int) -> Int {
+        let traced = TraceRankSampling(rankCount: rankCount, limit: traceRanks ?? 1).tracedCount
+        return Swift.min(traceStepsPerRank, Int(Int32.max) / MemoryLayout<StepTimelineRecord>.stride / Swift.max(1, traced))
+    }
+
     /// Bytes one rank allocates for a size: input, output, scratch for received chunks (at most
     /// one buffer), and with `check` the reference result.
     public func bytesPerRank(forSize size: Int) -> Int {
@@ -141,6 +154,7 @@ public struct MPIRunConfiguration: Sendable, Hashable {
             "large-above=\(iterationPlan.largeThresholdBytes)", "rounds=\(rounds)", "check=\(check)",
             "chunk=\(chunkBytes)", "inter=\(interNodeAlgorithm.rawValue)", "channels=\(channelCount)", "transport=\(transport.rawValue)", "inplace=\(inPlace)", "rpn=\(ranksPerNodeOverride.map(String.init) ?? "mpi")",
             "kill=\(killRank.map(String.init) ?? "none")", "corrupt=\(corruptRank.map(String.init) ?? "none")",
+            "trace=\(traceRanks.map(String.init) ?? "none")",
         ].joined(separator: ";")
     }
 

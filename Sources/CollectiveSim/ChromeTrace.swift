@@ -1,49 +1,5 @@
+import CollectiveCore
 import CollectiveFabric
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// Where a trace's text goes, piece by piece (the trace is never held whole).
-public protocol TraceSink: AnyObject {
-    func write(_ text: String)
-}
-
-/// A trace sink that collects the text (tests, small traces).
-public final class StringTraceSink: TraceSink {
-    public private(set) var text = ""
-    public init() {}
-    public func write(_ text: String) { self.text += text }
-}
-
-/// A trace sink writing a file through the C library's buffered stream.
-public final class FileTraceSink: TraceSink {
-    let file: UnsafeMutablePointer<FILE>
-    let path: String
-
-    /// Creates (or truncates) the file at `path`.
-    public init(path: String) throws(SimulationError) {
-        guard let f = fopen(path, "w") else {
-            throw SimulationError("cannot write '\(path)': \(String(cString: strerror(errno)))")
-        }
-        file = f
-        self.path = path
-    }
-
-    public func write(_ text: String) {
-        var t = text
-        t.withUTF8 { b in _ = fwrite(b.baseAddress, 1, b.count, file) }
-    }
-
-    /// Flushes and closes the file; throws when any write failed.
-    public func close() throws(SimulationError) {
-        let failed = ferror(file) != 0
-        let closed = fclose(file) == 0
-        if failed || !closed { throw SimulationError("writing '\(path)' failed: \(String(cString: strerror(errno)))") }
-    }
-}
 
 /// Writes what the ``EventEngine`` plays as a Chrome / Perfetto trace (the JSON trace-event
 /// format that ui.perfetto.dev and chrome://tracing open), streaming, in bounded memory.
@@ -97,7 +53,12 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
 
     public let fabric: FabricMap
     public let limits: Limits
-    let sink: any TraceSink
+    /// The document it writes into (its own, or one shared with other processes).
+    public let writer: ChromeTraceWriter
+    /// Whether ``finish(totalSeconds:)`` ends the document (the recorder started it).
+    let ownsDocument: Bool
+    /// Added to its process ids (1 ranks, 2 links, 3 critical path) in a shared document.
+    public let pidBase: Int
     let launchSeconds: Double
     let binSeconds: Double
     /// Every `rankStride`-th rank is traced.
@@ -118,34 +79,49 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
     /// The chain of transfers that decided the time.
     var critical: CriticalPath
 
-    var first = true
     var finished = false
 
     /// `title`: the ranks process' name (`ring, 1 GiB, dgx-h100 x 4 (simulated)`).
     /// `expectedSeconds`: the run's simulated time, from an earlier run of the same schedule,
     /// which sets the utilization intervals (0: no counters).
-    public init(fabric: FabricMap, sink: any TraceSink, title: String, expectedSeconds: Double, launchSeconds: Double = 0,
-                limits: Limits = Limits()) {
+    public convenience init(fabric: FabricMap, sink: any TraceSink, title: String, expectedSeconds: Double, launchSeconds: Double = 0,
+                            limits: Limits = Limits()) {
+        self.init(fabric: fabric, writer: ChromeTraceWriter(sink: sink), ownsDocument: true, pidBase: 0, title: title,
+                  expectedSeconds: expectedSeconds, launchSeconds: launchSeconds, limits: limits)
+    }
+
+    /// A recorder writing into `writer`'s document, which other processes share: its processes
+    /// are `pidBase` + 1 (ranks), + 2 (links) and + 3 (critical path), sorted from `pidBase`, and
+    /// their names carry `title`. ``finish(totalSeconds:)`` leaves the document open.
+    public convenience init(fabric: FabricMap, writer: ChromeTraceWriter, pidBase: Int, title: String, expectedSeconds: Double,
+                            launchSeconds: Double = 0, limits: Limits = Limits()) {
+        self.init(fabric: fabric, writer: writer, ownsDocument: false, pidBase: pidBase, title: title,
+                  expectedSeconds: expectedSeconds, launchSeconds: launchSeconds, limits: limits)
+    }
+
+    init(fabric: FabricMap, writer: ChromeTraceWriter, ownsDocument: Bool, pidBase: Int, title: String, expectedSeconds: Double,
+         launchSeconds: Double, limits: Limits) {
         self.fabric = fabric
-        self.sink = sink
+        self.writer = writer
+        self.ownsDocument = ownsDocument
+        self.pidBase = pidBase
         self.limits = limits
         self.launchSeconds = launchSeconds
         let bins = Swift.max(1, limits.utilizationBins)
         binSeconds = expectedSeconds > launchSeconds ? (expectedSeconds - launchSeconds) / Double(bins) : 0
         let p = fabric.rankCount
-        rankStride = Swift.max(1, (p + Swift.max(1, limits.ranks) - 1) / Swift.max(1, limits.ranks))
-        let traced = (p + rankStride - 1) / rankStride
+        let sampling = TraceRankSampling(rankCount: p, limit: limits.ranks)
+        rankStride = sampling.stride
+        let traced = sampling.tracedCount
         trackEnd = [Double](repeating: -.infinity, count: traced * Swift.min(64, Swift.max(1, limits.tracksPerRank)))
         critical = CriticalPath(fabric: fabric, limit: limits.criticalPathTransfers)
         linkTrack = [Int32](repeating: -1, count: fabric.linkCount)
 
-        sink.write("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n")
-        metadata(pid: 1, name: "process_name", args: "\"name\":\(jsonQuote("ranks: " + title))")
-        metadata(pid: 1, name: "process_sort_index", args: "\"sort_index\":1")
-        metadata(pid: 2, name: "process_name", args: "\"name\":\"links\"")
-        metadata(pid: 2, name: "process_sort_index", args: "\"sort_index\":2")
-        metadata(pid: 3, name: "process_name", args: "\"name\":\"critical path\"")
-        metadata(pid: 3, name: "process_sort_index", args: "\"sort_index\":0")
+        // Alone in its document the links and the critical path need no title.
+        let of = ownsDocument ? "" : ": " + title
+        writer.process(pid: pidBase + 1, name: "ranks: " + title, sortIndex: pidBase + 1)
+        writer.process(pid: pidBase + 2, name: "links" + of, sortIndex: pidBase + 2)
+        writer.process(pid: pidBase + 3, name: "critical path" + of, sortIndex: pidBase)
         metadata(pid: 3, tid: 1, name: "thread_name", args: "\"name\":\"critical path\"")
         if rankStride > 1 {
             metadata(pid: 1, name: "process_labels", args: "\"labels\":\(jsonQuote(samplingNote))")
@@ -161,9 +137,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
 
     /// `64 of 256 ranks traced (every 4th: 0, 4, 8, ...)`.
     public var samplingNote: String {
-        let p = fabric.rankCount
-        let traced = (p + rankStride - 1) / rankStride
-        return "\(traced) of \(p) ranks traced (every \(rankStride)\(ordinalSuffix(rankStride)): 0, \(rankStride), \(2 * rankStride), ...)"
+        TraceRankSampling(rankCount: fabric.rankCount, limit: limits.ranks).note
     }
 
     // MARK: EngineObserver
@@ -238,7 +212,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
             let chain = critical.entries
             pathLength = ids.count
             if launchSeconds > 0 {
-                event("{\"ph\":\"X\",\"pid\":3,\"tid\":1,\"name\":\"launch\",\"ts\":0,\"dur\":\(micro(launchSeconds)),\"args\":{\"what\":\"NCCL's start latency\"}}")
+                event("{\"ph\":\"X\",\"pid\":\(pidBase + 3),\"tid\":1,\"name\":\"launch\",\"ts\":0,\"dur\":\(micro(launchSeconds)),\"args\":{\"what\":\"NCCL's start latency\"}}")
             }
             var from = 0.0
             for (k, id) in ids.enumerated() {
@@ -259,7 +233,7 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
         if trackedLinks.count >= limits.links {
             metadata(pid: 2, name: "process_labels", args: "\"labels\":\(jsonQuote("the first \(limits.links) links the traced ranks used"))")
         }
-        sink.write("\n],\"otherData\":{\"total_us\":\(jsonQuote(micro(totalSeconds)))}}\n")
+        if ownsDocument { writer.close(otherData: "\"total_us\":\(jsonQuote(micro(totalSeconds)))") }
         let p = fabric.rankCount
         return Summary(transfers: critical.transfersSeen, slices: slicesWritten, slicesLeftOut: slicesDropped, tracedRanks: (p + rankStride - 1) / rankStride,
                        linkTracks: trackedLinks.count, criticalPathTransfers: pathLength)
@@ -304,13 +278,13 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
     func flushBins(track: Int, upTo bin: Int) {
         guard binSeconds > 0 else { return }
         let current = linkBin[track]
-        let name = jsonQuote("\(fabric.linkName(trackedLinks[track])) utilization")
+        let name = "\(fabric.linkName(trackedLinks[track])) utilization"
         if linkBusy[track] > 0 || current == 0 {
             let percent = Swift.min(100, linkBusy[track] / binSeconds * 100)
-            event("{\"ph\":\"C\",\"pid\":2,\"name\":\(name),\"ts\":\(micro(Double(current) * binSeconds + launchSeconds)),\"args\":{\"busy %\":\(fixed(percent, 1))}}")
+            writer.counter(pid: pidBase + 2, name: name, atSeconds: Double(current) * binSeconds + launchSeconds, args: "\"busy %\":\(fixedDecimals(percent, 1))")
         }
         if bin > current + 1 || bin == Int.max {
-            event("{\"ph\":\"C\",\"pid\":2,\"name\":\(name),\"ts\":\(micro(Double(current + 1) * binSeconds + launchSeconds)),\"args\":{\"busy %\":0}}")
+            writer.counter(pid: pidBase + 2, name: name, atSeconds: Double(current + 1) * binSeconds + launchSeconds, args: "\"busy %\":0")
         }
         if bin != Int.max { linkBin[track] = bin }
         linkBusy[track] = 0
@@ -318,52 +292,15 @@ public final class ChromeTraceRecorder: EngineObserver, @unchecked Sendable {
 
     func slice(pid: Int, tid: Int, name: String, begin: Double, end: Double, args: String) {
         slicesWritten += 1
-        // Both ends rounded to the nanosecond, so that nested slices stay nested as written.
-        let from = nanoseconds(begin + launchSeconds), to = Swift.max(from, nanoseconds(end + launchSeconds))
-        event("{\"ph\":\"X\",\"pid\":\(pid),\"tid\":\(tid),\"name\":\(jsonQuote(name)),\"ts\":\(microseconds(from)),\"dur\":\(microseconds(to - from)),\"args\":{\(args)}}")
+        writer.slice(pid: pidBase + pid, tid: tid, name: name, begin: begin + launchSeconds, end: end + launchSeconds, args: args)
     }
 
     func metadata(pid: Int, tid: Int = 0, name: String, args: String) {
-        event("{\"ph\":\"M\",\"pid\":\(pid),\"tid\":\(tid),\"name\":\"\(name)\",\"args\":{\(args)}}")
+        writer.metadata(pid: pidBase + pid, tid: tid, name: name, args: args)
     }
 
-    func event(_ json: String) {
-        sink.write(first ? json : ",\n" + json)
-        first = false
-    }
-
-    func nanoseconds(_ seconds: Double) -> Int64 { Int64((seconds * 1e9).rounded()) }
-
-    /// Nanoseconds as microseconds with three decimals.
-    func microseconds(_ ns: Int64) -> String {
-        let frac = String(ns % 1000)
-        return "\(ns / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
-    }
+    func event(_ json: String) { writer.event(json) }
 
     /// Seconds as microseconds with three decimals (nanoseconds).
-    func micro(_ seconds: Double) -> String { fixed(seconds * 1e6, 3) }
-}
-
-/// `x` with exactly `decimals` decimals, no exponent (JSON and deterministic).
-func fixed(_ x: Double, _ decimals: Int) -> String {
-    guard x.isFinite else { return "0" }
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let n = (abs(x) * scale).rounded()
-    guard n < 9e18 else { return "\(Int64(x))" }
-    let i = Int64(n), s = Int64(scale)
-    let frac = String(i % s)
-    let sign = x < 0 && i != 0 ? "-" : ""
-    return decimals == 0 ? sign + "\(i)" : sign + "\(i / s)." + String(repeating: "0", count: decimals - frac.count) + frac
-}
-
-
-func ordinalSuffix(_ n: Int) -> String {
-    if (11...13).contains(n % 100) { return "th" }
-    switch n % 10 {
-    case 1: return "st"
-    case 2: return "nd"
-    case 3: return "rd"
-    default: return "th"
-    }
+    func micro(_ seconds: Double) -> String { writer.micro(seconds) }
 }

@@ -6,12 +6,13 @@ extension Simulator {
     /// count, ranks per node, chunk, channels and inter-node algorithm as a runner that plays them
     /// (`allreduce mpi`) gives them, so the prediction is of the schedule that ran. The fabric must
     /// have `parameters.rankCount` ranks and `parameters.ranksPerNode` per node.
-    public func time(_ algorithm: AllreduceAlgorithm, parameters: ScheduleParameters) throws -> SimulationOutcome {
+    /// `observer` (a trace recorder) watches the run.
+    public func time(_ algorithm: AllreduceAlgorithm, parameters: ScheduleParameters, observer: (any EngineObserver)? = nil) throws -> SimulationOutcome {
         guard parameters.rankCount == fabric.rankCount, parameters.ranksPerNode == fabric.gpusPerNode else {
             throw SimulationError("the schedule is for \(parameters.rankCount) ranks, \(parameters.ranksPerNode) per node, but the fabric has \(fabric.rankCount), \(fabric.gpusPerNode) per node")
         }
         let schedule = try SimulatedSchedules.make(algorithm, parameters, maxSteps: maxSteps)
-        let r = try linkService.engine(fabric: fabric).run(any: schedule, elementSizeBytes: parameters.elementSizeBytes)
+        let r = try play(schedule, elementSizeBytes: parameters.elementSizeBytes, observer: observer)
         var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
         o.linkUtilization = r.linkUtilization
         o.rowName = algorithm.rowName(for: parameters)

@@ -139,6 +139,16 @@ public struct Simulator: Sendable {
         }
     }
 
+    /// Plays `schedule` with the engine of ``linkService``, or, with an `observer` watching,
+    /// with the FIFO event engine (the fair-share engine cannot be watched).
+    func play(_ schedule: any Schedule, elementSizeBytes: Int, observer: (any EngineObserver)?) throws -> EventResult {
+        guard let observer else { return try linkService.engine(fabric: fabric).run(any: schedule, elementSizeBytes: elementSizeBytes) }
+        guard linkService == .fifo else { throw SimulationError("the fair-share engine cannot be watched (traces need --links fifo)") }
+        var engine = EventEngine(fabric: fabric)
+        engine.observer = observer
+        return try engine.run(any: schedule, elementSizeBytes: elementSizeBytes)
+    }
+
     func timeUnchecked(_ algorithm: AllreduceAlgorithm, elementCount: Int, dataType: DataType, chunkBytes: Int,
                        observer: (any EngineObserver)?) throws -> SimulationOutcome {
         try checkFaults()
@@ -151,15 +161,7 @@ public struct Simulator: Sendable {
         switch model {
         case .event:
             let schedule = try SimulatedSchedules.make(algorithm, params, maxSteps: maxSteps)
-            let r: EventResult
-            if let observer {
-                guard linkService == .fifo else { throw SimulationError("the fair-share engine cannot be watched (traces need --links fifo)") }
-                var engine = EventEngine(fabric: fabric)
-                engine.observer = observer
-                r = try engine.run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
-            } else {
-                r = try linkService.engine(fabric: fabric).run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
-            }
+            let r = try play(schedule, elementSizeBytes: dataType.sizeInBytes, observer: observer)
             var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
             o.linkUtilization = r.linkUtilization
             o.interNodeAlgorithm = between

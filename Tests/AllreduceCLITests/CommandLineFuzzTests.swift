@@ -1,5 +1,7 @@
 import ArgumentParser
+import CollectiveCore
 import Foundation
+import _TestSupport
 import Testing
 @testable import AllreduceCLI
 

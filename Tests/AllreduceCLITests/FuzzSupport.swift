@@ -1,4 +1,6 @@
+import CollectiveCore
 import Foundation
+import _TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,20 +27,8 @@ enum Fuzz {
         ProcessInfo.processInfo.environment["ALLREDUCE_FUZZ_HANG_SECONDS"].flatMap(Double.init) ?? 10
     }
 
-    /// SplitMix64: small, fast, and the same sequence on every machine.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
-        mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-        mutating func pick<T>(_ list: [T]) -> T { list[below(list.count)] }
-    }
+    /// The seeded generator: CollectiveCore's SplitMix64 with the draws of _TestSupport.
+    typealias Random = SplitMix64
 
     /// What a run found.
     struct Findings: CustomStringConvertible {
@@ -92,7 +82,7 @@ enum Fuzz {
     /// Runs `body` on every input of `count`, timing each.
     static func run(count: Int, seed: UInt64, generate: (inout Random) -> String, check: (String) -> String?) -> Findings {
         installCrashReport()
-        var random = Random(state: seed)
+        var random = Random(seed: seed)
         var findings = Findings()
         for _ in 0..<count {
             let input = generate(&random)

@@ -1,6 +1,8 @@
+import CollectiveCore
 @testable import CollectiveFabric
 import CollectiveSim
 import Foundation
+import _TestSupport
 import Testing
 
 /// Structure-aware mutation of topology files: the presets and example files, as trees, with

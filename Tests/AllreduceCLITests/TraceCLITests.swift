@@ -1,15 +1,15 @@
 import Foundation
 import Testing
+import _TestSupport
 
 @Suite("allreduce simulate --trace")
 struct TraceCLITests {
-    /// Loads a trace file: its events, which must all carry ph, pid and name.
+    /// Loads a trace file: its events, which must pass the trace checks (fields, named tracks, nesting).
     static func events(_ path: String) throws -> [[String: Any]] {
-        let data = try #require(FileManager.default.contents(atPath: path))
-        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        let events = try #require(root["traceEvents"] as? [[String: Any]])
-        for e in events { #expect(e["ph"] is String && e["pid"] is Int && e["name"] is String) }
-        return events
+        let trace = try LoadedTrace(contentsOf: path)
+        #expect(trace.schemaProblems == [])
+        #expect(trace.nestingProblems == [])
+        return trace.events
     }
 
     @Test("what NCCL would run, written as a trace that Perfetto loads; the footer says what it holds")
@@ -51,5 +51,12 @@ struct TraceCLITests {
         expectOneLineError(try CLI.run(["simulate", "--topology", "switch", "--size", "1K", "--trace", "/nonexistent-dir/t.json"]),
                            contains: ["--trace", "/nonexistent-dir/t.json"])
         expectOneLineError(try CLI.run(["simulate", "--trace-ranks", "0"]), contains: ["--trace-ranks"])
+    }
+
+    @Test("mpi --trace: an empty file name and --trace-ranks below 1 are refused before MPI starts")
+    func mpiErrors() throws {
+        expectOneLineError(try CLI.run(["mpi", "-b", "1K", "-e", "1K", "--trace", ""]), contains: ["--trace: empty file name"])
+        expectOneLineError(try CLI.run(["mpi", "-b", "1K", "-e", "1K", "--trace", "/tmp/t.json", "--trace-ranks", "0"]),
+                           contains: ["--trace-ranks must be at least 1, got 0"])
     }
 }

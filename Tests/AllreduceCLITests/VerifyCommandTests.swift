@@ -81,7 +81,7 @@ struct VerifyCommandTests {
         (["verify", "--algorithm", "butterfly"], "recursive-doubling"),
         (["verify", "--ranks", "4", "--ranks-per-node", "5"], "--ranks-per-node"),
         (["verify", "--ranks", "4", "--ranks-per-node", "0"], "--ranks-per-node"),
-        (["verify", "--inter-node", "rabenseifner"], "ring tree"),
+        (["verify", "--inter-node", "rabenseifner"], "one of 'ring' and 'tree'"),
         (["verify", "--chunk-bytes", "0"], "--chunk-bytes"),
         (["verify", "--chunk-bytes", "12Q"], "--chunk-bytes"),
         (["verify", "--ranks", "100000", "--count", "1000000000000"], "memory"),

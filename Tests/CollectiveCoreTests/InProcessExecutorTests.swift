@@ -3,18 +3,6 @@ import Foundation
 import Testing
 @testable import CollectiveCore
 
-/// A small seeded generator (SplitMix64) for property-based cases.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// One random execution case.
 struct ExecutionCase: Sendable, CustomTestStringConvertible {
     var algorithm: AlgorithmCase
@@ -31,7 +19,7 @@ struct ExecutionCase: Sendable, CustomTestStringConvertible {
 
     /// `count` cases drawn from a generator seeded with `seed`.
     static func random(_ count: Int, seed: UInt64) -> [ExecutionCase] {
-        var g = SeededGenerator(state: seed)
+        var g = SplitMix64(seed: seed)
         return (0..<count).map { n in
             let ranks = Int.random(in: 1...40, using: &g)
             let algorithms: [AlgorithmCase] = [
@@ -114,7 +102,7 @@ struct InProcessExecutorTests {
     func recursiveDoublingBitIdentical(ranks p: Int, op: ReductionOp) throws {
         let n = 1001
         let schedule = try RecursiveDoublingSchedule(ScheduleParameters(rankCount: p, elementCount: n, elementSizeBytes: 4, chunkBytes: 512))
-        var g = SeededGenerator(state: 42)
+        var g = SplitMix64(seed: 42)
         let buffers = (0..<p).map { _ in
             let b = UnsafeMutablePointer<Float>.allocate(capacity: n)
             for i in 0..<n { b[i] = Float.random(in: -1...1, using: &g) * Float(1 << Int.random(in: 0...20, using: &g)) }

@@ -138,3 +138,16 @@ struct As: Schedule {
     var elementCount: Int { base.elementCount }
     func makeSteps(forRank rank: Int) -> _AnySteps { _AnySteps(base: base.makeSteps(forRank: rank)) }
 }
+
+@Suite("Bandwidths as nccl-tests reports them")
+struct CollectiveBandwidthTests {
+    @Test("algbw = bytes / time in GB/s; busbw = algbw x 2(n-1)/n for allreduce, (n-1)/n for the others; 0 without time or peers")
+    func bandwidths() {
+        #expect(Collective.algorithmBandwidthGBps(bytes: 1_000_000_000, seconds: 0.5) == 2)
+        #expect(Collective.algorithmBandwidthGBps(bytes: 1 << 20, seconds: 0) == 0)
+        #expect(abs(Collective.allreduce.busBandwidthGBps(bytes: 8_000_000_000, seconds: 1, ranks: 8) - 14) < 1e-12)
+        #expect(abs(Collective.reduceScatter.busBandwidthGBps(bytes: 8_000_000_000, seconds: 1, ranks: 8) - 7) < 1e-12)
+        #expect(abs(Collective.allGather.busBandwidthGBps(bytes: 4_000_000_000, seconds: 2, ranks: 4) - 1.5) < 1e-12)
+        #expect(Collective.allreduce.busBandwidthGBps(bytes: 1 << 20, seconds: 1, ranks: 1) == 0)
+    }
+}

@@ -313,3 +313,21 @@ struct YAMLTopologyTests {
         }
     }
 }
+
+@Suite("A topology shaped for a run")
+struct ShapedTopologyTests {
+    @Test("nodes and ranks per node as the run has them: GPUs follow the ranks, NICs at most one each, mesh pairs among them")
+    func shaped() throws {
+        let dgx1 = try #require(Topology.preset("dgx1-v100"))
+        let t = dgx1.shaped(nodes: 3, ranksPerNode: 2)
+        #expect(t.nodeCount == 3 && t.node.gpuCount == 2 && t.rankCount == 6)
+        #expect(t.node.nicCount == min(dgx1.node.nicCount, 2))
+        let pairs = try #require(t.node.nvlink?.pairs)
+        #expect(!pairs.isEmpty && pairs.allSatisfy { $0.a < 2 && $0.b < 2 })
+        #expect(pairs.count < dgx1.node.nvlink!.pairs.count)
+        _ = try FabricMap(t)
+        // More ranks than the file's GPUs: a calibrated node of ranks sharing its memory grows with the run.
+        let grown = try #require(Topology.preset("dgx-h100")).shaped(nodes: 1, ranksPerNode: 12)
+        #expect(grown.node.gpuCount == 12 && grown.rankCount == 12)
+    }
+}

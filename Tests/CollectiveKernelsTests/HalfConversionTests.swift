@@ -1,4 +1,5 @@
 import Testing
+import CollectiveCore
 import CollectiveKernels
 
 /// Runs the SIMD half/bfloat16 conversions on arrays, sixteen lanes at a time.

@@ -1,4 +1,5 @@
 import Testing
+import CollectiveCore
 import CollectiveKernels
 
 /// Raw memory holding `count` elements at a chosen byte offset (possibly misaligned for the

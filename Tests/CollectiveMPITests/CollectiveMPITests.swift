@@ -1,6 +1,7 @@
 import CollectiveCore
 import CollectiveKernels
 import Testing
+import _TestSupport
 @testable import CollectiveMPI
 
 /// The parts of the MPI runner that need no MPI: the range bookkeeping of out-of-place runs,
@@ -25,26 +26,16 @@ struct ElementRangeSetTests {
     }
 
     /// A deterministic generator (xorshift64*), so failures reproduce.
-    struct Generator {
-        var state: UInt64
-        mutating func next(_ bound: Int) -> Int {
-            state ^= state >> 12
-            state ^= state << 25
-            state ^= state >> 27
-            return Int((state &* 2_685_821_657_736_338_717) % UInt64(bound))
-        }
-    }
-
     @Test("matches a Bool-array model under random inserts and queries", arguments: [1, 7, 64, 300])
     func randomAgainstModel(size: Int) {
-        var g = Generator(state: 0x9E37_79B9_7F4A_7C15 ^ UInt64(size))
+        var g = SplitMix64(seed: 0x9E37_79B9_7F4A_7C15 ^ UInt64(size))
         var set = ElementRangeSet()
         var model = [Bool](repeating: false, count: size)
         for _ in 0..<400 {
-            let a = g.next(size + 1)
-            let b = g.next(size + 1)
+            let a = g.below(size + 1)
+            let b = g.below(size + 1)
             let r = min(a, b)..<max(a, b)
-            if g.next(3) == 0 {
+            if g.below(3) == 0 {
                 set.insert(r)
                 for i in r { model[i] = true }
             }
@@ -185,6 +176,21 @@ struct RunConfigurationTests {
         #expect(throws: MPIRunError.self) { try MPIRunConfiguration.sizes(minBytes: 1, maxBytes: 8, factor: 1, stepBytes: 0, elementSize: 1) }
     }
 
+    @Test("a traced rank keeps at most --trace's step limit, fewer when rank 0's gather would pass MPI's int count")
+    func traceRecordLimit() {
+        var c = MPIRunConfiguration(
+            sizesBytes: [8], dataType: .float32, op: .sum, algorithms: [.schedule(.ring)],
+            iterationPlan: .uniform(iterations: 1, warmupIterations: 0), check: false, chunkBytes: 1 << 20)
+        c.traceRanks = 64
+        #expect(c.traceRecordLimit(rankCount: 8) == c.traceStepsPerRank)
+        c.traceStepsPerRank = 1 << 30
+        for ranks in [1, 64, 4096] {
+            let traced = TraceRankSampling(rankCount: ranks, limit: 64).tracedCount
+            let bytes = c.traceRecordLimit(rankCount: ranks) * MemoryLayout<StepTimelineRecord>.stride * traced
+            #expect(bytes <= Int(Int32.max) && bytes > Int(Int32.max) / 2)
+        }
+    }
+
     @Test("the fingerprint changes with every field")
     func fingerprint() {
         let base = MPIRunConfiguration(
@@ -205,6 +211,7 @@ struct RunConfigurationTests {
         v = base; v.chunkBytes = 1 << 19; variants.append(v)
         v = base; v.transport = .shm; variants.append(v)
         v = base; v.killRank = 1; variants.append(v)
+        v = base; v.traceRanks = 64; variants.append(v)
         for variant in variants { #expect(variant.fingerprint != base.fingerprint) }
         #expect(base.fingerprint == MPIRunConfiguration(
             sizesBytes: [8, 16], dataType: .float32, op: .sum, algorithms: [.schedule(.ring), .mpiAllreduce],

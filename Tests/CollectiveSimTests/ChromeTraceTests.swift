@@ -4,34 +4,7 @@ import CollectiveKernels
 @testable import CollectiveSim
 import Foundation
 import Testing
-
-/// A trace as Perfetto reads it: the trace-event objects and the other top-level keys.
-struct LoadedTrace {
-    var events: [[String: Any]]
-    var otherData: [String: Any]
-
-    init(_ text: String) throws {
-        let root = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-        events = try #require(root["traceEvents"] as? [[String: Any]])
-        otherData = root["otherData"] as? [String: Any] ?? [:]
-    }
-
-    func slices(pid: Int) -> [[String: Any]] { events.filter { $0["ph"] as? String == "X" && $0["pid"] as? Int == pid } }
-
-    /// The slices of one process, as (tid, name, begin, end) in microseconds.
-    func spans(pid: Int) -> [(tid: Int, name: String, begin: Double, end: Double, args: [String: Any])] {
-        slices(pid: pid).map { e in
-            let ts = e["ts"] as! Double, dur = e["dur"] as! Double
-            return (e["tid"] as! Int, e["name"] as! String, ts, ts + dur, e["args"] as? [String: Any] ?? [:])
-        }
-    }
-
-    /// The metadata value `key` of event `name` for (pid, tid).
-    func metadata(_ name: String, pid: Int, tid: Int = 0, key: String = "name") -> Any? {
-        events.first { $0["ph"] as? String == "M" && $0["name"] as? String == name && $0["pid"] as? Int == pid && ($0["tid"] as? Int ?? 0) == tid }?["args"]
-            .flatMap { ($0 as? [String: Any])?[key] }
-    }
-}
+import _TestSupport
 
 /// Plays `schedule` on `fabric` with a recorder into a string; returns the run and the trace.
 func tracedRun(_ fabric: FabricMap, _ schedule: some Schedule, limits: ChromeTraceRecorder.Limits = .init())
@@ -61,28 +34,10 @@ struct ChromeTraceTests {
         let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: 1 << 20, elementSizeBytes: 4, chunkBytes: 1 << 18)
         let run = try tracedRun(fabric, try HierarchicalSchedule(params))
         #expect(!run.trace.events.isEmpty)
-        var tracks = Set<[Int]>()
-        for e in run.trace.events {
-            let ph = try #require(e["ph"] as? String)
-            #expect(["X", "M", "C"].contains(ph))
-            #expect(e["pid"] is Int && e["name"] is String)
-            switch ph {
-            case "X":
-                let ts = try #require(e["ts"] as? Double), dur = try #require(e["dur"] as? Double)
-                #expect(ts >= 0 && dur >= 0)
-                tracks.insert([e["pid"] as! Int, try #require(e["tid"] as? Int)])
-            case "C":
-                #expect(e["ts"] is Double)
-                let value = try #require((e["args"] as? [String: Any])?["busy %"] as? Double)
-                #expect(value >= 0 && value <= 100)
-            default:
-                #expect(e["args"] is [String: Any])
-            }
-        }
+        #expect(run.trace.schemaProblems == [])
         for pid in 1...3 { #expect(run.trace.metadata("process_name", pid: pid) is String) }
-        for t in tracks { #expect(run.trace.metadata("thread_name", pid: t[0], tid: t[1]) is String, "track \(t) has no name") }
         // Ranks, links and the critical path all have slices.
-        #expect(Set(tracks.map { $0[0] }) == [1, 2, 3])
+        #expect(run.trace.slicePids == [1, 2, 3])
     }
 
     @Test("slices on one track nest or follow each other, as Perfetto needs")
@@ -90,18 +45,7 @@ struct ChromeTraceTests {
         let fabric = try FabricMap(Topology.preset("dgx-h100")!.with(nodes: 2))
         let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: 1 << 22, elementSizeBytes: 4, chunkBytes: 1 << 17)
         let run = try tracedRun(fabric, try HierarchicalSchedule(params))
-        for pid in 1...3 {
-            var byTrack: [Int: [(begin: Double, end: Double)]] = [:]
-            for s in run.trace.spans(pid: pid) { byTrack[s.tid, default: []].append((s.begin, s.end)) }
-            for (tid, list) in byTrack {
-                var open: [Double] = []
-                for s in list.sorted(by: { $0.begin < $1.begin || ($0.begin == $1.begin && $0.end > $1.end) }) {
-                    while let top = open.last, top <= s.begin + 1e-9 { open.removeLast() }
-                    if let top = open.last { #expect(s.end <= top + 1e-9, "pid \(pid) tid \(tid): a slice crosses its parent's end") }
-                    open.append(s.end)
-                }
-            }
-        }
+        #expect(run.trace.nestingProblems == [])
     }
 
     @Test("one send and one receive slice per transfer, naming chunk, peer and bytes")
@@ -243,5 +187,45 @@ struct ChromeTraceTests {
         #expect(path.first?.name == "launch")
         #expect(abs(path.first!.end - plain.launchSeconds * 1e6) < 1e-3)
         #expect(abs(path.last!.end - traced.timeSeconds * 1e6) < 1e-3)
+    }
+}
+
+@Suite("Measured and predicted in one trace")
+struct SharedTraceTests {
+    @Test("a measured process and a recorder at a pid offset share one document that passes the trace checks")
+    func measuredBesidePredicted() throws {
+        let (fabric, ring) = try switchRing(ranks: 4, bytes: 4 << 20, chunkBytes: 256 << 10)
+        let expected = try EventEngine(fabric: fabric).run(ring, elementSizeBytes: 4)
+        let sink = StringTraceSink()
+        let writer = ChromeTraceWriter(sink: sink)
+        // The measured steps: each rank's steps back to back, 10 us each.
+        var records: [StepTimelineRecord] = []
+        for r in 0..<4 {
+            for (k, step) in ring.steps(forRank: r).enumerated() {
+                records.append(StepTimelineRecord(kind: .init(step.kind), rank: r, stepIndex: k, peer: step.peer, chunk: step.chunk,
+                                                  bytes: step.count * 4, startSeconds: Double(k) * 10e-6, transferEndSeconds: Double(k + 1) * 10e-6))
+            }
+        }
+        MeasuredTimelineTrace.write(records, into: writer, pid: 1, sortIndex: 0, title: "measured: ring", sampling: TraceRankSampling(rankCount: 4, limit: 64))
+        let recorder = ChromeTraceRecorder(fabric: fabric, writer: writer, pidBase: 1, title: "predicted: ring", expectedSeconds: expected.timeSeconds)
+        var engine = EventEngine(fabric: fabric)
+        engine.observer = recorder
+        let played = try engine.run(ring, elementSizeBytes: 4)
+        recorder.finish(totalSeconds: played.timeSeconds)
+        writer.close(otherData: "\"calls\":1")
+        let trace = try LoadedTrace(sink.text)
+        #expect(trace.schemaProblems == [])
+        #expect(trace.nestingProblems == [])
+        #expect(trace.slicePids == [1, 2, 3, 4])
+        #expect(trace.metadata("process_name", pid: 1) as? String == "measured: ring")
+        #expect(trace.metadata("process_name", pid: 2) as? String == "ranks: predicted: ring")
+        #expect(trace.metadata("process_name", pid: 3) as? String == "links: predicted: ring")
+        #expect(trace.metadata("process_name", pid: 4) as? String == "critical path: predicted: ring")
+        // Rank tracks line up: the same tids in both processes.
+        #expect(Set(trace.spans(pid: 1).map { $0.tid / 64 }) == Set(trace.spans(pid: 2).map { $0.tid / 64 }))
+        // The predicted ranks hold the same transfers as a recorder alone writes.
+        let alone = try tracedRun(fabric, ring)
+        #expect(trace.spans(pid: 2).count == alone.trace.spans(pid: 1).count)
+        #expect(trace.otherData["calls"] as? Int == 1)
     }
 }

@@ -20,7 +20,7 @@ struct EventQueueTests {
     @Test("pops in (time, sequence) order; equal times keep push order")
     func order() {
         var q = EventQueue(capacity: 4)
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var pushed: [(Double, Int)] = []
         for i in 0..<5000 {
             let t = Double(rng.next() % 50)
@@ -44,7 +44,7 @@ struct EventQueueReferenceTests {
     @Test("interleaved pushes and pops match a sorted reference", arguments: [1, 3, 40, 100_000])
     func interleaved(distinctTimes: UInt64) {
         var q = EventQueue(capacity: 16)
-        var rng = SplitMix(seed: distinctTimes)
+        var rng = SplitMix64(seed: distinctTimes)
         var reference: [(time: Double, seq: Int)] = []  // pending, kept sorted
         var now = 0.0
         var seq = 0
@@ -90,18 +90,6 @@ struct EventQueueReferenceTests {
         // The front is the last payload of a block: the next ones are in the next block.
         for k in 0..<15 { #expect(q.payload(ahead: k) == 114 + k) }
         #expect(q.payload(ahead: 15) == nil)
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
