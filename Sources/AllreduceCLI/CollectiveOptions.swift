@@ -5,7 +5,7 @@ extension Collective: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
 }
 
-/// `--collective`: what `simulate`, `sweep` and `verify` run.
+/// `--collective`: what `simulate`, `sweep`, `verify` and `mpi` run.
 struct CollectiveOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("""
         What runs: allreduce, reduce-scatter or all-gather (ring, nccl-ring and rabenseifner build all three). Sizes are the \

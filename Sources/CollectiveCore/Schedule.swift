@@ -113,6 +113,14 @@ public enum AllreduceAlgorithm: String, CaseIterable, Sendable, Hashable, Codabl
     public static func supporting(_ collective: Collective) -> [AllreduceAlgorithm] {
         allCases.filter { $0.supports(collective) }
     }
+
+    /// Throws the one-line reason when the algorithm builds no `collective`
+    /// (``supports(_:)``), naming the algorithms that do.
+    public func requireSupport(_ collective: Collective) throws(ScheduleError) {
+        guard supports(collective) else {
+            throw .invalidParameter("\(rawValue) builds no \(collective.rawValue); it is built by \(Self.supporting(collective).map(\.rawValue).joined(separator: ", "))")
+        }
+    }
 }
 
 /// A schedule whose ranks run several independent *lanes* at once, as NCCL's channels run as

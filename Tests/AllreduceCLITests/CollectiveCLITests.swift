@@ -32,6 +32,14 @@ struct CollectiveCLITests {
         #expect(r.compactMap { $0["algorithm"] as? String }.filter { $0.hasPrefix("nccl(ring/") }.count == 2)
     }
 
+    @Test("mpi --collective refuses an algorithm that builds no such collective, before MPI is needed", arguments: ["reduce-scatter", "all-gather"])
+    func mpiRefuses(_ collective: String) throws {
+        for a in ["tree", "hierarchical", "recursive-doubling", "ring,nccl-tree"] {
+            expectOneLineError(try CLI.run(["mpi", "--collective", collective, "--algorithm", a]), contains: ["builds no \(collective)", "it is built by ring, rabenseifner, nccl-ring"])
+        }
+        expectOneLineError(try CLI.run(["mpi", "--collective", "gather"]), contains: ["--collective"])
+    }
+
     @Test("verify --collective: every algorithm that builds it, 0 wrong", arguments: ["reduce-scatter", "all-gather"])
     func verify(_ collective: String) throws {
         let r = try rows(["verify", "--ranks", "6", "--count", "1001", "-d", "int32", "--collective", collective])

@@ -129,6 +129,40 @@ struct ReduceScatterAllGatherTests {
     }
 }
 
+/// The operator's final step on what each collective leaves (``Collective/finalize(_:buffer:rank:elementCount:rankCount:)``).
+@Suite("Collective finalize")
+struct CollectiveFinalizeTests {
+    @Test("avg divides the allreduce's whole buffer, the reduce-scatter's own shard only, and nothing of an all-gather")
+    func avgDividesTheResultOnly() {
+        let reducer = Reducer(dataType: .int32, op: .avg)
+        let count = 10, ranks = 3  // shards 4, 3, 3: rank 1 holds 4..<7
+        for collective in Collective.allCases {
+            var values = [Int32](repeating: 6, count: count)
+            values.withUnsafeMutableBytes { collective.finalize(reducer, buffer: $0.baseAddress!, rank: 1, elementCount: count, rankCount: ranks) }
+            let divided = values.indices.filter { values[$0] == 2 }
+            switch collective {
+            case .allreduce: #expect(divided == Array(0..<10))
+            case .reduceScatter: #expect(divided == [4, 5, 6])
+            case .allGather: #expect(divided.isEmpty)
+            }
+            #expect(values.allSatisfy { $0 == 2 || $0 == 6 })
+        }
+        // sum has no final step.
+        var values = [Int32](repeating: 6, count: count)
+        values.withUnsafeMutableBytes { Collective.allreduce.finalize(Reducer(dataType: .int32, op: .sum), buffer: $0.baseAddress!, rank: 0, elementCount: count, rankCount: ranks) }
+        #expect(values.allSatisfy { $0 == 6 })
+    }
+
+    @Test("requireSupport names the algorithms that build the collective")
+    func requireSupport() {
+        #expect(throws: ScheduleError.invalidParameter("tree builds no all-gather; it is built by ring, rabenseifner, nccl-ring")) {
+            try AllreduceAlgorithm.tree.requireSupport(.allGather)
+        }
+        #expect(throws: Never.self) { try AllreduceAlgorithm.tree.requireSupport(.allreduce) }
+        #expect(throws: Never.self) { try AllreduceAlgorithm.rabenseifner.requireSupport(.reduceScatter) }
+    }
+}
+
 /// A schedule's steps, claimed to compute another collective.
 struct As: Schedule {
     var base: any Schedule
