@@ -19,6 +19,7 @@ extension AllreduceAlgorithm {
         case .ncclNVLS: return try NVLSSchedule(parameters)
         case .ncclNVLSTree: return try NVLSSchedule(parameters, betweenNodes: .tree)
         case .ncclCollNet: return try NVLSSchedule(parameters, inNode: .direct)
+        case .ncclPAT: return try PATSchedule(parameters)
         }
     }
 
