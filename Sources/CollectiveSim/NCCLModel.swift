@@ -188,11 +188,11 @@ public struct NCCLModel: Sendable {
         return topology.networkReduces ? [.ring, .tree, .nvls, .nvlsTree] : [.ring, .tree, .nvlsTree]
     }
 
-    /// What may be forced (NCCL_ALGO): the picks, CollNet Direct across nodes whose network
-    /// reduces, and PAT (for a reduce-scatter or an all-gather; NCCL picks it itself only at one
-    /// GPU per node, ``patEnabled``).
+    /// What may be forced (NCCL_ALGO) for an allreduce: the picks, and CollNet Direct across
+    /// nodes whose network reduces. (PAT, for a reduce-scatter or an all-gather, is forced through
+    /// the planner, which plans it with Simple.)
     public var forcible: [NCCLAlgorithm] {
-        (topology.networkReduces && topology.nodeCount > 1 ? algorithms + [.collnetDirect] : algorithms) + [.pat]
+        topology.networkReduces && topology.nodeCount > 1 ? algorithms + [.collnetDirect] : algorithms
     }
 
     /// Bus bandwidth, GB/s.

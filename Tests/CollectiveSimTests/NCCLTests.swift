@@ -10,12 +10,12 @@ private func preset(_ name: String, nodes: Int = 1) throws -> FabricMap {
 
 @Suite("NCCL: topology search, tuning tables, plans, protocols played")
 struct NCCLTests {
-    @Test("the tables have NCCL's shape: 6 algorithms x 3 protocols, 3 kinds of hop, 4 generations")
+    @Test("the tables have NCCL's shape: 7 algorithms (PAT the seventh) x 3 protocols, 3 kinds of hop, 4 generations")
     func tableShapes() {
         #expect(NCCLTuningTables.baseLatencyMicroseconds.count == NCCLAlgorithm.allCases.count)
         #expect(NCCLTuningTables.baseLatencyMicroseconds.allSatisfy { $0.count == NCCLProtocol.allCases.count })
         #expect(NCCLTuningTables.hopLatencyMicroseconds.count == NCCLHardware.allCases.count)
-        #expect(NCCLTuningTables.hopLatencyMicroseconds.allSatisfy { $0.count == 6 && $0.allSatisfy { $0.count == 3 } })
+        #expect(NCCLTuningTables.hopLatencyMicroseconds.allSatisfy { $0.count == NCCLAlgorithm.allCases.count && $0.allSatisfy { $0.count == 3 } })
         #expect(NCCLTuningTables.llMaxBusGBps.count == GPUArchitecture.allCases.count)
         #expect(NCCLTuningTables.launchOverheadMicroseconds.count == GPUArchitecture.allCases.count)
         // Spot checks against tuning.cc: ring LL128 NVLink hop, tree Simple network hop.
