@@ -83,7 +83,7 @@ struct BenchExecutor: ParsableCommand {
 
     /// What --step-rate times: every algorithm, NVLS's when the ranks fill nodes of 8.
     static func stepRateAlgorithms(ranks: Int) -> [AllreduceAlgorithm] {
-        AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches || ranks % min(8, ranks) == 0 }
+        AllreduceAlgorithm.allCases.filter { $0.supports(.allreduce) && (!$0.reducesInSwitches || ranks % min(8, ranks) == 0) }
     }
 
     static func parameters(ranks: Int, bytes: Int, type: DataType, chunk: Int) -> ScheduleParameters {

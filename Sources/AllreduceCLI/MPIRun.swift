@@ -13,24 +13,25 @@ import Glibc
 #endif
 
 /// `allreduce mpi`: plays the schedules across processes under mpirun with MPI point-to-point
-/// messages and our reduction kernels, beside Open MPI's own MPI_Allreduce, and prints rows like
+/// messages and our reduction kernels, beside Open MPI's own MPI_Allreduce (MPI_Reduce_scatter_block,
+/// MPI_Allgather for `--collective reduce-scatter|all-gather`), and prints rows like
 /// nccl-tests' all_reduce_perf.
 struct MPIRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpi",
-        abstract: "Run allreduce schedules across processes under mpirun, beside MPI_Allreduce.",
+        abstract: "Run allreduce (reduce-scatter, all-gather) schedules across processes under mpirun, beside MPI's own.",
         discussion: """
             Start it under mpirun, for example:
 
               mpirun -np 4 allreduce mpi -b 8 -e 256M -f 2 -d float -o sum --algorithm ring,tree,rabenseifner,recursive-doubling,hierarchical,mpi -c 1
 
-            `mpi` is MPI_Allreduce itself, the baseline; the `vs mpi` column is each row's busbw over its busbw at the same size. `memcpy` is the memory bound: every rank copies its buffer once.
+            `mpi` is MPI_Allreduce itself, the baseline (with --collective reduce-scatter: MPI_Reduce_scatter_block, or MPI_Reduce_scatter with the shard counts when the ranks do not divide the count; with --collective all-gather: MPI_Allgather, or MPI_Allgatherv); sizes are the full buffer and busbw = algbw x (n-1)/n for those two, as nccl-tests' reduce_scatter_perf and all_gather_perf count them; the `vs mpi` column is each row's busbw over its busbw at the same size. `memcpy` is the memory bound: every rank copies its buffer once.
 
             Each algorithm is timed at each size in blocks of back-to-back calls, each after its own warm-up and a barrier, with one MPI_Wtime span around the block (nccl-tests, OSU). The timed iterations are split into --rounds blocks per algorithm, in alternating order (A B B A ...), so a busy spell of the machine hits every algorithm alike. Time is each rank's mean per call, then its average (time), min and max over ranks (OSU's osu_allreduce); algbw and busbw come from the average.
 
             Iterations per size (OSU's rule): with none of -n, -w, --iterations-large, --warmup-large, 1000 timed after 100 warm-up up to 8192 bytes and 100 after 10 above. -n and -w, when given, apply to every size (nccl-tests' meaning) unless --iterations-large or --warmup-large are also given, which then set the sizes above 8192 bytes. The `iterations` column shows the count each row used.
 
-            With -c 1 each algorithm then runs once more and its result is checked against MPI_Allreduce's. Only rank 0 prints.
+            With -c 1 each algorithm then runs once more and its result is checked against MPI_Allreduce's (the library's own call for the collective: a reduce-scatter on each rank's own shard, an all-gather on the whole buffer). Only rank 0 prints.
 
             --transport shm reads peers' buffers through an MPI-3 shared window whatever --mca btl says: do not compare it with a TCP run.
 
@@ -56,7 +57,7 @@ struct MPIRun: ParsableCommand {
     @Option(name: [.customShort("o"), .customLong("op")], help: "Reduction: \(ReductionOp.validNames).")
     var op = "sum"
 
-    @Option(name: .customLong("algorithm"), help: "Comma-separated: ring, tree, rabenseifner, recursive-doubling, hierarchical, mpi (MPI_Allreduce), memcpy (the memory bound: every rank copies its buffer once), or all (every algorithm and mpi).")
+    @Option(name: .customLong("algorithm"), help: "Comma-separated: ring, tree, rabenseifner, recursive-doubling, hierarchical, mpi (MPI_Allreduce, or the library's call for --collective), memcpy (the memory bound: every rank copies its buffer once), or all (every algorithm that builds the collective, and mpi).")
     var algorithm = "all"
 
     @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size and algorithm, at every size unless --iterations-large is given (default: 1000 up to 8192 bytes, 100 above).")
@@ -74,7 +75,7 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("rounds"), help: "Timed blocks per size and algorithm: the timed iterations are split into this many blocks, run in alternating order (A B B A ...).")
     var rounds = 2
 
-    @Option(name: [.customShort("c"), .customLong("check")], help: "1: check every result against MPI_Allreduce's; 0: do not.")
+    @Option(name: [.customShort("c"), .customLong("check")], help: "1: check every result against MPI's own (MPI_Allreduce, MPI_Reduce_scatter_block, MPI_Allgather); 0: do not.")
     var check = 1
 
     @Option(name: [.customLong("chunk-bytes"), .customLong("chunk-size")], help: "Pipelining chunk of the schedules (as `simulate --chunk-bytes`).")
@@ -83,7 +84,7 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("inter-node"), help: "Algorithm hierarchical runs between nodes: ring or tree.")
     var interNode: InterNodeAlgorithm = .ring
 
-    @Flag(name: .customLong("in-place"), help: "nccl-tests' in-place mode: each iteration reduces the output as it stands (MPI_IN_PLACE for MPI_Allreduce); the checked run starts from a fresh copy of the input.")
+    @Flag(name: .customLong("in-place"), help: "nccl-tests' in-place mode: each iteration reduces the output as it stands (MPI_IN_PLACE for MPI's own call); the checked run starts from a fresh copy of the input.")
     var inPlace = false
 
     @Option(name: .customLong("ranks-per-node"), help: "Ranks per node for hierarchical (default: as MPI_Comm_split_type reports), e.g. to group the ranks of one machine as several nodes.")
@@ -115,6 +116,8 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("trace-ranks"), help: "Most ranks with tracks in --trace; beyond, every k-th rank is traced.")
     var traceRanks: Int = ChromeTraceRecorder.Limits().ranks
 
+    @OptionGroup var collective: CollectiveOptions
+
     @OptionGroup var output: LatencyFormatOptions
 
     @OptionGroup var plot: PlotOptions
@@ -130,7 +133,7 @@ struct MPIRun: ParsableCommand {
             throw ValidationError("unknown op '\(op)' (valid: \(ReductionOp.validNames))")
         }
         let algorithms = try AlgorithmList.parse(algorithm, every: {
-            AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches }.map(\.rawValue) + ["mpi"]
+            AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches && $0.supports(collective.collective) }.map(\.rawValue) + ["mpi"]
         }) { name in
             guard let choice = MPIAlgorithmName(name) else {
                 throw ValidationError("unknown algorithm '\(name)' (valid: \(AllreduceAlgorithm.validNames) mpi memcpy all)")
@@ -139,6 +142,9 @@ struct MPIRun: ParsableCommand {
                 let inside = a == .ncclCollNet ? "the network's switches (InfiniBand SHARP)" : "the NVSwitch (NVLink SHARP)"
                 let forced = a == .ncclCollNet ? "nccl:collnet" : "nccl:nvls"
                 throw ValidationError("\(a.rawValue) reduces inside \(inside), which an MPI run has no counterpart for; simulate it with 'allreduce simulate --algorithm \(forced)' or check it with 'allreduce verify --algorithm \(a.rawValue)'")
+            }
+            if let a = AllreduceAlgorithm(name: name) {
+                do { try a.requireSupport(collective.collective) } catch { throw ValidationError("--algorithm: \(error)") }
             }
             return choice
         }
@@ -175,7 +181,8 @@ struct MPIRun: ParsableCommand {
             minBytes: minimum, maxBytes: maximum, stepFactor: stepFactor, stepBytes: step, dataType: type,
             op: reduction, algorithms: algorithms, iterationPlan: plan, rounds: rounds,
             check: check == 1, chunkBytes: chunk, interNode: inter, transport: transport.lowercased(), ranksPerNode: ranksPerNode, inPlace: inPlace, killRank: testKillRank,
-            corruptRank: testCorruptRank, channels: channels, traceRanks: trace == nil ? nil : traceRanks)
+            corruptRank: testCorruptRank, channels: channels, traceRanks: trace == nil ? nil : traceRanks,
+            collective: collective.collective)
     }
 
     func run() throws {
@@ -214,6 +221,7 @@ struct MPIRunConfigurationDraft {
     var corruptRank: Int?
     var channels: Int
     var traceRanks: Int?
+    var collective: Collective
 }
 
 #if MPI
@@ -238,6 +246,7 @@ extension MPIRunConfigurationDraft {
         configuration.rounds = rounds
         configuration.channelCount = channels
         configuration.traceRanks = traceRanks
+        configuration.collective = collective
         return configuration
     }
 }
@@ -421,7 +430,7 @@ extension MPIRun {
             return (a.description, .measured, rows.map { SizePoint(bytes: $0.sizeBytes, timeSeconds: $0.timeMeanMicroseconds / 1e6, busbwGBps: $0.busbwGBps) })
         }
         let n = benchmark.world.size, nodes = benchmark.layout.nodeCount
-        return LinePlot(title: "allreduce under mpirun: \(n) rank\(n == 1 ? "" : "s") on \(nodes) node\(nodes == 1 ? "" : "s"), \(c.dataType.rawValue) \(c.op.rawValue), transport \(c.transport.rawValue)",
+        return LinePlot(title: "\(c.collective.rawValue) under mpirun: \(n) rank\(n == 1 ? "" : "s") on \(nodes) node\(nodes == 1 ? "" : "s"), \(c.dataType.rawValue) \(c.op.rawValue), transport \(c.transport.rawValue)",
                         quantity: plot.plotY, lines: lines)
     }
 
@@ -447,7 +456,8 @@ extension MPIRun {
 
     static func cells(_ row: MPIResultRow) -> [ReportValue] {
         [
-            .int(row.sizeBytes), .int(row.count), .text(row.dataType.rawValue), .text(row.op.rawValue), .int(-1),
+            // nccl-tests' all_gather_perf prints redop "none".
+            .int(row.sizeBytes), .int(row.count), .text(row.dataType.rawValue), .text(row.collective.reduces ? row.op.rawValue : "none"), .int(-1),
             .text(row.algorithm), .number(row.timeMeanMicroseconds), .number(row.algbwGBps), .number(row.busbwGBps),
             .number(row.timeMinMicroseconds), .number(row.timeMaxMicroseconds), .int(row.iterations),
             row.wrong.map { .int($0) } ?? .text("N/A"),
@@ -470,14 +480,18 @@ extension MPIRun {
         let l = benchmark.layout
         report.notes.append("\(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s") on \(l.nodeCount) node\(l.nodeCount == 1 ? "" : "s") (\(l.ranksPerNode) per node\(l.isOverridden ? " for hierarchical, from --ranks-per-node" : ", from MPI_Comm_split_type")), transport \(c.transport.rawValue)\(c.inPlace ? ", in place" : ", out of place"), chunk \(ByteCount.format(c.chunkBytes)), \(MPIProcess.libraryVersion)")
         report.notes.append("timing: \(c.iterationPlan.summary), \(c.rounds == 1 ? "one block per algorithm" : "in \(c.rounds) blocks per algorithm in alternating order (A B B A ...)"), one MPI_Wtime span per block after a barrier; time = average over ranks of each rank's mean per call, min/max over ranks")
+        if c.collective != .allreduce {
+            let even = c.collective.mpiFunctionName(evenShards: true), uneven = c.collective.mpiFunctionName(evenShards: false)
+            report.notes.append("\(c.collective.rawValue): size = the full buffer (nccl-tests' convention), busbw = algbw x (n-1)/n; mpi = \(even) (\(uneven) with the shard counts where \(benchmark.world.size) ranks do not divide the count); checked on \(c.collective == .reduceScatter ? "each rank's own reduced shard" : "every rank's every shard")")
+        }
         if c.transport == .shm {
             report.notes.append("transport shm: ranks read each other's buffers through an MPI-3 shared window (MPI_Win_allocate_shared), whatever --mca btl says; do not compare with a TCP run")
         }
         if l.isOversubscribed {
             report.notes.append("oversubscribed: \(l.localRanks) ranks on this node share \(l.onlineCPUs) online CPU\(l.onlineCPUs == 1 ? "" : "s"); \(c.transport == .shm ? "the shm polling loop yields the core (sched_yield) early" : "ranks wait in Open MPI's progress loop"), and small sizes will be slow")
         }
-        if c.dataType == .float16 || c.dataType == .bfloat16, c.algorithms.contains(.mpiAllreduce) {
-            report.notes.append("MPI has no \(c.dataType.rawValue): MPI_Allreduce moves 16-bit words and reduces them with a user op (MPI_Op_create) over our kernels")
+        if c.dataType == .float16 || c.dataType == .bfloat16, c.collective.reduces, c.algorithms.contains(.mpiLibrary) {
+            report.notes.append("MPI has no \(c.dataType.rawValue): \(c.collective.mpiFunctionName(evenShards: true)) moves 16-bit words and reduces them with a user op (MPI_Op_create) over our kernels")
         }
         if c.algorithms.contains(.memcpyBound) {
             report.notes.append("memcpy is not an allreduce: every rank copies its input to its output at the same time, the least memory traffic any allreduce needs; its busbw is the bound")

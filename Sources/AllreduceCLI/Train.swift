@@ -16,7 +16,10 @@ struct Train: ParsableCommand {
             parameters all-gathered after the step) over the data-parallel group with what NCCL
             would run, played by the event engine, one at a time on one stream, each starting
             once the backward pass (two thirds of the compute, after a forward third) has produced
-            it. Tensor- and pipeline-parallel traffic is not modelled.
+            it. ZeRO 3 (FSDP full sharding) instead gathers each layer's parameters before its
+            forward and again before its backward (prefetching one layer ahead) and
+            reduce-scatters its gradients when its backward ends. Tensor- and pipeline-parallel
+            traffic is not modelled.
 
             Example: allreduce train --model llama3-70b --gpu-count 1024 --tp 8 --system dgx-a100,hgx-a800,dgx-h100,hgx-h800
             """)
@@ -39,7 +42,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Data-parallel degree (default: GPUs / (tp x pp)).")
     var dp: Int?
 
-    @Option(name: .long, help: "ZeRO stage: 0 (DDP) and 1 allreduce the gradients; 2 reduce-scatters them and all-gathers the parameters after the step.")
+    @Option(name: .long, help: "ZeRO stage: 0 (DDP) and 1 allreduce the gradients; 2 reduce-scatters them and all-gathers the parameters after the step; 3 (FSDP full sharding) all-gathers each layer's parameters before its forward and its backward and reduce-scatters its gradients (the layer is the bucket).")
     var zero: Int = 0
 
     @Option(name: .customLong("grad-dtype"), help: "Gradient type (bfloat16, half, float).")
@@ -166,10 +169,14 @@ struct Train: ParsableCommand {
                            .number(first! > 0 ? outcome.stepSeconds / first! : 1), .number(outcome.bytesSentPerGPU / 1e9), .text(picks)])
         }
         if let s = last {
-            report.notes.append("model: \(m.name), \(formatFixed(s.parameters / 1e9, decimals: 2))B parameters; tp \(tp) x pp \(pp) x dp \(s.dataParallel); ZeRO \(zero); \(gradDtype.name) gradients, \(formatFixed(s.gradientBytesPerGPU / 1e9, decimals: 2)) GB per GPU in \(s.buckets.count) buckets (\(formatFixed(firstBucketMiB, decimals: 0)) MiB first, then \(formatFixed(bucketMiB, decimals: 0)) MiB)")
+            let cut = zero == 3 ? "\(s.shardedUnits) layer units (FSDP's one per layer; --bucket-mib does not apply)"
+                : "\(s.buckets.count) buckets (\(formatFixed(firstBucketMiB, decimals: 0)) MiB first, then \(formatFixed(bucketMiB, decimals: 0)) MiB)"
+            report.notes.append("model: \(m.name), \(formatFixed(s.parameters / 1e9, decimals: 2))B parameters; tp \(tp) x pp \(pp) x dp \(s.dataParallel); ZeRO \(zero); \(gradDtype.name) gradients, \(formatFixed(s.gradientBytesPerGPU / 1e9, decimals: 2)) GB per GPU in \(cut)")
             report.notes.append(computeMs != nil ? "compute: --compute-ms \(computeMs!)"
                                 : "compute: 6 x parameters x \(Int(tokensPerStep)) tokens / (GPUs x dense BF16 peak x MFU \(mfu))")
-            report.notes.append("overlap: forward 1/3, backward 2/3 of compute; bucket i ready when the backward pass has produced it (reverse layer order); one bucket at a time on one stream; exposed = step - compute")
+            report.notes.append(zero == 3
+                ? "overlap: forward 1/3, backward 2/3 of compute, split evenly over the layers; each layer's parameters gathered before its forward and its backward, the next layer's gather in execution order (forward 0..L-1, backward L-1..0) issued as a layer's compute starts (prefetch one ahead, as FSDP), its gradients reduce-scattered when its backward ends; one collective at a time on one stream, in issue order; exposed = step - compute"
+                : "overlap: forward 1/3, backward 2/3 of compute; bucket i ready when the backward pass has produced it (reverse layer order); one bucket at a time on one stream; exposed = step - compute")
             report.notes.append("not modelled: tensor- and pipeline-parallel traffic, pipeline bubbles (fold them into --mfu), the optimizer step")
         }
         report.print(output.format)

@@ -7,9 +7,7 @@ extension AllreduceAlgorithm {
     /// timings and the results come from the same steps. Throws ``ScheduleError/invalidParameter(_:)``
     /// for parameters out of range.
     public func makeSchedule(_ parameters: ScheduleParameters) throws(ScheduleError) -> any Schedule {
-        guard supports(parameters.collective) else {
-            throw .invalidParameter("\(rawValue) builds no \(parameters.collective.rawValue); it is built by \(Self.supporting(parameters.collective).map(\.rawValue).joined(separator: ", "))")
-        }
+        try requireSupport(parameters.collective)
         switch scheduledAlgorithm(for: parameters) {
         case .ring: return try RingSchedule(parameters)
         case .tree: return try TreeSchedule(parameters)
@@ -21,6 +19,7 @@ extension AllreduceAlgorithm {
         case .ncclNVLS: return try NVLSSchedule(parameters)
         case .ncclNVLSTree: return try NVLSSchedule(parameters, betweenNodes: .tree)
         case .ncclCollNet: return try NVLSSchedule(parameters, inNode: .direct)
+        case .ncclPAT: return try PATSchedule(parameters)
         }
     }
 

@@ -60,12 +60,8 @@ public struct InProcessExecutor: ScheduleExecutor, Sendable {
             DispatchQueue.concurrentPerform(iterations: workers) { _ in run.work() }
         }
         if let error = run.error { throw error }
-        if schedule.collective.reduces {
-            let size = reducer.dataType.sizeInBytes
-            for r in 0..<p {
-                let result = schedule.collective.resultRange(rank: r, elementCount: schedule.elementCount, rankCount: p)
-                reducer.finalize(run.buffers[r] + result.lowerBound * size, count: result.count, contributions: p)
-            }
+        for r in 0..<p {
+            schedule.collective.finalize(reducer, buffer: run.buffers[r], rank: r, elementCount: schedule.elementCount, rankCount: p)
         }
         var stats = run.stats
         stats.seconds = _monotonicSeconds() - start

@@ -85,9 +85,12 @@ public enum AllreduceAlgorithm: String, CaseIterable, Sendable, Hashable, Codabl
     /// network's switches add the node sums (InfiniBand SHARP) (``NVLSSchedule`` with
     /// ``NVLSSchedule/InNode/direct``).
     case ncclCollNet = "nccl-collnet"
+    /// NCCL's PAT: a binomial tree per shard over peers at distances 1, 2, 4, ..., for a
+    /// reduce-scatter and an all-gather (``PATSchedule``); NCCL runs it at one GPU per node.
+    case ncclPAT = "nccl-pat"
 
     /// Parses a command-line name (`ring`, `tree`, `rabenseifner`, `recursive-doubling`,
-    /// `hierarchical`, `nccl-ring`, `nccl-tree`, `nccl-nvls`, `nccl-nvls-tree`, `nccl-collnet`; case-insensitive, `_` accepted for `-`).
+    /// `hierarchical`, `nccl-ring`, `nccl-tree`, `nccl-nvls`, `nccl-nvls-tree`, `nccl-collnet`, `nccl-pat`; case-insensitive, `_` accepted for `-`).
     public init?(name: String) {
         self.init(rawValue: String(name.lowercased().map { $0 == "_" ? "-" : $0 }))
     }
@@ -102,16 +105,26 @@ public enum AllreduceAlgorithm: String, CaseIterable, Sendable, Hashable, Codabl
     /// Every accepted name, for error messages.
     public static var validNames: String { allCases.map(\.rawValue).joined(separator: " ") }
 
-    /// Whether the algorithm builds `collective`: every algorithm builds an allreduce; ring,
-    /// nccl-ring (their halves) and rabenseifner (recursive halving for a reduce-scatter,
-    /// recursive doubling for an all-gather) build a reduce-scatter and an all-gather too.
+    /// Whether the algorithm builds `collective`: every algorithm but nccl-pat builds an
+    /// allreduce; ring, nccl-ring (their halves) and rabenseifner (recursive halving for a
+    /// reduce-scatter, recursive doubling for an all-gather) build a reduce-scatter and an
+    /// all-gather too; nccl-pat builds only those two, as NCCL runs PAT for nothing else.
     public func supports(_ collective: Collective) -> Bool {
-        collective == .allreduce || self == .ring || self == .ncclRing || self == .rabenseifner
+        if collective == .allreduce { return self != .ncclPAT }
+        return self == .ring || self == .ncclRing || self == .rabenseifner || self == .ncclPAT
     }
 
     /// The algorithms that build `collective`.
     public static func supporting(_ collective: Collective) -> [AllreduceAlgorithm] {
         allCases.filter { $0.supports(collective) }
+    }
+
+    /// Throws the one-line reason when the algorithm builds no `collective`
+    /// (``supports(_:)``), naming the algorithms that do.
+    public func requireSupport(_ collective: Collective) throws(ScheduleError) {
+        guard supports(collective) else {
+            throw .invalidParameter("\(rawValue) builds no \(collective.rawValue); it is built by \(Self.supporting(collective).map(\.rawValue).joined(separator: ", "))")
+        }
     }
 }
 

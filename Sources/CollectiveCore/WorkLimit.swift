@@ -42,6 +42,9 @@ public enum WorkLimit {
             // and down included; CollNet Direct's 4(g - 1) + 2), 2g(g + 1) per NVSwitch, 2 per
             // node per network reduction.
             return 4 * P * (g + 4) * c * chunks((n / c / g).rounded(.up))
+        case .ncclPAT:
+            // Each half: p - 1 sends and p - 1 receives per rank, one per shard (no chunks).
+            return 4 * P * (P - 1)
         }
     }
 

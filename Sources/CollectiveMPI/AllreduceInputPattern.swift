@@ -1,3 +1,4 @@
+import CollectiveCore
 import CollectiveKernels
 
 /// Deterministic allreduce inputs whose result is exactly representable, so that an executor's
@@ -91,6 +92,19 @@ public struct AllreduceInputPattern: Sendable, Hashable {
             reducer.reduceInPlace(into: buffer, from: row, count: count)
         }
         reducer.finalize(buffer, count: count, contributions: rankCount)
+    }
+
+    /// Writes what `collective` leaves at elements `range` of a rank's buffer: the reduction
+    /// (``expected(into:range:)``) for an allreduce and for a reduce-scatter (whose `range` lies
+    /// in the rank's own shard), and for an all-gather each shard's owner's input, copied.
+    public func expected(into buffer: UnsafeMutableRawPointer, range: Range<Int>, collective: Collective, elementCount: Int) {
+        guard collective == .allGather else { return expected(into: buffer, range: range) }
+        let shards = Collective.shards(elementCount: elementCount, rankCount: rankCount)
+        for q in 0..<rankCount {
+            let piece = shards.range(q).clamped(to: range)
+            guard !piece.isEmpty else { continue }
+            fill(buffer + (piece.lowerBound - range.lowerBound) * dataType.sizeInBytes, rank: q, range: piece)
+        }
     }
 
     /// A 64-bit finaliser (splitmix64's): every input bit affects every output bit.

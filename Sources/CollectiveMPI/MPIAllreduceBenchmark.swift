@@ -8,8 +8,11 @@ import Glibc
 
 /// One measured (size, algorithm) pair, aggregated over every rank.
 public struct MPIResultRow: Sendable {
+    /// Bytes of the full buffer, as nccl-tests counts them (``Collective``).
     public var sizeBytes: Int
-    /// Elements per rank.
+    /// What ran: an allreduce, a reduce-scatter or an all-gather.
+    public var collective: Collective = .allreduce
+    /// Elements per rank (of the full buffer).
     public var count: Int
     public var dataType: DataType
     public var op: ReductionOp
@@ -25,11 +28,12 @@ public struct MPIResultRow: Sendable {
     public var warmupIterations: Int
     /// `size / time`, GB = 1e9 bytes (nccl-tests).
     public var algbwGBps: Double
-    /// `algbw * 2(n-1)/n` (nccl-tests' allreduce bus bandwidth).
+    /// `algbw` times nccl-tests' bus-bandwidth factor (``Collective/busBandwidthFactor(ranks:)``):
+    /// 2(n-1)/n for allreduce, (n-1)/n for reduce-scatter and all-gather.
     public var busbwGBps: Double
     /// Wrong elements summed over ranks; nil when not checked.
     public var wrong: Int?
-    /// This row's busbw over MPI_Allreduce's at the same size (time ratio, which equals it and
+    /// This row's busbw over the MPI library's (`mpi`) at the same size (time ratio, which equals it and
     /// stays defined for one rank); nil when `mpi` was not measured.
     public var mpiRatio: Double?
 }
@@ -55,8 +59,10 @@ public struct MPINodeLayout: Sendable, Hashable {
 
 /// The `allreduce mpi` measurement loop: for every size, every algorithm is timed in blocks of
 /// back-to-back calls, each after its own warm-up and a barrier (as nccl-tests and OSU do), the
-/// blocks of the algorithms alternating (A B B A ...), then checked against MPI_Allreduce on the
-/// same input.
+/// blocks of the algorithms alternating (A B B A ...), then checked against the MPI library's
+/// own call for the same collective on the same input (``MPIRunConfiguration/collective``:
+/// MPI_Allreduce, MPI_Reduce_scatter_block or MPI_Allgather): a reduce-scatter on each rank's
+/// own shard, an all-gather and an allreduce on the whole buffer.
 public final class MPIAllreduceBenchmark {
     public let configuration: MPIRunConfiguration
     public let world: Communicator
@@ -152,7 +158,7 @@ public final class MPIAllreduceBenchmark {
         ScheduleParameters(
             rankCount: world.size, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
             chunkBytes: c.chunkBytes, ranksPerNode: min(layout.ranksPerNode, world.size),
-            interNodeAlgorithm: c.interNodeAlgorithm, channelCount: c.channelCount)
+            interNodeAlgorithm: c.interNodeAlgorithm, channelCount: c.channelCount, collective: c.collective)
     }
 
     /// Measures every size and algorithm; `onRow` sees each row as soon as every rank has it.
@@ -167,6 +173,7 @@ public final class MPIAllreduceBenchmark {
         let shm = c.transport == .shm ? MPISharedMemoryRunner(communicator: world, dataType: c.dataType, op: c.op, capacityBytes: largest, oversubscribed: layout.isOversubscribed) : nil
         let collectiveComm = world.duplicate()
         let reduction = MPIReduction(dataType: c.dataType, op: c.op)
+        let elementSize = c.dataType.sizeInBytes
         defer {
             p2p?.close()
             shm?.close()
@@ -184,11 +191,16 @@ public final class MPIAllreduceBenchmark {
                     output.deallocate()
                 }
             }
+            // The whole buffer gets the rank's input; an all-gather reads only the rank's shard of
+            // it, so a shard left uncopied still holds this rank's values and fails the check.
             _pattern.fill(input, rank: world.rank, range: 0..<count)
+            let library = MPICollectiveCall(collective: c.collective, dataType: c.dataType, op: c.op, elementCount: count, rank: world.rank, rankCount: world.size)
+            // What the rank holds of the result at the end.
+            let result = c.collective.resultRange(rank: world.rank, elementCount: count, rankCount: world.size)
             var reference: UnsafeMutableRawPointer? = nil
             if c.check {
                 let r = Self.allocate(bytes)
-                _mpiAllreduce(input, r, count, reduction, collectiveComm)
+                library.call(input: input, output: r, reduction: reduction, communicator: collectiveComm)
                 reference = r
             }
             defer { reference?.deallocate() }
@@ -221,8 +233,8 @@ public final class MPIAllreduceBenchmark {
                         } else {
                             p2p!.run(schedule!, input: input, output: output)
                         }
-                    case .mpiAllreduce:
-                        self._mpiAllreduce(c.inPlace ? nil : input, output, count, reduction, collectiveComm)
+                    case .mpiLibrary:
+                        library.call(input: c.inPlace ? nil : input, output: output, reduction: reduction, communicator: collectiveComm)
                     case .memcpyBound: output.copyMemory(from: input, byteCount: bytes)
                     }
                 })
@@ -264,27 +276,29 @@ public final class MPIAllreduceBenchmark {
                     plan.once()
                     var localWrong = 0
                     if case .schedule = choice {
-                        if c.corruptRank == world.rank && count > 0 {
-                            // Flip a high bit of the middle element's most significant byte.
-                            let byte = output + (count / 2) * c.dataType.sizeInBytes + c.dataType.sizeInBytes - 1
+                        let at = result.lowerBound * elementSize
+                        if c.corruptRank == world.rank && !result.isEmpty {
+                            // Flip a high bit of the result's middle element's most significant byte.
+                            let byte = output + (result.lowerBound + result.count / 2) * elementSize + elementSize - 1
                             byte.storeBytes(of: byte.load(as: UInt8.self) ^ 0x40, as: UInt8.self)
                         }
-                        localWrong = _checker.mismatches(output, reference, count: count)
+                        localWrong = _checker.mismatches(output + at, reference + at, count: result.count)
                     } else {
-                        localWrong = _mismatchesAgainstExpected(output, count: count)
+                        let at = library.resultOffset(inPlace: c.inPlace) * elementSize
+                        localWrong = _mismatchesAgainstExpected(output + at, range: result, elementCount: count)
                     }
                     wrong = Int(world.allreduce([Int64(localWrong)], cmpi_op_sum())[0])
                 }
                 let algbw = Collective.algorithmBandwidthGBps(bytes: bytes, seconds: meanSeconds)
-                let busbw = Collective.allreduce.busBandwidthGBps(bytes: bytes, seconds: meanSeconds, ranks: world.size)
+                let busbw = c.collective.busBandwidthGBps(bytes: bytes, seconds: meanSeconds, ranks: world.size)
                 sizeRows.append(MPIResultRow(
-                    sizeBytes: bytes, count: count, dataType: c.dataType, op: c.op, algorithm: rowName(choice),
+                    sizeBytes: bytes, collective: c.collective, count: count, dataType: c.dataType, op: c.op, algorithm: rowName(choice),
                     timeMeanMicroseconds: latency.averageMicroseconds, timeMinMicroseconds: latency.minimumMicroseconds,
                     timeMaxMicroseconds: latency.maximumMicroseconds, iterations: iterations, warmupIterations: warmup,
                     algbwGBps: algbw, busbwGBps: busbw,
                     wrong: wrong, mpiRatio: nil))
             }
-            if let base = sizeRows.first(where: { $0.algorithm == MPIAlgorithmChoice.mpiAllreduce.description }) {
+            if let base = sizeRows.first(where: { $0.algorithm == MPIAlgorithmChoice.mpiLibrary.description }) {
                 for i in sizeRows.indices {
                     let t = sizeRows[i].timeMeanMicroseconds
                     sizeRows[i].mpiRatio = t > 0 ? base.timeMeanMicroseconds / t : nil
@@ -327,7 +341,7 @@ public final class MPIAllreduceBenchmark {
         let droppedTotal = Int(world.allreduce([Int64(dropped)], cmpi_op_sum())[0])
         let callName: String
         switch choice {
-        case .mpiAllreduce: callName = "MPI_Allreduce"
+        case .mpiLibrary: callName = c.collective.mpiFunctionName(evenShards: count % world.size == 0)
         case .memcpyBound: callName = "memcpy"
         case .schedule: callName = "\(name) (\(c.transport.rawValue))"
         }
@@ -335,25 +349,20 @@ public final class MPIAllreduceBenchmark {
                             sampling: sampling, callName: callName)
     }
 
-    /// `MPI_Allreduce(input, output)`, then `avg`'s division (MPI has no average op).
-    func _mpiAllreduce(_ input: UnsafeMutableRawPointer?, _ output: UnsafeMutableRawPointer, _ count: Int, _ reduction: MPIReduction, _ comm: Communicator) {
-        mpiCheck(MPI_Allreduce(input.map(UnsafeRawPointer.init) ?? UnsafeRawPointer(cmpi_in_place()), output, Int32(count), configuration.dataType.mpiDatatype, reduction.handle, comm.handle), "MPI_Allreduce")
-        Reducer(dataType: configuration.dataType, op: configuration.op).finalize(output, count: count, contributions: world.size)
-    }
-
-    /// MPI_Allreduce's own result against the reduction computed locally from every rank's
-    /// (known) input, in pieces of 64 Ki elements.
-    func _mismatchesAgainstExpected(_ output: UnsafeMutableRawPointer, count: Int) -> Int {
+    /// The library's own result (`output` holding elements `range`) against what the collective
+    /// must leave there, computed locally from every rank's (known) input, in pieces of 64 Ki
+    /// elements.
+    func _mismatchesAgainstExpected(_ output: UnsafeMutableRawPointer, range: Range<Int>, elementCount: Int) -> Int {
         let piece = 1 << 16
         let elementSize = configuration.dataType.sizeInBytes
-        let expected = Self.allocate(min(count, piece) * elementSize)
+        let expected = Self.allocate(min(range.count, piece) * elementSize)
         defer { expected.deallocate() }
         var wrong = 0
-        var start = 0
-        while start < count {
-            let end = min(count, start + piece)
-            _pattern.expected(into: expected, range: start..<end)
-            wrong += _checker.mismatches(output + start * elementSize, expected, count: end - start)
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = min(range.upperBound, start + piece)
+            _pattern.expected(into: expected, range: start..<end, collective: configuration.collective, elementCount: elementCount)
+            wrong += _checker.mismatches(output + (start - range.lowerBound) * elementSize, expected, count: end - start)
             start = end
         }
         return wrong

@@ -2,10 +2,12 @@ import CollectiveCore
 import CollectiveKernels
 
 /// What `allreduce mpi` runs for one size: a schedule played over point-to-point messages,
-/// Open MPI's own `MPI_Allreduce` (the baseline), or the memory bound.
+/// the MPI library's own call for the run's collective (the baseline), or the memory bound.
 public enum MPIAlgorithmChoice: Sendable, Hashable, CustomStringConvertible {
     case schedule(AllreduceAlgorithm)
-    case mpiAllreduce
+    /// `mpi`: the library's own `MPI_Allreduce`, `MPI_Reduce_scatter_block` or `MPI_Allgather`
+    /// (``Collective/mpiFunctionName(evenShards:)``).
+    case mpiLibrary
     /// Not an allreduce: every rank copies its input to its output at once (`memcpy`), the
     /// least memory traffic any allreduce needs (each input read once, each output written
     /// once), measured on the same machine in the same run. Its busbw is the bound.
@@ -14,7 +16,7 @@ public enum MPIAlgorithmChoice: Sendable, Hashable, CustomStringConvertible {
     /// Parses `ring`, `tree`, `rabenseifner`, `recursive-doubling`, `hierarchical`, `mpi` or
     /// `memcpy`.
     public init?(name: String) {
-        if name.lowercased() == "mpi" { self = .mpiAllreduce; return }
+        if name.lowercased() == "mpi" { self = .mpiLibrary; return }
         if name.lowercased() == "memcpy" { self = .memcpyBound; return }
         guard let a = AllreduceAlgorithm(name: name) else { return nil }
         self = .schedule(a)
@@ -23,7 +25,7 @@ public enum MPIAlgorithmChoice: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .schedule(let a): a.rawValue
-        case .mpiAllreduce: "mpi"
+        case .mpiLibrary: "mpi"
         case .memcpyBound: "memcpy"
         }
     }
@@ -57,7 +59,7 @@ public struct MPIRunConfiguration: Sendable, Hashable {
     /// Timed blocks per size and algorithm, in alternating order (`--rounds`; see
     /// ``mpiTimedBlocks(algorithmCount:iterations:rounds:)``).
     public var rounds = 2
-    /// Check every result against MPI_Allreduce's (`-c 1`).
+    /// Check every result against the MPI library's for the same collective (`-c 1`).
     public var check: Bool
     /// Pipelining chunk of the schedules, in bytes.
     public var chunkBytes: Int
@@ -72,6 +74,9 @@ public struct MPIRunConfiguration: Sendable, Hashable {
     /// Ranks per node for `hierarchical` when given (`--ranks-per-node`), instead of the layout
     /// MPI reports: to group ranks of one machine as if they sat on several nodes.
     public var ranksPerNodeOverride: Int?
+    /// What runs (`--collective`): an allreduce, a reduce-scatter or an all-gather, with the MPI
+    /// library's call for the same collective as the `mpi` baseline.
+    public var collective: Collective = .allreduce
     /// Testing only: this world rank kills itself (SIGKILL) in the middle of the run.
     public var killRank: Int?
     /// Testing only: this world rank spoils one element of each schedule's result before the
@@ -146,7 +151,7 @@ public struct MPIRunConfiguration: Sendable, Hashable {
     /// they will do the same thing.
     public var canonicalDescription: String {
         [
-            "sizes=" + sizesBytes.map(String.init).joined(separator: ","),
+            "collective=\(collective.rawValue)", "sizes=" + sizesBytes.map(String.init).joined(separator: ","),
             "type=\(dataType.rawValue)", "op=\(op.rawValue)",
             "algorithms=" + algorithms.map(\.description).joined(separator: ","),
             "iterations=\(iterationPlan.iterations)", "warmup=\(iterationPlan.warmupIterations)",

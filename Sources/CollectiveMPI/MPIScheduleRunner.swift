@@ -126,7 +126,7 @@ public final class MPIScheduleRunner {
         }
         // Whatever no step wrote still holds the input's value.
         _written.copyUnwritten(count: schedule.elementCount, copyInput: _copyInput)
-        reducer.finalize(output, count: schedule.elementCount, contributions: schedule.rankCount)
+        schedule.collective.finalize(reducer, buffer: output, rank: communicator.rank, elementCount: schedule.elementCount, rankCount: schedule.rankCount)
     }
 
     @inline(__always)

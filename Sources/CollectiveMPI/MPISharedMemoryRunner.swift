@@ -161,7 +161,7 @@ public final class MPISharedMemoryRunner {
             mpiFail("rank \(communicator.rank): \(error)")
         }
         _written.copyUnwritten(count: schedule.elementCount, copyInput: _copyInput)
-        reducer.finalize(output, count: schedule.elementCount, contributions: schedule.rankCount)
+        schedule.collective.finalize(reducer, buffer: output, rank: communicator.rank, elementCount: schedule.elementCount, rankCount: schedule.rankCount)
     }
 
     @inline(__always)

@@ -188,8 +188,9 @@ public struct NCCLModel: Sendable {
         return topology.networkReduces ? [.ring, .tree, .nvls, .nvlsTree] : [.ring, .tree, .nvlsTree]
     }
 
-    /// What may be forced (NCCL_ALGO): the picks, and CollNet Direct across nodes whose network
-    /// reduces.
+    /// What may be forced (NCCL_ALGO) for an allreduce: the picks, and CollNet Direct across
+    /// nodes whose network reduces. (PAT, for a reduce-scatter or an all-gather, is forced through
+    /// the planner, which plans it with Simple.)
     public var forcible: [NCCLAlgorithm] {
         topology.networkReduces && topology.nodeCount > 1 ? algorithms + [.collnetDirect] : algorithms
     }
@@ -282,9 +283,70 @@ public struct NCCLModel: Sendable {
         }
     }
 
+    /// Whether NCCL enables PAT here (`ncclPatEnable`, src/graph/tuning.cc): one GPU per node
+    /// (nNodes == nRanks), on more than one node.
+    public var patEnabled: Bool { topology.ranksPerNode == 1 && topology.nodeCount > 1 }
+
+    /// Latency of one `collective`, microseconds: ``latencyMicroseconds(_:_:)`` for an allreduce;
+    /// for a reduce-scatter or an all-gather, the ring's n - 1 steps (nNodes - 1 of them across
+    /// the network, x1.4 as for the allreduce) and PAT's own formula,
+    /// `8 + log2i(nNodes) x interLat / 3.5 + 2.8 x nRanks`, with interLat the tree's network hop
+    /// (at one GPU per node NCCL takes the tree's; src/graph/tuning.cc, NCCL 2.23+).
+    public func latencyMicroseconds(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, collective: Collective) -> Double {
+        guard collective != .allreduce else { return latencyMicroseconds(algorithm, proto) }
+        let t = topology
+        if algorithm == .pat {
+            let lg = Double(Int.bitWidth - 1 - max(1, t.nodeCount).leadingZeroBitCount)
+            return 8 + lg * patHopMicroseconds(proto) + 2.8 * Double(rankCount)
+        }
+        let base = NCCLTuningTables.baseLatencyMicroseconds[algorithm.row][proto.column]
+        let intra = NCCLTuningTables.hopLatencyMicroseconds[t.intraHardware.rawValue][algorithm.row][proto.column]
+        let net = NCCLTuningTables.hopLatencyMicroseconds[NCCLHardware.network.rawValue][algorithm.row][proto.column]
+        let steps = rankCount - 1, netSteps = nodeCount - 1
+        var lat = base + Double(steps - netSteps) * intra + Double(netSteps) * net
+        if proto == .simple && nodeCount > 1 && t.architecture.column >= GPUArchitecture.ampere.column {
+            lat *= NCCLTuningTables.multiNodeRingSimpleLatencyFactor
+        }
+        return lat
+    }
+
+    /// PAT's latency per round: the tree's network hop over 3.5 (NCCL's `interLat / 3.5`).
+    public func patHopMicroseconds(_ proto: NCCLProtocol) -> Double {
+        NCCLTuningTables.hopLatencyMicroseconds[NCCLHardware.network.rawValue][NCCLAlgorithm.tree.row][proto.column] / 3.5
+    }
+
+    /// Algorithm bandwidth of one `collective`, GB/s: ``algorithmGBps(_:_:)`` for an allreduce;
+    /// for a reduce-scatter or an all-gather, the ring's bus bandwidth x n / (n - 1) and PAT's
+    /// 0.75 x the ring's Simple bus bandwidth, unconverted (NCCL converts only the ring's; PAT
+    /// runs on the ring's channels here).
+    public func algorithmGBps(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, collective: Collective) -> Double {
+        guard collective != .allreduce else { return algorithmGBps(algorithm, proto) }
+        if algorithm == .pat { return proto == .simple ? 0.75 * busGBps(.ring, .simple) : 0 }
+        guard algorithm == .ring else { return 0 }
+        return busGBps(.ring, proto) * Double(rankCount) / Double(rankCount - 1)
+    }
+
+    /// Seconds for `bytes` (the full buffer) of `collective` with `algorithm` and `proto`.
+    public func seconds(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, bytes: Double, collective: Collective) -> Double {
+        guard rankCount > 1 else { return 0 }
+        let bw = algorithmGBps(algorithm, proto, collective: collective)
+        guard bw > 0 else { return .infinity }
+        return (latencyMicroseconds(algorithm, proto, collective: collective) + bytes / (1000 * bw)) * 1e-6
+    }
+
+    /// NCCL's algorithm for a reduce-scatter or an all-gather of `bytes`: the ring, or PAT where
+    /// NCCL enables it and its model's time is less (PAT runs Simple only). NVLS and CollNet,
+    /// which NCCL also weighs for these collectives, are not modelled.
+    public func bestAlgorithm(collective: Collective, bytes: Double) -> NCCLAlgorithm {
+        guard collective != .allreduce else { return best(algorithms: algorithms, bytes: bytes).algorithm }
+        var ring = Double.infinity
+        for p in NCCLProtocol.allCases where isEnabled(p) { ring = min(ring, seconds(.ring, p, bytes: bytes, collective: collective)) }
+        return patEnabled && seconds(.pat, .simple, bytes: bytes, collective: collective) < ring ? .pat : .ring
+    }
+
     /// Whether NCCL runs `proto` here: LL128 needs NVLink inside nodes; NVLS runs Simple only.
     public func isEnabled(_ proto: NCCLProtocol, for algorithm: NCCLAlgorithm = .ring) -> Bool {
-        if algorithm == .nvls || algorithm == .nvlsTree || algorithm == .collnetDirect { return proto == .simple }
+        if algorithm == .nvls || algorithm == .nvlsTree || algorithm == .collnetDirect || algorithm == .pat { return proto == .simple }
         return proto != .ll128 || topology.intraHardware == .nvlink
     }
 

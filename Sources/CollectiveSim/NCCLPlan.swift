@@ -62,6 +62,16 @@ public struct ProtocolTiming: Sendable, Hashable {
         case (.nvls, _), (.nvlsTree, _), (.collnetDirect, _): cap = 0
         default: cap = treePerChannel
         }
+        if algorithm == .pat {
+            // PAT's latency, 8 + 2.8 x nRanks us once and interLat / 3.5 per round (every hop of
+            // a round is one round of its trees), Simple only, no per-channel cap.
+            let hopSeconds = model.patHopMicroseconds(proto) * 1e-6
+            self.init(ncclProtocol: proto,
+                      startSeconds: (8 + 2.8 * Double(model.rankCount) + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
+                      nvlinkHopSeconds: hopSeconds, pcieHopSeconds: hopSeconds, networkHopSeconds: hopSeconds,
+                      wireBytesPerPayloadByte: proto.wireBytesPerPayloadByte, channelCapGBps: 0)
+            return
+        }
         if algorithm == .nvls || algorithm == .nvlsTree || algorithm == .collnetDirect {
             // NCCL's NVLS latency (hwLat, 25 us on NVLink) is its model's latency for the node
             // part (no base, no per-hop terms: src/tuning/nvls.cc), charged once at the start; the

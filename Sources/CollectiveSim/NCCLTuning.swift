@@ -56,6 +56,9 @@ public enum NCCLAlgorithm: String, CaseIterable, Sendable, Hashable {
     case collnetChain = "collnet-chain"
     case nvls
     case nvlsTree = "nvls-tree"
+    /// PAT (Parallel Aggregated Trees, NCCL 2.23+): reduce-scatter and all-gather only, at one
+    /// GPU per node (``PATSchedule``).
+    case pat
 
     /// Row of the [algorithm][protocol] tables.
     @inlinable public var row: Int {
@@ -66,6 +69,7 @@ public enum NCCLAlgorithm: String, CaseIterable, Sendable, Hashable {
         case .collnetChain: 3
         case .nvls: 4
         case .nvlsTree: 5
+        case .pat: 6
         }
     }
 
@@ -78,6 +82,7 @@ public enum NCCLAlgorithm: String, CaseIterable, Sendable, Hashable {
         case .nvlsTree: .ncclNVLSTree
         case .collnetDirect: .ncclCollNet
         case .collnetChain: nil
+        case .pat: .ncclPAT
         }
     }
 
@@ -154,6 +159,7 @@ public enum NCCLTuningTables {
         [0, 0, 0],         // CollNet Chain
         [0, 0, 0],         // NVLS
         [0, 0, 0],         // NVLS Tree
+        [0, 0, 0],         // PAT (its latency is its own formula: ``NCCLModel/latencyMicroseconds(_:_:collective:)``)
     ]
 
     /// `hwLat[hw][algorithm][protocol]`: the latency of one hop (one step of the ring, one level of
@@ -166,12 +172,14 @@ public enum NCCLTuningTables {
             [0, 0, 2.8],       // CollNet Chain
             [0, 0, 25],        // NVLS
             [0, 0, 25],        // NVLS Tree
+            [0, 0, 0],         // PAT (its latency is its own formula)
         ],
         [  // PCI
             [1.0, 1.9, 4.0],
             [1.0, 2.5, 5.7],
             [0, 0, 3.7],
             [0, 0, 2.8],
+            [0, 0, 0],
             [0, 0, 0],
             [0, 0, 0],
         ],
@@ -182,6 +190,7 @@ public enum NCCLTuningTables {
             [0, 0, 30],
             [0, 0, 18],
             [0, 0, 20.9],
+            [0, 0, 0],
         ],
     ]
 

@@ -34,9 +34,11 @@ public enum SimulatedSchedules {
     /// hundred bytes: docs/Performance.md's 16,384-GPU run peaks at 348 MiB for 262,144 lanes, 1.4 KB each).
     public static let engineBytesPerRankLane = 4096
 
-    /// Algorithms whose schedules this build can produce (the event engine's `auto` candidates).
+    /// Algorithms whose schedules this build can produce (the event engine's `auto` candidates),
+    /// probed with a collective each builds.
     public static let available: [AllreduceAlgorithm] = AllreduceAlgorithm.allCases.filter { a in
-        let probe = ScheduleParameters(rankCount: 4, elementCount: 8, elementSizeBytes: 4, chunkBytes: 8, ranksPerNode: 2)
+        let collective = Collective.allCases.first { a.supports($0) } ?? .allreduce
+        let probe = ScheduleParameters(rankCount: 4, elementCount: 8, elementSizeBytes: 4, chunkBytes: 8, ranksPerNode: 2, collective: collective)
         return (try? a.makeSchedule(probe)) != nil
     }
 }

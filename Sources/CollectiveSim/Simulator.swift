@@ -79,10 +79,10 @@ public struct Simulator: Sendable {
         if collective != .allreduce { return SimulatedSchedules.available.filter { $0.supports(collective) } }
         return switch model {
         // In-switch reduction only where the fabric's switches reduce, and on whole nodes.
-        case .event: SimulatedSchedules.available.filter { !$0.reducesInSwitches || canReduceInSwitches($0) }
+        case .event: SimulatedSchedules.available.filter { $0.supports(.allreduce) && (!$0.reducesInSwitches || canReduceInSwitches($0)) }
         // (The closed form of NVLS is one node's.)
         case .analytic: AllreduceAlgorithm.allCases.filter {
-            !$0.reducesInSwitches || ($0 != .ncclCollNet && fabric.nodeCount == 1 && canReduceInSwitches($0))
+            $0.supports(.allreduce) && (!$0.reducesInSwitches || ($0 != .ncclCollNet && fabric.nodeCount == 1 && canReduceInSwitches($0)))
         }
         case .nccl: [.ring, .tree]
         }
@@ -201,6 +201,7 @@ public struct Simulator: Sendable {
         case .ncclNVLS: .nvls
         case .ncclNVLSTree: .nvlsTree
         case .ncclCollNet: .collnetDirect
+        case .ncclPAT: .pat
         default: nil
         }
     }
@@ -222,8 +223,11 @@ public struct Simulator: Sendable {
         let bytes = elementCount * dataType.sizeInBytes
         let planner = NCCLPlanner(fabric: fabric)
         try checkModelPlaysCollective()
-        var plan = planner.plan(bytes: Double(bytes), algorithm: try ncclAlgorithm(forcing: algorithm), protocol: proto, channels: channels)
+        var plan = planner.plan(bytes: Double(bytes), algorithm: try ncclAlgorithm(forcing: algorithm, bytes: Double(bytes)), protocol: proto, channels: channels)
         if let chunkBytes { plan.chunkBytes = chunkBytes }
+        if plan.algorithm == .pat && plan.ncclProtocol != .simple {
+            throw SimulationError("NCCL runs PAT with the Simple protocol only, not \(plan.ncclProtocol.rawValue)")
+        }
         if plan.algorithm == .collnetDirect && !planner.model.forcible.contains(.collnetDirect) {
             throw SimulationError("NCCL's collnet-direct needs several nodes whose network's switches reduce (InfiniBand SHARP: network.sharp in a topology file, or --sharp)")
         }
@@ -258,16 +262,21 @@ public struct Simulator: Sendable {
         }
     }
 
-    /// The NCCL algorithm a plan for ``collective`` may use: any (nil: NCCL's pick) for an
-    /// allreduce; ring for a reduce-scatter or an all-gather, whose other NCCL algorithms (PAT,
-    /// NVLS, CollNet) are not modelled. The plan's protocol and channels are then the ones NCCL's
-    /// tuning model gives a ring allreduce of the same buffer.
-    func ncclAlgorithm(forcing algorithm: NCCLAlgorithm?) throws -> NCCLAlgorithm? {
-        guard collective != .allreduce else { return algorithm }
-        guard algorithm == nil || algorithm == .ring else {
-            throw SimulationError("NCCL's \(algorithm!.rawValue) is not modelled for a \(collective.rawValue); NCCL's ring is (nccl or nccl:ring)")
+    /// The NCCL algorithm a plan for ``collective`` may use: any but PAT (nil: NCCL's pick) for
+    /// an allreduce; for a reduce-scatter or an all-gather the ring or PAT, forced or as NCCL's
+    /// model picks them (``NCCLModel/bestAlgorithm(collective:bytes:)``: PAT where NCCL enables
+    /// it and its time is less), their other NCCL algorithms (NVLS, CollNet) not being modelled.
+    /// A ring plan's protocol and channels are then the ones NCCL's tuning model gives a ring
+    /// allreduce of the same buffer; PAT runs Simple.
+    func ncclAlgorithm(forcing algorithm: NCCLAlgorithm?, bytes: Double) throws -> NCCLAlgorithm? {
+        guard collective != .allreduce else {
+            if algorithm == .pat { throw SimulationError("NCCL runs PAT for a reduce-scatter or an all-gather only (--collective reduce-scatter or all-gather), not an allreduce") }
+            return algorithm
         }
-        return .ring
+        guard algorithm == nil || algorithm == .ring || algorithm == .pat else {
+            throw SimulationError("NCCL's \(algorithm!.rawValue) is not modelled for a \(collective.rawValue); NCCL's ring and PAT are (nccl, nccl:ring or nccl:pat)")
+        }
+        return algorithm ?? NCCLModel(fabric: fabric).bestAlgorithm(collective: collective, bytes: bytes)
     }
 
     /// Steps (all ranks together) that timing `algorithm` plays: ``WorkLimit``'s estimate for the
@@ -284,7 +293,7 @@ public struct Simulator: Sendable {
     /// with the same arguments (0 for the nccl model's closed form).
     public func estimatedStepsNCCL(elementCount: Int, dataType: DataType, algorithm: NCCLAlgorithm? = nil, protocol proto: NCCLProtocol? = nil,
                                    channels: Int? = nil, chunkBytes: Int? = nil) -> Double {
-        guard model == .event, let forced = try? ncclAlgorithm(forcing: algorithm) else { return 0 }
+        guard model == .event, let forced = try? ncclAlgorithm(forcing: algorithm, bytes: Double(elementCount * dataType.sizeInBytes)) else { return 0 }
         let plan = NCCLPlanner(fabric: fabric).plan(bytes: Double(elementCount * dataType.sizeInBytes), algorithm: forced, protocol: proto, channels: channels)
         guard let a = plan.algorithm.schedule else { return 0 }
         var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
@@ -337,8 +346,8 @@ public struct AnalyticModel: Sendable {
         let flat = fabric.bottleneckAlphaBeta.streamingReduction
         switch algorithm {
         case .ring, .ncclRing: return flat.ring(ranks: p, bytes: bytes)
-        case .ncclCollNet:
-            // No closed form: CollNet Direct is played by the event model only.
+        case .ncclCollNet, .ncclPAT:
+            // No closed form: CollNet Direct is played by the event model only; PAT builds no allreduce.
             return .infinity
         case .ncclNVLS, .ncclNVLSTree:
             guard let cost = fabric.switchReductionCost, fabric.nodeCount == 1 else { return .infinity }

@@ -19,6 +19,25 @@ import CollectiveKernels
 /// stage 2 reduce-scatters each bucket instead, and all-gathers the updated parameters after the
 /// step (the same buckets, in the same order, after all compute: exposed).
 ///
+/// **ZeRO stage 3 / FSDP full sharding.** Each GPU keeps only its shard of the parameters; the
+/// bucket is the sharded *unit*, one transformer layer (``shardedUnits``: the GPU's layers,
+/// layers / pipeline), as FSDP flattens each wrapped layer into one FlatParameter and
+/// communicates it whole (the transformer auto-wrap policy; Zhao et al., PyTorch FSDP, VLDB 2023).
+/// The GPU's parameters are split evenly over its units (embeddings folded in). Each unit's
+/// parameters are all-gathered before its forward, all-gathered again before its backward (FSDP
+/// frees them after the forward: `reshard_after_forward`), and its gradients reduce-scattered
+/// when its backward ends: 3 x (n-1)/n of the parameters' bytes sent per GPU, where stages 1 and
+/// 2 send 2 x (n-1)/n (ZeRO's 3 Psi against 2 Psi, Rajbhandari et al., SC 2020, section 7). The
+/// optimizer step is local and gathers nothing after it. Overlap: compute is split evenly over
+/// the units (forward third, backward two thirds, as below); the gather of the next unit is
+/// issued when a unit's compute starts (prefetch one unit ahead in execution order, forward
+/// 0 ... L-1 then backward L-1 ... 0, as FSDP's `forward_prefetch` and `BACKWARD_PRE` do, at most
+/// two gathers in flight as its rate limiter allows: the last unit's backward gather is issued as
+/// its forward starts); a unit's compute starts once its gather has ended and the unit before it
+/// is done. So with collectives shorter than a unit's compute, only the first gather and the
+/// last reduce-scatter are exposed; with no compute, the step is the sum of its collectives. Gathers and reduce-scatters share the one stream,
+/// in the order they are issued.
+///
 /// **Overlap rule.** Compute is a forward pass of one third of the step's compute, then a
 /// backward pass of two thirds (6 x parameters x tokens FLOPs: 2 forward, 4 backward). The
 /// backward pass produces gradient bytes at a steady rate in reverse layer order, so bucket i
@@ -35,7 +54,7 @@ public struct TrainingStep: Sendable {
     public var gpuCount: Int
     public var tensor: Int
     public var pipeline: Int
-    /// ZeRO stage (0 ... 2); 0 is DDP.
+    /// ZeRO stage (0 ... 3); 0 is DDP, 3 is full sharding (FSDP).
     public var zeroStage: Int
     /// The gradients' element type.
     public var gradientType: DataType
@@ -70,7 +89,7 @@ public struct TrainingStep: Sendable {
         guard gpuCount % (tensor * pipeline) == 0 else {
             throw SimulationError("\(gpuCount) GPUs do not split into --tp \(tensor) x --pp \(pipeline) x a data-parallel degree")
         }
-        guard (0...2).contains(zeroStage) else { throw SimulationError("ZeRO stage must be 0, 1 or 2, got \(zeroStage) (stage 3's per-layer gathers are not modelled)") }
+        guard (0...3).contains(zeroStage) else { throw SimulationError("ZeRO stage must be 0, 1, 2 or 3, got \(zeroStage)") }
         guard bucketBytes >= gradientType.sizeInBytes && firstBucketBytes >= gradientType.sizeInBytes else {
             throw SimulationError("buckets must hold at least one \(gradientType.name) element")
         }
@@ -112,6 +131,19 @@ public struct TrainingStep: Sendable {
             throw SimulationError("a data-parallel group of \(dataParallel) GPUs does not fill nodes of \(perNode)")
         }
         return try topology.with(gpusPerNode: perNode).with(nodes: dataParallel / perNode)
+    }
+
+    /// ZeRO 3's sharded units per GPU: its layers (the model's layers over the pipeline stages,
+    /// at least one).
+    public var shardedUnits: Int { max(1, model.layers / pipeline) }
+
+    /// The bytes of each ZeRO 3 unit, in forward order: the GPU's parameters (in the gradients'
+    /// type) split evenly over ``shardedUnits``, the first units one element larger where the
+    /// split is uneven.
+    public var unitBytes: [Int] {
+        let size = gradientType.sizeInBytes
+        let units = BlockPartition(count: Int(gradientBytesPerGPU) / size, parts: shardedUnits)
+        return (0..<units.parts).map { units.size($0) * size }
     }
 
     /// One bucket: its bytes and when the backward pass has produced it.
@@ -169,11 +201,13 @@ public struct TrainingStep: Sendable {
         public var count: Int
     }
 
-    /// The collective each bucket runs: allreduce (DDP, ZeRO 1) or reduce-scatter (ZeRO 2).
-    public var bucketCollective: Collective { zeroStage == 2 ? .reduceScatter : .allreduce }
+    /// The collective each bucket's gradients run: allreduce (DDP, ZeRO 1) or reduce-scatter
+    /// (ZeRO 2 and 3).
+    public var bucketCollective: Collective { zeroStage >= 2 ? .reduceScatter : .allreduce }
 
     /// Plays the step under the overlap rule, timing each bucket's collective with `time`
-    /// (collective, bytes): the bucket sequence, then for ZeRO 2 the parameter all-gathers.
+    /// (collective, bytes): the bucket sequence, then for ZeRO 2 the parameter all-gathers; for
+    /// ZeRO 3 each unit's two gathers and its reduce-scatter.
     public func play(time: (Collective, Int) throws -> CollectiveTiming) rethrows -> Outcome {
         var end = 0.0, comm = 0.0, sent = 0.0
         var picks: [Pick] = []
@@ -181,6 +215,31 @@ public struct TrainingStep: Sendable {
             comm += t.seconds
             sent += t.bytesSentPerGPU
             if let i = picks.firstIndex(where: { $0.name == t.pick }) { picks[i].count += 1 } else { picks.append(Pick(name: t.pick, count: 1)) }
+        }
+        if zeroStage == 3 {
+            let units = unitBytes
+            // The stream is free at `end`; a collective issued at `t` runs from max(t, end).
+            func issue(_ c: Collective, _ bytes: Int, at t: Double) throws -> Double {
+                let timing = try time(c, bytes)
+                end = max(end, t) + timing.seconds
+                record(timing)
+                return end
+            }
+            let forward = computeSeconds * Self.forwardShare
+            let unitForward = forward / Double(units.count), unitBackward = (computeSeconds - forward) / Double(units.count)
+            // The units' compute in execution order: forward 0 ... L-1, then backward L-1 ... 0.
+            let phases = units.indices.map { ($0, true) } + units.indices.reversed().map { ($0, false) }
+            var gathered = try issue(.allGather, units[0], at: 0)
+            var computed = 0.0
+            for (k, (unit, isForward)) in phases.enumerated() {
+                let start = max(gathered, computed)
+                if k + 1 < phases.count { gathered = try issue(.allGather, units[phases[k + 1].0], at: start) }
+                computed = start + (isForward ? unitForward : unitBackward)
+                if !isForward { _ = try issue(.reduceScatter, units[unit], at: computed) }
+            }
+            let step = max(computeSeconds, computed, end)
+            return Outcome(computeSeconds: computeSeconds, communicationSeconds: comm, exposedSeconds: step - computeSeconds, stepSeconds: step,
+                           bytesSentPerGPU: sent, bucketCount: units.count, picks: picks)
         }
         let list = buckets
         for b in list {

@@ -3,8 +3,13 @@
 public struct TransformerModel: Sendable, Hashable {
     /// The preset's name (`gpt3-175b`), or `custom`.
     public var name: String
-    /// The parameter count the paper states.
+    /// The parameter count the paper states (what `allreduce train` uses).
     public var statedParameters: Double
+    /// The exact count of the released weights where the stated count is a rounded name that
+    /// the shape does not reach within 1%: Llama 2 70B holds 68,976,648,192 parameters (the
+    /// released checkpoint: 80 x 855,654,400 per layer + 2 x 32,000 x 8,192 embeddings + 8,192),
+    /// 1.5% under "70B". nil where the stated count is within 1% of the shape's.
+    public var exactParameters: Double?
     /// Transformer layers.
     public var layers: Int
     /// Model (hidden) width.
@@ -24,8 +29,9 @@ public struct TransformerModel: Sendable, Hashable {
     public var untiedEmbeddings: Bool
 
     public init(name: String, statedParameters: Double, layers: Int, hiddenSize: Int, ffnHiddenSize: Int, heads: Int, keyValueHeads: Int,
-                vocabularySize: Int, positionEmbeddings: Int, gatedMLP: Bool, untiedEmbeddings: Bool) {
+                vocabularySize: Int, positionEmbeddings: Int, gatedMLP: Bool, untiedEmbeddings: Bool, exactParameters: Double? = nil) {
         self.name = name
+        self.exactParameters = exactParameters
         self.statedParameters = statedParameters
         self.layers = layers
         self.hiddenSize = hiddenSize
@@ -67,7 +73,8 @@ public struct TransformerModel: Sendable, Hashable {
         TransformerModel(name: "gpt3-6.7b", statedParameters: 6.7e9, layers: 32, hiddenSize: 4096, ffnHiddenSize: 4 * 4096, heads: 32,
                          keyValueHeads: 32, vocabularySize: 50257, positionEmbeddings: 2048, gatedMLP: false, untiedEmbeddings: false),
         TransformerModel(name: "llama2-70b", statedParameters: 70e9, layers: 80, hiddenSize: 8192, ffnHiddenSize: 28672, heads: 64,
-                         keyValueHeads: 8, vocabularySize: 32000, positionEmbeddings: 0, gatedMLP: true, untiedEmbeddings: true),
+                         keyValueHeads: 8, vocabularySize: 32000, positionEmbeddings: 0, gatedMLP: true, untiedEmbeddings: true,
+                         exactParameters: 68_976_648_192),
         TransformerModel(name: "llama3-8b", statedParameters: 8e9, layers: 32, hiddenSize: 4096, ffnHiddenSize: 14336, heads: 32,
                          keyValueHeads: 8, vocabularySize: 128256, positionEmbeddings: 0, gatedMLP: true, untiedEmbeddings: true),
         TransformerModel(name: "llama3-70b", statedParameters: 70e9, layers: 80, hiddenSize: 8192, ffnHiddenSize: 28672, heads: 64,

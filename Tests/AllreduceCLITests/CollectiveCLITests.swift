@@ -32,10 +32,31 @@ struct CollectiveCLITests {
         #expect(r.compactMap { $0["algorithm"] as? String }.filter { $0.hasPrefix("nccl(ring/") }.count == 2)
     }
 
+    @Test("simulate --algorithm nccl:pat plays PAT for a reduce-scatter or an all-gather; NCCL picks it at one GPU per node on 64 nodes; refused for an allreduce")
+    func pat() throws {
+        for c in ["reduce-scatter", "all-gather"] {
+            let forced = try rows(["simulate", "--topology", "dgx-h100", "--nodes", "4", "--size", "16M", "--collective", c, "--algorithm", "nccl:pat"])
+            #expect((forced.first?["algorithm"] as? String)?.hasPrefix("nccl(pat/Simple/") == true, "\(forced)")
+            let picked = try rows(["simulate", "--topology", "dgx-h100", "--nodes", "64", "--gpus", "1", "--size", "16M", "--collective", c, "--algorithm", "nccl"])
+            #expect((picked.first?["algorithm"] as? String)?.hasPrefix("nccl(pat/") == true, "\(picked)")
+        }
+        expectOneLineError(try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "2", "--size", "1M", "--algorithm", "nccl:pat"]), contains: ["PAT", "not an allreduce"])
+        expectOneLineError(try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "2", "--size", "1M", "--collective", "all-gather", "--algorithm", "nccl:pat", "--protocol", "LL"]),
+                           contains: ["Simple"])
+    }
+
+    @Test("mpi --collective refuses an algorithm that builds no such collective, before MPI is needed", arguments: ["reduce-scatter", "all-gather"])
+    func mpiRefuses(_ collective: String) throws {
+        for a in ["tree", "hierarchical", "recursive-doubling", "ring,nccl-tree"] {
+            expectOneLineError(try CLI.run(["mpi", "--collective", collective, "--algorithm", a]), contains: ["builds no \(collective)", "it is built by ring, rabenseifner, nccl-ring"])
+        }
+        expectOneLineError(try CLI.run(["mpi", "--collective", "gather"]), contains: ["--collective"])
+    }
+
     @Test("verify --collective: every algorithm that builds it, 0 wrong", arguments: ["reduce-scatter", "all-gather"])
     func verify(_ collective: String) throws {
         let r = try rows(["verify", "--ranks", "6", "--count", "1001", "-d", "int32", "--collective", collective])
-        #expect(r.compactMap { $0["algorithm"] as? String } == ["ring", "rabenseifner", "nccl-ring"])
+        #expect(r.compactMap { $0["algorithm"] as? String } == ["ring", "rabenseifner", "nccl-ring", "nccl-pat"])
         #expect(r.allSatisfy { ($0["wrong"] as? Int) == 0 })
     }
 

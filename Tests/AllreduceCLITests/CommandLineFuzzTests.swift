@@ -20,7 +20,7 @@ enum CommandLineFuzz {
         ("bench-executor", ["--ranks", "--size", "-d", "--algorithm", "--chunk-bytes", "--runs", "--threads", "--max-steps", "--format"]),
         ("bench-kernels", ["--min-bytes", "--max-bytes", "--step-factor", "-n", "--min-time-ms", "--format"]),
         ("mpi", ["-b", "-e", "-f", "-i", "-d", "-o", "--algorithm", "-n", "-w", "--iterations-large", "--warmup-large", "--rounds", "-c",
-                 "--chunk-bytes", "--inter-node", "--ranks-per-node", "--channels", "--transport", "--timeout", "--format"]),
+                 "--chunk-bytes", "--inter-node", "--ranks-per-node", "--channels", "--transport", "--timeout", "--format", "--collective"]),
         ("what-if", cluster + ["--size", "--algorithm", "--draws", "--seed", "--cables", "--faults-per-draw", "--link-fraction", "--effect", "--format"]),
         ("topologies show", ["--format"]),
         ("accuracy", ["--format"]),

@@ -27,10 +27,30 @@ struct TrainCLITests {
         }
     }
 
+    @Test("--zero 3 (FSDP): two gathers and a reduce-scatter per layer, 1.5x ZeRO 1's bytes per GPU, the rule in the notes")
+    func zero3() throws {
+        func run(_ zero: String, _ format: String = "json") throws -> CLIResult {
+            let r = try CLI.run(["train", "--model", "llama3-8b", "--parameters", "3e8", "--gpu-count", "16", "--compute-ms", "100",
+                                 "--system", "dgx-h100", "--zero", zero, "--format", format])
+            #expect(r.status == 0, "\(r.stderr)")
+            return r
+        }
+        func row(_ zero: String) throws -> [String: Any] {
+            try #require((try JSONSerialization.jsonObject(with: Data(run(zero).stdout.utf8)) as? [[String: Any]])?.first)
+        }
+        let one = try row("1"), three = try row("3")
+        let sent1 = try #require(one["sent_GB_per_gpu"] as? Double), sent3 = try #require(three["sent_GB_per_gpu"] as? Double)
+        #expect(abs(sent3 / sent1 - 1.5) < 1e-9, "\(sent1) \(sent3)")
+        let nccl = try #require(three["nccl"] as? String)
+        #expect(nccl.contains("all-gather ") && nccl.contains(" x64") && nccl.contains("reduce-scatter ") && nccl.contains(" x32"), "\(nccl)")
+        let table = try run("3", "table").stdout
+        for s in ["ZeRO 3", "32 layer units", "prefetch one ahead"] { #expect(table.contains(s), "missing \(s)") }
+    }
+
     @Test("Bad input: one line, non-zero exit")
     func errors() throws {
         expectOneLineError(try CLI.run(["train", "--model", "gpt5"]), contains: ["unknown model 'gpt5'"])
-        expectOneLineError(try CLI.run(["train", "--zero", "3", "--gpu-count", "8"]), contains: ["ZeRO stage"])
+        expectOneLineError(try CLI.run(["train", "--zero", "4", "--gpu-count", "8"]), contains: ["ZeRO stage must be 0, 1, 2 or 3"])
         expectOneLineError(try CLI.run(["train", "--gpu-count", "12", "--tp", "8"]), contains: ["12 GPUs"])
         expectOneLineError(try CLI.run(["train", "--mfu", "1.5"]), contains: ["--mfu"])
         expectOneLineError(try CLI.run(["train", "--system", "dgx-h100,nope"]), contains: ["unknown preset 'nope'"])

@@ -11,10 +11,10 @@ struct ReduceScatterAllGatherTests {
     static let collectives: [Collective] = [.reduceScatter, .allGather]
 
     /// The schedules under test: ring, rabenseifner, nccl-ring with 1 and 3 channels on nodes of
-    /// up to 4 ranks.
+    /// up to 4 ranks, nccl-pat.
     static func schedules(_ collective: Collective, ranks p: Int, count n: Int, chunkBytes: Int = 8) throws -> [any Schedule] {
         var out: [any Schedule] = []
-        for (algorithm, channels) in [(AllreduceAlgorithm.ring, 1), (.rabenseifner, 1), (.ncclRing, 1), (.ncclRing, 3)] {
+        for (algorithm, channels) in [(AllreduceAlgorithm.ring, 1), (.rabenseifner, 1), (.ncclRing, 1), (.ncclRing, 3), (.ncclPAT, 1)] {
             let params = ScheduleParameters(rankCount: p, elementCount: n, elementSizeBytes: 4, chunkBytes: chunkBytes,
                                             ranksPerNode: min(p, 4), channelCount: channels, collective: collective)
             out.append(try algorithm.makeSchedule(params))
@@ -31,8 +31,11 @@ struct ReduceScatterAllGatherTests {
                     #expect(s.collective == collective)
                     let summary = try ScheduleVerifier().verify(s)
                     // Each rank sends (p-1) shards' worth at the least; ring and its channels exactly
-                    // that, from the largest shard.
-                    if s.algorithm != .rabenseifner && p > 1 {
+                    // that, from the largest shard; PAT p - 1 shards (an all-gather's rank sends its
+                    // own shard once per round).
+                    if s.algorithm == .ncclPAT && p > 1 {
+                        #expect(summary.maxElementsSentPerRank <= (p - 1) * Collective.shards(elementCount: n, rankCount: p).maxSize)
+                    } else if s.algorithm != .rabenseifner && p > 1 {
                         #expect(summary.maxElementsSentPerRank == (p - 1) * Collective.shards(elementCount: n, rankCount: p).maxSize
                                 || summary.maxElementsSentPerRank <= n, "\(s.algorithm) p=\(p) n=\(n)")
                     }
@@ -123,9 +126,43 @@ struct ReduceScatterAllGatherTests {
                 try a.makeSchedule(ScheduleParameters(rankCount: 4, elementCount: 16, elementSizeBytes: 4, ranksPerNode: 2, collective: collective))
             }
         }
-        #expect(AllreduceAlgorithm.supporting(collective) == [.ring, .rabenseifner, .ncclRing])
+        #expect(AllreduceAlgorithm.supporting(collective) == [.ring, .rabenseifner, .ncclRing, .ncclPAT])
         #expect(Collective(name: "Reduce_Scatter") == .reduceScatter && Collective(name: "all-gather") == .allGather && Collective(name: "gather") == nil)
         #expect(Collective.allreduce.busBandwidthFactor(ranks: 8) == 1.75 && collective.busBandwidthFactor(ranks: 8) == 0.875)
+    }
+}
+
+/// The operator's final step on what each collective leaves (``Collective/finalize(_:buffer:rank:elementCount:rankCount:)``).
+@Suite("Collective finalize")
+struct CollectiveFinalizeTests {
+    @Test("avg divides the allreduce's whole buffer, the reduce-scatter's own shard only, and nothing of an all-gather")
+    func avgDividesTheResultOnly() {
+        let reducer = Reducer(dataType: .int32, op: .avg)
+        let count = 10, ranks = 3  // shards 4, 3, 3: rank 1 holds 4..<7
+        for collective in Collective.allCases {
+            var values = [Int32](repeating: 6, count: count)
+            values.withUnsafeMutableBytes { collective.finalize(reducer, buffer: $0.baseAddress!, rank: 1, elementCount: count, rankCount: ranks) }
+            let divided = values.indices.filter { values[$0] == 2 }
+            switch collective {
+            case .allreduce: #expect(divided == Array(0..<10))
+            case .reduceScatter: #expect(divided == [4, 5, 6])
+            case .allGather: #expect(divided.isEmpty)
+            }
+            #expect(values.allSatisfy { $0 == 2 || $0 == 6 })
+        }
+        // sum has no final step.
+        var values = [Int32](repeating: 6, count: count)
+        values.withUnsafeMutableBytes { Collective.allreduce.finalize(Reducer(dataType: .int32, op: .sum), buffer: $0.baseAddress!, rank: 0, elementCount: count, rankCount: ranks) }
+        #expect(values.allSatisfy { $0 == 6 })
+    }
+
+    @Test("requireSupport names the algorithms that build the collective")
+    func requireSupport() {
+        #expect(throws: ScheduleError.invalidParameter("tree builds no all-gather; it is built by ring, rabenseifner, nccl-ring, nccl-pat")) {
+            try AllreduceAlgorithm.tree.requireSupport(.allGather)
+        }
+        #expect(throws: Never.self) { try AllreduceAlgorithm.tree.requireSupport(.allreduce) }
+        #expect(throws: Never.self) { try AllreduceAlgorithm.rabenseifner.requireSupport(.reduceScatter) }
     }
 }
 

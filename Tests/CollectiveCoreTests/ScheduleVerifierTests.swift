@@ -94,7 +94,8 @@ struct AlgorithmVerificationTests {
 
     @Test("the factory builds the algorithm it is asked for", arguments: AllreduceAlgorithm.allCases)
     func factory(_ a: AllreduceAlgorithm) throws {
-        let s = try a.makeSchedule(ScheduleParameters(rankCount: 5, elementCount: 10, elementSizeBytes: 4, ranksPerNode: a.reducesInSwitches ? 5 : 1))
+        let s = try a.makeSchedule(ScheduleParameters(rankCount: 5, elementCount: 10, elementSizeBytes: 4, ranksPerNode: a.reducesInSwitches ? 5 : 1,
+                                                      collective: a.supports(.allreduce) ? .allreduce : .reduceScatter))
         #expect(s.algorithm == a)
         #expect(s.rankCount == 5 && s.elementCount == 10)
     }

@@ -163,6 +163,43 @@ struct InputPatternTests {
     }
 }
 
+/// What a reduce-scatter or an all-gather under mpirun is checked against, without MPI.
+@Suite("Reduce-scatter and all-gather references")
+struct CollectiveReferenceTests {
+    @Test("all-gather's reference is each shard's owner's input, over any range; reduce-scatter's is the reduction",
+          arguments: [1, 2, 3, 5])
+    func references(ranks: Int) {
+        let count = 1001
+        let pattern = AllreduceInputPattern(dataType: .int32, op: .sum, rankCount: ranks)
+        let shards = Collective.shards(elementCount: count, rankCount: ranks)
+        var got = [Int32](repeating: 0, count: count)
+        var reduced = [Int32](repeating: 0, count: count)
+        reduced.withUnsafeMutableBytes { pattern.expected(into: $0.baseAddress!, range: 0..<count) }
+        for range in [0..<count, 3..<997, 400..<401, 0..<0] {
+            got.withUnsafeMutableBytes { pattern.expected(into: $0.baseAddress!, range: range, collective: .allGather, elementCount: count) }
+            for (k, i) in range.enumerated() {
+                #expect(Int(got[k]) == pattern.value(rank: shards.block(containing: i), index: i), "p=\(ranks) i=\(i)")
+            }
+            got.withUnsafeMutableBytes { pattern.expected(into: $0.baseAddress!, range: range, collective: .reduceScatter, elementCount: count) }
+            #expect(Array(got[0..<range.count]) == Array(reduced[range]))
+        }
+        // With more than one rank the gathered buffer is not any one rank's input.
+        if ranks > 1 {
+            got.withUnsafeMutableBytes { pattern.expected(into: $0.baseAddress!, range: 0..<count, collective: .allGather, elementCount: count) }
+            #expect((0..<ranks).allSatisfy { r in (0..<count).contains { Int(got[$0]) != pattern.value(rank: r, index: $0) } })
+        }
+    }
+
+    @Test("the MPI baseline's name: the block forms when the ranks divide the count, the general forms otherwise")
+    func mpiNames() {
+        #expect(Collective.allreduce.mpiFunctionName(evenShards: false) == "MPI_Allreduce")
+        #expect(Collective.reduceScatter.mpiFunctionName(evenShards: true) == "MPI_Reduce_scatter_block")
+        #expect(Collective.reduceScatter.mpiFunctionName(evenShards: false) == "MPI_Reduce_scatter")
+        #expect(Collective.allGather.mpiFunctionName(evenShards: true) == "MPI_Allgather")
+        #expect(Collective.allGather.mpiFunctionName(evenShards: false) == "MPI_Allgatherv")
+    }
+}
+
 @Suite("Run configuration")
 struct RunConfigurationTests {
     @Test("sizes follow nccl-tests: -f multiplies, -i adds, rounded to whole elements")
@@ -194,7 +231,7 @@ struct RunConfigurationTests {
     @Test("the fingerprint changes with every field")
     func fingerprint() {
         let base = MPIRunConfiguration(
-            sizesBytes: [8, 16], dataType: .float32, op: .sum, algorithms: [.schedule(.ring), .mpiAllreduce],
+            sizesBytes: [8, 16], dataType: .float32, op: .sum, algorithms: [.schedule(.ring), .mpiLibrary],
             iterationPlan: .uniform(iterations: 20, warmupIterations: 5), check: true, chunkBytes: 1 << 20)
         var variants: [MPIRunConfiguration] = []
         var v = base; v.sizesBytes = [8, 32]; variants.append(v)
@@ -212,9 +249,11 @@ struct RunConfigurationTests {
         v = base; v.transport = .shm; variants.append(v)
         v = base; v.killRank = 1; variants.append(v)
         v = base; v.traceRanks = 64; variants.append(v)
+        v = base; v.collective = .reduceScatter; variants.append(v)
+        v = base; v.collective = .allGather; variants.append(v)
         for variant in variants { #expect(variant.fingerprint != base.fingerprint) }
         #expect(base.fingerprint == MPIRunConfiguration(
-            sizesBytes: [8, 16], dataType: .float32, op: .sum, algorithms: [.schedule(.ring), .mpiAllreduce],
+            sizesBytes: [8, 16], dataType: .float32, op: .sum, algorithms: [.schedule(.ring), .mpiLibrary],
             iterationPlan: .uniform(iterations: 20, warmupIterations: 5), check: true, chunkBytes: 1 << 20).fingerprint)
         // FNV-1a reference values.
         #expect(fnv1a64("") == 0xcbf2_9ce4_8422_2325)
@@ -223,7 +262,7 @@ struct RunConfigurationTests {
 
     @Test("memory estimate counts the reference only when checking")
     func memory() {
-        var c = MPIRunConfiguration(sizesBytes: [1 << 20], dataType: .float32, op: .sum, algorithms: [.mpiAllreduce],
+        var c = MPIRunConfiguration(sizesBytes: [1 << 20], dataType: .float32, op: .sum, algorithms: [.mpiLibrary],
                                     iterationPlan: .uniform(iterations: 1, warmupIterations: 0), check: true, chunkBytes: 1 << 20)
         #expect(c.bytesPerRank(forSize: 1 << 20) == 4 << 20)
         c.check = false

@@ -10,12 +10,12 @@ private func preset(_ name: String, nodes: Int = 1) throws -> FabricMap {
 
 @Suite("NCCL: topology search, tuning tables, plans, protocols played")
 struct NCCLTests {
-    @Test("the tables have NCCL's shape: 6 algorithms x 3 protocols, 3 kinds of hop, 4 generations")
+    @Test("the tables have NCCL's shape: 7 algorithms (PAT the seventh) x 3 protocols, 3 kinds of hop, 4 generations")
     func tableShapes() {
         #expect(NCCLTuningTables.baseLatencyMicroseconds.count == NCCLAlgorithm.allCases.count)
         #expect(NCCLTuningTables.baseLatencyMicroseconds.allSatisfy { $0.count == NCCLProtocol.allCases.count })
         #expect(NCCLTuningTables.hopLatencyMicroseconds.count == NCCLHardware.allCases.count)
-        #expect(NCCLTuningTables.hopLatencyMicroseconds.allSatisfy { $0.count == 6 && $0.allSatisfy { $0.count == 3 } })
+        #expect(NCCLTuningTables.hopLatencyMicroseconds.allSatisfy { $0.count == NCCLAlgorithm.allCases.count && $0.allSatisfy { $0.count == 3 } })
         #expect(NCCLTuningTables.llMaxBusGBps.count == GPUArchitecture.allCases.count)
         #expect(NCCLTuningTables.launchOverheadMicroseconds.count == GPUArchitecture.allCases.count)
         // Spot checks against tuning.cc: ring LL128 NVLink hop, tree Simple network hop.
@@ -314,5 +314,51 @@ struct NVLSPlayedTests {
             try Topology.parse(data: Data(h100.fileText().replacingOccurrences(of: "\"switchReduction\": 0.85", with: "\"switchReduction\": 1.5").utf8),
                                fileName: "h.json")
         }
+    }
+}
+
+@Suite("PAT: NCCL's reduce-scatter and all-gather at one GPU per node")
+struct PATPlayedTests {
+    /// `nodes` DGX H100 nodes with one GPU each (nccl-tests' -g 1 on every node).
+    func onePerNode(_ nodes: Int) throws -> FabricMap {
+        try FabricMap(try Topology.preset("dgx-h100")!.with(gpusPerNode: 1).with(nodes: nodes))
+    }
+
+    @Test("NCCL's model: PAT enabled only at one GPU per node; its latency 8 + log2i(nNodes) x 14/3.5 + 2.8 x nRanks us, its bandwidth 0.75 x the ring's bus")
+    func model() throws {
+        let m = NCCLModel(fabric: try onePerNode(64))
+        #expect(m.patEnabled)
+        #expect(abs(m.latencyMicroseconds(.pat, .simple, collective: .allGather) - (8 + 6 * 4 + 2.8 * 64)) < 1e-9)
+        #expect(abs(m.algorithmGBps(.pat, .simple, collective: .reduceScatter) - 0.75 * m.busGBps(.ring, .simple)) < 1e-9)
+        #expect(m.algorithmGBps(.pat, .ll, collective: .reduceScatter) == 0)
+        #expect(!NCCLModel(fabric: try preset("dgx-h100", nodes: 8)).patEnabled)
+        #expect(!NCCLModel(fabric: try onePerNode(1)).patEnabled)
+    }
+
+    @Test("NCCL's pick: PAT for mid-size all-gathers and reduce-scatters on 64 nodes of one GPU, the ring at small and large sizes and whenever nodes hold several GPUs")
+    func pick() throws {
+        let m = NCCLModel(fabric: try onePerNode(64))
+        for c in [Collective.allGather, .reduceScatter] {
+            #expect(m.bestAlgorithm(collective: c, bytes: Double(64 << 10)) == .ring)
+            #expect(m.bestAlgorithm(collective: c, bytes: Double(16 << 20)) == .pat)
+            #expect(m.bestAlgorithm(collective: c, bytes: Double(1 << 30)) == .ring)
+            #expect(NCCLModel(fabric: try preset("dgx-h100", nodes: 8)).bestAlgorithm(collective: c, bytes: Double(16 << 20)) == .ring)
+        }
+        #expect(m.bestAlgorithm(collective: .allreduce, bytes: Double(16 << 20)) != .pat)
+        let o = try Simulator(fabric: try onePerNode(64), model: .event, collective: .allGather).timeNCCL(elementCount: 4 << 20, dataType: .float32)
+        #expect(o.ncclPlan?.algorithm == .pat && o.ncclPlan?.ncclProtocol == .simple && o.algorithm == .ncclPAT)
+    }
+
+    @Test("nccl:pat is played by the event engine; refused for an allreduce and with another protocol than Simple")
+    func forced() throws {
+        let fabric = try onePerNode(16)
+        let sim = Simulator(fabric: fabric, model: .event, collective: .reduceScatter)
+        let pat = try sim.timeNCCL(elementCount: 1 << 20, dataType: .float32, algorithm: .pat)
+        let ring = try sim.timeNCCL(elementCount: 1 << 20, dataType: .float32, algorithm: .ring)
+        #expect(pat.algorithm == .ncclPAT && pat.timeSeconds > 0 && ring.timeSeconds > 0)
+        // One transfer per shard but its own, per rank: p(p - 1).
+        #expect(pat.statistics?.transfers == 16 * 15)
+        #expect(throws: SimulationError.self) { try Simulator(fabric: fabric, model: .event).timeNCCL(elementCount: 1 << 20, dataType: .float32, algorithm: .pat) }
+        #expect(throws: SimulationError.self) { try sim.timeNCCL(elementCount: 1 << 20, dataType: .float32, algorithm: .pat, protocol: .ll) }
     }
 }
