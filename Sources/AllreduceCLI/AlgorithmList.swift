@@ -1,4 +1,6 @@
 import ArgumentParser
+import CollectiveCore
+import CollectiveSim
 
 /// The one parser of `--algorithm` lists, for every subcommand that takes algorithms
 /// (`simulate`, `sweep`, `what-if`, `verify`, `mpi`): comma-separated names, spaces around them
@@ -26,5 +28,19 @@ enum AlgorithmList {
     /// Whether `text` asks for `all`.
     static func containsAll(_ text: String) -> Bool {
         text.split(separator: ",").contains { String($0).trimming(" ").lowercased() == all }
+    }
+}
+
+extension AlgorithmList {
+    /// The names `simulate`, `sweep` and `what-if` take, from the types that define them, for
+    /// their help: NCCL's forced algorithms (``NCCLAlgorithm/modelledNames``) and every schedule.
+    static var simulatedNames: String {
+        (NCCLAlgorithm.modelledNames.split(separator: " ").map(String.init) + AllreduceAlgorithm.allCases.map(\.rawValue))
+            .joined(separator: ", ")
+    }
+
+    /// The schedules `mpi` runs (none that reduces inside a switch), for its help.
+    static var mpiScheduleNames: String {
+        AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches }.map(\.rawValue).joined(separator: ", ")
     }
 }

@@ -57,7 +57,7 @@ struct MPIRun: ParsableCommand {
     @Option(name: [.customShort("o"), .customLong("op")], help: "Reduction: \(ReductionOp.validNames).")
     var op = "sum"
 
-    @Option(name: .customLong("algorithm"), help: "Comma-separated: ring, tree, rabenseifner, recursive-doubling, hierarchical, mpi (MPI_Allreduce, or the library's call for --collective), memcpy (the memory bound: every rank copies its buffer once), or all (every algorithm that builds the collective, and mpi).")
+    @Option(name: .customLong("algorithm"), help: "Comma-separated: \(AlgorithmList.mpiScheduleNames), mpi (MPI_Allreduce, or the library's call for --collective), memcpy (the memory bound: every rank copies its buffer once), or all (every algorithm that builds the collective, and mpi).")
     var algorithm = "all"
 
     @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size and algorithm, at every size unless --iterations-large is given (default: 1000 up to 8192 bytes, 100 above).")

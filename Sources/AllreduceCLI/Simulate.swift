@@ -494,7 +494,7 @@ struct Simulate: ParsableCommand {
     @Option(name: .long, help: "Bytes per rank, with an optional 1024-based suffix (8, 64K, 1G).")
     var size: String = "1G"
 
-    @Option(name: .long, help: "Comma-separated (a row each): nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), nccl:ring, nccl:tree, nccl:nvls, nccl:nvls-tree, nccl:collnet (SHARP across nodes), ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree, nccl-collnet, auto (the fastest textbook schedule; the default on switch), or all (every textbook schedule the model plays on this cluster).")
+    @Option(name: .long, help: "Comma-separated (a row each): nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), \(AlgorithmList.simulatedNames), auto (the fastest textbook schedule; the default on switch), or all (every textbook schedule the model plays on this cluster).")
     var algorithm: String?
 
     @OptionGroup var output: LatencyFormatOptions

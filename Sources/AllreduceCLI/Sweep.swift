@@ -34,7 +34,7 @@ struct Sweep: ParsableCommand {
     @Option(name: [.customShort("i"), .customLong("stepbytes")], help: "Add this many bytes at each step instead (overrides -f).")
     var stepBytes: String?
 
-    @Option(name: .long, help: "Comma-separated algorithms: nccl, nccl:ring, nccl:tree, nccl:nvls, nccl:nvls-tree, nccl:collnet, ring, tree, rabenseifner, recursive-doubling, hierarchical, nccl-ring, nccl-tree, nccl-nvls, nccl-nvls-tree, nccl-collnet, auto, all (every textbook schedule the model plays on this cluster; default: nccl on GPU clusters, ring,tree,auto on switch).")
+    @Option(name: .long, help: "Comma-separated algorithms: nccl, \(AlgorithmList.simulatedNames), auto, all (every textbook schedule the model plays on this cluster; default: nccl on GPU clusters, ring,tree,auto on switch).")
     var algorithm: String?
 
     var algorithmList: String { algorithm ?? (cluster.topology.lowercased() == "switch" ? "ring,tree,auto" : "nccl") }
