@@ -1,5 +1,5 @@
 import Testing
-import CollectiveKernels
+@testable import CollectiveKernels
 
 /// Runs the SIMD half/bfloat16 conversions on arrays, sixteen lanes at a time.
 func simdWidenHalf(_ bits: [UInt16]) -> [UInt32] {
