@@ -57,13 +57,18 @@ public struct MeasuredCluster: Sendable, Hashable {
             self.reduceGBps = MeasuredCluster.round(reduceGBps)
         }
     }
+    /// Working sets above the probe (bytes per rank): the node's transfer and reduction rates
+    /// when every rank walks probe-sized messages through buffers of that size at once; they
+    /// become the memory's ``NodeMemorySpec/workingSets``.
+    public var workingSetScan: [Scan]
     /// How the overhead was measured: ring steps per run and time per step.
     public var overheadProbe: String
 
     public init(name: String, hostnames: [String], ranksPerNode: Int, transport: String, probeBytes: Int, latencyProbeBytes: Int, sameNode: Pair?, acrossNodes: Pair?,
                 memoryCopyGBps: Double, memoryTransferGBps: Double?, memoryReduceGBps: Double, reduceType: String,
-                reduceGBpsByType: [String: Double], singleRankReduceGBps: Double, stepOverheadMicroseconds: Double, sizeScan: [Scan] = [], overheadProbe: String) {
+                reduceGBpsByType: [String: Double], singleRankReduceGBps: Double, stepOverheadMicroseconds: Double, sizeScan: [Scan] = [], workingSetScan: [Scan] = [], overheadProbe: String) {
         self.sizeScan = sizeScan
+        self.workingSetScan = workingSetScan
         self.name = name
         self.hostnames = hostnames
         self.ranksPerNode = ranksPerNode
@@ -108,7 +113,8 @@ public struct MeasuredCluster: Sendable, Hashable {
     public var topology: Topology {
         let pcie = sameNode.map { LinkSpec(bandwidthGBps: $0.linkGBps, latencyMicroseconds: $0.latencyMicroseconds) }
         let nic = acrossNodes.map { LinkSpec(bandwidthGBps: $0.linkGBps, latencyMicroseconds: $0.latencyMicroseconds) }
-        let memory = NodeMemorySpec(transferGBps: memoryTransferGBps ?? memoryCopyGBps, reduceGBps: memoryReduceGBps, cache: cacheRegime)
+        let memory = NodeMemorySpec(transferGBps: memoryTransferGBps ?? memoryCopyGBps, reduceGBps: memoryReduceGBps, cache: cacheRegime,
+                                    workingSets: workingSetScan.map { NodeMemorySpec.Regime(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps) })
         let node = NodeSpec(gpuName: "CPU rank", gpuCount: ranksPerNode, nvlink: nil, pcie: pcie ?? (ranksPerNode > 1 ? nic : nil),
                             nic: nic, nicCount: nic == nil ? 0 : 1, reduceGBps: memoryReduceGBps,
                             stepOverheadMicroseconds: stepOverheadMicroseconds, memory: memory)
@@ -156,6 +162,10 @@ public struct MeasuredCluster: Sendable, Hashable {
                 + sizeScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", ") + ";",
             cacheRegime.map { "sizes up to \(ByteCount.format($0.bytes)) moved at least \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): their median rates apply to messages up to that size." }
                 ?? "no size moved \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): one regime.",
+        ]) + (workingSetScan.isEmpty ? [] : [
+            "workingSets: the same with every rank walking \(probe) messages and reductions through buffers of each size (bytes per rank),",
+            "as a collective of that size chunked at \(probe) does; beyond the caches they run at DRAM's rate. A collective of at least",
+            "an entry's bytes per rank crosses the memory at that entry's rates (the largest such entry); a smaller one at the rates above.",
         ])
         comments["  stepOverhead:", default: []].insert(contentsOf: [
             "stepOverhead: our runner's time per step beyond the latency: \(overheadProbe), minus the pair latency.",
