@@ -103,6 +103,14 @@ struct CPUClusterTests {
         let text = m.fileText()
         #expect(try Topology.parse(data: Data(text.utf8), fileName: "lab.yaml", format: .yaml) == m.topology)
         #expect(text.contains("# workingSets: the same with every rank walking 1M messages"))
+        // Rates out of order (a larger working set measured faster) are pooled: 4 and 9 -> 6.
+        m.workingSetScan = [.init(bytes: 2 << 20, transferGBps: 8, reduceGBps: 20), .init(bytes: 4 << 20, transferGBps: 4, reduceGBps: 10),
+                            .init(bytes: 8 << 20, transferGBps: 9, reduceGBps: 5), .init(bytes: 16 << 20, transferGBps: 2, reduceGBps: 5)]
+        let fitted = m.workingSetRegimes
+        #expect(fitted.map(\.bytes) == [2 << 20, 4 << 20, 8 << 20, 16 << 20])
+        #expect(fitted.map(\.transferGBps) == [8, 6, 6, 2])
+        #expect(fitted.map(\.reduceGBps) == [20, 10, 5, 5])
+        #expect(text.contains("the file keeps the closest rates that never grow"))
     }
 
     @Test("the cache regime of a calibration: the scanned sizes at least twice as fast as the probe, their median rates")
