@@ -264,8 +264,13 @@ internal func _halfSumPairFinite(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SI
 /// Out of line, so that the fast path's registers and instructions stay its own.
 @usableFromInline @inline(never)
 internal func _halfSumPairExact(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
-    let even = _halfHighBitsToFloat(a &<< 16) + _halfHighBitsToFloat(b &<< 16)
-    let odd = _halfHighBitsToFloat(a & 0xFFFF_0000) + _halfHighBitsToFloat(b & 0xFFFF_0000)
+    let evenA = _halfHighBitsToFloat(a &<< 16), oddA = _halfHighBitsToFloat(a & 0xFFFF_0000)
+    var even = evenA + _halfHighBitsToFloat(b &<< 16)
+    var odd = oddA + _halfHighBitsToFloat(b & 0xFFFF_0000)
+    // Two NaNs give the first operand's, as x86's ADDPS returns and the AVX2 loops give: chosen
+    // here, since the compiler may swap the operands of an addition (the narrowing quiets it).
+    even.replace(with: evenA, where: evenA .!= evenA)
+    odd.replace(with: oddA, where: oddA .!= oddA)
     return _narrowHalfPair(even, odd)
 }
 
