@@ -1,6 +1,7 @@
 import ArgumentParser
 import CollectiveCore
 import CollectiveKernels
+import CollectiveSim
 import Foundation
 
 /// `allreduce bench-executor`: the in-process executor's memory traffic beside memcpy's, measured
@@ -119,11 +120,11 @@ struct BenchExecutor: ParsableCommand {
         var traffic = 0
         _ = try executor.execute(schedule, buffers: rankBuffers, reducer: reducer)  // warm-up
         for _ in 0..<runs {
-            let t0 = _monotonicSeconds()
+            let t0 = WallClock.now()
             DispatchQueue.concurrentPerform(iterations: threadCount) { i in
                 memcpy(pointers.targets[i], pointers.sources[i], bytes)
             }
-            let t1 = _monotonicSeconds()
+            let t1 = WallClock.now()
             memcpyRates.append(Double(2 * bytes * threadCount) / (t1 - t0))
             let stats = try executor.execute(schedule, buffers: rankBuffers, reducer: reducer)
             traffic = stats.memoryTrafficBytes
@@ -171,9 +172,9 @@ extension BenchExecutor {
             var times: [Double] = []
             var steps = 0
             for _ in 0..<runs {
-                let t0 = _monotonicSeconds()
+                let t0 = WallClock.now()
                 steps = _countSteps(schedule)
-                times.append(_monotonicSeconds() - t0)
+                times.append(WallClock.now() - t0)
             }
             let t = SampleStatistics.median(times)
             report.append([.text(a.rawValue), .int(ranks), .int(steps), .number(t * 1e6), .number(steps > 0 ? t * 1e9 / Double(steps) : 0)])

@@ -37,6 +37,9 @@ struct Calibrate: ParsableCommand {
     @Option(name: .customLong("probe-bytes"), help: "Bytes of the bandwidth probes: the runner's chunk (--chunk-bytes of mpi) predicts best.")
     var probeBytes = "1M"
 
+    @Option(name: .customLong("largest-working-set"), help: "The largest working set (bytes per rank) whose memory rates are measured, from twice the probe up in powers of two: the largest collective you will predict (0: none).")
+    var largestWorkingSet = "64M"
+
     @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per bandwidth probe (the latency and step probes run 20 times as many).")
     var iterations = 50
 
@@ -44,14 +47,16 @@ struct Calibrate: ParsableCommand {
     var dataType = "float"
 
     /// The checked options: probe bytes, element type.
-    func validated() throws -> (probeBytes: Int, type: DataType) {
+    func validated() throws -> (probeBytes: Int, type: DataType, largestWorkingSet: Int) {
         guard !output.isEmpty else { throw ValidationError("--output: empty file name") }
         guard let type = DataType(name: dataType) else { throw ValidationError("unknown datatype '\(dataType)' (valid: \(DataType.validNames))") }
         let bytes = try parseBytes(probeBytes, option: "--probe-bytes")
         guard bytes >= 64 && bytes <= 1 << 30 else { throw ValidationError("--probe-bytes must be between 64 and 1G, got \(probeBytes)") }
         guard bytes % 16 == 0 else { throw ValidationError("--probe-bytes must be a multiple of 16 (whole elements of every type), got \(probeBytes)") }
         guard iterations >= 1 && iterations <= 1_000_000 else { throw ValidationError("-n must be between 1 and 1000000, got \(iterations)") }
-        return (bytes, type)
+        let largest = try parseBytes(largestWorkingSet, option: "--largest-working-set")
+        guard largest <= 4 << 30 else { throw ValidationError("--largest-working-set must be at most 4G, got \(largestWorkingSet)") }
+        return (bytes, type, largest)
     }
 
     /// The cluster's name: --name, else the output file's name without its extension.
@@ -63,11 +68,11 @@ struct Calibrate: ParsableCommand {
     }
 
     func run() throws {
-        let (bytes, type) = try validated()
+        let (bytes, type, largest) = try validated()
         #if MPI
         MPIProcess.initialize()
         let world = Communicator.world
-        let measured = measureCluster(world, name: clusterName, probeBytes: bytes, iterations: iterations, reduceType: type)
+        let measured = measureCluster(world, name: clusterName, probeBytes: bytes, iterations: iterations, reduceType: type, largestWorkingSetBytes: largest)
         if world.rank == 0 {
             do {
                 try measured.fileText().write(toFile: output, atomically: true, encoding: .utf8)
@@ -78,7 +83,7 @@ struct Calibrate: ParsableCommand {
         }
         MPIProcess.finalize()
         #else
-        _ = (bytes, type)
+        _ = (bytes, type, largest)
         throw CLIError("'allreduce calibrate' needs the MPI runner, which this build left out: rebuild with `swift build -c release --traits MPI` (Open MPI's libopenmpi-dev must be installed; Scripts/setup installs it)")
         #endif
     }
@@ -98,6 +103,9 @@ func calibrationSummary(_ m: MeasuredCluster, file: String?) -> String {
     if let c = m.cacheRegime {
         lines.append("# messages up to \(ByteCount.format(c.bytes)) (cached): transfers \(gbps(c.transferGBps)), reductions \(gbps(c.reduceGBps))")
     }
+    if !m.workingSetScan.isEmpty {
+        lines.append("# working sets (bytes per rank: transfers / reductions): " + m.workingSetScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", "))
+    }
     return lines.joined(separator: "\n")
 }
 
@@ -116,8 +124,8 @@ func mpiStop(_ world: Communicator, _ message: String) -> Never {
 }
 
 /// Runs the calibration (collective: every rank calls it) and names what it measured.
-func measureCluster(_ world: Communicator, name: String, probeBytes: Int, iterations: Int, reduceType: DataType) -> MeasuredCluster {
-    let c = MPICalibration.measure(world, probeBytes: probeBytes, iterations: iterations, reduceType: reduceType)
+func measureCluster(_ world: Communicator, name: String, probeBytes: Int, iterations: Int, reduceType: DataType, largestWorkingSetBytes: Int = 0) -> MeasuredCluster {
+    let c = MPICalibration.measure(world, probeBytes: probeBytes, iterations: iterations, reduceType: reduceType, largestWorkingSetBytes: largestWorkingSetBytes)
     func pair(_ p: MPIPairFigures?) -> MeasuredCluster.Pair? {
         p.map { MeasuredCluster.Pair(latencyMicroseconds: $0.latencyMicroseconds, pingPongGBps: $0.pingPongGBps, concurrentGBps: $0.concurrentGBps, concurrentRanks: $0.concurrentRanks) }
     }
@@ -131,6 +139,7 @@ func measureCluster(_ world: Communicator, name: String, probeBytes: Int, iterat
         reduceType: reduceType.rawValue, reduceGBpsByType: byType, singleRankReduceGBps: c.singleRankReduceGBps,
         stepOverheadMicroseconds: c.stepOverheadMicroseconds,
         sizeScan: c.sizeScan.map { MeasuredCluster.Scan(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps) },
+        workingSetScan: c.workingSetScan.map { MeasuredCluster.Scan(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps) },
         overheadProbe: "a ring allreduce of one float per rank, \(c.overheadProbeSteps) steps per run, \(formatFixed(c.overheadProbeMicrosecondsPerStep, decimals: 2)) us per step")
 }
 #endif

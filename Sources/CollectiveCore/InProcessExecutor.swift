@@ -71,7 +71,7 @@ public struct InProcessExecutor: ScheduleExecutor, Sendable {
 
 /// Seconds on a monotonic clock.
 @inlinable
-public func _monotonicSeconds() -> Double {
+internal func _monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9

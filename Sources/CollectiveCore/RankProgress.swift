@@ -11,7 +11,7 @@ public struct RankProgress<Steps: IteratorProtocol<Step>> {
     // completion flags and the next step fill the first 112 bytes; the step iterator follows
     // (at byte 112 when its alignment is 8 or less), so that with the iterator's first 80 bytes,
     // where iterators keep what producing a step reads, everything issuing and completing a step
-    // reads lies in the first three cache lines (``_hotBytes``).
+    // reads lies in the first three cache lines (``hotBytes``).
     /// Index of the next step to issue.
     @usableFromInline var _next32: Int32 = 0
     /// Every step below this index has completed.
@@ -47,7 +47,7 @@ public struct RankProgress<Steps: IteratorProtocol<Step>> {
     /// The leading bytes of a `RankProgress` that issuing and completing steps read when the
     /// iterator keeps what producing a step reads in its first 80 bytes: for executors that
     /// prefetch a rank's progress.
-    public static var _hotBytes: Int {
+    public static var hotBytes: Int {
         MemoryLayout<Self>.offset(of: \._steps)! + Swift.min(MemoryLayout<Steps>.size, 80)
     }
 

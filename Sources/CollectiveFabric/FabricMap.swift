@@ -481,6 +481,16 @@ public struct FabricMap: Sendable {
     /// rate, which all the node's ranks share (the last link of such a path); 0 without one.
     public let memoryTransferSecondsPerByte: Double
 
+    /// Seconds per byte of a same-node transfer and of a reduction on a node's memory, for a
+    /// collective spanning `workingSetBytes` per rank (``NodeMemorySpec/rates(workingSetBytes:)``):
+    /// ``memoryTransferSecondsPerByte`` and ``memoryReduceSecondsPerByte`` unless the working set
+    /// reaches one of the memory's ``NodeMemorySpec/workingSets``; (0, 0) without a memory link.
+    public func memorySecondsPerByte(workingSetBytes: Double) -> (transfer: Double, reduce: Double) {
+        guard let memory = topology.node.memory else { return (0, 0) }
+        let rates = memory.rates(workingSetBytes: workingSetBytes)
+        return (1 / (rates.transferGBps * 1e9), 1 / (rates.reduceGBps * 1e9))
+    }
+
     /// The memory's cache regime (``NodeMemorySpec/cache``): messages of at most `bytes` cross a
     /// node's memory at these seconds per byte, transfers and reductions (nil: one regime).
     public let memoryCache: (bytes: Double, transferSecondsPerByte: Double, reduceSecondsPerByte: Double)?

@@ -1,4 +1,6 @@
 import CollectiveKernels
+import Foundation
+
 /// A CPU cluster as `allreduce calibrate` measured it under mpirun, and the topology file that
 /// describes it: the node's ranks as its "GPUs", the same-node transport as the node's `pcie`
 /// link (one per rank, each way), the network as one NIC per node, the node's memory as the
@@ -58,13 +60,18 @@ public struct MeasuredCluster: Sendable, Hashable {
             self.reduceGBps = MeasuredCluster.round(reduceGBps)
         }
     }
+    /// Working sets above the probe (bytes per rank): the node's transfer and reduction rates
+    /// when every rank walks probe-sized messages through buffers of that size at once; they
+    /// become the memory's ``NodeMemorySpec/workingSets``.
+    public var workingSetScan: [Scan]
     /// How the overhead was measured: ring steps per run and time per step.
     public var overheadProbe: String
 
     public init(name: String, hostnames: [String], ranksPerNode: Int, transport: String, probeBytes: Int, latencyProbeBytes: Int, sameNode: Pair?, acrossNodes: Pair?,
                 memoryCopyGBps: Double, memoryTransferGBps: Double?, memoryReduceGBps: Double, reduceType: String,
-                reduceGBpsByType: [String: Double], singleRankReduceGBps: Double, stepOverheadMicroseconds: Double, sizeScan: [Scan] = [], overheadProbe: String) {
+                reduceGBpsByType: [String: Double], singleRankReduceGBps: Double, stepOverheadMicroseconds: Double, sizeScan: [Scan] = [], workingSetScan: [Scan] = [], overheadProbe: String) {
         self.sizeScan = sizeScan
+        self.workingSetScan = workingSetScan
         self.name = name
         self.hostnames = hostnames
         self.ranksPerNode = ranksPerNode
@@ -99,6 +106,34 @@ public struct MeasuredCluster: Sendable, Hashable {
                                      reduceGBps: Self.round(SampleStatistics.median(fast.map(\.reduceGBps))))
     }
 
+    /// The memory's working-set regimes (``NodeMemorySpec/workingSets``): the scan's rates fitted
+    /// to never grow with the working set (a larger working set is never faster; a single busy
+    /// or lucky block of a shared machine otherwise sets its size's rate). Each rate is the
+    /// least-squares non-increasing fit of the scanned ones in log scale (pool adjacent
+    /// violators: neighbours out of order are replaced by their geometric mean).
+    public var workingSetRegimes: [NodeMemorySpec.Regime] {
+        let transfer = Self.nonIncreasing(workingSetScan.map(\.transferGBps))
+        let reduce = Self.nonIncreasing(workingSetScan.map(\.reduceGBps))
+        return workingSetScan.indices.map {
+            NodeMemorySpec.Regime(bytes: workingSetScan[$0].bytes, transferGBps: Self.round(transfer[$0]), reduceGBps: Self.round(reduce[$0]))
+        }
+    }
+
+    /// The non-increasing sequence closest to `rates` in log scale (pool adjacent violators).
+    static func nonIncreasing(_ rates: [Double]) -> [Double] {
+        var blocks: [(logSum: Double, count: Int)] = []
+        for r in rates {
+            blocks.append((log(r), 1))
+            while blocks.count > 1, blocks[blocks.count - 1].logSum / Double(blocks[blocks.count - 1].count)
+                    > blocks[blocks.count - 2].logSum / Double(blocks[blocks.count - 2].count) {
+                let last = blocks.removeLast()
+                blocks[blocks.count - 1].logSum += last.logSum
+                blocks[blocks.count - 1].count += last.count
+            }
+        }
+        return blocks.flatMap { Array(repeating: exp($0.logSum / Double($0.count)), count: $0.count) }
+    }
+
     /// How much faster than the probe's a size's transfers must run to count as cached.
     public static let cacheSpeedup = 2.0
 
@@ -108,7 +143,8 @@ public struct MeasuredCluster: Sendable, Hashable {
     public var topology: Topology {
         let pcie = sameNode.map { LinkSpec(bandwidthGBps: $0.linkGBps, latencyMicroseconds: $0.latencyMicroseconds) }
         let nic = acrossNodes.map { LinkSpec(bandwidthGBps: $0.linkGBps, latencyMicroseconds: $0.latencyMicroseconds) }
-        let memory = NodeMemorySpec(transferGBps: memoryTransferGBps ?? memoryCopyGBps, reduceGBps: memoryReduceGBps, cache: cacheRegime)
+        let memory = NodeMemorySpec(transferGBps: memoryTransferGBps ?? memoryCopyGBps, reduceGBps: memoryReduceGBps, cache: cacheRegime,
+                                    workingSets: workingSetRegimes)
         let node = NodeSpec(gpuName: "CPU rank", gpuCount: ranksPerNode, nvlink: nil, pcie: pcie ?? (ranksPerNode > 1 ? nic : nil),
                             nic: nic, nicCount: nic == nil ? 0 : 1, reduceGBps: memoryReduceGBps,
                             stepOverheadMicroseconds: stepOverheadMicroseconds, memory: memory)
@@ -156,6 +192,12 @@ public struct MeasuredCluster: Sendable, Hashable {
                 + sizeScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", ") + ";",
             cacheRegime.map { "sizes up to \(ByteCount.format($0.bytes)) moved at least \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): their median rates apply to messages up to that size." }
                 ?? "no size moved \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): one regime.",
+        ]) + (workingSetScan.isEmpty ? [] : [
+            "workingSets: the same with every rank walking \(probe) messages and reductions through buffers of each size (bytes per rank),",
+            "as a collective of that size chunked at \(probe) does; beyond the caches they run at DRAM's rate. Measured (transfers / reductions): "
+                + workingSetScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", ") + ";",
+            "the file keeps the closest rates that never grow with the working set (a larger one is never faster). A collective of at least",
+            "an entry's bytes per rank crosses the memory at that entry's rates (the largest such entry); a smaller one at the rates above.",
         ])
         comments["  stepOverhead:", default: []].insert(contentsOf: [
             "stepOverhead: our runner's time per step beyond the latency: \(overheadProbe), minus the pair latency.",

@@ -13,6 +13,13 @@
 /// many times faster than one that goes to DRAM (and Open MPI's shared-memory transport sends small
 /// messages eagerly). ``cache`` gives the rates of messages up to a size; larger ones use the
 /// rates above.
+///
+/// The rates also depend on the working set: the bytes each rank's collective spans (its
+/// buffer). Once the buffers of the node's ranks no longer fit in the last-level cache, every
+/// copy and reduction streams from DRAM, several times slower than the probe that measured the
+/// rates above. ``workingSets`` is a table of such regimes: a collective of `W` bytes per rank
+/// crosses the memory at the rates of the largest entry whose ``Regime/bytes`` is at most `W`
+/// (``rates(workingSetBytes:)``), and at the rates above when `W` is below every entry.
 public struct NodeMemorySpec: Sendable, Hashable {
     /// Same-node transfers of all ranks together, GB/s of payload.
     public var transferGBps: Double
@@ -20,10 +27,14 @@ public struct NodeMemorySpec: Sendable, Hashable {
     public var reduceGBps: Double
     /// The rates of messages of at most ``Regime/bytes`` (nil: one regime).
     public var cache: Regime?
+    /// The rates of collectives whose bytes per rank are at least each entry's ``Regime/bytes``,
+    /// in increasing order of bytes (empty: the rates above at every working set).
+    public var workingSets: [Regime]
 
     /// The rates of messages up to a size.
     public struct Regime: Sendable, Hashable {
-        /// The largest message (bytes) these rates apply to.
+        /// For ``NodeMemorySpec/cache``, the largest message (bytes) these rates apply to; for
+        /// ``NodeMemorySpec/workingSets``, the smallest working set (bytes per rank).
         public var bytes: Int
         public var transferGBps: Double
         public var reduceGBps: Double
@@ -34,9 +45,17 @@ public struct NodeMemorySpec: Sendable, Hashable {
         }
     }
 
-    public init(transferGBps: Double, reduceGBps: Double, cache: Regime? = nil) {
+    public init(transferGBps: Double, reduceGBps: Double, cache: Regime? = nil, workingSets: [Regime] = []) {
         self.transferGBps = transferGBps
         self.reduceGBps = reduceGBps
         self.cache = cache
+        self.workingSets = workingSets
+    }
+
+    /// The transfer and reduction rates (GB/s) of a collective that spans `workingSetBytes` per
+    /// rank: the largest ``workingSets`` entry of at most that many bytes, else the rates above.
+    public func rates(workingSetBytes: Double) -> (transferGBps: Double, reduceGBps: Double) {
+        guard let regime = workingSets.last(where: { Double($0.bytes) <= workingSetBytes }) else { return (transferGBps, reduceGBps) }
+        return (regime.transferGBps, regime.reduceGBps)
     }
 }

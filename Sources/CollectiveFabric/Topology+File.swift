@@ -31,7 +31,10 @@ import Yams
 ///           "transferBandwidth": "9GB/s",           same-node transfers of all ranks together
 ///           "reduceBandwidth": "12GB/s",            reductions of all ranks together (one operand)
 ///           "cache": {"bytes": "256K",              optional: the rates of messages up to this size
-///                     "transferBandwidth": "40GB/s", "reduceBandwidth": "50GB/s"}
+///                     "transferBandwidth": "40GB/s", "reduceBandwidth": "50GB/s"},
+///           "workingSets": [{"bytes": "8M",         optional: the rates of collectives of at least
+///                     "transferBandwidth": "5GB/s",    this many bytes per rank (DRAM), growing
+///                     "reduceBandwidth": "8GB/s"}, ...]
 ///         },                                        (NodeMemorySpec; `allreduce calibrate` writes it)
 ///         "stepOverhead": "1us"                     optional (default 1us)
 ///       },
@@ -144,12 +147,14 @@ extension Topology {
         }
         if let r = node.reduceGBps { nodeFields.append("    \"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(r))\"") }
         if let m = node.memory {
-            let cache = m.cache.map {
-                ", \"cache\": {\"bytes\": \"\(ByteCount.format($0.bytes))\", \"transferBandwidth\": \"\(PhysicalUnit.formatBandwidth($0.transferGBps))\", "
-                    + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth($0.reduceGBps))\"}"
-            } ?? ""
+            func regime(_ r: NodeMemorySpec.Regime) -> String {
+                "{\"bytes\": \"\(ByteCount.format(r.bytes))\", \"transferBandwidth\": \"\(PhysicalUnit.formatBandwidth(r.transferGBps))\", "
+                    + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(r.reduceGBps))\"}"
+            }
+            let cache = m.cache.map { ", \"cache\": " + regime($0) } ?? ""
+            let sets = m.workingSets.isEmpty ? "" : ", \"workingSets\": [" + m.workingSets.map(regime).joined(separator: ", ") + "]"
             nodeFields.append("    \"memory\": {\"transferBandwidth\": \"\(PhysicalUnit.formatBandwidth(m.transferGBps))\", "
-                              + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(m.reduceGBps))\"\(cache)}")
+                              + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(m.reduceGBps))\"\(cache)\(sets)}")
         }
         nodeFields.append("    \"stepOverhead\": \"\(PhysicalUnit.formatLatency(node.stepOverheadMicroseconds))\"")
         lines.append(nodeFields.joined(separator: ",\n"))
@@ -252,6 +257,17 @@ struct _Reader {
         guard let v = o[key] else { return nil }
         guard case .string(let s) = v else { throw fail(path + [key], "expected a string, got \(describe(v))") }
         return s
+    }
+
+    /// A memory regime (``NodeMemorySpec/Regime``): `{bytes, transferBandwidth, reduceBandwidth}`.
+    func regime(_ v: JSONValue?, _ path: [String]) throws(TopologyError) -> NodeMemorySpec.Regime {
+        let c = try object(v, path)
+        try checkKeys(c, ["bytes", "transferBandwidth", "reduceBandwidth"], path)
+        guard let text = try string(c, "bytes", path) else { throw fail(path + ["bytes"], "missing field (a size such as \"256K\")") }
+        guard case .success(let bytes) = ByteCount.parse(text), bytes >= 1 else { throw fail(path + ["bytes"], "expected a size of at least 1 byte such as \"256K\", got '\(text)'") }
+        guard let t = try bandwidth(c, "transferBandwidth", path) else { throw fail(path + ["transferBandwidth"], "missing field") }
+        guard let r = try bandwidth(c, "reduceBandwidth", path) else { throw fail(path + ["reduceBandwidth"], "missing field") }
+        return NodeMemorySpec.Regime(bytes: bytes, transferGBps: t, reduceGBps: r)
     }
 
     func bandwidth(_ o: [String: JSONValue], _ key: String, _ path: [String]) throws(TopologyError) -> Double? {
@@ -384,19 +400,14 @@ struct _Reader {
         if n["memory"] != nil {
             let path = ["node", "memory"]
             let o = try object(n["memory"], path)
-            try checkKeys(o, ["transferBandwidth", "reduceBandwidth", "cache"], path)
+            try checkKeys(o, ["transferBandwidth", "reduceBandwidth", "cache", "workingSets"], path)
             guard let transfer = try bandwidth(o, "transferBandwidth", path) else { throw fail(path + ["transferBandwidth"], "missing field") }
             guard let reduce = try bandwidth(o, "reduceBandwidth", path) else { throw fail(path + ["reduceBandwidth"], "missing field") }
             memory = NodeMemorySpec(transferGBps: transfer, reduceGBps: reduce)
-            if o["cache"] != nil {
-                let cpath = path + ["cache"]
-                let c = try object(o["cache"], cpath)
-                try checkKeys(c, ["bytes", "transferBandwidth", "reduceBandwidth"], cpath)
-                guard let text = try string(c, "bytes", cpath) else { throw fail(cpath + ["bytes"], "missing field (a size such as \"256K\")") }
-                guard case .success(let bytes) = ByteCount.parse(text), bytes >= 1 else { throw fail(cpath + ["bytes"], "expected a size of at least 1 byte such as \"256K\", got '\(text)'") }
-                guard let t = try bandwidth(c, "transferBandwidth", cpath) else { throw fail(cpath + ["transferBandwidth"], "missing field") }
-                guard let r = try bandwidth(c, "reduceBandwidth", cpath) else { throw fail(cpath + ["reduceBandwidth"], "missing field") }
-                memory!.cache = NodeMemorySpec.Regime(bytes: bytes, transferGBps: t, reduceGBps: r)
+            if o["cache"] != nil { memory!.cache = try regime(o["cache"], path + ["cache"]) }
+            if let raw = o["workingSets"] {
+                guard case .array(let list) = raw else { throw fail(path + ["workingSets"], "expected a list of {bytes, transferBandwidth, reduceBandwidth}") }
+                memory!.workingSets = try list.indices.map { i throws(TopologyError) in try regime(list[i], path + ["workingSets[\(i)]"]) }
             }
         }
 

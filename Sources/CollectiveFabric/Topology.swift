@@ -287,6 +287,15 @@ public struct Topology: Sendable, Hashable {
                 try checkBandwidth(c.transferGBps, "node.memory.cache.transferBandwidth")
                 try checkBandwidth(c.reduceGBps, "node.memory.cache.reduceBandwidth")
             }
+            for (i, w) in m.workingSets.enumerated() {
+                let field = "node.memory.workingSets[\(i)]"
+                guard w.bytes >= 1 else { throw TopologyError(field: field + ".bytes", message: "must be at least 1, got \(w.bytes)") }
+                if i > 0 && w.bytes <= m.workingSets[i - 1].bytes {
+                    throw TopologyError(field: field + ".bytes", message: "the working sets must grow: \(ByteCount.format(w.bytes)) follows \(ByteCount.format(m.workingSets[i - 1].bytes))")
+                }
+                try checkBandwidth(w.transferGBps, field + ".transferBandwidth")
+                try checkBandwidth(w.reduceGBps, field + ".reduceBandwidth")
+            }
         }
         try checkLatency(node.stepOverheadMicroseconds, "node.stepOverhead")
         // Reachability inside a node: NVSwitch and PCIe join every pair; a mesh only its pairs.

@@ -35,7 +35,7 @@ where Self: BinaryFloatingPoint, _Lanes == _Accumulator, _Lanes.Scalar == Self, 
 
 /// IEEE 754-2019 `minimum` of sixteen lanes.
 @inlinable @inline(always)
-public func _ieeeMinimumLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+internal func _ieeeMinimumLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
     let ab = unsafeBitCast(a, to: SIMD16<UInt32>.self), bb = unsafeBitCast(b, to: SIMD16<UInt32>.self)
     let less = unsafeBitCast(a .< b, to: SIMD16<UInt32>.self)
     let fix = unsafeBitCast((a .== b) .| (a .!= a) .| (b .!= b), to: SIMD16<UInt32>.self)
@@ -44,7 +44,7 @@ public func _ieeeMinimumLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<
 
 /// IEEE 754-2019 `maximum` of sixteen lanes.
 @inlinable @inline(always)
-public func _ieeeMaximumLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+internal func _ieeeMaximumLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
     let ab = unsafeBitCast(a, to: SIMD16<UInt32>.self), bb = unsafeBitCast(b, to: SIMD16<UInt32>.self)
     let greater = unsafeBitCast(a .> b, to: SIMD16<UInt32>.self)
     let equal = unsafeBitCast(a .== b, to: SIMD16<UInt32>.self)
@@ -54,7 +54,7 @@ public func _ieeeMaximumLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<
 
 /// IEEE 754-2019 `minimum` of eight double lanes.
 @inlinable @inline(always)
-public func _ieeeMinimumLanes(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> {
+internal func _ieeeMinimumLanes(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> {
     let ab = unsafeBitCast(a, to: SIMD8<UInt64>.self), bb = unsafeBitCast(b, to: SIMD8<UInt64>.self)
     let less = unsafeBitCast(a .< b, to: SIMD8<UInt64>.self)
     let fix = unsafeBitCast((a .== b) .| (a .!= a) .| (b .!= b), to: SIMD8<UInt64>.self)
@@ -63,7 +63,7 @@ public func _ieeeMinimumLanes(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<D
 
 /// IEEE 754-2019 `maximum` of eight double lanes.
 @inlinable @inline(always)
-public func _ieeeMaximumLanes(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> {
+internal func _ieeeMaximumLanes(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> {
     let ab = unsafeBitCast(a, to: SIMD8<UInt64>.self), bb = unsafeBitCast(b, to: SIMD8<UInt64>.self)
     let greater = unsafeBitCast(a .> b, to: SIMD8<UInt64>.self)
     let equal = unsafeBitCast(a .== b, to: SIMD8<UInt64>.self)

@@ -27,7 +27,7 @@
 /// floats), ±0, ±infinity, and NaN (payload kept, quiet bit kept). See
 /// ``_halfHighBitsToFloat(_:)``, which this calls.
 @inlinable @inline(always)
-public func _halfBitsToFloat(_ h32: SIMD16<UInt32>) -> SIMD16<Float> {
+internal func _halfBitsToFloat(_ h32: SIMD16<UInt32>) -> SIMD16<Float> {
     _halfHighBitsToFloat(h32 &<< 16)
 }
 
@@ -42,7 +42,7 @@ public func _halfBitsToFloat(_ h32: SIMD16<UInt32>) -> SIMD16<Float> {
 /// exponent bits OR-ed in, keeping sign and fraction. Like every float subnormal, half
 /// subnormals need the CPU's denormals-are-zero mode off (the default).
 @inlinable @inline(always)
-public func _halfHighBitsToFloat(_ w: SIMD16<UInt32>) -> SIMD16<Float> {
+internal func _halfHighBitsToFloat(_ w: SIMD16<UInt32>) -> SIMD16<Float> {
     let t = unsafeBitCast(unsafeBitCast(w, to: SIMD16<Int32>.self) &>> 3, to: SIMD16<UInt32>.self) & 0x8FFF_FFFF
     let scaled = unsafeBitCast(unsafeBitCast(t, to: SIMD16<Float>.self) * SIMD16<Float>(repeating: 0x1p112),
                                to: SIMD16<UInt32>.self)
@@ -58,7 +58,7 @@ public func _halfHighBitsToFloat(_ w: SIMD16<UInt32>) -> SIMD16<Float> {
 /// blocks that hold one (one 16-bit compare per eight halves finds them); the other blocks
 /// need three operations per four elements: an arithmetic shift, a mask and a multiplication.
 @inlinable @inline(always)
-public func _widenHalfPair(_ v: SIMD16<UInt32>) -> _FloatLanePair {
+internal func _widenHalfPair(_ v: SIMD16<UInt32>) -> _FloatLanePair {
     if _slowPath(_anyHalfInfinityOrNaN(v)) {
         return _FloatLanePair(even: _halfHighBitsToFloat(v &<< 16), odd: _halfHighBitsToFloat(v & 0xFFFF_0000))
     }
@@ -73,7 +73,7 @@ public func _widenHalfPair(_ v: SIMD16<UInt32>) -> _FloatLanePair {
 
 /// Whether any of the thirty-two halves in `v` is an infinity or a NaN (exponent 31).
 @inlinable @inline(always)
-public func _anyHalfInfinityOrNaN(_ v: SIMD16<UInt32>) -> Bool {
+internal func _anyHalfInfinityOrNaN(_ v: SIMD16<UInt32>) -> Bool {
     // The mask on 32-bit lanes: 16-bit vector-with-scalar operators compile lane by lane.
     let h = unsafeBitCast(v & 0x7FFF_7FFF, to: SIMD32<Int16>.self)
     return _anyBitSet(unsafeBitCast(h .> SIMD32<Int16>(repeating: 0x7BFF), to: SIMD16<Int32>.self))
@@ -81,7 +81,7 @@ public func _anyHalfInfinityOrNaN(_ v: SIMD16<UInt32>) -> Bool {
 
 /// Whether any bit of `m` is set (the registers OR-ed together, one mask move).
 @inlinable @inline(always)
-public func _anyBitSet(_ m: SIMD16<Int32>) -> Bool {
+internal func _anyBitSet(_ m: SIMD16<Int32>) -> Bool {
     let m8 = m.lowHalf | m.highHalf
     let m4 = m8.lowHalf | m8.highHalf
     return (m4[0] | m4[1] | m4[2] | m4[3]) != 0
@@ -90,7 +90,7 @@ public func _anyBitSet(_ m: SIMD16<Int32>) -> Bool {
 /// Rounds two vectors of floats to halves and puts them back together: even elements in the
 /// low halves of the lanes, odd ones in the high halves (``_floatToHalfHighBits(_:)``).
 @inlinable @inline(always)
-public func _narrowHalfPair(_ even: SIMD16<Float>, _ odd: SIMD16<Float>) -> SIMD16<UInt32> {
+internal func _narrowHalfPair(_ even: SIMD16<Float>, _ odd: SIMD16<Float>) -> SIMD16<UInt32> {
     (_floatToHalfHighBits(even) &>> 16) | _floatToHalfHighBits(odd)
 }
 
@@ -99,7 +99,7 @@ public func _narrowHalfPair(_ even: SIMD16<Float>, _ odd: SIMD16<Float>) -> SIMD
 /// below 2^-14 become subnormals (or ±0) rounded the same way; NaN stays NaN (quiet, sign and
 /// top payload bits kept, as F16C does). See ``_floatToHalfHighBits(_:)``, which this calls.
 @inlinable @inline(always)
-public func _floatToHalfBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+internal func _floatToHalfBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     _floatToHalfHighBits(x) &>> 16
 }
 
@@ -116,7 +116,7 @@ public func _floatToHalfBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
 /// pattern, masked to 15 bits, is 0x7E00 plus the top nine payload bits. The sign is OR-ed
 /// back last.
 @inlinable @inline(always)
-public func _floatToHalfHighBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+internal func _floatToHalfHighBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
     let a = unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD16<Float>.self)
     let c = _minimumPassingNaN(SIMD16<Float>(repeating: 65536), a)
@@ -131,7 +131,7 @@ public func _floatToHalfHighBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
 
 /// `k < x ? k : x` lane by lane (MINPS with `k` first): a NaN `x` comes through unchanged.
 @inlinable @inline(always)
-public func _minimumPassingNaN(_ k: SIMD16<Float>, _ x: SIMD16<Float>) -> SIMD16<Float> {
+internal func _minimumPassingNaN(_ k: SIMD16<Float>, _ x: SIMD16<Float>) -> SIMD16<Float> {
     var r = SIMD16<Float>()
     for i in 0..<16 { r[i] = k[i] < x[i] ? k[i] : x[i] }
     return r
@@ -139,7 +139,7 @@ public func _minimumPassingNaN(_ k: SIMD16<Float>, _ x: SIMD16<Float>) -> SIMD16
 
 /// `k > x ? k : x` lane by lane (MAXPS with `k` first; a NaN `x` comes through unchanged).
 @inlinable @inline(always)
-public func _maximumOf(_ k: SIMD16<Float>, _ x: SIMD16<Float>) -> SIMD16<Float> {
+internal func _maximumOf(_ k: SIMD16<Float>, _ x: SIMD16<Float>) -> SIMD16<Float> {
     var r = SIMD16<Float>()
     for i in 0..<16 { r[i] = k[i] > x[i] ? k[i] : x[i] }
     return r
@@ -148,7 +148,7 @@ public func _maximumOf(_ k: SIMD16<Float>, _ x: SIMD16<Float>) -> SIMD16<Float> 
 /// Widens sixteen bfloat16 bit patterns, in the low 16 bits of each lane, to `Float` (exact: a
 /// bfloat16 is the top half of a float).
 @inlinable @inline(always)
-public func _bfloat16BitsToFloat(_ h32: SIMD16<UInt32>) -> SIMD16<Float> {
+internal func _bfloat16BitsToFloat(_ h32: SIMD16<UInt32>) -> SIMD16<Float> {
     unsafeBitCast(h32 &<< 16, to: SIMD16<Float>.self)
 }
 
@@ -156,7 +156,7 @@ public func _bfloat16BitsToFloat(_ h32: SIMD16<UInt32>) -> SIMD16<Float> {
 /// ±infinity); NaN stays a quiet NaN with its sign and top payload bits. Same results as
 /// ``BFloat16/init(_:)``.
 @inlinable @inline(always)
-public func _floatToBFloat16Bits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+internal func _floatToBFloat16Bits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     _floatToBFloat16HighBits(x) &>> 16
 }
 
@@ -165,7 +165,7 @@ public func _floatToBFloat16Bits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
 /// ``_floatToBFloat16Bits(_:)``: add 0x7FFF plus the lowest kept bit, except in NaN lanes,
 /// which get the quiet bit instead and no rounding carry.
 @inlinable @inline(always)
-public func _floatToBFloat16HighBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+internal func _floatToBFloat16HighBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
     let ordered = unsafeBitCast(x .== x, to: SIMD16<UInt32>.self)
     let bias = (((bits &>> 16) & 1) &+ 0x7FFF) & ordered
@@ -175,7 +175,7 @@ public func _floatToBFloat16HighBits(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
 /// The same as ``_floatToBFloat16HighBits(_:)`` for lanes that are not NaN (four operations);
 /// a NaN lane may come out as any value.
 @inlinable @inline(always)
-public func _floatToBFloat16HighBitsNotNaN(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+internal func _floatToBFloat16HighBitsNotNaN(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
     return bits &+ (((bits &>> 16) & 1) &+ 0x7FFF)
 }
@@ -183,7 +183,7 @@ public func _floatToBFloat16HighBitsNotNaN(_ x: SIMD16<Float>) -> SIMD16<UInt32>
 /// Whether any lane of `a` or `b` is NaN (one unordered compare per register pair, OR-ed
 /// together, one mask move).
 @inlinable @inline(always)
-public func _anyNaN(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> Bool {
+internal func _anyNaN(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> Bool {
     _anyBitSet(unsafeBitCast((a .!= a) .| (b .!= b), to: SIMD16<Int32>.self))
 }
 
@@ -191,7 +191,7 @@ public func _anyNaN(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> Bool {
 /// elements in the low halves of the lanes, odd ones in the high halves. Blocks without a NaN
 /// (the usual case) take the four-operation rounding; a block with a NaN takes the full one.
 @inlinable @inline(always)
-public func _narrowBFloat16Pair(_ even: SIMD16<Float>, _ odd: SIMD16<Float>) -> SIMD16<UInt32> {
+internal func _narrowBFloat16Pair(_ even: SIMD16<Float>, _ odd: SIMD16<Float>) -> SIMD16<UInt32> {
     if _slowPath(_anyNaN(even, odd)) {
         return (_floatToBFloat16HighBits(even) &>> 16) | (_floatToBFloat16HighBits(odd) & 0xFFFF_0000)
     }
@@ -210,7 +210,7 @@ public func _narrowBFloat16Pair(_ even: SIMD16<Float>, _ odd: SIMD16<Float>) -> 
 /// payload kept, or the default NaN 0x7FC00000 / 0xFFC00000, as x86 and ARM do), so the
 /// rounding increment (0x7FFF or 0x8000) never reaches a NaN's top half, which is already quiet.
 @inlinable @inline(always)
-public func _bfloat16SumPair(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+internal func _bfloat16SumPair(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
     let even = unsafeBitCast(a &<< 16, to: SIMD16<Float>.self) + unsafeBitCast(b &<< 16, to: SIMD16<Float>.self)
     let odd = unsafeBitCast(a & 0xFFFF_0000, to: SIMD16<Float>.self) + unsafeBitCast(b & 0xFFFF_0000, to: SIMD16<Float>.self)
     return (_floatToBFloat16HighBitsNotNaN(even) &>> 16) | (_floatToBFloat16HighBitsNotNaN(odd) & 0xFFFF_0000)
@@ -218,7 +218,7 @@ public func _bfloat16SumPair(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16
 
 /// Whether any of the sixty-four halves in `a` and `b` is an infinity or a NaN.
 @inlinable @inline(always)
-public func _anyHalfInfinityOrNaN(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> Bool {
+internal func _anyHalfInfinityOrNaN(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> Bool {
     let limit = SIMD32<Int16>(repeating: 0x7BFF)
     let x = unsafeBitCast(a & 0x7FFF_7FFF, to: SIMD32<Int16>.self)
     let y = unsafeBitCast(b & 0x7FFF_7FFF, to: SIMD32<Int16>.self)
@@ -242,7 +242,7 @@ public func _anyHalfInfinityOrNaN(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> B
 /// |x| clamped to 65536 scaled); the sign is OR-ed back. (Needs denormals-are-zero off, the
 /// default.)
 @inlinable @inline(always)
-public func _halfSumPair(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+internal func _halfSumPair(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
     if _slowPath(_anyHalfInfinityOrNaN(a, b)) { return _halfSumPairExact(a, b) }
     return _halfSumPairFinite(a, b)
 }
@@ -250,7 +250,7 @@ public func _halfSumPair(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UIn
 /// ``_halfSumPair(_:_:)``'s fast path: correct when no half in `a` or `b` is an infinity or a
 /// NaN (``_anyHalfInfinityOrNaN(_:_:)``).
 @inlinable @inline(always)
-public func _halfSumPairFinite(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+internal func _halfSumPairFinite(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
     // Even halves moved to the high halves of the lanes; the odd ones are there already (the
     // mask clears the 13 bits of the even half that the shift brings below them).
     let even = _halfHighBitsScaled(a &<< 16, mask: 0x8FFF_FFFF) + _halfHighBitsScaled(b &<< 16, mask: 0x8FFF_FFFF)
@@ -264,8 +264,13 @@ public func _halfSumPairFinite(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD
 /// Out of line, so that the fast path's registers and instructions stay its own.
 @usableFromInline @inline(never)
 internal func _halfSumPairExact(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
-    let even = _halfHighBitsToFloat(a &<< 16) + _halfHighBitsToFloat(b &<< 16)
-    let odd = _halfHighBitsToFloat(a & 0xFFFF_0000) + _halfHighBitsToFloat(b & 0xFFFF_0000)
+    let evenA = _halfHighBitsToFloat(a &<< 16), oddA = _halfHighBitsToFloat(a & 0xFFFF_0000)
+    var even = evenA + _halfHighBitsToFloat(b &<< 16)
+    var odd = oddA + _halfHighBitsToFloat(b & 0xFFFF_0000)
+    // Two NaNs give the first operand's, as x86's ADDPS returns and the AVX2 loops give: chosen
+    // here, since the compiler may swap the operands of an addition (the narrowing quiets it).
+    even.replace(with: evenA, where: evenA .!= evenA)
+    odd.replace(with: oddA, where: oddA .!= oddA)
     return _narrowHalfPair(even, odd)
 }
 
@@ -276,7 +281,7 @@ internal func _halfSumPairExact(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIM
 /// apart into scalar code). A vector's loads precede its store and the vectors do not overlap,
 /// so `dst` may be `a` or `b`.
 @inlinable @inline(always)
-public func _halfSumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
+internal func _halfSumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
     var v = 0
     while v < vectors {
         let at = offset &+ v &* MemoryLayout<SIMD16<UInt32>>.stride
@@ -295,7 +300,7 @@ public func _halfSumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _
 /// byte `offset` (``BFloat16``'s sums in release builds); all loads precede the stores, so
 /// `dst` may be `a` or `b`.
 @inlinable @inline(always)
-public func _bfloat16SumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
+internal func _bfloat16SumVectors(_ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int) {
     let step = MemoryLayout<SIMD16<UInt32>>.stride
     if vectors == 2 {
         let a0 = a.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self)
@@ -324,7 +329,7 @@ internal func _halfSumExact(into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPoi
 /// shift right by 3, and `mask` (0x8FFF_FFFF, or 0x8FFF_E000 to clear what lies below) clears
 /// the three copies of the sign. No infinities or NaNs.
 @inlinable @inline(always)
-public func _halfHighBitsScaled(_ w: SIMD16<UInt32>, mask: UInt32) -> SIMD16<Float> {
+internal func _halfHighBitsScaled(_ w: SIMD16<UInt32>, mask: UInt32) -> SIMD16<Float> {
     unsafeBitCast(unsafeBitCast(unsafeBitCast(w, to: SIMD16<Int32>.self) &>> 3, to: SIMD16<UInt32>.self) & mask,
                   to: SIMD16<Float>.self)
 }
@@ -334,7 +339,7 @@ public func _halfHighBitsScaled(_ w: SIMD16<UInt32>, mask: UInt32) -> SIMD16<Flo
 /// 12-0 are left over from the rounding; callers shift them out). ``_halfSumPair(_:_:)`` has the
 /// method: `bits + 0x0FFF + bit 13`.
 @inlinable @inline(always)
-public func _roundedScaledHalfMagnitude(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+internal func _roundedScaledHalfMagnitude(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     let magnitude = unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
     let c = unsafeBitCast(_minimumPassingNaN(SIMD16<Float>(repeating: 0x1p-96), magnitude), to: SIMD16<UInt32>.self)
     return c &+ (((c &>> 13) & 1) &+ 0x0FFF)
@@ -345,7 +350,7 @@ public func _roundedScaledHalfMagnitude(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
 /// routine that keeps a signaling NaN signaling, so the scalar tail and the vector body would
 /// disagree on a signaling NaN's result.)
 @inlinable @inline(__always)
-public func _halfQuietingNaN(_ x: Float) -> Float16 {
+internal func _halfQuietingNaN(_ x: Float) -> Float16 {
     guard x.isNaN else { return Float16(x) }
     let bits = x.bitPattern
     return Float16(bitPattern: UInt16(truncatingIfNeeded: ((bits >> 16) & 0x8000) | 0x7E00 | ((bits >> 13) & 0x01FF)))
@@ -360,7 +365,7 @@ public func _halfQuietingNaN(_ x: Float) -> Float16 {
 
 /// Hardware widening of sixteen halves (low 16 bits of each lane) to `Float`.
 @inlinable @inline(always)
-public func _halfBitsToFloatF16C(_ h: SIMD16<UInt32>) -> SIMD16<Float> {
+internal func _halfBitsToFloatF16C(_ h: SIMD16<UInt32>) -> SIMD16<Float> {
     var r = SIMD16<Float>()
     for i in 0..<16 { r[i] = Float(Float16(bitPattern: UInt16(truncatingIfNeeded: h[i]))) }
     return r
@@ -368,7 +373,7 @@ public func _halfBitsToFloatF16C(_ h: SIMD16<UInt32>) -> SIMD16<Float> {
 
 /// Hardware rounding of sixteen floats to half bit patterns (low 16 bits of each lane).
 @inlinable @inline(always)
-public func _floatToHalfBitsF16C(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
+internal func _floatToHalfBitsF16C(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
     var r = SIMD16<UInt32>()
     for i in 0..<16 { r[i] = UInt32(Float16(x[i]).bitPattern) }
     return r
@@ -384,7 +389,7 @@ public func _floatToHalfBitsF16C(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
 // on large buffers. Release builds never compile these.
 
 @inlinable
-public func _widenHalfPairDebug(_ v: SIMD16<UInt32>) -> _FloatLanePair {
+internal func _widenHalfPairDebug(_ v: SIMD16<UInt32>) -> _FloatLanePair {
     var even = SIMD16<Float>(), odd = SIMD16<Float>()
     for i in 0..<16 {
         let w = v[i]
@@ -395,14 +400,14 @@ public func _widenHalfPairDebug(_ v: SIMD16<UInt32>) -> _FloatLanePair {
 }
 
 @inlinable
-public func _narrowHalfPairDebug(_ p: _FloatLanePair) -> SIMD16<UInt32> {
+internal func _narrowHalfPairDebug(_ p: _FloatLanePair) -> SIMD16<UInt32> {
     var r = SIMD16<UInt32>()
     for i in 0..<16 { r[i] = UInt32(_halfQuietingNaN(p.even[i]).bitPattern) | UInt32(_halfQuietingNaN(p.odd[i]).bitPattern) << 16 }
     return r
 }
 
 @inlinable
-public func _widenBFloat16PairDebug(_ v: SIMD16<UInt32>) -> _FloatLanePair {
+internal func _widenBFloat16PairDebug(_ v: SIMD16<UInt32>) -> _FloatLanePair {
     var even = SIMD16<Float>(), odd = SIMD16<Float>()
     for i in 0..<16 {
         let w = v[i]
@@ -413,7 +418,7 @@ public func _widenBFloat16PairDebug(_ v: SIMD16<UInt32>) -> _FloatLanePair {
 }
 
 @inlinable
-public func _narrowBFloat16PairDebug(_ p: _FloatLanePair) -> SIMD16<UInt32> {
+internal func _narrowBFloat16PairDebug(_ p: _FloatLanePair) -> SIMD16<UInt32> {
     var r = SIMD16<UInt32>()
     for i in 0..<16 { r[i] = UInt32(BFloat16(p.even[i]).bitPattern) | UInt32(BFloat16(p.odd[i]).bitPattern) << 16 }
     return r

@@ -5,6 +5,11 @@
 /// SIMD loop of ``ReductionKernels`` over the raw memory, which may have any alignment. Buffers
 /// hold `count` elements of ``dataType``; the destination may be the very same memory as a
 /// source, but must not partially overlap one.
+///
+/// The one-step forms (``reduceInPlace(into:from:count:)``, ``reduce(into:_:_:count:)``,
+/// ``reduceFused(into:sources:count:)``) combine `avg` as `sum`: they are the steps of a
+/// schedule, which divides once after the last with ``finalize(_:count:contributions:)``. To
+/// reduce all the contributions in one call, ``reduce(into:sources:count:)`` also divides.
 public struct Reducer: Sendable, Hashable {
     public let dataType: DataType
     public let op: ReductionOp
@@ -73,6 +78,15 @@ public struct Reducer: Sendable, Hashable {
         case .float32: Self._fused(Float.self, op, dst, sources, count)
         case .float64: Self._fused(Double.self, op, dst, sources, count)
         }
+    }
+
+    /// The whole reduction of `sources`, every contribution there is: the fused k-way
+    /// reduction and then, for `avg`, the division by `k`, so the mean cannot be forgotten.
+    /// (The one-step forms above combine `avg` as `sum`, for executors that divide once with
+    /// ``finalize(_:count:contributions:)`` after the last step.)
+    public func reduce(into dst: UnsafeMutableRawPointer, sources: UnsafeBufferPointer<UnsafeRawPointer>, count: Int) {
+        reduceFused(into: dst, sources: sources, count: count)
+        finalize(dst, count: count, contributions: sources.count)
     }
 
     /// Applies the end-of-reduction step: for `avg`, divides every element by `contributions`

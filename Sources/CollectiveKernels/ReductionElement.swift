@@ -60,7 +60,7 @@ extension ReductionElement {
     /// `dst = a op b` for `vectors` (1 or 2) consecutive `_Lanes` vectors from byte `offset`:
     /// all operands are loaded before the first store, so `dst` may be `a` or `b`.
     @inlinable @inline(__always)
-    public static func _combineVectors<O: ReductionKernels.Operator>(
+    internal static func _combineVectors<O: ReductionKernels.Operator>(
         _ vectors: Int, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, atByteOffset offset: Int, _: O.Type
     ) {
         let step = MemoryLayout<_Lanes>.stride
@@ -89,7 +89,7 @@ extension ReductionElement {
 
 /// Lane by lane `mask ? a : b`, where every lane of `mask` is all ones or all zeros.
 @inlinable @inline(always)
-public func _bitSelect<V: SIMD>(_ mask: V, _ a: V, _ b: V) -> V where V.Scalar: FixedWidthInteger {
+internal func _bitSelect<V: SIMD>(_ mask: V, _ a: V, _ b: V) -> V where V.Scalar: FixedWidthInteger {
     b ^ ((a ^ b) & mask)
 }
 

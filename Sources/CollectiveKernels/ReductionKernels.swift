@@ -19,14 +19,19 @@ public enum ReductionKernels {}
 // MARK: - Typed entry points
 
 extension ReductionKernels {
-    /// `dst[i] = dst[i] op src[i]` for every element. Both buffers must have the same count.
+    /// `dst[i] = dst[i] op src[i]` for every element: one step of a reduction. Both buffers must
+    /// have the same count.
     ///
-    /// `avg` combines as `sum`; divide once at the end with ``finalize(_:op:contributions:)``.
+    /// `op` must not be `avg`: one step cannot know how many contributions the mean is over, and
+    /// the process stops with a message that says what to call instead. Reduce all the
+    /// contributions at once with ``reduce(into:sources:op:)`` (the mean, for `avg`), or combine
+    /// step by step with `.sum` and divide once with ``finalize(_:op:contributions:)``.
     @inlinable
     public static func reduceInPlace<E: ReductionElement>(
         _ dst: UnsafeMutableBufferPointer<E>, _ src: UnsafeBufferPointer<E>, op: ReductionOp
     ) {
-        switch op.combiningOp {
+        _rejectAverageStep(op, "reduceInPlace(_:_:op:)")
+        switch op {
         case .sum, .avg: reduceInPlace(dst, src, Sum.self)
         case .prod: reduceInPlace(dst, src, Product.self)
         case .min: reduceInPlace(dst, src, Minimum.self)
@@ -45,12 +50,14 @@ extension ReductionKernels {
         _reduceInPlace(UnsafeMutableRawPointer(d), UnsafeRawPointer(s), count: dst.count, E.self, O.self)
     }
 
-    /// `dst[i] = a[i] op b[i]` for every element. All three buffers must have the same count.
+    /// `dst[i] = a[i] op b[i]` for every element: one step of a reduction. All three buffers
+    /// must have the same count. `op` must not be `avg` (see ``reduceInPlace(_:_:op:)``).
     @inlinable
     public static func reduce<E: ReductionElement>(
         into dst: UnsafeMutableBufferPointer<E>, _ a: UnsafeBufferPointer<E>, _ b: UnsafeBufferPointer<E>, op: ReductionOp
     ) {
-        switch op.combiningOp {
+        _rejectAverageStep(op, "reduce(into:_:_:op:)")
+        switch op {
         case .sum, .avg: reduce(into: dst, a, b, Sum.self)
         case .prod: reduce(into: dst, a, b, Product.self)
         case .min: reduce(into: dst, a, b, Minimum.self)
@@ -69,14 +76,17 @@ extension ReductionKernels {
         _reduce(UnsafeMutableRawPointer(d), UnsafeRawPointer(x), UnsafeRawPointer(y), count: dst.count, E.self, O.self)
     }
 
-    /// `dst[i] = s0[i] op s1[i] op ... op s(k-1)[i]`, reading every source once. For `Float16`
-    /// and ``BFloat16`` the k inputs are combined in binary32 and rounded once at the store.
-    /// Needs at least one source; every source must have the destination's count.
+    /// `dst[i] = s0[i] op s1[i] op ... op s(k-1)[i]`, reading every source once: a step that
+    /// combines k partial results. For `Float16` and ``BFloat16`` the k inputs are combined in
+    /// binary32 and rounded once at the store. Needs at least one source; every source must have
+    /// the destination's count. `op` must not be `avg` (see ``reduceInPlace(_:_:op:)``); when
+    /// the sources are all the contributions, ``reduce(into:sources:op:)`` also averages.
     @inlinable
     public static func reduceFused<E: ReductionElement>(
         into dst: UnsafeMutableBufferPointer<E>, sources: [UnsafeBufferPointer<E>], op: ReductionOp
     ) {
-        switch op.combiningOp {
+        _rejectAverageStep(op, "reduceFused(into:sources:op:)")
+        switch op {
         case .sum, .avg: reduceFused(into: dst, sources: sources, Sum.self)
         case .prod: reduceFused(into: dst, sources: sources, Product.self)
         case .min: reduceFused(into: dst, sources: sources, Minimum.self)
@@ -101,6 +111,27 @@ extension ReductionKernels {
         }
     }
 
+    /// The whole reduction of `sources`, every contribution there is: `dst[i] = s0[i] op s1[i]
+    /// op ... op s(k-1)[i]`, reading every source once, and for `avg` the mean, that sum divided
+    /// by `k` (integers truncate toward zero; floating-point types round once more). This is the
+    /// form that cannot forget avg's division. Needs at least one source; every source must have
+    /// the destination's count; `dst` may be one of the sources.
+    @inlinable
+    public static func reduce<E: ReductionElement>(
+        into dst: UnsafeMutableBufferPointer<E>, sources: [UnsafeBufferPointer<E>], op: ReductionOp
+    ) {
+        _kernelPrecondition(!sources.isEmpty, "ReductionKernels.reduce(into:sources:op:): a reduction needs at least one source")
+        reduceFused(into: dst, sources: sources, op: op.combiningOp)
+        finalize(dst, op: op, contributions: sources.count)
+    }
+
+    /// Stops with a message naming the calls to use when a one-step form gets `avg`.
+    @inlinable @inline(__always)
+    internal static func _rejectAverageStep(_ op: ReductionOp, _ function: StaticString) {
+        _kernelPrecondition(op != .avg,
+                            "ReductionKernels.\(function): avg needs the number of contributions: reduce them all with reduce(into:sources:op:), or combine with .sum and divide with finalize(_:op:contributions:)")
+    }
+
     /// avg's final step: divides every element by `contributions` when `op` is `.avg` (integers
     /// truncate toward zero; floating-point types round once); does nothing for other operators.
     @inlinable
@@ -119,7 +150,7 @@ extension ReductionKernels {
 extension ReductionKernels {
     /// In place over raw memory holding `count` elements of `E`, any alignment.
     @inlinable
-    public static func _reduceInPlace<E: ReductionElement, O: ReductionKernels.Operator>(
+    internal static func _reduceInPlace<E: ReductionElement, O: ReductionKernels.Operator>(
         _ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type,
         instructionSet: KernelInstructionSet = .default
     ) {
@@ -130,7 +161,7 @@ extension ReductionKernels {
 
     /// Out of place over raw memory: `dst = a op b`.
     @inlinable
-    public static func _reduce<E: ReductionElement, O: ReductionKernels.Operator>(
+    internal static func _reduce<E: ReductionElement, O: ReductionKernels.Operator>(
         _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type,
         instructionSet: KernelInstructionSet = .default
     ) {
@@ -191,7 +222,7 @@ extension ReductionKernels {
     /// Fused k-way over raw memory: `dst = s0 op s1 op ... op s(k-1)`, combined left to right
     /// in the accumulator type and stored once.
     @inlinable
-    public static func _reduceFused<E: ReductionElement, O: ReductionKernels.Operator>(
+    internal static func _reduceFused<E: ReductionElement, O: ReductionKernels.Operator>(
         _ dst: UnsafeMutableRawPointer, _ sources: UnsafeBufferPointer<UnsafeRawPointer>, count: Int, _: E.Type, _: O.Type
     ) {
         assert(count >= 0 && !sources.isEmpty)
@@ -239,7 +270,7 @@ extension ReductionKernels {
 
     /// avg's division over raw memory.
     @inlinable
-    public static func _divide<E: ReductionElement>(_ dst: UnsafeMutableRawPointer, count: Int, by n: Int, _: E.Type) {
+    internal static func _divide<E: ReductionElement>(_ dst: UnsafeMutableRawPointer, count: Int, by n: Int, _: E.Type) {
         assert(count >= 0 && n > 0)
         let stride = MemoryLayout<E>.stride
         let step = E._laneCount &* stride

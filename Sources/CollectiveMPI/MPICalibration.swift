@@ -59,6 +59,12 @@ public struct MPICalibration: Sendable {
     public var sizeScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)]
     /// The smallest size of ``sizeScan``.
     public static let scanStartBytes = 64 << 10
+    /// Above the probe: for working sets of 2, 4, 8, ... times the probe up to the largest
+    /// asked for, the node's transfer and reduction rates when every rank walks `probeBytes`
+    /// messages and reductions through buffers of that many bytes, as a collective of that size
+    /// chunked at the probe does (its data no longer fits in the caches: DRAM). Empty with one
+    /// rank per node.
+    public var workingSetScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)]
     /// Steps per run of that ring, and its time per step, microseconds.
     public var overheadProbeSteps: Int
     public var overheadProbeMicrosecondsPerStep: Double
@@ -66,7 +72,7 @@ public struct MPICalibration: Sendable {
     /// Measures the machine: collective over `world`, every rank must call it. `iterations` per
     /// bandwidth probe (the latency and step probes run 20 times as many).
     public static func measure(_ world: Communicator, probeBytes: Int, iterations: Int, reduceType: DataType = .float32,
-                               types: [DataType] = DataType.allCases) -> MPICalibration {
+                               types: [DataType] = DataType.allCases, largestWorkingSetBytes: Int = 0) -> MPICalibration {
         let layout = MPIAllreduceBenchmark.readLayout(world)
         let local = world.splitShared()
         defer { local.free() }
@@ -150,6 +156,8 @@ public struct MPICalibration: Sendable {
                 size *= 2
             }
         }
+        let sets = sameNode == nil ? [] : workingSets(world, partner: localPartner, probeBytes: probeBytes, largest: largestWorkingSetBytes,
+                                                      iterations: iterations, reduceType: reduceType, layout: layout)
 
         // Our runner's time per step: a ring of one element per rank, where every step is latency.
         let runner = MPIScheduleRunner(communicator: world, dataType: .float32, op: .sum)
@@ -166,7 +174,35 @@ public struct MPICalibration: Sendable {
         return MPICalibration(
             hostnames: hostnames, layout: layout, probeBytes: probeBytes, sameNode: sameNode, acrossNodes: acrossNodes,
             memoryCopyGBps: perRank / copy / 1e9, memoryTransferGBps: transfer, reduceGBps: reduce, singleRankReduceGBps: Double(probeBytes) / single / 1e9,
-            stepOverheadMicroseconds: max(0, perStep * 1e6 - latency), sizeScan: scan, overheadProbeSteps: steps, overheadProbeMicrosecondsPerStep: perStep * 1e6)
+            stepOverheadMicroseconds: max(0, perStep * 1e6 - latency), sizeScan: scan, workingSetScan: sets, overheadProbeSteps: steps, overheadProbeMicrosecondsPerStep: perStep * 1e6)
+    }
+
+    /// ``workingSetScan``: for each working set `w` (2, 4, ... times the probe, up to `largest`),
+    /// every rank exchanges `probeBytes` with its same-node partner from and into buffers of `w`
+    /// bytes, a chunk further on each time, then reduces `probeBytes` chunks through a buffer of
+    /// `w` bytes the same way; each timed block walks the whole buffer at least twice.
+    static func workingSets(_ world: Communicator, partner: Int?, probeBytes: Int, largest: Int, iterations: Int,
+                            reduceType: DataType, layout: MPINodeLayout) -> [(bytes: Int, transferGBps: Double, reduceGBps: Double)] {
+        var out: [(bytes: Int, transferGBps: Double, reduceGBps: Double)] = []
+        let reducer = Reducer(dataType: reduceType, op: .sum)
+        var size = 2 * probeBytes
+        while size <= largest {
+            let chunks = size / probeBytes
+            let send = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            let receive = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            defer { send.deallocate(); receive.deallocate() }
+            memset(send, 1, size); memset(receive, 0, size)
+            let n = max(iterations, 2 * blocks * chunks)
+            let (t, ranks) = concurrentExchange(world, partner: partner, bytes: probeBytes, send: send, receive: receive, iterations: n, chunks: chunks)
+            let r = timedTogether(world, iterations: n) { i in
+                let offset = (i % chunks) * probeBytes
+                reducer.reduceInPlace(into: receive + offset, from: send + offset, count: probeBytes / reduceType.sizeInBytes)
+            }
+            out.append((size, Double(ranks) / Double(layout.nodeCount) * Double(probeBytes) / t / 1e9,
+                        Double(layout.localRanks) * Double(probeBytes) / r / 1e9))
+            size *= 2
+        }
+        return out
     }
 
     /// Half the mean round trip of `bytes` between ranks `x` and `y` (seconds, as rank `x` times
@@ -205,13 +241,14 @@ public struct MPICalibration: Sendable {
     }
 
     /// Every rank with a partner exchanges `bytes` with it (`MPI_Sendrecv`) at once: the slowest
-    /// rank's mean time per exchange (seconds) and how many ranks took part.
+    /// rank's mean time per exchange (seconds) and how many ranks took part. With `chunks` > 1
+    /// the buffers hold that many messages, and exchange `i` moves message `i % chunks`.
     static func concurrentExchange(_ world: Communicator, partner: Int?, bytes: Int, send: UnsafeMutableRawPointer,
-                                   receive: UnsafeMutableRawPointer, iterations: Int) -> (seconds: Double, ranks: Int) {
+                                   receive: UnsafeMutableRawPointer, iterations: Int, chunks: Int = 1) -> (seconds: Double, ranks: Int) {
         let n = Int32(bytes)
-        let t = timedTogether(world, iterations: iterations, participates: partner != nil) { _ in
-            let p = Int32(partner!)
-            mpiCheck(MPI_Sendrecv(send, n, cmpi_byte(), p, 9, receive, n, cmpi_byte(), p, 9, world.handle, cmpi_status_ignore()), "MPI_Sendrecv")
+        let t = timedTogether(world, iterations: iterations, participates: partner != nil) { i in
+            let p = Int32(partner!), offset = (i % chunks) * bytes
+            mpiCheck(MPI_Sendrecv(send + offset, n, cmpi_byte(), p, 9, receive + offset, n, cmpi_byte(), p, 9, world.handle, cmpi_status_ignore()), "MPI_Sendrecv")
         }
         let ranks = Int(world.allreduce([partner == nil ? 0 : 1], cmpi_op_sum())[0])
         return (t, ranks)

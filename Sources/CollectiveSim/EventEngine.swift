@@ -83,7 +83,7 @@ public struct EventEngine: Sendable {
         let clock = WallClock()
         let cpuStart = WallClock.processCPUSeconds()
         var state = _EngineState<S.StepIterator>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming,
-                                                 switches: schedule.switchCount)
+                                                 switches: schedule.switchCount, elementCount: schedule.elementCount)
         defer { state.release() }
         state.watch(observer)
         for r in 0..<schedule.endpointCount {
@@ -107,7 +107,7 @@ public struct EventEngine: Sendable {
         let clock = WallClock()
         let cpuStart = WallClock.processCPUSeconds()
         var state = _EngineState<S.LaneSteps>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming, lanes: lanes,
-                                              switches: schedule.switchCount)
+                                              switches: schedule.switchCount, elementCount: schedule.elementCount)
         defer { state.release() }
         state.watch(observer)
         for r in 0..<schedule.endpointCount {
@@ -384,7 +384,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let elementSizeBytes: Double
     @usableFromInline let gammaSecondsPerByte: Double
     /// A CPU node's memory (``NodeMemorySpec``): seconds per byte a reduction holds its node's
-    /// memory link (0: no memory link, reductions stream with the data at gamma).
+    /// memory link (0: no memory link, reductions stream with the data at gamma). This and the
+    /// transfer rate below are the memory's rates at the run's working set (the schedule's bytes
+    /// per rank, ``FabricMap/memorySecondsPerByte(workingSetBytes:)``).
     @usableFromInline let memoryReduceSecondsPerByte: Double
     /// The memory's cache regime: messages of at most `cacheBytes` (0: none) cross a node's
     /// memory at these seconds per byte.
@@ -466,7 +468,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     }
 
     @inlinable
-    init(fabric: FabricMap, elementSizeBytes: Int, timing: ProtocolTiming? = nil, lanes: Int = 1, switches: Int = 0) {
+    init(fabric: FabricMap, elementSizeBytes: Int, timing: ProtocolTiming? = nil, lanes: Int = 1, switches: Int = 0, elementCount: Int = 0) {
         precondition((fabric.rankCount + switches) * lanes < Int(Int32.max) && fabric.linkCount < Int(Int32.max), "EventEngine: cluster too large")
         self.fabric = fabric
         self.lanes = lanes
@@ -482,14 +484,15 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         rankCount = endpointCount * lanes
         self.elementSizeBytes = Double(elementSizeBytes)
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
-        memoryReduceSecondsPerByte = fabric.memoryReduceSecondsPerByte
+        let memory = fabric.memorySecondsPerByte(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
+        memoryReduceSecondsPerByte = memory.reduce
         cacheBytes = fabric.memoryCache?.bytes ?? 0
-        memoryTransferSecondsPerByte = fabric.memoryTransferSecondsPerByte
+        memoryTransferSecondsPerByte = memory.transfer
         cacheTransferSecondsPerByte = fabric.memoryCache?.transferSecondsPerByte ?? 0
         cacheReduceSecondsPerByte = fabric.memoryCache?.reduceSecondsPerByte ?? 0
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
-        progressHotBytes = Swift.min(RankProgress<Steps>._hotBytes, progressStride, 256)
+        progressHotBytes = Swift.min(RankProgress<Steps>.hotBytes, progressStride, 256)
         ranks = .allocate(byteCount: p * progressStride, alignment: 64)
         rankStorage = .allocate(byteCount: p * MemoryLayout<_RankRecord>.stride, alignment: 64)
         rank = rankStorage.bindMemory(to: _RankRecord.self, capacity: p)
@@ -515,7 +518,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     }
 
     /// Starts loading rank `r`'s progress and record into the cache: the lines of its progress
-    /// that issuing and completing steps read (``RankProgress/_hotBytes``: the counters and
+    /// that issuing and completing steps read (``RankProgress/hotBytes``: the counters and
     /// flags, the next step, and the first fields of the step iterator) and its record.
     @inlinable @inline(__always)
     func prefetchRank(_ r: Int) {
@@ -775,9 +778,11 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         // It arrives when each of its links has carried it (the memory may start later and end
         // sooner than the per-rank links); every other link is held for the path's duration, so
         // GPU paths arrive, as before, one duration after their last link starts.
+        // (At a working set whose memory is slower than the path, the memory bounds the transfer.)
         var memoryHold = -1.0
         if crossesMemory && bytes > cacheBytes {
-            memoryHold = Swift.min(duration, wire * memoryTransferSecondsPerByte * slowdown)
+            memoryHold = wire * memoryTransferSecondsPerByte * slowdown
+            duration = Swift.max(duration, memoryHold)
         }
         // The links serve the transfer in path order, each for the wire bytes at the path's rate
         // once it is free and the data has reached it (cut-through): a link that is free early

@@ -47,6 +47,72 @@ struct CPUClusterTests {
         #expect(fabric.memoryCache?.bytes == Double(256 << 10))
     }
 
+    static let workingSetsLine = "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, workingSets: "
+        + "[{bytes: 8M, transferBandwidth: 6GB/s, reduceBandwidth: 3GB/s}, {bytes: 32M, transferBandwidth: 4GB/s, reduceBandwidth: 2GB/s}]}"
+
+    @Test("node.memory.workingSets reads and writes back; a working set takes the largest entry it reaches, else the rates above")
+    func workingSetRegimes() throws {
+        let text = Self.yaml.replacingOccurrences(of: "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}", with: Self.workingSetsLine)
+        let t = try Topology.parse(data: Data(text.utf8), fileName: "t.yaml", format: .yaml)
+        let memory = try #require(t.node.memory)
+        #expect(memory.workingSets == [NodeMemorySpec.Regime(bytes: 8 << 20, transferGBps: 6, reduceGBps: 3),
+                                       NodeMemorySpec.Regime(bytes: 32 << 20, transferGBps: 4, reduceGBps: 2)])
+        #expect(try Topology.parse(data: Data(t.fileText(format: .yaml).utf8), format: .yaml) == t)
+        #expect(try Topology.parse(data: Data(t.fileText().utf8)) == t)
+        for (bytes, transfer, reduce) in [(1 << 20, 9.0, 5.0), ((8 << 20) - 1, 9, 5), (8 << 20, 6, 3), (31 << 20, 6, 3), (32 << 20, 4, 2), (1 << 30, 4, 2)] {
+            let rates = memory.rates(workingSetBytes: Double(bytes))
+            #expect(rates.transferGBps == transfer && rates.reduceGBps == reduce, "\(bytes) bytes")
+        }
+        let fabric = try FabricMap(t)
+        let dram = fabric.memorySecondsPerByte(workingSetBytes: Double(64 << 20))
+        #expect(abs(dram.transfer - 1 / 4e9) < 1e-20 && abs(dram.reduce - 1 / 2e9) < 1e-20)
+        #expect(fabric.memorySecondsPerByte(workingSetBytes: 1024).reduce == fabric.memoryReduceSecondsPerByte)
+        let gpu = try FabricMap(Topology.preset("dgx-h100")!).memorySecondsPerByte(workingSetBytes: 1e9)
+        #expect(gpu.transfer == 0 && gpu.reduce == 0)
+    }
+
+    @Test("bad node.memory.workingSets are one-line errors naming the entry", arguments: [
+        ("workingSets: {bytes: 8M}", "node.memory.workingSets"),
+        ("workingSets: [{bytes: 0, transferBandwidth: 6GB/s, reduceBandwidth: 3GB/s}]", "node.memory.workingSets[0].bytes"),
+        ("workingSets: [{bytes: lots, transferBandwidth: 6GB/s, reduceBandwidth: 3GB/s}]", "node.memory.workingSets[0].bytes"),
+        ("workingSets: [{bytes: 8M, reduceBandwidth: 3GB/s}]", "node.memory.workingSets[0].transferBandwidth"),
+        ("workingSets: [{bytes: 8M, transferBandwidth: 0GB/s, reduceBandwidth: 3GB/s}]", "node.memory.workingSets[0].transferBandwidth"),
+        ("workingSets: [{bytes: 8M, transferBandwidth: 6GB/s, reduceBandwidth: 3GB/s, when: 1}]", "node.memory.workingSets[0].when"),
+        ("workingSets: [{bytes: 8M, transferBandwidth: 6GB/s, reduceBandwidth: 3GB/s}, {bytes: 8M, transferBandwidth: 4GB/s, reduceBandwidth: 2GB/s}]",
+         "node.memory.workingSets[1].bytes"),
+        ("workingSets: [{bytes: 32M, transferBandwidth: 6GB/s, reduceBandwidth: 3GB/s}, {bytes: 8M, transferBandwidth: 4GB/s, reduceBandwidth: 2GB/s}]",
+         "node.memory.workingSets[1].bytes"),
+    ])
+    func badWorkingSets(entry: String, field: String) {
+        let text = Self.yaml.replacingOccurrences(of: "reduceBandwidth: 5GB/s}", with: "reduceBandwidth: 5GB/s, \(entry)}")
+        do {
+            _ = try Topology.parse(data: Data(text.utf8), fileName: "t.yaml", format: .yaml)
+            Issue.record("accepted \(entry)")
+        } catch {
+            #expect(error.description.contains(field), "\(error)")
+            #expect(!error.description.contains("\n"))
+        }
+    }
+
+    @Test("a calibration's working-set scan becomes the memory's working sets, commented in the file")
+    func calibratedWorkingSets() throws {
+        var m = Self.measured(across: false)
+        m.workingSetScan = [.init(bytes: 2 << 20, transferGBps: 8.5, reduceGBps: 5), .init(bytes: 64 << 20, transferGBps: 3.21234, reduceGBps: 1.5)]
+        let sets = try #require(m.topology.node.memory?.workingSets)
+        #expect(sets == [NodeMemorySpec.Regime(bytes: 2 << 20, transferGBps: 8.5, reduceGBps: 5), NodeMemorySpec.Regime(bytes: 64 << 20, transferGBps: 3.212, reduceGBps: 1.5)])
+        let text = m.fileText()
+        #expect(try Topology.parse(data: Data(text.utf8), fileName: "lab.yaml", format: .yaml) == m.topology)
+        #expect(text.contains("# workingSets: the same with every rank walking 1M messages"))
+        // Rates out of order (a larger working set measured faster) are pooled: 4 and 9 -> 6.
+        m.workingSetScan = [.init(bytes: 2 << 20, transferGBps: 8, reduceGBps: 20), .init(bytes: 4 << 20, transferGBps: 4, reduceGBps: 10),
+                            .init(bytes: 8 << 20, transferGBps: 9, reduceGBps: 5), .init(bytes: 16 << 20, transferGBps: 2, reduceGBps: 5)]
+        let fitted = m.workingSetRegimes
+        #expect(fitted.map(\.bytes) == [2 << 20, 4 << 20, 8 << 20, 16 << 20])
+        #expect(fitted.map(\.transferGBps) == [8, 6, 6, 2])
+        #expect(fitted.map(\.reduceGBps) == [20, 10, 5, 5])
+        #expect(text.contains("the file keeps the closest rates that never grow"))
+    }
+
     @Test("the cache regime of a calibration: the scanned sizes at least twice as fast as the probe, their median rates")
     func calibratedCache() {
         var m = Self.measured(across: false)  // probe transfers 9 GB/s

@@ -1,6 +1,6 @@
 import Testing
 import CollectiveCore
-import CollectiveKernels
+@testable import CollectiveKernels
 
 /// Runs the SIMD half/bfloat16 conversions on arrays, sixteen lanes at a time.
 func simdWidenHalf(_ bits: [UInt16]) -> [UInt32] {

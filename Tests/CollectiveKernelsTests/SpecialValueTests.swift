@@ -152,6 +152,7 @@ struct AliasingTests {
     }
 
 
+    /// The whole-reduction form averages by itself: avg is the mean of the three sources.
     @Test("typed entry points agree with the type-erased Reducer")
     func typedAPI() {
         let a: [Float16] = randomValues(Float16.self, count: 70, seed: 11)
@@ -161,8 +162,7 @@ struct AliasingTests {
             var typed = [Float16](repeating: 0, count: 70)
             a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeBufferPointer { cp in
                 typed.withUnsafeMutableBufferPointer {
-                    ReductionKernels.reduceFused(into: $0, sources: [ap, bp, cp], op: op)
-                    ReductionKernels.finalize($0, op: op, contributions: 3)
+                    ReductionKernels.reduce(into: $0, sources: [ap, bp, cp], op: op)
                 }
             } } }
             let expected = (0..<70).map { i -> Float16 in
@@ -202,6 +202,50 @@ struct AliasingTests {
         }
         #expect(String(decoding: try #require(fused).standardErrorContent, as: UTF8.self)
             .contains("ReductionKernels.reduceFused: a fused reduction needs at least one source"))
+    }
+
+    /// A one-step form cannot know how many contributions avg's mean is over: given `.avg` it
+    /// stops and names the calls to use instead, rather than returning the sum.
+    @Test("avg in a one-step form stops with a message naming the whole-reduction form",
+          arguments: ["reduceInPlace(_:_:op:)", "reduce(into:_:_:op:)", "reduceFused(into:sources:op:)"])
+    func averageStepIsRejected(form: String) async throws {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) { [form] in
+            var d = [Float](repeating: 1, count: 8)
+            let a = [Float](repeating: 2, count: 8)
+            d.withUnsafeMutableBufferPointer { dp in a.withUnsafeBufferPointer { ap in
+                switch form {
+                case "reduceInPlace(_:_:op:)": ReductionKernels.reduceInPlace(dp, ap, op: .avg)
+                case "reduce(into:_:_:op:)": ReductionKernels.reduce(into: dp, ap, ap, op: .avg)
+                default: ReductionKernels.reduceFused(into: dp, sources: [ap, ap], op: .avg)
+                }
+            } }
+        }
+        let text = String(decoding: try #require(result).standardErrorContent, as: UTF8.self)
+        #expect(text.contains("ReductionKernels.\(form): avg needs the number of contributions: reduce them all with reduce(into:sources:op:), or combine with .sum and divide with finalize(_:op:contributions:)"))
+    }
+
+    /// The whole-reduction forms divide: avg of 1, 2 and 6 is 3, for the typed and the
+    /// type-erased entry points, with the destination one of the sources.
+    @Test("reduce(into:sources:) averages without a separate finalize")
+    func wholeReductionAverages() {
+        func run<E: TestElement>(_ one: E, _ two: E, _ six: E, mean three: E) {
+            let b = [E](repeating: two, count: 37), c = [E](repeating: six, count: 37)
+            var typed = [E](repeating: one, count: 37)
+            typed.withUnsafeMutableBufferPointer { d in b.withUnsafeBufferPointer { bp in c.withUnsafeBufferPointer { cp in
+                ReductionKernels.reduce(into: d, sources: [UnsafeBufferPointer(d), bp, cp], op: .avg)
+            } } }
+            expectSame(typed, [E](repeating: three, count: 37), "\(E.dataType.name) typed avg")
+            var erased = [E](repeating: one, count: 37)
+            erased.withUnsafeMutableBytes { d in b.withUnsafeBytes { bp in c.withUnsafeBytes { cp in
+                [UnsafeRawPointer(d.baseAddress!), bp.baseAddress!, cp.baseAddress!].withUnsafeBufferPointer {
+                    Reducer(dataType: E.dataType, op: .avg).reduce(into: d.baseAddress!, sources: $0, count: 37)
+                }
+            } } }
+            expectSame(erased, typed, "\(E.dataType.name) type-erased avg")
+        }
+        run(Int32(1), 2, 6, mean: 3)
+        run(Float(1), 2, 6, mean: 3)
+        run(Float16(1), 2, 6, mean: 3)
     }
 }
 
@@ -269,16 +313,18 @@ struct SpanTests {
             func run<E: TestElement>(_: E.Type) {
                 let a = randomValues(E.self, count: 77, seed: 5), b = randomValues(E.self, count: 77, seed: 6)
                 var viaBuffers = a
-                viaBuffers.withUnsafeMutableBufferPointer { d in b.withUnsafeBufferPointer { ReductionKernels.reduceInPlace(d, $0, op: op) } }
+                // One step combines avg as sum; finalize divides.
+                let step = op.combiningOp
+                viaBuffers.withUnsafeMutableBufferPointer { d in b.withUnsafeBufferPointer { ReductionKernels.reduceInPlace(d, $0, op: step) } }
                 viaBuffers.withUnsafeMutableBufferPointer { ReductionKernels.finalize($0, op: op, contributions: 2) }
                 var inPlace = a
                 var inPlaceSpan = inPlace.mutableSpan
-                ReductionKernels.reduceInPlace(&inPlaceSpan, b.span, op: op)
+                ReductionKernels.reduceInPlace(&inPlaceSpan, b.span, op: step)
                 ReductionKernels.finalize(&inPlaceSpan, op: op, contributions: 2)
                 expectSame(inPlace, viaBuffers, "\(dataType.name) \(op) in place over spans")
                 var out = [E](repeating: a[0], count: a.count)
                 var outSpan = out.mutableSpan
-                ReductionKernels.reduce(into: &outSpan, a.span, b.span, op: op)
+                ReductionKernels.reduce(into: &outSpan, a.span, b.span, op: step)
                 ReductionKernels.finalize(&outSpan, op: op, contributions: 2)
                 expectSame(out, viaBuffers, "\(dataType.name) \(op) out of place over spans")
             }

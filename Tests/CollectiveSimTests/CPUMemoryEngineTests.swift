@@ -41,6 +41,34 @@ struct CPUMemoryEngineTests {
         }
     }
 
+    @Test("a collective whose bytes per rank reach a working-set regime moves and reduces at its rates; a smaller one does not")
+    func workingSetRegime() throws {
+        let dram = NodeMemorySpec.Regime(bytes: 8 << 20, transferGBps: 4, reduceGBps: 2)
+        let cpu = try Simulator(fabric: Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5, workingSets: [dram])), model: .event)
+        for (bytes, transfer, reduce) in [(4 << 20, 10e9, 5e9), (8 << 20, 4e9, 2e9), (16 << 20, 4e9, 2e9)] {
+            let parameters = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: bytes, ranksPerNode: 2)
+            let t = try cpu.time(.ring, parameters: parameters).timeSeconds
+            let expected = 2 * Double(bytes) / transfer + Double(bytes) / reduce
+            #expect(abs(t / expected - 1) < 1e-9, "\(bytes): \(t) vs \(expected)")
+        }
+        // The regime is the collective's, not the message's: 1 MiB chunks of a 16 MiB collective
+        // still cross DRAM.
+        let chunked = ScheduleParameters(rankCount: 2, elementCount: (16 << 20) / 4, elementSizeBytes: 4, chunkBytes: 1 << 20, ranksPerNode: 2)
+        let t = try cpu.time(.ring, parameters: chunked).timeSeconds
+        #expect(abs(t / (2 * Double(16 << 20) / 4e9 + Double(16 << 20) / 2e9) - 1) < 0.05, "\(t)")
+    }
+
+    @Test("a file with 100 x the bandwidths, working sets included, predicts a DRAM-bound collective far too fast")
+    func wrongBandwidthsStillShow() throws {
+        let right = NodeMemorySpec(transferGBps: 10, reduceGBps: 5, workingSets: [.init(bytes: 8 << 20, transferGBps: 4, reduceGBps: 2)])
+        let wrong = NodeMemorySpec(transferGBps: 1000, reduceGBps: 500, workingSets: [.init(bytes: 8 << 20, transferGBps: 400, reduceGBps: 200)])
+        let parameters = ScheduleParameters(rankCount: 2, elementCount: (32 << 20) / 4, elementSizeBytes: 4, chunkBytes: 1 << 20, ranksPerNode: 2)
+        let measured = try Simulator(fabric: Self.node(memory: right), model: .event).time(.ring, parameters: parameters).timeSeconds
+        let predicted = try Simulator(fabric: Self.node(memory: wrong), model: .event).time(.ring, parameters: parameters).timeSeconds
+        let error = PredictionError.geometricMean(logErrors: [PredictionError.logError(predicted: predicted, measured: measured)])
+        #expect(error > 0.5, "\(predicted) vs \(measured)")
+    }
+
     @Test("two ranks exchanging at once share the memory at its own rate when each rank's link is slower: 2S/memory, not 2S/link")
     func sharedMemory() throws {
         /// Rank r sends the first half of its buffer to the other rank and receives into the second.

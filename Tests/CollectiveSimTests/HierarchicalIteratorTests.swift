@@ -199,7 +199,7 @@ struct HierarchicalIteratorTests {
         let ringEnd = MemoryLayout<HierarchicalSchedule.Iterator>.offset(of: \.ring)! + MemoryLayout<_RingProgram>.size
         let stepsOffset = MemoryLayout<RankProgress<HierarchicalSchedule.Iterator>>.offset(of: \._steps)!
         #expect(stepsOffset + ringEnd <= 192)
-        #expect(RankProgress<HierarchicalSchedule.Iterator>._hotBytes <= 192)
+        #expect(RankProgress<HierarchicalSchedule.Iterator>.hotBytes <= 192)
     }
 }
 
