@@ -25,7 +25,7 @@ struct MPIRun: ParsableCommand {
 
             `mpi` is MPI_Allreduce itself, the baseline; the `vs mpi` column is each row's busbw over its busbw at the same size. `memcpy` is the memory bound: every rank copies its buffer once.
 
-            Each algorithm is timed at each size in blocks of back-to-back calls, each after its own warm-up and a barrier, with one MPI_Wtime span around the block (nccl-tests, OSU). The timed iterations are split into --rounds blocks per algorithm, in alternating order (A B B A ...), so a busy spell of the machine hits every algorithm alike. Time is each rank's mean per call, then its average (time), min and max over ranks (OSU's osu_allreduce); algbw and busbw come from the average.
+            Each algorithm is timed at each size in blocks of back-to-back calls, each after its own warm-up and a barrier, with one MPI_Wtime span around the block (nccl-tests, OSU). The timed iterations are split into --rounds blocks per algorithm, in alternating order (A B B A ...), so a busy spell of the machine hits every algorithm alike; a single algorithm is timed in one block, as OSU does. Time is each rank's mean per call, then its average (time), min and max over ranks (OSU's osu_allreduce); algbw and busbw come from the average.
 
             Iterations per size (OSU's rule): with none of -n, -w, --iterations-large, --warmup-large, 1000 timed after 100 warm-up up to 8192 bytes and 100 after 10 above. -n and -w, when given, apply to every size (nccl-tests' meaning) unless --iterations-large or --warmup-large are also given, which then set the sizes above 8192 bytes. The `iterations` column shows the count each row used.
 
@@ -457,7 +457,7 @@ extension MPIRun {
         let c = benchmark.configuration
         let l = benchmark.layout
         report.notes.append("\(benchmark.world.size) rank\(benchmark.world.size == 1 ? "" : "s") on \(l.nodeCount) node\(l.nodeCount == 1 ? "" : "s") (\(l.ranksPerNode) per node\(l.isOverridden ? " for hierarchical, from --ranks-per-node" : ", from MPI_Comm_split_type")), transport \(c.transport.rawValue)\(c.inPlace ? ", in place" : ", out of place"), chunk \(ByteCount.format(c.chunkBytes)), \(MPIProcess.libraryVersion)")
-        report.notes.append("timing: \(c.iterationPlan.summary), \(c.rounds == 1 ? "one block per algorithm" : "in \(c.rounds) blocks per algorithm in alternating order (A B B A ...)"), one MPI_Wtime span per block after a barrier; time = average over ranks of each rank's mean per call, min/max over ranks")
+        report.notes.append("timing: \(c.iterationPlan.summary), \(c.rounds == 1 || c.algorithms.count == 1 ? "one block per algorithm" : "in \(c.rounds) blocks per algorithm in alternating order (A B B A ...)"), one MPI_Wtime span per block after a barrier; time = average over ranks of each rank's mean per call, min/max over ranks")
         if c.transport == .shm {
             report.notes.append("transport shm: ranks read each other's buffers through an MPI-3 shared window (MPI_Win_allocate_shared), whatever --mca btl says; do not compare with a TCP run")
         }

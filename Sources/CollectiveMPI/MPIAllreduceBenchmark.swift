@@ -186,7 +186,8 @@ public final class MPIAllreduceBenchmark {
             var reference: UnsafeMutableRawPointer? = nil
             if c.check {
                 let r = Self.allocate(bytes)
-                _mpiAllreduce(input, r, count, reduction, collectiveComm)
+                MPIAllreduceCall(input: input, output: r, count: count, dataType: c.dataType, op: c.op, reduction: reduction,
+                                 communicator: collectiveComm, contributions: world.size).call()
                 reference = r
             }
             defer { reference?.deallocate() }
@@ -196,17 +197,20 @@ public final class MPIAllreduceBenchmark {
                 guard case .schedule(let algorithm) = choice else { return choice.description }
                 return algorithm.rowName(for: Self.parameters(c, world: world, layout: layout, count: count))
             }
-            // Every algorithm of this size, ready to run once.
-            let plans: [(choice: MPIAlgorithmChoice, once: () -> Void)] = c.algorithms.map { choice in
+            // Every algorithm of this size, ready to run once (`once`) and as a block of n
+            // back-to-back calls (`calls`). The block is a plain loop over the call, so the timed
+            // span holds nothing but the calls: MPI_Allreduce's arguments are resolved before
+            // it, and the testing hook (--test-kill-rank) is only in the loop when asked for.
+            let plans: [(choice: MPIAlgorithmChoice, once: () -> Void, calls: (Int) -> Void)] = c.algorithms.map { choice in
                 var schedule: (any Schedule)? = nil
                 if case .schedule(let algorithm) = choice {
                     // Validated in init: cannot fail here.
                     schedule = try! algorithm.makeSchedule(Self.parameters(c, world: world, layout: layout, count: count))
                 }
-                return (choice, {
-                    self._maybeDie()
-                    switch choice {
-                    case .schedule:
+                let once: () -> Void
+                switch choice {
+                case .schedule:
+                    once = {
                         if let shm {
                             shm.run(schedule!, inPlace: c.inPlace)
                         } else if c.inPlace {
@@ -219,11 +223,22 @@ public final class MPIAllreduceBenchmark {
                         } else {
                             p2p!.run(schedule!, input: input, output: output)
                         }
-                    case .mpiAllreduce:
-                        self._mpiAllreduce(c.inPlace ? nil : input, output, count, reduction, collectiveComm)
-                    case .memcpyBound: output.copyMemory(from: input, byteCount: bytes)
                     }
-                })
+                case .mpiAllreduce:
+                    let allreduce = MPIAllreduceCall(input: c.inPlace ? nil : input, output: output, count: count,
+                                                     dataType: c.dataType, op: c.op, reduction: reduction,
+                                                     communicator: collectiveComm, contributions: world.size)
+                    once = { allreduce.call() }
+                    if c.killRank == nil {
+                        return (choice, once, { n in allreduce.call(times: n) })
+                    }
+                case .memcpyBound:
+                    once = { output.copyMemory(from: input, byteCount: bytes) }
+                }
+                if c.killRank != nil {
+                    return (choice, once, { n in for _ in 0..<n { self._maybeDie(); once() } })
+                }
+                return (choice, once, { n in for _ in 0..<n { once() } })
             }
             if c.inPlace { output.copyMemory(from: input, byteCount: bytes) }
             // Blocks, as nccl-tests and OSU time them: warm-up, a barrier, then one MPI_Wtime
@@ -234,11 +249,11 @@ public final class MPIAllreduceBenchmark {
             let warmup = c.iterationPlan.warmupIterations(forSizeBytes: bytes)
             var totalSeconds = [Double](repeating: 0, count: plans.count)
             for block in mpiTimedBlocks(algorithmCount: plans.count, iterations: iterations, rounds: c.rounds) {
-                let once = plans[block.algorithm].once
-                for _ in 0..<warmup { once() }
+                let calls = plans[block.algorithm].calls
+                calls(warmup)
                 world.barrier()
                 let t0 = MPIProcess.wallTimeSeconds()
-                for _ in 0..<block.iterations { once() }
+                calls(block.iterations)
                 totalSeconds[block.algorithm] += MPIProcess.wallTimeSeconds() - t0
             }
 
@@ -289,12 +304,6 @@ public final class MPIAllreduceBenchmark {
                 onRow(row)
             }
         }
-    }
-
-    /// `MPI_Allreduce(input, output)`, then `avg`'s division (MPI has no average op).
-    func _mpiAllreduce(_ input: UnsafeMutableRawPointer?, _ output: UnsafeMutableRawPointer, _ count: Int, _ reduction: MPIReduction, _ comm: Communicator) {
-        mpiCheck(MPI_Allreduce(input.map(UnsafeRawPointer.init) ?? UnsafeRawPointer(cmpi_in_place()), output, Int32(count), configuration.dataType.mpiDatatype, reduction.handle, comm.handle), "MPI_Allreduce")
-        Reducer(dataType: configuration.dataType, op: configuration.op).finalize(output, count: count, contributions: world.size)
     }
 
     /// MPI_Allreduce's own result against the reduction computed locally from every rank's

@@ -28,20 +28,20 @@ public final class MPIScheduleRunner {
     let _transportType: MPI_Datatype
 
     // Reused between runs: requests in flight and what each one is.
-    var _requests: [MPI_Request?] = []
-    var _pending: [_Pending] = []
-    var _completedIndices: [Int32] = []
-    var _scratch = _ScratchPool()
+    @exclusivity(unchecked) var _requests: [MPI_Request?] = []
+    @exclusivity(unchecked) var _pending: [_Pending] = []
+    @exclusivity(unchecked) var _completedIndices: [Int32] = []
+    @exclusivity(unchecked) var _scratch = _ScratchPool()
     /// Staged receives whose data arrived, waiting for the send they follow.
-    var _staged: [_Pending] = []
+    @exclusivity(unchecked) var _staged: [_Pending] = []
     /// Elements of the output some step has written during the current run.
-    var _written = ElementRangeSet()
-    var _input = UnsafeRawPointer(bitPattern: 64)!
-    var _output = UnsafeMutableRawPointer(bitPattern: 64)!
-    var _closed = false
+    @exclusivity(unchecked) var _written = ElementRangeSet()
+    @exclusivity(unchecked) var _input = UnsafeRawPointer(bitPattern: 64)!
+    @exclusivity(unchecked) var _output = UnsafeMutableRawPointer(bitPattern: 64)!
+    @exclusivity(unchecked) var _closed = false
     /// What the runs so far did (steps, messages, bytes; ``ScheduleExecutor/execute`` fills
     /// `seconds`).
-    public var statistics = ExecutionStatistics()
+    @exclusivity(unchecked) public var statistics = ExecutionStatistics()
 
     struct _Pending {
         var stepIndex: Int

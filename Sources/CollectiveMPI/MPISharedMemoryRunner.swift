@@ -50,19 +50,19 @@ public final class MPISharedMemoryRunner {
     static let seqWord = 0, ackWord = 1, offsetWord = 2, countWord = 3
 
     let _elementSize: Int
-    var _window: MPI_Win?
+    @exclusivity(unchecked) var _window: MPI_Win?
     /// Every rank's segment base, mapped in this process.
-    var _bases: [UnsafeMutableRawPointer] = []
+    @exclusivity(unchecked) var _bases: [UnsafeMutableRawPointer] = []
     let _controlBytes: Int
     let _inputOffset: Int
     let _outputOffset: Int
     /// Sends issued to / receives issued from each peer so far (never reset: slots keep going).
-    var _sent: [Int]
-    var _received: [Int]
-    var _pending: [_Pending] = []
-    var _scratch = _ScratchPool()
-    var _written = ElementRangeSet()
-    var _closed = false
+    @exclusivity(unchecked) var _sent: [Int]
+    @exclusivity(unchecked) var _received: [Int]
+    @exclusivity(unchecked) var _pending: [_Pending] = []
+    @exclusivity(unchecked) var _scratch = _ScratchPool()
+    @exclusivity(unchecked) var _written = ElementRangeSet()
+    @exclusivity(unchecked) var _closed = false
     /// Polls without progress before yielding the core (`sched_yield`): short when the node's
     /// ranks outnumber its online CPUs (the peer needs this core to make progress), long
     /// otherwise (a yield can lose the core to another process for a whole time slice).
