@@ -210,9 +210,15 @@ public final class MPIAllreduceBenchmark {
                 let once: () -> Void
                 switch choice {
                 case .schedule:
+                    // This rank's steps, built once here rather than by the schedule's iterator
+                    // on every call, unless the program is long (then per-call costs vanish
+                    // beside the data anyway).
+                    let steps = RankSteps(schedule!, rank: world.rank, maxSteps: Self.maxStepsBuiltAhead)
                     once = {
                         if let shm {
-                            shm.run(schedule!, inPlace: c.inPlace)
+                            if let steps { shm.run(steps, inPlace: c.inPlace) } else { shm.run(schedule!, inPlace: c.inPlace) }
+                        } else if !c.inPlace, let steps {
+                            p2p!.run(steps, input: input, output: output)
                         } else if c.inPlace {
                             // In place through the ScheduleExecutor entry point.
                             do {
@@ -332,6 +338,10 @@ public final class MPIAllreduceBenchmark {
             raise(SIGKILL)
         }
     }
+
+    /// The longest program of one rank that a run builds ahead as ``RankSteps`` (longer ones are
+    /// played from the schedule's iterator on every call, in memory independent of their length).
+    public static let maxStepsBuiltAhead = 4096
 
     static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
         UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
