@@ -101,7 +101,10 @@ struct RankTransportTests {
         let schedule = try a.makeSchedule(ScheduleParameters(rankCount: p, elementCount: Self.n, elementSizeBytes: 8, chunkBytes: 64, ranksPerNode: min(3, p)))
         var programs: [RankSteps] = []
         for r in 0..<p {
-            let steps = try #require(RankSteps(schedule, rank: r, maxSteps: 1 << 20))
+            guard let steps = RankSteps(schedule, rank: r, maxSteps: 1 << 20) else {
+                Issue.record("rank \(r): no steps built")
+                return
+            }
             var iterator = schedule.makeSteps(forRank: r)
             var expected: [Step] = []
             while let s = iterator.next() { expected.append(s) }
@@ -114,9 +117,10 @@ struct RankTransportTests {
             programs.append(steps)
         }
         #expect(RankSteps(schedule, rank: p, maxSteps: 1 << 20) == nil)
+        let built = programs
         Self.play(p: p) { r, transport in
             var completed: [Int] = []
-            return (try? programs[r].run(transport: &transport, completed: &completed)) ?? -1
+            return (try? built[r].run(transport: &transport, completed: &completed)) ?? -1
         }
     }
 
