@@ -84,24 +84,35 @@ extension Schedule {
         guard switchCount == 0 else {
             throw .mismatch("\(algorithm.rawValue) reduces in the switch (NVLink SHARP), which a run of one rank per process has no counterpart for")
         }
-        var progress = RankProgress(makeSteps(forRank: rank))
         var completed: [Int] = []
-        var count = 0
-        while true {
-            while let (index, step) = progress.issueNext() {
-                guard step.peer >= 0 && step.peer < rankCount && step.peer != rank else {
-                    throw .mismatch("rank \(rank) step \(index) names peer \(step.peer)")
-                }
-                try transport.start(step, index: index)
-                count += 1
+        return try _playRankSteps(makeSteps(forRank: rank), rank: rank, rankCount: rankCount, transport: &transport, completed: &completed)
+    }
+}
+
+/// The one loop that plays a rank's steps through a ``RankTransport`` with ``RankProgress``, for
+/// ``Schedule/run(rank:transport:)`` (steps from the schedule's iterator) and
+/// ``RankSteps/run(transport:completed:)`` (the same steps, fixed in an array). `completed` is
+/// scratch the caller may keep between runs.
+@inlinable
+func _playRankSteps<I: IteratorProtocol<Step>, T: RankTransport>(
+    _ steps: I, rank: Int, rankCount: Int, transport: inout T, completed: inout [Int]
+) throws(ExecutionError) -> Int {
+    var progress = RankProgress(steps)
+    var count = 0
+    while true {
+        while let (index, step) = progress.issueNext() {
+            guard step.peer >= 0 && step.peer < rankCount && step.peer != rank else {
+                throw .mismatch("rank \(rank) step \(index) names peer \(step.peer)")
             }
-            if progress.isFinished() { return count }
-            guard progress.inFlight > 0 else {
-                throw .deadlock("rank \(rank) step \(progress.nextIndex) waits for steps that can never complete")
-            }
-            completed.removeAll(keepingCapacity: true)
-            try transport.waitForCompletions(&completed)
-            for i in completed { progress.complete(i) }
+            try transport.start(step, index: index)
+            count += 1
         }
+        if progress.isFinished() { return count }
+        guard progress.inFlight > 0 else {
+            throw .deadlock("rank \(rank) step \(progress.nextIndex) waits for steps that can never complete")
+        }
+        completed.removeAll(keepingCapacity: true)
+        try transport.waitForCompletions(&completed)
+        for i in completed { progress.complete(i) }
     }
 }

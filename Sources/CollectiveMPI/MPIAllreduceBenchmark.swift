@@ -210,19 +210,28 @@ public final class MPIAllreduceBenchmark {
                 guard case .schedule(let algorithm) = choice else { return choice.description }
                 return algorithm.rowName(for: Self.parameters(c, world: world, layout: layout, count: count))
             }
-            // Every algorithm of this size, ready to run once.
-            let plans: [(choice: MPIAlgorithmChoice, once: () -> Void)] = c.algorithms.map { choice in
+            // Every algorithm of this size, ready to run once (`once`) and as a block of n
+            // back-to-back calls (`calls`). The block is a plain loop over the call, so the timed
+            // span holds nothing but the calls: MPI_Allreduce's arguments are resolved before
+            // it, and the testing hook (--test-kill-rank) is only in the loop when asked for.
+            let plans: [(choice: MPIAlgorithmChoice, once: () -> Void, calls: (Int) -> Void)] = c.algorithms.map { choice in
                 var schedule: (any Schedule)? = nil
                 if case .schedule(let algorithm) = choice {
                     // Validated in init: cannot fail here.
                     schedule = try! algorithm.makeSchedule(Self.parameters(c, world: world, layout: layout, count: count))
                 }
-                return (choice, {
-                    self._maybeDie()
-                    switch choice {
-                    case .schedule:
+                let once: () -> Void
+                switch choice {
+                case .schedule:
+                    // This rank's steps, built once here rather than by the schedule's iterator
+                    // on every call, unless the program is long (then per-call costs vanish
+                    // beside the data anyway).
+                    let steps = RankSteps(schedule!, rank: world.rank, maxSteps: Self.maxStepsBuiltAhead)
+                    once = {
                         if let shm {
-                            shm.run(schedule!, inPlace: c.inPlace)
+                            if let steps { shm.run(steps, inPlace: c.inPlace) } else { shm.run(schedule!, inPlace: c.inPlace) }
+                        } else if !c.inPlace, let steps {
+                            p2p!.run(steps, input: input, output: output)
                         } else if c.inPlace {
                             // In place through the ScheduleExecutor entry point.
                             do {
@@ -233,11 +242,24 @@ public final class MPIAllreduceBenchmark {
                         } else {
                             p2p!.run(schedule!, input: input, output: output)
                         }
-                    case .mpiLibrary:
-                        library.call(input: c.inPlace ? nil : input, output: output, reduction: reduction, communicator: collectiveComm)
-                    case .memcpyBound: output.copyMemory(from: input, byteCount: bytes)
                     }
-                })
+                case .mpiLibrary where c.collective == .allreduce:
+                    let allreduce = MPIAllreduceCall(input: c.inPlace ? nil : input, output: output, count: count,
+                                                     dataType: c.dataType, op: c.op, reduction: reduction,
+                                                     communicator: collectiveComm, contributions: world.size)
+                    once = { allreduce.call() }
+                    if c.killRank == nil {
+                        return (choice, once, { n in allreduce.call(times: n) })
+                    }
+                case .mpiLibrary:
+                    once = { library.call(input: c.inPlace ? nil : input, output: output, reduction: reduction, communicator: collectiveComm) }
+                case .memcpyBound:
+                    once = { output.copyMemory(from: input, byteCount: bytes) }
+                }
+                if c.killRank != nil {
+                    return (choice, once, { n in for _ in 0..<n { self._maybeDie(); once() } })
+                }
+                return (choice, once, { n in for _ in 0..<n { once() } })
             }
             if c.inPlace { output.copyMemory(from: input, byteCount: bytes) }
             // Blocks, as nccl-tests and OSU time them: warm-up, a barrier, then one MPI_Wtime
@@ -248,11 +270,11 @@ public final class MPIAllreduceBenchmark {
             let warmup = c.iterationPlan.warmupIterations(forSizeBytes: bytes)
             var totalSeconds = [Double](repeating: 0, count: plans.count)
             for block in mpiTimedBlocks(algorithmCount: plans.count, iterations: iterations, rounds: c.rounds) {
-                let once = plans[block.algorithm].once
-                for _ in 0..<warmup { once() }
+                let calls = plans[block.algorithm].calls
+                calls(warmup)
                 world.barrier()
                 let t0 = MPIProcess.wallTimeSeconds()
-                for _ in 0..<block.iterations { once() }
+                calls(block.iterations)
                 totalSeconds[block.algorithm] += MPIProcess.wallTimeSeconds() - t0
             }
 
@@ -376,6 +398,10 @@ public final class MPIAllreduceBenchmark {
             raise(SIGKILL)
         }
     }
+
+    /// The longest program of one rank that a run builds ahead as ``RankSteps`` (longer ones are
+    /// played from the schedule's iterator on every call, in memory independent of their length).
+    public static let maxStepsBuiltAhead = 4096
 
     static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
         UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)

@@ -105,10 +105,11 @@ public struct MPITimedBlock: Sendable, Hashable {
 /// times every algorithm once, in list order in even rounds and in reverse in odd ones
 /// (A B C, C B A, A B C, ...). With two rounds every algorithm gets one early and one late block
 /// (A B B A), so a slow spell of a shared machine falls on them alike, while each block stays a
-/// run of back-to-back calls as in OSU and nccl-tests.
+/// run of back-to-back calls as in OSU and nccl-tests. One algorithm alone has nothing to
+/// alternate with: it is timed in one block, exactly OSU's one warm-up, barrier and span.
 public func mpiTimedBlocks(algorithmCount: Int, iterations: Int, rounds: Int) -> [MPITimedBlock] {
     guard algorithmCount > 0, iterations > 0 else { return [] }
-    let blockCount = max(1, min(rounds, iterations))
+    let blockCount = algorithmCount == 1 ? 1 : max(1, min(rounds, iterations))
     var out: [MPITimedBlock] = []
     out.reserveCapacity(blockCount * algorithmCount)
     for round in 0..<blockCount {

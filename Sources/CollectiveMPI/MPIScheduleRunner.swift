@@ -28,26 +28,28 @@ public final class MPIScheduleRunner {
     let _transportType: MPI_Datatype
 
     // Reused between runs: requests in flight and what each one is.
-    var _requests: [MPI_Request?] = []
-    var _pending: [_Pending] = []
-    var _completedIndices: [Int32] = []
-    var _scratch = _ScratchPool()
+    @exclusivity(unchecked) var _requests: [MPI_Request?] = []
+    @exclusivity(unchecked) var _pending: [_Pending] = []
+    @exclusivity(unchecked) var _completedIndices: [Int32] = []
+    @exclusivity(unchecked) var _scratch = _ScratchPool()
     /// Staged receives whose data arrived, waiting for the send they follow.
-    var _staged: [_Pending] = []
+    @exclusivity(unchecked) var _staged: [_Pending] = []
     /// Elements of the output some step has written during the current run.
-    var _written = ElementRangeSet()
-    var _input = UnsafeRawPointer(bitPattern: 64)!
-    var _output = UnsafeMutableRawPointer(bitPattern: 64)!
-    var _closed = false
+    @exclusivity(unchecked) var _written = ElementRangeSet()
+    /// Completed step indices, reused between runs.
+    @exclusivity(unchecked) var _completed: [Int] = []
+    @exclusivity(unchecked) var _input = UnsafeRawPointer(bitPattern: 64)!
+    @exclusivity(unchecked) var _output = UnsafeMutableRawPointer(bitPattern: 64)!
+    @exclusivity(unchecked) var _closed = false
     /// What the runs so far did (steps, messages, bytes; ``ScheduleExecutor/execute`` fills
     /// `seconds`).
-    public var statistics = ExecutionStatistics()
+    @exclusivity(unchecked) public var statistics = ExecutionStatistics()
     /// When set, each step's issue, message completion, reduction and completion times are
     /// appended to it (seconds from ``timelineOriginSeconds``, `MPI_Wtime`'s clock): the records
     /// of `allreduce mpi --trace`. Costs two `MPI_Wtime` calls per step; nil (the default) costs
     /// nothing.
-    public var timeline: StepTimeline?
-    public var timelineOriginSeconds = 0.0
+    @exclusivity(unchecked) public var timeline: StepTimeline?
+    @exclusivity(unchecked) public var timelineOriginSeconds = 0.0
 
     struct _Pending {
         var stepIndex: Int
@@ -110,23 +112,41 @@ public final class MPIScheduleRunner {
     /// the range, and the first reduction into a range combines input and received data in one
     /// pass (``ElementRangeSet``).
     public func run<S: Schedule>(_ schedule: S, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) {
+        _run(rankCount: schedule.rankCount, elementCount: schedule.elementCount, collective: schedule.collective, input: input, output: output) { transport throws(ExecutionError) in
+            try schedule.run(rank: communicator.rank, transport: &transport)
+        }
+    }
+
+    /// Runs `steps` (this rank's steps of a schedule, built once) out of place, as
+    /// ``run(_:input:output:)`` runs the schedule's: the same steps, without rebuilding the
+    /// schedule's iterator each time.
+    public func run(_ steps: RankSteps, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) {
+        precondition(steps.rank == communicator.rank, "MPIScheduleRunner: steps of rank \(steps.rank) on rank \(communicator.rank)")
+        _run(rankCount: steps.rankCount, elementCount: steps.elementCount, collective: steps.collective, input: input, output: output) { transport throws(ExecutionError) in
+            try steps.run(transport: &transport, completed: &_completed)
+        }
+    }
+
+    @inline(__always)
+    func _run(rankCount: Int, elementCount: Int, collective: Collective, input: UnsafeRawPointer, output: UnsafeMutableRawPointer,
+              _ play: (inout MPIPointToPointTransport) throws(ExecutionError) -> Int) {
         precondition(!_closed, "MPIScheduleRunner: used after close()")
-        precondition(schedule.rankCount == communicator.size,
-                     "MPIScheduleRunner: schedule for \(schedule.rankCount) ranks on a communicator of \(communicator.size)")
+        precondition(rankCount == communicator.size,
+                     "MPIScheduleRunner: schedule for \(rankCount) ranks on a communicator of \(communicator.size)")
         _input = input
         _output = output
         _written.removeAll()
-        if input == UnsafeRawPointer(output) { _written.insert(0..<schedule.elementCount) }
+        if input == UnsafeRawPointer(output) { _written.insert(0..<elementCount) }
         var transport = MPIPointToPointTransport(runner: self)
         do {
-            try schedule.run(rank: communicator.rank, transport: &transport)
+            _ = try play(&transport)
         } catch {
             // The peers are waiting on this rank's messages: only ending the job is safe.
             mpiFail("rank \(communicator.rank): \(error)")
         }
         // Whatever no step wrote still holds the input's value.
-        _written.copyUnwritten(count: schedule.elementCount, copyInput: _copyInput)
-        schedule.collective.finalize(reducer, buffer: output, rank: communicator.rank, elementCount: schedule.elementCount, rankCount: schedule.rankCount)
+        _written.copyUnwritten(count: elementCount, copyInput: _copyInput)
+        collective.finalize(reducer, buffer: output, rank: communicator.rank, elementCount: elementCount, rankCount: rankCount)
     }
 
     @inline(__always)

@@ -29,6 +29,12 @@ import Glibc
 /// release and read with acquire ordering, so the data a slot points to is complete when the
 /// receiver sees it and no longer read when the sender sees the acknowledgement.
 ///
+/// Small messages travel inside the slot (up to ``inlineBytes``, as Open MPI's vader BTL puts
+/// small messages in per-peer "fast boxes"): the sender copies the data next to the header and
+/// the send completes as soon as it is published, without waiting for the acknowledgement, so a
+/// small exchange costs one cache-line hand-over each way instead of three (the flag, the data,
+/// the acknowledgement). The acknowledgement then only frees the slot for message k + depth.
+///
 /// As in ``MPIScheduleRunner``, the input is never copied as a whole (``ElementRangeSet``): a
 /// send publishes the input itself until a step has written the range, and the first reduction
 /// into a range reads both inputs and writes the output in one pass.
@@ -45,24 +51,30 @@ public final class MPISharedMemoryRunner {
 
     /// Mailbox slots per ordered pair of ranks.
     static let depth = 256
-    static let slotBytes = 64
-    // Slot fields, as UInt64 word indices.
-    static let seqWord = 0, ackWord = 1, offsetWord = 2, countWord = 3
+    static let slotBytes = 128
+    // Slot fields, as UInt64 word indices; an inline message's data follows from `payloadWord`.
+    static let seqWord = 0, ackWord = 1, offsetWord = 2, countWord = 3, payloadWord = 4
+    /// Messages of at most this many bytes travel inside their slot.
+    public static let inlineBytes = slotBytes - payloadWord * 8
+    /// The offset word of a slot whose data is inline.
+    static let inlineOffset = UInt64.max
 
     let _elementSize: Int
-    var _window: MPI_Win?
+    @exclusivity(unchecked) var _window: MPI_Win?
     /// Every rank's segment base, mapped in this process.
-    var _bases: [UnsafeMutableRawPointer] = []
+    @exclusivity(unchecked) var _bases: [UnsafeMutableRawPointer] = []
     let _controlBytes: Int
     let _inputOffset: Int
     let _outputOffset: Int
     /// Sends issued to / receives issued from each peer so far (never reset: slots keep going).
-    var _sent: [Int]
-    var _received: [Int]
-    var _pending: [_Pending] = []
-    var _scratch = _ScratchPool()
-    var _written = ElementRangeSet()
-    var _closed = false
+    @exclusivity(unchecked) var _sent: [Int]
+    @exclusivity(unchecked) var _received: [Int]
+    @exclusivity(unchecked) var _pending: [_Pending] = []
+    @exclusivity(unchecked) var _scratch = _ScratchPool()
+    @exclusivity(unchecked) var _written = ElementRangeSet()
+    /// Completed step indices, reused between runs.
+    @exclusivity(unchecked) var _completed: [Int] = []
+    @exclusivity(unchecked) var _closed = false
     /// Polls without progress before yielding the core (`sched_yield`): short when the node's
     /// ranks outnumber its online CPUs (the peer needs this core to make progress), long
     /// otherwise (a yield can lose the core to another process for a whole time slice).
@@ -146,22 +158,38 @@ public final class MPISharedMemoryRunner {
     /// ``output`` alone, as it stands) and applies the operator's final step. Collective over
     /// the communicator.
     public func run<S: Schedule>(_ schedule: S, inPlace: Bool = false) {
+        _run(rankCount: schedule.rankCount, elementCount: schedule.elementCount, collective: schedule.collective, inPlace: inPlace) { transport throws(ExecutionError) in
+            try schedule.run(rank: communicator.rank, transport: &transport)
+        }
+    }
+
+    /// Runs `steps` (this rank's steps of a schedule, built once) as ``run(_:inPlace:)`` runs
+    /// the schedule's: the same steps, without rebuilding the schedule's iterator each time.
+    public func run(_ steps: RankSteps, inPlace: Bool = false) {
+        precondition(steps.rank == communicator.rank, "MPISharedMemoryRunner: steps of rank \(steps.rank) on rank \(communicator.rank)")
+        _run(rankCount: steps.rankCount, elementCount: steps.elementCount, collective: steps.collective, inPlace: inPlace) { transport throws(ExecutionError) in
+            try steps.run(transport: &transport, completed: &_completed)
+        }
+    }
+
+    @inline(__always)
+    func _run(rankCount: Int, elementCount: Int, collective: Collective, inPlace: Bool, _ play: (inout MPISharedMemoryTransport) throws(ExecutionError) -> Int) {
         precondition(!_closed, "MPISharedMemoryRunner: used after close()")
-        precondition(schedule.rankCount == communicator.size,
-                     "MPISharedMemoryRunner: schedule for \(schedule.rankCount) ranks on a communicator of \(communicator.size)")
-        precondition(schedule.elementCount * _elementSize <= capacityBytes,
-                     "MPISharedMemoryRunner: \(schedule.elementCount) elements exceed the window's \(capacityBytes) bytes")
+        precondition(rankCount == communicator.size,
+                     "MPISharedMemoryRunner: schedule for \(rankCount) ranks on a communicator of \(communicator.size)")
+        precondition(elementCount * _elementSize <= capacityBytes,
+                     "MPISharedMemoryRunner: \(elementCount) elements exceed the window's \(capacityBytes) bytes")
         _written.removeAll()
         // In place, the output already is the buffer everywhere: sends publish the output.
-        if inPlace { _written.insert(0..<schedule.elementCount) }
+        if inPlace { _written.insert(0..<elementCount) }
         var transport = MPISharedMemoryTransport(runner: self)
         do {
-            try schedule.run(rank: communicator.rank, transport: &transport)
+            _ = try play(&transport)
         } catch {
             mpiFail("rank \(communicator.rank): \(error)")
         }
-        _written.copyUnwritten(count: schedule.elementCount, copyInput: _copyInput)
-        schedule.collective.finalize(reducer, buffer: output, rank: communicator.rank, elementCount: schedule.elementCount, rankCount: schedule.rankCount)
+        _written.copyUnwritten(count: elementCount, copyInput: _copyInput)
+        collective.finalize(reducer, buffer: output, rank: communicator.rank, elementCount: elementCount, rankCount: rankCount)
     }
 
     @inline(__always)
@@ -194,6 +222,21 @@ public final class MPISharedMemoryRunner {
         }
     }
 
+    /// Whether send `p` travels inside its slot.
+    @inline(__always)
+    func _isInline(_ p: _Pending) -> Bool { p.range.count * _elementSize <= Self.inlineBytes }
+
+    /// Where the data of message `sequence` from `peer` is: its slot (inline) or the peer's segment.
+    @inline(__always)
+    func _source(peer: Int, sequence: Int) -> UnsafeRawPointer {
+        let me = communicator.rank
+        let offset = _slot(owner: peer, destination: me, sequence: sequence, word: Self.offsetWord).pointee
+        if offset == Self.inlineOffset {
+            return UnsafeRawPointer(_slot(owner: peer, destination: me, sequence: sequence, word: Self.payloadWord))
+        }
+        return UnsafeRawPointer(_bases[peer] + Int(offset))
+    }
+
     /// Publishes a send in its slot if the slot's previous message has been consumed.
     func _tryPublish(_ p: _Pending) -> Bool {
         let me = communicator.rank
@@ -202,7 +245,13 @@ public final class MPISharedMemoryRunner {
             let ack = cmpi_load_acquire_u64(_slot(owner: me, destination: p.peer, sequence: k, word: Self.ackWord))
             if ack < UInt64(k - Self.depth + 1) { return false }
         }
-        _slot(owner: me, destination: p.peer, sequence: k, word: Self.offsetWord).pointee = UInt64(p.byteOffset)
+        if _isInline(p) {
+            UnsafeMutableRawPointer(_slot(owner: me, destination: p.peer, sequence: k, word: Self.payloadWord))
+                .copyMemory(from: UnsafeRawPointer(_bases[me] + p.byteOffset), byteCount: p.range.count * _elementSize)
+            _slot(owner: me, destination: p.peer, sequence: k, word: Self.offsetWord).pointee = Self.inlineOffset
+        } else {
+            _slot(owner: me, destination: p.peer, sequence: k, word: Self.offsetWord).pointee = UInt64(p.byteOffset)
+        }
         _slot(owner: me, destination: p.peer, sequence: k, word: Self.countWord).pointee = UInt64(p.range.count)
         cmpi_store_release_u64(_slot(owner: me, destination: p.peer, sequence: k, word: Self.seqWord), UInt64(k + 1))
         return true
@@ -236,7 +285,10 @@ public final class MPISharedMemoryRunner {
                     p.published = _tryPublish(p)
                     progressed = progressed || p.published
                 }
-                if p.published {
+                if p.published && _isInline(p) {
+                    // The data is in the slot: the send's buffer is free at once.
+                    done = true
+                } else if p.published {
                     let ack = cmpi_load_acquire_u64(_slot(owner: me, destination: p.peer, sequence: p.sequence, word: Self.ackWord))
                     done = ack >= UInt64(p.sequence + 1)
                 }
@@ -246,11 +298,10 @@ public final class MPISharedMemoryRunner {
                 if p.scratch == nil {
                     let seq = cmpi_load_acquire_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.seqWord))
                     if seq == UInt64(p.sequence + 1) {
-                        let offset = Int(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.offsetWord).pointee)
                         let count = Int(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.countWord).pointee)
                         precondition(count == p.range.count, "MPISharedMemoryRunner: rank \(p.peer) sent \(count) elements to a receive of \(p.range.count) at rank \(me)")
                         let (scratch, capacity) = _scratch.take(bytes: count * _elementSize)
-                        scratch.copyMemory(from: UnsafeRawPointer(_bases[p.peer] + offset), byteCount: count * _elementSize)
+                        scratch.copyMemory(from: _source(peer: p.peer, sequence: p.sequence), byteCount: count * _elementSize)
                         cmpi_store_release_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.ackWord), UInt64(p.sequence + 1))
                         p.scratch = scratch
                         p.scratchCapacity = capacity
@@ -260,10 +311,9 @@ public final class MPISharedMemoryRunner {
             case .recvReduce, .recvCopy:
                 let seq = cmpi_load_acquire_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.seqWord))
                 if seq == UInt64(p.sequence + 1) {
-                    let offset = Int(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.offsetWord).pointee)
                     let count = Int(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.countWord).pointee)
                     precondition(count == p.range.count, "MPISharedMemoryRunner: rank \(p.peer) sent \(count) elements to a receive of \(p.range.count) at rank \(me)")
-                    _consume(p, from: UnsafeRawPointer(_bases[p.peer] + offset))
+                    _consume(p, from: _source(peer: p.peer, sequence: p.sequence))
                     cmpi_store_release_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.ackWord), UInt64(p.sequence + 1))
                     done = true
                 }

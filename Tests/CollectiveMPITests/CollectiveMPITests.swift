@@ -344,6 +344,13 @@ struct MPIMeasurementTests {
         #expect(mpiTimedBlocks(algorithmCount: 3, iterations: 5, rounds: 1).map(\.algorithm) == [0, 1, 2])
     }
 
+    @Test("one algorithm alone is one block, as OSU times it, whatever the rounds")
+    func singleAlgorithmBlock() {
+        #expect(mpiTimedBlocks(algorithmCount: 1, iterations: 1000, rounds: 2) == [MPITimedBlock(algorithm: 0, iterations: 1000)])
+        #expect(mpiTimedBlocks(algorithmCount: 1, iterations: 100, rounds: 7) == [MPITimedBlock(algorithm: 0, iterations: 100)])
+        #expect(mpiTimedBlocks(algorithmCount: 2, iterations: 100, rounds: 2).count == 4)
+    }
+
     @Test("every algorithm gets exactly its timed iterations, in no more blocks than iterations",
           arguments: [(1, 1, 2), (2, 1, 2), (4, 3, 2), (6, 1000, 2), (6, 100, 7), (1, 5, 9)])
     func blockTotals(algorithms: Int, iterations: Int, rounds: Int) {
@@ -351,7 +358,7 @@ struct MPIMeasurementTests {
         for a in 0..<algorithms {
             let mine = blocks.filter { $0.algorithm == a }
             #expect(mine.reduce(0) { $0 + $1.iterations } == iterations)
-            #expect(mine.count == min(rounds, iterations))
+            #expect(mine.count == (algorithms == 1 ? 1 : min(rounds, iterations)))
             #expect(mine.allSatisfy { $0.iterations >= 1 })
         }
         #expect(mpiTimedBlocks(algorithmCount: algorithms, iterations: 0, rounds: rounds).isEmpty)
