@@ -1,3 +1,4 @@
+import CollectiveCore
 import ArgumentParser
 import CollectiveKernels
 import CollectiveMPI

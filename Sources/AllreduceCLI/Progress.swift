@@ -1,3 +1,4 @@
+import CollectiveCore
 import ArgumentParser
 import CollectiveSim
 #if canImport(Glibc)
