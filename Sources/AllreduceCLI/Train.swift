@@ -12,7 +12,8 @@ struct Train: ParsableCommand {
         discussion: """
             Compute comes from 6 x parameters x tokens per step over the GPUs' dense BF16 peak x
             --mfu (or --compute-ms). The gradients are cut into DDP's buckets (1 MiB first, then
-            --bucket-mib) in reverse layer order, each allreduced (ZeRO 2: reduce-scattered, and the
+            25 MiB; --buckets megatron: Megatron-LM's max(40M, 1M x dp) parameters each) in reverse
+            layer order, each allreduced (ZeRO 2: reduce-scattered, and the
             parameters all-gathered after the step) over the data-parallel group with what NCCL
             would run, played by the event engine, one at a time on one stream, each starting
             once the backward pass (two thirds of the compute, after a forward third) has produced
@@ -48,11 +49,14 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("grad-dtype"), help: "Gradient type (bfloat16, half, float).")
     var gradDtype: DataType = .bfloat16
 
-    @Option(name: .customLong("bucket-mib"), help: "Bucket size, MiB (PyTorch DDP's bucket_cap_mb).")
-    var bucketMiB: Double = Double(TrainingStep.ddpBucketBytes) / Double(1 << 20)
+    @Option(name: .long, help: "Bucket sizes: ddp (PyTorch DDP: 1 MiB first, then 25 MiB) or megatron (Megatron-LM core: max(40M, 1M x dp) parameters each).")
+    var buckets: Bucketing = .ddp
 
-    @Option(name: .customLong("first-bucket-mib"), help: "First bucket, MiB (DDP's 1 MiB).")
-    var firstBucketMiB: Double = Double(TrainingStep.ddpFirstBucketBytes) / Double(1 << 20)
+    @Option(name: .customLong("bucket-mib"), help: "Bucket size, MiB (PyTorch DDP's bucket_cap_mb), instead of --buckets' size.")
+    var bucketMiB: Double?
+
+    @Option(name: .customLong("first-bucket-mib"), help: "First bucket, MiB, instead of --buckets' (DDP's 1 MiB; Megatron's first bucket is as large as the others).")
+    var firstBucketMiB: Double?
 
     @Option(name: .long, help: "Systems, comma-separated: presets (see `allreduce topologies`) or topology files. Ratios are to the first.")
     var system: String = "dgx-h100"
@@ -108,7 +112,7 @@ struct Train: ParsableCommand {
         guard tokensPerStep >= 1 && tokensPerStep.isFinite else { throw ValidationError("--tokens-per-step must be at least 1, got \(tokensPerStep)") }
         if let computeMs, !(computeMs >= 0 && computeMs.isFinite) { throw ValidationError("--compute-ms must not be negative, got \(computeMs)") }
         if let peakTFLOPS, !(peakTFLOPS > 0 && peakTFLOPS.isFinite) { throw ValidationError("--peak-tflops must be positive, got \(peakTFLOPS)") }
-        for (name, v) in [("--bucket-mib", bucketMiB), ("--first-bucket-mib", firstBucketMiB)] where !(v > 0 && v <= 1_048_576) {
+        for (name, v) in [("--bucket-mib", bucketMiB ?? 1), ("--first-bucket-mib", firstBucketMiB ?? 1)] where !(v > 0 && v <= 1_048_576) {
             throw ValidationError("\(name) must be in (0, 1048576], got \(v)")
         }
         if let parameters, !(parameters >= 1 && parameters <= 1e15) { throw ValidationError("--parameters must be between 1 and 1e15, got \(parameters)") }
@@ -131,6 +135,11 @@ struct Train: ParsableCommand {
             ReportColumn(key: "sent_GB_per_gpu", title: "sent/GPU", unit: "(GB)", kind: .number(decimals: 2)),
             ReportColumn(key: "nccl", title: "NCCL per bucket", kind: .text),
         ])
+        // The buckets: --buckets' rule, unless --bucket-mib or --first-bucket-mib say otherwise.
+        let dataParallel = max(1, gpuCount / (tp * pp))
+        let ruleBytes = buckets == .megatron ? TrainingStep.megatronBucketBytes(dataParallel: dataParallel, gradientType: gradDtype) : TrainingStep.ddpBucketBytes
+        let bucketBytes = bucketMiB.map { Int($0 * Double(1 << 20)) } ?? ruleBytes
+        let firstBucketBytes = firstBucketMiB.map { Int($0 * Double(1 << 20)) } ?? (buckets == .megatron ? bucketBytes : TrainingStep.ddpFirstBucketBytes)
         var first: Double?
         var last: TrainingStep?
         for name in systems {
@@ -154,8 +163,8 @@ struct Train: ParsableCommand {
             let outcome: TrainingStep.Outcome
             do {
                 step = try TrainingStep(model: m, parameters: parameters, gpuCount: gpuCount, tensor: tp, pipeline: pp, zeroStage: zero,
-                                        gradientType: gradDtype, bucketBytes: Int(bucketMiB * Double(1 << 20)),
-                                        firstBucketBytes: Int(firstBucketMiB * Double(1 << 20)), computeSeconds: compute)
+                                        gradientType: gradDtype, bucketBytes: bucketBytes,
+                                        firstBucketBytes: firstBucketBytes, computeSeconds: compute)
                 let group = try TrainingStep.dataParallelTopology(topology, tensor: tp, dataParallel: step.dataParallel)
                 outcome = try step.play(on: try FabricMap(group), maxSteps: maxSteps)
             } catch {
@@ -170,7 +179,7 @@ struct Train: ParsableCommand {
         }
         if let s = last {
             let cut = zero == 3 ? "\(s.shardedUnits) layer units (FSDP's one per layer; --bucket-mib does not apply)"
-                : "\(s.buckets.count) buckets (\(formatFixed(firstBucketMiB, decimals: 0)) MiB first, then \(formatFixed(bucketMiB, decimals: 0)) MiB)"
+                : "\(s.buckets.count) buckets (\(buckets == .megatron && bucketMiB == nil ? "Megatron's max(40M, 1M x dp) parameters: " : "")\(formatFixed(Double(firstBucketBytes) / Double(1 << 20), decimals: 0)) MiB first, then \(formatFixed(Double(bucketBytes) / Double(1 << 20), decimals: 0)) MiB)"
             report.notes.append("model: \(m.name), \(formatFixed(s.parameters / 1e9, decimals: 2))B parameters; tp \(tp) x pp \(pp) x dp \(s.dataParallel); ZeRO \(zero); \(gradDtype.name) gradients, \(formatFixed(s.gradientBytesPerGPU / 1e9, decimals: 2)) GB per GPU in \(cut)")
             report.notes.append(computeMs != nil ? "compute: --compute-ms \(computeMs!)"
                                 : "compute: 6 x parameters x \(Int(tokensPerStep)) tokens / (GPUs x dense BF16 peak x MFU \(mfu))")
@@ -181,4 +190,12 @@ struct Train: ParsableCommand {
         }
         report.print(output.format)
     }
+}
+
+/// `train --buckets`: whose rule cuts the gradients into buckets.
+enum Bucketing: String, CaseIterable, ExpressibleByArgument {
+    /// PyTorch DDP: a 1 MiB first bucket, then `bucket_cap_mb` (25 MiB).
+    case ddp
+    /// Megatron-LM core: max(40M, 1M x dp) parameters each (``TrainingStep/megatronBucketBytes(dataParallel:gradientType:)``).
+    case megatron
 }

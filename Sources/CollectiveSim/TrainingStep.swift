@@ -68,6 +68,14 @@ public struct TrainingStep: Sendable {
     /// PyTorch DDP's first bucket: 1 MiB (`dist._DEFAULT_FIRST_BUCKET_BYTES`), so that the
     /// first allreduce starts early.
     public static let ddpFirstBucketBytes = 1 << 20
+    /// Megatron-LM core's default bucket: max(40,000,000, 1,000,000 x data-parallel degree)
+    /// parameters (`bucket_size` in megatron/core/distributed/distributed_data_parallel_config.py:
+    /// larger data-parallel groups get larger buckets so that the collectives stay
+    /// bandwidth-bound), as gradient bytes. Megatron has no smaller first bucket.
+    public static func megatronBucketBytes(dataParallel: Int, gradientType: DataType) -> Int {
+        Swift.max(40_000_000, 1_000_000 * Swift.max(1, dataParallel)) * gradientType.sizeInBytes
+    }
+
     /// The forward pass's share of a step's compute: 2 of the 6 FLOPs per parameter and token.
     public static let forwardShare = 1.0 / 3.0
 

@@ -47,6 +47,26 @@ struct TrainCLITests {
         for s in ["ZeRO 3", "32 layer units", "prefetch one ahead"] { #expect(table.contains(s), "missing \(s)") }
     }
 
+    @Test("--buckets megatron: max(40M, 1M x dp) parameters per bucket, no small first one; --bucket-mib still overrides")
+    func megatronBuckets() throws {
+        func notes(gpus: Int, tp: Int, _ extra: [String]) throws -> String {
+            let r = try CLI.run(["train", "--model", "llama3-8b", "--parameters", "1e6", "--gpu-count", "\(gpus)", "--tp", "\(tp)",
+                                 "--compute-ms", "10", "--system", "dgx-h100", "--buckets", "megatron"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return r.stdout
+        }
+        // dp 64: 64M parameters of bfloat16 a bucket = 128,000,000 B = 122.07 MiB.
+        let big = try notes(gpus: 64, tp: 1, [])
+        #expect(big.contains("Megatron's max(40M, 1M x dp) parameters: 122 MiB first, then 122 MiB"), "\(big)")
+        // dp 8: the 40M floor, float gradients: 160,000,000 B = 152.59 MiB.
+        let floor = try notes(gpus: 64, tp: 8, ["--grad-dtype", "float"])
+        #expect(floor.contains("153 MiB first, then 153 MiB"), "\(floor)")
+        // --bucket-mib overrides the rule's size, and the first bucket follows it.
+        let given = try notes(gpus: 64, tp: 8, ["--bucket-mib", "50"])
+        #expect(given.contains("50 MiB first, then 50 MiB") && !given.contains("Megatron's"), "\(given)")
+        expectOneLineError(try CLI.run(["train", "--buckets", "zero"]), contains: ["--buckets"])
+    }
+
     @Test("Bad input: one line, non-zero exit")
     func errors() throws {
         expectOneLineError(try CLI.run(["train", "--model", "gpt5"]), contains: ["unknown model 'gpt5'"])

@@ -170,4 +170,11 @@ struct TrainingStepTests {
         #expect(throws: SimulationError.self) { try self.step(gpus: 8, zero: 4, compute: 1) }
         #expect(TrainingStep.computeSeconds(parameters: 1e9, tokensPerStep: 1e6, gpuCount: 8, peakTFLOPS: 1000, mfu: 0.5) == 6e15 / 4e15)
     }
+
+    @Test("Megatron's bucket: max(40M, 1M x dp) parameters in gradient bytes")
+    func megatronBucket() {
+        #expect(TrainingStep.megatronBucketBytes(dataParallel: 8, gradientType: .bfloat16) == 80_000_000)
+        #expect(TrainingStep.megatronBucketBytes(dataParallel: 40, gradientType: .float32) == 160_000_000)
+        #expect(TrainingStep.megatronBucketBytes(dataParallel: 512, gradientType: .bfloat16) == 1_024_000_000)
+    }
 }
