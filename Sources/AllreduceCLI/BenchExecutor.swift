@@ -97,7 +97,6 @@ struct BenchExecutor: ParsableCommand {
     func run() throws {
         if stepRate { return try runStepRate() }
         let (bytes, type, algorithm, chunk, threadCount) = try parsed()
-        let count = bytes / type.sizeInBytes
         let schedule = try algorithm.makeSchedule(Self.parameters(ranks: ranks, bytes: bytes, type: type, chunk: chunk))
         let buffers = (0..<ranks).map { _ in UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64) }
         defer { buffers.forEach { $0.deallocate() } }
