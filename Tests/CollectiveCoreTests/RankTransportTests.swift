@@ -14,7 +14,7 @@ struct RankTransportTests {
     }
 
     @Test("RankSteps holds exactly the schedule's steps of one rank and plays them the same way",
-          arguments: AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches }, [2, 5])
+          arguments: AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches && $0.supports(.allreduce) }, [2, 5])
     func prebuiltSteps(_ a: AllreduceAlgorithm, ranks p: Int) throws {
         let schedule = try a.makeSchedule(ScheduleParameters(rankCount: p, elementCount: Self.n, elementSizeBytes: 8, chunkBytes: 64, ranksPerNode: min(3, p)))
         var programs: [RankSteps] = []
