@@ -457,8 +457,7 @@ extension MPIRun {
 
     static func cells(_ row: MPIResultRow) -> [ReportValue] {
         [
-            // nccl-tests' all_gather_perf prints redop "none".
-            .int(row.sizeBytes), .int(row.count), .text(row.dataType.rawValue), .text(row.collective.reduces ? row.op.rawValue : "none"), .int(-1),
+            .int(row.sizeBytes), .int(row.count), .text(row.dataType.rawValue), .text(row.collective.redopLabel(row.op)), .int(-1),
             .text(row.algorithm), .number(row.timeMeanMicroseconds), .number(row.algbwGBps), .number(row.busbwGBps),
             .number(row.timeMinMicroseconds), .number(row.timeMaxMicroseconds), .int(row.iterations),
             row.wrong.map { .int($0) } ?? .text("N/A"),

@@ -344,7 +344,7 @@ struct SimulationRun {
         case .fixed: name = outcome.rowName
         }
         var row: [ReportValue] = [
-            .int(bytesActual), .int(count), .text(options.datatype.name), .text(options.op.rawValue), .int(-1),
+            .int(bytesActual), .int(count), .text(options.datatype.name), .text(simulator.collective.redopLabel(options.op)), .int(-1),
             .text(name), .number(seconds * 1e6), .number(algbw), .number(busbw),
         ]
         if simulator.model == .nccl { row.append(.text(outcome.ncclProtocol?.rawValue ?? "")) }

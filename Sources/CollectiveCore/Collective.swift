@@ -1,3 +1,5 @@
+import CollectiveKernels
+
 /// What a schedule computes: an allreduce, or one of its two halves.
 ///
 /// Every collective works on one buffer of `elementCount` elements per rank, cut into p *shards*
@@ -41,6 +43,10 @@ public enum Collective: String, CaseIterable, Sendable, Hashable, Codable {
 
     /// Whether the collective reduces (all-gather only copies).
     public var reduces: Bool { self != .allGather }
+
+    /// The `redop` cell of a result row for operator `op`: its name, or `none` for an all-gather,
+    /// as nccl-tests' all_gather_perf prints it.
+    public func redopLabel(_ op: ReductionOp) -> String { reduces ? op.rawValue : "none" }
 
     /// nccl-tests' bus-bandwidth factor (doc/PERFORMANCE.md): busbw = algbw x factor, with
     /// 2(n-1)/n for allreduce and (n-1)/n for reduce-scatter and all-gather, the share of the

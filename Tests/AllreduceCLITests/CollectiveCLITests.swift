@@ -17,6 +17,8 @@ struct CollectiveCLITests {
             let r = try rows(["simulate", "--topology", "switch", "--ranks", "8", "--size", "64M", "--algorithm", "ring", "--collective", c])
             busbw[c] = try #require(r.first?["busbw_GBps"] as? Double)
             time[c] = try #require(r.first?["time_us"] as? Double)
+            // nccl-tests' all_gather_perf prints redop "none"; the reducing collectives their op.
+            #expect(r.first?["redop"] as? String == (c == "all-gather" ? "none" : "sum"))
         }
         for c in ["reduce-scatter", "all-gather"] {
             #expect(abs(busbw[c]! / busbw["allreduce"]! - 1) < 0.02, "\(busbw)")
@@ -29,6 +31,7 @@ struct CollectiveCLITests {
         let r = try rows(["sweep", "--topology", "dgx-a100", "-b", "1M", "-e", "4M", "-f", "4", "--collective", "all-gather",
                           "--algorithm", "ring,rabenseifner,nccl"])
         #expect(r.count == 6)
+        #expect(r.allSatisfy { $0["redop"] as? String == "none" })
         #expect(r.compactMap { $0["algorithm"] as? String }.filter { $0.hasPrefix("nccl(ring/") }.count == 2)
     }
 
