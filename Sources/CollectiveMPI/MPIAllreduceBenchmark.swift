@@ -243,16 +243,12 @@ public final class MPIAllreduceBenchmark {
                             p2p!.run(schedule!, input: input, output: output)
                         }
                     }
-                case .mpiLibrary where c.collective == .allreduce:
-                    let allreduce = MPIAllreduceCall(input: c.inPlace ? nil : input, output: output, count: count,
-                                                     dataType: c.dataType, op: c.op, reduction: reduction,
-                                                     communicator: collectiveComm, contributions: world.size)
-                    once = { allreduce.call() }
-                    if c.killRank == nil {
-                        return (choice, once, { n in allreduce.call(times: n) })
-                    }
                 case .mpiLibrary:
-                    once = { library.call(input: c.inPlace ? nil : input, output: output, reduction: reduction, communicator: collectiveComm) }
+                    let send = c.inPlace ? nil : input
+                    once = { library.call(input: send, output: output, reduction: reduction, communicator: collectiveComm) }
+                    if c.killRank == nil {
+                        return (choice, once, { n in library.call(times: n, input: send, output: output, reduction: reduction, communicator: collectiveComm) })
+                    }
                 case .memcpyBound:
                     once = { output.copyMemory(from: input, byteCount: bytes) }
                 }

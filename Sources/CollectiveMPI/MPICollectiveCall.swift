@@ -11,7 +11,9 @@ import CollectiveKernels
 /// buffer; `MPI_Reduce_scatter_block` (`MPI_Reduce_scatter` with the shard counts when the ranks
 /// do not divide the count) leaves this rank's reduced shard at the shard's place in the output;
 /// `MPI_Allgather` (`MPI_Allgatherv`) sends the rank's shard of the input and fills every shard
-/// of the output. Counts are computed once per size, so timed calls allocate nothing.
+/// of the output. Counts are computed once per size, so timed calls allocate nothing, and
+/// ``call(times:input:output:reduction:communicator:)`` times `MPI_Allreduce` as the bare loop
+/// OSU's osu_allreduce runs, its arguments resolved before the first call.
 struct MPICollectiveCall {
     let collective: Collective
     let dataType: DataType
@@ -40,6 +42,23 @@ struct MPICollectiveCall {
     /// standard's MPI_IN_PLACE rule for reduce-scatter).
     func resultOffset(inPlace: Bool) -> Int {
         collective == .reduceScatter && !inPlace ? shard.lowerBound : 0
+    }
+
+    /// `n` calls back to back, as a timed block runs them. An allreduce is a bare loop of
+    /// `MPI_Allreduce` with every argument resolved before it (plus `avg`'s division, which MPI
+    /// has no op for); the other collectives loop over ``call(input:output:reduction:communicator:)``.
+    func call(times n: Int, input: UnsafeMutableRawPointer?, output: UnsafeMutableRawPointer, reduction: MPIReduction, communicator: Communicator) {
+        guard collective == .allreduce else {
+            for _ in 0..<n { call(input: input, output: output, reduction: reduction, communicator: communicator) }
+            return
+        }
+        let send = input.map(UnsafeRawPointer.init) ?? UnsafeRawPointer(cmpi_in_place())
+        let count = Int32(elementCount), type = dataType.mpiDatatype, op = reduction.handle, comm = communicator.handle
+        let divides = reducer.op == .avg
+        for _ in 0..<n {
+            mpiCheck(MPI_Allreduce(send, output, count, type, op, comm), "MPI_Allreduce")
+            if divides { reducer.finalize(output, count: elementCount, contributions: counts.count) }
+        }
     }
 
     /// Calls the library: out of place from `input`, or in place (`input` nil, MPI_IN_PLACE) on
