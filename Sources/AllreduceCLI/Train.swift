@@ -50,7 +50,7 @@ struct Train: ParsableCommand {
     var gradDtype: DataType = .bfloat16
 
     @Option(name: .long, help: "Bucket sizes: ddp (PyTorch DDP: 1 MiB first, then 25 MiB) or megatron (Megatron-LM core: max(40M, 1M x dp) parameters each).")
-    var buckets: Bucketing = .ddp
+    var buckets: TrainingStep.BucketRule = .ddp
 
     @Option(name: .customLong("bucket-mib"), help: "Bucket size, MiB (PyTorch DDP's bucket_cap_mb), instead of --buckets' size.")
     var bucketMiB: Double?
@@ -135,11 +135,12 @@ struct Train: ParsableCommand {
             ReportColumn(key: "sent_GB_per_gpu", title: "sent/GPU", unit: "(GB)", kind: .number(decimals: 2)),
             ReportColumn(key: "nccl", title: "NCCL per bucket", kind: .text),
         ])
-        // The buckets: --buckets' rule, unless --bucket-mib or --first-bucket-mib say otherwise.
-        let dataParallel = max(1, gpuCount / (tp * pp))
-        let ruleBytes = buckets == .megatron ? TrainingStep.megatronBucketBytes(dataParallel: dataParallel, gradientType: gradDtype) : TrainingStep.ddpBucketBytes
-        let bucketBytes = bucketMiB.map { Int($0 * Double(1 << 20)) } ?? ruleBytes
-        let firstBucketBytes = firstBucketMiB.map { Int($0 * Double(1 << 20)) } ?? (buckets == .megatron ? bucketBytes : TrainingStep.ddpFirstBucketBytes)
+        // The buckets: --buckets' rule, unless --bucket-mib or --first-bucket-mib say otherwise
+        // (a Megatron first bucket follows --bucket-mib, as large as the others).
+        let rule = TrainingStep.bucketBytes(buckets, dataParallel: TrainingStep.dataParallel(gpuCount: gpuCount, tensor: tp, pipeline: pp),
+                                            gradientType: gradDtype)
+        let bucketBytes = bucketMiB.map { Int($0 * Double(1 << 20)) } ?? rule.others
+        let firstBucketBytes = firstBucketMiB.map { Int($0 * Double(1 << 20)) } ?? (buckets == .megatron ? bucketBytes : rule.first)
         var first: Double?
         var last: TrainingStep?
         for name in systems {
@@ -192,10 +193,4 @@ struct Train: ParsableCommand {
     }
 }
 
-/// `train --buckets`: whose rule cuts the gradients into buckets.
-enum Bucketing: String, CaseIterable, ExpressibleByArgument {
-    /// PyTorch DDP: a 1 MiB first bucket, then `bucket_cap_mb` (25 MiB).
-    case ddp
-    /// Megatron-LM core: max(40M, 1M x dp) parameters each (``TrainingStep/megatronBucketBytes(dataParallel:gradientType:)``).
-    case megatron
-}
+extension TrainingStep.BucketRule: ExpressibleByArgument {}

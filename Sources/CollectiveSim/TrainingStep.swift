@@ -68,6 +68,27 @@ public struct TrainingStep: Sendable {
     /// PyTorch DDP's first bucket: 1 MiB (`dist._DEFAULT_FIRST_BUCKET_BYTES`), so that the
     /// first allreduce starts early.
     public static let ddpFirstBucketBytes = 1 << 20
+    /// Whose rule cuts the gradients into buckets.
+    public enum BucketRule: String, CaseIterable, Sendable {
+        /// PyTorch DDP: a 1 MiB first bucket (``ddpFirstBucketBytes``), then `bucket_cap_mb`
+        /// (``ddpBucketBytes``).
+        case ddp
+        /// Megatron-LM core: ``megatronBucketBytes(dataParallel:gradientType:)`` each, the
+        /// first as large as the others.
+        case megatron
+    }
+
+    /// The first bucket and the others under `rule`, for `dataParallel` replicas of
+    /// `gradientType` gradients.
+    public static func bucketBytes(_ rule: BucketRule, dataParallel: Int, gradientType: DataType) -> (first: Int, others: Int) {
+        switch rule {
+        case .ddp: return (ddpFirstBucketBytes, ddpBucketBytes)
+        case .megatron:
+            let bytes = megatronBucketBytes(dataParallel: dataParallel, gradientType: gradientType)
+            return (bytes, bytes)
+        }
+    }
+
     /// Megatron-LM core's default bucket: max(40,000,000, 1,000,000 x data-parallel degree)
     /// parameters (`bucket_size` in megatron/core/distributed/distributed_data_parallel_config.py:
     /// larger data-parallel groups get larger buckets so that the collectives stay
@@ -111,7 +132,12 @@ public struct TrainingStep: Sendable {
     public static let maxBuckets = 10_000_000
 
     /// The data-parallel degree.
-    public var dataParallel: Int { gpuCount / (tensor * pipeline) }
+    public var dataParallel: Int { Self.dataParallel(gpuCount: gpuCount, tensor: tensor, pipeline: pipeline) }
+
+    /// The data-parallel degree of `gpuCount` GPUs split into tensor x pipeline groups.
+    public static func dataParallel(gpuCount: Int, tensor: Int, pipeline: Int) -> Int {
+        gpuCount / Swift.max(1, tensor * pipeline)
+    }
 
     /// Gradient bytes each GPU synchronises per step.
     public var gradientBytesPerGPU: Double {
