@@ -149,11 +149,13 @@ public struct NCCLPlanner: Sendable {
                         chunkBytes: Self.chunkBytes(a, p, bytes: bytes, channels: channelCount, topology: topology))
     }
 
-    /// The chunk a step of the played schedule carries. Rings forward every FIFO step. Trees move
-    /// 4 steps (NCCL's ALLREDUCE_CHUNKSTEPS) between levels with Simple; with LL and LL128,
-    /// whose lines are forwarded as they arrive, a chunk is cut to a slice's share of the tree's
-    /// depth (at least 1 KiB, at most a step), so that forwarding whole chunks level by level
-    /// costs about what NCCL's line-by-line forwarding does.
+    /// The chunk a step of the played schedule carries. Rings forward every FIFO step. Trees with
+    /// Simple move one FIFO step per chunk (NCCL's chunkSteps is the ring's alone), halved while
+    /// the operation gives each channel too few chunks to fill the tree's pipeline
+    /// (``treeSimpleChunkBytes(bytes:channels:topology:)``); with LL and LL128, whose lines are
+    /// forwarded as they arrive, a chunk is cut to a slice's share of the tree's depth (at least
+    /// 1 KiB, at most a step), so that forwarding whole chunks level by level costs about what
+    /// NCCL's line-by-line forwarding does.
     public static func chunkBytes(_ a: NCCLAlgorithm, _ p: NCCLProtocol, bytes: Double, channels: Int, topology: NCCLTopology) -> Int {
         if a == .nvls || a == .nvlsTree || a == .collnetDirect {
             // NVLS: NCCL's 128 KiB per head, halved down to 16 KiB while the operation is small
@@ -168,10 +170,28 @@ public struct NCCLPlanner: Sendable {
             return chunk
         }
         guard a == .tree else { return p.chunkBytes }
-        if p == .simple { return 4 * p.chunkBytes }
+        if p == .simple { return treeSimpleChunkBytes(bytes: bytes, channels: channels, topology: topology) }
         let levels = topology.ranksPerNode + Int(log2(Double(max(1, topology.nodeCount))).rounded(.up)) + 1
         let slice = bytes / Double(max(1, channels))
         return Swift.max(1024, Swift.min(p.chunkBytes, Int(slice / Double(2 * levels))))
+    }
+
+    /// NCCL's chunk for the tree with Simple (src/enqueue.cc, computeColl / calcCollChunking,
+    /// NCCL 2.12-2.23): one FIFO step (``NCCLProtocol/chunkBytes``, 512 KiB), halved while
+    /// `bytes / (channels x chunk)` is below 8 x the tree's depth and the chunk above 128 KiB,
+    /// then below 4 x the depth above 64 KiB, then below the depth above 32 KiB. The depth is
+    /// the chain inside a node plus the tree between nodes, GPUs per node - 1 + floor(log2 nodes)
+    /// (`channel->tree.depth`, src/graph/connect.cc). So a mid-size operation still gives each
+    /// channel enough chunks for every level of the tree to work at once.
+    public static func treeSimpleChunkBytes(bytes: Double, channels: Int, topology: NCCLTopology) -> Int {
+        let nodes = Swift.max(1, topology.nodeCount)
+        let depth = Double(Swift.max(1, topology.ranksPerNode) - 1 + (Int.bitWidth - 1 - nodes.leadingZeroBitCount))
+        let perChannel = bytes / Double(Swift.max(1, channels))
+        var chunk = NCCLProtocol.simple.chunkBytes
+        while (perChannel / Double(chunk)).rounded(.down) < depth * 8 && chunk > 131_072 { chunk /= 2 }
+        while (perChannel / Double(chunk)).rounded(.down) < depth * 4 && chunk > 65_536 { chunk /= 2 }
+        while (perChannel / Double(chunk)).rounded(.down) < depth && chunk > 32_768 { chunk /= 2 }
+        return chunk
     }
 
     /// The engine's protocol figures for `plan`.

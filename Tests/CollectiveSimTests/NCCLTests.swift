@@ -49,6 +49,34 @@ struct NCCLTests {
         #expect(planner.plan(bytes: 1048576, channels: 3).channels == 3)
     }
 
+    @Test("the tree's Simple chunk is NCCL's: one FIFO step, halved against 8, 4 and 1 x the tree's depth")
+    func treeSimpleChunk() throws {
+        let one = NCCLPlanner(fabric: try preset("dgx-a100")).topology        // depth 7
+        let two = NCCLPlanner(fabric: try preset("dgx-a100", nodes: 2)).topology  // depth 8
+        // 16 MiB over 24 channels: 699,050 B a channel; 512K -> 128K (< 56 chunks), then 64K (< 28).
+        #expect(NCCLPlanner.treeSimpleChunkBytes(bytes: Double(16 << 20), channels: 24, topology: one) == 64 << 10)
+        // 1 GiB: 85 chunks of 512 KiB a channel, at least 8 x 7: no halving.
+        #expect(NCCLPlanner.treeSimpleChunkBytes(bytes: Double(1 << 30), channels: 24, topology: one) == 512 << 10)
+        // 64 MiB over 16 channels on two nodes: 4 MiB a channel, 512K -> 128K (32 chunks, not < 4 x 8).
+        #expect(NCCLPlanner.treeSimpleChunkBytes(bytes: Double(64 << 20), channels: 16, topology: two) == 128 << 10)
+        // Small: down to 32 KiB and no further.
+        #expect(NCCLPlanner.treeSimpleChunkBytes(bytes: 4096, channels: 1, topology: two) == 32 << 10)
+        #expect(NCCLPlanner(fabric: try preset("dgx-a100")).plan(bytes: Double(16 << 20), algorithm: .tree, protocol: .simple).chunkBytes == 64 << 10)
+    }
+
+    @Test("a mid-size tree with Simple pipelines: 16 MiB reaches over half of 256 MiB's busbw, not one chunk per channel")
+    func treeSimpleMidSize() throws {
+        let sim = Simulator(fabric: try preset("dgx-a100"), model: .event)
+        func busbw(_ bytes: Int) throws -> Double {
+            let o = try sim.timeNCCL(elementCount: bytes / 4, dataType: .float32, algorithm: .tree, protocol: .simple)
+            return Double(bytes) / o.timeSeconds * 2 * 7 / 8 / 1e9
+        }
+        let mid = try busbw(16 << 20), large = try busbw(256 << 20)
+        // With 2 MiB chunks (one per channel) 16 MiB played at 22 GB/s against 121 at 256 MiB.
+        #expect(mid > 0.5 * large, "16 MiB \(mid) GB/s against 256 MiB \(large) GB/s")
+        #expect(mid < large)
+    }
+
     @Test("a protocol played on a switch: start latency plus 2(p-1) hops of the protocol's network latency")
     func protocolLatency() throws {
         let p = 6
