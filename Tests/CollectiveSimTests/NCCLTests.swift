@@ -170,16 +170,38 @@ struct NCCLTests {
         #expect(ok.count == 2 && ok[0].metric == .busBandwidthGBps && ok[1].metric == .timeMicroseconds)
     }
 
+    /// The points of the package's `Data/` file `name`.
+    private func dataPoints(_ name: String) throws -> [PublishedPoint] {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Data").appendingPathComponent(name)
+        return try PublishedMeasurements.parse(try String(contentsOf: url, encoding: .utf8))
+    }
+
     @Test("accuracy on the published figures: median |error| <= 5% at >= 256 MiB and geometric mean <= 15% where NVLS does not decide")
     func accuracy() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Data/nccl-tests-published.tsv")
-        let points = try PublishedMeasurements.parse(try String(contentsOf: url, encoding: .utf8))
+        let points = try dataPoints("nccl-tests-published.tsv")
         #expect(points.count >= 18)
         let comparisons = try points.filter { !$0.isNVLS }.map(PublishedMeasurements.simulate)
         let s = PublishedMeasurements.summarize(comparisons)
         #expect(s.medianLargeBusbwError <= 0.05)
         #expect(s.geometricMeanError <= 0.15)
+    }
+
+    @Test("the held-out curves are playable and held out: every row names a preset and no row repeats a calibration point (same cluster, size, metric and algorithm)")
+    func holdoutIsSeparate() throws {
+        let holdout = try dataPoints("nccl-tests-holdout.tsv")
+        let calibration = try dataPoints("nccl-tests-published.tsv")
+        #expect(holdout.count >= 30)
+        for p in holdout {
+            let node = try #require(Topology.preset(p.system), "unknown preset \(p.system)").node
+            #expect(p.gpusPerNode <= node.gpuCount)
+        }
+        struct Key: Hashable { var system: String; var nodes: Int; var gpus: Int; var bytes: Int; var metric: PublishedPoint.Metric; var algorithm: String }
+        let key = { (p: PublishedPoint) in
+            Key(system: p.system, nodes: p.nodes, gpus: p.gpusPerNode, bytes: p.bytes, metric: p.metric, algorithm: p.algorithm)
+        }
+        let calibrated = Set(calibration.map(key))
+        #expect(holdout.filter { calibrated.contains(key($0)) }.isEmpty)
     }
 
     /// Rank 0 sends to rank 1 at once; rank 1 first sends to rank 0 and only then posts its
