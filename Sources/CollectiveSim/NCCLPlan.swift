@@ -8,8 +8,8 @@ import Darwin
 
 /// How one of NCCL's protocols moves data, as the event engine applies it to every transfer of a
 /// played schedule:
-/// - the run starts after the protocol's base latency and the GPU's launch overhead
-///   (``NCCLTuningTables/launchOverheadMicroseconds``);
+/// - the run starts after the protocol's base latency and, on one node, the GPU's launch
+///   overhead (``NCCLTuningTables/playedLaunchOverheadMicroseconds(architectureColumn:nodeCount:)``);
 /// - a transfer arrives one *hop latency* after its last byte leaves, NCCL's figure for its path
 ///   (NVLink, PCI or the network; ``NCCLTuningTables/hopLatencyMicroseconds``), in place of the
 ///   fabric's own latencies and software overheads;
@@ -50,6 +50,7 @@ public struct ProtocolTiming: Sendable, Hashable {
         let row = algorithm.row, col = proto.column
         let hop = NCCLTuningTables.hopLatencyMicroseconds
         let arch = topology.architecture.column, nodes = topology.nodesColumn
+        let launch = NCCLTuningTables.playedLaunchOverheadMicroseconds(architectureColumn: arch, nodeCount: topology.nodeCount)
         let running = Double(max(1, channels))
         let searched = Double(topology.searchChannels)
         let llPerChannel = NCCLTuningTables.llMaxBusGBps[arch][nodes] / running
@@ -67,7 +68,7 @@ public struct ProtocolTiming: Sendable, Hashable {
             // a round is one round of its trees), Simple only, no per-channel cap.
             let hopSeconds = model.patHopMicroseconds(proto) * 1e-6
             self.init(ncclProtocol: proto,
-                      startSeconds: (8 + 2.8 * Double(model.rankCount) + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
+                      startSeconds: (8 + 2.8 * Double(model.rankCount) + launch) * 1e-6,
                       nvlinkHopSeconds: hopSeconds, pcieHopSeconds: hopSeconds, networkHopSeconds: hopSeconds,
                       wireBytesPerPayloadByte: proto.wireBytesPerPayloadByte, channelCapGBps: 0)
             return
@@ -82,13 +83,13 @@ public struct ProtocolTiming: Sendable, Hashable {
             let net = hop[NCCLHardware.network.rawValue][row][col]
             let once = algorithm == .nvlsTree ? hop[NCCLHardware.nvlink.rawValue][row][col] : model.latencyMicroseconds(algorithm, proto)
             self.init(ncclProtocol: proto,
-                      startSeconds: (once + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
+                      startSeconds: (once + launch) * 1e-6,
                       nvlinkHopSeconds: 0, pcieHopSeconds: 0, networkHopSeconds: algorithm == .nvlsTree ? net * 1e-6 : 0,
                       wireBytesPerPayloadByte: proto.wireBytesPerPayloadByte, channelCapGBps: 0)
             return
         }
         self.init(ncclProtocol: proto,
-                  startSeconds: (NCCLTuningTables.baseLatencyMicroseconds[row][col] + NCCLTuningTables.launchOverheadMicroseconds[arch]) * 1e-6,
+                  startSeconds: (NCCLTuningTables.baseLatencyMicroseconds[row][col] + launch) * 1e-6,
                   nvlinkHopSeconds: hop[NCCLHardware.nvlink.rawValue][row][col] * 1e-6,
                   pcieHopSeconds: hop[NCCLHardware.pci.rawValue][row][col] * 1e-6,
                   networkHopSeconds: hop[NCCLHardware.network.rawValue][row][col] * 1e-6,

@@ -224,6 +224,21 @@ public enum NCCLTuningTables {
     /// start-up through the copy engines and the grid scheduler).
     public static let launchOverheadMicroseconds: [Double] = [20.0, 20.0, 12.0, 12.0]
 
+    /// The launch overhead a played collective pays, microseconds: ``launchOverheadMicroseconds``
+    /// on one node, none across nodes. One process drives every GPU of a node when nccl-tests
+    /// runs without MPI (`all_reduce_perf -g 8`, as Azure's benchmarking guide runs it,
+    /// Benchmarks/NVIDIA/NCCLBandwidth.py): each call then launches the node's kernels one
+    /// after another from one thread, and the host's launches set the pace of a small-message
+    /// loop. Across nodes nccl-tests runs under MPI with one process per GPU (`mpirun ...
+    /// all_reduce_perf -g 1`), as training frameworks do: a process's next launch overlaps the
+    /// kernel still running on its stream, and a small message costs NCCL's own latency (2 and 4
+    /// DGX H100 nodes, NCCL 2.26, 16 B: 25.0 and 34.8 us published, 25.2 and 35.2 us in NCCL's
+    /// tree LL model; nccl-tests issue 309).
+    @inlinable
+    public static func playedLaunchOverheadMicroseconds(architectureColumn: Int, nodeCount: Int) -> Double {
+        nodeCount > 1 ? 0 : launchOverheadMicroseconds[architectureColumn]
+    }
+
     /// Ring Simple latency across nodes is scaled by 1.4 on Ampere and later.
     public static let multiNodeRingSimpleLatencyFactor = 1.4
 

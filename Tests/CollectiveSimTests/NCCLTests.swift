@@ -49,6 +49,20 @@ struct NCCLTests {
         #expect(planner.plan(bytes: 1048576, channels: 3).channels == 3)
     }
 
+    @Test("the launch overhead is paid on one node (one process drives its GPUs), not across nodes (one process per GPU)")
+    func launchOverhead() throws {
+        #expect(NCCLTuningTables.playedLaunchOverheadMicroseconds(architectureColumn: 2, nodeCount: 1) == NCCLTuningTables.launchOverheadMicroseconds[2])
+        #expect(NCCLTuningTables.playedLaunchOverheadMicroseconds(architectureColumn: 2, nodeCount: 2) == 0)
+        // 16 B on 2 x DGX H100: NCCL's tree LL latency (6.8 + 2 x (7 x 0.6 + 5) us), played as such.
+        let sim = Simulator(fabric: try preset("dgx-h100", nodes: 2), model: .event)
+        let small = try sim.timeNCCL(elementCount: 4, dataType: .float32, algorithm: .tree, protocol: .ll, channels: 1)
+        #expect(abs(small.timeSeconds * 1e6 - 25.2) < 1, "\(small.timeSeconds * 1e6) us")
+        // One node keeps its launch overhead: 8 B on one channel of a DGX A100 is above NCCL's 15 us.
+        let one = try Simulator(fabric: try preset("dgx-a100"), model: .event)
+            .timeNCCL(elementCount: 2, dataType: .float32, algorithm: .ring, protocol: .ll, channels: 1)
+        #expect(one.timeSeconds * 1e6 > 30, "\(one.timeSeconds * 1e6) us")
+    }
+
     @Test("the tree's Simple chunk is NCCL's: one FIFO step, halved against 8, 4 and 1 x the tree's depth")
     func treeSimpleChunk() throws {
         let one = NCCLPlanner(fabric: try preset("dgx-a100")).topology        // depth 7
@@ -232,13 +246,13 @@ struct NCCLTests {
         #expect(rendezvous > 1.9e-3, "rendezvous \(rendezvous)")
     }
 
-    @Test("the played tree at small sizes stays near NCCL's own tree model (plus the launch overhead)", arguments: [4, 16])
+    @Test("the played tree at small sizes across nodes stays near NCCL's own tree model (no launch overhead: one process per GPU)", arguments: [4, 16])
     func treeNearModel(nodes: Int) throws {
         let fabric = try preset("dgx-h100", nodes: nodes)
         let sim = Simulator(fabric: fabric, model: .event)
         let bytes = 1 << 20
         let played = try sim.timeNCCL(elementCount: bytes / 4, dataType: .float32, algorithm: .tree, protocol: .ll)
-        let model = NCCLModel(fabric: fabric).seconds(.tree, .ll, bytes: Double(bytes)) + NCCLTuningTables.launchOverheadMicroseconds[2] * 1e-6
+        let model = NCCLModel(fabric: fabric).seconds(.tree, .ll, bytes: Double(bytes))
         #expect(played.timeSeconds < 1.5 * model && played.timeSeconds > 0.7 * model, "played \(played.timeSeconds * 1e6) us, model \(model * 1e6) us")
     }
 }
