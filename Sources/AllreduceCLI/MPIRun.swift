@@ -316,7 +316,7 @@ extension MPIRun {
             var source = predict
             if predict == MPIPrediction.calibrateFirst {
                 let probe = min(max(configuration.chunkBytes / 16 * 16, 64), 1 << 30)
-                let m = measureCluster(world, name: "calibrated", probeBytes: probe, iterations: 50, reduceType: configuration.dataType,
+                let m = MeasuredCluster.measure(world, name: "calibrated", probeBytes: probe, iterations: 50, reduceType: configuration.dataType,
                                        largestWorkingSetBytes: configuration.sizesBytes.max() ?? 0)
                 topology = m.topology
                 source = "a calibration run first"
