@@ -10,6 +10,7 @@
 //                                                  (C: AVX2/F16C loops chosen at run time)
 //                -> CollectiveSim -> CCollectiveSim (C: a prefetch hint for the event engine)
 //                -> CollectiveMPI -> CMPI (trait MPI: system library over Open MPI's mpi.h)
+//                                 -> CollectiveFabric (the measured cluster calibration writes)
 //                -> CollectivePlot (SVG plots; no dependencies)
 //
 // No unsafe build settings here: tuning flags (for example `-target-cpu`) come from Scripts/.
@@ -58,6 +59,8 @@ let package = Package(
             name: "CollectiveMPI",
             dependencies: [
                 "CollectiveCore",
+                // The measured cluster (MeasuredCluster) that calibration fills in.
+                "CollectiveFabric",
                 "CollectiveKernels",
                 .target(name: "CMPI", condition: .when(traits: ["MPI"])),
             ]

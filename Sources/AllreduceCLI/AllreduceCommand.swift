@@ -35,18 +35,37 @@ struct AllreduceCommand: ParsableCommand {
     /// `--help` and `--version` print as usual.
     static func main() {
         CrashReport.install()
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot(MPIRun.withBarePredict(Array(CommandLine.arguments.dropFirst())))
+            command = try parseAsRoot(MPIRun.withBarePredict(Array(CommandLine.arguments.dropFirst())))
+        } catch {
+            // Under mpirun every rank reads the same command line: rank 0 alone says what is
+            // wrong with it (as `mpi` and `calibrate` do once running). The others leave a
+            // moment later, so that mpirun, which ends the job at the first failed rank, does not
+            // end rank 0 before it has spoken.
+            if exitCode(for: error) != .success, let rank = getenv("OMPI_COMM_WORLD_RANK"), String(cString: rank) != "0" {
+                sleep(2)
+                Glibc.exit(exitCode(for: error).rawValue)
+            }
+            fail(error)
+        }
+        do {
             try command.run()
         } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                exit(withError: error)
-            }
-            var stderr = StandardError()
-            print("allreduce: error: \(errorLine(for: error, arguments: CommandLine.arguments))", to: &stderr)
-            Glibc.exit(code.rawValue == 0 ? 1 : code.rawValue)
+            fail(error)
         }
+    }
+
+    /// Ends the process for `error`: `--help` and `--version` print as usual; anything else is
+    /// one line on standard error and a non-zero status.
+    static func fail(_ error: any Error) -> Never {
+        let code = exitCode(for: error)
+        if code == .success {
+            exit(withError: error)
+        }
+        var stderr = StandardError()
+        print("allreduce: error: \(errorLine(for: error, arguments: CommandLine.arguments))", to: &stderr)
+        Glibc.exit(code.rawValue == 0 ? 1 : code.rawValue)
     }
 
     /// The one line printed for `error` (after `allreduce: error: `), given the command line.

@@ -72,7 +72,7 @@ struct Calibrate: ParsableCommand {
         #if MPI
         MPIProcess.initialize()
         let world = Communicator.world
-        let measured = measureCluster(world, name: clusterName, probeBytes: bytes, iterations: iterations, reduceType: type, largestWorkingSetBytes: largest)
+        let measured = MeasuredCluster.measure(world, name: clusterName, probeBytes: bytes, iterations: iterations, reduceType: type, largestWorkingSetBytes: largest)
         if world.rank == 0 {
             do {
                 try measured.fileText().write(toFile: output, atomically: true, encoding: .utf8)
@@ -121,25 +121,5 @@ func mpiStop(_ world: Communicator, _ message: String) -> Never {
     }
     MPIProcess.finalize()
     exit(1)
-}
-
-/// Runs the calibration (collective: every rank calls it) and names what it measured.
-func measureCluster(_ world: Communicator, name: String, probeBytes: Int, iterations: Int, reduceType: DataType, largestWorkingSetBytes: Int = 0) -> MeasuredCluster {
-    let c = MPICalibration.measure(world, probeBytes: probeBytes, iterations: iterations, reduceType: reduceType, largestWorkingSetBytes: largestWorkingSetBytes)
-    func pair(_ p: MPIPairFigures?) -> MeasuredCluster.Pair? {
-        p.map { MeasuredCluster.Pair(latencyMicroseconds: $0.latencyMicroseconds, pingPongGBps: $0.pingPongGBps, concurrentGBps: $0.concurrentGBps, concurrentRanks: $0.concurrentRanks) }
-    }
-    var byType: [String: Double] = [:]
-    for (t, r) in c.reduceGBps { byType[t.rawValue] = r }
-    let btl = ProcessInfo.processInfo.environment["OMPI_MCA_btl"].map { "--mca btl \($0)" } ?? "Open MPI's default transport"
-    return MeasuredCluster(
-        name: name, hostnames: c.hostnames, ranksPerNode: c.layout.ranksPerNode, transport: btl, probeBytes: c.probeBytes,
-        latencyProbeBytes: MPICalibration.latencyProbeBytes, sameNode: pair(c.sameNode), acrossNodes: pair(c.acrossNodes),
-        memoryCopyGBps: c.memoryCopyGBps, memoryTransferGBps: c.memoryTransferGBps, memoryReduceGBps: byType[reduceType.rawValue] ?? c.singleRankReduceGBps,
-        reduceType: reduceType.rawValue, reduceGBpsByType: byType, singleRankReduceGBps: c.singleRankReduceGBps,
-        stepOverheadMicroseconds: c.stepOverheadMicroseconds,
-        sizeScan: c.sizeScan.map { MeasuredCluster.Scan(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps) },
-        workingSetScan: c.workingSetScan.map { MeasuredCluster.Scan(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps) },
-        overheadProbe: "a ring allreduce of one float per rank, \(c.overheadProbeSteps) steps per run, \(formatFixed(c.overheadProbeMicrosecondsPerStep, decimals: 2)) us per step")
 }
 #endif

@@ -57,8 +57,8 @@ struct MPIRun: ParsableCommand {
     @Option(name: [.customShort("o"), .customLong("op")], help: "Reduction: \(ReductionOp.validNames).")
     var op = "sum"
 
-    @Option(name: .customLong("algorithm"), help: "Comma-separated: \(AlgorithmList.mpiScheduleNames), mpi (MPI_Allreduce, or the library's call for --collective), memcpy (the memory bound: every rank copies its buffer once), or all (every algorithm that builds the collective, and mpi).")
-    var algorithm = "all"
+    @Option(name: .customLong("algorithm"), help: "Comma-separated: schedules, mpi (MPI_Allreduce, or the library's call for --collective), memcpy (the memory bound: every rank copies its buffer once), or all (every algorithm that builds the collective, and mpi).")
+    var algorithm: AlgorithmSelection<MPIAlgorithmChoice> = AlgorithmSelection([.all])
 
     @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size and algorithm, at every size unless --iterations-large is given (default: 1000 up to 8192 bytes, 100 above).")
     var iterations: Int?
@@ -132,22 +132,18 @@ struct MPIRun: ParsableCommand {
         guard let reduction = ReductionOp(name: op) else {
             throw ValidationError("unknown op '\(op)' (valid: \(ReductionOp.validNames))")
         }
-        let algorithms = try AlgorithmList.parse(algorithm, every: {
-            AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches && $0.supports(collective.collective) }.map(\.rawValue) + ["mpi"]
-        }) { name in
-            guard let choice = MPIAlgorithmName(name) else {
-                throw ValidationError("unknown algorithm '\(name)' (valid: \(AllreduceAlgorithm.validNames) mpi memcpy all)")
-            }
-            if let a = AllreduceAlgorithm(name: name), a.reducesInSwitches {
+        let choices = algorithm.expanded {
+            AllreduceAlgorithm.allCases.filter { !$0.reducesInSwitches && $0.supports(collective.collective) }.map(MPIAlgorithmChoice.schedule) + [.mpiLibrary]
+        }
+        for case .schedule(let a) in choices {
+            if a.reducesInSwitches {
                 let inside = a == .ncclCollNet ? "the network's switches (InfiniBand SHARP)" : "the NVSwitch (NVLink SHARP)"
                 let forced = a == .ncclCollNet ? "nccl:collnet" : "nccl:nvls"
                 throw ValidationError("\(a.rawValue) reduces inside \(inside), which an MPI run has no counterpart for; simulate it with 'allreduce simulate --algorithm \(forced)' or check it with 'allreduce verify --algorithm \(a.rawValue)'")
             }
-            if let a = AllreduceAlgorithm(name: name) {
-                do { try a.requireSupport(collective.collective) } catch { throw ValidationError("--algorithm: \(error)") }
-            }
-            return choice
+            do { try a.requireSupport(collective.collective) } catch { throw ValidationError("--algorithm: \(error)") }
         }
+        let algorithms = choices.map(\.description)
         let plan: MPIIterationPlan
         do {
             plan = try MPIIterationPlan.resolve(iterations: iterations, warmupIterations: warmupIterations,
@@ -194,13 +190,6 @@ struct MPIRun: ParsableCommand {
         throw CLIError("'allreduce mpi' needs the MPI runner, which this build left out: rebuild with `swift build -c release --traits MPI` (Open MPI's libopenmpi-dev must be installed; Scripts/setup installs it)")
         #endif
     }
-}
-
-/// The canonical spelling of an `--algorithm` entry, or nil.
-func MPIAlgorithmName(_ name: String) -> String? {
-    let lowered = name.lowercased()
-    if lowered == "mpi" || lowered == "memcpy" { return lowered }
-    return AllreduceAlgorithm(name: name)?.rawValue
 }
 
 /// Parsed options before the size list is expanded (that needs the element size).
@@ -327,7 +316,7 @@ extension MPIRun {
             var source = predict
             if predict == MPIPrediction.calibrateFirst {
                 let probe = min(max(configuration.chunkBytes / 16 * 16, 64), 1 << 30)
-                let m = measureCluster(world, name: "calibrated", probeBytes: probe, iterations: 50, reduceType: configuration.dataType,
+                let m = MeasuredCluster.measure(world, name: "calibrated", probeBytes: probe, iterations: 50, reduceType: configuration.dataType,
                                        largestWorkingSetBytes: configuration.sizesBytes.max() ?? 0)
                 topology = m.topology
                 source = "a calibration run first"

@@ -107,13 +107,31 @@ struct ClusterOptions: ParsableArguments {
 
     /// The algorithm list used when `--algorithm` is not given: what NCCL would run on GPU
     /// clusters, the fastest textbook schedule on the `switch` model.
-    var defaultAlgorithm: String { topology.lowercased() == "switch" ? "auto" : "nccl" }
+    var defaultAlgorithm: AlgorithmSelection<AlgorithmChoice> { AlgorithmSelection(defaults: topology.lowercased() == "switch" ? .auto : .nccl(nil)) }
 
     /// `--inter-node`: ring, tree, or nil for auto.
     var interNodeAlgorithm: AllreduceAlgorithm? { interNode.algorithm }
 
-    var chunkSize: Int {
-        get throws { try chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") } ?? ScheduleParameters.defaultChunkBytes }
+    /// What every row shares besides the cluster, from the options.
+    func settings(collective: Collective = .allreduce) throws -> SimulationRun.Settings {
+        var s = SimulationRun.Settings()
+        s.dataType = datatype
+        s.op = op
+        s.collective = collective
+        s.model = timingModel
+        s.linkService = links
+        s.interNodeAlgorithm = interNodeAlgorithm
+        s.ncclProtocol = ncclProtocol
+        s.channels = channels
+        s.chunkBytes = try chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") }
+        s.maxSteps = maxSteps
+        return s
+    }
+
+    /// The runs of these options on the cluster they name (`fabric`: that cluster, perhaps
+    /// with more faults); `comparesHealthy`: time every row on the healthy cluster too.
+    func simulationRun(fabric: FabricMap? = nil, comparesHealthy: Bool = true, collective: Collective = .allreduce) throws -> SimulationRun {
+        try SimulationRun(settings: settings(collective: collective), fabric: fabric ?? resolveFabric(), comparesHealthy: comparesHealthy)
     }
 
     /// The topology named by `--topology`, with `--gpus` and `--nodes` applied.
@@ -176,300 +194,9 @@ func loadTopology(_ name: String, option: String) throws -> Topology {
     do { return try Topology.load(path: name) } catch { throw CLIError("\(option): \(error)") }
 }
 
-/// `--algorithm`: one algorithm, `auto` (the fastest textbook schedule), `nccl` (what NCCL
-/// would run) or `nccl:ALGO` (NCCL's algorithm forced, as NCCL_ALGO does).
-enum AlgorithmChoice: Hashable {
-    case fixed(AllreduceAlgorithm)
-    case auto
-    case nccl(NCCLAlgorithm?)
-
-    init(parsing text: String) throws {
-        let t = text.trimming(" ").lowercased()
-        if t == "auto" { self = .auto; return }
-        if t == "nccl" { self = .nccl(nil); return }
-        if t.hasPrefix("nccl:") {
-            let name = String(t.dropFirst(5))
-            guard let a = NCCLAlgorithm(name: name) else {
-                throw ValidationError("--algorithm: unknown NCCL algorithm '\(name)' in '\(text)' (\(NCCLAlgorithm.modelledNames))")
-            }
-            guard a.schedule != nil else {
-                throw ValidationError("--algorithm: NCCL's \(a.rawValue) is not modelled in this build (\(NCCLAlgorithm.modelledNames))")
-            }
-            self = .nccl(a)
-            return
-        }
-        guard let a = AllreduceAlgorithm(name: t) else {
-            throw ValidationError("--algorithm: unknown algorithm '\(text)' (\(AllreduceAlgorithm.validNames) auto nccl \(NCCLAlgorithm.modelledNames) all)")
-        }
-        self = .fixed(a)
-    }
-
-    var name: String {
-        switch self {
-        case .fixed(let a): a.rawValue
-        case .auto: "auto"
-        case .nccl(nil): "nccl"
-        case .nccl(let a?): "nccl:\(a.rawValue)"
-        }
-    }
-
-    /// Parses a comma-separated list (`ring,tree,auto`; ``AlgorithmList``). `all` is every
-    /// textbook schedule `simulator` plays on its cluster (those `auto` chooses among); nil (while
-    /// validating, before the cluster is built) accepts it.
-    static func parseList(_ text: String, simulator: Simulator?) throws -> [AlgorithmChoice] {
-        try AlgorithmList.parse(text, every: { simulator?.autoCandidates.map(AlgorithmChoice.fixed) ?? [] }, AlgorithmChoice.init(parsing:))
-    }
-}
-
 extension String {
     func trimming(_ set: Character) -> String {
         String(drop(while: { $0 == set }).reversed().drop(while: { $0 == set }).reversed())
-    }
-}
-
-/// Builds rows and footer notes shared by `simulate` and `sweep`.
-struct SimulationRun {
-    let options: ClusterOptions
-    var fabric: FabricMap
-    var simulator: Simulator
-    let chunkBytes: Int
-    var engineEvents = 0
-    var engineTransfers = 0
-    var engineWall = 0.0
-    var engineCPU = 0.0
-    var ranEvent = false
-    /// The NCCL plans played, in order of first use (for the footer).
-    var ncclPlans: [NCCLPlan] = []
-    /// What hierarchical ran between nodes at each measured size, when `--inter-node auto` chose.
-    var interNodeChoices: [(bytes: Int, algorithm: AllreduceAlgorithm)] = []
-    /// Watches the event model's runs (a progress line), when it has FIFO links to watch.
-    var observer: (any EngineObserver)?
-    /// The same cluster without its faults, when it has some: every row is also timed there.
-    var healthySimulator: Simulator?
-    /// The healthy cluster's outcome of every row measured (with faults only).
-    var healthyOutcomes: [SimulationOutcome] = []
-
-    init(options: ClusterOptions, collective: Collective = .allreduce) throws {
-        try self.init(options: options, fabric: try options.resolveFabric(), collective: collective)
-    }
-
-    /// The runs of `options` on `fabric` (the cluster `options` name, perhaps with more faults);
-    /// `comparesHealthy`: time every row on the healthy cluster too, when `fabric` has faults.
-    init(options: ClusterOptions, fabric: FabricMap, comparesHealthy: Bool = true, collective: Collective = .allreduce) throws {
-        self.options = options
-        self.fabric = fabric
-        let service = options.links
-        if service == .fair && options.timingModel == .event && fabric.rankCount > FairShareEngine.maxRanks {
-            throw CLIError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
-        }
-        simulator = Simulator(fabric: fabric, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm, linkService: service,
-                              maxSteps: options.maxSteps, collective: collective)
-        chunkBytes = try options.chunkSize
-        healthySimulator = fabric.faults == nil || !comparesHealthy ? nil
-            : Simulator(fabric: fabric.healthy, model: options.timingModel, interNodeAlgorithm: options.interNodeAlgorithm, linkService: service,
-                        maxSteps: options.maxSteps, collective: collective)
-    }
-
-    var columns: [ReportColumn] {
-        var c = ReportColumn.allreducePerf
-        if options.timingModel == .nccl { c.append(ReportColumn(key: "protocol", title: "protocol", kind: .text)) }
-        if healthySimulator != nil { c += ReportColumn.faultComparison }
-        return c
-    }
-
-    /// Steps the event model would play for `choice` at `bytes` (every candidate of auto).
-    func estimatedSteps(_ choice: AlgorithmChoice, bytes: Int) throws -> Double {
-        let count = bytes / options.datatype.sizeInBytes
-        switch choice {
-        case .fixed(let a):
-            return simulator.estimatedSteps(a, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes)
-        case .auto:
-            return simulator.autoCandidates.reduce(0) { $0 + simulator.estimatedSteps($1, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes) }
-        case .nccl(let a):
-            return simulator.estimatedStepsNCCL(elementCount: count, dataType: options.datatype, algorithm: a, protocol: options.ncclProtocol,
-                                                channels: options.channels, chunkBytes: try options.chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") })
-        }
-    }
-
-    /// Refuses, before anything runs, a command whose runs together play more than `--max-steps`.
-    func checkWork(_ runs: [(choice: AlgorithmChoice, bytes: Int)]) throws {
-        var total = 0.0
-        for r in runs { total += try estimatedSteps(r.choice, bytes: r.bytes) }
-        if total > Double(options.maxSteps) {
-            let figure = total < 9e18 ? "\(Int(total))" : "\(total)"
-            let nccl = runs.contains { if case .nccl = $0.choice { true } else { false } }
-            let closedForm = nccl ? "NCCL's closed form (--model nccl), another algorithm (--algorithm nccl:tree)" : "--model analytic"
-            throw CLIError("the event model would play about \(figure) steps (all ranks\(runs.count > 1 ? ", \(runs.count) runs" : "")), more than --max-steps \(options.maxSteps); use fewer ranks or sizes, larger --chunk-bytes, \(closedForm), or raise --max-steps")
-        }
-    }
-
-    /// Times one choice at `bytes` (a whole number of elements); returns the row, the outcome
-    /// and, for auto, every candidate's outcome.
-    mutating func measure(_ choice: AlgorithmChoice, bytes: Int) throws -> (row: [ReportValue], outcome: SimulationOutcome, candidates: [SimulationOutcome]) {
-        let size = options.datatype.sizeInBytes
-        let count = bytes / size
-        let outcome: SimulationOutcome
-        var candidates: [SimulationOutcome] = []
-        switch choice {
-        case .fixed(let a):
-            outcome = try simulator.time(a, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes, observer: watcher)
-        case .auto:
-            let r = try simulator.fastest(elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes, observer: watcher)
-            outcome = r.best
-            candidates = r.all
-        case .nccl(let a):
-            outcome = try timeNCCL(a, count: count, choice: choice, observer: watcher)
-        }
-        if let plan = outcome.ncclPlan, !ncclPlans.contains(plan) { ncclPlans.append(plan) }
-        for o in candidates.isEmpty ? [outcome] : candidates {
-            if let s = o.statistics {
-                ranEvent = true
-                engineEvents += s.events
-                engineTransfers += s.transfers
-                engineWall += s.wallSeconds
-                engineCPU += s.cpuSeconds
-            }
-        }
-        let bytesActual = count * size
-        if simulator.interNodeAlgorithm == nil, let between = outcome.interNodeAlgorithm, outcome.algorithm == .hierarchical {
-            interNodeChoices.append((bytesActual, between))
-        }
-        let seconds = outcome.timeSeconds
-        let algbw = Collective.algorithmBandwidthGBps(bytes: bytesActual, seconds: seconds)
-        let busbw = simulator.collective.busBandwidthGBps(bytes: bytesActual, seconds: seconds, ranks: fabric.rankCount)
-        let name: String
-        switch choice {
-        case .auto: name = "auto(\(outcome.rowName))"
-        case .nccl: name = "nccl(\(outcome.ncclPlan.map { "\($0)" } ?? outcome.rowName))"
-        case .fixed: name = outcome.rowName
-        }
-        var row: [ReportValue] = [
-            .int(bytesActual), .int(count), .text(options.datatype.name), .text(simulator.collective.redopLabel(options.op)), .int(-1),
-            .text(name), .number(seconds * 1e6), .number(algbw), .number(busbw),
-        ]
-        if simulator.model == .nccl { row.append(.text(outcome.ncclProtocol?.rawValue ?? "")) }
-        if let healthy = try timeHealthy(choice, bytes: bytes, outcome: outcome) {
-            row += [.number(healthy.timeSeconds * 1e6), .number(healthy.timeSeconds > 0 ? seconds / healthy.timeSeconds : 1)]
-            healthyOutcomes.append(healthy)
-        }
-        return (row, outcome, candidates)
-    }
-
-    /// What `measure` timed as `outcome` timed again on the healthy cluster (nil without faults):
-    /// the same algorithm (for `auto`, the one chosen) and, for NCCL, the same plan.
-    func timeHealthy(_ choice: AlgorithmChoice, bytes: Int, outcome: SimulationOutcome) throws -> SimulationOutcome? {
-        guard let healthySimulator else { return nil }
-        var healthy = self
-        healthy.simulator = healthySimulator
-        healthy.fabric = healthySimulator.fabric
-        healthy.healthySimulator = nil
-        return try healthy.replay(choice, bytes: bytes, outcome: outcome, observer: nil)
-    }
-
-    /// `observer` when the runs can be watched (the event model with FIFO links).
-    var watcher: (any EngineObserver)? {
-        simulator.model == .event && simulator.linkService == .fifo ? observer : nil
-    }
-
-    /// What NCCL would run (`algorithm` forced if given) for `count` elements, timed.
-    func timeNCCL(_ algorithm: NCCLAlgorithm?, count: Int, choice: AlgorithmChoice, observer: (any EngineObserver)? = nil) throws -> SimulationOutcome {
-        do {
-            return try simulator.timeNCCL(elementCount: count, dataType: options.datatype, algorithm: algorithm,
-                                          protocol: options.ncclProtocol, channels: options.channels,
-                                          chunkBytes: try options.chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") }, observer: observer)
-        } catch let e as SimulationError {
-            throw CLIError("--algorithm \(choice.name): \(e)")
-        }
-    }
-
-    /// Plays again what `measure` timed as `outcome` (for `auto`, the algorithm it chose), with
-    /// `observer` watching: the same schedule on the same engine, so the same time.
-    func replay(_ choice: AlgorithmChoice, bytes: Int, outcome: SimulationOutcome, observer: (any EngineObserver)?) throws -> SimulationOutcome {
-        let count = bytes / options.datatype.sizeInBytes
-        switch choice {
-        case .fixed, .auto:
-            return try simulator.time(outcome.algorithm, elementCount: count, dataType: options.datatype, chunkBytes: chunkBytes, observer: observer)
-        case .nccl(let a):
-            return try timeNCCL(a, count: count, choice: choice, observer: observer)
-        }
-    }
-
-    /// `topology: dgx-h100 x 4 nodes = 32 GPUs (...)`.
-    var topologyNote: String {
-        let t = fabric.topology
-        let nodes = t.name == "switch" ? "\(fabric.rankCount) rank\(fabric.rankCount == 1 ? "" : "s")" : "\(fabric.nodeCount) node\(fabric.nodeCount == 1 ? "" : "s") x \(fabric.gpusPerNode) GPUs = \(fabric.rankCount) ranks"
-        let service = simulator.model == .event && simulator.linkService == .fair ? " (links shared max-min fairly)" : ""
-        return "topology: \(t.name), \(nodes); model: \(simulator.model.rawValue)\(service)"
-    }
-
-    /// `faults: node 3 nic 2 at 50%; rank 5 late 20us (healthy: the same runs without them)`.
-    var faultNote: String? {
-        guard let f = fabric.faults else { return nil }
-        return "faults: " + f.specs.map(\.description).joined(separator: "; ") + " (healthy: the same schedule on the cluster without them; slowdown = time / healthy)"
-    }
-
-    /// `busiest links: NIC tx 98% (node 0 nic 2 tx), ...` of `outcome`, or nil when it has none.
-    static func busiestLinks(_ outcome: SimulationOutcome, label: String = "busiest links") -> String? {
-        guard let links = outcome.linkUtilization, !links.isEmpty else { return nil }
-        return "\(label): " + links.map { "\($0.linkClass.rawValue) \(formatFixed($0.busyFraction * 100, decimals: 0))% (\($0.busiestLink))" }.joined(separator: ", ")
-    }
-
-    /// `dgx-h100, 4 nodes x 8 GPUs` or `switch, 8 ranks`.
-    var clusterName: String {
-        let t = fabric.topology
-        return t.name == "switch" ? "switch, \(fabric.rankCount) rank\(fabric.rankCount == 1 ? "" : "s")"
-            : "\(t.name), \(fabric.nodeCount) node\(fabric.nodeCount == 1 ? "" : "s") x \(fabric.gpusPerNode) GPUs"
-    }
-
-    /// Why the time is what it is: the bottleneck costs the closed forms see.
-    var bottleneckNote: String {
-        var parts: [String] = []
-        if fabric.gpusPerNode > 1 {
-            let c = fabric.intraNodeAlphaBeta
-            parts.append("intra-node \(formatFixed(1 / c.betaSecondsPerByte / 1e9, decimals: 1)) GB/s, \(formatFixed(c.alphaSeconds * 1e6, decimals: 2)) us per step")
-        }
-        if fabric.nodeCount > 1 {
-            let c = fabric.interNodeAlphaBeta()
-            parts.append("inter-node \(formatFixed(1 / c.betaSecondsPerByte / 1e9, decimals: 1)) GB/s, \(formatFixed(c.alphaSeconds * 1e6, decimals: 2)) us per step")
-        }
-        if fabric.gammaSecondsPerByte > 0 {
-            parts.append("reduction \(formatFixed(1 / fabric.gammaSecondsPerByte / 1e9, decimals: 0)) GB/s")
-        }
-        return parts.isEmpty ? "paths: none (a single rank)" : "paths (achievable): " + parts.joined(separator: "; ")
-    }
-
-    /// `hierarchical between nodes (--inter-node auto): ring from 8 B, tree from 64 KiB`: where the
-    /// automatic inter-node choice changes over the sizes measured (nil when it did not choose).
-    var interNodeNote: String? {
-        guard !interNodeChoices.isEmpty else { return nil }
-        var runs: [(bytes: Int, algorithm: AllreduceAlgorithm)] = []
-        for c in interNodeChoices.sorted(by: { $0.bytes < $1.bytes }) where runs.last?.algorithm != c.algorithm { runs.append(c) }
-        let list = runs.map { "\($0.algorithm.rawValue) from \(ByteCount.format($0.bytes))" }
-        return "hierarchical between nodes (--inter-node auto, the faster closed form): " + list.joined(separator: ", ")
-    }
-
-    /// `nccl: NCCL's search: 24 channels ...; ring/Simple/24ch: start 20.4 us, hops NVLink 3.4 us ...`:
-    /// what the nccl rows played and with which protocol figures.
-    var ncclNote: String? {
-        guard !ncclPlans.isEmpty else { return nil }
-        let planner = NCCLPlanner(fabric: fabric)
-        let t = planner.topology
-        var parts = ["nccl (\(t.architecture.rawValue)): search \(t.searchChannels) x \(formatFixed(t.speedGBps, decimals: 1)) GB/s, \(t.channels) channels"
-                     + (t.nvlsHeads > 0 ? ", NVLS \(t.nvlsHeads) heads x \(formatFixed(t.nvlsSpeedGBps, decimals: 1)) GB/s at \(formatFixed(t.nvlsEfficiency, decimals: 2))" : "")]
-        for plan in ncclPlans.prefix(4) {
-            let timing = planner.timing(plan)
-            var hops = ["NVLink \(formatFixed(timing.nvlinkHopSeconds * 1e6, decimals: 2))"]
-            if fabric.nodeCount > 1 { hops.append("network \(formatFixed(timing.networkHopSeconds * 1e6, decimals: 2))") }
-            let cap = timing.channelCapGBps > 0 ? ", \(formatFixed(timing.channelCapGBps, decimals: 1)) GB/s per channel" : ""
-            parts.append("\(plan): start \(formatFixed(timing.startSeconds * 1e6, decimals: 1)) us, hop \(hops.joined(separator: " / ")) us\(cap), chunk \(ByteCount.format(plan.chunkBytes))")
-        }
-        return parts.joined(separator: "; ")
-    }
-
-    /// `engine: ...` over every event-model run so far.
-    var engineNote: String? {
-        guard ranEvent else { return nil }
-        return EngineStatistics(events: engineEvents, transfers: engineTransfers, wallSeconds: engineWall, cpuSeconds: engineCPU, peakMemoryBytes: peakResidentBytes()).summary
     }
 }
 
@@ -494,8 +221,8 @@ struct Simulate: ParsableCommand {
     @Option(name: .long, help: "Bytes per rank, with an optional 1024-based suffix (8, 64K, 1G).")
     var size: String = "1G"
 
-    @Option(name: .long, help: "Comma-separated (a row each): nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), \(AlgorithmList.simulatedNames), auto (the fastest textbook schedule; the default on switch), or all (every textbook schedule the model plays on this cluster).")
-    var algorithm: String?
+    @Option(name: .long, help: "Comma-separated (a row each): nccl (what NCCL would run: algorithm, protocol and channels, played by the event model; the default on GPU clusters), nccl:ALGO (NCCL's algorithm forced, as NCCL_ALGO), a schedule, auto (the fastest textbook schedule; the default on switch), or all (every textbook schedule the model plays on this cluster).")
+    var algorithm: AlgorithmSelection<AlgorithmChoice>?
 
     @OptionGroup var output: LatencyFormatOptions
 
@@ -509,10 +236,10 @@ struct Simulate: ParsableCommand {
 
     func validate() throws {
         try wholeElements(try parseBytes(size, option: "--size"), cluster.datatype, option: "--size")
-        let choices = try AlgorithmChoice.parseList(algorithm ?? cluster.defaultAlgorithm, simulator: nil)
+        let choices = (algorithm ?? cluster.defaultAlgorithm).choices(on: nil)
         if trace != nil {
-            guard choices.count == 1, !AlgorithmList.containsAll(algorithm ?? "") else {
-                throw ValidationError("--trace writes one algorithm's run; give one --algorithm, not '\(algorithm ?? "")'")
+            guard choices.count == 1, algorithm?.containsAll != true else {
+                throw ValidationError("--trace writes one algorithm's run; give one --algorithm, not '\(algorithm?.defaultValueDescription ?? "")'")
             }
             guard cluster.timingModel == .event else { throw ValidationError("--trace needs --model event (the \(cluster.timingModel.rawValue) model plays no transfers)") }
             guard cluster.links == .fifo else { throw ValidationError("--trace needs --links fifo") }
@@ -523,9 +250,9 @@ struct Simulate: ParsableCommand {
 
     /// Everything `run` checks before it times anything: the cluster, the model's memory, the work.
     func prepare() throws -> (sim: SimulationRun, bytes: Int, choices: [AlgorithmChoice]) {
-        let sim = try SimulationRun(options: cluster, collective: collective.collective)
+        let sim = try cluster.simulationRun(collective: collective.collective)
         let bytes = try parseBytes(size, option: "--size")
-        let choices = try AlgorithmChoice.parseList(algorithm ?? cluster.defaultAlgorithm, simulator: sim.simulator)
+        let choices = (algorithm ?? cluster.defaultAlgorithm).choices(on: sim.simulator)
         try sim.checkWork(choices.map { ($0, bytes) })
         return (sim, bytes, choices)
     }
@@ -536,7 +263,7 @@ struct Simulate: ParsableCommand {
         report.latencySource = "simulated on \(sim.clusterName)"
         let line = ProgressLine(label: "simulate", options: progress)
         sim.observer = line.observer
-        var m: (row: [ReportValue], outcome: SimulationOutcome, candidates: [SimulationOutcome])! = nil
+        var m: SimulationRun.Measurement! = nil
         for choice in choices {
             do { m = try sim.measure(choice, bytes: bytes) } catch { line.finish(); throw error }
             report.append(m.row, group: choice.name)

@@ -34,10 +34,12 @@ struct Sweep: ParsableCommand {
     @Option(name: [.customShort("i"), .customLong("stepbytes")], help: "Add this many bytes at each step instead (overrides -f).")
     var stepBytes: String?
 
-    @Option(name: .long, help: "Comma-separated algorithms: nccl, \(AlgorithmList.simulatedNames), auto, all (every textbook schedule the model plays on this cluster; default: nccl on GPU clusters, ring,tree,auto on switch).")
-    var algorithm: String?
+    @Option(name: .long, help: "Comma-separated algorithms, a line each, as simulate's: nccl, nccl:ALGO, a schedule, auto, all (every textbook schedule the model plays on this cluster; default: nccl on GPU clusters, ring,tree,auto on switch).")
+    var algorithm: AlgorithmSelection<AlgorithmChoice>?
 
-    var algorithmList: String { algorithm ?? (cluster.topology.lowercased() == "switch" ? "ring,tree,auto" : "nccl") }
+    var algorithmList: AlgorithmSelection<AlgorithmChoice> {
+        algorithm ?? (cluster.topology.lowercased() == "switch" ? AlgorithmSelection(defaults: .fixed(.ring), .fixed(.tree), .auto) : AlgorithmSelection(defaults: .nccl(nil)))
+    }
 
     @OptionGroup var output: LatencyFormatOptions
 
@@ -63,7 +65,6 @@ struct Sweep: ParsableCommand {
         }
         try wholeElements(lo, cluster.datatype, option: "-b")
         if let stepBytes { try wholeElements(try parseBytes(stepBytes, option: "-i"), cluster.datatype, option: "-i") }
-        _ = try AlgorithmChoice.parseList(algorithmList, simulator: nil)
         _ = try sizes()
         if plotMeasured != nil && plot.plot == nil { throw ValidationError("--plot-measured draws into --plot's file: give --plot too") }
     }
@@ -71,8 +72,8 @@ struct Sweep: ParsableCommand {
     /// Everything `run` checks before it times anything: the cluster, the model's memory, the
     /// work of every size and algorithm together.
     func prepare() throws -> (sim: SimulationRun, choices: [AlgorithmChoice], sizes: [Int]) {
-        let sim = try SimulationRun(options: cluster, collective: collective.collective)
-        let choices = try AlgorithmChoice.parseList(algorithmList, simulator: sim.simulator)
+        let sim = try cluster.simulationRun(collective: collective.collective)
+        let choices = algorithmList.choices(on: sim.simulator)
         let sizes = try sizes()
         try sim.checkWork(sizes.flatMap { s in choices.map { ($0, s) } })
         return (sim, choices, sizes)

@@ -28,8 +28,8 @@ struct Verify: ParsableCommand {
     @Option(name: [.long, .customShort("o")], help: "Reduction: \(ReductionOp.validNames).")
     var op: String = "sum"
 
-    @Option(name: .long, help: "Comma-separated algorithms: \(AllreduceAlgorithm.validNames), or all.")
-    var algorithm: String = "all"
+    @Option(name: .long, help: "Comma-separated algorithms, or all.")
+    var algorithm: AlgorithmSelection<AllreduceAlgorithm> = AlgorithmSelection([.all])
 
     @Option(name: .long, help: "Ranks per node for hierarchical (1 ... ranks; default min(8, ranks)).")
     var ranksPerNode: Int?
@@ -87,14 +87,9 @@ struct Verify: ParsableCommand {
         guard g >= 1 && g <= ranks else {
             throw ValidationError("--ranks-per-node must be between 1 and --ranks (\(ranks)), got \(g)")
         }
-        let algorithms = try AlgorithmList.parse(algorithm, every: {
+        let algorithms = algorithm.expanded {
             // NVLS needs whole nodes: part of `all` when the ranks fill them.
             AllreduceAlgorithm.allCases.filter { (!$0.reducesInSwitches || ranks % g == 0) && $0.supports(collective.collective) }
-        }) { name in
-            guard let a = AllreduceAlgorithm(name: name) else {
-                throw ValidationError("unknown algorithm '\(name)'; valid: \(AllreduceAlgorithm.validNames) all")
-            }
-            return a
         }
         let inter = interNode.algorithm
         var chunk = ScheduleParameters.defaultChunkBytes

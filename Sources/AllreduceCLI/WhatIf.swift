@@ -25,7 +25,7 @@ struct WhatIf: ParsableCommand {
     var size: String = "1G"
 
     @Option(name: .long, help: "Comma-separated algorithms (as sweep's; default: nccl,ring,tree on GPU clusters, ring,tree on switch).")
-    var algorithm: String?
+    var algorithm: AlgorithmSelection<AlgorithmChoice>?
 
     @Option(name: .long, help: "Random draws of faults (1 ... \(WhatIf.maxDraws)).")
     var draws: Int = 20
@@ -54,13 +54,14 @@ struct WhatIf: ParsableCommand {
         try wholeElements(try parseBytes(size, option: "--size"), cluster.datatype, option: "--size")
         guard draws >= 1 && draws <= Self.maxDraws else { throw ValidationError("--draws must be between 1 and \(Self.maxDraws), got \(draws)") }
         _ = try randomFaults()
-        _ = try AlgorithmChoice.parseList(algorithm ?? defaultAlgorithms, simulator: nil)
         guard cluster.timingModel == .event else {
             throw ValidationError("what-if plays faults with --model event (the \(cluster.model.rawValue) model's closed forms know no faults)")
         }
     }
 
-    var defaultAlgorithms: String { cluster.topology.lowercased() == "switch" ? "ring,tree" : "nccl,ring,tree" }
+    var defaultAlgorithms: AlgorithmSelection<AlgorithmChoice> {
+        cluster.topology.lowercased() == "switch" ? AlgorithmSelection(defaults: .fixed(.ring), .fixed(.tree)) : AlgorithmSelection(defaults: .nccl(nil), .fixed(.ring), .fixed(.tree))
+    }
 
     /// The draws' shape, from --cables, --faults-per-draw or --link-fraction, and --effect.
     func randomFaults() throws -> RandomFaults {
@@ -84,10 +85,10 @@ struct WhatIf: ParsableCommand {
     /// Everything `run` checks before it times anything: the cluster and its fixed faults, the
     /// work of every draw, the cables to draw from.
     func prepare() throws -> (base: SimulationRun, bytes: Int, choices: [AlgorithmChoice], shape: RandomFaults, candidates: [Fault]) {
-        let base = try SimulationRun(options: cluster)
+        let base = try cluster.simulationRun()
         try base.simulator.checkFaults()
         let bytes = try parseBytes(size, option: "--size")
-        let choices = try AlgorithmChoice.parseList(algorithm ?? defaultAlgorithms, simulator: base.simulator)
+        let choices = (algorithm ?? defaultAlgorithms).choices(on: base.simulator)
         try base.checkWork(Array(repeating: choices.map { ($0, bytes) }, count: draws + 1).flatMap { $0 })
         let shape = try randomFaults()
         let candidates = shape.candidates(on: base.fabric)
@@ -132,7 +133,7 @@ struct WhatIf: ParsableCommand {
                     for _ in choices { line.completed() }
                     continue
                 }
-                var run = try SimulationRun(options: cluster, fabric: fabric, comparesHealthy: false)
+                var run = try cluster.simulationRun(fabric: fabric, comparesHealthy: false)
                 run.observer = line.observer
                 for (i, c) in choices.enumerated() {
                     let s = drawn.isEmpty ? 1 : try run.measure(c, bytes: bytes).outcome.timeSeconds / healthy[i]

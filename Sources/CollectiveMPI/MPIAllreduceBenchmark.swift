@@ -275,7 +275,7 @@ public final class MPIAllreduceBenchmark {
             }
 
             if c.traceRanks != nil {
-                for plan in plans { onTrace(_traced(plan.choice, name: rowName(plan.choice), once: plan.once, p2p: p2p, size: bytes, count: count)) }
+                for plan in plans { onTrace(_traced(plan.choice, name: rowName(plan.choice), once: plan.once, p2p: p2p, shm: shm, size: bytes, count: count)) }
             }
 
             var sizeRows: [MPIResultRow] = []
@@ -331,23 +331,28 @@ public final class MPIAllreduceBenchmark {
 
     /// One untimed call of `choice` after a barrier, its steps recorded on the traced ranks and
     /// gathered to rank 0 (``MPITracedRun``).
-    func _traced(_ choice: MPIAlgorithmChoice, name: String, once: () -> Void, p2p: MPIScheduleRunner?, size: Int, count: Int) -> MPITracedRun {
+    func _traced(_ choice: MPIAlgorithmChoice, name: String, once: () -> Void, p2p: MPIScheduleRunner?, shm: MPISharedMemoryRunner?,
+                 size: Int, count: Int) -> MPITracedRun {
         let c = configuration
         let sampling = TraceRankSampling(rankCount: world.size, limit: c.traceRanks ?? 1)
         let traced = sampling.isTraced(world.rank)
         var stepped = false
-        if case .schedule = choice, let p2p {
+        if case .schedule = choice {
+            // Either runner records the steps (only one of them exists).
             stepped = true
-            p2p.timeline = traced ? StepTimeline(capacity: c.traceRecordLimit(rankCount: world.size)) : nil
+            let timeline = traced ? StepTimeline(capacity: c.traceRecordLimit(rankCount: world.size)) : nil
+            p2p?.timeline = timeline
+            shm?.timeline = timeline
         }
         world.barrier()
         let origin = MPIProcess.wallTimeSeconds()
         p2p?.timelineOriginSeconds = origin
+        shm?.timelineOriginSeconds = origin
         once()
         let end = MPIProcess.wallTimeSeconds() - origin
         var records: [StepTimelineRecord] = []
         var dropped = 0
-        if stepped, let timeline = p2p?.timeline {
+        if stepped, let timeline = p2p?.timeline ?? shm?.timeline {
             records = timeline.records
             dropped = timeline.droppedCount
         } else if traced {
@@ -355,6 +360,7 @@ public final class MPIAllreduceBenchmark {
                                           startSeconds: 0, transferEndSeconds: end)]
         }
         p2p?.timeline = nil
+        shm?.timeline = nil
         let gathered = world.gather(records, root: 0)
         let droppedTotal = Int(world.allreduce([Int64(dropped)], cmpi_op_sum())[0])
         let callName: String

@@ -75,6 +75,14 @@ public final class MPISharedMemoryRunner {
     /// Completed step indices, reused between runs.
     @exclusivity(unchecked) var _completed: [Int] = []
     @exclusivity(unchecked) var _closed = false
+    /// When set, each step's issue, message hand-over, reduction and completion times are
+    /// appended to it (seconds from ``timelineOriginSeconds``, `MPI_Wtime`'s clock), as
+    /// ``MPIScheduleRunner/timeline`` records them: a send ends when the receiver has taken it
+    /// (at once for an inline message), a receive's transfer when the peer's slot is seen (a copy
+    /// when it has copied), its reduction when the output holds it. nil (the default) costs one
+    /// test per step issued and per poll pass.
+    @exclusivity(unchecked) public var timeline: StepTimeline?
+    @exclusivity(unchecked) public var timelineOriginSeconds = 0.0
     /// Polls without progress before yielding the core (`sched_yield`): short when the node's
     /// ranks outnumber its online CPUs (the peer needs this core to make progress), long
     /// otherwise (a yield can lose the core to another process for a whole time slice).
@@ -93,6 +101,22 @@ public final class MPISharedMemoryRunner {
         var reduceAfter: Int = -1
         var scratch: UnsafeMutableRawPointer? = nil
         var scratchCapacity = 0
+        /// With a ``MPISharedMemoryRunner/timeline``: the step's chunk, when it was issued and its
+        /// data handed over.
+        var chunk: Int32 = 0
+        var startSeconds = 0.0
+        var transferEndSeconds = 0.0
+    }
+
+    func _timelineNow() -> Double { MPIProcess.wallTimeSeconds() - timelineOriginSeconds }
+
+    /// Appends a completed step to the timeline (`reduceBegin`: a `recvReduce`'s reduction,
+    /// which ends now).
+    func _record(_ p: _Pending, reduceBegin: Double? = nil) {
+        timeline!.append(StepTimelineRecord(
+            kind: StepTimelineRecord.Kind(p.kind), rank: communicator.rank, stepIndex: p.stepIndex, peer: p.peer, chunk: Int(p.chunk),
+            bytes: p.range.count * _elementSize, startSeconds: p.startSeconds, transferEndSeconds: p.transferEndSeconds,
+            reduceBeginSeconds: reduceBegin, endSeconds: reduceBegin == nil ? p.transferEndSeconds : _timelineNow()))
     }
 
     /// Allocates the shared window (collective over `communicator`, whose ranks must all share
@@ -205,20 +229,23 @@ public final class MPISharedMemoryRunner {
     }
 
     func _issue(_ index: Int, _ step: Step) {
+        let start = timeline == nil ? 0 : _timelineNow()
         switch step.kind {
         case .send:
             let byteOffset = (_written.sendReadsOutput(step.range, copyInput: _copyInput) ? _outputOffset : _inputOffset)
                 + step.offset * _elementSize
             let k = _sent[step.peer]
             _sent[step.peer] += 1
-            var pending = _Pending(stepIndex: index, kind: .send, peer: step.peer, sequence: k, byteOffset: byteOffset, range: step.range, published: false)
+            var pending = _Pending(stepIndex: index, kind: .send, peer: step.peer, sequence: k, byteOffset: byteOffset, range: step.range, published: false,
+                                   chunk: Int32(truncatingIfNeeded: step.chunk), startSeconds: start)
             pending.published = _tryPublish(pending)
             _pending.append(pending)
         case .recvReduce, .recvCopy:
             let k = _received[step.peer]
             _received[step.peer] += 1
             _pending.append(_Pending(stepIndex: index, kind: step.kind, peer: step.peer, sequence: k, byteOffset: 0, range: step.range, published: false,
-                                     reduceAfter: step.kind == .recvReduce ? step.reduceAfter ?? -1 : -1))
+                                     reduceAfter: step.kind == .recvReduce ? step.reduceAfter ?? -1 : -1,
+                                     chunk: Int32(truncatingIfNeeded: step.chunk), startSeconds: start))
         }
     }
 
@@ -274,6 +301,7 @@ public final class MPISharedMemoryRunner {
     /// One pass over the steps in flight; returns whether any made progress.
     func _poll(_ completed: inout [Int]) -> Bool {
         let me = communicator.rank
+        let tracing = timeline != nil
         var progressed = false
         var w = 0
         for i in 0..<_pending.count {
@@ -292,6 +320,10 @@ public final class MPISharedMemoryRunner {
                     let ack = cmpi_load_acquire_u64(_slot(owner: me, destination: p.peer, sequence: p.sequence, word: Self.ackWord))
                     done = ack >= UInt64(p.sequence + 1)
                 }
+                if done && tracing {
+                    p.transferEndSeconds = _timelineNow()
+                    _record(p)
+                }
             case .recvReduce where p.reduceAfter >= 0:
                 // Staged: take a copy and release the peer's range now; reduce once the send
                 // this receive follows has been consumed (it is then no longer in flight).
@@ -305,6 +337,7 @@ public final class MPISharedMemoryRunner {
                         cmpi_store_release_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.ackWord), UInt64(p.sequence + 1))
                         p.scratch = scratch
                         p.scratchCapacity = capacity
+                        if tracing { p.transferEndSeconds = _timelineNow() }
                         progressed = true
                     }
                 }
@@ -313,8 +346,14 @@ public final class MPISharedMemoryRunner {
                 if seq == UInt64(p.sequence + 1) {
                     let count = Int(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.countWord).pointee)
                     precondition(count == p.range.count, "MPISharedMemoryRunner: rank \(p.peer) sent \(count) elements to a receive of \(p.range.count) at rank \(me)")
+                    let arrived = tracing ? _timelineNow() : 0
                     _consume(p, from: _source(peer: p.peer, sequence: p.sequence))
                     cmpi_store_release_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.ackWord), UInt64(p.sequence + 1))
+                    if tracing {
+                        // A copy is the transfer itself; a reduction reads the peer's data as it goes.
+                        p.transferEndSeconds = p.kind == .recvCopy ? _timelineNow() : arrived
+                        _record(p, reduceBegin: p.kind == .recvReduce ? arrived : nil)
+                    }
                     done = true
                 }
             }
@@ -332,7 +371,9 @@ public final class MPISharedMemoryRunner {
         while i < _pending.count {
             let p = _pending[i]
             if let scratch = p.scratch, !_pending.contains(where: { $0.stepIndex == p.reduceAfter }) {
+                let reduceBegin = tracing ? _timelineNow() : 0
                 _consume(p, from: UnsafeRawPointer(scratch))
+                if tracing { _record(p, reduceBegin: reduceBegin) }
                 _scratch.give(scratch, capacity: p.scratchCapacity)
                 completed.append(p.stepIndex)
                 progressed = true

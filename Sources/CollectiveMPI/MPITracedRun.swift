@@ -1,9 +1,9 @@
 import CollectiveCore
 
 /// One traced call of `allreduce mpi --trace`: an untimed call of one algorithm at one size,
-/// after a barrier, whose steps the traced ranks recorded (``MPIScheduleRunner/timeline``) and
-/// rank 0 gathered. Calls without steps (`MPI_Allreduce`, memcpy, the shared-memory transport)
-/// are one ``StepTimelineRecord/Kind/call`` record per traced rank.
+/// after a barrier, whose steps the traced ranks recorded (``MPIScheduleRunner/timeline`` over
+/// p2p, ``MPISharedMemoryRunner/timeline`` over shm) and rank 0 gathered. Calls without steps
+/// (`MPI_Allreduce`, memcpy) are one ``StepTimelineRecord/Kind/call`` record per traced rank.
 public struct MPITracedRun: Sendable {
     public var sizeBytes: Int
     /// Elements per rank.
@@ -17,6 +17,6 @@ public struct MPITracedRun: Sendable {
     /// Steps the traced ranks did not keep (beyond ``MPIRunConfiguration/traceRecordLimit(rankCount:)``).
     public var droppedRecords: Int
     public var sampling: TraceRankSampling
-    /// The name of a ``StepTimelineRecord/Kind/call`` slice: `MPI_Allreduce`, `memcpy`, `ring (shm)`.
+    /// The name of a ``StepTimelineRecord/Kind/call`` slice: `MPI_Allreduce`, `memcpy`.
     public var callName: String
 }

@@ -30,10 +30,10 @@ struct NCCLCLITests {
     @Test("bad NCCL choices are one-line errors", arguments: [
         (["--algorithm", "nccl:nvls"], "do not reduce"),
         (["--algorithm", "nccl-nvls"], "do not reduce"),
-        (["--algorithm", "nccl:collnet-chain"], "not modelled"),
+        (["--algorithm", "nccl:collnet-chain"], "is invalid for '--algorithm"),
         (["--algorithm", "nccl:collnet"], "SHARP"),
         (["--algorithm", "nccl-collnet", "--nodes", "2"], "SHARP"),
-        (["--algorithm", "nccl:bogus"], "unknown NCCL algorithm"),
+        (["--algorithm", "nccl:bogus"], "is invalid for '--algorithm"),
         (["--protocol", "LL64"], "--protocol"),
         (["--channels", "0"], "--channels"),
         (["--channels", "65"], "--channels"),
