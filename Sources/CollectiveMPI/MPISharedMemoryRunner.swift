@@ -19,9 +19,11 @@ import Glibc
 ///   output) in a mailbox slot and completes when the receiver acknowledges it;
 /// - a **receive** waits for the matching slot, then reduces (or copies) straight from the
 ///   peer's memory into its own output, and acknowledges. A staged receive-reduce
-///   (``Step/reduceAfter``) copies the peer's data into scratch and acknowledges at once, and
-///   reduces once the send it follows has been acknowledged in turn: the two ranks of an
-///   exchange each read the other's range while their own is still published.
+///   (``Step/reduceAfter``) whose send is still in flight copies the peer's data into scratch
+///   and acknowledges at once, and reduces once that send has been acknowledged in turn: the two
+///   ranks of an exchange each read the other's range while their own is still published. Once
+///   the send has completed (an inline one has as soon as it is published), the receive reduces
+///   straight from the peer like any other.
 ///
 /// The k-th send a->b uses slot `k mod depth` of a's mailbox for b: the schedules' matching rule
 /// (k-th send pairs with k-th receive) with no tags. A slot holds `seq` (k+1 once published),
