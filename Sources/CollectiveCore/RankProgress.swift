@@ -55,6 +55,9 @@ public struct RankProgress<Steps: IteratorProtocol<Step>> {
     @inlinable public var completedPrefix: Int { _completedPrefix }
     @inlinable public var inFlight: Int { _inFlight }
 
+    // Inlinable, so that an executor's specialised loop builds its progress without the
+    // generic metadata look-up an unspecialised initialiser costs on every run.
+    @inlinable
     public init(_ steps: Steps) {
         _steps = steps
     }

@@ -36,7 +36,16 @@ public struct ElementRangeSet: Sendable, Hashable {
             upper = Swift.max(upper, ranges[j].upperBound)
             j += 1
         }
-        ranges.replaceSubrange(i..<j, with: CollectionOfOne(lower..<upper))
+        // The usual cases (a new range, or one range widened) without the generic replacement.
+        if j == ranges.count && i == j {
+            ranges.append(lower..<upper)
+        } else if j == i {
+            ranges.insert(lower..<upper, at: i)
+        } else if j == i + 1 {
+            ranges[i] = lower..<upper
+        } else {
+            ranges.replaceSubrange(i..<j, with: CollectionOfOne(lower..<upper))
+        }
     }
 
     /// Calls `body` on the consecutive pieces of `r`, in order, each wholly inside the set

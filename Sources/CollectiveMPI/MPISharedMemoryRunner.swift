@@ -19,9 +19,11 @@ import Glibc
 ///   output) in a mailbox slot and completes when the receiver acknowledges it;
 /// - a **receive** waits for the matching slot, then reduces (or copies) straight from the
 ///   peer's memory into its own output, and acknowledges. A staged receive-reduce
-///   (``Step/reduceAfter``) copies the peer's data into scratch and acknowledges at once, and
-///   reduces once the send it follows has been acknowledged in turn: the two ranks of an
-///   exchange each read the other's range while their own is still published.
+///   (``Step/reduceAfter``) whose send is still in flight copies the peer's data into scratch
+///   and acknowledges at once, and reduces once that send has been acknowledged in turn: the two
+///   ranks of an exchange each read the other's range while their own is still published. Once
+///   the send has completed (an inline one has as soon as it is published), the receive reduces
+///   straight from the peer like any other.
 ///
 /// The k-th send a->b uses slot `k mod depth` of a's mailbox for b: the schedules' matching rule
 /// (k-th send pairs with k-th receive) with no tags. A slot holds `seq` (k+1 once published),
@@ -60,16 +62,23 @@ public final class MPISharedMemoryRunner {
     static let inlineOffset = UInt64.max
 
     let _elementSize: Int
+    /// This rank in ``communicator``.
+    let _rank: Int
     @exclusivity(unchecked) var _window: MPI_Win?
-    /// Every rank's segment base, mapped in this process.
-    @exclusivity(unchecked) var _bases: [UnsafeMutableRawPointer] = []
+    /// Every rank's segment base, mapped in this process (one per rank, allocated once: the
+    /// steps read it with no array bounds or uniqueness checks).
+    let _bases: UnsafeMutablePointer<UnsafeMutableRawPointer>
     let _controlBytes: Int
     let _inputOffset: Int
     let _outputOffset: Int
     /// Sends issued to / receives issued from each peer so far (never reset: slots keep going).
-    @exclusivity(unchecked) var _sent: [Int]
-    @exclusivity(unchecked) var _received: [Int]
-    @exclusivity(unchecked) var _pending: [_Pending] = []
+    let _sent: UnsafeMutablePointer<Int>
+    let _received: UnsafeMutablePointer<Int>
+    /// The steps in flight, in the order they were issued (`_pendingCount` of them, in storage
+    /// that only grows, so that no step allocates once a run has reached its widest point).
+    @exclusivity(unchecked) var _pending: UnsafeMutablePointer<_Pending>
+    @exclusivity(unchecked) var _pendingCount = 0
+    @exclusivity(unchecked) var _pendingCapacity = 16
     @exclusivity(unchecked) var _scratch = _ScratchPool()
     @exclusivity(unchecked) var _written = ElementRangeSet()
     /// Completed step indices, reused between runs.
@@ -136,8 +145,13 @@ public final class MPISharedMemoryRunner {
         _inputOffset = _controlBytes
         _outputOffset = _controlBytes + roundUp(max(capacityBytes, 64))
         let segmentBytes = _outputOffset + roundUp(max(capacityBytes, 64))
-        _sent = Array(repeating: 0, count: p)
-        _received = Array(repeating: 0, count: p)
+        _rank = self.communicator.rank
+        _sent = .allocate(capacity: p)
+        _sent.initialize(repeating: 0, count: p)
+        _received = .allocate(capacity: p)
+        _received.initialize(repeating: 0, count: p)
+        _pending = .allocate(capacity: 16)
+        _bases = .allocate(capacity: p)
         let crowded = oversubscribed ?? mpiIsOversubscribed(localRanks: p, onlineCPUs: sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         _spinsBeforeYield = crowded ? 64 : 1 << 15
 
@@ -157,9 +171,9 @@ public final class MPISharedMemoryRunner {
             var unit: Int32 = 0
             var peerBase: UnsafeMutableRawPointer? = nil
             mpiCheck(MPI_Win_shared_query(window, Int32(q), &size, &unit, &peerBase), "MPI_Win_shared_query")
-            _bases.append(peerBase!)
+            (_bases + q).initialize(to: peerBase!)
         }
-        let mine = _bases[self.communicator.rank]
+        let mine = _bases[_rank]
         input = mine + _inputOffset
         output = mine + _outputOffset
         // Zero this rank's mailboxes, then make sure every rank has before anyone sends.
@@ -176,6 +190,14 @@ public final class MPISharedMemoryRunner {
         mpiCheck(MPI_Win_free(&_window), "MPI_Win_free")
         communicator.free()
         _scratch.releaseAll()
+    }
+
+    deinit {
+        _bases.deallocate()
+        _sent.deallocate()
+        _received.deallocate()
+        _pending.deinitialize(count: _pendingCount)
+        _pending.deallocate()
     }
 
     /// Runs this rank's steps of `schedule` from ``input`` to ``output`` (or, `inPlace`, on
@@ -239,14 +261,35 @@ public final class MPISharedMemoryRunner {
             var pending = _Pending(stepIndex: index, kind: .send, peer: step.peer, sequence: k, byteOffset: byteOffset, range: step.range, published: false,
                                    chunk: Int32(truncatingIfNeeded: step.chunk), startSeconds: start)
             pending.published = _tryPublish(pending)
-            _pending.append(pending)
+            _append(pending)
         case .recvReduce, .recvCopy:
             let k = _received[step.peer]
             _received[step.peer] += 1
-            _pending.append(_Pending(stepIndex: index, kind: step.kind, peer: step.peer, sequence: k, byteOffset: 0, range: step.range, published: false,
-                                     reduceAfter: step.kind == .recvReduce ? step.reduceAfter ?? -1 : -1,
-                                     chunk: Int32(truncatingIfNeeded: step.chunk), startSeconds: start))
+            _append(_Pending(stepIndex: index, kind: step.kind, peer: step.peer, sequence: k, byteOffset: 0, range: step.range, published: false,
+                             reduceAfter: step.kind == .recvReduce ? step.reduceAfter ?? -1 : -1,
+                             chunk: Int32(truncatingIfNeeded: step.chunk), startSeconds: start))
         }
+    }
+
+    /// Adds a step in flight, doubling the storage when it is full (rarely: it is kept between runs).
+    @inline(__always)
+    func _append(_ p: _Pending) {
+        if _pendingCount == _pendingCapacity {
+            let wider = UnsafeMutablePointer<_Pending>.allocate(capacity: _pendingCapacity * 2)
+            wider.moveInitialize(from: _pending, count: _pendingCount)
+            _pending.deallocate()
+            _pending = wider
+            _pendingCapacity *= 2
+        }
+        (_pending + _pendingCount).initialize(to: p)
+        _pendingCount += 1
+    }
+
+    /// Whether step `stepIndex` is among the first `count` steps in flight.
+    @inline(__always)
+    func _isInFlight(_ stepIndex: Int, among count: Int) -> Bool {
+        for i in 0..<count where _pending[i].stepIndex == stepIndex { return true }
+        return false
     }
 
     /// Whether send `p` travels inside its slot.
@@ -256,7 +299,7 @@ public final class MPISharedMemoryRunner {
     /// Where the data of message `sequence` from `peer` is: its slot (inline) or the peer's segment.
     @inline(__always)
     func _source(peer: Int, sequence: Int) -> UnsafeRawPointer {
-        let me = communicator.rank
+        let me = _rank
         let offset = _slot(owner: peer, destination: me, sequence: sequence, word: Self.offsetWord).pointee
         if offset == Self.inlineOffset {
             return UnsafeRawPointer(_slot(owner: peer, destination: me, sequence: sequence, word: Self.payloadWord))
@@ -266,7 +309,7 @@ public final class MPISharedMemoryRunner {
 
     /// Publishes a send in its slot if the slot's previous message has been consumed.
     func _tryPublish(_ p: _Pending) -> Bool {
-        let me = communicator.rank
+        let me = _rank
         let k = p.sequence
         if k >= Self.depth {
             let ack = cmpi_load_acquire_u64(_slot(owner: me, destination: p.peer, sequence: k, word: Self.ackWord))
@@ -287,7 +330,7 @@ public final class MPISharedMemoryRunner {
     /// Polls the steps in flight until at least one completes (spinning, then yielding the
     /// core while peers are not ready), and appends the completed step indices.
     func _waitForCompletions(_ completed: inout [Int]) {
-        precondition(!_pending.isEmpty, "MPISharedMemoryRunner: waiting with nothing in flight")
+        precondition(_pendingCount > 0, "MPISharedMemoryRunner: waiting with nothing in flight")
         var idlePolls = 0
         let before = completed.count
         while true {
@@ -300,11 +343,11 @@ public final class MPISharedMemoryRunner {
 
     /// One pass over the steps in flight; returns whether any made progress.
     func _poll(_ completed: inout [Int]) -> Bool {
-        let me = communicator.rank
+        let me = _rank
         let tracing = timeline != nil
         var progressed = false
         var w = 0
-        for i in 0..<_pending.count {
+        for i in 0..<_pendingCount {
             var p = _pending[i]
             var done = false
             switch p.kind {
@@ -324,9 +367,11 @@ public final class MPISharedMemoryRunner {
                     p.transferEndSeconds = _timelineNow()
                     _record(p)
                 }
-            case .recvReduce where p.reduceAfter >= 0:
-                // Staged: take a copy and release the peer's range now; reduce once the send
-                // this receive follows has been consumed (it is then no longer in flight).
+            case .recvReduce where p.reduceAfter >= 0 && (p.scratch != nil || _isInFlight(p.reduceAfter, among: w)):
+                // Staged, its send still in flight (the kept steps before this one are the
+                // earlier steps still in flight): take a copy and release the peer's range now;
+                // reduce once that send has been consumed. Once it has, the receive reduces
+                // straight from the peer, as an ordinary one (below).
                 if p.scratch == nil {
                     let seq = cmpi_load_acquire_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.seqWord))
                     if seq == UInt64(p.sequence + 1) {
@@ -365,19 +410,21 @@ public final class MPISharedMemoryRunner {
                 w += 1
             }
         }
-        _pending.removeLast(_pending.count - w)
+        _pendingCount = w
         // Staged receives whose data is here and whose send is no longer in flight.
         var i = 0
-        while i < _pending.count {
+        while i < _pendingCount {
             let p = _pending[i]
-            if let scratch = p.scratch, !_pending.contains(where: { $0.stepIndex == p.reduceAfter }) {
+            if let scratch = p.scratch, !_isInFlight(p.reduceAfter, among: _pendingCount) {
                 let reduceBegin = tracing ? _timelineNow() : 0
                 _consume(p, from: UnsafeRawPointer(scratch))
                 if tracing { _record(p, reduceBegin: reduceBegin) }
                 _scratch.give(scratch, capacity: p.scratchCapacity)
                 completed.append(p.stepIndex)
                 progressed = true
-                _pending.remove(at: i)
+                // Close the gap, keeping the issue order.
+                for j in i..<(_pendingCount - 1) { _pending[j] = _pending[j + 1] }
+                _pendingCount -= 1
             } else {
                 i += 1
             }

@@ -66,6 +66,27 @@ struct ElementRangeSetTests {
         set.insert(3..<47)
         #expect(set.ranges == [0..<50])
     }
+
+    @Test("each way an insert lands: after the last range, before the first, between two, widening one, merging several")
+    func insertCases() {
+        var set = ElementRangeSet()
+        set.insert(10..<20)
+        set.insert(40..<50)
+        #expect(set.ranges == [10..<20, 40..<50])
+        set.insert(0..<5)
+        #expect(set.ranges == [0..<5, 10..<20, 40..<50])
+        set.insert(25..<30)
+        #expect(set.ranges == [0..<5, 10..<20, 25..<30, 40..<50])
+        set.insert(12..<22)
+        #expect(set.ranges == [0..<5, 10..<22, 25..<30, 40..<50])
+        set.insert(4..<41)
+        #expect(set.ranges == [0..<50])
+        set.insert(60..<60)
+        #expect(set.ranges == [0..<50])
+        set.removeAll()
+        set.insert(7..<9)
+        #expect(set.ranges == [7..<9])
+    }
 }
 
 @Suite("Input pattern and check")
