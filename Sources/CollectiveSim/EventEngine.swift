@@ -279,7 +279,7 @@ struct _RankRecord {
     @usableFromInline var sendTail: Int32 = -1
     @usableFromInline var recvHead: Int32 = -1
     @usableFromInline var recvTail: Int32 = -1
-    /// When this GPU's previous reduction ends.
+    /// When this GPU's (on a CPU node: this rank's core's) previous reduction ends.
     @usableFromInline var reduceFreeAt: Double = 0
     // Line 2: the cached route's links.
     @usableFromInline var links: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
@@ -395,6 +395,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let memoryTransferSecondsPerByte: Double
     @usableFromInline let cacheTransferSecondsPerByte: Double
     @usableFromInline let cacheReduceSecondsPerByte: Double
+    /// On a CPU node, how many times the memory's reduction seconds per byte (what all the node's
+    /// ranks reduce together) one rank's reduction takes on its core
+    /// (``NodeMemorySpec/coreReduceShare(ranksPerNode:)``).
+    @usableFromInline let coreReduceShare: Double
     /// The protocol's figures: hop latency by path kind, wire bytes per payload byte, and the
     /// least time per payload byte of one channel (0: no cap).
     @usableFromInline let timing: ProtocolTiming?
@@ -490,6 +494,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         memoryTransferSecondsPerByte = memory.transfer
         cacheTransferSecondsPerByte = fabric.memoryCache?.transferSecondsPerByte ?? 0
         cacheReduceSecondsPerByte = fabric.memoryCache?.reduceSecondsPerByte ?? 0
+        coreReduceShare = NodeMemorySpec.coreReduceShare(ranksPerNode: fabric.gpusPerNode)
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
         progressHotBytes = Swift.min(RankProgress<Steps>.hotBytes, progressStride, 256)
@@ -807,13 +812,16 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         var done = end + latency
         var reduceBegin: Double? = nil
         if reduce && memoryReduceSecondsPerByte > 0 && dst < gpuCount * lanes {
-            // A CPU rank reduces the received buffer once it has arrived, after its previous
-            // reduction, holding its node's memory link (shared with the node's transfers).
+            // A CPU rank reduces the received buffer once it has arrived, on its own core, after
+            // its previous reduction, at its share of the node's reduction rate (the node's ranks
+            // reduce at once, each on its core: the rate was measured so). It does not take turns
+            // with the node's transfers on the memory link: those run at the transport's rate,
+            // set by its copies and handshakes far below the memory's bandwidth, so a rank's
+            // reduction overlaps the transfers in flight (the next chunk's, the other ranks').
             let m = memorySlot(ofNode: dst / lanes / fabric.gpusPerNode)
-            let reduceStart = Swift.max(done, rank[dst].reduceFreeAt, link[m].freeAt)
+            let reduceStart = Swift.max(done, rank[dst].reduceFreeAt)
             reduceBegin = reduceStart
-            done = reduceStart + bytes * (bytes <= cacheBytes ? cacheReduceSecondsPerByte : memoryReduceSecondsPerByte)
-            link[m].freeAt = done
+            done = reduceStart + bytes * (bytes <= cacheBytes ? cacheReduceSecondsPerByte : memoryReduceSecondsPerByte) * coreReduceShare
             link[m].bytes += bytes
             rank[dst].reduceFreeAt = done
         } else if reduce && gammaSecondsPerByte > 0 && dst < gpuCount * lanes {
