@@ -31,12 +31,13 @@ import Darwin
 ///   `max(arrival, start + bytes / reduceRate)`: it costs nothing extra while the GPU reduces
 ///   faster than the link delivers, and bounds the step when it does not. A copying receive
 ///   completes on arrival.
-/// - On CPU nodes (``NodeMemorySpec``, a memory link per node that same-node transfers cross) a
-///   reducing receive reduces *after* its data has arrived, as a CPU rank under MPI does, holding
-///   its node's memory link for `bytes / memory reduction rate`: the ranks of a node share it with
-///   each other's reductions and same-node transfers, each transfer holding it for its bytes at
-///   the memory's transfer rate (not at its path's slower per-rank rate). Messages of at most the
-///   memory's cache size (``NodeMemorySpec/cache``) move and reduce at the cache's rates.
+/// - On CPU nodes (``NodeMemorySpec``, a memory link per node that same-node transfers cross,
+///   each holding it for its bytes at the memory's transfer rate, not at its path's slower
+///   per-rank rate) a reducing receive reduces *after* its data has arrived, as a CPU rank under
+///   MPI does, on its rank's core: after the rank's previous reduction, for its share of the
+///   node's reduction rate (`bytes x ranks per node / memory reduction rate`). It does not hold
+///   the memory link, so it overlaps the transfers in flight. Messages of at most the memory's
+///   cache size (``NodeMemorySpec/cache``) move and reduce at the cache's rates.
 /// - Send and receive complete together (the sender's buffer is reusable once the receiver has
 ///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer. A staged
 ///   receive (``Step/reduceAfter``) completes at its transfer's event or, if later, when the
