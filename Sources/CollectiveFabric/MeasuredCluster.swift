@@ -194,7 +194,8 @@ public struct MeasuredCluster: Sendable, Hashable {
                 ?? "no size moved \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): one regime.",
         ]) + (workingSetScan.isEmpty ? [] : [
             "workingSets: the same with every rank walking \(probe) messages and reductions through buffers of each size (bytes per rank),",
-            "as a collective of that size chunked at \(probe) does; beyond the caches they run at DRAM's rate. Measured (transfers / reductions): "
+            "as a collective of that size chunked at \(probe) does (a reduction adds a \(probe) scratch buffer, a received message still in the cache,",
+            "into the buffer); beyond the caches they run at DRAM's rate. Measured (transfers / reductions): "
                 + workingSetScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", ") + ";",
             "the file keeps the closest rates that never grow with the working set (a larger one is never faster). A collective of at least",
             "an entry's bytes per rank crosses the memory at that entry's rates (the largest such entry); a smaller one at the rates above.",

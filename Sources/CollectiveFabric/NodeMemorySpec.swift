@@ -4,9 +4,14 @@
 ///
 /// Both rates are what all the ranks of the node get *together* (`allreduce calibrate` measures
 /// them with every rank busy at once). The engines model the memory as one link per node: a
-/// same-node transfer holds it for `bytes / transferGBps`, and, in the event engine, a reducing
-/// receive then holds it for `bytes / reduceGBps` after its data has arrived (a CPU rank reduces
-/// the received buffer; it does not stream the reduction with the data as a GPU kernel does).
+/// same-node transfer holds it for `bytes / transferGBps`. In the event engine a reducing receive,
+/// once its data has arrived, runs on its rank's core after the rank's previous reduction, for
+/// `bytes / reduceGBps` times the node's ranks (``coreReduceShare(ranksPerNode:)``: each rank's
+/// share, as all of them reduce at once), and does not hold the memory link: the transfer rate
+/// is set by the transport's copies and handshakes (a few GB/s, against tens for a memcpy on
+/// every rank at once), so a rank's reduction overlaps the transfers in flight, the next chunk's
+/// and the other ranks'. (A CPU rank reduces the received buffer; it does not stream the
+/// reduction with the data as a GPU kernel does.)
 /// GPU topologies leave it out (nil), and nothing changes for them.
 ///
 /// A CPU's rates depend on the message: a message that fits in its caches is copied and reduced
@@ -51,6 +56,10 @@ public struct NodeMemorySpec: Sendable, Hashable {
         self.cache = cache
         self.workingSets = workingSets
     }
+
+    /// How many times `bytes / reduceGBps` a reduction holds its rank's core: `reduceGBps` is
+    /// what all `n` ranks reduce together, each on its core, so one rank reduces at `1 / n` of it.
+    public static func coreReduceShare(ranksPerNode: Int) -> Double { Double(Swift.max(1, ranksPerNode)) }
 
     /// The transfer and reduction rates (GB/s) of a collective that spans `workingSetBytes` per
     /// rank: the largest ``workingSets`` entry of at most that many bytes, else the rates above.

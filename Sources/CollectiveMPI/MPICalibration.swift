@@ -62,8 +62,9 @@ public struct MPICalibration: Sendable {
     /// Above the probe: for working sets of 2, 4, 8, ... times the probe up to the largest
     /// asked for, the node's transfer and reduction rates when every rank walks `probeBytes`
     /// messages and reductions through buffers of that many bytes, as a collective of that size
-    /// chunked at the probe does (its data no longer fits in the caches: DRAM). Empty with one
-    /// rank per node.
+    /// chunked at the probe does (its data no longer fits in the caches: DRAM). A reduction reads
+    /// a probe-sized scratch buffer (a received message, still in the cache) and walks the
+    /// working set with the other operand and the result. Empty with one rank per node.
     public var workingSetScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)]
     /// Steps per run of that ring, and its time per step, microseconds.
     public var overheadProbeSteps: Int
@@ -179,8 +180,10 @@ public struct MPICalibration: Sendable {
 
     /// ``workingSetScan``: for each working set `w` (2, 4, ... times the probe, up to `largest`),
     /// every rank exchanges `probeBytes` with its same-node partner from and into buffers of `w`
-    /// bytes, a chunk further on each time, then reduces `probeBytes` chunks through a buffer of
-    /// `w` bytes the same way; each timed block walks the whole buffer at least twice.
+    /// bytes, a chunk further on each time, then reduces a `probeBytes` scratch buffer into a
+    /// buffer of `w` bytes the same way, as the runner reduces a received message (its scratch,
+    /// just written and still in the cache) into the output; each timed block walks the whole
+    /// buffer at least twice.
     static func workingSets(_ world: Communicator, partner: Int?, probeBytes: Int, largest: Int, iterations: Int,
                             reduceType: DataType, layout: MPINodeLayout) -> [(bytes: Int, transferGBps: Double, reduceGBps: Double)] {
         var out: [(bytes: Int, transferGBps: Double, reduceGBps: Double)] = []
@@ -190,13 +193,14 @@ public struct MPICalibration: Sendable {
             let chunks = size / probeBytes
             let send = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
             let receive = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
-            defer { send.deallocate(); receive.deallocate() }
-            memset(send, 1, size); memset(receive, 0, size)
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: probeBytes, alignment: 64)
+            defer { send.deallocate(); receive.deallocate(); scratch.deallocate() }
+            memset(send, 1, size); memset(receive, 0, size); memset(scratch, 0, probeBytes)
             let n = max(iterations, 2 * blocks * chunks)
             let (t, ranks) = concurrentExchange(world, partner: partner, bytes: probeBytes, send: send, receive: receive, iterations: n, chunks: chunks)
             let r = timedTogether(world, iterations: n) { i in
                 let offset = (i % chunks) * probeBytes
-                reducer.reduceInPlace(into: receive + offset, from: send + offset, count: probeBytes / reduceType.sizeInBytes)
+                reducer.reduceInPlace(into: receive + offset, from: scratch, count: probeBytes / reduceType.sizeInBytes)
             }
             out.append((size, Double(ranks) / Double(layout.nodeCount) * Double(probeBytes) / t / 1e9,
                         Double(layout.localRanks) * Double(probeBytes) / r / 1e9))

@@ -31,12 +31,13 @@ import Darwin
 ///   `max(arrival, start + bytes / reduceRate)`: it costs nothing extra while the GPU reduces
 ///   faster than the link delivers, and bounds the step when it does not. A copying receive
 ///   completes on arrival.
-/// - On CPU nodes (``NodeMemorySpec``, a memory link per node that same-node transfers cross) a
-///   reducing receive reduces *after* its data has arrived, as a CPU rank under MPI does, holding
-///   its node's memory link for `bytes / memory reduction rate`: the ranks of a node share it with
-///   each other's reductions and same-node transfers, each transfer holding it for its bytes at
-///   the memory's transfer rate (not at its path's slower per-rank rate). Messages of at most the
-///   memory's cache size (``NodeMemorySpec/cache``) move and reduce at the cache's rates.
+/// - On CPU nodes (``NodeMemorySpec``, a memory link per node that same-node transfers cross,
+///   each holding it for its bytes at the memory's transfer rate, not at its path's slower
+///   per-rank rate) a reducing receive reduces *after* its data has arrived, as a CPU rank under
+///   MPI does, on its rank's core: after the rank's previous reduction, for its share of the
+///   node's reduction rate (`bytes x ranks per node / memory reduction rate`). It does not hold
+///   the memory link, so it overlaps the transfers in flight. Messages of at most the memory's
+///   cache size (``NodeMemorySpec/cache``) move and reduce at the cache's rates.
 /// - Send and receive complete together (the sender's buffer is reusable once the receiver has
 ///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer. A staged
 ///   receive (``Step/reduceAfter``) completes at its transfer's event or, if later, when the
@@ -279,7 +280,7 @@ struct _RankRecord {
     @usableFromInline var sendTail: Int32 = -1
     @usableFromInline var recvHead: Int32 = -1
     @usableFromInline var recvTail: Int32 = -1
-    /// When this GPU's previous reduction ends.
+    /// When this GPU's (on a CPU node: this rank's core's) previous reduction ends.
     @usableFromInline var reduceFreeAt: Double = 0
     // Line 2: the cached route's links.
     @usableFromInline var links: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
@@ -395,6 +396,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let memoryTransferSecondsPerByte: Double
     @usableFromInline let cacheTransferSecondsPerByte: Double
     @usableFromInline let cacheReduceSecondsPerByte: Double
+    /// On a CPU node, how many times the memory's reduction seconds per byte (what all the node's
+    /// ranks reduce together) one rank's reduction takes on its core
+    /// (``NodeMemorySpec/coreReduceShare(ranksPerNode:)``).
+    @usableFromInline let coreReduceShare: Double
     /// The protocol's figures: hop latency by path kind, wire bytes per payload byte, and the
     /// least time per payload byte of one channel (0: no cap).
     @usableFromInline let timing: ProtocolTiming?
@@ -490,6 +495,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         memoryTransferSecondsPerByte = memory.transfer
         cacheTransferSecondsPerByte = fabric.memoryCache?.transferSecondsPerByte ?? 0
         cacheReduceSecondsPerByte = fabric.memoryCache?.reduceSecondsPerByte ?? 0
+        coreReduceShare = NodeMemorySpec.coreReduceShare(ranksPerNode: fabric.gpusPerNode)
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
         progressHotBytes = Swift.min(RankProgress<Steps>.hotBytes, progressStride, 256)
@@ -807,13 +813,16 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         var done = end + latency
         var reduceBegin: Double? = nil
         if reduce && memoryReduceSecondsPerByte > 0 && dst < gpuCount * lanes {
-            // A CPU rank reduces the received buffer once it has arrived, after its previous
-            // reduction, holding its node's memory link (shared with the node's transfers).
+            // A CPU rank reduces the received buffer once it has arrived, on its own core, after
+            // its previous reduction, at its share of the node's reduction rate (the node's ranks
+            // reduce at once, each on its core: the rate was measured so). It does not take turns
+            // with the node's transfers on the memory link: those run at the transport's rate,
+            // set by its copies and handshakes far below the memory's bandwidth, so a rank's
+            // reduction overlaps the transfers in flight (the next chunk's, the other ranks').
             let m = memorySlot(ofNode: dst / lanes / fabric.gpusPerNode)
-            let reduceStart = Swift.max(done, rank[dst].reduceFreeAt, link[m].freeAt)
+            let reduceStart = Swift.max(done, rank[dst].reduceFreeAt)
             reduceBegin = reduceStart
-            done = reduceStart + bytes * (bytes <= cacheBytes ? cacheReduceSecondsPerByte : memoryReduceSecondsPerByte)
-            link[m].freeAt = done
+            done = reduceStart + bytes * (bytes <= cacheBytes ? cacheReduceSecondsPerByte : memoryReduceSecondsPerByte) * coreReduceShare
             link[m].bytes += bytes
             rank[dst].reduceFreeAt = done
         } else if reduce && gammaSecondsPerByte > 0 && dst < gpuCount * lanes {
