@@ -186,7 +186,7 @@ public struct NCCLPlanner: Sendable {
     /// channel enough chunks for every level of the tree to work at once.
     public static func treeSimpleChunkBytes(bytes: Double, channels: Int, topology: NCCLTopology) -> Int {
         let nodes = Swift.max(1, topology.nodeCount)
-        let depth = Double(Swift.max(1, topology.ranksPerNode) - 1 + (Int.bitWidth - 1 - nodes.leadingZeroBitCount))
+        let depth = Double(Swift.max(1, topology.ranksPerNode) - 1 + floorLog2(nodes))
         let perChannel = bytes / Double(Swift.max(1, channels))
         var chunk = NCCLProtocol.simple.chunkBytes
         while (perChannel / Double(chunk)).rounded(.down) < depth * 8 && chunk > 131_072 { chunk /= 2 }
