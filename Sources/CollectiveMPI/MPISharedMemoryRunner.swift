@@ -27,9 +27,13 @@ import Glibc
 ///
 /// The k-th send a->b uses slot `k mod depth` of a's mailbox for b: the schedules' matching rule
 /// (k-th send pairs with k-th receive) with no tags. A slot holds `seq` (k+1 once published),
-/// `ack` (k+1 once consumed), the byte offset and the count; `seq` and `ack` are written with
-/// release and read with acquire ordering, so the data a slot points to is complete when the
-/// receiver sees it and no longer read when the sender sees the acknowledgement.
+/// the byte offset and the count. The acknowledgement (k+1 once consumed) lives apart, in the
+/// *receiver's* segment, eight slots' words to a cache line: the receiver writes its own memory,
+/// and the sender reads a line of them once per eight messages (it keeps what it read), so the
+/// slot's line is handed over once per message and not back and forth. `seq` and the
+/// acknowledgements are written with release and read with acquire ordering, so the data a slot
+/// points to is complete when the receiver sees it and no longer read when the sender sees the
+/// acknowledgement.
 ///
 /// Small messages travel inside the slot (up to ``inlineBytes``, as Open MPI's vader BTL puts
 /// small messages in per-peer "fast boxes"): the sender copies the data next to the header and
@@ -55,7 +59,9 @@ public final class MPISharedMemoryRunner {
     static let depth = 256
     static let slotBytes = 128
     // Slot fields, as UInt64 word indices; an inline message's data follows from `payloadWord`.
-    static let seqWord = 0, ackWord = 1, offsetWord = 2, countWord = 3, payloadWord = 4
+    static let seqWord = 0, offsetWord = 1, countWord = 2, payloadWord = 3
+    /// Acknowledgement words a sender reads at once: one cache line.
+    static let acksPerLine = 8
     /// Messages of at most this many bytes travel inside their slot.
     public static let inlineBytes = slotBytes - payloadWord * 8
     /// The offset word of a slot whose data is inline.
@@ -69,6 +75,12 @@ public final class MPISharedMemoryRunner {
     /// steps read it with no array bounds or uniqueness checks).
     let _bases: UnsafeMutablePointer<UnsafeMutableRawPointer>
     let _controlBytes: Int
+    /// Where a segment's acknowledgements start: `depth` words per sending rank, after the mailboxes.
+    let _ackOffset: Int
+    /// The acknowledgements this rank last read from each peer (`depth` per peer): a slot is
+    /// reused once its word shows the message `depth` before consumed, and a line is read again
+    /// only when the copy is too old.
+    let _knownAcks: UnsafeMutablePointer<UInt64>
     let _inputOffset: Int
     let _outputOffset: Int
     /// Sends issued to / receives issued from each peer so far (never reset: slots keep going).
@@ -141,7 +153,8 @@ public final class MPISharedMemoryRunner {
         self.capacityBytes = capacityBytes
         let page = 4096
         func roundUp(_ x: Int) -> Int { (x + page - 1) / page * page }
-        _controlBytes = roundUp(p * Self.depth * Self.slotBytes)
+        _ackOffset = p * Self.depth * Self.slotBytes
+        _controlBytes = roundUp(_ackOffset + p * Self.depth * 8)
         _inputOffset = _controlBytes
         _outputOffset = _controlBytes + roundUp(max(capacityBytes, 64))
         let segmentBytes = _outputOffset + roundUp(max(capacityBytes, 64))
@@ -150,6 +163,8 @@ public final class MPISharedMemoryRunner {
         _sent.initialize(repeating: 0, count: p)
         _received = .allocate(capacity: p)
         _received.initialize(repeating: 0, count: p)
+        _knownAcks = .allocate(capacity: p * Self.depth)
+        _knownAcks.initialize(repeating: 0, count: p * Self.depth)
         _pending = .allocate(capacity: 16)
         _bases = .allocate(capacity: p)
         let crowded = oversubscribed ?? mpiIsOversubscribed(localRanks: p, onlineCPUs: sysconf(Int32(_SC_NPROCESSORS_ONLN)))
@@ -196,6 +211,7 @@ public final class MPISharedMemoryRunner {
         _bases.deallocate()
         _sent.deallocate()
         _received.deallocate()
+        _knownAcks.deallocate()
         _pending.deinitialize(count: _pendingCount)
         _pending.deallocate()
     }
@@ -248,6 +264,26 @@ public final class MPISharedMemoryRunner {
     func _slot(owner: Int, destination: Int, sequence: Int, word: Int) -> UnsafeMutablePointer<UInt64> {
         let slot = destination * Self.depth + sequence % Self.depth
         return (_bases[owner] + slot * Self.slotBytes).assumingMemoryBound(to: UInt64.self) + word
+    }
+
+    /// The acknowledgement of message `sequence` from `sender` to `receiver`, in the receiver's segment.
+    @inline(__always)
+    func _ack(receiver: Int, sender: Int, sequence: Int) -> UnsafeMutablePointer<UInt64> {
+        (_bases[receiver] + _ackOffset).assumingMemoryBound(to: UInt64.self) + sender * Self.depth + sequence % Self.depth
+    }
+
+    /// Whether `peer` has consumed this rank's message `sequence`, reading its line of
+    /// acknowledgements again only when the copy kept from the last read says no.
+    @inline(__always)
+    func _isAcknowledged(peer: Int, sequence: Int) -> Bool {
+        let needed = UInt64(sequence + 1)
+        let slot = sequence % Self.depth
+        let known = _knownAcks + peer * Self.depth
+        if known[slot] >= needed { return true }
+        let first = slot - slot % Self.acksPerLine
+        let line = _ack(receiver: peer, sender: _rank, sequence: first)
+        for i in 0..<Self.acksPerLine { known[first + i] = cmpi_load_acquire_u64(line + i) }
+        return known[slot] >= needed
     }
 
     func _issue(_ index: Int, _ step: Step) {
@@ -311,10 +347,7 @@ public final class MPISharedMemoryRunner {
     func _tryPublish(_ p: _Pending) -> Bool {
         let me = _rank
         let k = p.sequence
-        if k >= Self.depth {
-            let ack = cmpi_load_acquire_u64(_slot(owner: me, destination: p.peer, sequence: k, word: Self.ackWord))
-            if ack < UInt64(k - Self.depth + 1) { return false }
-        }
+        if k >= Self.depth && !_isAcknowledged(peer: p.peer, sequence: k - Self.depth) { return false }
         if _isInline(p) {
             UnsafeMutableRawPointer(_slot(owner: me, destination: p.peer, sequence: k, word: Self.payloadWord))
                 .copyMemory(from: UnsafeRawPointer(_bases[me] + p.byteOffset), byteCount: p.range.count * _elementSize)
@@ -360,8 +393,7 @@ public final class MPISharedMemoryRunner {
                     // The data is in the slot: the send's buffer is free at once.
                     done = true
                 } else if p.published {
-                    let ack = cmpi_load_acquire_u64(_slot(owner: me, destination: p.peer, sequence: p.sequence, word: Self.ackWord))
-                    done = ack >= UInt64(p.sequence + 1)
+                    done = _isAcknowledged(peer: p.peer, sequence: p.sequence)
                 }
                 if done && tracing {
                     p.transferEndSeconds = _timelineNow()
@@ -379,7 +411,7 @@ public final class MPISharedMemoryRunner {
                         precondition(count == p.range.count, "MPISharedMemoryRunner: rank \(p.peer) sent \(count) elements to a receive of \(p.range.count) at rank \(me)")
                         let (scratch, capacity) = _scratch.take(bytes: count * _elementSize)
                         scratch.copyMemory(from: _source(peer: p.peer, sequence: p.sequence), byteCount: count * _elementSize)
-                        cmpi_store_release_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.ackWord), UInt64(p.sequence + 1))
+                        cmpi_store_release_u64(_ack(receiver: me, sender: p.peer, sequence: p.sequence), UInt64(p.sequence + 1))
                         p.scratch = scratch
                         p.scratchCapacity = capacity
                         if tracing { p.transferEndSeconds = _timelineNow() }
@@ -393,7 +425,7 @@ public final class MPISharedMemoryRunner {
                     precondition(count == p.range.count, "MPISharedMemoryRunner: rank \(p.peer) sent \(count) elements to a receive of \(p.range.count) at rank \(me)")
                     let arrived = tracing ? _timelineNow() : 0
                     _consume(p, from: _source(peer: p.peer, sequence: p.sequence))
-                    cmpi_store_release_u64(_slot(owner: p.peer, destination: me, sequence: p.sequence, word: Self.ackWord), UInt64(p.sequence + 1))
+                    cmpi_store_release_u64(_ack(receiver: me, sender: p.peer, sequence: p.sequence), UInt64(p.sequence + 1))
                     if tracing {
                         // A copy is the transfer itself; a reduction reads the peer's data as it goes.
                         p.transferEndSeconds = p.kind == .recvCopy ? _timelineNow() : arrived
