@@ -6,7 +6,8 @@ extension Collective {
     /// reduce-scatter, nothing for an all-gather (it copies; dividing would spoil the copies).
     /// Every executor ends a run with this, so the step lives once.
     public func finalize(_ reducer: Reducer, buffer: UnsafeMutableRawPointer, rank: Int, elementCount: Int, rankCount: Int) {
-        guard reduces else { return }
+        // Only `avg` has a final step: every other operator returns before the result range is worked out.
+        guard reduces, reducer.op == .avg else { return }
         let result = resultRange(rank: rank, elementCount: elementCount, rankCount: rankCount)
         reducer.finalize(buffer + result.lowerBound * reducer.dataType.sizeInBytes, count: result.count, contributions: rankCount)
     }

@@ -37,6 +37,32 @@ public struct RankSteps: Sendable {
     /// schedule's; `completed` is scratch kept between runs. Returns the number of steps played.
     @inlinable @discardableResult
     public func run<T: RankTransport>(transport: inout T, completed: inout [Int]) throws(ExecutionError) -> Int {
-        try _playRankSteps(steps.makeIterator(), rank: rank, rankCount: rankCount, transport: &transport, completed: &completed)
+        // The steps' storage, walked by pointer: the iterator holds no reference, so a run's
+        // progress state has none to retain and release.
+        try steps.withUnsafeBufferPointer { buffer throws(ExecutionError) in
+            try _playRankSteps(_StepBufferIterator(buffer), rank: rank, rankCount: rankCount, transport: &transport, completed: &completed)
+        }
+    }
+}
+
+/// The steps of an array by pointer, for ``RankSteps/run(transport:completed:)``, valid while the
+/// array's storage is.
+@usableFromInline
+struct _StepBufferIterator: IteratorProtocol {
+    @usableFromInline let _base: UnsafePointer<Step>?
+    @usableFromInline let _count: Int
+    @usableFromInline var _index = 0
+
+    @inlinable
+    init(_ buffer: UnsafeBufferPointer<Step>) {
+        _base = buffer.baseAddress
+        _count = buffer.count
+    }
+
+    @inlinable @inline(__always)
+    mutating func next() -> Step? {
+        guard _index < _count, let base = _base else { return nil }
+        defer { _index &+= 1 }
+        return base[_index]
     }
 }

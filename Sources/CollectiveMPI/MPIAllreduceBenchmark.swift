@@ -227,6 +227,12 @@ public final class MPIAllreduceBenchmark {
                     // on every call, unless the program is long (then per-call costs vanish
                     // beside the data anyway).
                     let steps = RankSteps(schedule!, rank: world.rank, maxSteps: Self.maxStepsBuiltAhead)
+                    if let shm, let steps, c.killRank == nil {
+                        // The shared window's timed block: the runner and the steps resolved once,
+                        // a bare loop of runs, as the `mpi` block is a bare loop of MPI_Allreduce.
+                        let inPlace = c.inPlace
+                        return (choice, { shm.run(steps, inPlace: inPlace) }, { n in for _ in 0..<n { shm.run(steps, inPlace: inPlace) } })
+                    }
                     once = {
                         if let shm {
                             if let steps { shm.run(steps, inPlace: c.inPlace) } else { shm.run(schedule!, inPlace: c.inPlace) }

@@ -492,7 +492,8 @@ public final class MPISharedMemoryRunner {
 /// send or registers a receive and never blocks; `waitForCompletions` polls the mailboxes and
 /// does the reductions straight from the peers' memory.
 public struct MPISharedMemoryTransport: RankTransport {
-    let runner: MPISharedMemoryRunner
+    // Unowned: a transport lives only inside the runner's own run, so it needs no reference count.
+    unowned(unsafe) let runner: MPISharedMemoryRunner
 
     public mutating func start(_ step: Step, index: Int) throws(ExecutionError) {
         guard step.offset >= 0, step.count >= 0, (step.offset + step.count) * runner._elementSize <= runner.capacityBytes else {
