@@ -60,9 +60,10 @@ public struct MeasuredCluster: Sendable, Hashable {
             self.reduceGBps = MeasuredCluster.round(reduceGBps)
         }
     }
-    /// Working sets above the probe (bytes per rank): the node's transfer and reduction rates
-    /// when every rank walks probe-sized messages through buffers of that size at once; they
-    /// become the memory's ``NodeMemorySpec/workingSets``.
+    /// Working sets above the probe (bytes per rank): the node's transfer rate in the MPI
+    /// runner's ring all-gather of that size and its reduction rate with every rank walking
+    /// probe-sized reductions through a buffer of that size, all ranks at once; they become the
+    /// memory's ``NodeMemorySpec/workingSets``.
     public var workingSetScan: [Scan]
     /// How the overhead was measured: ring steps per run and time per step.
     public var overheadProbe: String
@@ -193,9 +194,9 @@ public struct MeasuredCluster: Sendable, Hashable {
             cacheRegime.map { "sizes up to \(ByteCount.format($0.bytes)) moved at least \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): their median rates apply to messages up to that size." }
                 ?? "no size moved \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): one regime.",
         ]) + (workingSetScan.isEmpty ? [] : [
-            "workingSets: the same with every rank walking \(probe) messages and reductions through buffers of each size (bytes per rank),",
-            "as a collective of that size chunked at \(probe) does (a reduction adds a \(probe) scratch buffer, a received message still in the cache,",
-            "into the buffer); beyond the caches they run at DRAM's rate. Measured (transfers / reductions): "
+            "workingSets: transfers as our runner's ring all-gather of each size (bytes per rank) chunked at \(probe) moves them, the node's",
+            "ranks at once; reductions with every rank walking \(probe) reductions through a buffer of that size (a reduction adds a \(probe)",
+            "scratch buffer, a received message still in the cache, into the buffer); beyond the caches they run at DRAM's rate. Measured (transfers / reductions): "
                 + workingSetScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", ") + ";",
             "the file keeps the closest rates that never grow with the working set (a larger one is never faster). A collective of at least",
             "an entry's bytes per rank crosses the memory at that entry's rates (the largest such entry); a smaller one at the rates above.",

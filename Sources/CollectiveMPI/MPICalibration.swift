@@ -157,7 +157,7 @@ public struct MPICalibration: Sendable {
                 size *= 2
             }
         }
-        let sets = sameNode == nil ? [] : workingSets(world, partner: localPartner, probeBytes: probeBytes, largest: largestWorkingSetBytes,
+        let sets = sameNode == nil ? [] : workingSets(world, local: local, probeBytes: probeBytes, largest: largestWorkingSetBytes,
                                                       iterations: iterations, reduceType: reduceType, layout: layout)
 
         // Our runner's time per step: a ring of one element per rank, where every step is latency.
@@ -179,15 +179,22 @@ public struct MPICalibration: Sendable {
     }
 
     /// ``workingSetScan``: for each working set `w` (2, 4, ... times the probe, up to `largest`),
-    /// every rank exchanges `probeBytes` with its same-node partner from and into buffers of `w`
-    /// bytes, a chunk further on each time, then reduces a `probeBytes` scratch buffer into a
-    /// buffer of `w` bytes the same way, as the runner reduces a received message (its scratch,
-    /// just written and still in the cache) into the output; each timed block walks the whole
-    /// buffer at least twice.
-    static func workingSets(_ world: Communicator, partner: Int?, probeBytes: Int, largest: Int, iterations: Int,
+    /// the node's ranks (`local`) run our runner's ring all-gather of `w` bytes per rank, chunked
+    /// at `probeBytes`, every node at once: the transfers of a collective of that size, by the
+    /// runner's own path (its nonblocking sends and receives, into the output), with no
+    /// reduction. A blocking `MPI_Sendrecv` walking the same buffers was tried first: on a
+    /// virtual machine it read up to twice the rate the runner's transfers reach, and swung
+    /// between launches while the runner's did not. The reductions: every rank reduces a
+    /// `probeBytes` scratch buffer into a buffer of `w` bytes, a chunk further on each time, as
+    /// the runner reduces a received message (its scratch, just written and still in the cache)
+    /// into the output; each timed block walks the whole buffer at least twice.
+    static func workingSets(_ world: Communicator, local: Communicator, probeBytes: Int, largest: Int, iterations: Int,
                             reduceType: DataType, layout: MPINodeLayout) -> [(bytes: Int, transferGBps: Double, reduceGBps: Double)] {
         var out: [(bytes: Int, transferGBps: Double, reduceGBps: Double)] = []
         let reducer = Reducer(dataType: reduceType, op: .sum)
+        let runner = MPIScheduleRunner(communicator: local, dataType: .float32, op: .sum)
+        defer { runner.close() }
+        let p = local.size
         var size = 2 * probeBytes
         while size <= largest {
             let chunks = size / probeBytes
@@ -196,13 +203,19 @@ public struct MPICalibration: Sendable {
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: probeBytes, alignment: 64)
             defer { send.deallocate(); receive.deallocate(); scratch.deallocate() }
             memset(send, 1, size); memset(receive, 0, size); memset(scratch, 0, probeBytes)
+            let parameters = ScheduleParameters(rankCount: p, elementCount: size / 4, elementSizeBytes: 4, chunkBytes: probeBytes,
+                                                ranksPerNode: p, collective: .allGather)
+            let gather = try! AllreduceAlgorithm.ring.makeSchedule(parameters)
+            // Each all-gather walks the buffers once: at least two per block.
+            let runs = max(2 * blocks, iterations / chunks)
+            let t = timedTogether(world, iterations: runs) { _ in runner.run(gather, input: send, output: receive) }
             let n = max(iterations, 2 * blocks * chunks)
-            let (t, ranks) = concurrentExchange(world, partner: partner, bytes: probeBytes, send: send, receive: receive, iterations: n, chunks: chunks)
             let r = timedTogether(world, iterations: n) { i in
                 let offset = (i % chunks) * probeBytes
                 reducer.reduceInPlace(into: receive + offset, from: scratch, count: probeBytes / reduceType.sizeInBytes)
             }
-            out.append((size, Double(ranks) / Double(layout.nodeCount) * Double(probeBytes) / t / 1e9,
+            // Payload the node's ranks move per second: each sends (p - 1) / p of the buffer.
+            out.append((size, Double(p - 1) * Double(size) / t / 1e9,
                         Double(layout.localRanks) * Double(probeBytes) / r / 1e9))
             size *= 2
         }
