@@ -258,14 +258,13 @@ public struct MPICalibration: Sendable {
     }
 
     /// Every rank with a partner exchanges `bytes` with it (`MPI_Sendrecv`) at once: the slowest
-    /// rank's mean time per exchange (seconds) and how many ranks took part. With `chunks` > 1
-    /// the buffers hold that many messages, and exchange `i` moves message `i % chunks`.
+    /// rank's mean time per exchange (seconds) and how many ranks took part.
     static func concurrentExchange(_ world: Communicator, partner: Int?, bytes: Int, send: UnsafeMutableRawPointer,
-                                   receive: UnsafeMutableRawPointer, iterations: Int, chunks: Int = 1) -> (seconds: Double, ranks: Int) {
+                                   receive: UnsafeMutableRawPointer, iterations: Int) -> (seconds: Double, ranks: Int) {
         let n = Int32(bytes)
-        let t = timedTogether(world, iterations: iterations, participates: partner != nil) { i in
-            let p = Int32(partner!), offset = (i % chunks) * bytes
-            mpiCheck(MPI_Sendrecv(send + offset, n, cmpi_byte(), p, 9, receive + offset, n, cmpi_byte(), p, 9, world.handle, cmpi_status_ignore()), "MPI_Sendrecv")
+        let t = timedTogether(world, iterations: iterations, participates: partner != nil) { _ in
+            let p = Int32(partner!)
+            mpiCheck(MPI_Sendrecv(send, n, cmpi_byte(), p, 9, receive, n, cmpi_byte(), p, 9, world.handle, cmpi_status_ignore()), "MPI_Sendrecv")
         }
         let ranks = Int(world.allreduce([partner == nil ? 0 : 1], cmpi_op_sum())[0])
         return (t, ranks)

@@ -40,9 +40,9 @@ import Glibc
 /// the send completes as soon as it is published, without waiting for the acknowledgement, so a
 /// small exchange costs the slot's lines handed over once each way (one line up to 40 bytes)
 /// instead of a flag, the data and an acknowledgement in turn. The acknowledgement then only
-/// frees the slot for message k + depth. A slot is five cache lines, so messages up to 256 bytes
-/// travel inline: at 128 and 256 bytes the acknowledgement's round trip had made the exchange
-/// slower than Open MPI's fast boxes.
+/// frees the slot for message k + depth. A slot is five cache lines, so messages up to
+/// ``inlineBytes`` (296) travel inline, 128 and 256 bytes among them: there the acknowledgement's
+/// round trip had made the exchange slower than Open MPI's fast boxes.
 ///
 /// As in ``MPIScheduleRunner``, the input is never copied as a whole (``ElementRangeSet``): a
 /// send publishes the input itself until a step has written the range, and the first reduction
