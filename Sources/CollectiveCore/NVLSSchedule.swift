@@ -162,14 +162,16 @@ public struct NVLSSchedule: LanedSchedule {
     }
 
     /// Rounds of a channel in flight at once with the tree between nodes, and with CollNet
-    /// Direct: round t runs in the channel's lane t mod 4, so a round waiting for its way up and
+    /// Direct: round t runs in the channel's lane t mod 8, so a round waiting for its way up and
     /// down the tree (NCCL's network hops), or for its owner's sums, holds back only its own
-    /// lane, as NCCL's warp groups (scatter, reduce, tree or network, broadcast) work on several
-    /// steps of a channel's FIFO at once. Lanes of one channel share its links. With the NVSwitch
-    /// and the network's reduction, a round waits for no remote hop of a GPU's, and one lane per
-    /// channel, its rounds in order, keeps one round's multicast flowing while the next round's
+    /// lane. Eight is NCCL_STEPS (src/include/device.h): every connection of a channel holds
+    /// eight steps in its FIFO, and NCCL's warp groups (scatter, reduce, tree or network,
+    /// broadcast) each work on their own step of it, so up to eight rounds of a channel are on
+    /// their way at once. Lanes of one channel share its links. With the NVSwitch and the
+    /// network's reduction, a round waits for no remote hop of a GPU's, and one lane per channel,
+    /// its rounds in order, keeps one round's multicast flowing while the next round's
     /// contributions go out.
-    public static let roundsInFlight = 4
+    public static let roundsInFlight = 8
 
     /// Lanes per channel: ``roundsInFlight`` (at most one per round) with the tree across nodes
     /// or with ``InNode/direct``, else 1.

@@ -158,7 +158,8 @@ public struct NCCLPlanner: Sendable {
     /// 1 KiB, at most a step), so that forwarding whole chunks level by level costs about what
     /// NCCL's line-by-line forwarding does.
     public static func chunkBytes(_ a: NCCLAlgorithm, _ p: NCCLProtocol, bytes: Double, channels: Int, topology: NCCLTopology) -> Int {
-        if a == .nvls || a == .nvlsTree || a == .collnetDirect {
+        if a == .nvlsTree { return nvlsTreeChunkBytes(bytes: bytes, channels: channels, topology: topology) }
+        if a == .nvls || a == .collnetDirect {
             // NVLS: NCCL's 128 KiB per head, halved down to 16 KiB while the operation is small
             // against channels x heads concurrent chunks (src/enqueue.cc, computeColl); CollNet
             // Direct is cut the same way over its g shard owners.
@@ -175,6 +176,22 @@ public struct NCCLPlanner: Sendable {
         let levels = topology.ranksPerNode + Int(log2(Double(max(1, topology.nodeCount))).rounded(.up)) + 1
         let slice = bytes / Double(max(1, channels))
         return Swift.max(1024, Swift.min(p.chunkBytes, Int(slice / Double(2 * levels))))
+    }
+
+    /// NCCL's chunk for NVLS tree (src/enqueue.cc, calcCollChunking, NCCL 2.19-2.26): the NVLS
+    /// chunk (NCCL_NVLS_CHUNKSIZE, 128 KiB), capped at 64 KiB from four nodes on
+    /// (NCCL_NVLSTREE_MAX_CHUNKSIZE's default), then cut to 64 KiB while the operation is below
+    /// 4 x channels x heads chunks and to 32 KiB below 1 x. These are NVLS tree's own thresholds;
+    /// NVLS alone cuts earlier (64 x, 8 x, 2 x) and further (16 KiB).
+    public static func nvlsTreeChunkBytes(bytes: Double, channels: Int, topology: NCCLTopology) -> Int {
+        var chunk = NVLSSchedule.defaultChunkBytes
+        if topology.nodeCount >= 4 { chunk = Swift.min(chunk, 65536) }
+        let concurrent = Double(channels * Swift.max(1, topology.nvlsHeads))
+        if bytes < 32 * concurrent * Double(chunk) && chunk > 262_144 { chunk = 262_144 }
+        if bytes < 16 * concurrent * Double(chunk) && chunk > 131_072 { chunk = 131_072 }
+        if bytes < 4 * concurrent * Double(chunk) && chunk > 65536 { chunk = 65536 }
+        if bytes < 1 * concurrent * Double(chunk) && chunk > 32768 { chunk = 32768 }
+        return chunk
     }
 
     /// NCCL's chunk for the tree with Simple (src/enqueue.cc, computeColl / calcCollChunking,

@@ -95,19 +95,19 @@ struct NVLSAcrossNodesTests {
         #expect(result.wrong == 0)
     }
 
-    @Test("the tree: GPU i talks only to GPU i of its parent and children nodes, and a channel's rounds take turns in 4 lanes")
+    @Test("the tree: GPU i talks only to GPU i of its parent and children nodes, and a channel's rounds take turns in 8 lanes (NCCL_STEPS)")
     func tree() throws {
         let (p, g) = (32, 8)
         let s = try NVLSSchedule(ScheduleParameters(rankCount: p, elementCount: 100_000, elementSizeBytes: 4, chunkBytes: 256,
                                                     ranksPerNode: g, channelCount: 2), betweenNodes: .tree)
-        #expect(s.lanesPerChannel == 4 && s.laneCount == 8)
+        #expect(s.lanesPerChannel == 8 && s.laneCount == 16)
         for r in 0..<p {
             for step in s.steps(forRank: r) where step.peer < p && step.peer / g != r / g {
                 #expect(step.peer % g == r % g)
             }
         }
         // Lanes of a channel split its rounds.
-        #expect((0..<4).map { s.roundsOfLane($0) }.reduce(0, +) == s.rounds)
+        #expect((0..<8).map { s.roundsOfLane($0) }.reduce(0, +) == s.rounds)
     }
 
     @Test("a GPU's NIC carries its own shards once each way; partial nodes are refused")

@@ -63,6 +63,27 @@ struct NCCLTests {
         #expect(one.timeSeconds * 1e6 > 30, "\(one.timeSeconds * 1e6) us")
     }
 
+    @Test("NVLS tree's chunk is NCCL's: 128 KiB, 64 KiB from four nodes on, cut against 4 and 1 x channels x heads")
+    func nvlsTreeChunk() throws {
+        let two = NCCLPlanner(fabric: try preset("dgx-h100", nodes: 2)).topology
+        let four = NCCLPlanner(fabric: try preset("dgx-h100", nodes: 4)).topology
+        #expect(two.nvlsHeads == 8 && four.nvlsHeads == 8)
+        // 16 channels x 8 heads = 128 chunks at once: 64 MiB is 4 x 128 x 128 KiB, not below it.
+        #expect(NCCLPlanner.nvlsTreeChunkBytes(bytes: Double(64 << 20), channels: 16, topology: two) == 128 << 10)
+        #expect(NCCLPlanner.nvlsTreeChunkBytes(bytes: Double(32 << 20), channels: 16, topology: two) == 64 << 10)
+        // 8 MiB is 1 x 128 x 64 KiB: kept; 4 MiB is below it: 32 KiB, and no smaller.
+        #expect(NCCLPlanner.nvlsTreeChunkBytes(bytes: Double(8 << 20), channels: 16, topology: two) == 64 << 10)
+        #expect(NCCLPlanner.nvlsTreeChunkBytes(bytes: Double(4 << 20), channels: 16, topology: two) == 32 << 10)
+        #expect(NCCLPlanner.nvlsTreeChunkBytes(bytes: 1024, channels: 16, topology: two) == 32 << 10)
+        // Four nodes and more: 64 KiB at the largest sizes (NCCL_NVLSTREE_MAX_CHUNKSIZE's default).
+        #expect(NCCLPlanner.nvlsTreeChunkBytes(bytes: Double(8 << 30), channels: 16, topology: two) == 128 << 10)
+        #expect(NCCLPlanner.nvlsTreeChunkBytes(bytes: Double(8 << 30), channels: 16, topology: four) == 64 << 10)
+        // NVLS alone keeps its own thresholds: 32 MiB on one node is below 8 x 128 x 64 KiB.
+        let one = NCCLPlanner(fabric: try preset("dgx-h100")).topology
+        #expect(NCCLPlanner.chunkBytes(.nvls, .simple, bytes: Double(32 << 20), channels: 16, topology: one) == 32 << 10)
+        #expect(NCCLPlanner.chunkBytes(.nvlsTree, .simple, bytes: Double(32 << 20), channels: 16, topology: two) == 64 << 10)
+    }
+
     @Test("the tree's Simple chunk is NCCL's: one FIFO step, halved against 8, 4 and 1 x the tree's depth")
     func treeSimpleChunk() throws {
         let one = NCCLPlanner(fabric: try preset("dgx-a100")).topology        // depth 7
