@@ -32,6 +32,8 @@
 ///     GPU (node n, index i):  send shard 0 ... shard g-1 to node n's switch, recv the node's sum
 ///         of shard i, [send it to the network's reduction i, recv the total,] send shard i to the
 ///         switch, recv shard 0 ... shard g-1 from the switch        (2g + 2 steps; 2g + 4 across nodes)
+///         (each send of shard 0 ... g-1 starts once the one before has arrived, as NCCL's scatter
+///         writes one peer's part after another)
 ///     NVSwitch: for each shard i: recv it from GPUs 0 ... g-1 (copy, then add), send to GPU i;
 ///         then for each shard i: recv it from GPU i, send it to GPUs 0 ... g-1   (2g(g + 1) steps)
 ///     network reduction i: recv shard i from GPU i of nodes 0 ... N-1 (copy, then add), send the
@@ -333,8 +335,13 @@ public struct NVLSSchedule: LanedSchedule {
             // (The exchange across nodes takes what the round has beyond 2g + 2 steps.)
             let stored = per - g - 1
             if q < g {
+                // The round's shards go out one after another: NCCL's scatter (ScatterGatherOp in
+                // src/device/prims_simple.h) has all its warps write one peer's part, then the
+                // next's. So a round's first shard reaches the switch after one shard's time, not
+                // after every lane's shards, and a GPU has one scatter transfer per lane in flight.
                 let s = range(q)
-                return Step(kind: .send, peer: sw, offset: s.lowerBound, count: s.count, chunk: round)
+                return Step(kind: .send, peer: sw, offset: s.lowerBound, count: s.count, chunk: round,
+                            dependencies: q == 0 ? StepDependencies() : StepDependencies(_at(q - 1)))
             }
             let own = range(r)
             func onOwn(_ kind: StepKind, _ peer: Int, _ deps: StepDependencies) -> Step {
