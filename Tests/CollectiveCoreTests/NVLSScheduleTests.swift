@@ -110,6 +110,21 @@ struct NVLSAcrossNodesTests {
         #expect((0..<8).map { s.roundsOfLane($0) }.reduce(0, +) == s.rounds)
     }
 
+    @Test("a GPU sends a round's shards to its switch one after another, as NCCL's scatter writes one peer after another")
+    func orderedScatter() throws {
+        let (p, g) = (16, 8)
+        for between in [NVLSSchedule.BetweenNodes.tree, .networkReduction] {
+            let s = try NVLSSchedule(ScheduleParameters(rankCount: p, elementCount: 100_000, elementSizeBytes: 4, chunkBytes: 256,
+                                                        ranksPerNode: g, channelCount: 2), betweenNodes: between)
+            for r in [0, 5, 11] {
+                let steps = Array(s.steps(forRank: r).prefix(g))
+                #expect(steps.allSatisfy { $0.kind == .send && $0.peer == p + r / g })
+                #expect(Array(steps[0].dependencies).isEmpty)
+                for q in 1..<g { #expect(Array(steps[q].dependencies) == [q - 1]) }
+            }
+        }
+    }
+
     @Test("a GPU's NIC carries its own shards once each way; partial nodes are refused")
     func volume() throws {
         let (p, g, n) = (8, 4, 400)
