@@ -326,10 +326,18 @@ public struct NCCLModel: Sendable {
         return busGBps(.ring, proto) * Double(rankCount) / Double(rankCount - 1)
     }
 
+    /// The share of its bandwidth an allreduce of `bytes` gets in NCCL's model: the tree's
+    /// measured efficiency by size (``NCCLTuningTables/treeCorrection(_:bytes:)``), 1 for the
+    /// other algorithms.
+    public func sizeEfficiency(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, bytes: Double) -> Double {
+        algorithm == .tree ? NCCLTuningTables.treeCorrection(proto, bytes: bytes) : 1
+    }
+
     /// Seconds for `bytes` (the full buffer) of `collective` with `algorithm` and `proto`.
     public func seconds(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, bytes: Double, collective: Collective) -> Double {
         guard rankCount > 1 else { return 0 }
-        let bw = algorithmGBps(algorithm, proto, collective: collective)
+        var bw = algorithmGBps(algorithm, proto, collective: collective)
+        if collective == .allreduce { bw *= sizeEfficiency(algorithm, proto, bytes: bytes) }
         guard bw > 0 else { return .infinity }
         return (latencyMicroseconds(algorithm, proto, collective: collective) + bytes / (1000 * bw)) * 1e-6
     }
@@ -353,7 +361,7 @@ public struct NCCLModel: Sendable {
     /// Seconds for `bytes` with `algorithm` and `proto`.
     public func seconds(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, bytes: Double) -> Double {
         guard rankCount > 1 else { return 0 }
-        let bw = algorithmGBps(algorithm, proto)
+        let bw = algorithmGBps(algorithm, proto) * sizeEfficiency(algorithm, proto, bytes: bytes)
         guard bw > 0 else { return .infinity }
         return (latencyMicroseconds(algorithm, proto) + bytes / (1000 * bw)) * 1e-6
     }

@@ -19,7 +19,9 @@ import Darwin
 ///   bus-bandwidth caps of NCCL's tuning shared by the channels that run (the ring's LL cap and
 ///   LL128 per-channel cap times the search's channels; the tree's whole bus bandwidth,
 ///   ``NCCLModel/busGBps(_:_:)``, which holds its per-channel cap, pattern and protocol
-///   factors); 0 means no cap, the links set the pace (Simple rings).
+///   factors, times NCCL's measured tree efficiency at the operation's size,
+///   ``NCCLTuningTables/treeCorrection(_:bytes:)``); 0 means no cap, the links set the pace
+///   (Simple rings).
 public struct ProtocolTiming: Sendable, Hashable {
     public var ncclProtocol: NCCLProtocol
     public var startSeconds: Double
@@ -44,8 +46,9 @@ public struct ProtocolTiming: Sendable, Hashable {
         self.channelCapGBps = channelCapGBps
     }
 
-    /// NCCL's figures for `algorithm` with `proto` on `topology`, run over `channels` channels.
-    public init(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, model: NCCLModel, channels: Int) {
+    /// NCCL's figures for `algorithm` with `proto` on `topology`, run over `channels` channels;
+    /// `sizeEfficiency` scales the tree's cap (``NCCLPlan/sizeEfficiency``).
+    public init(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, model: NCCLModel, channels: Int, sizeEfficiency: Double = 1) {
         let topology = model.topology
         let row = algorithm.row, col = proto.column
         let hop = NCCLTuningTables.hopLatencyMicroseconds
@@ -54,7 +57,7 @@ public struct ProtocolTiming: Sendable, Hashable {
         let running = Double(max(1, channels))
         let searched = Double(topology.searchChannels)
         let llPerChannel = NCCLTuningTables.llMaxBusGBps[arch][nodes] / running
-        let treePerChannel = model.busGBps(.tree, proto) / running
+        let treePerChannel = model.busGBps(.tree, proto) * sizeEfficiency / running
         var cap = 0.0
         switch (algorithm, proto) {
         case (.ring, .ll): cap = llPerChannel
@@ -115,12 +118,17 @@ public struct NCCLPlan: Sendable, Hashable, CustomStringConvertible {
     public var ncclProtocol: NCCLProtocol
     public var channels: Int
     public var chunkBytes: Int
+    /// The share of the model's bandwidth NCCL's model gives the operation's size
+    /// (``NCCLModel/sizeEfficiency(_:_:bytes:)``: the tree's measured efficiency, 1 otherwise);
+    /// the played tree's per-channel cap is scaled by it.
+    public var sizeEfficiency: Double
 
-    public init(algorithm: NCCLAlgorithm, ncclProtocol: NCCLProtocol, channels: Int, chunkBytes: Int) {
+    public init(algorithm: NCCLAlgorithm, ncclProtocol: NCCLProtocol, channels: Int, chunkBytes: Int, sizeEfficiency: Double = 1) {
         self.algorithm = algorithm
         self.ncclProtocol = ncclProtocol
         self.channels = channels
         self.chunkBytes = chunkBytes
+        self.sizeEfficiency = sizeEfficiency
     }
 
     /// `ring/LL128/16ch`.
@@ -147,7 +155,8 @@ public struct NCCLPlanner: Sendable {
         let c = channels ?? topology.channels(for: a, p, bytes: bytes)
         let channelCount = max(1, min(c, ScheduleParameters.maxChannels))
         return NCCLPlan(algorithm: a, ncclProtocol: p, channels: channelCount,
-                        chunkBytes: Self.chunkBytes(a, p, bytes: bytes, channels: channelCount, topology: topology))
+                        chunkBytes: Self.chunkBytes(a, p, bytes: bytes, channels: channelCount, topology: topology),
+                        sizeEfficiency: model.sizeEfficiency(a, p, bytes: bytes))
     }
 
     /// The chunk a step of the played schedule carries. Rings forward every FIFO step. Trees with
@@ -214,6 +223,6 @@ public struct NCCLPlanner: Sendable {
 
     /// The engine's protocol figures for `plan`.
     public func timing(_ plan: NCCLPlan) -> ProtocolTiming {
-        ProtocolTiming(plan.algorithm, plan.ncclProtocol, model: model, channels: plan.channels)
+        ProtocolTiming(plan.algorithm, plan.ncclProtocol, model: model, channels: plan.channels, sizeEfficiency: plan.sizeEfficiency)
     }
 }

@@ -239,6 +239,26 @@ public enum NCCLTuningTables {
         nodeCount > 1 ? 0 : launchOverheadMicroseconds[architectureColumn]
     }
 
+    /// `treeCorrectionFactor[protocol][logSize]` (src/tuning/cost_model.cc; src/graph/tuning.cc
+    /// before 2.30): NCCL's measured efficiency of the tree's bandwidth by size, powers of two
+    /// from 64 B (logSize = log2i(bytes >> 6), 0 ..< 24). NCCL's comment: "Trees are not
+    /// perfectly sticking to the model for medium sizes." Mid sizes run at 40-60% of the model's
+    /// bandwidth; small and large ones at 90-100%.
+    public static let treeCorrectionFactor: [[Double]] = [
+        [1.0, 1.0, 1.0, 1.0, 0.9, 0.8, 0.7, 0.7, 0.7, 0.7, 0.6, 0.5, 0.4, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.0, 1.0, 1.0, 1.0],  // LL
+        [1.0, 1.0, 1.0, 1.0, 1.0, 0.9, 0.8, 0.8, 0.8, 0.7, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.8, 0.9, 0.9, 0.9, 0.9, 1.0, 1.0, 1.0],  // LL128
+        [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.8, 0.7, 0.6, 0.6, 0.5, 0.5, 0.5, 0.5, 0.6, 0.7, 0.8, 0.7, 0.7, 0.8, 0.9, 0.9, 0.9],  // Simple
+    ]
+
+    /// The tree's efficiency for an allreduce of `bytes` with `proto`: ``treeCorrectionFactor`` at
+    /// log2i(bytes / 64) (NCCL's log2i: 0 below 128 B), 1 beyond the table.
+    public static func treeCorrection(_ proto: NCCLProtocol, bytes: Double) -> Double {
+        let units = bytes >= 64 ? Int(Swift.min(bytes, 0x1p62)) >> 6 : 0
+        let logSize = units > 1 ? floorLog2(units) : 0
+        let row = treeCorrectionFactor[proto.column]
+        return logSize < row.count ? row[logSize] : 1
+    }
+
     /// Ring Simple latency across nodes is scaled by 1.4 on Ampere and later.
     public static let multiNodeRingSimpleLatencyFactor = 1.4
 

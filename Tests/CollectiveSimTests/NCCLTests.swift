@@ -63,6 +63,29 @@ struct NCCLTests {
         #expect(one.timeSeconds * 1e6 > 30, "\(one.timeSeconds * 1e6) us")
     }
 
+    @Test("the tree's measured efficiency by size is NCCL's treeCorrectionFactor, in its model and in the played tree's cap")
+    func treeCorrection() throws {
+        // log2i(bytes / 64): 1 MiB is index 14, 4 MiB 16, 64 B and 100 B index 0; 1 GiB (24) is past the table.
+        #expect(NCCLTuningTables.treeCorrection(.ll, bytes: Double(1 << 20)) == 0.5)
+        #expect(NCCLTuningTables.treeCorrection(.ll128, bytes: Double(4 << 20)) == 0.8)
+        #expect(NCCLTuningTables.treeCorrection(.simple, bytes: 64) == 0.9)
+        #expect(NCCLTuningTables.treeCorrection(.simple, bytes: 100) == 0.9)
+        #expect(NCCLTuningTables.treeCorrection(.ll, bytes: 8) == 1.0)
+        #expect(NCCLTuningTables.treeCorrection(.simple, bytes: Double(1 << 30)) == 1.0)
+        #expect(NCCLTuningTables.treeCorrectionFactor.allSatisfy { $0.count == 24 })
+        let planner = NCCLPlanner(fabric: try preset("dgx-h100", nodes: 2))
+        let model = planner.model
+        let bytes = Double(1 << 20)
+        let expected = (model.latencyMicroseconds(.tree, .ll) + bytes / (1000 * model.algorithmGBps(.tree, .ll) * 0.5)) * 1e-6
+        #expect(abs(model.seconds(.tree, .ll, bytes: bytes) - expected) < 1e-12)
+        #expect(model.seconds(.ring, .ll, bytes: bytes) == (model.latencyMicroseconds(.ring, .ll) + bytes / (1000 * model.algorithmGBps(.ring, .ll))) * 1e-6)
+        // The played tree's per-channel cap carries the same factor.
+        let plan = planner.plan(bytes: bytes, algorithm: .tree, protocol: .ll)
+        #expect(plan.sizeEfficiency == 0.5)
+        let full = ProtocolTiming(.tree, .ll, model: model, channels: plan.channels)
+        #expect(abs(planner.timing(plan).channelCapGBps - 0.5 * full.channelCapGBps) < 1e-9)
+    }
+
     @Test("NVLS tree's chunk is NCCL's: 128 KiB, 64 KiB from four nodes on, cut against 4 and 1 x channels x heads")
     func nvlsTreeChunk() throws {
         let two = NCCLPlanner(fabric: try preset("dgx-h100", nodes: 2)).topology
