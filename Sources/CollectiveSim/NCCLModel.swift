@@ -358,12 +358,9 @@ public struct NCCLModel: Sendable {
         return proto != .ll128 || topology.intraHardware == .nvlink
     }
 
-    /// Seconds for `bytes` with `algorithm` and `proto`.
+    /// Seconds for an allreduce of `bytes` with `algorithm` and `proto`.
     public func seconds(_ algorithm: NCCLAlgorithm, _ proto: NCCLProtocol, bytes: Double) -> Double {
-        guard rankCount > 1 else { return 0 }
-        let bw = algorithmGBps(algorithm, proto) * sizeEfficiency(algorithm, proto, bytes: bytes)
-        guard bw > 0 else { return .infinity }
-        return (latencyMicroseconds(algorithm, proto) + bytes / (1000 * bw)) * 1e-6
+        seconds(algorithm, proto, bytes: bytes, collective: .allreduce)
     }
 
     /// NCCL's pick among `algorithms` x `protocols` (every enabled protocol when nil).
