@@ -8,7 +8,8 @@
 //   AllreduceCLI -> CollectiveSim -> CollectiveFabric -> CollectiveCore -> CollectiveKernels
 //                                    (and Yams, for YAML topology files)     -> CCollectiveKernels
 //                                                  (C: AVX2/F16C loops chosen at run time)
-//                -> CollectiveSim -> CCollectiveSim (C: a prefetch hint for the event engine)
+//                                                               CollectiveCore -> CCollectiveCore
+//                                                  (C: a prefetch hint for the matcher and the engine)
 //                -> CollectiveMPI -> CMPI (trait MPI: system library over Open MPI's mpi.h)
 //                                 -> CollectiveFabric (the measured cluster calibration writes)
 //                -> CollectivePlot (SVG plots; no dependencies)
@@ -42,11 +43,11 @@ let package = Package(
         // CollectiveKernels calls when the CPU has them. No dependencies, no build flags.
         .target(name: "CCollectiveKernels"),
         .target(name: "CollectiveKernels", dependencies: ["CCollectiveKernels"]),
-        .target(name: "CollectiveCore", dependencies: ["CollectiveKernels"]),
+        .target(name: "CCollectiveCore"),
+        .target(name: "CollectiveCore", dependencies: ["CollectiveKernels", "CCollectiveCore"]),
         .target(name: "CollectiveFabric", dependencies: ["CollectiveCore", "CollectiveKernels", .product(name: "Yams", package: "Yams")]),
         // Header-only C helper of the event engine: a software prefetch hint. No dependencies.
-        .target(name: "CCollectiveSim"),
-        .target(name: "CollectiveSim", dependencies: ["CollectiveCore", "CollectiveFabric", "CollectiveKernels", "CCollectiveSim"]),
+        .target(name: "CollectiveSim", dependencies: ["CollectiveCore", "CollectiveFabric", "CollectiveKernels", "CCollectiveCore"]),
         // SVG line plots of results against size: used by `sweep` (simulated) and `mpi` (measured),
         // so it belongs to neither of their modules; it depends on nothing.
         .target(name: "CollectivePlot"),

@@ -101,7 +101,7 @@ final class _Monitor: @unchecked Sendable {
 
 /// The shared state of one in-process play; every field is guarded by `monitor`.
 final class _InProcessRun: @unchecked Sendable {
-    struct Posted {
+    struct Posted: SendReceivePosting {
         var rank: Int
         var index: Int
         var step: Step
@@ -175,7 +175,7 @@ final class _InProcessRun: @unchecked Sendable {
                 return
             }
             let x = Posted(rank: r, index: index, step: step)
-            if let m = matcher.post(x, step: step, of: r) {
+            if let m = matcher.post(x, of: r) {
                 let t = Transfer(send: m.send, recv: m.receive)
                 guard m.mismatch == nil else {
                     error = .mismatch("rank \(t.send.rank) step \(t.send.index) sends \(t.send.step.count) elements at \(t.send.step.offset) but rank \(t.recv.rank) step \(t.recv.index) receives \(t.recv.step.count) at \(t.recv.step.offset)")

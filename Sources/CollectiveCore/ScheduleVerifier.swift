@@ -168,7 +168,7 @@ struct _AnySteps: IteratorProtocol {
 }
 
 struct _VerifierPlay {
-    struct Issued {
+    struct Issued: SendReceivePosting {
         var rank: Int
         var index: Int
         var step: Step
@@ -298,7 +298,7 @@ struct _VerifierPlay {
             }
             inFlight[r][index] = x
             maxInFlight = max(maxInFlight, inFlight[r].count)
-            if let m = matcher.post(x, step: step, of: r) { ready.append(try Self.transfer(m)) }
+            if let m = matcher.post(x, of: r) { ready.append(try Self.transfer(m)) }
         }
     }
 
@@ -307,9 +307,9 @@ struct _VerifierPlay {
         let s = m.send, v = m.receive
         switch m.mismatch {
         case .count?:
-            throw _VerifierFailure(message: "message \(m.message) from rank \(s.rank) to rank \(v.rank): \(Self.describe(s)) carries \(s.step.count) elements but \(Self.describe(v)) expects \(v.step.count)")
+            throw _VerifierFailure(message: "message from rank \(s.rank) to rank \(v.rank): \(Self.describe(s)) carries \(s.step.count) elements but \(Self.describe(v)) expects \(v.step.count)")
         case .offset?:
-            throw _VerifierFailure(message: "message \(m.message) from rank \(s.rank) to rank \(v.rank): \(Self.describe(s)) is received by \(Self.describe(v)) at another offset (elements would move)")
+            throw _VerifierFailure(message: "message from rank \(s.rank) to rank \(v.rank): \(Self.describe(s)) is received by \(Self.describe(v)) at another offset (elements would move)")
         case nil:
             return Transfer(send: s, recv: v)
         }

@@ -1,4 +1,4 @@
-import CCollectiveSim
+import CCollectiveCore
 import CollectiveCore
 import CollectiveFabric
 
@@ -257,7 +257,7 @@ public func peakResidentBytes() -> Int {
 /// `__builtin_prefetch`, one instruction.
 @inlinable @inline(__always)
 func _prefetch(_ address: UnsafeRawPointer) {
-    collective_sim_prefetch(address)
+    collective_prefetch(address)
 }
 
 /// What the engine keeps per rank besides its ``RankProgress``: one 128-byte record (two cache
@@ -275,11 +275,8 @@ struct _RankRecord {
     @usableFromInline var chainDst: Int32 = -1
     @usableFromInline var chainHead: Int32 = -1
     @usableFromInline var chainTail: Int32 = -1
-    /// Unmatched sends issued by this rank, and receives posted by it (pending-pool lists).
-    @usableFromInline var sendHead: Int32 = -1
-    @usableFromInline var sendTail: Int32 = -1
-    @usableFromInline var recvHead: Int32 = -1
-    @usableFromInline var recvTail: Int32 = -1
+    /// (Free: the second line starts at byte 64.)
+    @usableFromInline var _pad1: (Int64, Int64) = (0, 0)
     /// When this GPU's (on a CPU node: this rank's core's) previous reduction ends.
     @usableFromInline var reduceFreeAt: Double = 0
     // Line 2: the cached route's links.
@@ -348,11 +345,10 @@ struct _TransferRecord {
     @inlinable init() {}
 }
 
-/// An issued send or receive waiting for its match.
+/// An issued send or receive waiting for its match (what the engine's ``SendReceiveMatcher``
+/// keeps).
 @usableFromInline
 struct _PendingRecord {
-    @usableFromInline var next: Int32 = -1
-    @usableFromInline var peer: Int32 = 0
     @usableFromInline var reduce: Bool = false
     /// A receive's ``Step/reduceAfter`` (-1: none).
     @usableFromInline var reduceAfter: Int32 = -1
@@ -360,7 +356,13 @@ struct _PendingRecord {
     @usableFromInline var transfer: Int32 = -1
     @usableFromInline var step: Int = 0
     @usableFromInline var count: Int = 0
-    @inlinable init() {}
+    @inlinable init(step: Int, count: Int, reduce: Bool = false, reduceAfter: Int32 = -1, transfer: Int32 = -1) {
+        self.step = step
+        self.count = count
+        self.reduce = reduce
+        self.reduceAfter = reduceAfter
+        self.transfer = transfer
+    }
 }
 
 /// A link: when it is next free, and the bytes it carried.
@@ -427,10 +429,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var rank: UnsafeMutablePointer<_RankRecord>
     @usableFromInline var rankStorage: UnsafeMutableRawPointer
 
-    @usableFromInline var pending: UnsafeMutablePointer<_PendingRecord>
-    @usableFromInline var pendCapacity: Int
-    @usableFromInline var pendFree: Int32 = -1
-    @usableFromInline var pendUsed = 0
+    /// Pairs the (rank, lane) entries' issued sends and receives.
+    @usableFromInline var matcher: SendReceiveMatcher<_PendingRecord>
 
     @usableFromInline var transfer: UnsafeMutablePointer<_TransferRecord>
     @usableFromInline var trCapacity: Int
@@ -503,8 +503,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         rankStorage = .allocate(byteCount: p * MemoryLayout<_RankRecord>.stride, alignment: 64)
         rank = rankStorage.bindMemory(to: _RankRecord.self, capacity: p)
         rank.initialize(repeating: _RankRecord(), count: p)
-        pendCapacity = Swift.max(64, 2 * p)
-        pending = .allocate(capacity: pendCapacity)
+        matcher = SendReceiveMatcher(endpointCount: p)
         trCapacity = Swift.max(64, 2 * p)
         transfer = .allocate(capacity: trCapacity)
         trFree = .allocate(capacity: trCapacity)
@@ -537,13 +536,16 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         _prefetch(UnsafeRawPointer(rank + r) + 64)
     }
 
-    /// Starts loading the record of the peer rank `r`'s next step names (the record whose list of
-    /// unmatched steps issuing that step scans), when `r`'s iterator has produced that step.
+    /// Starts loading what issuing the step rank `r`'s iterator has produced reads of the peer it
+    /// names: the peer's lists in the matcher (which it scans) and the peer's record (whose route
+    /// cache a matched receive's transfer reads, and whose eager counts it updates).
     @inlinable @inline(__always)
     func prefetchPeer(of r: Int) {
         let peer = progress(r).pointee.nextPeerHint
         guard peer >= 0 && peer < endpointCount else { return }
-        _prefetch(UnsafeRawPointer(rank + (lanes == 1 ? peer : peer * lanes + r % lanes)))
+        let entry = lanes == 1 ? peer : peer * lanes + r % lanes
+        matcher.prefetchLists(of: entry)
+        _prefetch(UnsafeRawPointer(rank + entry))
     }
 
     @inlinable
@@ -551,7 +553,6 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         for r in 0..<initializedRanks { _ = progress(r).deinitialize(count: 1) }
         ranks.deallocate()
         rankStorage.deallocate()
-        pending.deallocate()
         transfer.deallocate()
         trFree.deallocate()
         link.deallocate()
@@ -662,48 +663,34 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 }
             }
             let peer = lanes == 1 ? step.peer : step.peer * lanes + (r - gpu * lanes)
-            let r32 = Int32(truncatingIfNeeded: r)
             if step.kind == .send {
-                // The oldest unmatched receive at `peer` from `r`.
-                var prev: Int32 = -1
-                var i = rank[peer].recvHead
-                while i >= 0 && pending[Int(i)].peer != r32 { prev = i; i = pending[Int(i)].next }
-                if i >= 0 {
-                    let q = pending[Int(i)]
-                    unlinkRecv(i, prev: prev, of: peer)
+                if let q = matcher.takeReceive(at: peer, from: r) {
                     start(src: r, srcStep: index, dst: peer, dstStep: q.step, count: step.count, recvCount: q.count, reduce: q.reduce,
                           reduceAfter: q.reduceAfter)
-                    freePending(i)
                 } else if eager && fifoRoom(r, peer, bytes: Double(step.count) * elementSizeBytes)
                             && rank[r].addEager(to: Int32(truncatingIfNeeded: peer), 1) {
                     // NCCL's sender writes into the receiver's FIFO without waiting for it, as
                     // long as the FIFO has a free slot.
                     let id = start(src: r, srcStep: index, dst: peer, dstStep: -1, count: step.count, recvCount: step.count, reduce: false)
                     if id >= 0 {
-                        appendSend(of: r, peer: peer, step: index, count: step.count)
-                        pending[Int(rank[r].sendTail)].transfer = Int32(truncatingIfNeeded: id)
+                        matcher.waitSend(_PendingRecord(step: index, count: step.count, transfer: Int32(truncatingIfNeeded: id)), from: r, to: peer)
                     }
                 } else {
-                    appendSend(of: r, peer: peer, step: index, count: step.count)
+                    matcher.waitSend(_PendingRecord(step: index, count: step.count), from: r, to: peer)
                 }
             } else {
-                var prev: Int32 = -1
-                var i = rank[peer].sendHead
-                while i >= 0 && pending[Int(i)].peer != r32 { prev = i; i = pending[Int(i)].next }
-                if i >= 0 && pending[Int(i)].transfer >= 0 {
-                    let q = pending[Int(i)]
-                    unlinkSend(i, prev: prev, of: peer)
-                    freePending(i)
-                    _ = rank[peer].addEager(to: r32, -1)
-                    matchEager(Int(q.transfer), receiver: r, step: index, reduceAfter: Int32(truncatingIfNeeded: step.reduceAfter ?? -1))
-                } else if i >= 0 {
-                    let q = pending[Int(i)]
-                    unlinkSend(i, prev: prev, of: peer)
-                    start(src: peer, srcStep: q.step, dst: r, dstStep: index, count: q.count, recvCount: step.count, reduce: step.kind == .recvReduce,
-                          reduceAfter: Int32(truncatingIfNeeded: step.reduceAfter ?? -1))
-                    freePending(i)
+                let reduceAfter = Int32(truncatingIfNeeded: step.reduceAfter ?? -1)
+                if let q = matcher.takeSend(from: peer, to: r) {
+                    if q.transfer >= 0 {
+                        _ = rank[peer].addEager(to: Int32(truncatingIfNeeded: r), -1)
+                        matchEager(Int(q.transfer), receiver: r, step: index, reduceAfter: reduceAfter)
+                    } else {
+                        start(src: peer, srcStep: q.step, dst: r, dstStep: index, count: q.count, recvCount: step.count,
+                              reduce: step.kind == .recvReduce, reduceAfter: reduceAfter)
+                    }
                 } else {
-                    appendRecv(of: r, peer: peer, step: index, count: step.count, reduce: step.kind == .recvReduce, reduceAfter: Int32(truncatingIfNeeded: step.reduceAfter ?? -1))
+                    matcher.waitReceive(_PendingRecord(step: index, count: step.count, reduce: step.kind == .recvReduce, reduceAfter: reduceAfter),
+                                        at: r, from: peer)
                 }
             }
             if failure != nil { return }
@@ -902,58 +889,6 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     }
 
     @inlinable
-    mutating func unlinkRecv(_ i: Int32, prev: Int32, of r: Int) {
-        let next = pending[Int(i)].next
-        if prev < 0 { rank[r].recvHead = next } else { pending[Int(prev)].next = next }
-        if rank[r].recvTail == i { rank[r].recvTail = prev }
-    }
-
-    @inlinable
-    mutating func unlinkSend(_ i: Int32, prev: Int32, of r: Int) {
-        let next = pending[Int(i)].next
-        if prev < 0 { rank[r].sendHead = next } else { pending[Int(prev)].next = next }
-        if rank[r].sendTail == i { rank[r].sendTail = prev }
-    }
-
-    @inlinable
-    mutating func newPending(peer: Int, step: Int, count: Int, reduce: Bool) -> Int32 {
-        let i: Int32
-        if pendFree >= 0 { i = pendFree; pendFree = pending[Int(i)].next } else {
-            if pendUsed == pendCapacity { growPending() }
-            i = Int32(truncatingIfNeeded: pendUsed); pendUsed += 1
-        }
-        pending[Int(i)] = _PendingRecord()
-        pending[Int(i)].peer = Int32(truncatingIfNeeded: peer)
-        pending[Int(i)].step = step
-        pending[Int(i)].count = count
-        pending[Int(i)].reduce = reduce
-        return i
-    }
-
-    @inlinable
-    mutating func appendSend(of r: Int, peer: Int, step: Int, count: Int) {
-        let i = newPending(peer: peer, step: step, count: count, reduce: false)
-        let t = rank[r].sendTail
-        if t < 0 { rank[r].sendHead = i } else { pending[Int(t)].next = i }
-        rank[r].sendTail = i
-    }
-
-    @inlinable
-    mutating func appendRecv(of r: Int, peer: Int, step: Int, count: Int, reduce: Bool, reduceAfter: Int32 = -1) {
-        let i = newPending(peer: peer, step: step, count: count, reduce: reduce)
-        pending[Int(i)].reduceAfter = reduceAfter
-        let t = rank[r].recvTail
-        if t < 0 { rank[r].recvHead = i } else { pending[Int(t)].next = i }
-        rank[r].recvTail = i
-    }
-
-    @inlinable
-    mutating func freePending(_ i: Int32) {
-        pending[Int(i)].next = pendFree
-        pendFree = i
-    }
-
-    @inlinable
     mutating func allocTransfer() -> Int {
         if trFreeCount > 0 {
             trFreeCount -= 1
@@ -970,12 +905,6 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     mutating func freeTransfer(_ i: Int) {
         trFree[trFreeCount] = Int32(truncatingIfNeeded: i)
         trFreeCount += 1
-    }
-
-    @usableFromInline
-    mutating func growPending() {
-        pending = _moved(pending, count: pendCapacity, capacity: pendCapacity * 2)
-        pendCapacity *= 2
     }
 
     @usableFromInline

@@ -97,13 +97,19 @@ struct _FairArrival {
     var reduceAfter: Int
 }
 
+/// An issued step of the fair engine, as its matcher keeps it.
+struct _FairPosted: SendReceivePosting {
+    var index: Int
+    var step: Step
+}
+
 struct _FairState<Steps: IteratorProtocol<Step>> {
     let fabric: FabricMap
     let elementSizeBytes: Double
     let gammaSecondsPerByte: Double
     var ranks: [RankProgress<Steps>]
-    /// Pairs the ranks' issued sends and receives (their step indices).
-    var matcher: SendReceiveMatcher<Int>
+    /// Pairs the ranks' issued sends and receives (their step indices and steps).
+    var matcher: SendReceiveMatcher<_FairPosted>
     var flows: [_FairFlow] = []
     var arrivals: [_FairArrival] = []
     var freeArrivals: [Int] = []
@@ -243,9 +249,10 @@ struct _FairState<Steps: IteratorProtocol<Step>> {
                 failure = "rank \(r) step \(index) names peer \(peer), outside 0..<\(p) or itself"
                 return
             }
-            if let m = matcher.post(index, step: step, of: r) {
-                start(src: m.sender, srcStep: m.send, dst: m.receiver, dstStep: m.receive, count: m.sendStep.count,
-                      recvCount: m.receiveStep.count, reduce: m.receiveStep.kind == .recvReduce, reduceAfter: m.receiveStep.reduceAfter ?? -1)
+            if let m = matcher.post(_FairPosted(index: index, step: step), of: r) {
+                let receive = m.receive.step
+                start(src: m.sender, srcStep: m.send.index, dst: m.receiver, dstStep: m.receive.index, count: m.send.step.count,
+                      recvCount: receive.count, reduce: receive.kind == .recvReduce, reduceAfter: receive.reduceAfter ?? -1)
             }
             if failure != nil { return }
         }

@@ -1,3 +1,0 @@
-// The target's function is `static inline` in include/collective_sim_prefetch.h; this file only
-// gives the target a translation unit.
-#include "collective_sim_prefetch.h"
