@@ -109,6 +109,8 @@ public struct SendReceiveMatcher<Posted> {
 
     @inlinable
     mutating func _take(from owner: Int, sends: Bool, naming peer: Int) -> Posted? {
+        precondition(owner >= 0 && owner < endpointCount && peer >= 0 && peer < endpointCount,
+                     "SendReceiveMatcher: endpoints \(owner) and \(peer), outside 0..<\(endpointCount)")
         let h = owner &* 4 &+ (sends ? 0 : 2)
         let peer32 = Int32(truncatingIfNeeded: peer)
         var free = _free

@@ -104,6 +104,20 @@ struct SendReceiveMatcherTests {
         #expect(pairs > 1000)
     }
 
+    @Test("an endpoint outside 0..<endpointCount stops the process with a message, on either side")
+    func outOfRange() async throws {
+        let take = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            var m = SendReceiveMatcher<Int>(endpointCount: 2)
+            _ = m.takeSend(from: 5, to: 0)
+        }
+        #expect(String(decoding: try #require(take).standardErrorContent, as: UTF8.self).contains("outside 0..<2"))
+        let wait = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            var m = SendReceiveMatcher<Int>(endpointCount: 2)
+            m.waitReceive(1, at: 1, from: 1)
+        }
+        #expect(String(decoding: try #require(wait).standardErrorContent, as: UTF8.self).contains("outside 0..<2 or itself"))
+    }
+
     @Test("a matched pair reports a count mismatch before an offset mismatch")
     func mismatches() {
         var m = SendReceiveMatcher<Tagged>(endpointCount: 2)
