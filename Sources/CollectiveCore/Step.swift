@@ -39,6 +39,27 @@ public struct StepDependencies: Sendable, Hashable, Sequence {
         for i in indices where i >= 0 { append(i) }
     }
 
+    // One, two and three indices without the variadic form's array: the step iterators build a
+    // step's dependencies on every step they produce, and the array is an allocation each time.
+
+    /// A dependency on step `a` (none if negative).
+    @inlinable @inline(__always) public init(_ a: Int) {
+        if a >= 0 { append(a) }
+    }
+
+    /// Dependencies on steps `a` and `b` (negative ones ignored).
+    @inlinable @inline(__always) public init(_ a: Int, _ b: Int) {
+        if a >= 0 { append(a) }
+        if b >= 0 { append(b) }
+    }
+
+    /// Dependencies on steps `a`, `b` and `c` (negative ones ignored).
+    @inlinable @inline(__always) public init(_ a: Int, _ b: Int, _ c: Int) {
+        if a >= 0 { append(a) }
+        if b >= 0 { append(b) }
+        if c >= 0 { append(c) }
+    }
+
     /// Number of explicit step indices.
     @inlinable public var count: Int {
         (_d0 >= 0 ? 1 : 0) + (_d1 >= 0 ? 1 : 0) + (_d2 >= 0 ? 1 : 0) + (_d3 >= 0 ? 1 : 0)
