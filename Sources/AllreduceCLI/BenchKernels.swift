@@ -49,7 +49,7 @@ struct BenchKernels: ParsableCommand {
     @Flag(name: .customLong("no-openmpi"), help: "Measure against memcpy only, even when Open MPI is built in.")
     var noOpenMPI = false
 
-    @Option(name: .customLong("instruction-set"), help: "The kernels' loops: portable or avx2 (default: the best this CPU supports).")
+    @Option(name: .customLong("instruction-set"), help: "The kernels' loops: portable, avx2, avx512 or avx512bf16 (default: the best this CPU supports).")
     var instructionSetName: String?
 
     /// The parsed --instruction-set, or the kernels' default.
@@ -152,7 +152,7 @@ struct BenchKernels: ParsableCommand {
         }
         let set = (try? instructionSet()) ?? .default
         let chosenBy = instructionSetName == nil
-            ? "the kernels' default; COLLECTIVE_KERNELS_INSTRUCTION_SET=portable forces the portable loops"
+            ? "the kernels' default; COLLECTIVE_KERNELS_INSTRUCTION_SET=portable (or a lower set's name) lowers it"
             : "--instruction-set"
         notes.append("kernels: \(set.rawValue) loops (\(chosenBy)); supported here: \(KernelInstructionSet.supported.map(\.rawValue).joined(separator: " "))")
         notes.append("GB/s = (bytes read + bytes written) / s / 1e9 with s = thread CPU time, median of \(repetitions) repetitions; ratio = median of the per-repetition ratios (ours and the reference in alternating batches, ABBA)")

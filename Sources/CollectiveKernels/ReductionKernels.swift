@@ -170,9 +170,9 @@ extension ReductionKernels {
         let step = E._laneCount &* stride
         let total = count &* stride
         var offset = 0
-        if instructionSet == .avx2 {
+        if instructionSet != .portable {
             // The whole vector blocks in C (same operations, same bits); the tail below.
-            offset = _reduceAVX2(dst, a, b, count: count, E.self, O.self) &* stride
+            offset = _reduceInC(dst, a, b, count: count, E.self, O.self, instructionSet: instructionSet) &* stride
         }
         // Two vectors per step, then one; `dst` may be `a` or `b` (see `_combineVectors`).
         while offset &+ 2 &* step <= total {
@@ -191,12 +191,13 @@ extension ReductionKernels {
         }
     }
 
-    /// The AVX2 loops of `CCollectiveKernels` over the whole vector blocks (multiples of
-    /// `E._laneCount`) of `count` elements. Returns the number of elements done: 0 for element
-    /// types without such a loop. Only for a CPU that has AVX2 and F16C.
+    /// The C loops of `CCollectiveKernels` for `instructionSet` over the whole vector blocks
+    /// (multiples of `E._laneCount`) of `count` elements. Returns the number of elements done:
+    /// 0 for element types without such a loop. Only for a set this CPU supports.
     @inlinable @inline(__always)
-    internal static func _reduceAVX2<E: ReductionElement, O: ReductionKernels.Operator>(
-        _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type
+    internal static func _reduceInC<E: ReductionElement, O: ReductionKernels.Operator>(
+        _ dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int, _: E.Type, _: O.Type,
+        instructionSet: KernelInstructionSet
     ) -> Int {
         let blocks = count &- count % E._laneCount
         guard blocks > 0 else { return 0 }
@@ -208,12 +209,18 @@ extension ReductionKernels {
         case .min: op = Int32(CK_OP_MIN)
         case .max: op = Int32(CK_OP_MAX)
         }
+        // Only bfloat16 has 512-bit loops (CCollectiveKernels/avx512.c says why).
         switch E.dataType {
         case .float32: ck_avx2_reduce_f32(op, dst, a, b, blocks)
         case .float64: ck_avx2_reduce_f64(op, dst, a, b, blocks)
         case .int32: ck_avx2_reduce_i32(op, dst, a, b, blocks)
         case .float16: ck_avx2_reduce_f16(op, dst, a, b, blocks)
-        case .bfloat16: ck_avx2_reduce_bf16(op, dst, a, b, blocks)
+        case .bfloat16:
+            switch instructionSet {
+            case .avx512bf16: ck_avx512bf16_reduce_bf16(op, dst, a, b, blocks)
+            case .avx512: ck_avx512_reduce_bf16(op, dst, a, b, blocks)
+            default: ck_avx2_reduce_bf16(op, dst, a, b, blocks)
+            }
         case .int8, .uint8, .uint32, .int64, .uint64: return 0
         }
         return blocks
