@@ -100,8 +100,8 @@ func calibrationSummary(_ m: MeasuredCluster, file: String?) -> String {
         lines.append("# across nodes: \(formatFixed(a.latencyMicroseconds, decimals: 2)) us, \(gbps(a.pingPongGBps)) ping-pong, \(gbps(a.concurrentGBps)) per rank with \(a.concurrentRanks) exchanging")
     }
     lines.append("# node memory (all ranks at once): transfers \(m.memoryTransferGBps.map(gbps) ?? "-"), \(m.reduceType) reductions \(gbps(m.memoryReduceGBps)), copies \(gbps(m.memoryCopyGBps)); step overhead \(formatFixed(m.stepOverheadMicroseconds, decimals: 2)) us")
-    if let c = m.cacheRegime {
-        lines.append("# messages up to \(ByteCount.format(c.bytes)) (cached): transfers \(gbps(c.transferGBps)), reductions \(gbps(c.reduceGBps))")
+    if !m.cacheRegimes.isEmpty {
+        lines.append("# messages by size (cached; transfers / reductions): " + m.cacheRegimes.map { "up to \(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", "))
     }
     if !m.workingSetScan.isEmpty {
         lines.append("# working sets (bytes per rank: transfers / reductions): " + m.workingSetScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", "))

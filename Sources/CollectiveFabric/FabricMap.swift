@@ -156,9 +156,6 @@ public struct FabricMap: Sendable {
         linksPerNode = offset
         memoryReduceSecondsPerByte = node.memory.map { 1 / ($0.reduceGBps * 1e9) } ?? 0
         memoryTransferSecondsPerByte = node.memory.map { 1 / ($0.transferGBps * 1e9) } ?? 0
-        memoryCache = node.memory?.cache.map {
-            (bytes: Double($0.bytes), transferSecondsPerByte: 1 / ($0.transferGBps * 1e9), reduceSecondsPerByte: 1 / ($0.reduceGBps * 1e9))
-        }
 
         var mesh: [Int32] = []
         if let nv = node.nvlink, nv.fabric == .mesh {
@@ -491,9 +488,16 @@ public struct FabricMap: Sendable {
         return (1 / (rates.transferGBps * 1e9), 1 / (rates.reduceGBps * 1e9))
     }
 
-    /// The memory's cache regime (``NodeMemorySpec/cache``): messages of at most `bytes` cross a
-    /// node's memory at these seconds per byte, transfers and reductions (nil: one regime).
-    public let memoryCache: (bytes: Double, transferSecondsPerByte: Double, reduceSecondsPerByte: Double)?
+    /// The memory's message-size regimes (``NodeMemorySpec/cache``) for a collective that spans
+    /// `workingSetBytes` per rank, in increasing order of bytes: a message of at most an entry's
+    /// `bytes` (the first such) crosses a node's memory at its seconds per byte, transfers and
+    /// reductions. Empty when the file has none, or when the working set reaches a working-set
+    /// regime (its buffers no longer fit in the caches).
+    public func memoryCache(workingSetBytes: Double) -> [(bytes: Double, transferSecondsPerByte: Double, reduceSecondsPerByte: Double)] {
+        guard let memory = topology.node.memory, !memory.cache.isEmpty,
+              memory.cacheRates(messageBytes: 0, workingSetBytes: workingSetBytes) != nil else { return [] }
+        return memory.cache.map { (Double($0.bytes), 1 / ($0.transferGBps * 1e9), 1 / ($0.reduceGBps * 1e9)) }
+    }
 
     /// Seconds per byte of one operand a GPU takes to reduce (0 when reductions are free).
     public var gammaSecondsPerByte: Double {

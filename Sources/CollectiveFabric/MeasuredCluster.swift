@@ -96,15 +96,22 @@ public struct MeasuredCluster: Sendable, Hashable {
     public static let significantDigits = 4
     static func round(_ x: Double) -> Double { PhysicalUnit.rounded(x, significantDigits: significantDigits) }
 
-    /// The memory's cache regime (``NodeMemorySpec/cache``): the scanned sizes, from the smallest
-    /// on, whose transfers ran at least ``cacheSpeedup`` times the probe's rate; their median
-    /// transfer and reduction rates, up to the largest of them. nil when the smallest did not.
-    public var cacheRegime: NodeMemorySpec.Regime? {
-        guard let large = memoryTransferGBps else { return nil }
-        let fast = sizeScan.prefix { $0.transferGBps >= Self.cacheSpeedup * large }
-        guard let last = fast.last else { return nil }
-        return NodeMemorySpec.Regime(bytes: last.bytes, transferGBps: Self.round(SampleStatistics.median(fast.map(\.transferGBps))),
-                                     reduceGBps: Self.round(SampleStatistics.median(fast.map(\.reduceGBps))))
+    /// The memory's message-size regimes (``NodeMemorySpec/cache``): each scanned size with the
+    /// closest rates that never grow with the size (a larger message is never faster; the same
+    /// pooling as ``workingSetRegimes``) and never fall below the probe's (a message smaller than
+    /// the probe is never slower). Sizes that end up at the probe's rates are left out: the rates
+    /// above already apply to them. Empty when no scanned size ran faster than the probe.
+    public var cacheRegimes: [NodeMemorySpec.Regime] {
+        guard let large = memoryTransferGBps else { return [] }
+        let transfer = Self.nonIncreasing(sizeScan.map(\.transferGBps)).map { max($0, large) }
+        let reduce = Self.nonIncreasing(sizeScan.map(\.reduceGBps)).map { max($0, memoryReduceGBps) }
+        var regimes = sizeScan.indices.map {
+            NodeMemorySpec.Regime(bytes: sizeScan[$0].bytes, transferGBps: Self.round(transfer[$0]), reduceGBps: Self.round(reduce[$0]))
+        }
+        while let last = regimes.last, last.transferGBps <= Self.round(large), last.reduceGBps <= Self.round(memoryReduceGBps) {
+            regimes.removeLast()
+        }
+        return regimes
     }
 
     /// The memory's working-set regimes (``NodeMemorySpec/workingSets``): the scan's rates fitted
@@ -135,16 +142,13 @@ public struct MeasuredCluster: Sendable, Hashable {
         return blocks.flatMap { Array(repeating: exp($0.logSum / Double($0.count)), count: $0.count) }
     }
 
-    /// How much faster than the probe's a size's transfers must run to count as cached.
-    public static let cacheSpeedup = 2.0
-
     /// The topology: rank pairs of a node talk over their `pcie` links at the ping-pong rate and
     /// latency, and all of a node's transfers and reductions share its memory; nodes talk through
     /// one NIC each (no network switch latency: the ping-pong's latency holds it).
     public var topology: Topology {
         let pcie = sameNode.map { LinkSpec(bandwidthGBps: $0.linkGBps, latencyMicroseconds: $0.latencyMicroseconds) }
         let nic = acrossNodes.map { LinkSpec(bandwidthGBps: $0.linkGBps, latencyMicroseconds: $0.latencyMicroseconds) }
-        let memory = NodeMemorySpec(transferGBps: memoryTransferGBps ?? memoryCopyGBps, reduceGBps: memoryReduceGBps, cache: cacheRegime,
+        let memory = NodeMemorySpec(transferGBps: memoryTransferGBps ?? memoryCopyGBps, reduceGBps: memoryReduceGBps, cache: cacheRegimes,
                                     workingSets: workingSetRegimes)
         let node = NodeSpec(gpuName: "CPU rank", gpuCount: ranksPerNode, nvlink: nil, pcie: pcie ?? (ranksPerNode > 1 ? nic : nil),
                             nic: nic, nicCount: nic == nil ? 0 : 1, reduceGBps: memoryReduceGBps,
@@ -191,8 +195,10 @@ public struct MeasuredCluster: Sendable, Hashable {
         ] + (sizeScan.isEmpty ? [] : [
             "cache: the same at smaller sizes (transfers / \(reduceType) reductions): "
                 + sizeScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", ") + ";",
-            cacheRegime.map { "sizes up to \(ByteCount.format($0.bytes)) moved at least \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): their median rates apply to messages up to that size." }
-                ?? "no size moved \(PhysicalUnit.shortest(Self.cacheSpeedup)) x faster than \(probe): one regime.",
+            cacheRegimes.isEmpty
+                ? "no size moved faster than \(probe): one regime."
+                : "the file keeps the closest rates that never grow with the size nor fall below \(probe)'s; a message takes the first entry of at least its size"
+                    + " while the collective's bytes per rank are below every working set (its buffers still in the caches).",
         ]) + (workingSetScan.isEmpty ? [] : [
             "workingSets: transfers as our runner's ring all-gather of each size (bytes per rank) chunked at \(probe) moves them, the node's",
             "ranks at once; reductions with every rank walking \(probe) reductions through a buffer of that size (a reduction adds a \(probe)",

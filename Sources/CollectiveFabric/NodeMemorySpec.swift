@@ -15,9 +15,10 @@
 /// GPU topologies leave it out (nil), and nothing changes for them.
 ///
 /// A CPU's rates depend on the message: a message that fits in its caches is copied and reduced
-/// many times faster than one that goes to DRAM (and Open MPI's shared-memory transport sends small
-/// messages eagerly). ``cache`` gives the rates of messages up to a size; larger ones use the
-/// rates above.
+/// faster than one that goes to DRAM (and Open MPI's shared-memory transport sends small
+/// messages eagerly). ``cache`` gives the rates of messages up to each of its sizes; larger ones
+/// use the rates above. It applies while the collective's working set is below every
+/// ``workingSets`` entry: a message is in the cache only while the buffers it comes from are.
 ///
 /// The rates also depend on the working set: the bytes each rank's collective spans (its
 /// buffer). Once the buffers of the node's ranks no longer fit in the last-level cache, every
@@ -30,15 +31,17 @@ public struct NodeMemorySpec: Sendable, Hashable {
     public var transferGBps: Double
     /// Reductions of all ranks together, GB/s of one operand.
     public var reduceGBps: Double
-    /// The rates of messages of at most ``Regime/bytes`` (nil: one regime).
-    public var cache: Regime?
+    /// The rates of messages by size, in increasing order of ``Regime/bytes``: a message takes
+    /// the first entry of at least its bytes (``cacheRates(messageBytes:workingSetBytes:)``),
+    /// and a larger one the rates above (empty: one regime).
+    public var cache: [Regime]
     /// The rates of collectives whose bytes per rank are at least each entry's ``Regime/bytes``,
     /// in increasing order of bytes (empty: the rates above at every working set).
     public var workingSets: [Regime]
 
     /// The rates of messages up to a size.
     public struct Regime: Sendable, Hashable {
-        /// For ``NodeMemorySpec/cache``, the largest message (bytes) these rates apply to; for
+        /// For ``NodeMemorySpec/cache``, the largest message (bytes) this entry applies to; for
         /// ``NodeMemorySpec/workingSets``, the smallest working set (bytes per rank).
         public var bytes: Int
         public var transferGBps: Double
@@ -50,7 +53,7 @@ public struct NodeMemorySpec: Sendable, Hashable {
         }
     }
 
-    public init(transferGBps: Double, reduceGBps: Double, cache: Regime? = nil, workingSets: [Regime] = []) {
+    public init(transferGBps: Double, reduceGBps: Double, cache: [Regime] = [], workingSets: [Regime] = []) {
         self.transferGBps = transferGBps
         self.reduceGBps = reduceGBps
         self.cache = cache
@@ -60,6 +63,16 @@ public struct NodeMemorySpec: Sendable, Hashable {
     /// How many times `bytes / reduceGBps` a reduction holds its rank's core: `reduceGBps` is
     /// what all `n` ranks reduce together, each on its core, so one rank reduces at `1 / n` of it.
     public static func coreReduceShare(ranksPerNode: Int) -> Double { Double(Swift.max(1, ranksPerNode)) }
+
+    /// The cache's rates (GB/s) for a message of `messageBytes` in a collective that spans
+    /// `workingSetBytes` per rank: the first ``cache`` entry of at least that many bytes, while
+    /// the working set is below every ``workingSets`` entry; nil otherwise (the rates of
+    /// ``rates(workingSetBytes:)`` apply).
+    public func cacheRates(messageBytes: Double, workingSetBytes: Double) -> (transferGBps: Double, reduceGBps: Double)? {
+        if let first = workingSets.first, workingSetBytes >= Double(first.bytes) { return nil }
+        guard let regime = cache.first(where: { messageBytes <= Double($0.bytes) }) else { return nil }
+        return (regime.transferGBps, regime.reduceGBps)
+    }
 
     /// The transfer and reduction rates (GB/s) of a collective that spans `workingSetBytes` per
     /// rank: the largest ``workingSets`` entry of at most that many bytes, else the rates above.

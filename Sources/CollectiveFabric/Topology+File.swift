@@ -151,7 +151,9 @@ extension Topology {
                 "{\"bytes\": \"\(ByteCount.format(r.bytes))\", \"transferBandwidth\": \"\(PhysicalUnit.formatBandwidth(r.transferGBps))\", "
                     + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(r.reduceGBps))\"}"
             }
-            let cache = m.cache.map { ", \"cache\": " + regime($0) } ?? ""
+            // One message-size regime as a mapping (as files written before the table read),
+            // several as a list.
+            let cache = m.cache.isEmpty ? "" : ", \"cache\": " + (m.cache.count == 1 ? regime(m.cache[0]) : "[" + m.cache.map(regime).joined(separator: ", ") + "]")
             let sets = m.workingSets.isEmpty ? "" : ", \"workingSets\": [" + m.workingSets.map(regime).joined(separator: ", ") + "]"
             nodeFields.append("    \"memory\": {\"transferBandwidth\": \"\(PhysicalUnit.formatBandwidth(m.transferGBps))\", "
                               + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(m.reduceGBps))\"\(cache)\(sets)}")
@@ -404,7 +406,13 @@ struct _Reader {
             guard let transfer = try bandwidth(o, "transferBandwidth", path) else { throw fail(path + ["transferBandwidth"], "missing field") }
             guard let reduce = try bandwidth(o, "reduceBandwidth", path) else { throw fail(path + ["reduceBandwidth"], "missing field") }
             memory = NodeMemorySpec(transferGBps: transfer, reduceGBps: reduce)
-            if o["cache"] != nil { memory!.cache = try regime(o["cache"], path + ["cache"]) }
+            if let raw = o["cache"] {
+                if case .array(let list) = raw {
+                    memory!.cache = try list.indices.map { i throws(TopologyError) in try regime(list[i], path + ["cache[\(i)]"]) }
+                } else {
+                    memory!.cache = [try regime(raw, path + ["cache"])]
+                }
+            }
             if let raw = o["workingSets"] {
                 guard case .array(let list) = raw else { throw fail(path + ["workingSets"], "expected a list of {bytes, transferBandwidth, reduceBandwidth}") }
                 memory!.workingSets = try list.indices.map { i throws(TopologyError) in try regime(list[i], path + ["workingSets[\(i)]"]) }

@@ -282,20 +282,20 @@ public struct Topology: Sendable, Hashable {
         if let m = node.memory {
             try checkBandwidth(m.transferGBps, "node.memory.transferBandwidth")
             try checkBandwidth(m.reduceGBps, "node.memory.reduceBandwidth")
-            if let c = m.cache {
-                guard c.bytes >= 1 else { throw TopologyError(field: "node.memory.cache.bytes", message: "must be at least 1, got \(c.bytes)") }
-                try checkBandwidth(c.transferGBps, "node.memory.cache.transferBandwidth")
-                try checkBandwidth(c.reduceGBps, "node.memory.cache.reduceBandwidth")
-            }
-            for (i, w) in m.workingSets.enumerated() {
-                let field = "node.memory.workingSets[\(i)]"
-                guard w.bytes >= 1 else { throw TopologyError(field: field + ".bytes", message: "must be at least 1, got \(w.bytes)") }
-                if i > 0 && w.bytes <= m.workingSets[i - 1].bytes {
-                    throw TopologyError(field: field + ".bytes", message: "the working sets must grow: \(ByteCount.format(w.bytes)) follows \(ByteCount.format(m.workingSets[i - 1].bytes))")
+            // Both tables: sizes of at least one byte, growing, and valid rates.
+            func checkRegimes(_ list: [NodeMemorySpec.Regime], _ name: String, what: String) throws(TopologyError) {
+                for (i, r) in list.enumerated() {
+                    let field = list.count == 1 && name == "node.memory.cache" ? name : "\(name)[\(i)]"
+                    guard r.bytes >= 1 else { throw TopologyError(field: field + ".bytes", message: "must be at least 1, got \(r.bytes)") }
+                    if i > 0 && r.bytes <= list[i - 1].bytes {
+                        throw TopologyError(field: field + ".bytes", message: "the \(what) must grow: \(ByteCount.format(r.bytes)) follows \(ByteCount.format(list[i - 1].bytes))")
+                    }
+                    try checkBandwidth(r.transferGBps, field + ".transferBandwidth")
+                    try checkBandwidth(r.reduceGBps, field + ".reduceBandwidth")
                 }
-                try checkBandwidth(w.transferGBps, field + ".transferBandwidth")
-                try checkBandwidth(w.reduceGBps, field + ".reduceBandwidth")
             }
+            try checkRegimes(m.cache, "node.memory.cache", what: "message sizes")
+            try checkRegimes(m.workingSets, "node.memory.workingSets", what: "working sets")
         }
         try checkLatency(node.stepOverheadMicroseconds, "node.stepOverhead")
         // Reachability inside a node: NVSwitch and PCIe join every pair; a mesh only its pairs.

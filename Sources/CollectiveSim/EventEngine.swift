@@ -391,13 +391,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     /// transfer rate below are the memory's rates at the run's working set (the schedule's bytes
     /// per rank, ``FabricMap/memorySecondsPerByte(workingSetBytes:)``).
     @usableFromInline let memoryReduceSecondsPerByte: Double
-    /// The memory's cache regime: messages of at most `cacheBytes` (0: none) cross a node's
-    /// memory at these seconds per byte.
-    @usableFromInline let cacheBytes: Double
+    /// The memory's message-size regimes at this run's working set
+    /// (``FabricMap/memoryCache(workingSetBytes:)``, increasing bytes; empty: none): a message of
+    /// at most an entry's bytes crosses a node's memory at its seconds per byte.
+    @usableFromInline let cacheRegimes: [(bytes: Double, transferSecondsPerByte: Double, reduceSecondsPerByte: Double)]
     /// Seconds per byte a same-node transfer holds its node's memory link (0: no memory link).
     @usableFromInline let memoryTransferSecondsPerByte: Double
-    @usableFromInline let cacheTransferSecondsPerByte: Double
-    @usableFromInline let cacheReduceSecondsPerByte: Double
     /// On a CPU node, how many times the memory's reduction seconds per byte (what all the node's
     /// ranks reduce together) one rank's reduction takes on its core
     /// (``NodeMemorySpec/coreReduceShare(ranksPerNode:)``).
@@ -491,10 +490,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
         let memory = fabric.memorySecondsPerByte(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
         memoryReduceSecondsPerByte = memory.reduce
-        cacheBytes = fabric.memoryCache?.bytes ?? 0
+        cacheRegimes = fabric.memoryCache(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
         memoryTransferSecondsPerByte = memory.transfer
-        cacheTransferSecondsPerByte = fabric.memoryCache?.transferSecondsPerByte ?? 0
-        cacheReduceSecondsPerByte = fabric.memoryCache?.reduceSecondsPerByte ?? 0
         coreReduceShare = NodeMemorySpec.coreReduceShare(ranksPerNode: fabric.gpusPerNode)
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
@@ -759,9 +756,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         // last link of its path); GPU fabrics have none and skip the test.
         let crossesMemory = memoryTransferSecondsPerByte > 0 && dst < gpuCount * lanes
             && (src / lanes) / fabric.gpusPerNode == (dst / lanes) / fabric.gpusPerNode
-        if crossesMemory && bytes <= cacheBytes {
-            // A message in the CPU's cache regime: the node's memory moves it at the cached rate.
-            duration = wire * cacheTransferSecondsPerByte
+        let cached = crossesMemory ? _cacheRegime(bytes) : nil
+        if let cached {
+            // A message in one of the CPU's cache regimes: the node's memory moves it at that rate.
+            duration = wire * cached.transferSecondsPerByte
         }
         var notBefore = now, slowdown = 1.0
         if timesRanks { (notBefore, slowdown, latency) = _rankFaults(src: src, dst: dst, latency: latency); duration *= slowdown }
@@ -773,7 +771,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         // GPU paths arrive, as before, one duration after their last link starts.
         // (At a working set whose memory is slower than the path, the memory bounds the transfer.)
         var memoryHold = -1.0
-        if crossesMemory && bytes > cacheBytes {
+        if crossesMemory && cached == nil {
             memoryHold = wire * memoryTransferSecondsPerByte * slowdown
             duration = Swift.max(duration, memoryHold)
         }
@@ -809,7 +807,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             let m = memorySlot(ofNode: dst / lanes / fabric.gpusPerNode)
             let reduceStart = Swift.max(done, rank[dst].reduceFreeAt)
             reduceBegin = reduceStart
-            done = reduceStart + bytes * (bytes <= cacheBytes ? cacheReduceSecondsPerByte : memoryReduceSecondsPerByte) * coreReduceShare
+            done = reduceStart + bytes * (_cacheRegime(bytes)?.reduceSecondsPerByte ?? memoryReduceSecondsPerByte) * coreReduceShare
             link[m].bytes += bytes
             rank[dst].reduceFreeAt = done
         } else if reduce && gammaSecondsPerByte > 0 && dst < gpuCount * lanes {
@@ -849,6 +847,14 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             queue.push(time: done, payload: id)
         }
         return id
+    }
+
+    /// The cache regime of a message of `bytes` on a CPU node: the first of ``cacheRegimes`` of at
+    /// least that many bytes, or nil (the working set's rates apply).
+    @usableFromInline @inline(__always)
+    func _cacheRegime(_ bytes: Double) -> (bytes: Double, transferSecondsPerByte: Double, reduceSecondsPerByte: Double)? {
+        for regime in cacheRegimes where bytes <= regime.bytes { return regime }
+        return nil
     }
 
     /// The faults of a transfer's ranks (out of line: a healthy run never calls it): it starts no

@@ -37,14 +37,31 @@ struct CPUClusterTests {
         #expect(abs(fabric.memoryReduceSecondsPerByte - 1 / 5e9) < 1e-20)
     }
 
-    @Test("node.memory.cache reads and writes back")
+    @Test("node.memory.cache reads and writes back, one regime or a list; it applies below every working set")
     func cacheRegime() throws {
         let text = Self.yaml.replacingOccurrences(of: "reduceBandwidth: 5GB/s}", with: "reduceBandwidth: 5GB/s, cache: {bytes: 256K, transferBandwidth: 40GB/s, reduceBandwidth: 50GB/s}}")
         let t = try Topology.parse(data: Data(text.utf8), fileName: "t.yaml", format: .yaml)
-        #expect(t.node.memory?.cache == NodeMemorySpec.Regime(bytes: 256 << 10, transferGBps: 40, reduceGBps: 50))
+        #expect(t.node.memory?.cache == [NodeMemorySpec.Regime(bytes: 256 << 10, transferGBps: 40, reduceGBps: 50)])
         #expect(try Topology.parse(data: Data(t.fileText(format: .yaml).utf8), format: .yaml) == t)
-        let fabric = try FabricMap(t)
-        #expect(fabric.memoryCache?.bytes == Double(256 << 10))
+        #expect(try FabricMap(t).memoryCache(workingSetBytes: Double(1 << 30)).map(\.bytes) == [Double(256 << 10)], "no working sets: any size")
+
+        let list = "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: [{bytes: 64K, transferBandwidth: 40GB/s, reduceBandwidth: 50GB/s}, "
+            + "{bytes: 512K, transferBandwidth: 20GB/s, reduceBandwidth: 10GB/s}], workingSets: [{bytes: 2M, transferBandwidth: 6GB/s, reduceBandwidth: 3GB/s}]}"
+        let u = try Topology.parse(data: Data(Self.yaml.replacingOccurrences(of: "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}", with: list).utf8),
+                                   fileName: "u.yaml", format: .yaml)
+        let memory = try #require(u.node.memory)
+        #expect(memory.cache.map(\.bytes) == [64 << 10, 512 << 10])
+        for format in [Topology.FileFormat.yaml, .json] {
+            #expect(try Topology.parse(data: Data(u.fileText(format: format).utf8), format: format) == u)
+        }
+        // A message takes the first entry of at least its size; larger ones, and every message of
+        // a collective whose working set reaches a working-set regime, the rates above.
+        #expect(memory.cacheRates(messageBytes: 1000, workingSetBytes: Double(1 << 20))! == (40, 50))
+        #expect(memory.cacheRates(messageBytes: Double(64 << 10) + 1, workingSetBytes: Double(1 << 20))! == (20, 10))
+        #expect(memory.cacheRates(messageBytes: Double(1 << 20), workingSetBytes: Double(1 << 20)) == nil)
+        #expect(memory.cacheRates(messageBytes: 1000, workingSetBytes: Double(2 << 20)) == nil)
+        #expect(try FabricMap(u).memoryCache(workingSetBytes: Double(1 << 20)).count == 2)
+        #expect(try FabricMap(u).memoryCache(workingSetBytes: Double(2 << 20)).isEmpty)
     }
 
     static let workingSetsLine = "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, workingSets: "
@@ -113,15 +130,28 @@ struct CPUClusterTests {
         #expect(text.contains("the file keeps the closest rates that never grow"))
     }
 
-    @Test("the cache regime of a calibration: the scanned sizes at least twice as fast as the probe, their median rates")
-    func calibratedCache() {
-        var m = Self.measured(across: false)  // probe transfers 9 GB/s
+    @Test("the cache regimes of a calibration: each scanned size's rates, never growing with the size nor below the probe's")
+    func calibratedCache() throws {
+        var m = Self.measured(across: false)  // probe: transfers 9 GB/s, reductions 5.556 GB/s
         m.sizeScan = [.init(bytes: 64 << 10, transferGBps: 40, reduceGBps: 50), .init(bytes: 128 << 10, transferGBps: 30, reduceGBps: 44),
-                      .init(bytes: 256 << 10, transferGBps: 20, reduceGBps: 40), .init(bytes: 512 << 10, transferGBps: 17, reduceGBps: 9)]
-        #expect(m.cacheRegime == NodeMemorySpec.Regime(bytes: 256 << 10, transferGBps: 30, reduceGBps: 44))
-        #expect(m.topology.node.memory?.cache == m.cacheRegime)
-        m.sizeScan[0].transferGBps = 17
-        #expect(m.cacheRegime == nil, "the smallest size is not twice as fast: one regime")
+                      .init(bytes: 256 << 10, transferGBps: 20, reduceGBps: 40), .init(bytes: 512 << 10, transferGBps: 17, reduceGBps: 3)]
+        #expect(m.cacheRegimes == [NodeMemorySpec.Regime(bytes: 64 << 10, transferGBps: 40, reduceGBps: 50),
+                                   NodeMemorySpec.Regime(bytes: 128 << 10, transferGBps: 30, reduceGBps: 44),
+                                   NodeMemorySpec.Regime(bytes: 256 << 10, transferGBps: 20, reduceGBps: 40),
+                                   NodeMemorySpec.Regime(bytes: 512 << 10, transferGBps: 17, reduceGBps: 5.556)], "a rate below the probe's is the probe's")
+        #expect(m.topology.node.memory?.cache == m.cacheRegimes)
+        let text = m.fileText()
+        #expect(try Topology.parse(data: Data(text.utf8), fileName: "lab.yaml", format: .yaml) == m.topology)
+        #expect(text.contains("never grow with the size nor fall below 1M's"))
+        // A larger size measured faster is pooled with the smaller (30 and 40 -> 34.64); sizes
+        // that end at the probe's rates are left out.
+        m.sizeScan = [.init(bytes: 64 << 10, transferGBps: 30, reduceGBps: 6), .init(bytes: 128 << 10, transferGBps: 40, reduceGBps: 6),
+                      .init(bytes: 256 << 10, transferGBps: 8, reduceGBps: 5), .init(bytes: 512 << 10, transferGBps: 9, reduceGBps: 2)]
+        #expect(m.cacheRegimes == [NodeMemorySpec.Regime(bytes: 64 << 10, transferGBps: 34.64, reduceGBps: 6),
+                                   NodeMemorySpec.Regime(bytes: 128 << 10, transferGBps: 34.64, reduceGBps: 6)])
+        m.sizeScan = [.init(bytes: 64 << 10, transferGBps: 8, reduceGBps: 5)]
+        #expect(m.cacheRegimes.isEmpty, "no size faster than the probe: one regime")
+        #expect(m.fileText().contains("no size moved faster than 1M: one regime."))
     }
 
     @Test("GPU presets have no memory link")
@@ -139,6 +169,8 @@ struct CPUClusterTests {
         ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}}", "node.memory.cache.bytes"),
         ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: {bytes: 0, transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}}", "node.memory.cache.bytes"),
         ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: {bytes: 64K, reduceBandwidth: 5GB/s}}", "node.memory.cache.transferBandwidth"),
+        ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: [{bytes: 64K, transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}, "
+            + "{bytes: 64K, transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}]}", "node.memory.cache[1].bytes"),
     ])
     func badMemory(line: String, field: String) {
         let text = Self.yaml.replacingOccurrences(of: "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}", with: line)

@@ -41,13 +41,23 @@ struct CPUMemoryEngineTests {
     @Test("messages in the cache regime move and reduce at the cache's rates; larger ones do not")
     func cacheRegime() throws {
         let cache = NodeMemorySpec.Regime(bytes: 1 << 20, transferGBps: 40, reduceGBps: 20)
-        let cpu = try Simulator(fabric: Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5, cache: cache)), model: .event)
-        for (bytes, transfer, reduce) in [(2 << 20, 40e9, 20e9), (8 << 20, 10e9, 5e9)] {  // messages of 1 MiB and 4 MiB
+        let small = NodeMemorySpec.Regime(bytes: 256 << 10, transferGBps: 80, reduceGBps: 40)
+        let cpu = try Simulator(fabric: Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5, cache: [small, cache])), model: .event)
+        // Messages of 128 KiB, 1 MiB and 4 MiB: the first entry of at least their size, or none.
+        for (bytes, transfer, reduce) in [(256 << 10, 80e9, 40e9), (2 << 20, 40e9, 20e9), (8 << 20, 10e9, 5e9)] {
             let parameters = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: bytes, ranksPerNode: 2)
             let t = try cpu.time(.ring, parameters: parameters).timeSeconds
             let expected = 2 * Double(bytes) / transfer + Double(bytes) / reduce
             #expect(abs(t / expected - 1) < 1e-9, "\(bytes): \(t) vs \(expected)")
         }
+        // Once the collective's bytes per rank reach a working-set regime its messages are no
+        // longer in the cache: the same 1 MiB messages take the working set's rates.
+        let dram = NodeMemorySpec.Regime(bytes: 2 << 20, transferGBps: 4, reduceGBps: 2)
+        let both = try Simulator(fabric: Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5, cache: [small, cache], workingSets: [dram])), model: .event)
+        let bytes = 2 << 20
+        let parameters = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: bytes, ranksPerNode: 2)
+        let t = try both.time(.ring, parameters: parameters).timeSeconds
+        #expect(abs(t / (2 * Double(bytes) / 4e9 + Double(bytes) / 2e9) - 1) < 1e-9, "\(t)")
     }
 
     @Test("a collective whose bytes per rank reach a working-set regime moves and reduces at its rates; a smaller one does not")
