@@ -407,10 +407,13 @@ struct _Reader {
             guard let reduce = try bandwidth(o, "reduceBandwidth", path) else { throw fail(path + ["reduceBandwidth"], "missing field") }
             memory = NodeMemorySpec(transferGBps: transfer, reduceGBps: reduce)
             if let raw = o["cache"] {
-                if case .array(let list) = raw {
+                switch raw {
+                case .array(let list):
                     memory!.cache = try list.indices.map { i throws(TopologyError) in try regime(list[i], path + ["cache[\(i)]"]) }
-                } else {
+                case .object:
                     memory!.cache = [try regime(raw, path + ["cache"])]
+                default:
+                    throw fail(path + ["cache"], "expected {bytes, transferBandwidth, reduceBandwidth} or a list of them")
                 }
             }
             if let raw = o["workingSets"] {

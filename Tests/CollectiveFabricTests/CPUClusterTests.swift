@@ -171,6 +171,7 @@ struct CPUClusterTests {
         ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: {bytes: 64K, reduceBandwidth: 5GB/s}}", "node.memory.cache.transferBandwidth"),
         ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: [{bytes: 64K, transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}, "
             + "{bytes: 64K, transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}]}", "node.memory.cache[1].bytes"),
+        ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: 5}", "node.memory.cache: expected {bytes, transferBandwidth, reduceBandwidth} or a list of them"),
     ])
     func badMemory(line: String, field: String) {
         let text = Self.yaml.replacingOccurrences(of: "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}", with: line)
