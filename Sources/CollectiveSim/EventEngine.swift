@@ -36,8 +36,9 @@ import Darwin
 ///   per-rank rate) a reducing receive reduces *after* its data has arrived, as a CPU rank under
 ///   MPI does, on its rank's core: after the rank's previous reduction, for its share of the
 ///   node's reduction rate (`bytes x ranks per node / memory reduction rate`). It does not hold
-///   the memory link, so it overlaps the transfers in flight. Messages of at most the memory's
-///   cache size (``NodeMemorySpec/cache``) move and reduce at the cache's rates.
+///   the memory link, so it overlaps the transfers in flight. A message with a cache regime
+///   (``NodeMemorySpec/cache``: by its size, while the collective's buffers fit) holds the
+///   memory link and reduces at that regime's rates instead; its rank's path still bounds it.
 /// - Send and receive complete together (the sender's buffer is reusable once the receiver has
 ///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer. A staged
 ///   receive (``Step/reduceAfter``) completes at its transfer's event or, if later, when the
@@ -733,7 +734,14 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             let route = fabric.route(from: src / lanes, to: dst / lanes, links: path)
             rank[src].cacheDst = dst32
             rank[src].cacheCount = Int32(route.count)
-            rank[src].cacheRate = route.bytesPerSecond
+            // A same-node route of a CPU node ends at the node's memory link, which a transfer
+            // holds at the memory's rate for its message and working set (`start`'s memory
+            // hold); the path's own rate is that of its other links, the rank's.
+            var rate = route.bytesPerSecond
+            if route.count > 1 && fabric.linkClass(path[route.count - 1]) == .memory {
+                rate = (0..<(route.count - 1)).reduce(Double.infinity) { Swift.min($0, fabric.linkBytesPerSecond(path[$1])) }
+            }
+            rank[src].cacheRate = rate
             rank[src].cacheLatency = timing.map { $0.hopLatencySeconds(fabric.pathKind(from: src / lanes, to: dst / lanes)) } ?? route.latencySeconds
             withUnsafeMutableBytes(of: &rank[src].links) { raw in
                 let l = raw.bindMemory(to: Int32.self)
@@ -756,11 +764,6 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         // last link of its path); GPU fabrics have none and skip the test.
         let crossesMemory = memoryTransferSecondsPerByte > 0 && dst < gpuCount * lanes
             && (src / lanes) / fabric.gpusPerNode == (dst / lanes) / fabric.gpusPerNode
-        let cached = crossesMemory ? _cacheRegime(bytes) : nil
-        if let cached {
-            // A message in one of the CPU's cache regimes: the node's memory moves it at that rate.
-            duration = wire * cached.transferSecondsPerByte
-        }
         var notBefore = now, slowdown = 1.0
         if timesRanks { (notBefore, slowdown, latency) = _rankFaults(src: src, dst: dst, latency: latency); duration *= slowdown }
         // A same-node transfer on a CPU node holds the node's memory link (its path's last link)
@@ -770,9 +773,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         // sooner than the per-rank links); every other link is held for the path's duration, so
         // GPU paths arrive, as before, one duration after their last link starts.
         // (At a working set whose memory is slower than the path, the memory bounds the transfer.)
+        // The memory's rate is the message's cache regime's while it has one (the node's ranks
+        // share that rate as they share DRAM's; the rank's own path still bounds a lone
+        // transfer), else the working set's.
         var memoryHold = -1.0
-        if crossesMemory && cached == nil {
-            memoryHold = wire * memoryTransferSecondsPerByte * slowdown
+        if crossesMemory {
+            memoryHold = wire * (_cacheRegime(bytes)?.transferSecondsPerByte ?? memoryTransferSecondsPerByte) * slowdown
             duration = Swift.max(duration, memoryHold)
         }
         // The links serve the transfer in path order, each for the wire bytes at the path's rate

@@ -60,6 +60,24 @@ struct CPUMemoryEngineTests {
         #expect(abs(t / (2 * Double(bytes) / 4e9 + Double(bytes) / 2e9) - 1) < 1e-9, "\(t)")
     }
 
+    @Test("a lone transfer in the cache regime is bounded by its rank's path; the cache's rate is the node's, shared")
+    func cacheRegimeKeepsThePath() throws {
+        // The rank's path moves 8 GB/s; the node's memory 9 GB/s, and 12 GB/s for messages of
+        // at most 1 MiB. NCCL's tree on two ranks and one channel sends S up and S back down,
+        // one transfer at a time: each at the path's 8 GB/s, not at the cache's 12, with the
+        // root's reduction (S at its half of 100 GB/s) between them.
+        let node = NodeSpec(gpuName: "CPU rank", gpuCount: 2, nvlink: nil, pcie: LinkSpec(bandwidthGBps: 8, latencyMicroseconds: 0), nic: nil,
+                            nicCount: 0, reduceGBps: 100, stepOverheadMicroseconds: 0,
+                            memory: NodeMemorySpec(transferGBps: 9, reduceGBps: 100, cache: [.init(bytes: 1 << 20, transferGBps: 12, reduceGBps: 100)]))
+        let fabric = try FabricMap(Topology(name: "cpu", summary: "", nodeCount: 1, node: node,
+                                            network: NetworkSpec(leafPorts: 1, oversubscription: 1, railOptimized: false, switchLatencyMicroseconds: 0, stepOverheadMicroseconds: 0)))
+        let bytes = 1 << 20
+        let parameters = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: bytes, ranksPerNode: 2, channelCount: 1)
+        let t = try Simulator(fabric: fabric, model: .event).time(.ncclTree, parameters: parameters).timeSeconds
+        let s = Double(bytes)
+        #expect(abs(t / (2 * s / 8e9 + s / 50e9) - 1) < 1e-9, "\(t)")
+    }
+
     @Test("a collective whose bytes per rank reach a working-set regime moves and reduces at its rates; a smaller one does not")
     func workingSetRegime() throws {
         let dram = NodeMemorySpec.Regime(bytes: 8 << 20, transferGBps: 4, reduceGBps: 2)
