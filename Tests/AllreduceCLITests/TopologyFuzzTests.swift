@@ -16,7 +16,8 @@ enum TopologyFuzz {
 
     static let keys = ["name", "description", "nodes", "node", "network", "gpu", "gpus", "nvlink", "pcie", "nics", "reduceBandwidth",
                        "stepOverhead", "fabric", "kind", "linksPerGPU", "bandwidth", "latency", "efficiency", "pairs", "count",
-                       "leafPorts", "oversubscription", "railOptimized", "switchLatency"]
+                       "leafPorts", "oversubscription", "railOptimized", "switchLatency",
+                       "memory", "transferBandwidth", "cache", "workingSets", "bytes"]
     static let numbers = ["0", "-1", "1", "2", "3", "8", "72", "1024", "1025", "4096", "65536", "1048576", "2147483648", "3000000000",
                           "9223372036854775807", "99999999999999999999", "1e15", "1e308", "1e-320", "-0", "0.5", "1.5", "1e-300", "7.0"]
     static let strings = ["1e303s", "1e-320GB/s", "1e-300b/s", "1e300GB/s", "-1us", "0us", "1us", "500ns", "1000s", "inf", "NaN", "1:30",
