@@ -20,6 +20,7 @@
 // floating-point min/max are the hardware's, whose NaN and signed-zero answers depend on the
 // operand order, which is why these are not.
 #include "collective_kernels_cpu.h"
+#include "ck_entry.h"
 
 #if defined(__x86_64__) && defined(__clang__)
 
@@ -181,23 +182,11 @@ CK_INLINE void ck_loop_bf16(int op, char *dst, const char *a, const char *b, siz
 
 // MARK: - Entry points: one loop per operator, the operator a constant inside it
 
-#define CK_ENTRY(name, loop)                                                                   \
-    CK_AVX2 void name(int op, void *dst, const void *a, const void *b, size_t count) {         \
-        char *d = (char *)dst;                                                                 \
-        const char *x = (const char *)a, *y = (const char *)b;                                 \
-        switch (op) {                                                                          \
-        case CK_OP_SUM: loop(CK_OP_SUM, d, x, y, count); break;                                \
-        case CK_OP_PROD: loop(CK_OP_PROD, d, x, y, count); break;                              \
-        case CK_OP_MIN: loop(CK_OP_MIN, d, x, y, count); break;                                \
-        default: loop(CK_OP_MAX, d, x, y, count); break;                                       \
-        }                                                                                      \
-    }
-
-CK_ENTRY(ck_avx2_reduce_f32, ck_loop_f32)
-CK_ENTRY(ck_avx2_reduce_f64, ck_loop_f64)
-CK_ENTRY(ck_avx2_reduce_i32, ck_loop_i32)
-CK_ENTRY(ck_avx2_reduce_f16, ck_loop_f16)
-CK_ENTRY(ck_avx2_reduce_bf16, ck_loop_bf16)
+CK_DEFINE_ENTRY(CK_AVX2, ck_avx2_reduce_f32, ck_loop_f32)
+CK_DEFINE_ENTRY(CK_AVX2, ck_avx2_reduce_f64, ck_loop_f64)
+CK_DEFINE_ENTRY(CK_AVX2, ck_avx2_reduce_i32, ck_loop_i32)
+CK_DEFINE_ENTRY(CK_AVX2, ck_avx2_reduce_f16, ck_loop_f16)
+CK_DEFINE_ENTRY(CK_AVX2, ck_avx2_reduce_bf16, ck_loop_bf16)
 
 #else
 

@@ -22,6 +22,7 @@
 //   zero"), so a block holding a subnormal sum takes the integer rounding instead, found with
 //   VFPCLASSPS: the one case where the two differ is checked, not trusted.
 #include "collective_kernels_cpu.h"
+#include "ck_entry.h"
 
 #if defined(__x86_64__) && defined(__clang__)
 
@@ -96,39 +97,36 @@ CK_INLINE __m512i ck_combine_bf16(int op, __m512i a, __m512i b) {
 
 // MARK: - Loops (two registers per step, then one; `count` covers whole Swift blocks)
 
+/// `dst = combine(extra, a, b)` over `count` bfloat16, 64 bytes a register: two registers a
+/// step, then one. `count` is a multiple of 32 (whole Swift blocks).
+#define CK_LOOP_BF16(combine, extra, dst, a, b, count)                                            \
+    do {                                                                                        \
+        size_t at_ = 0, end_ = (count) * 2;                                                     \
+        for (; at_ + 128 <= end_; at_ += 128) {                                                 \
+            __m512i a0_ = _mm512_loadu_si512((a) + at_), a1_ = _mm512_loadu_si512((a) + at_ + 64); \
+            __m512i b0_ = _mm512_loadu_si512((b) + at_), b1_ = _mm512_loadu_si512((b) + at_ + 64); \
+            _mm512_storeu_si512((dst) + at_, combine(extra, a0_, b0_));                         \
+            _mm512_storeu_si512((dst) + at_ + 64, combine(extra, a1_, b1_));                    \
+        }                                                                                       \
+        if (at_ < end_) {                                                                       \
+            _mm512_storeu_si512((dst) + at_, combine(extra, _mm512_loadu_si512((a) + at_), _mm512_loadu_si512((b) + at_))); \
+        }                                                                                       \
+    } while (0)
+
 CK_INLINE void ck_loop_bf16(int op, char *dst, const char *a, const char *b, size_t count) {
-    size_t at = 0, end = count * 2;
-    for (; at + 128 <= end; at += 128) {
-        __m512i a0 = _mm512_loadu_si512(a + at), a1 = _mm512_loadu_si512(a + at + 64);
-        __m512i b0 = _mm512_loadu_si512(b + at), b1 = _mm512_loadu_si512(b + at + 64);
-        _mm512_storeu_si512(dst + at, ck_combine_bf16(op, a0, b0));
-        _mm512_storeu_si512(dst + at + 64, ck_combine_bf16(op, a1, b1));
-    }
-    if (at < end) _mm512_storeu_si512(dst + at, ck_combine_bf16(op, _mm512_loadu_si512(a + at), _mm512_loadu_si512(b + at)));
+    CK_LOOP_BF16(ck_combine_bf16, op, dst, a, b, count);
 }
 
-// MARK: - Entry points: one loop per operator, the operator a constant inside it
+// MARK: - Entry points: one loop per operator, the operator a constant inside it (ck_entry.h)
 
-#define CK_ENTRY(name, loop)                                                                   \
-    CK_AVX512 void name(int op, void *dst, const void *a, const void *b, size_t count) {       \
-        char *d = (char *)dst;                                                                 \
-        const char *x = (const char *)a, *y = (const char *)b;                                 \
-        switch (op) {                                                                          \
-        case CK_OP_SUM: loop(CK_OP_SUM, d, x, y, count); break;                                \
-        case CK_OP_PROD: loop(CK_OP_PROD, d, x, y, count); break;                              \
-        case CK_OP_MIN: loop(CK_OP_MIN, d, x, y, count); break;                                \
-        default: loop(CK_OP_MAX, d, x, y, count); break;                                       \
-        }                                                                                      \
-    }
-
-CK_ENTRY(ck_avx512_reduce_bf16, ck_loop_bf16)
+CK_DEFINE_ENTRY(CK_AVX512, ck_avx512_reduce_bf16, ck_loop_bf16)
 
 // MARK: - The bfloat16 sum with AVX-512 BF16
 
 /// `a + b` for thirty-two bfloat16 (even elements in the low halves of the 32-bit lanes, odd
 /// ones in the high halves, as ``ck_combine_bf16`` widens them), rounded by VCVTNE2PS2BF16
 /// unless a sum is subnormal. `interleave` is ``ck_bf16_interleave()``.
-CK_BF16_INLINE __m512i ck_sum_bf16(__m512i a, __m512i b, __m512i interleave) {
+CK_BF16_INLINE __m512i ck_sum_bf16(__m512i interleave, __m512i a, __m512i b) {
     const __m512i high = _mm512_set1_epi32((int)0xFFFF0000u);
     __m512 even = _mm512_add_ps(_mm512_castsi512_ps(_mm512_slli_epi32(a, 16)), _mm512_castsi512_ps(_mm512_slli_epi32(b, 16)));
     __m512 odd = _mm512_add_ps(_mm512_castsi512_ps(_mm512_and_si512(a, high)), _mm512_castsi512_ps(_mm512_and_si512(b, high)));
@@ -154,17 +152,8 @@ CK_BF16 void ck_avx512bf16_reduce_bf16(int op, void *dst, const void *a, const v
         ck_avx512_reduce_bf16(op, dst, a, b, count);
         return;
     }
-    char *d = (char *)dst;
-    const char *x = (const char *)a, *y = (const char *)b;
     const __m512i interleave = ck_bf16_interleave();
-    size_t at = 0, end = count * 2;
-    for (; at + 128 <= end; at += 128) {
-        __m512i a0 = _mm512_loadu_si512(x + at), a1 = _mm512_loadu_si512(x + at + 64);
-        __m512i b0 = _mm512_loadu_si512(y + at), b1 = _mm512_loadu_si512(y + at + 64);
-        _mm512_storeu_si512(d + at, ck_sum_bf16(a0, b0, interleave));
-        _mm512_storeu_si512(d + at + 64, ck_sum_bf16(a1, b1, interleave));
-    }
-    if (at < end) _mm512_storeu_si512(d + at, ck_sum_bf16(_mm512_loadu_si512(x + at), _mm512_loadu_si512(y + at), interleave));
+    CK_LOOP_BF16(ck_sum_bf16, interleave, (char *)dst, (const char *)a, (const char *)b, count);
 }
 
 #else
