@@ -494,8 +494,7 @@ public struct FabricMap: Sendable {
     /// reductions. Empty when the file has none, or when the working set reaches a working-set
     /// regime (its buffers no longer fit in the caches).
     public func memoryCache(workingSetBytes: Double) -> [(bytes: Double, transferSecondsPerByte: Double, reduceSecondsPerByte: Double)] {
-        guard let memory = topology.node.memory, !memory.cache.isEmpty,
-              memory.cacheRates(messageBytes: 0, workingSetBytes: workingSetBytes) != nil else { return [] }
+        guard let memory = topology.node.memory, memory.cacheApplies(workingSetBytes: workingSetBytes) else { return [] }
         return memory.cache.map { (Double($0.bytes), 1 / ($0.transferGBps * 1e9), 1 / ($0.reduceGBps * 1e9)) }
     }
 

@@ -69,9 +69,18 @@ public struct NodeMemorySpec: Sendable, Hashable {
     /// the working set is below every ``workingSets`` entry; nil otherwise (the rates of
     /// ``rates(workingSetBytes:)`` apply).
     public func cacheRates(messageBytes: Double, workingSetBytes: Double) -> (transferGBps: Double, reduceGBps: Double)? {
-        if let first = workingSets.first, workingSetBytes >= Double(first.bytes) { return nil }
-        guard let regime = cache.first(where: { messageBytes <= Double($0.bytes) }) else { return nil }
+        guard cacheApplies(workingSetBytes: workingSetBytes),
+              let regime = cache.first(where: { messageBytes <= Double($0.bytes) }) else { return nil }
         return (regime.transferGBps, regime.reduceGBps)
+    }
+
+    /// Whether ``cache`` applies to a collective that spans `workingSetBytes` per rank: it has
+    /// entries and the working set is below every ``workingSets`` entry (its buffers still fit in
+    /// the caches).
+    public func cacheApplies(workingSetBytes: Double) -> Bool {
+        guard !cache.isEmpty else { return false }
+        if let first = workingSets.first, workingSetBytes >= Double(first.bytes) { return false }
+        return true
     }
 
     /// The transfer and reduction rates (GB/s) of a collective that spans `workingSetBytes` per

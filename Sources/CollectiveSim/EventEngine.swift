@@ -764,6 +764,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         // last link of its path); GPU fabrics have none and skip the test.
         let crossesMemory = memoryTransferSecondsPerByte > 0 && dst < gpuCount * lanes
             && (src / lanes) / fabric.gpusPerNode == (dst / lanes) / fabric.gpusPerNode
+        // A CPU node's cache regime for this message, for its transfer and its reduction.
+        let cached = memoryTransferSecondsPerByte > 0 ? _cacheRegime(bytes) : nil
         var notBefore = now, slowdown = 1.0
         if timesRanks { (notBefore, slowdown, latency) = _rankFaults(src: src, dst: dst, latency: latency); duration *= slowdown }
         // A same-node transfer on a CPU node holds the node's memory link (its path's last link)
@@ -778,7 +780,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         // transfer), else the working set's.
         var memoryHold = -1.0
         if crossesMemory {
-            memoryHold = wire * (_cacheRegime(bytes)?.transferSecondsPerByte ?? memoryTransferSecondsPerByte) * slowdown
+            memoryHold = wire * (cached?.transferSecondsPerByte ?? memoryTransferSecondsPerByte) * slowdown
             duration = Swift.max(duration, memoryHold)
         }
         // The links serve the transfer in path order, each for the wire bytes at the path's rate
@@ -813,7 +815,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             let m = memorySlot(ofNode: dst / lanes / fabric.gpusPerNode)
             let reduceStart = Swift.max(done, rank[dst].reduceFreeAt)
             reduceBegin = reduceStart
-            done = reduceStart + bytes * (_cacheRegime(bytes)?.reduceSecondsPerByte ?? memoryReduceSecondsPerByte) * coreReduceShare
+            done = reduceStart + bytes * (cached?.reduceSecondsPerByte ?? memoryReduceSecondsPerByte) * coreReduceShare
             link[m].bytes += bytes
             rank[dst].reduceFreeAt = done
         } else if reduce && gammaSecondsPerByte > 0 && dst < gpuCount * lanes {

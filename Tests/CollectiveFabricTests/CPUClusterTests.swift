@@ -60,6 +60,9 @@ struct CPUClusterTests {
         #expect(memory.cacheRates(messageBytes: Double(64 << 10) + 1, workingSetBytes: Double(1 << 20))! == (20, 10))
         #expect(memory.cacheRates(messageBytes: Double(1 << 20), workingSetBytes: Double(1 << 20)) == nil)
         #expect(memory.cacheRates(messageBytes: 1000, workingSetBytes: Double(2 << 20)) == nil)
+        #expect(memory.cacheApplies(workingSetBytes: Double(1 << 20)))
+        #expect(!memory.cacheApplies(workingSetBytes: Double(2 << 20)))
+        #expect(!NodeMemorySpec(transferGBps: 9, reduceGBps: 5).cacheApplies(workingSetBytes: 0), "no cache entries")
         #expect(try FabricMap(u).memoryCache(workingSetBytes: Double(1 << 20)).count == 2)
         #expect(try FabricMap(u).memoryCache(workingSetBytes: Double(2 << 20)).isEmpty)
     }
