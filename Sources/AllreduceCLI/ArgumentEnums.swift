@@ -13,6 +13,10 @@ extension LinkService: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
 
+extension TreeFolding: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
 /// `--inter-node` of `simulate` and `sweep`: what hierarchical runs between nodes.
 enum InterNodeChoice: String, CaseIterable, ExpressibleByArgument {
     case ring, tree

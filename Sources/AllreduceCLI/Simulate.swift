@@ -54,6 +54,9 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: "Refuse a run whose event-model playback needs more steps (all ranks, all sizes and algorithms together) than this.")
     var maxSteps: Int = WorkLimit.defaultMaxSteps
 
+    @Option(name: .long, help: "Play NCCL's NVLS tree folded, one node per place in the double binary tree of the nodes (2 log2(N) nodes for N; a power of two of at least 8 nodes, no faults): auto (when the full playback would pass --max-steps), on, or off.")
+    var fold: TreeFolding = .auto
+
     @Option(name: .customLong("fault"), help: ArgumentHelp("Something wrong with the cluster, repeatable: 'node 3 nic 2 at 50%', 'leaf 1 uplinks at 25%', 'node 0 gpu 4 pcie at gen3', 'spine 2 down', 'rank 5 late 20us', 'rank 5 slow 2x', 'jitter exponential 2us seed 7' (added to a topology file's faults). Rows then show the healthy time and the slowdown.", valueName: "spec"))
     var faults: [String] = []
 
@@ -125,6 +128,7 @@ struct ClusterOptions: ParsableArguments {
         s.channels = channels
         s.chunkBytes = try chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") }
         s.maxSteps = maxSteps
+        s.treeFolding = fold
         return s
     }
 

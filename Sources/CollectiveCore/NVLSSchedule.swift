@@ -90,6 +90,10 @@ public struct NVLSSchedule: LanedSchedule {
     /// Rounds per channel: the largest slice over g shards of at most `chunkBytes`.
     public let rounds: Int
     public let slices: BlockPartition
+    /// With the tree between nodes: the double binary tree of a larger cluster, folded
+    /// (``FoldedTree``): the schedule's nodes are its played nodes, one per place in the trees,
+    /// and its steps are for timing engines only (nil: the nodes' own tree).
+    public let fold: FoldedTree?
 
     public var algorithm: AllreduceAlgorithm {
         inNode == .direct ? .ncclCollNet : betweenNodes == .tree ? .ncclNVLSTree : .ncclNVLS
@@ -114,7 +118,21 @@ public struct NVLSSchedule: LanedSchedule {
     /// NCCL's NVLS chunk per shard (src/transport/nvls.cc, NCCL_NVLS_CHUNKSIZE default 128 KiB).
     public static let defaultChunkBytes = 128 << 10
 
+    /// NVLS with the tree between nodes over `fold`'s played nodes (`parameters.rankCount` is
+    /// their GPUs: `fold.playedNodeCount` x ranks per node), standing for `fold.nodeCount` nodes.
+    /// For timing engines only: a folded schedule moves no data an executor could check.
+    public init(_ parameters: ScheduleParameters, fold: FoldedTree) throws(ScheduleError) {
+        guard parameters.rankCount == fold.playedNodeCount * parameters.ranksPerNode else {
+            throw .invalidParameter("\(AllreduceAlgorithm.ncclNVLSTree.rawValue) folded over \(fold.nodeCount) nodes plays \(fold.playedNodeCount) nodes of \(parameters.ranksPerNode) ranks, not \(parameters.rankCount) ranks")
+        }
+        try self.init(parameters, betweenNodes: .tree, inNode: .nvswitch, fold: fold)
+    }
+
     public init(_ parameters: ScheduleParameters, betweenNodes: BetweenNodes = .networkReduction, inNode: InNode = .nvswitch) throws(ScheduleError) {
+        try self.init(parameters, betweenNodes: betweenNodes, inNode: inNode, fold: nil)
+    }
+
+    init(_ parameters: ScheduleParameters, betweenNodes: BetweenNodes, inNode: InNode, fold: FoldedTree?) throws(ScheduleError) {
         try parameters.validate()
         let name = inNode == .direct ? AllreduceAlgorithm.ncclCollNet.rawValue
             : betweenNodes == .tree ? AllreduceAlgorithm.ncclNVLSTree.rawValue : AllreduceAlgorithm.ncclNVLS.rawValue
@@ -135,6 +153,7 @@ public struct NVLSSchedule: LanedSchedule {
         let shardElements = max(1, parameters.chunkBytes / parameters.elementSizeBytes)
         let perRound = shardElements * max(1, ranksPerNode)
         rounds = max(1, (slices.maxSize + perRound - 1) / perRound)
+        self.fold = fold
     }
 
     /// Node `node`'s place in the tree of channel `channel` (node indices; -1: none).
@@ -148,6 +167,7 @@ public struct NVLSSchedule: LanedSchedule {
     public func acrossSteps(rank: Int, channel: Int) -> Int {
         guard nodeCount > 1 else { return 0 }
         if betweenNodes == .networkReduction { return 2 }
+        if let fold { return fold.counts(node: rank / ranksPerNode, tree: channel & 1).total }
         let t = treeNode(node: rank / ranksPerNode, channel: channel)
         return 2 * (t.childCount + (t.parent >= 0 ? 1 : 0))
     }
@@ -354,6 +374,7 @@ public struct NVLSSchedule: LanedSchedule {
                     let net = schedule.rankCount + schedule.nodeCount + r
                     return onOwn(k == 0 ? .send : .recvCopy, net, StepDependencies(_at(q - 1)))
                 }
+                if let fold = schedule.fold { return _foldedStep(fold, k, own: own, round: round) }
                 // The tree: children's partial sums in, to the parent and back, out to the children.
                 let t = tree
                 let kids = t.childCount, up = t.parent >= 0 ? 1 : 0
@@ -366,6 +387,7 @@ public struct NVLSSchedule: LanedSchedule {
             }
             if q == stored {
                 // The store, once the total is in (the last step before the sends to children).
+                if let fold = schedule.fold { return onOwn(.send, sw, StepDependencies(_at(_foldedTotalIn(fold)))) }
                 return onOwn(.send, sw, StepDependencies(_at(stored - 1 - tree.childCount)))
             }
             let i = q - stored - 1
@@ -373,10 +395,53 @@ public struct NVLSSchedule: LanedSchedule {
             var deps = StepDependencies(_at(i == r ? stored : i))
             if i == r {
                 // The copy overwrites what the sends to the children read.
-                let kids = tree.childCount
-                for j in 0..<kids { deps.append(_at(stored - kids + j)) }
+                if let fold = schedule.fold {
+                    let c = fold.counts(node: node, tree: self.c & 1)
+                    let first = stored - c.downOut
+                    for j in 0..<c.downOut where fold.exchange(node: node, tree: self.c & 1, c.total - c.downOut + j).own {
+                        deps.append(_at(first + j))
+                    }
+                } else {
+                    let kids = tree.childCount
+                    for j in 0..<kids { deps.append(_at(stored - kids + j)) }
+                }
             }
             return Step(kind: .recvCopy, peer: sw, offset: s.lowerBound, count: s.count, chunk: round, dependencies: deps)
+        }
+
+        /// Exchange `k` of the folded tree across nodes (``FoldedTree``) in the cursor's round, on
+        /// the GPU's own shard `own`. Positions (from g + 1): receives from below (the data ones
+        /// first, each after the one before, the first after the node's sum), sends up (after the
+        /// last data received), receives from above (the data one after the first send up, the
+        /// others at once), sends down (once the total is in).
+        @inlinable
+        func _foldedStep(_ fold: FoldedTree, _ k: Int, own: Range<Int>, round: Int) -> Step {
+            let g = schedule.ranksPerNode, node = endpoint / g, r = endpoint - node * g
+            let c = fold.counts(node: node, tree: self.c & 1)
+            let e = fold.exchange(node: node, tree: self.c & 1, k)
+            let base = g + 1
+            let deps: StepDependencies
+            if k < c.upIn {
+                deps = k < c.upInData ? StepDependencies(_at(base + k - 1)) : StepDependencies()
+            } else if k < c.upIn + c.upOut {
+                deps = StepDependencies(_at(base + c.upInData - 1))
+            } else if k < c.upIn + c.upOut + c.downIn {
+                deps = k == c.upIn + c.upOut ? StepDependencies(_at(base + c.upIn)) : StepDependencies()
+            } else {
+                deps = StepDependencies(_at(_foldedTotalIn(fold)))
+            }
+            var step = Step(kind: e.kind, peer: e.peer * g + r, offset: own.lowerBound, count: own.count, chunk: round, dependencies: deps)
+            step.wire = e.wire
+            return step
+        }
+
+        /// The round position at which a GPU of the folded tree has the total: its receive from
+        /// above, or at the root its last data received from below.
+        @inlinable
+        func _foldedTotalIn(_ fold: FoldedTree) -> Int {
+            let c = fold.counts(node: endpoint / schedule.ranksPerNode, tree: self.c & 1)
+            let base = schedule.ranksPerNode + 1
+            return c.downIn > 0 ? base + c.upIn + c.upOut : base + c.upInData - 1
         }
 
         /// A GPU's step with ``InNode/direct``: the owner of each shard adds it and sends back the

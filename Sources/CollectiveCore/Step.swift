@@ -11,6 +11,23 @@ public enum StepKind: UInt8, Sendable, Hashable, CaseIterable {
     @inlinable public var isReceive: Bool { self != .send }
 }
 
+/// Which links of its path a transfer holds in a timing engine.
+///
+/// Every schedule an executor runs on data uses ``full``. The other two exist for *folded*
+/// playback (``FoldedTree``), where one node stands for every node of its place in a tree: a
+/// transfer that stands for another node's message holds only the links on the played node's side
+/// of the network, since the other side's links belong to a node that is not played.
+public enum StepWire: UInt8, Sendable, Hashable, CaseIterable {
+    /// The whole path: the sender's links, the network, the receiver's links.
+    case full
+    /// Only the sender's side (its GPU's links and NIC out, the leaf's uplink): a message a
+    /// played node sends to a node that is not played.
+    case senderSide
+    /// Only the receiver's side (the spine's downlink, the NIC in, the receiving GPU's links): a
+    /// message a played node receives from a node that is not played.
+    case receiverSide
+}
+
 /// The earlier steps of the same rank that must have completed before a step may start.
 ///
 /// Up to four explicit step indices, plus an optional *fence*: "every earlier step of this rank
@@ -131,6 +148,9 @@ public struct Step: Sendable, Hashable {
     public var dependencies: StepDependencies
     /// ``reduceAfter`` as stored (-1: none): 32-bit, as step indices are in ``StepDependencies``.
     @usableFromInline var _reduceAfter: Int32 = -1
+    /// A send's links in a timing engine (``StepWire``): ``StepWire/full`` but in folded
+    /// playback. Executors that move data ignore it; a folded schedule is for timing only.
+    public var wire: StepWire = .full
 
     @inlinable
     public init(kind: StepKind, peer: Int, offset: Int, count: Int, chunk: Int = 0, dependencies: StepDependencies = StepDependencies(),

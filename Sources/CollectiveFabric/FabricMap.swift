@@ -288,6 +288,26 @@ public struct FabricMap: Sendable {
         return (r.count, rate, r.latencySeconds)
     }
 
+    /// One end of a route.
+    public enum RouteSide: Sendable {
+        /// The sender's links: its GPU's links and PCIe up to its NIC, the NIC out, the leaf's uplink.
+        case sender
+        /// The receiver's links: the spine's downlink, the NIC in, PCIe and links down to its GPU.
+        case receiver
+    }
+
+    /// The positions of `links[0 ..< count]` (a route, in path order) on one `side` of the
+    /// network: the receiver's side starts at the route's first spine downlink or NIC receive
+    /// link (a route inside a node has no network and is all the sender's).
+    public func side(_ side: RouteSide, ofRoute links: UnsafeMutablePointer<Int>, count: Int) -> Range<Int> {
+        var split = count
+        for k in 0..<count {
+            let c = linkClass(links[k])
+            if c == .spineDownlink || c == .nicReceive { split = k; break }
+        }
+        return side == .sender ? 0..<split : split..<count
+    }
+
     /// The spine a transfer between two leaves takes: D-mod-K, the destination's port modulo the
     /// uplinks, over the spines whose cables from `srcLeaf` up and down to `dstLeaf` are up
     /// (every spine on a healthy cluster): D-mod-K recomputed as a subnet manager's fat-tree

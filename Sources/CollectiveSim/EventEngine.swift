@@ -276,8 +276,11 @@ struct _RankRecord {
     @usableFromInline var chainDst: Int32 = -1
     @usableFromInline var chainHead: Int32 = -1
     @usableFromInline var chainTail: Int32 = -1
+    /// The cached route's ``StepWire`` (its raw value): a folded playback's transfers between
+    /// one pair may hold all of the path or one side of it.
+    @usableFromInline var cacheWire: UInt8 = 0
     /// (Free: the second line starts at byte 64.)
-    @usableFromInline var _pad1: (Int64, Int64) = (0, 0)
+    @usableFromInline var _pad1: (UInt8, UInt16, UInt32, Int64) = (0, 0, 0, 0)
     /// When this GPU's (on a CPU node: this rank's core's) previous reduction ends.
     @usableFromInline var reduceFreeAt: Double = 0
     // Line 2: the cached route's links.
@@ -351,13 +354,16 @@ struct _TransferRecord {
 @usableFromInline
 struct _PendingRecord {
     @usableFromInline var reduce: Bool = false
+    /// A send's ``Step/wire``.
+    @usableFromInline var wire: StepWire = .full
     /// A receive's ``Step/reduceAfter`` (-1: none).
     @usableFromInline var reduceAfter: Int32 = -1
     /// An eager send's transfer, already on its way (-1: a send waiting for its receive).
     @usableFromInline var transfer: Int32 = -1
     @usableFromInline var step: Int = 0
     @usableFromInline var count: Int = 0
-    @inlinable init(step: Int, count: Int, reduce: Bool = false, reduceAfter: Int32 = -1, transfer: Int32 = -1) {
+    @inlinable init(step: Int, count: Int, reduce: Bool = false, reduceAfter: Int32 = -1, transfer: Int32 = -1, wire: StepWire = .full) {
+        self.wire = wire
         self.step = step
         self.count = count
         self.reduce = reduce
@@ -664,17 +670,18 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             if step.kind == .send {
                 if let q = matcher.takeReceive(at: peer, from: r) {
                     start(src: r, srcStep: index, dst: peer, dstStep: q.step, count: step.count, recvCount: q.count, reduce: q.reduce,
-                          reduceAfter: q.reduceAfter)
+                          reduceAfter: q.reduceAfter, wire: step.wire)
                 } else if eager && fifoRoom(r, peer, bytes: Double(step.count) * elementSizeBytes)
                             && rank[r].addEager(to: Int32(truncatingIfNeeded: peer), 1) {
                     // NCCL's sender writes into the receiver's FIFO without waiting for it, as
                     // long as the FIFO has a free slot.
-                    let id = start(src: r, srcStep: index, dst: peer, dstStep: -1, count: step.count, recvCount: step.count, reduce: false)
+                    let id = start(src: r, srcStep: index, dst: peer, dstStep: -1, count: step.count, recvCount: step.count, reduce: false,
+                                   wire: step.wire)
                     if id >= 0 {
                         matcher.waitSend(_PendingRecord(step: index, count: step.count, transfer: Int32(truncatingIfNeeded: id)), from: r, to: peer)
                     }
                 } else {
-                    matcher.waitSend(_PendingRecord(step: index, count: step.count), from: r, to: peer)
+                    matcher.waitSend(_PendingRecord(step: index, count: step.count, wire: step.wire), from: r, to: peer)
                 }
             } else {
                 let reduceAfter = Int32(truncatingIfNeeded: step.reduceAfter ?? -1)
@@ -684,7 +691,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                         matchEager(Int(q.transfer), receiver: r, step: index, reduceAfter: reduceAfter)
                     } else {
                         start(src: peer, srcStep: q.step, dst: r, dstStep: index, count: q.count, recvCount: step.count,
-                              reduce: step.kind == .recvReduce, reduceAfter: reduceAfter)
+                              reduce: step.kind == .recvReduce, reduceAfter: reduceAfter, wire: q.wire)
                     }
                 } else {
                     matcher.waitReceive(_PendingRecord(step: index, count: step.count, reduce: step.kind == .recvReduce, reduceAfter: reduceAfter),
@@ -723,17 +730,18 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     /// Reserves the path of a matched transfer (or, eager, of a send whose receive is not posted
     /// yet: `dstStep` -1) and schedules its arrival. Returns the transfer, or -1 on a failure.
     @inlinable @discardableResult
-    mutating func start(src: Int, srcStep: Int, dst: Int, dstStep: Int, count: Int, recvCount: Int, reduce: Bool, reduceAfter: Int32 = -1) -> Int {
+    mutating func start(src: Int, srcStep: Int, dst: Int, dstStep: Int, count: Int, recvCount: Int, reduce: Bool, reduceAfter: Int32 = -1,
+                        wire stepWire: StepWire = .full) -> Int {
         guard count == recvCount else {
             failure = "rank \(src / lanes) sends \(count) elements to rank \(dst / lanes), which expects \(recvCount)"
             return -1
         }
         let bytes = Double(count) * elementSizeBytes
         let dst32 = Int32(truncatingIfNeeded: dst)
-        if rank[src].cacheDst != dst32 {
+        if rank[src].cacheDst != dst32 || rank[src].cacheWire != stepWire.rawValue {
             let route = fabric.route(from: src / lanes, to: dst / lanes, links: path)
             rank[src].cacheDst = dst32
-            rank[src].cacheCount = Int32(route.count)
+            rank[src].cacheWire = stepWire.rawValue
             // A same-node route of a CPU node ends at the node's memory link, which a transfer
             // holds at the memory's rate for its message and working set (`start`'s memory
             // hold); the path's own rate is that of its other links, the rank's.
@@ -741,11 +749,17 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             if route.count > 1 && fabric.linkClass(path[route.count - 1]) == .memory {
                 rate = (0..<(route.count - 1)).reduce(Double.infinity) { Swift.min($0, fabric.linkBytesPerSecond(path[$1])) }
             }
+            // A folded playback's transfer that stands for a node not played holds one side of
+            // the path (``StepWire``), at the whole path's rate and latency.
+            let held = stepWire == .full ? 0..<route.count
+                : fabric.side(stepWire == .senderSide ? .sender : .receiver, ofRoute: path, count: route.count)
+            if held.lowerBound > 0 { for k in held { path[k - held.lowerBound] = path[k] } }
+            rank[src].cacheCount = Int32(held.count)
             rank[src].cacheRate = rate
             rank[src].cacheLatency = timing.map { $0.hopLatencySeconds(fabric.pathKind(from: src / lanes, to: dst / lanes)) } ?? route.latencySeconds
             withUnsafeMutableBytes(of: &rank[src].links) { raw in
                 let l = raw.bindMemory(to: Int32.self)
-                for k in 0..<route.count {
+                for k in 0..<held.count {
                     let fabricLink = path[k]
                     if linkSlot[fabricLink] < 0 {
                         linkSlot[fabricLink] = Int32(truncatingIfNeeded: linkSlotsUsed)
@@ -841,8 +855,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                           linkBegin: end - Swift.max(duration, bytes * channelSecondsPerByte), duration: duration, reduceBegin: reduceBegin, done: done)
         }
         // Transfers from one sender to one receiver share a path, which serves them in order, so
-        // they complete in order: only the oldest of such a chain waits in the event queue.
-        if rank[src].chainTail < 0 {
+        // they complete in order: only the oldest of such a chain waits in the event queue. (A
+        // transfer on one side of the path does not share all of it: it waits on its own.)
+        if stepWire != .full {
+            transfer[id].next = -2
+            queue.push(time: done, payload: id)
+        } else if rank[src].chainTail < 0 {
             rank[src].chainDst = dst32; rank[src].chainHead = id32; rank[src].chainTail = id32
             transfer[id].next = -1
             queue.push(time: done, payload: id)

@@ -73,6 +73,9 @@ extension SimulationRun {
             let cap = timing.channelCapGBps > 0 ? ", \(formatFixed(timing.channelCapGBps, decimals: 1)) GB/s per channel" : ""
             parts.append("\(plan): start \(formatFixed(timing.startSeconds * 1e6, decimals: 1)) us, hop \(hops.joined(separator: " / ")) us\(cap), chunk \(ByteCount.format(plan.chunkBytes))")
         }
+        for fold in folds {
+            parts.append("folded: the NVLS tree over \(fold.nodeCount) nodes played as \(fold.playedNodeCount), one per place in the trees (--fold off plays every node)")
+        }
         return parts.joined(separator: "; ")
     }
 

@@ -25,6 +25,8 @@ extension SimulationRun {
         public var chunkBytes: Int?
         /// Most steps the event model plays over all the runs of ``SimulationRun/checkWork(_:)``.
         public var maxSteps: Int = WorkLimit.defaultMaxSteps
+        /// When NCCL's NVLS tree is played folded (``TreeFolding``).
+        public var treeFolding: TreeFolding = .auto
 
         public init() {}
     }

@@ -27,6 +27,8 @@ public struct SimulationRun {
     public private(set) var healthyOutcomes: [SimulationOutcome] = []
     /// The NCCL plans played, in order of first use (for ``ncclNote``).
     public private(set) var ncclPlans: [NCCLPlan] = []
+    /// The folded trees the runs so far played (``FoldedTree``), each once.
+    public private(set) var folds: [FoldedTree] = []
     /// What hierarchical ran between nodes at each size measured, when the simulator chose.
     public private(set) var interNodeChoices: [(bytes: Int, algorithm: AllreduceAlgorithm)] = []
     var engineEvents = 0
@@ -53,12 +55,19 @@ public struct SimulationRun {
         if service == .fair && settings.model == .event && fabric.rankCount > FairShareEngine.maxRanks {
             throw SimulationError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
         }
-        simulator = Simulator(fabric: fabric, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
-                              maxSteps: settings.maxSteps, collective: settings.collective)
+        var simulator = Simulator(fabric: fabric, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
+                                  maxSteps: settings.maxSteps, collective: settings.collective)
+        simulator.treeFolding = settings.treeFolding
+        self.simulator = simulator
         chunkBytes = settings.chunkBytes ?? ScheduleParameters.defaultChunkBytes
-        healthySimulator = fabric.faults == nil || !comparesHealthy ? nil
-            : Simulator(fabric: fabric.healthy, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
-                        maxSteps: settings.maxSteps, collective: settings.collective)
+        if fabric.faults == nil || !comparesHealthy {
+            healthySimulator = nil
+        } else {
+            var healthy = Simulator(fabric: fabric.healthy, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
+                                    maxSteps: settings.maxSteps, collective: settings.collective)
+            healthy.treeFolding = settings.treeFolding
+            healthySimulator = healthy
+        }
     }
 
     /// The report's columns: nccl-tests', the protocol with the NCCL model, the healthy time and
@@ -113,6 +122,7 @@ public struct SimulationRun {
             outcome = try timeNCCL(a, count: count, choice: choice, observer: watcher)
         }
         if let plan = outcome.ncclPlan, !ncclPlans.contains(plan) { ncclPlans.append(plan) }
+        if let fold = outcome.fold, !folds.contains(fold) { folds.append(fold) }
         for o in candidates.isEmpty ? [outcome] : candidates {
             if let s = o.statistics {
                 ranEvent = true

@@ -33,6 +33,8 @@ public struct SimulationOutcome: Sendable {
     public var rowName: String
     /// Simulated time before the first transfer (NCCL's launch, in the event model), seconds.
     public var launchSeconds = 0.0
+    /// The folded tree the run played (``FoldedTree``; nil: every node was played).
+    public var fold: FoldedTree?
 
     public init(algorithm: AllreduceAlgorithm, ncclProtocol: NCCLProtocol? = nil, timeSeconds: Double, statistics: EngineStatistics? = nil) {
         self.algorithm = algorithm
@@ -44,6 +46,18 @@ public struct SimulationOutcome: Sendable {
 }
 
 /// Times allreduces on one cluster with any of the models.
+/// When the event model plays NCCL's NVLS tree *folded* (``FoldedTree``): one node for each place
+/// in the double binary tree of the nodes, 2 log2(N) nodes for N, where the full playback's steps
+/// grow with N. It needs a power of two of at least 8 nodes and a healthy cluster.
+public enum TreeFolding: String, CaseIterable, Sendable, Hashable {
+    /// Fold when the full playback would take more than ``Simulator/maxSteps`` steps.
+    case auto
+    /// Fold whenever the cluster allows it.
+    case on
+    /// Never fold: a playback beyond ``Simulator/maxSteps`` is refused.
+    case off
+}
+
 public struct Simulator: Sendable {
     public let fabric: FabricMap
     public let model: TimingModel
@@ -63,6 +77,9 @@ public struct Simulator: Sendable {
     /// buffer. Only the event model plays a reduce-scatter or an all-gather: the closed forms and
     /// NCCL's tuning model are allreduce's.
     public let collective: Collective
+
+    /// When NCCL's NVLS tree is played folded (``TreeFolding``; default ``TreeFolding/auto``).
+    public var treeFolding: TreeFolding = .auto
 
     public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo,
                 maxSteps: Int = WorkLimit.defaultMaxSteps, collective: Collective = .allreduce) {
@@ -242,15 +259,28 @@ public struct Simulator: Sendable {
             var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
                                                        chunkBytes: plan.chunkBytes, collective: collective)
             params.channelCount = plan.channels
-            let schedule = try SimulatedSchedules.make(scheduleAlgorithm, params, maxSteps: maxSteps)
             let timing = planner.timing(plan)
-            var engine = EventEngine(fabric: fabric, protocolTiming: timing)
+            let fold = folding(scheduleAlgorithm, params)
+            let schedule: any Schedule
+            var played = fabric
+            if let fold {
+                // The played nodes on a cluster of as many nodes, with the same nodes and network.
+                params.rankCount = fold.playedNodeCount * fabric.gpusPerNode
+                var t = fabric.topology
+                t.nodeCount = fold.playedNodeCount
+                played = try FabricMap(t)
+                do { schedule = try NVLSSchedule(params, fold: fold) } catch { throw SimulationError("\(scheduleAlgorithm.rawValue): \(error)") }
+            } else {
+                schedule = try SimulatedSchedules.make(scheduleAlgorithm, params, maxSteps: maxSteps)
+            }
+            var engine = EventEngine(fabric: played, protocolTiming: timing)
             engine.observer = observer
             let r = try engine.run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
             var o = SimulationOutcome(algorithm: scheduleAlgorithm, ncclProtocol: plan.ncclProtocol, timeSeconds: r.timeSeconds, statistics: r.statistics)
             o.launchSeconds = timing.startSeconds
             o.linkUtilization = r.linkUtilization
             o.ncclPlan = plan
+            o.fold = fold
             return o
         case .nccl:
             var o = SimulationOutcome(algorithm: scheduleAlgorithm, ncclProtocol: plan.ncclProtocol,
@@ -299,7 +329,18 @@ public struct Simulator: Sendable {
         var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
                                                    chunkBytes: chunkBytes ?? plan.chunkBytes, collective: collective)
         params.channelCount = plan.channels
+        if let fold = folding(a, params) { params.rankCount = fold.playedNodeCount * fabric.gpusPerNode }
         return WorkLimit.estimatedSteps(a, params)
+    }
+
+    /// The folded tree that timing `algorithm` with `parameters` (the full cluster's) plays, or
+    /// nil to play every node: NCCL's NVLS tree on a healthy cluster of a power of two of at
+    /// least 8 nodes, when ``treeFolding`` asks for it.
+    func folding(_ algorithm: AllreduceAlgorithm, _ parameters: ScheduleParameters) -> FoldedTree? {
+        guard algorithm == .ncclNVLSTree, collective == .allreduce, fabric.faults == nil, treeFolding != .off,
+              let fold = FoldedTree(nodes: fabric.nodeCount) else { return nil }
+        if treeFolding == .on { return fold }
+        return WorkLimit.estimatedSteps(algorithm, parameters) > Double(maxSteps) ? fold : nil
     }
 
     /// Times every candidate and returns the fastest (ties go to the earlier candidate), with all
