@@ -27,6 +27,20 @@ struct NCCLCLITests {
         #expect(sweep.stdout.contains("Avg bus bandwidth (nccl:ring)"))
     }
 
+    @Test("--fold plays NCCL's NVLS tree folded and says so; off refuses a playback past --max-steps; bad values are errors")
+    func fold() throws {
+        let on = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "2048", "--size", "16M", "--algorithm", "nccl:nvls-tree", "--fold", "on"])
+        #expect(on.status == 0, "\(on.stderr)")
+        #expect(on.stdout.contains("nccl(nvls-tree/Simple/16ch)") && on.stdout.contains("folded: the NVLS tree over 2048 nodes played as 22"), "\(on.stdout)")
+        let off = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "2048", "--size", "16M", "--algorithm", "nccl:nvls-tree",
+                               "--fold", "off", "--max-steps", "1000000"])
+        #expect(off.status != 0 && off.stderr.contains("more than") && off.stderr.split(separator: "\n").count == 1, "\(off.stderr)")
+        let auto = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "16", "--size", "64M", "--algorithm", "nccl:nvls-tree"])
+        #expect(auto.status == 0 && !auto.stdout.contains("folded"), "\(auto.stdout)")
+        let bad = try CLI.run(["simulate", "--fold", "sometimes"])
+        #expect(bad.status != 0 && bad.stderr.contains("--fold"))
+    }
+
     @Test("bad NCCL choices are one-line errors", arguments: [
         (["--algorithm", "nccl:nvls"], "do not reduce"),
         (["--algorithm", "nccl-nvls"], "do not reduce"),
