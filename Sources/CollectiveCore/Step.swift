@@ -136,6 +136,10 @@ public struct StepDependencies: Sendable, Hashable, Sequence {
 /// the range (``ScheduleVerifier`` checks this).
 public struct Step: Sendable, Hashable {
     public var kind: StepKind
+    /// A send's links in a timing engine (``StepWire``): ``StepWire/full`` but in folded
+    /// playback. Executors that move data ignore it; a folded schedule is for timing only.
+    /// (Declared beside `kind`, in the byte after it, so a step stays 64 bytes.)
+    public var wire: StepWire = .full
     /// The other rank.
     public var peer: Int
     /// First element of the range, in elements from the start of the rank's buffer.
@@ -148,9 +152,6 @@ public struct Step: Sendable, Hashable {
     public var dependencies: StepDependencies
     /// ``reduceAfter`` as stored (-1: none): 32-bit, as step indices are in ``StepDependencies``.
     @usableFromInline var _reduceAfter: Int32 = -1
-    /// A send's links in a timing engine (``StepWire``): ``StepWire/full`` but in folded
-    /// playback. Executors that move data ignore it; a folded schedule is for timing only.
-    public var wire: StepWire = .full
 
     @inlinable
     public init(kind: StepKind, peer: Int, offset: Int, count: Int, chunk: Int = 0, dependencies: StepDependencies = StepDependencies(),

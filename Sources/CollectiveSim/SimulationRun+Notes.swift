@@ -19,9 +19,11 @@ extension SimulationRun {
     }
 
     /// `busiest links: NIC tx 98% (node 0 nic 2 tx), ...` of `outcome`, or nil when it has none.
+    /// A folded run's links are its played nodes' (node `a * k + d`: tree a's place at depth d).
     public static func busiestLinks(_ outcome: SimulationOutcome, label: String = "busiest links") -> String? {
         guard let links = outcome.linkUtilization, !links.isEmpty else { return nil }
-        return "\(label): " + links.map { "\($0.linkClass.rawValue) \(formatFixed($0.busyFraction * 100, decimals: 0))% (\($0.busiestLink))" }.joined(separator: ", ")
+        let played = outcome.fold.map { " of the \($0.playedNodeCount) played nodes (node a x \($0.depth) + d: tree a's depth d)" } ?? ""
+        return "\(label)\(played): " + links.map { "\($0.linkClass.rawValue) \(formatFixed($0.busyFraction * 100, decimals: 0))% (\($0.busiestLink))" }.joined(separator: ", ")
     }
 
     /// `dgx-h100, 4 nodes x 8 GPUs` or `switch, 8 ranks`.
