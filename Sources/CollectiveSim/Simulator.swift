@@ -264,10 +264,15 @@ public struct Simulator: Sendable {
             let schedule: any Schedule
             var played = fabric
             if let fold {
-                // The played nodes on a cluster of as many nodes, with the same nodes and network.
+                // The played nodes on a cluster of as many nodes, with the same nodes and network
+                // links, all under one leaf switch (per rail): a played node's messages stand for
+                // those of every node of its place, wherever these sit, so no route of the played
+                // cluster crosses a spine (the folded time leaves out uplink contention).
                 params.rankCount = fold.playedNodeCount * fabric.gpusPerNode
                 var t = fabric.topology
                 t.nodeCount = fold.playedNodeCount
+                t.network.leafPorts = Swift.max(t.network.leafPorts, fold.playedNodeCount * Swift.max(1, t.node.nicCount))
+                t.network.oversubscription = Swift.min(t.network.oversubscription, Double(t.network.leafPorts))
                 played = try FabricMap(t)
                 do { schedule = try NVLSSchedule(params, fold: fold) } catch { throw SimulationError("\(scheduleAlgorithm.rawValue): \(error)") }
             } else {
