@@ -30,6 +30,17 @@ struct FoldedPlaybackTests {
         #expect(folded.statistics!.events < full.statistics!.events)
     }
 
+    @Test("where NICs are not rail-aligned (nd-h100-v5) the played nodes share one leaf: within 1% at 16 nodes")
+    func playedNodesShareALeaf() throws {
+        func time(_ folding: TreeFolding) throws -> Double {
+            var sim = Simulator(fabric: try FabricMap(Topology.preset("nd-h100-v5")!.with(nodes: 16)), model: .event)
+            sim.treeFolding = folding
+            return try sim.timeNCCL(elementCount: 1 << 22, dataType: .float32, algorithm: .nvlsTree).timeSeconds
+        }
+        let ratio = try time(.on) / time(.off)
+        #expect(abs(ratio - 1) < 0.01, "folded / full \(ratio)")
+    }
+
     @Test("auto folds only past --max-steps; on folds every power of two of at least 8 nodes; off never")
     func when() throws {
         #expect(try time(nodes: 16, bytes: 1 << 24, .auto).fold == nil)
