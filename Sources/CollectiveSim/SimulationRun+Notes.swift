@@ -78,6 +78,9 @@ extension SimulationRun {
         for fold in folds {
             parts.append("folded: the NVLS tree over \(fold.nodeCount) nodes played as \(fold.playedNodeCount), one per place in the trees (--fold off plays every node)")
         }
+        if settings.treeFolding == .on && folds.isEmpty && ncclPlans.contains(where: { $0.algorithm == .nvlsTree }) {
+            parts.append("not folded: --fold on folds the NVLS tree over a power of two of at least 8 nodes on a healthy cluster; every node was played")
+        }
         return parts.joined(separator: "; ")
     }
 

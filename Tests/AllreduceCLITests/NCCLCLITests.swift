@@ -37,6 +37,9 @@ struct NCCLCLITests {
         #expect(off.status != 0 && off.stderr.contains("more than") && off.stderr.split(separator: "\n").count == 1, "\(off.stderr)")
         let auto = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "16", "--size", "64M", "--algorithm", "nccl:nvls-tree"])
         #expect(auto.status == 0 && !auto.stdout.contains("folded"), "\(auto.stdout)")
+        // Where it cannot fold (12 nodes), --fold on says so and plays every node.
+        let twelve = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "12", "--size", "64M", "--algorithm", "nccl:nvls-tree", "--fold", "on"])
+        #expect(twelve.status == 0 && twelve.stdout.contains("not folded: --fold on") && !twelve.stdout.contains("folded: the NVLS"), "\(twelve.stdout)")
         let bad = try CLI.run(["simulate", "--fold", "sometimes"])
         #expect(bad.status != 0 && bad.stderr.contains("--fold"))
     }
