@@ -137,3 +137,13 @@ public struct FoldedTree: Sendable, Hashable {
         return Exchange(kind: .send, peer: self.node(tree: b, depth: i - 2), wire: .receiverSide, own: false)
     }
 }
+
+extension ScheduleParameters {
+    /// These parameters (a cluster of `fold.nodeCount` nodes) on `fold`'s played nodes: the same
+    /// buffer, chunk and ranks per node, `fold.playedNodeCount` nodes of ranks.
+    public func played(on fold: FoldedTree) -> ScheduleParameters {
+        var p = self
+        p.rankCount = fold.playedNodeCount * ranksPerNode
+        return p
+    }
+}

@@ -122,7 +122,7 @@ public struct NVLSSchedule: LanedSchedule {
     /// their GPUs: `fold.playedNodeCount` x ranks per node), standing for `fold.nodeCount` nodes.
     /// For timing engines only: a folded schedule moves no data an executor could check.
     public init(_ parameters: ScheduleParameters, fold: FoldedTree) throws(ScheduleError) {
-        guard parameters.rankCount == fold.playedNodeCount * parameters.ranksPerNode else {
+        guard parameters == parameters.played(on: fold) else {
             throw .invalidParameter("\(AllreduceAlgorithm.ncclNVLSTree.rawValue) folded over \(fold.nodeCount) nodes plays \(fold.playedNodeCount) nodes of \(parameters.ranksPerNode) ranks, not \(parameters.rankCount) ranks")
         }
         try self.init(parameters, betweenNodes: .tree, inNode: .nvswitch, fold: fold)

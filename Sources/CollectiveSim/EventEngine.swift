@@ -280,7 +280,7 @@ struct _RankRecord {
     /// one pair may hold all of the path or one side of it.
     @usableFromInline var cacheWire: UInt8 = 0
     /// (Free: the second line starts at byte 64.)
-    @usableFromInline var _pad1: (UInt8, UInt16, UInt32, Int64) = (0, 0, 0, 0)
+    @usableFromInline var _pad1: (Int64, Int64) = (0, 0)
     /// When this GPU's (on a CPU node: this rank's core's) previous reduction ends.
     @usableFromInline var reduceFreeAt: Double = 0
     // Line 2: the cached route's links.

@@ -15,8 +15,15 @@ public enum SimulatedSchedules {
     /// same schedule every executor plays), refused first when its steps exceed `maxSteps`
     /// (``WorkLimit``) or the engine's state for its ranks and lanes would not fit in the memory
     /// available (``SystemMemory``).
+    /// With `fold` (NCCL's NVLS tree only), the folded schedule over its played nodes
+    /// (`parameters` are the full cluster's), which the simulator plays past `maxSteps`: the
+    /// checks are not applied to it.
     public static func make(_ algorithm: AllreduceAlgorithm, _ parameters: ScheduleParameters,
-                            maxSteps: Int = WorkLimit.defaultMaxSteps) throws -> any Schedule {
+                            maxSteps: Int = WorkLimit.defaultMaxSteps, fold: FoldedTree? = nil) throws -> any Schedule {
+        if let fold {
+            guard algorithm == .ncclNVLSTree else { throw SimulationError("only NCCL's NVLS tree plays folded") }
+            do { return try NVLSSchedule(parameters.played(on: fold), fold: fold) } catch { throw SimulationError("\(algorithm.rawValue): \(error)") }
+        }
         do {
             try WorkLimit.check(algorithm, parameters, maxSteps: maxSteps)
             let lanes = algorithm == .ncclRing || algorithm == .ncclTree ? parameters.channelCount : 1

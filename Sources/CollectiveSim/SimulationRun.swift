@@ -55,19 +55,12 @@ public struct SimulationRun {
         if service == .fair && settings.model == .event && fabric.rankCount > FairShareEngine.maxRanks {
             throw SimulationError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
         }
-        var simulator = Simulator(fabric: fabric, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
-                                  maxSteps: settings.maxSteps, collective: settings.collective)
-        simulator.treeFolding = settings.treeFolding
-        self.simulator = simulator
+        simulator = Simulator(fabric: fabric, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
+                              maxSteps: settings.maxSteps, collective: settings.collective, treeFolding: settings.treeFolding)
         chunkBytes = settings.chunkBytes ?? ScheduleParameters.defaultChunkBytes
-        if fabric.faults == nil || !comparesHealthy {
-            healthySimulator = nil
-        } else {
-            var healthy = Simulator(fabric: fabric.healthy, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
-                                    maxSteps: settings.maxSteps, collective: settings.collective)
-            healthy.treeFolding = settings.treeFolding
-            healthySimulator = healthy
-        }
+        healthySimulator = fabric.faults == nil || !comparesHealthy ? nil
+            : Simulator(fabric: fabric.healthy, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
+                        maxSteps: settings.maxSteps, collective: settings.collective, treeFolding: settings.treeFolding)
     }
 
     /// The report's columns: nccl-tests', the protocol with the NCCL model, the healthy time and

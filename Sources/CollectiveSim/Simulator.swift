@@ -45,7 +45,6 @@ public struct SimulationOutcome: Sendable {
     }
 }
 
-/// Times allreduces on one cluster with any of the models.
 /// When the event model plays NCCL's NVLS tree *folded* (``FoldedTree``): one node for each place
 /// in the double binary tree of the nodes, 2 log2(N) nodes for N, where the full playback's steps
 /// grow with N. It needs a power of two of at least 8 nodes and a healthy cluster.
@@ -58,6 +57,7 @@ public enum TreeFolding: String, CaseIterable, Sendable, Hashable {
     case off
 }
 
+/// Times allreduces on one cluster with any of the models.
 public struct Simulator: Sendable {
     public let fabric: FabricMap
     public let model: TimingModel
@@ -82,7 +82,8 @@ public struct Simulator: Sendable {
     public var treeFolding: TreeFolding = .auto
 
     public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo,
-                maxSteps: Int = WorkLimit.defaultMaxSteps, collective: Collective = .allreduce) {
+                maxSteps: Int = WorkLimit.defaultMaxSteps, collective: Collective = .allreduce, treeFolding: TreeFolding = .auto) {
+        self.treeFolding = treeFolding
         self.collective = collective
         self.fabric = fabric
         self.model = model
@@ -261,22 +262,18 @@ public struct Simulator: Sendable {
             params.channelCount = plan.channels
             let timing = planner.timing(plan)
             let fold = folding(scheduleAlgorithm, params)
-            let schedule: any Schedule
+            let schedule = try SimulatedSchedules.make(scheduleAlgorithm, params, maxSteps: maxSteps, fold: fold)
             var played = fabric
             if let fold {
                 // The played nodes on a cluster of as many nodes, with the same nodes and network
                 // links, all under one leaf switch (per rail): a played node's messages stand for
                 // those of every node of its place, wherever these sit, so no route of the played
                 // cluster crosses a spine (the folded time leaves out uplink contention).
-                params.rankCount = fold.playedNodeCount * fabric.gpusPerNode
                 var t = fabric.topology
                 t.nodeCount = fold.playedNodeCount
                 t.network.leafPorts = Swift.max(t.network.leafPorts, fold.playedNodeCount * Swift.max(1, t.node.nicCount))
                 t.network.oversubscription = Swift.min(t.network.oversubscription, Double(t.network.leafPorts))
                 played = try FabricMap(t)
-                do { schedule = try NVLSSchedule(params, fold: fold) } catch { throw SimulationError("\(scheduleAlgorithm.rawValue): \(error)") }
-            } else {
-                schedule = try SimulatedSchedules.make(scheduleAlgorithm, params, maxSteps: maxSteps)
             }
             var engine = EventEngine(fabric: played, protocolTiming: timing)
             engine.observer = observer
@@ -334,7 +331,7 @@ public struct Simulator: Sendable {
         var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
                                                    chunkBytes: chunkBytes ?? plan.chunkBytes, collective: collective)
         params.channelCount = plan.channels
-        if let fold = folding(a, params) { params.rankCount = fold.playedNodeCount * fabric.gpusPerNode }
+        if let fold = folding(a, params) { params = params.played(on: fold) }
         return WorkLimit.estimatedSteps(a, params)
     }
 
