@@ -16,13 +16,19 @@ public enum SimulatedSchedules {
     /// (``WorkLimit``) or the engine's state for its ranks and lanes would not fit in the memory
     /// available (``SystemMemory``).
     /// With `fold` (NCCL's NVLS tree only), the folded schedule over its played nodes
-    /// (`parameters` are the full cluster's), which the simulator plays past `maxSteps`: the
-    /// checks are not applied to it.
+    /// (`parameters` are the full cluster's): the full cluster may be past `maxSteps`, and the
+    /// played nodes' steps are checked against it instead (their engine state is a few nodes').
     public static func make(_ algorithm: AllreduceAlgorithm, _ parameters: ScheduleParameters,
                             maxSteps: Int = WorkLimit.defaultMaxSteps, fold: FoldedTree? = nil) throws -> any Schedule {
         if let fold {
             guard algorithm == .ncclNVLSTree else { throw SimulationError("only NCCL's NVLS tree plays folded") }
-            do { return try NVLSSchedule(parameters.played(on: fold), fold: fold) } catch { throw SimulationError("\(algorithm.rawValue): \(error)") }
+            let played = parameters.played(on: fold)
+            do {
+                try WorkLimit.check(algorithm, played, maxSteps: maxSteps)
+                return try NVLSSchedule(played, fold: fold)
+            } catch {
+                throw SimulationError("\(algorithm.rawValue) folded (\(fold.nodeCount) nodes played as \(fold.playedNodeCount)): \(error)")
+            }
         }
         do {
             try WorkLimit.check(algorithm, parameters, maxSteps: maxSteps)

@@ -46,9 +46,16 @@ struct FoldedPlaybackTests {
         #expect(try time(nodes: 16, bytes: 1 << 24, .auto).fold == nil)
         #expect(try time(nodes: 16, bytes: 1 << 24, .on).fold != nil)
         #expect(try time(nodes: 12, bytes: 1 << 24, .on).fold == nil)
-        // 256 MiB over 16 nodes plays over a million steps in full.
-        #expect(try time(nodes: 16, bytes: 1 << 28, .auto, maxSteps: 1_000_000).fold != nil)
-        #expect(throws: SimulationError.self) { try time(nodes: 16, bytes: 1 << 28, .off, maxSteps: 1_000_000) }
+        // 256 MiB over 16 nodes plays about 3.1 M steps in full, 1.6 M folded (8 nodes).
+        #expect(try time(nodes: 16, bytes: 1 << 28, .auto, maxSteps: 2_000_000).fold != nil)
+        #expect(throws: SimulationError.self) { try time(nodes: 16, bytes: 1 << 28, .off, maxSteps: 2_000_000) }
+    }
+
+    @Test("a folded playback past --max-steps is refused too, naming the fold")
+    func foldedLimit() throws {
+        #expect { try time(nodes: 16, bytes: 1 << 28, .on, maxSteps: 1_000_000) } throws: { error in
+            "\(error)".contains("folded (16 nodes played as 8)") && "\(error)".contains("more than 1000000")
+        }
     }
 
     @Test("16,384 GPUs (2,048 DGX H100 nodes) play folded: 22 nodes, every rank finishes")
