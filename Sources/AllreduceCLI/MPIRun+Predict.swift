@@ -75,3 +75,56 @@ struct MPIPrediction {
         return [.number(predicted), .number((predicted / measuredMicroseconds - 1) * 100)]
     }
 }
+
+/// Whether the machine kept its speed through an `allreduce mpi --predict` run: before each size,
+/// the node's same-node transfer rate at the probe (``MPICalibration/nodeTransferGBps``, as the
+/// calibration measures it), beside the topology's. A virtual machine can change the speed of its
+/// memory for seconds or minutes at a time; a prediction is only as good as the state its
+/// calibration saw, and `Scripts/check-predict` tells a drifted run from a missed target so.
+struct MPIDriftProbe {
+    let probeBytes: Int
+    /// Per step, what the model adds anyway (the same-node latency and the step overhead).
+    let fixedSecondsPerStep: Double
+    /// The topology's node transfer rate, GB/s (nil: none to compare).
+    let referenceGBps: Double?
+    /// One reading per size so far, GB/s.
+    var readings: [Double] = []
+
+    /// The probe of `allreduce mpi --predict` without a file: the run's chunk as a whole number
+    /// of 16-byte groups, 64 B to 1 GiB.
+    static func probeBytes(chunkBytes: Int) -> Int { min(max(chunkBytes / 16 * 16, 64), 1 << 30) }
+
+    /// Nil when the topology's node has one rank or no memory (nothing shared to read).
+    init?(topology: Topology, chunkBytes: Int) {
+        guard topology.node.gpuCount > 1, let memory = topology.node.memory else { return nil }
+        probeBytes = Self.probeBytes(chunkBytes: chunkBytes)
+        fixedSecondsPerStep = ((topology.node.pcie?.latencyMicroseconds ?? 0) + topology.node.stepOverheadMicroseconds) * 1e-6
+        referenceGBps = memory.transferGBps
+    }
+
+#if MPI
+    /// Reads the rate now (collective: every rank calls it).
+    mutating func read(_ world: Communicator) {
+        if let r = MPICalibration.nodeTransferGBps(world, probeBytes: probeBytes, runs: 10, fixedSecondsPerStep: fixedSecondsPerStep) {
+            readings.append(PhysicalUnit.rounded(r, significantDigits: 4))
+        }
+    }
+#endif
+
+    /// The largest reading (or the topology's rate) over the smallest.
+    var spread: Double? {
+        let all = readings + (referenceGBps.map { [$0] } ?? [])
+        guard all.count > 1, let low = all.min(), let high = all.max(), low > 0 else { return nil }
+        return high / low
+    }
+
+    /// `drift: ... max/min 1.23 x`, or nil before any reading.
+    var footer: String? {
+        guard let spread, let low = readings.min(), let high = readings.max() else { return nil }
+        let probe = ByteCount.format(probeBytes)
+        let reference = referenceGBps.map { ", \(PhysicalUnit.formatBandwidth($0)) in the topology" } ?? ""
+        let range = low == high ? PhysicalUnit.formatBandwidth(low) : "\(PhysicalUnit.formatBandwidth(low))-\(PhysicalUnit.formatBandwidth(high))"
+        return "drift: the node's transfers of \(probe) messages (our ring all-gather) read \(range)"
+            + " before the \(readings.count) size\(readings.count == 1 ? "" : "s")\(reference); max/min \(formatFixed(spread, decimals: 2)) x"
+    }
+}

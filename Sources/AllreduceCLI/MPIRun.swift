@@ -310,12 +310,13 @@ extension MPIRun {
                                 unit: "rows", showsEvents: false)
         var prediction: MPIPrediction? = nil
         var calibrated: String? = nil
+        var drift: MPIDriftProbe? = nil
         if let predict {
             var problem: String? = nil
             var topology: Topology? = nil
             var source = predict
             if predict == MPIPrediction.calibrateFirst {
-                let probe = min(max(configuration.chunkBytes / 16 * 16, 64), 1 << 30)
+                let probe = MPIDriftProbe.probeBytes(chunkBytes: configuration.chunkBytes)
                 let m = MeasuredCluster.measure(world, name: "calibrated", probeBytes: probe, iterations: 50, reduceType: configuration.dataType,
                                        largestWorkingSetBytes: configuration.sizesBytes.max() ?? 0)
                 topology = m.topology
@@ -329,6 +330,7 @@ extension MPIRun {
                 do {
                     prediction = try MPIPrediction(topology: topology, nodes: world.size / perNode, ranksPerNode: perNode, ranks: world.size, source: source)
                 } catch { problem = "\(error)" }
+                drift = MPIDriftProbe(topology: topology, chunkBytes: configuration.chunkBytes)
             }
             if let failure = world.firstFailure(problem) { stop(world, failure) }
         }
@@ -375,6 +377,8 @@ extension MPIRun {
             guard let traceFile else { return }
             traceFile.add(traced, ranks: world.size, transport: configuration.transport.rawValue, traceRanks: traceRanks, prediction: prediction,
                           parameters: MPIAllreduceBenchmark.parameters(configuration, world: world, layout: benchmark.layout, count: traced.count))
+        }, beforeSize: { _ in
+            drift?.read(world)
         })
         line.finish()
         if world.rank == 0 {
@@ -388,6 +392,7 @@ extension MPIRun {
             if let prediction {
                 if let calibrated { footer.notes += calibrated.split(separator: "\n").map { String($0.dropFirst(2)) } }
                 footer.notes.append(prediction.footer(order: configuration.algorithms.map(\.description)))
+                if let line = drift?.footer { footer.notes.append(line) }
                 if let predictionProblem { footer.notes.append(predictionProblem) }
             }
             if let traceFile {

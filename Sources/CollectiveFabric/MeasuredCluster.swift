@@ -96,19 +96,20 @@ public struct MeasuredCluster: Sendable, Hashable {
     public static let significantDigits = 4
     static func round(_ x: Double) -> Double { PhysicalUnit.rounded(x, significantDigits: significantDigits) }
 
-    /// The memory's message-size regimes (``NodeMemorySpec/cache``): each scanned size with the
-    /// closest rates that never grow with the size (a larger message is never faster; the same
-    /// pooling as ``workingSetRegimes``) and never fall below the probe's (a message smaller than
-    /// the probe is never slower). Sizes that end up at the probe's rates are left out: the rates
-    /// above already apply to them. Empty when no scanned size ran faster than the probe.
+    /// The memory's message-size regimes (``NodeMemorySpec/cache``): each scanned size with its
+    /// transfer rate as measured, and the closest reduction rates that never grow with the size
+    /// (a larger reduction is never faster; the same pooling as ``workingSetRegimes``) and never
+    /// fall below the probe's (a smaller one in the cache is never slower). Transfer rates are
+    /// kept as they are: a message above the transport's eager limit pays a rendezvous a smaller
+    /// one does not, so a transfer's rate per byte can grow or fall with its size. Sizes at the
+    /// end that measured the probe's rates are left out: the rates above already apply to them.
     public var cacheRegimes: [NodeMemorySpec.Regime] {
         guard let large = memoryTransferGBps else { return [] }
-        let transfer = Self.nonIncreasing(sizeScan.map(\.transferGBps)).map { max($0, large) }
         let reduce = Self.nonIncreasing(sizeScan.map(\.reduceGBps)).map { max($0, memoryReduceGBps) }
         var regimes = sizeScan.indices.map {
-            NodeMemorySpec.Regime(bytes: sizeScan[$0].bytes, transferGBps: Self.round(transfer[$0]), reduceGBps: Self.round(reduce[$0]))
+            NodeMemorySpec.Regime(bytes: sizeScan[$0].bytes, transferGBps: sizeScan[$0].transferGBps, reduceGBps: Self.round(reduce[$0]))
         }
-        while let last = regimes.last, last.transferGBps <= Self.round(large), last.reduceGBps <= Self.round(memoryReduceGBps) {
+        while let last = regimes.last, last.transferGBps == Self.round(large), last.reduceGBps <= Self.round(memoryReduceGBps) {
             regimes.removeLast()
         }
         return regimes
@@ -170,7 +171,7 @@ public struct MeasuredCluster: Sendable, Hashable {
             comments["  pcie:"] = [
                 "pcie: two ranks of one node through \(transport). latency: half the round trip of an \(latencyProbeBytes)-byte MPI_Send/MPI_Recv",
                 "ping-pong; bandwidth: \(probe) over half its round trip minus that latency (one pair alone: \(gbps(s.pingPongGBps))). Under concurrency",
-                "(\(s.concurrentRanks) ranks MPI_Sendrecv \(probe) at once) each rank moved \(gbps(s.concurrentGBps)) each way (see memory.transferBandwidth);",
+                "(\(s.concurrentRanks) ranks MPI_Sendrecv \(probe) at once) each rank moved \(gbps(s.concurrentGBps)) each way;",
                 "the link keeps the higher of the two (a pair alone is never slower than under load).",
             ]
         }
@@ -188,7 +189,8 @@ public struct MeasuredCluster: Sendable, Hashable {
         let types = reduceGBpsByType.sorted { $0.key < $1.key }.map { "\($0.key) \(gbps($0.value))" }.joined(separator: ", ")
         comments["  memory:"] = [
             "memory: what the node's ranks get together, every rank busy at once (slowest rank's time).",
-            "transferBandwidth: payload the node's ranks move per second while each MPI_Sendrecv's \(probe) with a same-node partner.",
+            "transferBandwidth: payload the node's ranks move per second in our runner's ring all-gather of \(probe) messages over the node's",
+            "ranks, net of its steps' latency and step overhead (which the model adds per step).",
             "reduceBandwidth: \(reduceType) operand bytes the node's ranks reduce per second, each running our sum kernel on \(probe)",
             "at once (into a buffer 16 x larger, as a received chunk is reduced into the output). All types: \(types).",
             "memcpy of \(probe) on every rank at once: \(gbps(memoryCopyGBps)) for the node (not used by the model).",
@@ -196,8 +198,9 @@ public struct MeasuredCluster: Sendable, Hashable {
             "cache: the same at smaller sizes (transfers / \(reduceType) reductions): "
                 + sizeScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", ") + ";",
             cacheRegimes.isEmpty
-                ? "no size moved faster than \(probe): one regime."
-                : "the file keeps the closest rates that never grow with the size nor fall below \(probe)'s; a message takes the first entry of at least its size"
+                ? "no size moved at other rates than \(probe): one regime."
+                : "the file keeps the transfer rates as measured (a message above the transport's eager limit pays a rendezvous) and the closest"
+                    + " reduction rates that never grow with the size nor fall below \(probe)'s; a message takes the first entry of at least its size"
                     + " while the collective's bytes per rank are below every working set (its buffers still in the caches).",
         ]) + (workingSetScan.isEmpty ? [] : [
             "workingSets: transfers as our runner's ring all-gather of each size (bytes per rank) chunked at \(probe) moves them, the node's",

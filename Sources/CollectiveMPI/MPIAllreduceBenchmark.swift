@@ -164,7 +164,9 @@ public final class MPIAllreduceBenchmark {
     /// Measures every size and algorithm; `onRow` sees each row as soon as every rank has it.
     /// With ``MPIRunConfiguration/traceRanks`` set, `onTrace` sees, on every rank, each size's
     /// traced call of each algorithm (``MPITracedRun``: the records on rank 0) before its rows.
-    public func run(onRow: (MPIResultRow) -> Void = { _ in }, onTrace: (MPITracedRun) -> Void = { _ in }) {
+    /// `beforeSize`, on every rank, runs before each size is measured (its bytes), outside the
+    /// timed spans: a probe of the machine between sizes.
+    public func run(onRow: (MPIResultRow) -> Void = { _ in }, onTrace: (MPITracedRun) -> Void = { _ in }, beforeSize: (Int) -> Void = { _ in }) {
         let c = configuration
         let largest = c.sizesBytes.max() ?? 0
         // p2p: private buffers per size; shm: every buffer in one shared window sized for the
@@ -181,6 +183,7 @@ public final class MPIAllreduceBenchmark {
             reduction.free()
         }
         for size in c.sizesBytes {
+            beforeSize(size)
             let count = size / c.dataType.sizeInBytes
             let bytes = count * c.dataType.sizeInBytes
             let input = shm?.input ?? Self.allocate(bytes)

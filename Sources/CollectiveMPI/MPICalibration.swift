@@ -41,8 +41,9 @@ public struct MPICalibration: Sendable {
     /// Every rank of a node copies `probeBytes` (`memcpy`) at once: the node's bytes copied per
     /// second, GB/s (the slowest node).
     public var memoryCopyGBps: Double
-    /// Every rank of a node exchanges with a same-node partner at once: the node's payload bytes
-    /// moved per second, GB/s (nil with one rank per node).
+    /// Our runner's ring all-gather of `probeBytes` messages over each node's ranks, every node
+    /// at once: the node's payload bytes moved per second, GB/s, net of the latency and step
+    /// overhead of its steps (nil with one rank per node).
     public var memoryTransferGBps: Double?
     /// Every rank of a node reduces `probeBytes` (our kernel, into a buffer 16 x larger, as a
     /// received chunk is reduced into the output) at once: the node's operand bytes per second,
@@ -53,12 +54,15 @@ public struct MPICalibration: Sendable {
     /// Our runner's time per ring step beyond the pair latency, microseconds: a ring allreduce of
     /// one element per rank, timed per step, minus the same-node (or across-node) latency.
     public var stepOverheadMicroseconds: Double
-    /// Below the probe size: for sizes 64 KiB, 128 KiB, ... up to half the probe, the node's
-    /// transfer rate (every rank exchanging with a same-node partner at once) and reduction rate
-    /// of the chosen type (every rank at once), GB/s. Empty with one rank per node.
+    /// Below the probe size: for messages of 8 KiB, 16 KiB, ... up to half the probe, the node's
+    /// transfer rate (our runner's ring all-gather of messages of that size over the node's
+    /// ranks, every node at once, net of the latency and step overhead of its steps) and
+    /// reduction rate of the chosen type (every rank at once), GB/s. Empty with one rank per node.
     public var sizeScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)]
-    /// The smallest size of ``sizeScan``.
-    public static let scanStartBytes = 64 << 10
+    /// The smallest size of ``sizeScan``: below the 32 KiB messages of a 64 KiB allreduce over
+    /// two ranks, the smallest the predictions are checked at, and on either side of the eager
+    /// limits of Open MPI's shared-memory and TCP transports (4 KiB and 64 KiB).
+    public static let scanStartBytes = 8 << 10
     /// Above the probe: for working sets of 2, 4, 8, ... times the probe up to the largest
     /// asked for, the node's transfer and reduction rates when every rank walks `probeBytes`
     /// messages and reductions through buffers of that many bytes, as a collective of that size
@@ -143,23 +147,6 @@ public struct MPICalibration: Sendable {
         let single = timedAlone(world, iterations: iterations) { i in
             floatReducer.reduceInPlace(into: big + (i % 16) * probeBytes, from: a, count: probeBytes / 4)
         }
-        let transfer = sameNode.map { Double($0.concurrentRanks) / Double(layout.nodeCount) * $0.concurrentGBps }
-        var scan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)] = []
-        if sameNode != nil {
-            let reducer = Reducer(dataType: reduceType, op: .sum)
-            var size = scanStartBytes
-            while 2 * size <= probeBytes {
-                let (t, ranks) = concurrentExchange(world, partner: localPartner, bytes: size, send: a, receive: b, iterations: iterations)
-                let r = timedTogether(world, iterations: iterations) { i in
-                    reducer.reduceInPlace(into: big + (i % 16) * size, from: a, count: size / reduceType.sizeInBytes)
-                }
-                scan.append((size, Double(ranks) / Double(layout.nodeCount) * Double(size) / t / 1e9, Double(layout.localRanks) * Double(size) / r / 1e9))
-                size *= 2
-            }
-        }
-        let sets = sameNode == nil ? [] : workingSets(world, local: local, probeBytes: probeBytes, largest: largestWorkingSetBytes,
-                                                      iterations: iterations, reduceType: reduceType, layout: layout)
-
         // Our runner's time per step: a ring of one element per rank, where every step is latency.
         let runner = MPIScheduleRunner(communicator: world, dataType: .float32, op: .sum)
         defer { runner.close() }
@@ -172,54 +159,127 @@ public struct MPICalibration: Sendable {
         let perRun = timedTogether(world, iterations: 20 * iterations) { _ in runner.run(ring, input: a, output: b) }
         let perStep = perRun / Double(steps)
         let latency = (sameNode ?? acrossNodes)?.latencyMicroseconds ?? 0
+        let stepOverhead = max(0, perStep * 1e6 - latency)
+
+        // The node's transfer rates, at the probe and below it (sizeScan), as our runner moves
+        // messages of each size: its ring all-gather over the node's ranks, every node at once.
+        // A blocking MPI_Sendrecv of the same size, timed alone, is not what the runner's
+        // nonblocking sends and receives get: on the 2-vCPU virtual machine this was written on,
+        // the Sendrecv read 2-3 x the rate of the runner's transfers in one launch, and a message
+        // above the transport's eager limit pays a rendezvous the runner pays too. The time the
+        // model adds per step anyway (the latency and the step overhead) is taken out first.
+        let fixedSecondsPerStep = (latency + stepOverhead) * 1e-6
+        var transfer: Double? = nil
+        var scan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)] = []
+        if sameNode != nil {
+            let gather = MPIScheduleRunner(communicator: local, dataType: .float32, op: .sum)
+            defer { gather.close() }
+            transfer = runnerGather(world, runner: gather, ranks: local.size, bytesPerRank: local.size * probeBytes, chunkBytes: probeBytes,
+                                    runs: max(iterations, 2 * blocks), fixedSecondsPerStep: fixedSecondsPerStep)
+            let reducer = Reducer(dataType: reduceType, op: .sum)
+            var size = scanStartBytes
+            while 2 * size <= probeBytes {
+                let w = local.size * size
+                let rate = runnerGather(world, runner: gather, ranks: local.size, bytesPerRank: w, chunkBytes: size,
+                                        runs: max(iterations, 2 * blocks, 16 * probeBytes / max(1, w)), fixedSecondsPerStep: fixedSecondsPerStep)
+                let r = timedTogether(world, iterations: iterations) { i in
+                    reducer.reduceInPlace(into: big + (i % 16) * size, from: a, count: size / reduceType.sizeInBytes)
+                }
+                scan.append((size, rate, Double(layout.localRanks) * Double(size) / r / 1e9))
+                size *= 2
+            }
+        }
+        let sets = sameNode == nil ? [] : workingSets(world, local: local, probeBytes: probeBytes, largest: largestWorkingSetBytes,
+                                                      iterations: iterations, reduceType: reduceType, layout: layout,
+                                                      fixedSecondsPerStep: fixedSecondsPerStep)
+
         return MPICalibration(
             hostnames: hostnames, layout: layout, probeBytes: probeBytes, sameNode: sameNode, acrossNodes: acrossNodes,
             memoryCopyGBps: perRank / copy / 1e9, memoryTransferGBps: transfer, reduceGBps: reduce, singleRankReduceGBps: Double(probeBytes) / single / 1e9,
-            stepOverheadMicroseconds: max(0, perStep * 1e6 - latency), sizeScan: scan, workingSetScan: sets, overheadProbeSteps: steps, overheadProbeMicrosecondsPerStep: perStep * 1e6)
+            stepOverheadMicroseconds: stepOverhead, sizeScan: scan, workingSetScan: sets, overheadProbeSteps: steps, overheadProbeMicrosecondsPerStep: perStep * 1e6)
     }
 
     /// ``workingSetScan``: for each working set `w` (2, 4, ... times the probe, up to `largest`),
     /// the node's ranks (`local`) run our runner's ring all-gather of `w` bytes per rank, chunked
-    /// at `probeBytes`, every node at once: the transfers of a collective of that size, by the
-    /// runner's own path (its nonblocking sends and receives, into the output), with no
-    /// reduction. A blocking `MPI_Sendrecv` walking the same buffers was tried first: on a
-    /// virtual machine it read up to twice the rate the runner's transfers reach, and swung
-    /// between launches while the runner's did not. The reductions: every rank reduces a
-    /// `probeBytes` scratch buffer into a buffer of `w` bytes, a chunk further on each time, as
-    /// the runner reduces a received message (its scratch, just written and still in the cache)
-    /// into the output; each timed block walks the whole buffer at least twice.
+    /// at `probeBytes`, every node at once (``runnerGather``): the transfers of a collective of
+    /// that size, by the runner's own path. Two other probes were tried and read further from
+    /// the allreduces they predicted, on the 2-vCPU virtual machine this was written on: a
+    /// blocking `MPI_Sendrecv` walking the same buffers (up to twice the runner's rate, swinging
+    /// between launches), and nonblocking exchanges from a walking buffer into a chunk-sized
+    /// scratch, as a reducing receive lands (0.7 x the allreduces' rate through shared memory,
+    /// 2-3 x through TCP). The reductions: every rank reduces a `probeBytes` scratch buffer into
+    /// a buffer of `w` bytes, a chunk further on each time, as the runner reduces a received
+    /// message (its scratch, just written and still in the cache) into the output; each timed
+    /// block walks the whole buffer at least twice.
     static func workingSets(_ world: Communicator, local: Communicator, probeBytes: Int, largest: Int, iterations: Int,
-                            reduceType: DataType, layout: MPINodeLayout) -> [(bytes: Int, transferGBps: Double, reduceGBps: Double)] {
+                            reduceType: DataType, layout: MPINodeLayout, fixedSecondsPerStep: Double) -> [(bytes: Int, transferGBps: Double, reduceGBps: Double)] {
         var out: [(bytes: Int, transferGBps: Double, reduceGBps: Double)] = []
         let reducer = Reducer(dataType: reduceType, op: .sum)
         let runner = MPIScheduleRunner(communicator: local, dataType: .float32, op: .sum)
         defer { runner.close() }
-        let p = local.size
         var size = 2 * probeBytes
         while size <= largest {
             let chunks = size / probeBytes
-            let send = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            // Each all-gather walks the buffers once: at least two per block.
+            let rate = runnerGather(world, runner: runner, ranks: local.size, bytesPerRank: size, chunkBytes: probeBytes,
+                                    runs: max(2 * blocks, iterations / chunks), fixedSecondsPerStep: fixedSecondsPerStep)
             let receive = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: probeBytes, alignment: 64)
-            defer { send.deallocate(); receive.deallocate(); scratch.deallocate() }
-            memset(send, 1, size); memset(receive, 0, size); memset(scratch, 0, probeBytes)
-            let parameters = ScheduleParameters(rankCount: p, elementCount: size / 4, elementSizeBytes: 4, chunkBytes: probeBytes,
-                                                ranksPerNode: p, collective: .allGather)
-            let gather = try! AllreduceAlgorithm.ring.makeSchedule(parameters)
-            // Each all-gather walks the buffers once: at least two per block.
-            let runs = max(2 * blocks, iterations / chunks)
-            let t = timedTogether(world, iterations: runs) { _ in runner.run(gather, input: send, output: receive) }
+            defer { receive.deallocate(); scratch.deallocate() }
+            memset(receive, 0, size); memset(scratch, 0, probeBytes)
             let n = max(iterations, 2 * blocks * chunks)
             let r = timedTogether(world, iterations: n) { i in
                 let offset = (i % chunks) * probeBytes
                 reducer.reduceInPlace(into: receive + offset, from: scratch, count: probeBytes / reduceType.sizeInBytes)
             }
-            // Payload the node's ranks move per second: each sends (p - 1) / p of the buffer.
-            out.append((size, Double(p - 1) * Double(size) / t / 1e9,
-                        Double(layout.localRanks) * Double(probeBytes) / r / 1e9))
+            out.append((size, rate, Double(layout.localRanks) * Double(probeBytes) / r / 1e9))
             size *= 2
         }
         return out
+    }
+
+    /// The node's same-node transfer rate at `probeBytes` right now, GB/s: our runner's ring
+    /// all-gather of probe-sized messages over each node's ranks, every node at once, net of
+    /// `fixedSecondsPerStep` per step, as ``memoryTransferGBps`` is measured (collective: every
+    /// rank calls it; nil with one rank per node). `allreduce mpi --predict` reads it before each
+    /// size to tell whether the machine kept the speed its calibration saw.
+    public static func nodeTransferGBps(_ world: Communicator, probeBytes: Int, runs: Int, fixedSecondsPerStep: Double) -> Double? {
+        let local = world.splitShared()
+        defer { local.free() }
+        let alone = Int(world.allreduce([Int64(local.size)], cmpi_op_min())[0]) < 2
+        if alone { return nil }
+        let runner = MPIScheduleRunner(communicator: local, dataType: .float32, op: .sum)
+        defer { runner.close() }
+        return runnerGather(world, runner: runner, ranks: local.size, bytesPerRank: local.size * probeBytes, chunkBytes: probeBytes,
+                            runs: max(runs, 2 * blocks), fixedSecondsPerStep: fixedSecondsPerStep)
+    }
+
+    /// The node's payload rate, GB/s, of our runner's ring all-gather of `bytesPerRank` chunked at
+    /// `chunkBytes` over `runner`'s communicator (a node's `ranks`), every node at once, `runs`
+    /// times (``timedTogether``): each rank sends (ranks - 1) / ranks of the buffer, so the node
+    /// moves (ranks - 1) x `bytesPerRank` per run. The runner's own path (its nonblocking sends
+    /// and receives, into the output), with no reduction. The run's steps each lose
+    /// `fixedSecondsPerStep` first (the latency and step overhead the model adds per step; at
+    /// most half the time).
+    static func runnerGather(_ world: Communicator, runner: MPIScheduleRunner, ranks p: Int, bytesPerRank: Int, chunkBytes: Int,
+                             runs: Int, fixedSecondsPerStep: Double) -> Double {
+        let size = max(16, bytesPerRank / (4 * p) * (4 * p))
+        let send = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        let receive = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        defer { send.deallocate(); receive.deallocate() }
+        memset(send, 1, size); memset(receive, 0, size)
+        let parameters = ScheduleParameters(rankCount: p, elementCount: size / 4, elementSizeBytes: 4, chunkBytes: max(4, chunkBytes),
+                                            ranksPerNode: p, collective: .allGather)
+        let gather = try! AllreduceAlgorithm.ring.makeSchedule(parameters)
+        let before = runner.statistics.messages
+        runner.run(gather, input: send, output: receive)
+        let steps = Double(runner.statistics.messages - before)
+        // Out of place, as the allreduces it predicts run: the input and the output make the
+        // working set (in place, on one buffer, it read 1.6-1.8 x faster from 8M per rank up,
+        // past the allreduces' rate).
+        let t = timedTogether(world, iterations: runs) { _ in runner.run(gather, input: send, output: receive) }
+        let net = max(t / 2, t - steps * fixedSecondsPerStep)
+        return Double(p - 1) * Double(size) / net / 1e9
     }
 
     /// Half the mean round trip of `bytes` between ranks `x` and `y` (seconds, as rank `x` times
