@@ -101,10 +101,12 @@ func calibrationSummary(_ m: MeasuredCluster, file: String?) -> String {
     }
     lines.append("# node memory (all ranks at once): transfers \(m.memoryTransferGBps.map(gbps) ?? "-"), \(m.reduceType) reductions \(gbps(m.memoryReduceGBps)), copies \(gbps(m.memoryCopyGBps)); step overhead \(formatFixed(m.stepOverheadMicroseconds, decimals: 2)) us")
     if !m.cacheRegimes.isEmpty {
-        lines.append("# messages by size (cached; transfers / reductions): " + m.cacheRegimes.map { "up to \(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", "))
+        lines.append("# messages by size (cached; transfers / reductions / one alone): "
+                     + m.cacheRegimes.map { "up to \(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps)) / \($0.pairGBps.map(gbps) ?? "-")" }.joined(separator: ", "))
     }
     if !m.workingSetScan.isEmpty {
-        lines.append("# working sets (bytes per rank: transfers / reductions): " + m.workingSetScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", "))
+        lines.append("# working sets (bytes per rank: transfers / reductions / one alone): "
+                     + m.workingSetScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps)) / \($0.pairGBps.map(gbps) ?? "-")" }.joined(separator: ", "))
     }
     return lines.joined(separator: "\n")
 }

@@ -508,14 +508,40 @@ public struct FabricMap: Sendable {
         return (1 / (rates.transferGBps * 1e9), 1 / (rates.reduceGBps * 1e9))
     }
 
+    /// Seconds per byte of one same-node transfer alone (``NodeMemorySpec/Regime/pairGBps``) in
+    /// a collective spanning `workingSetBytes` per rank, outside the cache regimes: the
+    /// working-set regime's; 0 when none gives it (the path's links set it).
+    public func memoryPairSecondsPerByte(workingSetBytes: Double) -> Double {
+        topology.node.memory?.pairGBps(workingSetBytes: workingSetBytes).map { 1 / ($0 * 1e9) } ?? 0
+    }
+
     /// The memory's message-size regimes (``NodeMemorySpec/cache``) for a collective that spans
     /// `workingSetBytes` per rank, in increasing order of bytes: a message of at most an entry's
     /// `bytes` (the first such) crosses a node's memory at its seconds per byte, transfers and
     /// reductions. Empty when the file has none, or when the working set reaches a working-set
     /// regime (its buffers no longer fit in the caches).
-    public func memoryCache(workingSetBytes: Double) -> [(bytes: Double, transferSecondsPerByte: Double, reduceSecondsPerByte: Double)] {
+    public func memoryCache(workingSetBytes: Double) -> [MemoryCacheRegime] {
         guard let memory = topology.node.memory, memory.cacheApplies(workingSetBytes: workingSetBytes) else { return [] }
-        return memory.cache.map { (Double($0.bytes), 1 / ($0.transferGBps * 1e9), 1 / ($0.reduceGBps * 1e9)) }
+        return memory.cache.map {
+            MemoryCacheRegime(bytes: Double($0.bytes), transferSecondsPerByte: 1 / ($0.transferGBps * 1e9), reduceSecondsPerByte: 1 / ($0.reduceGBps * 1e9),
+                              pairSecondsPerByte: $0.pairGBps.map { 1 / ($0 * 1e9) } ?? 0)
+        }
+    }
+
+    /// A message-size regime of a node's memory in seconds per byte (``memoryCache(workingSetBytes:)``).
+    public struct MemoryCacheRegime: Sendable, Hashable {
+        /// The largest message it applies to.
+        public var bytes: Double
+        public var transferSecondsPerByte: Double
+        public var reduceSecondsPerByte: Double
+        /// One transfer alone (``NodeMemorySpec/Regime/pairGBps``); 0: the path's links set it.
+        public var pairSecondsPerByte: Double
+        public init(bytes: Double, transferSecondsPerByte: Double, reduceSecondsPerByte: Double, pairSecondsPerByte: Double) {
+            self.bytes = bytes
+            self.transferSecondsPerByte = transferSecondsPerByte
+            self.reduceSecondsPerByte = reduceSecondsPerByte
+            self.pairSecondsPerByte = pairSecondsPerByte
+        }
     }
 
     /// Seconds per byte of one operand a GPU takes to reduce (0 when reductions are free).

@@ -54,10 +54,14 @@ public struct MeasuredCluster: Sendable, Hashable {
         public var bytes: Int
         public var transferGBps: Double
         public var reduceGBps: Double
-        public init(bytes: Int, transferGBps: Double, reduceGBps: Double) {
+        /// One same-node transfer alone at this size (``NodeMemorySpec/Regime/pairGBps``), nil when
+        /// not measured.
+        public var pairGBps: Double?
+        public init(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double? = nil) {
             self.bytes = bytes
             self.transferGBps = MeasuredCluster.round(transferGBps)
             self.reduceGBps = MeasuredCluster.round(reduceGBps)
+            self.pairGBps = pairGBps.map(MeasuredCluster.round)
         }
     }
     /// Working sets above the probe (bytes per rank): the node's transfer rate in the MPI
@@ -107,9 +111,10 @@ public struct MeasuredCluster: Sendable, Hashable {
         guard let large = memoryTransferGBps else { return [] }
         let reduce = Self.nonIncreasing(sizeScan.map(\.reduceGBps)).map { max($0, memoryReduceGBps) }
         var regimes = sizeScan.indices.map {
-            NodeMemorySpec.Regime(bytes: sizeScan[$0].bytes, transferGBps: sizeScan[$0].transferGBps, reduceGBps: Self.round(reduce[$0]))
+            NodeMemorySpec.Regime(bytes: sizeScan[$0].bytes, transferGBps: sizeScan[$0].transferGBps, reduceGBps: Self.round(reduce[$0]),
+                                  pairGBps: pairRate(sizeScan[$0].pairGBps, transferGBps: sizeScan[$0].transferGBps))
         }
-        while let last = regimes.last, last.transferGBps == Self.round(large), last.reduceGBps <= Self.round(memoryReduceGBps) {
+        while let last = regimes.last, last.transferGBps == Self.round(large), last.reduceGBps <= Self.round(memoryReduceGBps), last.pairGBps == nil {
             regimes.removeLast()
         }
         return regimes
@@ -123,9 +128,22 @@ public struct MeasuredCluster: Sendable, Hashable {
     public var workingSetRegimes: [NodeMemorySpec.Regime] {
         let transfer = Self.nonIncreasing(workingSetScan.map(\.transferGBps))
         let reduce = Self.nonIncreasing(workingSetScan.map(\.reduceGBps))
+        let pairs = workingSetScan.map(\.pairGBps)
+        let pair = pairs.contains(nil) ? pairs.map { _ in nil } : Self.nonIncreasing(pairs.map { $0! }).map { Optional($0) }
         return workingSetScan.indices.map {
-            NodeMemorySpec.Regime(bytes: workingSetScan[$0].bytes, transferGBps: Self.round(transfer[$0]), reduceGBps: Self.round(reduce[$0]))
+            NodeMemorySpec.Regime(bytes: workingSetScan[$0].bytes, transferGBps: Self.round(transfer[$0]), reduceGBps: Self.round(reduce[$0]),
+                                  pairGBps: pairRate(pair[$0], transferGBps: transfer[$0]))
         }
+    }
+
+    /// A regime's rate for one transfer alone: the measured one, or the share of the node's rate
+    /// each rank gets when all of them transfer at once, whichever is higher. One transfer alone
+    /// is never slower than when every rank of the node moves data too: a lower figure (TCP's
+    /// loopback on the 2-vCPU guest calibrate was written on: one transfer alone 0.4 x the
+    /// share) comes from handshakes that transfers in both directions overlap, and a lone rate
+    /// below the share would slow the transfers of an exchange, which run together.
+    func pairRate(_ measured: Double?, transferGBps: Double) -> Double? {
+        measured.map { Self.round(Swift.max($0, transferGBps / Double(Swift.max(1, ranksPerNode)))) }
     }
 
     /// The non-increasing sequence closest to `rates` in log scale (pool adjacent violators).
@@ -195,18 +213,22 @@ public struct MeasuredCluster: Sendable, Hashable {
             "at once (into a buffer 16 x larger, as a received chunk is reduced into the output). All types: \(types).",
             "memcpy of \(probe) on every rank at once: \(gbps(memoryCopyGBps)) for the node (not used by the model).",
         ] + (sizeScan.isEmpty ? [] : [
-            "cache: the same at smaller sizes (transfers / \(reduceType) reductions): "
-                + sizeScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", ") + ";",
+            "cache: the same at smaller sizes (transfers / \(reduceType) reductions\(sizeScan.contains { $0.pairGBps != nil } ? " / one transfer alone" : "")): "
+                + sizeScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))\($0.pairGBps.map { " / \(gbps($0))" } ?? "")" }.joined(separator: ", ") + ";",
             cacheRegimes.isEmpty
                 ? "no size moved at other rates than \(probe): one regime."
                 : "the file keeps the transfer rates as measured (a message above the transport's eager limit pays a rendezvous) and the closest"
                     + " reduction rates that never grow with the size nor fall below \(probe)'s; a message takes the first entry of at least its size"
                     + " while the collective's bytes per rank are below every working set (its buffers still in the caches).",
+            "pairBandwidth: one transfer alone, the other ranks idle: our runner passing a message of the size between two ranks of the node and back,",
+            "net of the latency and step overhead of its two steps (the CPU copies a message on the ranks' own cores: one alone gets less than the node's ranks",
+            "together); the file keeps the higher of that and each rank's share of the node's transfer rate (one alone is never slower than when all move data).",
         ]) + (workingSetScan.isEmpty ? [] : [
             "workingSets: transfers as our runner's ring all-gather of each size (bytes per rank) chunked at \(probe) moves them, the node's",
             "ranks at once; reductions with every rank walking \(probe) reductions through a buffer of that size (a reduction adds a \(probe)",
-            "scratch buffer, a received message still in the cache, into the buffer); beyond the caches they run at DRAM's rate. Measured (transfers / reductions): "
-                + workingSetScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))" }.joined(separator: ", ") + ";",
+            "scratch buffer, a received message still in the cache, into the buffer); one transfer alone as for pairBandwidth, with \(probe) messages walking buffers",
+            "of that size; beyond the caches they run at DRAM's rate. Measured (transfers / reductions\(workingSetScan.contains { $0.pairGBps != nil } ? " / one transfer alone" : "")): "
+                + workingSetScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))\($0.pairGBps.map { " / \(gbps($0))" } ?? "")" }.joined(separator: ", ") + ";",
             "the file keeps the closest rates that never grow with the working set (a larger one is never faster). A collective of at least",
             "an entry's bytes per rank crosses the memory at that entry's rates (the largest such entry); a smaller one at the rates above.",
         ])

@@ -46,10 +46,20 @@ public struct NodeMemorySpec: Sendable, Hashable {
         public var bytes: Int
         public var transferGBps: Double
         public var reduceGBps: Double
-        public init(bytes: Int, transferGBps: Double, reduceGBps: Double) {
+        /// One transfer alone, GB/s: what a rank's message gets while no other rank of the node
+        /// moves data (a tree's step up or down, one rank sending). A transfer takes at least its
+        /// bytes at this rate, and holds the memory for its bytes at ``transferGBps``, which the
+        /// node's transfers share: two at once then take about twice the time the memory gives
+        /// one, while one alone takes what the pair gets. Nil: the path's links set it (the
+        /// `pcie` link). The CPU copies a same-node message on the ranks' own cores, so one
+        /// transfer alone gets less than the node's ranks together (on the 2-vCPU guest
+        /// calibrate was written on, 0.6-0.7 of it).
+        public var pairGBps: Double?
+        public init(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double? = nil) {
             self.bytes = bytes
             self.transferGBps = transferGBps
             self.reduceGBps = reduceGBps
+            self.pairGBps = pairGBps
         }
     }
 
@@ -88,5 +98,12 @@ public struct NodeMemorySpec: Sendable, Hashable {
     public func rates(workingSetBytes: Double) -> (transferGBps: Double, reduceGBps: Double) {
         guard let regime = workingSets.last(where: { Double($0.bytes) <= workingSetBytes }) else { return (transferGBps, reduceGBps) }
         return (regime.transferGBps, regime.reduceGBps)
+    }
+
+    /// The rate of one transfer alone (``Regime/pairGBps``) in a collective that spans
+    /// `workingSetBytes` per rank, outside the cache regimes: the working-set regime's, nil below
+    /// every working set (the path's links set it).
+    public func pairGBps(workingSetBytes: Double) -> Double? {
+        workingSets.last(where: { Double($0.bytes) <= workingSetBytes })?.pairGBps
     }
 }

@@ -31,10 +31,11 @@ import Yams
 ///           "transferBandwidth": "9GB/s",           same-node transfers of all ranks together
 ///           "reduceBandwidth": "12GB/s",            reductions of all ranks together (one operand)
 ///           "cache": {"bytes": "256K",              optional: the rates of messages up to this size
-///                     "transferBandwidth": "40GB/s", "reduceBandwidth": "50GB/s"},
+///                     "transferBandwidth": "40GB/s", "reduceBandwidth": "50GB/s",
+///                     "pairBandwidth": "25GB/s"},    (optional: one transfer alone)
 ///           "workingSets": [{"bytes": "8M",         optional: the rates of collectives of at least
 ///                     "transferBandwidth": "5GB/s",    this many bytes per rank (DRAM), growing
-///                     "reduceBandwidth": "8GB/s"}, ...]
+///                     "reduceBandwidth": "8GB/s"}, ...]   (pairBandwidth as for cache)
 ///         },                                        (NodeMemorySpec; `allreduce calibrate` writes it)
 ///         "stepOverhead": "1us"                     optional (default 1us)
 ///       },
@@ -149,7 +150,8 @@ extension Topology {
         if let m = node.memory {
             func regime(_ r: NodeMemorySpec.Regime) -> String {
                 "{\"bytes\": \"\(ByteCount.format(r.bytes))\", \"transferBandwidth\": \"\(PhysicalUnit.formatBandwidth(r.transferGBps))\", "
-                    + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(r.reduceGBps))\"}"
+                    + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(r.reduceGBps))\""
+                    + (r.pairGBps.map { ", \"pairBandwidth\": \"\(PhysicalUnit.formatBandwidth($0))\"" } ?? "") + "}"
             }
             // One message-size regime as a mapping (as files written before the table read),
             // several as a list.
@@ -261,15 +263,16 @@ struct _Reader {
         return s
     }
 
-    /// A memory regime (``NodeMemorySpec/Regime``): `{bytes, transferBandwidth, reduceBandwidth}`.
+    /// A memory regime (``NodeMemorySpec/Regime``): `{bytes, transferBandwidth, reduceBandwidth,
+    /// pairBandwidth (optional)}`.
     func regime(_ v: JSONValue?, _ path: [String]) throws(TopologyError) -> NodeMemorySpec.Regime {
         let c = try object(v, path)
-        try checkKeys(c, ["bytes", "transferBandwidth", "reduceBandwidth"], path)
+        try checkKeys(c, ["bytes", "transferBandwidth", "reduceBandwidth", "pairBandwidth"], path)
         guard let text = try string(c, "bytes", path) else { throw fail(path + ["bytes"], "missing field (a size such as \"256K\")") }
         guard case .success(let bytes) = ByteCount.parse(text), bytes >= 1 else { throw fail(path + ["bytes"], "expected a size of at least 1 byte such as \"256K\", got '\(text)'") }
         guard let t = try bandwidth(c, "transferBandwidth", path) else { throw fail(path + ["transferBandwidth"], "missing field") }
         guard let r = try bandwidth(c, "reduceBandwidth", path) else { throw fail(path + ["reduceBandwidth"], "missing field") }
-        return NodeMemorySpec.Regime(bytes: bytes, transferGBps: t, reduceGBps: r)
+        return NodeMemorySpec.Regime(bytes: bytes, transferGBps: t, reduceGBps: r, pairGBps: try bandwidth(c, "pairBandwidth", path))
     }
 
     func bandwidth(_ o: [String: JSONValue], _ key: String, _ path: [String]) throws(TopologyError) -> Double? {

@@ -292,6 +292,7 @@ public struct Topology: Sendable, Hashable {
                     }
                     try checkBandwidth(r.transferGBps, field + ".transferBandwidth")
                     try checkBandwidth(r.reduceGBps, field + ".reduceBandwidth")
+                    if let pair = r.pairGBps { try checkBandwidth(pair, field + ".pairBandwidth") }
                 }
             }
             try checkRegimes(m.cache, "node.memory.cache", what: "message sizes")

@@ -94,7 +94,16 @@ public struct Communicator: @unchecked Sendable {
         return Communicator(out!)
     }
 
-    /// Releases a communicator made by ``duplicate()`` or ``splitShared()``.
+    /// The ranks that pass the same `color` (`MPI_Comm_split`), ordered by rank here; nil for a
+    /// rank that passes nil (it joins none). Collective: every rank calls it.
+    public func split(color: Int?) -> Communicator? {
+        var out: MPI_Comm? = nil
+        mpiCheck(MPI_Comm_split(handle, color.map(Int32.init) ?? cmpi_undefined(), Int32(rank), &out), "MPI_Comm_split")
+        guard color != nil, let out else { return nil }
+        return Communicator(out)
+    }
+
+    /// Releases a communicator made by ``duplicate()``, ``splitShared()`` or ``split(color:)``.
     public func free() {
         var h: MPI_Comm? = handle
         mpiCheck(MPI_Comm_free(&h), "MPI_Comm_free")

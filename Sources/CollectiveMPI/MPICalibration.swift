@@ -58,7 +58,7 @@ public struct MPICalibration: Sendable {
     /// transfer rate (our runner's ring all-gather of messages of that size over the node's
     /// ranks, every node at once, net of the latency and step overhead of its steps) and
     /// reduction rate of the chosen type (every rank at once), GB/s. Empty with one rank per node.
-    public var sizeScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)]
+    public var sizeScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)]
     /// The smallest size of ``sizeScan``: below the 32 KiB messages of a 64 KiB allreduce over
     /// two ranks, the smallest the predictions are checked at, and on either side of the eager
     /// limits of Open MPI's shared-memory and TCP transports (4 KiB and 64 KiB).
@@ -69,7 +69,7 @@ public struct MPICalibration: Sendable {
     /// chunked at the probe does (its data no longer fits in the caches: DRAM). A reduction reads
     /// a probe-sized scratch buffer (a received message, still in the cache) and walks the
     /// working set with the other operand and the result. Empty with one rank per node.
-    public var workingSetScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)]
+    public var workingSetScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)]
     /// Steps per run of that ring, and its time per step, microseconds.
     public var overheadProbeSteps: Int
     public var overheadProbeMicrosecondsPerStep: Double
@@ -118,8 +118,8 @@ public struct MPICalibration: Sendable {
 
         func pair(_ peer: Int?, partner: Int?) -> MPIPairFigures? {
             guard let peer else { return nil }
-            let latency = pingPong(world, 0, peer, bytes: latencyProbeBytes, buffer: a, iterations: 20 * iterations)
-            let large = pingPong(world, 0, peer, bytes: probeBytes, buffer: a, iterations: iterations)
+            let latency = pingPong(world, 0, peer, bytes: latencyProbeBytes, send: a, receive: a, span: latencyProbeBytes, iterations: 20 * iterations)
+            let large = pingPong(world, 0, peer, bytes: probeBytes, send: a, receive: a, span: probeBytes, iterations: iterations)
             let (exchange, count) = concurrentExchange(world, partner: partner, bytes: probeBytes, send: a, receive: b, iterations: iterations)
             return MPIPairFigures(first: 0, second: peer, latencyMicroseconds: latency * 1e6,
                                   pingPongGBps: Double(probeBytes) / max(large - latency, 1e-9) / 1e9,
@@ -170,7 +170,26 @@ public struct MPICalibration: Sendable {
         // model adds per step anyway (the latency and the step overhead) is taken out first.
         let fixedSecondsPerStep = (latency + stepOverhead) * 1e-6
         var transfer: Double? = nil
-        var scan: [(bytes: Int, transferGBps: Double, reduceGBps: Double)] = []
+        var scan: [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)] = []
+        // One transfer alone at a size: rank 0 and its same-node peer pass a message there and
+        // back through our runner (``LoneTransferProbe``), the other ranks idle, walking `span`
+        // bytes a message pair further each time; net of the time the model adds per step.
+        let pairComm = world.split(color: sameNodePeer.flatMap { world.rank == 0 || world.rank == $0 ? 0 : nil })
+        let pairRunner = pairComm.map { MPIScheduleRunner(communicator: $0, dataType: .float32, op: .sum) }
+        defer { pairRunner?.close(); pairComm?.free() }
+        func pair(bytes: Int, span: Int, iterations: Int) -> Double? {
+            guard sameNodePeer != nil else { return nil }
+            let message = max(4, bytes / 4 * 4), places = max(1, span / (2 * message))
+            let region = UnsafeMutableRawPointer.allocate(byteCount: places * 2 * message, alignment: 64)
+            defer { region.deallocate() }
+            memset(region, 1, places * 2 * message)
+            let probe = LoneTransferProbe(messageCount: message / 4)
+            let t = timedTogether(world, iterations: iterations, participates: pairRunner != nil) { i in
+                pairRunner!.run(probe, buffer: region + (i % places) * 2 * message)
+            }
+            let one = t / 2, net = one - fixedSecondsPerStep
+            return Double(message) / (net > one / 2 ? net : one) / 1e9
+        }
         if sameNode != nil {
             let gather = MPIScheduleRunner(communicator: local, dataType: .float32, op: .sum)
             defer { gather.close() }
@@ -185,13 +204,14 @@ public struct MPICalibration: Sendable {
                 let r = timedTogether(world, iterations: iterations) { i in
                     reducer.reduceInPlace(into: big + (i % 16) * size, from: a, count: size / reduceType.sizeInBytes)
                 }
-                scan.append((size, rate, Double(layout.localRanks) * Double(size) / r / 1e9))
+                let alone = pair(bytes: size, span: 2 * size, iterations: max(iterations, 16 * probeBytes / size))
+                scan.append((size, rate, Double(layout.localRanks) * Double(size) / r / 1e9, alone))
                 size *= 2
             }
         }
         let sets = sameNode == nil ? [] : workingSets(world, local: local, probeBytes: probeBytes, largest: largestWorkingSetBytes,
                                                       iterations: iterations, reduceType: reduceType, layout: layout,
-                                                      fixedSecondsPerStep: fixedSecondsPerStep)
+                                                      fixedSecondsPerStep: fixedSecondsPerStep, pair: { pair(bytes: $0, span: $1, iterations: $2) })
 
         return MPICalibration(
             hostnames: hostnames, layout: layout, probeBytes: probeBytes, sameNode: sameNode, acrossNodes: acrossNodes,
@@ -212,8 +232,10 @@ public struct MPICalibration: Sendable {
     /// message (its scratch, just written and still in the cache) into the output; each timed
     /// block walks the whole buffer at least twice.
     static func workingSets(_ world: Communicator, local: Communicator, probeBytes: Int, largest: Int, iterations: Int,
-                            reduceType: DataType, layout: MPINodeLayout, fixedSecondsPerStep: Double) -> [(bytes: Int, transferGBps: Double, reduceGBps: Double)] {
-        var out: [(bytes: Int, transferGBps: Double, reduceGBps: Double)] = []
+                            reduceType: DataType, layout: MPINodeLayout, fixedSecondsPerStep: Double,
+                            pair: (_ bytes: Int, _ span: Int, _ iterations: Int) -> Double?)
+        -> [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)] {
+        var out: [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)] = []
         let reducer = Reducer(dataType: reduceType, op: .sum)
         let runner = MPIScheduleRunner(communicator: local, dataType: .float32, op: .sum)
         defer { runner.close() }
@@ -232,7 +254,9 @@ public struct MPICalibration: Sendable {
                 let offset = (i % chunks) * probeBytes
                 reducer.reduceInPlace(into: receive + offset, from: scratch, count: probeBytes / reduceType.sizeInBytes)
             }
-            out.append((size, rate, Double(layout.localRanks) * Double(probeBytes) / r / 1e9))
+            // One probe-sized transfer alone, walking buffers of the working set's size.
+            let alone = pair(probeBytes, 2 * size, max(iterations, 2 * blocks * chunks))
+            out.append((size, rate, Double(layout.localRanks) * Double(probeBytes) / r / 1e9, alone))
             size *= 2
         }
         return out
@@ -283,23 +307,28 @@ public struct MPICalibration: Sendable {
     }
 
     /// Half the mean round trip of `bytes` between ranks `x` and `y` (seconds, as rank `x` times
-    /// it, the median of ``blocks`` blocks, told to every rank); the other ranks wait at the barriers.
-    static func pingPong(_ world: Communicator, _ x: Int, _ y: Int, bytes: Int, buffer: UnsafeMutableRawPointer, iterations: Int) -> Double {
-        let n = Int32(bytes), me = world.rank
-        func once() {
+    /// it, the median of ``blocks`` blocks, told to every rank); the other ranks wait at the
+    /// barriers. Each message leaves `send` and lands in `receive` at an offset that moves a
+    /// message further each round trip over `span` bytes (the same place when `span` is `bytes`).
+    static func pingPong(_ world: Communicator, _ x: Int, _ y: Int, bytes: Int, send: UnsafeMutableRawPointer, receive: UnsafeMutableRawPointer,
+                         span: Int, iterations: Int) -> Double {
+        let n = Int32(bytes), me = world.rank, places = max(1, span / max(1, bytes))
+        func once(_ i: Int) {
+            let offset = (i % places) * bytes
             if me == x {
-                mpiCheck(MPI_Send(buffer, n, cmpi_byte(), Int32(y), 7, world.handle), "MPI_Send")
-                mpiCheck(MPI_Recv(buffer, n, cmpi_byte(), Int32(y), 7, world.handle, cmpi_status_ignore()), "MPI_Recv")
+                mpiCheck(MPI_Send(send + offset, n, cmpi_byte(), Int32(y), 7, world.handle), "MPI_Send")
+                mpiCheck(MPI_Recv(receive + offset, n, cmpi_byte(), Int32(y), 7, world.handle, cmpi_status_ignore()), "MPI_Recv")
             } else if me == y {
-                mpiCheck(MPI_Recv(buffer, n, cmpi_byte(), Int32(x), 7, world.handle, cmpi_status_ignore()), "MPI_Recv")
-                mpiCheck(MPI_Send(buffer, n, cmpi_byte(), Int32(x), 7, world.handle), "MPI_Send")
+                mpiCheck(MPI_Recv(receive + offset, n, cmpi_byte(), Int32(x), 7, world.handle, cmpi_status_ignore()), "MPI_Recv")
+                mpiCheck(MPI_Send(send + offset, n, cmpi_byte(), Int32(x), 7, world.handle), "MPI_Send")
             }
         }
-        for _ in 0..<max(1, iterations / 10) { once() }
+        for i in 0..<max(1, iterations / 10) { once(i) }
+        var next = 0
         return medianOfBlocks(world, iterations: iterations) { n in
             world.barrier()
             let t0 = MPIProcess.wallTimeSeconds()
-            for _ in 0..<n { once() }
+            for _ in 0..<n { once(next); next += 1 }
             return me == x ? (MPIProcess.wallTimeSeconds() - t0) / Double(n) / 2 : 0
         }
     }

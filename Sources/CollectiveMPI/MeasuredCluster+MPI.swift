@@ -26,8 +26,8 @@ extension MeasuredCluster {
             memoryCopyGBps: c.memoryCopyGBps, memoryTransferGBps: c.memoryTransferGBps, memoryReduceGBps: byType[reduceType.rawValue] ?? c.singleRankReduceGBps,
             reduceType: reduceType.rawValue, reduceGBpsByType: byType, singleRankReduceGBps: c.singleRankReduceGBps,
             stepOverheadMicroseconds: c.stepOverheadMicroseconds,
-            sizeScan: c.sizeScan.map { MeasuredCluster.Scan(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps) },
-            workingSetScan: c.workingSetScan.map { MeasuredCluster.Scan(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps) },
+            sizeScan: c.sizeScan.map { MeasuredCluster.Scan(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps, pairGBps: $0.pairGBps) },
+            workingSetScan: c.workingSetScan.map { MeasuredCluster.Scan(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps, pairGBps: $0.pairGBps) },
             overheadProbe: "a ring allreduce of one float per rank, \(c.overheadProbeSteps) steps per run, \(formatFixed(c.overheadProbeMicrosecondsPerStep, decimals: 2)) us per step")
     }
 }

@@ -401,9 +401,13 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     /// The memory's message-size regimes at this run's working set
     /// (``FabricMap/memoryCache(workingSetBytes:)``, increasing bytes; empty: none): a message of
     /// at most an entry's bytes crosses a node's memory at its seconds per byte.
-    @usableFromInline let cacheRegimes: [(bytes: Double, transferSecondsPerByte: Double, reduceSecondsPerByte: Double)]
+    @usableFromInline let cacheRegimes: [FabricMap.MemoryCacheRegime]
     /// Seconds per byte a same-node transfer holds its node's memory link (0: no memory link).
     @usableFromInline let memoryTransferSecondsPerByte: Double
+    /// Seconds per byte of one same-node transfer alone at the run's working set, outside the
+    /// cache regimes (``FabricMap/memoryPairSecondsPerByte(workingSetBytes:)``; 0: the path's
+    /// links set it).
+    @usableFromInline let memoryPairSecondsPerByte: Double
     /// On a CPU node, how many times the memory's reduction seconds per byte (what all the node's
     /// ranks reduce together) one rank's reduction takes on its core
     /// (``NodeMemorySpec/coreReduceShare(ranksPerNode:)``).
@@ -499,6 +503,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         memoryReduceSecondsPerByte = memory.reduce
         cacheRegimes = fabric.memoryCache(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
         memoryTransferSecondsPerByte = memory.transfer
+        memoryPairSecondsPerByte = fabric.memoryPairSecondsPerByte(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
         coreReduceShare = NodeMemorySpec.coreReduceShare(ranksPerNode: fabric.gpusPerNode)
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
@@ -792,9 +797,15 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         // The memory's rate is the message's cache regime's while it has one (the node's ranks
         // share that rate as they share DRAM's; the rank's own path still bounds a lone
         // transfer), else the working set's.
+        // One transfer alone takes at least its bytes at the regime's rate for a lone pair (the
+        // message's cache regime's, else the working set's), when the file gives one: it stands
+        // for the path's links, and the memory's shared rate still holds the node's transfers
+        // together (two at once take the memory's time for both).
         var memoryHold = -1.0
         if crossesMemory {
             memoryHold = wire * (cached?.transferSecondsPerByte ?? memoryTransferSecondsPerByte) * slowdown
+            let pair = cached?.pairSecondsPerByte ?? memoryPairSecondsPerByte
+            if pair > 0 { duration = wire * pair * slowdown }
             duration = Swift.max(duration, memoryHold)
         }
         // The links serve the transfer in path order, each for the wire bytes at the path's rate
@@ -878,7 +889,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     /// The cache regime of a message of `bytes` on a CPU node: the first of ``cacheRegimes`` of at
     /// least that many bytes, or nil (the working set's rates apply).
     @usableFromInline @inline(__always)
-    func _cacheRegime(_ bytes: Double) -> (bytes: Double, transferSecondsPerByte: Double, reduceSecondsPerByte: Double)? {
+    func _cacheRegime(_ bytes: Double) -> FabricMap.MemoryCacheRegime? {
         for regime in cacheRegimes where bytes <= regime.bytes { return regime }
         return nil
     }

@@ -161,6 +161,43 @@ struct CPUClusterTests {
         #expect(m.fileText().contains("no size moved at other rates than 1M: one regime."))
     }
 
+    @Test("a regime's pairBandwidth (one transfer alone) reads, writes back and is checked; calibrate's scans carry it to the file, never below a rank's share")
+    func pairBandwidth() throws {
+        let yaml = """
+        name: lab
+        nodes: 1
+        node:
+          gpu: CPU rank
+          gpus: 2
+          pcie: {bandwidth: 8GB/s, latency: 0.2us}
+          memory:
+            transferBandwidth: 9GB/s
+            reduceBandwidth: 50GB/s
+            cache: [{bytes: 64K, transferBandwidth: 10GB/s, reduceBandwidth: 80GB/s, pairBandwidth: 6GB/s}, {bytes: 512K, transferBandwidth: 9GB/s, reduceBandwidth: 60GB/s}]
+            workingSets: [{bytes: 8M, transferBandwidth: 5GB/s, reduceBandwidth: 30GB/s, pairBandwidth: 4.5GB/s}]
+        """
+        let t = try Topology.parse(data: Data(yaml.utf8), fileName: "lab.yaml", format: .yaml)
+        #expect(t.node.memory?.cache.map(\.pairGBps) == [6, nil])
+        #expect(t.node.memory?.workingSets.first?.pairGBps == 4.5)
+        #expect(t.node.memory?.pairGBps(workingSetBytes: Double(16 << 20)) == 4.5 && t.node.memory?.pairGBps(workingSetBytes: Double(1 << 20)) == nil)
+        for format in [Topology.FileFormat.json, .yaml] {
+            #expect(try Topology.parse(data: Data(t.fileText(format: format).utf8), fileName: "x", format: format) == t)
+        }
+        let bad = yaml.replacingOccurrences(of: "pairBandwidth: 6GB/s", with: "pairBandwidth: 0GB/s")
+        #expect { try Topology.parse(data: Data(bad.utf8), fileName: "lab.yaml", format: .yaml) } throws: { "\($0)".contains("node.memory.cache[0].pairBandwidth") }
+        // calibrate's scans: each size's and working set's pair rate goes to its regime (working
+        // sets pooled as their other rates are: 5 then 6 -> 5.477 both).
+        var m = Self.measured(across: false)
+        m.sizeScan = [.init(bytes: 64 << 10, transferGBps: 12, reduceGBps: 50, pairGBps: 7)]
+        m.workingSetScan = [.init(bytes: 2 << 20, transferGBps: 8, reduceGBps: 20, pairGBps: 5), .init(bytes: 4 << 20, transferGBps: 6, reduceGBps: 10, pairGBps: 6)]
+        #expect(m.cacheRegimes.map(\.pairGBps) == [7])
+        #expect(m.workingSetRegimes.map(\.pairGBps) == [5.477, 5.477])
+        // A lone rate below each rank's share of the node's (2 ranks: 12 / 2) is the share.
+        m.sizeScan = [.init(bytes: 64 << 10, transferGBps: 12, reduceGBps: 50, pairGBps: 2)]
+        #expect(m.cacheRegimes.map(\.pairGBps) == [6])
+        #expect(m.fileText().contains("pairBandwidth: one transfer alone"))
+    }
+
     @Test("GPU presets have no memory link")
     func gpuUnchanged() throws {
         let fabric = try FabricMap(Topology.preset("dgx-h100")!)

@@ -78,6 +78,30 @@ struct CPUMemoryEngineTests {
         #expect(abs(t / (2 * s / 8e9 + s / 50e9) - 1) < 1e-9, "\(t)")
     }
 
+    @Test("one transfer alone takes its regime's pair rate; two at once still share the memory's rate")
+    func pairRate() throws {
+        // The node's memory moves 10 GB/s for messages of at most 1 MiB, and one transfer alone
+        // 6 GB/s (the regime's pairBandwidth). NCCL's tree on two ranks: S up, then S down, one
+        // at a time, each at 6 GB/s, with the root's reduction (S at its half of 100 GB/s)
+        // between them. The ring's two transfers per step run at once: the memory's 10 GB/s
+        // for both (2 x S/2 per step), slower than either alone.
+        let bytes = 1 << 20, s = Double(1 << 20)
+        let regime = NodeMemorySpec.Regime(bytes: 1 << 20, transferGBps: 10, reduceGBps: 100, pairGBps: 6)
+        let fabric = try Self.node(memory: NodeMemorySpec(transferGBps: 9, reduceGBps: 100, cache: [regime]))
+        let tree = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: bytes, ranksPerNode: 2, channelCount: 1)
+        let t = try Simulator(fabric: fabric, model: .event).time(.ncclTree, parameters: tree).timeSeconds
+        #expect(abs(t / (2 * s / 6e9 + s / 50e9) - 1) < 1e-9, "\(t)")
+        let ring = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: bytes, ranksPerNode: 2)
+        let r = try Simulator(fabric: fabric, model: .event).time(.ring, parameters: ring).timeSeconds
+        #expect(abs(r / (2 * s / 10e9 + s / 100e9) - 1) < 1e-9, "\(r)")
+        // A working-set regime's pair rate applies to a collective of its size, outside the cache.
+        let dram = NodeMemorySpec.Regime(bytes: 2 << 20, transferGBps: 4, reduceGBps: 100, pairGBps: 3)
+        let big = try Self.node(memory: NodeMemorySpec(transferGBps: 9, reduceGBps: 100, cache: [regime], workingSets: [dram]))
+        let two = ScheduleParameters(rankCount: 2, elementCount: (2 << 20) / 4, elementSizeBytes: 4, chunkBytes: 2 << 20, ranksPerNode: 2, channelCount: 1)
+        let d = try Simulator(fabric: big, model: .event).time(.ncclTree, parameters: two).timeSeconds
+        #expect(abs(d / (2 * 2 * s / 3e9 + 2 * s / 50e9) - 1) < 1e-9, "\(d)")
+    }
+
     @Test("a collective whose bytes per rank reach a working-set regime moves and reduces at its rates; a smaller one does not")
     func workingSetRegime() throws {
         let dram = NodeMemorySpec.Regime(bytes: 8 << 20, transferGBps: 4, reduceGBps: 2)
