@@ -76,8 +76,8 @@ struct MPIPrediction {
     }
 }
 
-/// Whether the machine kept its speed through an `allreduce mpi --predict` run: before each size,
-/// the node's same-node transfer rate at the probe (``MPICalibration/nodeTransferGBps``, as the
+/// Whether the machine kept its speed through an `allreduce mpi --predict` run: before each size
+/// and after the last, the node's same-node transfer rate at the probe (``MPICalibration/nodeTransferGBps``, as the
 /// calibration measures it), beside the topology's. A virtual machine can change the speed of its
 /// memory for seconds or minutes at a time; a prediction is only as good as the state its
 /// calibration saw, and `Scripts/check-predict` tells a drifted run from a missed target so.
@@ -87,7 +87,7 @@ struct MPIDriftProbe {
     let fixedSecondsPerStep: Double
     /// The topology's node transfer rate, GB/s (nil: none to compare).
     let referenceGBps: Double?
-    /// One reading per size so far, GB/s.
+    /// One reading before each size so far (and one after the last), GB/s.
     var readings: [Double] = []
 
     /// The probe of `allreduce mpi --predict` without a file: the run's chunk as a whole number
@@ -125,6 +125,6 @@ struct MPIDriftProbe {
         let reference = referenceGBps.map { ", \(PhysicalUnit.formatBandwidth($0)) in the topology" } ?? ""
         let range = low == high ? PhysicalUnit.formatBandwidth(low) : "\(PhysicalUnit.formatBandwidth(low))-\(PhysicalUnit.formatBandwidth(high))"
         return "drift: the node's transfers of \(probe) messages (our ring all-gather) read \(range)"
-            + " before the \(readings.count) size\(readings.count == 1 ? "" : "s")\(reference); max/min \(formatFixed(spread, decimals: 2)) x"
+            + " before each of the \(readings.count - 1) size\(readings.count == 2 ? "" : "s") and after the last\(reference); max/min \(formatFixed(spread, decimals: 2)) x"
     }
 }

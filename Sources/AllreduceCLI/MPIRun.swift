@@ -380,6 +380,8 @@ extension MPIRun {
         }, beforeSize: { _ in
             drift?.read(world)
         })
+        // One more reading after the last size: a change of speed during it shows too.
+        drift?.read(world)
         line.finish()
         if world.rank == 0 {
             var footer = report(benchmark, notes: true)
