@@ -201,8 +201,11 @@ public struct MPICalibration: Sendable {
                 let w = local.size * size
                 let rate = runnerGather(world, runner: gather, ranks: local.size, bytesPerRank: w, chunkBytes: size,
                                         runs: max(iterations, 2 * blocks, 16 * probeBytes / max(1, w)), fixedSecondsPerStep: fixedSecondsPerStep)
-                let r = timedTogether(world, iterations: iterations) { i in
-                    reducer.reduceInPlace(into: big + (i % 16) * size, from: a, count: size / reduceType.sizeInBytes)
+                // A message of this size reduces into the output of a collective of `w` bytes
+                // (its ring's; still in the cache): the reduction walks that, not 16 messages.
+                let places = max(2, local.size)
+                let r = timedTogether(world, iterations: max(iterations, 16 * probeBytes / size)) { i in
+                    reducer.reduceInPlace(into: big + (i % places) * size, from: a, count: size / reduceType.sizeInBytes)
                 }
                 let alone = pair(bytes: size, span: 2 * size, iterations: max(iterations, 16 * probeBytes / size))
                 scan.append((size, rate, Double(layout.localRanks) * Double(size) / r / 1e9, alone))
