@@ -213,7 +213,7 @@ public struct MeasuredCluster: Sendable, Hashable {
             "at once (into a buffer 16 x larger, as a received chunk is reduced into the output). All types: \(types).",
             "memcpy of \(probe) on every rank at once: \(gbps(memoryCopyGBps)) for the node (not used by the model).",
         ] + (sizeScan.isEmpty ? [] : [
-            "cache: the same at smaller sizes (transfers / \(reduceType) reductions\(sizeScan.contains { $0.pairGBps != nil } ? " / one transfer alone" : "")): "
+            "cache: the same at smaller messages, each reduction into a buffer of ranks x its size (transfers / \(reduceType) reductions\(sizeScan.contains { $0.pairGBps != nil } ? " / one transfer alone" : "")): "
                 + sizeScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))\($0.pairGBps.map { " / \(gbps($0))" } ?? "")" }.joined(separator: ", ") + ";",
             cacheRegimes.isEmpty
                 ? "no size moved at other rates than \(probe): one regime."
