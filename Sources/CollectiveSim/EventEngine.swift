@@ -39,6 +39,8 @@ import Darwin
 ///   the memory link, so it overlaps the transfers in flight. A message with a cache regime
 ///   (``NodeMemorySpec/cache``: by its size, while the collective's buffers fit) holds the
 ///   memory link and reduces at that regime's rates instead; its rank's path still bounds it.
+///   A regime that gives the rate of one transfer alone (``NodeMemorySpec/Regime/pairGBps``)
+///   bounds the transfer at that rate in place of its path's.
 /// - Send and receive complete together (the sender's buffer is reusable once the receiver has
 ///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer. A staged
 ///   receive (``Step/reduceAfter``) completes at its transfer's event or, if later, when the
