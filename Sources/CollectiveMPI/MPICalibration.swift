@@ -60,8 +60,8 @@ public struct MPICalibration: Sendable {
     /// reduction rate of the chosen type (every rank at once), GB/s. Empty with one rank per node.
     public var sizeScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)]
     /// The smallest size of ``sizeScan``: below the 32 KiB messages of a 64 KiB allreduce over
-    /// two ranks, the smallest the predictions are checked at, and on either side of the eager
-    /// limits of Open MPI's shared-memory and TCP transports (4 KiB and 64 KiB).
+    /// two ranks, the smallest the predictions are checked at, so the scan straddles the TCP
+    /// transport's eager limit (64 KiB; shared memory's, 4 KiB, is below it).
     public static let scanStartBytes = 8 << 10
     /// Above the probe: for working sets of 2, 4, 8, ... times the probe up to the largest
     /// asked for, the node's transfer and reduction rates when every rank walks `probeBytes`
