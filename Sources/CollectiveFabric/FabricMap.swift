@@ -501,18 +501,13 @@ public struct FabricMap: Sendable {
     /// Seconds per byte of a same-node transfer and of a reduction on a node's memory, for a
     /// collective spanning `workingSetBytes` per rank (``NodeMemorySpec/rates(workingSetBytes:)``):
     /// ``memoryTransferSecondsPerByte`` and ``memoryReduceSecondsPerByte`` unless the working set
-    /// reaches one of the memory's ``NodeMemorySpec/workingSets``; (0, 0) without a memory link.
-    public func memorySecondsPerByte(workingSetBytes: Double) -> (transfer: Double, reduce: Double) {
-        guard let memory = topology.node.memory else { return (0, 0) }
+    /// reaches one of the memory's ``NodeMemorySpec/workingSets``; zeros without a memory link.
+    /// `pair`: one same-node transfer alone (``NodeMemorySpec/Regime/pairGBps``), outside the
+    /// cache regimes; 0 when the working set's regime gives none (the path's links set it).
+    public func memorySecondsPerByte(workingSetBytes: Double) -> (transfer: Double, reduce: Double, pair: Double) {
+        guard let memory = topology.node.memory else { return (0, 0, 0) }
         let rates = memory.rates(workingSetBytes: workingSetBytes)
-        return (1 / (rates.transferGBps * 1e9), 1 / (rates.reduceGBps * 1e9))
-    }
-
-    /// Seconds per byte of one same-node transfer alone (``NodeMemorySpec/Regime/pairGBps``) in
-    /// a collective spanning `workingSetBytes` per rank, outside the cache regimes: the
-    /// working-set regime's; 0 when none gives it (the path's links set it).
-    public func memoryPairSecondsPerByte(workingSetBytes: Double) -> Double {
-        topology.node.memory?.pairGBps(workingSetBytes: workingSetBytes).map { 1 / ($0 * 1e9) } ?? 0
+        return (1 / (rates.transferGBps * 1e9), 1 / (rates.reduceGBps * 1e9), rates.pairGBps.map { 1 / ($0 * 1e9) } ?? 0)
     }
 
     /// The memory's message-size regimes (``NodeMemorySpec/cache``) for a collective that spans

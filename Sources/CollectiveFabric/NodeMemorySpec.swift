@@ -94,16 +94,11 @@ public struct NodeMemorySpec: Sendable, Hashable {
     }
 
     /// The transfer and reduction rates (GB/s) of a collective that spans `workingSetBytes` per
-    /// rank: the largest ``workingSets`` entry of at most that many bytes, else the rates above.
-    public func rates(workingSetBytes: Double) -> (transferGBps: Double, reduceGBps: Double) {
-        guard let regime = workingSets.last(where: { Double($0.bytes) <= workingSetBytes }) else { return (transferGBps, reduceGBps) }
-        return (regime.transferGBps, regime.reduceGBps)
-    }
-
-    /// The rate of one transfer alone (``Regime/pairGBps``) in a collective that spans
-    /// `workingSetBytes` per rank, outside the cache regimes: the working-set regime's, nil below
-    /// every working set (the path's links set it).
-    public func pairGBps(workingSetBytes: Double) -> Double? {
-        workingSets.last(where: { Double($0.bytes) <= workingSetBytes })?.pairGBps
+    /// rank: the largest ``workingSets`` entry of at most that many bytes, else the rates above;
+    /// with that entry's rate of one transfer alone (``Regime/pairGBps``), nil below every
+    /// working set or when the entry gives none (the path's links set it).
+    public func rates(workingSetBytes: Double) -> (transferGBps: Double, reduceGBps: Double, pairGBps: Double?) {
+        guard let regime = workingSets.last(where: { Double($0.bytes) <= workingSetBytes }) else { return (transferGBps, reduceGBps, nil) }
+        return (regime.transferGBps, regime.reduceGBps, regime.pairGBps)
     }
 }

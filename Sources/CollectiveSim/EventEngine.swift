@@ -407,8 +407,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     /// Seconds per byte a same-node transfer holds its node's memory link (0: no memory link).
     @usableFromInline let memoryTransferSecondsPerByte: Double
     /// Seconds per byte of one same-node transfer alone at the run's working set, outside the
-    /// cache regimes (``FabricMap/memoryPairSecondsPerByte(workingSetBytes:)``; 0: the path's
-    /// links set it).
+    /// cache regimes (``FabricMap/memorySecondsPerByte(workingSetBytes:)``; 0: the path's links
+    /// set it).
     @usableFromInline let memoryPairSecondsPerByte: Double
     /// On a CPU node, how many times the memory's reduction seconds per byte (what all the node's
     /// ranks reduce together) one rank's reduction takes on its core
@@ -505,7 +505,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         memoryReduceSecondsPerByte = memory.reduce
         cacheRegimes = fabric.memoryCache(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
         memoryTransferSecondsPerByte = memory.transfer
-        memoryPairSecondsPerByte = fabric.memoryPairSecondsPerByte(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
+        memoryPairSecondsPerByte = memory.pair
         coreReduceShare = NodeMemorySpec.coreReduceShare(ranksPerNode: fabric.gpusPerNode)
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64

@@ -179,7 +179,7 @@ struct CPUClusterTests {
         let t = try Topology.parse(data: Data(yaml.utf8), fileName: "lab.yaml", format: .yaml)
         #expect(t.node.memory?.cache.map(\.pairGBps) == [6, nil])
         #expect(t.node.memory?.workingSets.first?.pairGBps == 4.5)
-        #expect(t.node.memory?.pairGBps(workingSetBytes: Double(16 << 20)) == 4.5 && t.node.memory?.pairGBps(workingSetBytes: Double(1 << 20)) == nil)
+        #expect(t.node.memory?.rates(workingSetBytes: Double(16 << 20)).pairGBps == 4.5 && t.node.memory?.rates(workingSetBytes: Double(1 << 20)).pairGBps == nil)
         for format in [Topology.FileFormat.json, .yaml] {
             #expect(try Topology.parse(data: Data(t.fileText(format: format).utf8), fileName: "x", format: format) == t)
         }
