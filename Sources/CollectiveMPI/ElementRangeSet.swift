@@ -92,12 +92,19 @@ extension ElementRangeSet {
     /// output (`true`) otherwise, after `copyInput` has filled the pieces of `range` not yet
     /// written (which are then marked written).
     public mutating func sendReadsOutput(_ range: Range<Int>, copyInput: (Range<Int>) -> Void) -> Bool {
-        if isDisjoint(with: range) { return false }
-        if !contains(range) {
-            forEachPiece(of: range) { piece, written in if !written { copyInput(piece) } }
-            insert(range)
-        }
+        if let whole = coverage(of: range) { return whole }
+        forEachPiece(of: range) { piece, written in if !written { copyInput(piece) } }
+        insert(range)
         return true
+    }
+
+    /// Whether `range` is written in whole (`true`), not at all (`false`), or in part (nil). A
+    /// runner's hot path asks this first and passes a closure (``forEachPiece(of:_:)``,
+    /// ``sendReadsOutput(_:copyInput:)``) only for a range written in part: forming one around
+    /// a runner's method takes a retain and a release of the runner each time.
+    @inline(__always)
+    public func coverage(of range: Range<Int>) -> Bool? {
+        contains(range) ? true : isDisjoint(with: range) ? false : nil
     }
 
     /// At the end of an out-of-place run: `copyInput` over every piece of `0..<count` that no

@@ -193,8 +193,7 @@ public struct MPICalibration: Sendable {
         if sameNode != nil {
             let gather = MPIScheduleRunner(communicator: local, dataType: .float32, op: .sum)
             defer { gather.close() }
-            transfer = runnerGather(world, runner: gather, ranks: local.size, bytesPerRank: local.size * probeBytes, chunkBytes: probeBytes,
-                                    runs: max(iterations, 2 * blocks), fixedSecondsPerStep: fixedSecondsPerStep)
+            transfer = probeTransfer(world, runner: gather, ranks: local.size, probeBytes: probeBytes, runs: iterations, fixedSecondsPerStep: fixedSecondsPerStep)
             let reducer = Reducer(dataType: reduceType, op: .sum)
             var size = scanStartBytes
             while 2 * size <= probeBytes {
@@ -277,8 +276,15 @@ public struct MPICalibration: Sendable {
         if alone { return nil }
         let runner = MPIScheduleRunner(communicator: local, dataType: .float32, op: .sum)
         defer { runner.close() }
-        return runnerGather(world, runner: runner, ranks: local.size, bytesPerRank: local.size * probeBytes, chunkBytes: probeBytes,
-                            runs: max(runs, 2 * blocks), fixedSecondsPerStep: fixedSecondsPerStep)
+        return probeTransfer(world, runner: runner, ranks: local.size, probeBytes: probeBytes, runs: runs, fixedSecondsPerStep: fixedSecondsPerStep)
+    }
+
+    /// ``memoryTransferGBps``'s measurement, which ``nodeTransferGBps`` repeats: ``runnerGather``
+    /// of `probeBytes` messages over a node's `ranks` (at least two timed runs per block).
+    static func probeTransfer(_ world: Communicator, runner: MPIScheduleRunner, ranks: Int, probeBytes: Int, runs: Int,
+                              fixedSecondsPerStep: Double) -> Double {
+        runnerGather(world, runner: runner, ranks: ranks, bytesPerRank: ranks * probeBytes, chunkBytes: probeBytes,
+                     runs: max(runs, 2 * blocks), fixedSecondsPerStep: fixedSecondsPerStep)
     }
 
     /// The node's payload rate, GB/s, of our runner's ring all-gather of `bytesPerRank` chunked at

@@ -145,7 +145,7 @@ public final class MPIScheduleRunner {
             mpiFail("rank \(communicator.rank): \(error)")
         }
         // Whatever no step wrote still holds the input's value.
-        _written.copyUnwritten(count: elementCount, copyInput: _copyInput)
+        if _written.coverage(of: 0..<elementCount) != true { _written.copyUnwritten(count: elementCount, copyInput: _copyInput) }
         collective.finalize(reducer, buffer: output, rank: communicator.rank, elementCount: elementCount, rankCount: rankCount)
     }
 
@@ -170,7 +170,7 @@ public final class MPIScheduleRunner {
         case .send:
             // Send from the input while no step has written the range; from the output once
             // one has written all of it; a mixed range is completed from the input first.
-            let source = _written.sendReadsOutput(step.range, copyInput: _copyInput)
+            let source = (_written.coverage(of: step.range) ?? _written.sendReadsOutput(step.range, copyInput: _copyInput))
                 ? UnsafeRawPointer(_output + byteOffset) : _input + byteOffset
             mpiCheck(MPI_Isend(source, Int32(step.count), _transportType, Int32(step.peer), 0, comm, &request), "MPI_Isend")
         case .recvCopy:
@@ -245,19 +245,28 @@ public final class MPIScheduleRunner {
         }
     }
 
+    /// Reduces `piece` of a received message (its scratch holds bytes from `byteOffset` on) into
+    /// the output: into it where a step has `written` it, else input op received.
+    @inline(__always)
+    func _reducePiece(_ piece: Range<Int>, written: Bool, from scratch: UnsafeMutableRawPointer, byteOffset: Int) {
+        let at = piece.lowerBound * _elementSize
+        let from = scratch + (at - byteOffset)
+        if written {
+            reducer.reduceInPlace(into: _output + at, from: from, count: piece.count)
+        } else {
+            reducer.reduce(into: _output + at, _input + at, from, count: piece.count)
+        }
+    }
+
     /// Reduces a completed receive's scratch into the output and gives the scratch back.
     func _reduceReceived(_ p: _Pending) {
         let range = (p.byteOffset / _elementSize)..<(p.byteOffset / _elementSize + p.count)
         let scratch = p.scratch!
         // Where no step wrote yet, output = input op received, in one pass.
-        _written.forEachPiece(of: range) { piece, written in
-            let at = piece.lowerBound * _elementSize
-            let from = scratch + (at - p.byteOffset)
-            if written {
-                reducer.reduceInPlace(into: _output + at, from: from, count: piece.count)
-            } else {
-                reducer.reduce(into: _output + at, _input + at, from, count: piece.count)
-            }
+        if let whole = _written.coverage(of: range) {
+            _reducePiece(range, written: whole, from: scratch, byteOffset: p.byteOffset)
+        } else {
+            _written.forEachPiece(of: range) { piece, written in _reducePiece(piece, written: written, from: scratch, byteOffset: p.byteOffset) }
         }
         _written.insert(range)
         _scratch.give(scratch, capacity: p.scratchCapacity)

@@ -256,7 +256,7 @@ public final class MPISharedMemoryRunner {
         } catch {
             mpiFail("rank \(communicator.rank): \(error)")
         }
-        if !_written.contains(0..<elementCount) { _written.copyUnwritten(count: elementCount, copyInput: _copyInput) }
+        if _written.coverage(of: 0..<elementCount) != true { _written.copyUnwritten(count: elementCount, copyInput: _copyInput) }
         collective.finalize(reducer, buffer: output, rank: communicator.rank, elementCount: elementCount, rankCount: rankCount)
     }
 
@@ -296,10 +296,7 @@ public final class MPISharedMemoryRunner {
         let start = _tracing ? _timelineNow() : 0
         switch step.kind {
         case .send:
-            // A range wholly written, or wholly not, needs no copy (and no closure).
-            let readsOutput = _written.contains(step.range) ? true
-                : _written.isDisjoint(with: step.range) ? false
-                : _written.sendReadsOutput(step.range, copyInput: _copyInput)
+            let readsOutput = _written.coverage(of: step.range) ?? _written.sendReadsOutput(step.range, copyInput: _copyInput)
             let byteOffset = (readsOutput ? _outputOffset : _inputOffset) + step.offset * _elementSize
             let k = _sent[step.peer]
             _sent[step.peer] += 1
@@ -478,22 +475,26 @@ public final class MPISharedMemoryRunner {
         let start = p.range.lowerBound
         if p.kind == .recvCopy {
             (output + start * _elementSize).copyMemory(from: source, byteCount: p.range.count * _elementSize)
-        } else if _written.contains(p.range) {
-            reducer.reduceInPlace(into: output + start * _elementSize, from: source, count: p.range.count)
-        } else if _written.isDisjoint(with: p.range) {
-            reducer.reduce(into: output + start * _elementSize, UnsafeRawPointer(input + start * _elementSize), source, count: p.range.count)
+        } else if let whole = _written.coverage(of: p.range) {
+            _reducePiece(p.range, written: whole, from: source, rangeStart: start)
         } else {
-            _written.forEachPiece(of: p.range) { piece, written in
-                let at = piece.lowerBound * _elementSize
-                let from = source + (piece.lowerBound - start) * _elementSize
-                if written {
-                    reducer.reduceInPlace(into: output + at, from: from, count: piece.count)
-                } else {
-                    reducer.reduce(into: output + at, UnsafeRawPointer(input + at), from, count: piece.count)
-                }
-            }
+            _written.forEachPiece(of: p.range) { piece, written in _reducePiece(piece, written: written, from: source, rangeStart: start) }
         }
         _written.insert(p.range)
+    }
+
+    /// Reduces `piece` of a received range (whose data starts at `source`, for element
+    /// `rangeStart`) into the output: into it where a step has `written` it, else input op
+    /// received, in one pass.
+    @inline(__always)
+    func _reducePiece(_ piece: Range<Int>, written: Bool, from source: UnsafeRawPointer, rangeStart: Int) {
+        let at = piece.lowerBound * _elementSize
+        let from = source + (piece.lowerBound - rangeStart) * _elementSize
+        if written {
+            reducer.reduceInPlace(into: output + at, from: from, count: piece.count)
+        } else {
+            reducer.reduce(into: output + at, UnsafeRawPointer(input + at), from, count: piece.count)
+        }
     }
 }
 /// One rank's steps through the shared window: the ``RankTransport`` that

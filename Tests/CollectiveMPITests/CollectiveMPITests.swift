@@ -44,6 +44,9 @@ struct ElementRangeSetTests {
             #expect(set.ranges.allSatisfy { !$0.isEmpty })
             #expect(set.contains(r) == r.allSatisfy { model[$0] })
             #expect(set.isDisjoint(with: r) == r.allSatisfy { !model[$0] })
+            // coverage: whole (an empty range too), none, or part.
+            let expected: Bool? = r.allSatisfy { model[$0] } ? true : r.allSatisfy { !model[$0] } ? false : nil
+            #expect(set.coverage(of: r) == expected)
             var covered = r.lowerBound
             set.forEachPiece(of: r) { piece, inside in
                 #expect(piece.lowerBound == covered && !piece.isEmpty)
