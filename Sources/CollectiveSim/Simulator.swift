@@ -79,7 +79,7 @@ public struct Simulator: Sendable {
     public let collective: Collective
 
     /// When NCCL's NVLS tree is played folded (``TreeFolding``; default ``TreeFolding/auto``).
-    public var treeFolding: TreeFolding = .auto
+    public var treeFolding: TreeFolding
 
     public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo,
                 maxSteps: Int = WorkLimit.defaultMaxSteps, collective: Collective = .allreduce, treeFolding: TreeFolding = .auto) {
