@@ -110,6 +110,9 @@ struct MPIRun: ParsableCommand {
     @Option(name: .customLong("predict"), help: ArgumentHelp("Beside each measured row, the simulator's time for the same schedule, size, chunk and rank layout on this topology file, and the error (columns predicted_us, error; a footer with the geometric-mean |error| per algorithm). Without a file (or 'calibrate'), a calibration run (as 'allreduce calibrate') measures the cluster first.", valueName: "file.yaml"))
     var predict: String?
 
+    @Option(name: .customLong("calibration-output"), help: ArgumentHelp("With --predict and no file: also write the calibration it measured first as a topology file (as `calibrate --output` writes it), to simulate or predict from later.", valueName: "file.yaml"))
+    var calibrationOutput: String?
+
     @Option(name: .long, help: ArgumentHelp("Also write a Chrome/Perfetto trace (open it in ui.perfetto.dev) of one untimed call per size and algorithm, after a barrier: a track per rank with its send, receive and reduce slices (peer, bytes, chunk, step), gathered to rank 0. With --predict, the simulator's play of the same schedule beside it (ranks, links, critical path), as `simulate --trace` writes it.", valueName: "file.json"))
     var trace: String?
 
@@ -171,6 +174,12 @@ struct MPIRun: ParsableCommand {
         }
         if let k = testKillRank, k < 0 { throw ValidationError("--test-kill-rank must not be negative") }
         if trace?.isEmpty == true { throw ValidationError("--trace: empty file name") }
+        if let file = calibrationOutput {
+            guard !file.isEmpty else { throw ValidationError("--calibration-output: empty file name") }
+            guard predict == MPIPrediction.calibrateFirst else {
+                throw ValidationError("--calibration-output writes the calibration --predict makes first: give --predict without a file")
+            }
+        }
         guard traceRanks >= 1 else { throw ValidationError("--trace-ranks must be at least 1, got \(traceRanks)") }
         if let k = testCorruptRank, k < 0 { throw ValidationError("--test-corrupt-rank must not be negative") }
         return MPIRunConfigurationDraft(
@@ -321,7 +330,12 @@ extension MPIRun {
                                        largestWorkingSetBytes: configuration.sizesBytes.max() ?? 0)
                 topology = m.topology
                 source = "a calibration run first"
-                calibrated = calibrationSummary(m, file: nil)
+                calibrated = calibrationSummary(m, file: calibrationOutput)
+                if let file = calibrationOutput, world.rank == 0 {
+                    do { try m.fileText().write(toFile: file, atomically: true, encoding: .utf8) } catch {
+                        problem = "--calibration-output: cannot write '\(file)': \(error.localizedDescription)"
+                    }
+                }
             } else {
                 do { topology = try Topology.load(path: predict) } catch { problem = "--predict: \(error)" }
             }

@@ -27,6 +27,9 @@ public struct ExecutionStatistics: Sendable, Hashable {
     public var bytesCopied = 0
     /// Wall-clock seconds from the first step issued to the last step completed.
     public var seconds = 0.0
+    /// Wall-clock seconds spent reducing received data, when the executor times its reductions
+    /// (`MPIScheduleRunner.timesReductions`); 0 otherwise.
+    public var reduceSeconds = 0.0
 
     public init() {}
 

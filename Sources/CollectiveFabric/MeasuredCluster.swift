@@ -39,7 +39,8 @@ public struct MeasuredCluster: Sendable, Hashable {
     public var sameNode: Pair?
     public var acrossNodes: Pair?
     /// What the node's ranks get together: copies, same-node transfers (payload), reductions
-    /// (one operand) of ``reduceType``, GB/s.
+    /// (one operand) of ``reduceType`` (as the MPI runner's reductions run, when measured so),
+    /// GB/s.
     public var memoryCopyGBps: Double
     public var memoryTransferGBps: Double?
     public var memoryReduceGBps: Double
@@ -209,11 +210,12 @@ public struct MeasuredCluster: Sendable, Hashable {
             "memory: what the node's ranks get together, every rank busy at once (slowest rank's time).",
             "transferBandwidth: payload the node's ranks move per second in our runner's ring all-gather of \(probe) messages over the node's",
             "ranks, net of its steps' latency and step overhead (which the model adds per step).",
-            "reduceBandwidth: \(reduceType) operand bytes the node's ranks reduce per second, each running our sum kernel on \(probe)",
-            "at once (into a buffer 16 x larger, as a received chunk is reduced into the output). All types: \(types).",
+            "reduceBandwidth: \(reduceType) operand bytes the node's ranks reduce per second in our runner's ring reduce-scatter of \(probe)",
+            "messages over the node's ranks, each reduction of a received message timed where it runs (among the transfers, on the",
+            "operands as the runner has them). Our sum kernel alone on \(probe) of warm buffers, every rank at once: \(types).",
             "memcpy of \(probe) on every rank at once: \(gbps(memoryCopyGBps)) for the node (not used by the model).",
         ] + (sizeScan.isEmpty ? [] : [
-            "cache: the same at smaller messages, each reduction into a buffer of ranks x its size (transfers / \(reduceType) reductions\(sizeScan.contains { $0.pairGBps != nil } ? " / one transfer alone" : "")): "
+            "cache: the same at smaller messages, over buffers of ranks x their size (transfers / \(reduceType) reductions\(sizeScan.contains { $0.pairGBps != nil } ? " / one transfer alone" : "")): "
                 + sizeScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))\($0.pairGBps.map { " / \(gbps($0))" } ?? "")" }.joined(separator: ", ") + ";",
             cacheRegimes.isEmpty
                 ? "no size moved at other rates than \(probe): one regime."
@@ -224,9 +226,8 @@ public struct MeasuredCluster: Sendable, Hashable {
             "net of the latency and step overhead of its two steps (the CPU copies a message on the ranks' own cores: one alone gets less than the node's ranks",
             "together); the file keeps the higher of that and each rank's share of the node's transfer rate (one alone is never slower than when all move data).",
         ]) + (workingSetScan.isEmpty ? [] : [
-            "workingSets: transfers as our runner's ring all-gather of each size (bytes per rank) chunked at \(probe) moves them, the node's",
-            "ranks at once; reductions with every rank walking \(probe) reductions through a buffer of that size (a reduction adds a \(probe)",
-            "scratch buffer, a received message still in the cache, into the buffer); one transfer alone as for pairBandwidth, with \(probe) messages walking buffers",
+            "workingSets: transfers and reductions as our runner's ring all-gather and reduce-scatter of each size (bytes per rank) chunked at",
+            "\(probe) move and reduce them, the node's ranks at once; one transfer alone as for pairBandwidth, with \(probe) messages walking buffers",
             "of that size; beyond the caches they run at DRAM's rate. Measured (transfers / reductions\(workingSetScan.contains { $0.pairGBps != nil } ? " / one transfer alone" : "")): "
                 + workingSetScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))\($0.pairGBps.map { " / \(gbps($0))" } ?? "")" }.joined(separator: ", ") + ";",
             "the file keeps the closest rates that never grow with the working set (a larger one is never faster). A collective of at least",

@@ -45,9 +45,13 @@ public struct MPICalibration: Sendable {
     /// at once: the node's payload bytes moved per second, GB/s, net of the latency and step
     /// overhead of its steps (nil with one rank per node).
     public var memoryTransferGBps: Double?
-    /// Every rank of a node reduces `probeBytes` (our kernel, into a buffer 16 x larger, as a
-    /// received chunk is reduced into the output) at once: the node's operand bytes per second,
-    /// GB/s, per element type (sum).
+    /// Our runner's ring reduce-scatter of `probeBytes` messages over each node's ranks, every
+    /// node at once, its reductions of received messages timed where they run
+    /// (``runnerReduce``): the node's operand bytes reduced per second, GB/s, of the chosen type
+    /// (nil with one rank per node). The model's reduction rate.
+    public var runnerReduceGBps: Double?
+    /// Every rank of a node reduces `probeBytes` (our kernel alone, into a buffer 16 x larger) at
+    /// once: the node's operand bytes per second, GB/s, per element type (sum).
     public var reduceGBps: [(DataType, Double)]
     /// One rank alone reducing float (the kernel's own rate), GB/s.
     public var singleRankReduceGBps: Double
@@ -57,18 +61,18 @@ public struct MPICalibration: Sendable {
     /// Below the probe size: for messages of 8 KiB, 16 KiB, ... up to half the probe, the node's
     /// transfer rate (our runner's ring all-gather of messages of that size over the node's
     /// ranks, every node at once, net of the latency and step overhead of its steps) and
-    /// reduction rate of the chosen type (every rank at once), GB/s. Empty with one rank per node.
+    /// reduction rate of the chosen type (its ring reduce-scatter's reductions, ``runnerReduce``),
+    /// GB/s. Empty with one rank per node.
     public var sizeScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)]
     /// The smallest size of ``sizeScan``: below the 32 KiB messages of a 64 KiB allreduce over
     /// two ranks, the smallest the predictions are checked at, so the scan straddles the TCP
     /// transport's eager limit (64 KiB; shared memory's, 4 KiB, is below it).
     public static let scanStartBytes = 8 << 10
     /// Above the probe: for working sets of 2, 4, 8, ... times the probe up to the largest
-    /// asked for, the node's transfer and reduction rates when every rank walks `probeBytes`
-    /// messages and reductions through buffers of that many bytes, as a collective of that size
-    /// chunked at the probe does (its data no longer fits in the caches: DRAM). A reduction reads
-    /// a probe-sized scratch buffer (a received message, still in the cache) and walks the
-    /// working set with the other operand and the result. Empty with one rank per node.
+    /// asked for, the node's transfer and reduction rates in our runner's ring all-gather and
+    /// reduce-scatter of that many bytes per rank chunked at the probe, as a collective of that
+    /// size walks its buffers (its data no longer fits in the caches: DRAM). Empty with one rank
+    /// per node.
     public var workingSetScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)]
     /// Steps per run of that ring, and its time per step, microseconds.
     public var overheadProbeSteps: Int
@@ -190,34 +194,35 @@ public struct MPICalibration: Sendable {
             let one = t / 2, net = one - fixedSecondsPerStep
             return Double(message) / (net > one / 2 ? net : one) / 1e9
         }
+        var runnerReduceRate: Double? = nil
+        var sets: [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)] = []
         if sameNode != nil {
             let gather = MPIScheduleRunner(communicator: local, dataType: .float32, op: .sum)
-            defer { gather.close() }
+            let reducing = MPIScheduleRunner(communicator: local, dataType: reduceType, op: .sum)
+            defer { gather.close(); reducing.close() }
             transfer = probeTransfer(world, runner: gather, ranks: local.size, probeBytes: probeBytes, runs: iterations, fixedSecondsPerStep: fixedSecondsPerStep)
-            let reducer = Reducer(dataType: reduceType, op: .sum)
+            runnerReduceRate = runnerReduce(world, runner: reducing, ranks: local.size, bytesPerRank: local.size * probeBytes, chunkBytes: probeBytes,
+                                            runs: max(iterations, 2 * blocks))
             var size = scanStartBytes
             while 2 * size <= probeBytes {
                 let w = local.size * size
-                let rate = runnerGather(world, runner: gather, ranks: local.size, bytesPerRank: w, chunkBytes: size,
-                                        runs: max(iterations, 2 * blocks, 16 * probeBytes / max(1, w)), fixedSecondsPerStep: fixedSecondsPerStep)
-                // A message of this size reduces into the output of a collective of `w` bytes
-                // (its ring's; still in the cache): the reduction walks that, not 16 messages.
-                let places = max(2, local.size)
-                let r = timedTogether(world, iterations: max(iterations, 16 * probeBytes / size)) { i in
-                    reducer.reduceInPlace(into: big + (i % places) * size, from: a, count: size / reduceType.sizeInBytes)
-                }
+                let runs = max(iterations, 2 * blocks, 16 * probeBytes / max(1, w))
+                let rate = runnerGather(world, runner: gather, ranks: local.size, bytesPerRank: w, chunkBytes: size, runs: runs, fixedSecondsPerStep: fixedSecondsPerStep)
+                // A message of this size reduces into the output of a collective of `w` bytes, as
+                // the runner's ring reduce-scatter of that size reduces it.
+                let r = runnerReduce(world, runner: reducing, ranks: local.size, bytesPerRank: w, chunkBytes: size, runs: runs)
                 let alone = pair(bytes: size, span: 2 * size, iterations: max(iterations, 16 * probeBytes / size))
-                scan.append((size, rate, Double(layout.localRanks) * Double(size) / r / 1e9, alone))
+                scan.append((size, rate, r, alone))
                 size *= 2
             }
+            sets = workingSets(world, gather: gather, reducing: reducing, ranks: local.size, probeBytes: probeBytes, largest: largestWorkingSetBytes,
+                               iterations: iterations, fixedSecondsPerStep: fixedSecondsPerStep,
+                               pair: { pair(bytes: $0, span: $1, iterations: $2) })
         }
-        let sets = sameNode == nil ? [] : workingSets(world, local: local, probeBytes: probeBytes, largest: largestWorkingSetBytes,
-                                                      iterations: iterations, reduceType: reduceType, layout: layout,
-                                                      fixedSecondsPerStep: fixedSecondsPerStep, pair: { pair(bytes: $0, span: $1, iterations: $2) })
 
         return MPICalibration(
             hostnames: hostnames, layout: layout, probeBytes: probeBytes, sameNode: sameNode, acrossNodes: acrossNodes,
-            memoryCopyGBps: perRank / copy / 1e9, memoryTransferGBps: transfer, reduceGBps: reduce, singleRankReduceGBps: Double(probeBytes) / single / 1e9,
+            memoryCopyGBps: perRank / copy / 1e9, memoryTransferGBps: transfer, runnerReduceGBps: runnerReduceRate, reduceGBps: reduce, singleRankReduceGBps: Double(probeBytes) / single / 1e9,
             stepOverheadMicroseconds: stepOverhead, sizeScan: scan, workingSetScan: sets, overheadProbeSteps: steps, overheadProbeMicrosecondsPerStep: perStep * 1e6)
     }
 
@@ -229,36 +234,25 @@ public struct MPICalibration: Sendable {
     /// blocking `MPI_Sendrecv` walking the same buffers (up to twice the runner's rate, swinging
     /// between launches), and nonblocking exchanges from a walking buffer into a chunk-sized
     /// scratch, as a reducing receive lands (0.7 x the allreduces' rate through shared memory,
-    /// 2-3 x through TCP). The reductions: every rank reduces a `probeBytes` scratch buffer into
-    /// a buffer of `w` bytes, a chunk further on each time, as the runner reduces a received
-    /// message (its scratch, just written and still in the cache) into the output; each timed
-    /// block walks the whole buffer at least twice.
-    static func workingSets(_ world: Communicator, local: Communicator, probeBytes: Int, largest: Int, iterations: Int,
-                            reduceType: DataType, layout: MPINodeLayout, fixedSecondsPerStep: Double,
+    /// 2-3 x through TCP). The reductions: the runner's ring reduce-scatter of `w` bytes per rank
+    /// chunked at `probeBytes` (``runnerReduce``), its reductions timed where they run; each
+    /// timed block walks the whole buffer at least twice.
+    static func workingSets(_ world: Communicator, gather: MPIScheduleRunner, reducing: MPIScheduleRunner, ranks: Int, probeBytes: Int, largest: Int,
+                            iterations: Int, fixedSecondsPerStep: Double,
                             pair: (_ bytes: Int, _ span: Int, _ iterations: Int) -> Double?)
         -> [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)] {
         var out: [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)] = []
-        let reducer = Reducer(dataType: reduceType, op: .sum)
-        let runner = MPIScheduleRunner(communicator: local, dataType: .float32, op: .sum)
-        defer { runner.close() }
         var size = 2 * probeBytes
         while size <= largest {
             let chunks = size / probeBytes
-            // Each all-gather walks the buffers once: at least two per block.
-            let rate = runnerGather(world, runner: runner, ranks: local.size, bytesPerRank: size, chunkBytes: probeBytes,
-                                    runs: max(2 * blocks, iterations / chunks), fixedSecondsPerStep: fixedSecondsPerStep)
-            let receive = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
-            let scratch = UnsafeMutableRawPointer.allocate(byteCount: probeBytes, alignment: 64)
-            defer { receive.deallocate(); scratch.deallocate() }
-            memset(receive, 0, size); memset(scratch, 0, probeBytes)
-            let n = max(iterations, 2 * blocks * chunks)
-            let r = timedTogether(world, iterations: n) { i in
-                let offset = (i % chunks) * probeBytes
-                reducer.reduceInPlace(into: receive + offset, from: scratch, count: probeBytes / reduceType.sizeInBytes)
-            }
+            // Each run walks the buffers once: at least two per block.
+            let runs = max(2 * blocks, iterations / chunks)
+            let rate = runnerGather(world, runner: gather, ranks: ranks, bytesPerRank: size, chunkBytes: probeBytes,
+                                    runs: runs, fixedSecondsPerStep: fixedSecondsPerStep)
+            let r = runnerReduce(world, runner: reducing, ranks: ranks, bytesPerRank: size, chunkBytes: probeBytes, runs: runs)
             // One probe-sized transfer alone, walking buffers of the working set's size.
             let alone = pair(probeBytes, 2 * size, max(iterations, 2 * blocks * chunks))
-            out.append((size, rate, Double(layout.localRanks) * Double(probeBytes) / r / 1e9, alone))
+            out.append((size, rate, r, alone))
             size *= 2
         }
         return out
@@ -296,23 +290,58 @@ public struct MPICalibration: Sendable {
     /// most half the time).
     static func runnerGather(_ world: Communicator, runner: MPIScheduleRunner, ranks p: Int, bytesPerRank: Int, chunkBytes: Int,
                              runs: Int, fixedSecondsPerStep: Double) -> Double {
-        let size = max(16, bytesPerRank / (4 * p) * (4 * p))
+        withRing(.allGather, ranks: p, bytesPerRank: bytesPerRank, chunkBytes: chunkBytes, elementSizeBytes: 4) { gather, send, receive, size in
+            let before = runner.statistics.messages
+            runner.run(gather, input: send, output: receive)
+            let steps = Double(runner.statistics.messages - before)
+            // Out of place, as the allreduces it predicts run: the input and the output make the
+            // working set (in place, on one buffer, it read 1.6-1.8 x faster from 8M per rank up,
+            // past the allreduces' rate).
+            let t = timedTogether(world, iterations: runs) { _ in runner.run(gather, input: send, output: receive) }
+            let net = max(t / 2, t - steps * fixedSecondsPerStep)
+            return Double(p - 1) * Double(size) / net / 1e9
+        }
+    }
+
+    /// The node's reduction rate, GB/s of one operand, in our runner's ring reduce-scatter of
+    /// `bytesPerRank` chunked at `chunkBytes` over `runner`'s communicator (a node's `ranks`),
+    /// every node at once, `runs` times: the runner times each reduction of a received message
+    /// (``MPIScheduleRunner/timesReductions``), so the rate is what its reductions get where they
+    /// run: among the runner's transfers (the other ranks' copies share the memory), on the
+    /// operands as the runner has them (a message the transport just wrote, the input, the
+    /// output). A kernel timed alone on warm buffers read about twice that on the 2-vCPU virtual
+    /// machine this was written on, at every size. Each block's seconds per byte reduced, the
+    /// median block of the slowest rank; the node's rate is `ranks` times a rank's.
+    static func runnerReduce(_ world: Communicator, runner: MPIScheduleRunner, ranks p: Int, bytesPerRank: Int, chunkBytes: Int,
+                             runs: Int) -> Double {
+        withRing(.reduceScatter, ranks: p, bytesPerRank: bytesPerRank, chunkBytes: chunkBytes, elementSizeBytes: runner.dataType.sizeInBytes) { scatter, send, receive, _ in
+            runner.run(scatter, input: send, output: receive)
+            runner.timesReductions = true
+            defer { runner.timesReductions = false }
+            let secondsPerByte = medianOfBlocks(world, iterations: max(runs, blocks)) { n in
+                world.barrier()
+                let before = runner.statistics
+                for _ in 0..<n { runner.run(scatter, input: send, output: receive) }
+                let bytes = runner.statistics.bytesReduced - before.bytesReduced
+                return bytes > 0 ? (runner.statistics.reduceSeconds - before.reduceSeconds) / Double(bytes) : 0
+            }
+            return secondsPerByte > 0 ? Double(p) / secondsPerByte / 1e9 : 0
+        }
+    }
+
+    /// Runs `body` with our ring schedule of `collective` over `p` ranks of `bytesPerRank`
+    /// (rounded to whole elements per rank) chunked at `chunkBytes`, and an input and an output
+    /// buffer of that size (filled with small normal values and zeros).
+    static func withRing<R>(_ collective: Collective, ranks p: Int, bytesPerRank: Int, chunkBytes: Int, elementSizeBytes e: Int,
+                            _ body: (any Schedule, UnsafeMutableRawPointer, UnsafeMutableRawPointer, Int) -> R) -> R {
+        let size = max(4 * e, bytesPerRank / (e * p) * (e * p))
         let send = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
         let receive = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
         defer { send.deallocate(); receive.deallocate() }
         memset(send, 1, size); memset(receive, 0, size)
-        let parameters = ScheduleParameters(rankCount: p, elementCount: size / 4, elementSizeBytes: 4, chunkBytes: max(4, chunkBytes),
-                                            ranksPerNode: p, collective: .allGather)
-        let gather = try! AllreduceAlgorithm.ring.makeSchedule(parameters)
-        let before = runner.statistics.messages
-        runner.run(gather, input: send, output: receive)
-        let steps = Double(runner.statistics.messages - before)
-        // Out of place, as the allreduces it predicts run: the input and the output make the
-        // working set (in place, on one buffer, it read 1.6-1.8 x faster from 8M per rank up,
-        // past the allreduces' rate).
-        let t = timedTogether(world, iterations: runs) { _ in runner.run(gather, input: send, output: receive) }
-        let net = max(t / 2, t - steps * fixedSecondsPerStep)
-        return Double(p - 1) * Double(size) / net / 1e9
+        let parameters = ScheduleParameters(rankCount: p, elementCount: size / e, elementSizeBytes: e, chunkBytes: max(e, chunkBytes),
+                                            ranksPerNode: p, collective: collective)
+        return body(try! AllreduceAlgorithm.ring.makeSchedule(parameters), send, receive, size)
     }
 
     /// Half the mean round trip of `bytes` between ranks `x` and `y` (seconds, as rank `x` times

@@ -49,6 +49,10 @@ public final class MPIScheduleRunner {
     /// of `allreduce mpi --trace`. Costs two `MPI_Wtime` calls per step; nil (the default) costs
     /// nothing.
     @exclusivity(unchecked) public var timeline: StepTimeline?
+    /// When set, each reduction of a received message is timed (two `MPI_Wtime` calls) into
+    /// ``ExecutionStatistics/reduceSeconds``: how fast the runner's own reductions go, among its
+    /// transfers and with its operands where the transport left them (`allreduce calibrate`).
+    @exclusivity(unchecked) public var timesReductions = false
     @exclusivity(unchecked) public var timelineOriginSeconds = 0.0
 
     struct _Pending {
@@ -262,6 +266,8 @@ public final class MPIScheduleRunner {
     func _reduceReceived(_ p: _Pending) {
         let range = (p.byteOffset / _elementSize)..<(p.byteOffset / _elementSize + p.count)
         let scratch = p.scratch!
+        let begin = timesReductions ? MPIProcess.wallTimeSeconds() : 0
+        defer { if timesReductions { statistics.reduceSeconds += MPIProcess.wallTimeSeconds() - begin } }
         // Where no step wrote yet, output = input op received, in one pass.
         if let whole = _written.coverage(of: range) {
             _reducePiece(range, written: whole, from: scratch, byteOffset: p.byteOffset)

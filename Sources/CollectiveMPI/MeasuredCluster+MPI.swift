@@ -23,7 +23,7 @@ extension MeasuredCluster {
         return MeasuredCluster(
             name: name, hostnames: c.hostnames, ranksPerNode: c.layout.ranksPerNode, transport: btl, probeBytes: c.probeBytes,
             latencyProbeBytes: MPICalibration.latencyProbeBytes, sameNode: pair(c.sameNode), acrossNodes: pair(c.acrossNodes),
-            memoryCopyGBps: c.memoryCopyGBps, memoryTransferGBps: c.memoryTransferGBps, memoryReduceGBps: byType[reduceType.rawValue] ?? c.singleRankReduceGBps,
+            memoryCopyGBps: c.memoryCopyGBps, memoryTransferGBps: c.memoryTransferGBps, memoryReduceGBps: c.runnerReduceGBps ?? byType[reduceType.rawValue] ?? c.singleRankReduceGBps,
             reduceType: reduceType.rawValue, reduceGBpsByType: byType, singleRankReduceGBps: c.singleRankReduceGBps,
             stepOverheadMicroseconds: c.stepOverheadMicroseconds,
             sizeScan: c.sizeScan.map { MeasuredCluster.Scan(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps, pairGBps: $0.pairGBps) },

@@ -15,6 +15,15 @@ struct CalibrateCLITests {
         expectOneLineError(try CLI.run(["calibrate", "--output", ""]), contains: ["--output"])
     }
 
+    @Test("--calibration-output needs --predict without a file, and a name")
+    func calibrationOutput() throws {
+        expectOneLineError(try CLI.run(["mpi", "--calibration-output", "c.yaml"]), contains: ["--calibration-output", "--predict without a file"])
+        expectOneLineError(try CLI.run(["mpi", "--predict", "lab.yaml", "--calibration-output", "c.yaml"]), contains: ["--calibration-output", "--predict without a file"])
+        expectOneLineError(try CLI.run(["mpi", "--predict", "--calibration-output", ""]), contains: ["--calibration-output", "empty"])
+        let r = try CLI.run(["mpi", "--predict", "--calibration-output", "c.yaml"])
+        expectOneLineError(r, contains: ["--traits MPI"])
+    }
+
     @Test("--predict takes a file or nothing (a calibration first): both parse, then a build without MPI says how to rebuild")
     func predictParses() throws {
         for args in [["mpi", "--predict"], ["mpi", "--predict", "--algorithm", "ring"], ["mpi", "--predict", "lab.yaml"], ["calibrate", "--output", "x.yaml"]] {
