@@ -124,7 +124,8 @@ struct MPIDriftProbe {
         let probe = ByteCount.format(probeBytes)
         let reference = referenceGBps.map { ", \(PhysicalUnit.formatBandwidth($0)) in the topology" } ?? ""
         let range = low == high ? PhysicalUnit.formatBandwidth(low) : "\(PhysicalUnit.formatBandwidth(low))-\(PhysicalUnit.formatBandwidth(high))"
+        let inOrder = readings.count > 1 ? " (in order: \(readings.map { formatFixed($0, decimals: 2) }.joined(separator: " ")) GB/s)" : ""
         return "drift: the node's transfers of \(probe) messages (our ring all-gather) read \(range)"
-            + " before each of the \(readings.count - 1) size\(readings.count == 2 ? "" : "s") and after the last\(reference); max/min \(formatFixed(spread, decimals: 2)) x"
+            + " before each of the \(readings.count - 1) size\(readings.count == 2 ? "" : "s") and after the last\(inOrder)\(reference); max/min \(formatFixed(spread, decimals: 2)) x"
     }
 }

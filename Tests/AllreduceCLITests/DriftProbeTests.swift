@@ -14,14 +14,14 @@ struct DriftProbeTests {
         return t
     }
 
-    @Test("the spread counts the topology's rate; the line names the range, the sizes and max/min")
+    @Test("the spread counts the topology's rate; the line names the range, the readings in order, the sizes and max/min")
     func footer() throws {
         var probe = try #require(MPIDriftProbe(topology: Self.cpuNode(transferGBps: 8), chunkBytes: 1 << 20))
         #expect(probe.probeBytes == 1 << 20 && abs(probe.fixedSecondsPerStep - 0.7e-6) < 1e-12)
         #expect(probe.footer == nil, "no reading yet")
         probe.readings = [6, 12, 9]
         #expect(probe.spread == 2)
-        #expect(probe.footer == "drift: the node's transfers of 1M messages (our ring all-gather) read 6GB/s-12GB/s before each of the 2 sizes and after the last, 8GB/s in the topology; max/min 2.00 x")
+        #expect(probe.footer == "drift: the node's transfers of 1M messages (our ring all-gather) read 6GB/s-12GB/s before each of the 2 sizes and after the last (in order: 6.00 12.00 9.00 GB/s), 8GB/s in the topology; max/min 2.00 x")
         probe.readings = [10, 10]
         #expect(probe.spread == 1.25, "readings against the topology's 8 GB/s")
         #expect(probe.footer?.contains("read 10GB/s before each of the 1 size and after the last") == true)
