@@ -25,6 +25,10 @@ extension MPIRun {
 struct MPIPrediction {
     /// The `--predict` value that calibrates first.
     static let calibrateFirst = "calibrate"
+    /// Iterations per probe of that calibration, and of each drift reading, which repeats its
+    /// transfer probe the same way (with fewer runs a reading after a large size read 10-20%
+    /// below the calibration's figure on a quiet machine: its first runs find cold caches).
+    static let calibrationIterations = 50
 
     let simulator: Simulator
     /// Where the topology came from, for the footer.
@@ -105,7 +109,7 @@ struct MPIDriftProbe {
 #if MPI
     /// Reads the rate now (collective: every rank calls it).
     mutating func read(_ world: Communicator) {
-        if let r = MPICalibration.nodeTransferGBps(world, probeBytes: probeBytes, runs: 10, fixedSecondsPerStep: fixedSecondsPerStep) {
+        if let r = MPICalibration.nodeTransferGBps(world, probeBytes: probeBytes, runs: MPIPrediction.calibrationIterations, fixedSecondsPerStep: fixedSecondsPerStep) {
             readings.append(PhysicalUnit.rounded(r, significantDigits: 4))
         }
     }

@@ -326,7 +326,7 @@ extension MPIRun {
             var source = predict
             if predict == MPIPrediction.calibrateFirst {
                 let probe = MPIDriftProbe.probeBytes(chunkBytes: configuration.chunkBytes)
-                let m = MeasuredCluster.measure(world, name: "calibrated", probeBytes: probe, iterations: 50, reduceType: configuration.dataType,
+                let m = MeasuredCluster.measure(world, name: "calibrated", probeBytes: probe, iterations: MPIPrediction.calibrationIterations, reduceType: configuration.dataType,
                                        largestWorkingSetBytes: configuration.sizesBytes.max() ?? 0)
                 topology = m.topology
                 source = "a calibration run first"
