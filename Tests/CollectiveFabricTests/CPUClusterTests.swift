@@ -122,7 +122,9 @@ struct CPUClusterTests {
         #expect(sets == [NodeMemorySpec.Regime(bytes: 2 << 20, transferGBps: 8.5, reduceGBps: 5), NodeMemorySpec.Regime(bytes: 64 << 20, transferGBps: 3.212, reduceGBps: 1.5)])
         let text = m.fileText()
         #expect(try Topology.parse(data: Data(text.utf8), fileName: "lab.yaml", format: .yaml) == m.topology)
-        #expect(text.contains("# workingSets: transfers as our runner's ring all-gather of each size (bytes per rank) chunked at 1M moves them"))
+        #expect(text.contains("# workingSets: transfers and reductions as our runner's ring all-gather and reduce-scatter of each size (bytes per rank) chunked at\n"))
+        #expect(text.contains("# 1M move and reduce them, the node's ranks at once"))
+        #expect(text.contains("# reduceBandwidth: float operand bytes the node's ranks reduce per second in our runner's ring reduce-scatter of 1M"))
         // Rates out of order (a larger working set measured faster) are pooled: 4 and 9 -> 6.
         m.workingSetScan = [.init(bytes: 2 << 20, transferGBps: 8, reduceGBps: 20), .init(bytes: 4 << 20, transferGBps: 4, reduceGBps: 10),
                             .init(bytes: 8 << 20, transferGBps: 9, reduceGBps: 5), .init(bytes: 16 << 20, transferGBps: 2, reduceGBps: 5)]
