@@ -331,7 +331,7 @@ public struct MPICalibration: Sendable {
 
     /// Runs `body` with our ring schedule of `collective` over `p` ranks of `bytesPerRank`
     /// (rounded to whole elements per rank) chunked at `chunkBytes`, and an input and an output
-    /// buffer of that size (filled with small normal values and zeros).
+    /// buffer of that size (every byte 1, and zeros).
     static func withRing<R>(_ collective: Collective, ranks p: Int, bytesPerRank: Int, chunkBytes: Int, elementSizeBytes e: Int,
                             _ body: (any Schedule, UnsafeMutableRawPointer, UnsafeMutableRawPointer, Int) -> R) -> R {
         let size = max(4 * e, bytesPerRank / (e * p) * (e * p))
