@@ -26,8 +26,8 @@ struct MPIPrediction {
     /// The `--predict` value that calibrates first.
     static let calibrateFirst = "calibrate"
     /// Iterations per probe of that calibration, and of each drift reading, which repeats its
-    /// transfer probe the same way (with fewer runs a reading after a large size read 10-20%
-    /// below the calibration's figure on a quiet machine: its first runs find cold caches).
+    /// transfer probe the same way (with 10 runs the readings sat 10-20% below the calibration's
+    /// figure in three quiet launches of the 2-vCPU guest this was written on).
     static let calibrationIterations = 50
 
     let simulator: Simulator

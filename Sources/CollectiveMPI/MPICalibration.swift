@@ -122,8 +122,8 @@ public struct MPICalibration: Sendable {
 
         func pair(_ peer: Int?, partner: Int?) -> MPIPairFigures? {
             guard let peer else { return nil }
-            let latency = pingPong(world, 0, peer, bytes: latencyProbeBytes, send: a, receive: a, span: latencyProbeBytes, iterations: 20 * iterations)
-            let large = pingPong(world, 0, peer, bytes: probeBytes, send: a, receive: a, span: probeBytes, iterations: iterations)
+            let latency = pingPong(world, 0, peer, bytes: latencyProbeBytes, buffer: a, iterations: 20 * iterations)
+            let large = pingPong(world, 0, peer, bytes: probeBytes, buffer: a, iterations: iterations)
             let (exchange, count) = concurrentExchange(world, partner: partner, bytes: probeBytes, send: a, receive: b, iterations: iterations)
             return MPIPairFigures(first: 0, second: peer, latencyMicroseconds: latency * 1e6,
                                   pingPongGBps: Double(probeBytes) / max(large - latency, 1e-9) / 1e9,
@@ -181,7 +181,7 @@ public struct MPICalibration: Sendable {
         let pairComm = world.split(color: sameNodePeer.flatMap { world.rank == 0 || world.rank == $0 ? 0 : nil })
         let pairRunner = pairComm.map { MPIScheduleRunner(communicator: $0, dataType: .float32, op: .sum) }
         defer { pairRunner?.close(); pairComm?.free() }
-        func pair(bytes: Int, span: Int, iterations: Int) -> Double? {
+        func alone(bytes: Int, span: Int, iterations: Int) -> Double? {
             guard sameNodePeer != nil else { return nil }
             let message = max(4, bytes / 4 * 4), places = max(1, span / (2 * message))
             let region = UnsafeMutableRawPointer.allocate(byteCount: places * 2 * message, alignment: 64)
@@ -211,13 +211,13 @@ public struct MPICalibration: Sendable {
                 // A message of this size reduces into the output of a collective of `w` bytes, as
                 // the runner's ring reduce-scatter of that size reduces it.
                 let r = runnerReduce(world, runner: reducing, ranks: local.size, bytesPerRank: w, chunkBytes: size, runs: runs)
-                let alone = pair(bytes: size, span: 2 * size, iterations: max(iterations, 16 * probeBytes / size))
-                scan.append((size, rate, r, alone))
+                let lone = alone(bytes: size, span: 2 * size, iterations: max(iterations, 16 * probeBytes / size))
+                scan.append((size, rate, r, lone))
                 size *= 2
             }
             sets = workingSets(world, gather: gather, reducing: reducing, ranks: local.size, probeBytes: probeBytes, largest: largestWorkingSetBytes,
                                iterations: iterations, fixedSecondsPerStep: fixedSecondsPerStep,
-                               pair: { pair(bytes: $0, span: $1, iterations: $2) })
+                               alone: { alone(bytes: $0, span: $1, iterations: $2) })
         }
 
         return MPICalibration(
@@ -239,7 +239,7 @@ public struct MPICalibration: Sendable {
     /// timed block walks the whole buffer at least twice.
     static func workingSets(_ world: Communicator, gather: MPIScheduleRunner, reducing: MPIScheduleRunner, ranks: Int, probeBytes: Int, largest: Int,
                             iterations: Int, fixedSecondsPerStep: Double,
-                            pair: (_ bytes: Int, _ span: Int, _ iterations: Int) -> Double?)
+                            alone: (_ bytes: Int, _ span: Int, _ iterations: Int) -> Double?)
         -> [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)] {
         var out: [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)] = []
         var size = 2 * probeBytes
@@ -251,8 +251,8 @@ public struct MPICalibration: Sendable {
                                     runs: runs, fixedSecondsPerStep: fixedSecondsPerStep)
             let r = runnerReduce(world, runner: reducing, ranks: ranks, bytesPerRank: size, chunkBytes: probeBytes, runs: runs)
             // One probe-sized transfer alone, walking buffers of the working set's size.
-            let alone = pair(probeBytes, 2 * size, max(iterations, 2 * blocks * chunks))
-            out.append((size, rate, r, alone))
+            let lone = alone(probeBytes, 2 * size, max(iterations, 2 * blocks * chunks))
+            out.append((size, rate, r, lone))
             size *= 2
         }
         return out
@@ -345,28 +345,23 @@ public struct MPICalibration: Sendable {
     }
 
     /// Half the mean round trip of `bytes` between ranks `x` and `y` (seconds, as rank `x` times
-    /// it, the median of ``blocks`` blocks, told to every rank); the other ranks wait at the
-    /// barriers. Each message leaves `send` and lands in `receive` at an offset that moves a
-    /// message further each round trip over `span` bytes (the same place when `span` is `bytes`).
-    static func pingPong(_ world: Communicator, _ x: Int, _ y: Int, bytes: Int, send: UnsafeMutableRawPointer, receive: UnsafeMutableRawPointer,
-                         span: Int, iterations: Int) -> Double {
-        let n = Int32(bytes), me = world.rank, places = max(1, span / max(1, bytes))
-        func once(_ i: Int) {
-            let offset = (i % places) * bytes
+    /// it, the median of ``blocks`` blocks, told to every rank); the other ranks wait at the barriers.
+    static func pingPong(_ world: Communicator, _ x: Int, _ y: Int, bytes: Int, buffer: UnsafeMutableRawPointer, iterations: Int) -> Double {
+        let n = Int32(bytes), me = world.rank
+        func once() {
             if me == x {
-                mpiCheck(MPI_Send(send + offset, n, cmpi_byte(), Int32(y), 7, world.handle), "MPI_Send")
-                mpiCheck(MPI_Recv(receive + offset, n, cmpi_byte(), Int32(y), 7, world.handle, cmpi_status_ignore()), "MPI_Recv")
+                mpiCheck(MPI_Send(buffer, n, cmpi_byte(), Int32(y), 7, world.handle), "MPI_Send")
+                mpiCheck(MPI_Recv(buffer, n, cmpi_byte(), Int32(y), 7, world.handle, cmpi_status_ignore()), "MPI_Recv")
             } else if me == y {
-                mpiCheck(MPI_Recv(receive + offset, n, cmpi_byte(), Int32(x), 7, world.handle, cmpi_status_ignore()), "MPI_Recv")
-                mpiCheck(MPI_Send(send + offset, n, cmpi_byte(), Int32(x), 7, world.handle), "MPI_Send")
+                mpiCheck(MPI_Recv(buffer, n, cmpi_byte(), Int32(x), 7, world.handle, cmpi_status_ignore()), "MPI_Recv")
+                mpiCheck(MPI_Send(buffer, n, cmpi_byte(), Int32(x), 7, world.handle), "MPI_Send")
             }
         }
-        for i in 0..<max(1, iterations / 10) { once(i) }
-        var next = 0
+        for _ in 0..<max(1, iterations / 10) { once() }
         return medianOfBlocks(world, iterations: iterations) { n in
             world.barrier()
             let t0 = MPIProcess.wallTimeSeconds()
-            for _ in 0..<n { once(next); next += 1 }
+            for _ in 0..<n { once() }
             return me == x ? (MPIProcess.wallTimeSeconds() - t0) / Double(n) / 2 : 0
         }
     }
