@@ -91,7 +91,7 @@ struct MPIRun: ParsableCommand {
     var ranksPerNode: Int?
 
     @Option(name: .long, help: "Channels of nccl-ring and nccl-tree (1 ... \(ScheduleParameters.maxChannels)): independent rings or trees, each with its own slice of the buffer.")
-    var channels = 2
+    var channels = ScheduleParameters.defaultChannelCount
 
     @Option(name: .customLong("transport"), help: "p2p: MPI_Isend/MPI_Irecv over any Open MPI transport; shm: ranks of one node reduce straight from each other's buffers in an MPI-3 shared window.")
     var transport = "p2p"

@@ -48,7 +48,7 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: "NCCL protocol of the nccl algorithms: auto (NCCL's pick), LL, LL128 or Simple.")
     var `protocol`: String = "auto"
 
-    @Option(name: .long, help: "Channels of the nccl algorithms (1 ... \(ScheduleParameters.maxChannels); default: NCCL's count for the size).")
+    @Option(name: .long, help: "Channels (1 ... \(ScheduleParameters.maxChannels)) of NCCL's choices (nccl, nccl:ALGO; default: NCCL's count for the size) and of the nccl-ring and nccl-tree schedules (default \(ScheduleParameters.defaultChannelCount), as `allreduce mpi` runs them).")
     var channels: Int?
 
     @Option(name: .long, help: "Refuse a run whose event-model playback needs more steps (all ranks, all sizes and algorithms together) than this.")

@@ -18,6 +18,11 @@ public struct ScheduleParameters: Sendable, Hashable {
 
     /// NCCL's MAXCHANNELS (src/include/device.h): the most channels a communicator runs.
     public static let maxChannels = 64
+    /// The channels `nccl-ring` and `nccl-tree` run when a command is not told (`--channels`):
+    /// `allreduce mpi` runs them so, and `simulate` and `sweep` play them so, so that a launch's
+    /// calibration file replays the schedules the launch ran. (NCCL's own choices, `nccl` and
+    /// `nccl:ALGO`, take NCCL's count for the size instead.)
+    public static let defaultChannelCount = 2
     /// Ring and Rabenseifner run recursive doubling below the counts where they would move empty
     /// blocks (``AllreduceAlgorithm/scheduledAlgorithm(for:)``); false keeps them as asked.
     public var smallCountFallback: Bool

@@ -5,10 +5,11 @@ import CollectiveFabric
 public enum SimulatedSchedules {
     /// The parameters every builder gets: one rank per GPU, ranks per node from the fabric.
     public static func parameters(fabric: FabricMap, elementCount: Int, elementSizeBytes: Int, chunkBytes: Int,
-                                  interNodeAlgorithm: AllreduceAlgorithm = .ring, collective: Collective = .allreduce) -> ScheduleParameters {
+                                  interNodeAlgorithm: AllreduceAlgorithm = .ring, channelCount: Int = 1,
+                                  collective: Collective = .allreduce) -> ScheduleParameters {
         ScheduleParameters(rankCount: fabric.rankCount, elementCount: elementCount, elementSizeBytes: elementSizeBytes,
                            chunkBytes: chunkBytes, ranksPerNode: fabric.gpusPerNode, interNodeAlgorithm: interNodeAlgorithm,
-                           collective: collective)
+                           channelCount: channelCount, collective: collective)
     }
 
     /// The schedule of `algorithm` for `parameters` (``AllreduceAlgorithm/makeSchedule(_:)``: the

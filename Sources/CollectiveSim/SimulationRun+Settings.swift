@@ -18,7 +18,9 @@ extension SimulationRun {
         public var interNodeAlgorithm: AllreduceAlgorithm?
         /// NCCL's protocol for the nccl choices; nil: NCCL's pick.
         public var ncclProtocol: NCCLProtocol?
-        /// NCCL's channel count for the nccl choices; nil: NCCL's count for the size.
+        /// Channels: NCCL's count for the nccl choices (nil: NCCL's count for the size), and the
+        /// channels of the `nccl-ring` and `nccl-tree` schedules timed by name (nil:
+        /// ``ScheduleParameters/defaultChannelCount``).
         public var channels: Int?
         /// The pipelining chunk; nil: the protocol's step for the nccl choices,
         /// ``ScheduleParameters/defaultChunkBytes`` for the textbook schedules.

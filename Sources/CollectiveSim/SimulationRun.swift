@@ -56,11 +56,13 @@ public struct SimulationRun {
             throw SimulationError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
         }
         simulator = Simulator(fabric: fabric, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
-                              maxSteps: settings.maxSteps, collective: settings.collective, treeFolding: settings.treeFolding)
+                              maxSteps: settings.maxSteps, collective: settings.collective, treeFolding: settings.treeFolding,
+                        channelCount: settings.channels ?? ScheduleParameters.defaultChannelCount)
         chunkBytes = settings.chunkBytes ?? ScheduleParameters.defaultChunkBytes
         healthySimulator = fabric.faults == nil || !comparesHealthy ? nil
             : Simulator(fabric: fabric.healthy, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
-                        maxSteps: settings.maxSteps, collective: settings.collective, treeFolding: settings.treeFolding)
+                        maxSteps: settings.maxSteps, collective: settings.collective, treeFolding: settings.treeFolding,
+                        channelCount: settings.channels ?? ScheduleParameters.defaultChannelCount)
     }
 
     /// The report's columns: nccl-tests', the protocol with the NCCL model, the healthy time and

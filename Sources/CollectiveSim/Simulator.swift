@@ -81,8 +81,17 @@ public struct Simulator: Sendable {
     /// When NCCL's NVLS tree is played folded (``TreeFolding``; default ``TreeFolding/auto``).
     public var treeFolding: TreeFolding
 
+    /// Channels of the `nccl-ring` and `nccl-tree` schedules when they are timed by name
+    /// (``time(_:elementCount:dataType:chunkBytes:observer:)``; default
+    /// ``ScheduleParameters/defaultChannelCount``, as `allreduce mpi` runs them). NCCL's own
+    /// choices (``timeNCCL(elementCount:dataType:algorithm:protocol:channels:chunkBytes:observer:)``)
+    /// take NCCL's count or their own argument instead.
+    public var channelCount: Int
+
     public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo,
-                maxSteps: Int = WorkLimit.defaultMaxSteps, collective: Collective = .allreduce, treeFolding: TreeFolding = .auto) {
+                maxSteps: Int = WorkLimit.defaultMaxSteps, collective: Collective = .allreduce, treeFolding: TreeFolding = .auto,
+                channelCount: Int = ScheduleParameters.defaultChannelCount) {
+        self.channelCount = channelCount
         self.treeFolding = treeFolding
         self.collective = collective
         self.fabric = fabric
@@ -174,7 +183,8 @@ public struct Simulator: Sendable {
         let between: AllreduceAlgorithm? = algorithm == .hierarchical && fabric.nodeCount > 1
             ? interNodeAlgorithm(bytes: Double(bytes), chunkBytes: chunkBytes) : nil
         let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
-                                                   chunkBytes: chunkBytes, interNodeAlgorithm: between ?? .ring, collective: collective)
+                                                   chunkBytes: chunkBytes, interNodeAlgorithm: between ?? .ring, channelCount: channelCount,
+                                                   collective: collective)
         try checkModelPlaysCollective()
         switch model {
         case .event:
@@ -318,7 +328,7 @@ public struct Simulator: Sendable {
         guard model == .event else { return 0 }
         return WorkLimit.estimatedSteps(algorithm, SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount,
                                                                                 elementSizeBytes: dataType.sizeInBytes, chunkBytes: chunkBytes,
-                                                                                collective: collective))
+                                                                                channelCount: channelCount, collective: collective))
     }
 
     /// Steps that ``timeNCCL(elementCount:dataType:algorithm:protocol:channels:chunkBytes:)`` plays

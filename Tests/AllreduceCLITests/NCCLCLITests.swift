@@ -27,6 +27,31 @@ struct NCCLCLITests {
         #expect(sweep.stdout.contains("Avg bus bandwidth (nccl:ring)"))
     }
 
+    @Test("--channels sets the channels of the nccl-ring and nccl-tree schedules; without it they run as allreduce mpi runs them")
+    func scheduleChannels() throws {
+        func time(_ algorithm: String, _ extra: [String]) throws -> Double {
+            let r = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "2", "--size", "64M", "--algorithm", algorithm,
+                                 "--format", "json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+            return try #require(rows.first?["time_us"] as? Double)
+        }
+        for algorithm in ["nccl-ring", "nccl-tree"] {
+            let one = try time(algorithm, ["--channels", "1"])
+            let two = try time(algorithm, ["--channels", "2"])
+            let four = try time(algorithm, ["--channels", "4"])
+            // More channels drive more of the node's NICs and NVLink ports at once: faster, not equal.
+            #expect(four < two && two < one, "\(algorithm): 1 / 2 / 4 channels \(one) / \(two) / \(four) us")
+            #expect(try time(algorithm, []) == two, "\(algorithm): the default is 2 channels")
+        }
+        // sweep plays the same schedules.
+        let sweep = try CLI.run(["sweep", "--topology", "dgx-h100", "--nodes", "2", "-b", "64M", "-e", "64M", "--algorithm", "nccl-ring",
+                                 "--channels", "4", "--format", "json"])
+        #expect(sweep.status == 0, "\(sweep.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(sweep.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.first?["time_us"] as? Double == (try time("nccl-ring", ["--channels", "4"])))
+    }
+
     @Test("--fold plays NCCL's NVLS tree folded and says so; off refuses a playback past --max-steps; bad values are errors")
     func fold() throws {
         let on = try CLI.run(["simulate", "--topology", "dgx-h100", "--nodes", "2048", "--size", "16M", "--algorithm", "nccl:nvls-tree", "--fold", "on"])
