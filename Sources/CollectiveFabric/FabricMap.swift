@@ -48,6 +48,12 @@ public struct FabricMap: Sendable {
     public let linkCount: Int
     /// Nodes whose NVSwitch reduces (all or none): endpoints `rankCount ..< rankCount + reducingSwitchCount`.
     public let reducingSwitchCount: Int
+
+    /// Whether a rank runs its channels apart, each at its own pace: on GPU nodes, where NCCL
+    /// runs every channel in its own thread block. On a CPU node (one with ``NodeSpec/memory``)
+    /// a rank is one MPI process that issues its whole program in order, channels interleaved
+    /// (what `allreduce mpi` runs), so a channel's step waits behind the steps issued before it.
+    public var channelsRunApart: Bool { topology.node.memory == nil }
     /// Whether the network's switches reduce (SHARP) on this cluster (several nodes with NICs).
     public let networkReduces: Bool
     /// The topology's faults resolved on this map (nil: a healthy cluster, which pays nothing

@@ -51,7 +51,9 @@ import Darwin
 ///   receiver fit in its FIFO (``ProtocolTiming/fifoBytes``): a send starts as soon as it issues, the send
 ///   completes when its data has arrived, and the receive completes then or, if it is posted
 ///   later, when it is posted (its reduction streaming with the data is not timed separately).
-///   Lanes (``run(lanes:elementSizeBytes:)``) play a schedule's channels apart.
+///   Lanes (``run(lanes:elementSizeBytes:)``) play a schedule's channels apart, as GPUs run
+///   them; on CPU nodes ``run(any:elementSizeBytes:)`` plays each rank's interleaved program in
+///   order instead, as an MPI process issues it (``FabricMap/channelsRunApart``).
 ///
 /// - Faults (``FabricMap/faults``, none on a healthy cluster): routes run at their slowest
 ///   degraded link and avoid down spine cables (the fabric's routes); a transfer to or from a

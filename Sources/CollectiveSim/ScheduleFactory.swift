@@ -58,15 +58,23 @@ public enum SimulatedSchedules {
 }
 
 extension EventEngine {
-    /// Plays any schedule; the known schedule types take a specialised path.
+    /// Plays any schedule; the known schedule types take a specialised path. A schedule of
+    /// channels plays its lanes apart where the fabric's ranks run them so
+    /// (``FabricMap/channelsRunApart``: GPUs), and each rank's interleaved program in order on
+    /// CPU nodes, as the MPI runner issues it.
     public func run(any schedule: any Schedule, elementSizeBytes: Int) throws(SimulationError) -> EventResult {
         if let s = schedule as? RingSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
         if let s = schedule as? TreeSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
         if let s = schedule as? RabenseifnerSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
         if let s = schedule as? RecursiveDoublingSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
         if let s = schedule as? HierarchicalSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
-        if let s = schedule as? ChannelRingSchedule { return try run(lanes: s, elementSizeBytes: elementSizeBytes) }
-        if let s = schedule as? ChannelTreeSchedule { return try run(lanes: s, elementSizeBytes: elementSizeBytes) }
+        let apart = fabric.channelsRunApart
+        if let s = schedule as? ChannelRingSchedule {
+            return apart ? try run(lanes: s, elementSizeBytes: elementSizeBytes) : try run(s, elementSizeBytes: elementSizeBytes)
+        }
+        if let s = schedule as? ChannelTreeSchedule {
+            return apart ? try run(lanes: s, elementSizeBytes: elementSizeBytes) : try run(s, elementSizeBytes: elementSizeBytes)
+        }
         if let s = schedule as? NVLSSchedule { return try run(lanes: s, elementSizeBytes: elementSizeBytes) }
         return try _runOpened(schedule, elementSizeBytes: elementSizeBytes)
     }

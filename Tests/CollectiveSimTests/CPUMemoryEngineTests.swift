@@ -60,6 +60,38 @@ struct CPUMemoryEngineTests {
         #expect(abs(t / (2 * Double(bytes) / 4e9 + Double(bytes) / 2e9) - 1) < 1e-9, "\(t)")
     }
 
+    @Test("on a CPU node NCCL's schedules play each rank's program in order, channels interleaved, as the MPI runner issues it; on GPUs the channels run apart")
+    func channelsInOrderOnCPUs() throws {
+        let bytes = 8 << 20
+        for algorithm in [AllreduceAlgorithm.ncclRing, .ncclTree] {
+            let parameters = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: 1 << 20, ranksPerNode: 2,
+                                                channelCount: 2)
+            let schedule = try algorithm.makeSchedule(parameters)
+            let cpu = try Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5))
+            let gpu = try Self.node(memory: nil)
+            #expect(!cpu.channelsRunApart && gpu.channelsRunApart)
+            let onCPU = try Simulator(fabric: cpu, model: .event).time(algorithm, parameters: parameters).timeSeconds
+            let inOrder = try EventEngine(fabric: cpu)._runOpened(schedule, elementSizeBytes: 4).timeSeconds
+            #expect(onCPU == inOrder, "\(algorithm): \(onCPU) played, \(inOrder) in order")
+            let onGPU = try Simulator(fabric: gpu, model: .event).time(algorithm, parameters: parameters).timeSeconds
+            let apart = if let ring = schedule as? ChannelRingSchedule {
+                try EventEngine(fabric: gpu).run(lanes: ring, elementSizeBytes: 4).timeSeconds
+            } else {
+                try EventEngine(fabric: gpu).run(lanes: try #require(schedule as? ChannelTreeSchedule), elementSizeBytes: 4).timeSeconds
+            }
+            #expect(onGPU == apart, "\(algorithm): \(onGPU) played, \(apart) apart")
+        }
+        // Where it matters: a channel's reduction holds up the other channel's steps issued
+        // after it. With lanes the CPU ring would be faster than the program the runner issues.
+        let parameters = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: 1 << 20, ranksPerNode: 2,
+                                            channelCount: 2)
+        let ring = try ChannelRingSchedule(parameters)
+        let cpu = try Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5))
+        let inOrder = try EventEngine(fabric: cpu).run(ring, elementSizeBytes: 4).timeSeconds
+        let apart = try EventEngine(fabric: cpu).run(lanes: ring, elementSizeBytes: 4).timeSeconds
+        #expect(inOrder > apart * 1.01, "in order \(inOrder), apart \(apart)")
+    }
+
     @Test("a lone transfer in the cache regime is bounded by its rank's path; the cache's rate is the node's, shared")
     func cacheRegimeKeepsThePath() throws {
         // The rank's path moves 8 GB/s; the node's memory 9 GB/s, and 12 GB/s for messages of
