@@ -16,6 +16,9 @@ public enum LinkService: String, CaseIterable, Sendable, Hashable {
 
 /// The discrete-event engine with **max-min fair sharing** of links (``LinkService/fair``).
 ///
+/// It does not play CPU nodes (a topology with ``NodeSpec/memory``, as `allreduce calibrate` writes
+/// it): it refuses them; their shared memory and reductions are the FIFO engine's.
+///
 /// Everything but the service of links is as in ``EventEngine``: ranks issue their steps in order
 /// through ``RankProgress``; a send and a receive match in order per pair; a matched transfer
 /// starts at once and arrives `latency` after its last byte; a reducing receive streams its
@@ -45,6 +48,12 @@ public struct FairShareEngine: Sendable {
         }
         guard schedule.switchCount == 0 else {
             throw SimulationError("\(schedule.algorithm.rawValue) reduces in the switch, which the fair-share engine does not model; play it with --links fifo")
+        }
+        // A CPU node's shared memory, its ranks' reductions after arrival and their message-size
+        // and working-set rates are the FIFO engine's (``EventEngine``); played here the ranks
+        // would move data at their path's rate and reduce for free.
+        guard fabric.topology.node.memory == nil else {
+            throw SimulationError("the fair-share engine (--links fair) does not model a CPU node's shared memory (a calibrated topology); play it with --links fifo")
         }
         let clock = WallClock()
         let cpuStart = WallClock.processCPUSeconds()

@@ -145,6 +145,24 @@ struct SimulateCLITests {
         #expect(big.status != 0)
         #expect(big.stderr.contains("--links fair plays at most 1024 ranks"), "\(big.stderr)")
         #expect(big.stderr.split(separator: "\n").count == 1)
+        // A CPU node's shared memory (a calibrated topology) is the FIFO engine's: refused, not
+        // played at the path's rate with free reductions.
+        let cpu = try temporaryFile("""
+            name: cpu
+            nodes: 1
+            node:
+              gpu: CPU rank
+              gpus: 2
+              pcie: {bandwidth: 8GB/s, latency: 1us}
+              reduceBandwidth: 40GB/s
+              memory: {transferBandwidth: 6GB/s, reduceBandwidth: 40GB/s}
+            network: {leafPorts: 1, oversubscription: 1, railOptimized: false, switchLatency: 0us}
+            """, name: "cpu.yaml")
+        for command in ["simulate", "sweep"] {
+            let cpuFair = try CLI.run([command, "--topology", cpu, "--algorithm", "ring", "--links", "fair"])
+            expectOneLineError(cpuFair, contains: ["--links fair", "CPU node's shared memory", "--links fifo"])
+        }
+        #expect(try CLI.run(["simulate", "--topology", cpu, "--size", "1M", "--algorithm", "ring"]).status == 0)
         let analytic = try CLI.run(["simulate", "--topology", "dgx-h100", "--links", "fair", "--model", "analytic"])
         #expect(analytic.status != 0)
         #expect(analytic.stderr.contains("--links fair applies to --model event"), "\(analytic.stderr)")
