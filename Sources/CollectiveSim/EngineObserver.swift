@@ -40,7 +40,9 @@ public struct ObservedTransfer: Sendable {
     public var linkEndSeconds: Double
     /// When the receiver's reduction of it starts (nil: no timed reduction).
     public var reduceBeginSeconds: Double?
-    /// When it completes (arrival, or the end of its reduction).
+    /// When it completes (arrival, or the end of its reduction), as it started. On a CPU cluster
+    /// a later transfer between the same two ranks can delay it (their messages progress
+    /// together); ``EngineObserver/transferCompleting(slot:atSeconds:)`` gives the time it did.
     public var completeSeconds: Double
 
     public init(slot: Int, sourceRank: Int, destinationRank: Int, lane: Int, sendStep: Int, receiveStep: Int, chunk: Int, bytes: Double,

@@ -283,8 +283,11 @@ struct _RankRecord {
     /// The cached route's ``StepWire`` (its raw value): a folded playback's transfers between
     /// one pair may hold all of the path or one side of it.
     @usableFromInline var cacheWire: UInt8 = 0
+    /// When the last transfer of the chain leaves its links (its `end`), for
+    /// ``_EngineState/interleavesPairs``.
+    @usableFromInline var chainTailEnd: Double = 0
     /// (Free: the second line starts at byte 64.)
-    @usableFromInline var _pad1: (Int64, Int64) = (0, 0)
+    @usableFromInline var _pad1: Int64 = 0
     /// When this GPU's (on a CPU node: this rank's core's) previous reduction ends.
     @usableFromInline var reduceFreeAt: Double = 0
     // Line 2: the cached route's links.
@@ -425,6 +428,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let eager: Bool
     /// Payload a connection's FIFO holds (``ProtocolTiming/fifoBytes``).
     @usableFromInline let fifoBytes: Double
+    /// Whether messages between one pair of ranks progress together (a CPU cluster's MPI
+    /// transport interleaves the fragments of the messages in flight to one peer) rather than
+    /// one after another (a GPU's FIFO): ``FabricMap/channelsRunApart`` false.
+    @usableFromInline let interleavesPairs: Bool
 
     /// Whether one more eager send of `bytes` from `r` to `peer` fits in the FIFO (the first
     /// always does).
@@ -497,6 +504,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         wireFactor = timing?.wireBytesPerPayloadByte ?? 1
         eager = timing != nil
         fifoBytes = timing?.fifoBytes ?? 0
+        interleavesPairs = !fabric.channelsRunApart
         channelSecondsPerByte = timing.map { $0.channelCapGBps > 0 ? 1 / ($0.channelCapGBps * 1e9) : 0 } ?? 0
         timesRanks = fabric.faults?.timesRanks ?? false
         jitterRandom = SplitMix64(seed: fabric.faults?.jitter?.seed ?? 0)
@@ -577,6 +585,12 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     mutating func play() throws(SimulationError) {
         for r in 0..<rankCount { issueReady(r) }
         while failure == nil, let e = queue.pop() {
+            // A transfer a later one of its pair slowed (``interleavesPairs``) completes later
+            // than it was queued for: it waits again.
+            if interleavesPairs && transfer[e.payload].time > e.time {
+                queue.push(time: transfer[e.payload].time, payload: e.payload)
+                continue
+            }
             now = e.time
             events += 1
             // Fetch what the coming events touch while this one runs: the records of the next
@@ -877,17 +891,37 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             queue.push(time: done, payload: id)
         } else if rank[src].chainTail < 0 {
             rank[src].chainDst = dst32; rank[src].chainHead = id32; rank[src].chainTail = id32
+            rank[src].chainTailEnd = end
             transfer[id].next = -1
             queue.push(time: done, payload: id)
         } else if rank[src].chainDst == dst32 {
+            if interleavesPairs { _interleave(after: Int(rank[src].chainTail), tailEnd: rank[src].chainTailEnd, id, end: end) }
             transfer[Int(rank[src].chainTail)].next = id32
             rank[src].chainTail = id32
+            rank[src].chainTailEnd = end
             transfer[id].next = -1
         } else {
             transfer[id].next = -2  // not chained
             queue.push(time: done, payload: id)
         }
         return id
+    }
+
+    /// Transfer `id`, whose links carry it until `end`, starts while transfer `tail` of the same
+    /// pair still has bytes to move (until `tailEnd`): the two share the pair from now on, as an
+    /// MPI transport interleaves the fragments of two messages to one peer. The links still
+    /// serve them one after the other (`id` ends when it would have), but `tail`'s remaining
+    /// bytes now move at half the rate while `id` moves: it ends later by the time they share,
+    /// the smaller of what `tail` had left and what `id` takes. (Processor sharing of two equal
+    /// flows: the first of them to finish is delayed by the time they run together, the other
+    /// ends when the pair has moved both.) Completions stay in the chain's order.
+    @usableFromInline @inline(__always)
+    mutating func _interleave(after tail: Int, tailEnd: Double, _ id: Int, end: Double) {
+        guard tailEnd > now else { return }
+        let shared = Swift.min(tailEnd - now, end - Swift.max(now, tailEnd))
+        guard shared > 0 else { return }
+        transfer[tail].time += shared
+        if transfer[id].time < transfer[tail].time { transfer[id].time = transfer[tail].time }
     }
 
     /// The cache regime of a message of `bytes` on a CPU node: the first of ``cacheRegimes`` of at
