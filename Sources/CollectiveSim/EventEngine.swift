@@ -62,10 +62,17 @@ import Darwin
 ///   times its slowdown, and jitter adds a seeded draw to every transfer's latency, drawn in the
 ///   order transfers start. The per-transfer part runs only when ranks or jitter are faulted.
 ///
+/// - On a CPU cluster (``FabricMap/channelsRunApart`` false) the messages in flight between one
+///   pair of ranks progress together, as an MPI transport interleaves their fragments: a transfer
+///   that starts while an earlier one of its pair still holds its links delays that one by the
+///   time the two share (`_EngineState._interleave`); it ends itself when
+///   the links would have carried both. GPUs keep one connection per channel and FIFO service.
+///
 /// Events: one per transfer, at its completion. Transfers from one sender to one receiver
 /// complete in the order they started (same path, FIFO), so only the oldest of such a chain waits
 /// in the event queue; the next enters when it completes. The queue holds about one event per
-/// rank however many chunks are in flight.
+/// rank however many chunks are in flight. (A chain's head that a later transfer delayed waits
+/// again when its first time comes.)
 ///
 /// Determinism: the event queue orders by (time, sequence); ties keep scheduling order; all
 /// arithmetic is in a fixed order. The same input gives the same output bit for bit.
