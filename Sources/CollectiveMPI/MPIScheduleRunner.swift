@@ -249,19 +249,6 @@ public final class MPIScheduleRunner {
         }
     }
 
-    /// Reduces `piece` of a received message (its scratch holds bytes from `byteOffset` on) into
-    /// the output: into it where a step has `written` it, else input op received.
-    @inline(__always)
-    func _reducePiece(_ piece: Range<Int>, written: Bool, from scratch: UnsafeMutableRawPointer, byteOffset: Int) {
-        let at = piece.lowerBound * _elementSize
-        let from = scratch + (at - byteOffset)
-        if written {
-            reducer.reduceInPlace(into: _output + at, from: from, count: piece.count)
-        } else {
-            reducer.reduce(into: _output + at, _input + at, from, count: piece.count)
-        }
-    }
-
     /// Reduces a completed receive's scratch into the output and gives the scratch back.
     func _reduceReceived(_ p: _Pending) {
         let range = (p.byteOffset / _elementSize)..<(p.byteOffset / _elementSize + p.count)
@@ -269,12 +256,7 @@ public final class MPIScheduleRunner {
         let begin = timesReductions ? MPIProcess.wallTimeSeconds() : 0
         defer { if timesReductions { statistics.reduceSeconds += MPIProcess.wallTimeSeconds() - begin } }
         // Where no step wrote yet, output = input op received, in one pass.
-        if let whole = _written.coverage(of: range) {
-            _reducePiece(range, written: whole, from: scratch, byteOffset: p.byteOffset)
-        } else {
-            _written.forEachPiece(of: range) { piece, written in _reducePiece(piece, written: written, from: scratch, byteOffset: p.byteOffset) }
-        }
-        _written.insert(range)
+        _written.reduceReceived(range, from: scratch, reducer: reducer, output: _output, input: _input, elementSize: _elementSize)
         _scratch.give(scratch, capacity: p.scratchCapacity)
         statistics.bytesReduced += p.count * _elementSize
     }

@@ -475,25 +475,9 @@ public final class MPISharedMemoryRunner {
         let start = p.range.lowerBound
         if p.kind == .recvCopy {
             (output + start * _elementSize).copyMemory(from: source, byteCount: p.range.count * _elementSize)
-        } else if let whole = _written.coverage(of: p.range) {
-            _reducePiece(p.range, written: whole, from: source, rangeStart: start)
+            _written.insert(p.range)
         } else {
-            _written.forEachPiece(of: p.range) { piece, written in _reducePiece(piece, written: written, from: source, rangeStart: start) }
-        }
-        _written.insert(p.range)
-    }
-
-    /// Reduces `piece` of a received range (whose data starts at `source`, for element
-    /// `rangeStart`) into the output: into it where a step has `written` it, else input op
-    /// received, in one pass.
-    @inline(__always)
-    func _reducePiece(_ piece: Range<Int>, written: Bool, from source: UnsafeRawPointer, rangeStart: Int) {
-        let at = piece.lowerBound * _elementSize
-        let from = source + (piece.lowerBound - rangeStart) * _elementSize
-        if written {
-            reducer.reduceInPlace(into: output + at, from: from, count: piece.count)
-        } else {
-            reducer.reduce(into: output + at, UnsafeRawPointer(input + at), from, count: piece.count)
+            _written.reduceReceived(p.range, from: source, reducer: reducer, output: output, input: input, elementSize: _elementSize)
         }
     }
 }

@@ -25,6 +25,28 @@ struct ElementRangeSetTests {
         #expect(copied == [0..<10, 20..<25])
     }
 
+    @Test("a received range reduces into the output where written, input op received elsewhere, and is then written")
+    func reduceReceived() {
+        var input = [Float](repeating: 0, count: 12), output = [Float](repeating: -1, count: 12)
+        for i in 0..<12 { input[i] = Float(i) }
+        var written = ElementRangeSet()
+        // Elements 4..<6 already hold a partial sum (100); the rest of the output is stale (-1).
+        written.insert(4..<6)
+        output[4] = 100; output[5] = 100
+        let received = [Float](repeating: 1000, count: 6)  // elements 2..<8
+        let reducer = Reducer(dataType: .float32, op: .sum)
+        input.withUnsafeBytes { i in output.withUnsafeMutableBytes { o in received.withUnsafeBytes { r in
+            written.reduceReceived(2..<8, from: r.baseAddress!, reducer: reducer, output: o.baseAddress!, input: i.baseAddress!, elementSize: 4)
+        } } }
+        #expect(output == [-1, -1, 1002, 1003, 1100, 1100, 1006, 1007, -1, -1, -1, -1])
+        #expect(written.ranges == [2..<8])
+        // Wholly written now: a second message adds into the output alone.
+        input.withUnsafeBytes { i in output.withUnsafeMutableBytes { o in received.withUnsafeBytes { r in
+            written.reduceReceived(3..<5, from: r.baseAddress!, reducer: reducer, output: o.baseAddress!, input: i.baseAddress!, elementSize: 4)
+        } } }
+        #expect(output[2...5] == [1002, 2003, 2100, 1100])
+    }
+
     /// A deterministic generator (xorshift64*), so failures reproduce.
     @Test("matches a Bool-array model under random inserts and queries", arguments: [1, 7, 64, 300])
     func randomAgainstModel(size: Int) {
