@@ -68,18 +68,19 @@ extension EventEngine {
         if let s = schedule as? RabenseifnerSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
         if let s = schedule as? RecursiveDoublingSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
         if let s = schedule as? HierarchicalSchedule { return try run(s, elementSizeBytes: elementSizeBytes) }
-        let apart = fabric.channelsRunApart
-        if let s = schedule as? ChannelRingSchedule {
-            return apart ? try run(lanes: s, elementSizeBytes: elementSizeBytes) : try run(s, elementSizeBytes: elementSizeBytes)
-        }
-        if let s = schedule as? ChannelTreeSchedule {
-            return apart ? try run(lanes: s, elementSizeBytes: elementSizeBytes) : try run(s, elementSizeBytes: elementSizeBytes)
-        }
+        if let s = schedule as? ChannelRingSchedule { return try _runChannels(s, elementSizeBytes: elementSizeBytes) }
+        if let s = schedule as? ChannelTreeSchedule { return try _runChannels(s, elementSizeBytes: elementSizeBytes) }
         if let s = schedule as? NVLSSchedule { return try run(lanes: s, elementSizeBytes: elementSizeBytes) }
         return try _runOpened(schedule, elementSizeBytes: elementSizeBytes)
     }
 
     func _runOpened<S: Schedule>(_ schedule: S, elementSizeBytes: Int) throws(SimulationError) -> EventResult {
         try run(schedule, elementSizeBytes: elementSizeBytes)
+    }
+
+    /// A schedule of channels: its lanes apart where the fabric's ranks run them so, else each
+    /// rank's interleaved program in order (``FabricMap/channelsRunApart``).
+    func _runChannels<S: ChannelSchedule>(_ schedule: S, elementSizeBytes: Int) throws(SimulationError) -> EventResult {
+        fabric.channelsRunApart ? try run(lanes: schedule, elementSizeBytes: elementSizeBytes) : try run(schedule, elementSizeBytes: elementSizeBytes)
     }
 }

@@ -55,14 +55,15 @@ public struct SimulationRun {
         if service == .fair && settings.model == .event && fabric.rankCount > FairShareEngine.maxRanks {
             throw SimulationError("--links fair plays at most \(FairShareEngine.maxRanks) ranks (it recomputes every transfer's rate at each event), this cluster has \(fabric.rankCount); use --links fifo")
         }
-        simulator = Simulator(fabric: fabric, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
-                              maxSteps: settings.maxSteps, collective: settings.collective, treeFolding: settings.treeFolding,
-                        channelCount: settings.channels ?? ScheduleParameters.defaultChannelCount)
+        // The settings' simulator on a fabric (the cluster, and its healthy twin).
+        func makeSimulator(on fabric: FabricMap) -> Simulator {
+            Simulator(fabric: fabric, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
+                      maxSteps: settings.maxSteps, collective: settings.collective, treeFolding: settings.treeFolding,
+                      channelCount: settings.channels ?? ScheduleParameters.defaultChannelCount)
+        }
+        simulator = makeSimulator(on: fabric)
         chunkBytes = settings.chunkBytes ?? ScheduleParameters.defaultChunkBytes
-        healthySimulator = fabric.faults == nil || !comparesHealthy ? nil
-            : Simulator(fabric: fabric.healthy, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
-                        maxSteps: settings.maxSteps, collective: settings.collective, treeFolding: settings.treeFolding,
-                        channelCount: settings.channels ?? ScheduleParameters.defaultChannelCount)
+        healthySimulator = fabric.faults == nil || !comparesHealthy ? nil : makeSimulator(on: fabric.healthy)
     }
 
     /// The report's columns: nccl-tests', the protocol with the NCCL model, the healthy time and
