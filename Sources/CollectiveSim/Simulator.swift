@@ -267,9 +267,8 @@ public struct Simulator: Sendable {
             guard linkService == .fifo else {
                 throw SimulationError("NCCL's protocols are played with --links fifo only")
             }
-            var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
-                                                       chunkBytes: plan.chunkBytes, collective: collective)
-            params.channelCount = plan.channels
+            let params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
+                                                       chunkBytes: plan.chunkBytes, channelCount: plan.channels, collective: collective)
             let timing = planner.timing(plan)
             let fold = folding(scheduleAlgorithm, params)
             let schedule = try SimulatedSchedules.make(scheduleAlgorithm, params, maxSteps: maxSteps, fold: fold)
@@ -339,8 +338,7 @@ public struct Simulator: Sendable {
         let plan = NCCLPlanner(fabric: fabric).plan(bytes: Double(elementCount * dataType.sizeInBytes), algorithm: forced, protocol: proto, channels: channels)
         guard let a = plan.algorithm.schedule else { return 0 }
         var params = SimulatedSchedules.parameters(fabric: fabric, elementCount: elementCount, elementSizeBytes: dataType.sizeInBytes,
-                                                   chunkBytes: chunkBytes ?? plan.chunkBytes, collective: collective)
-        params.channelCount = plan.channels
+                                                   chunkBytes: chunkBytes ?? plan.chunkBytes, channelCount: plan.channels, collective: collective)
         if let fold = folding(a, params) { params = params.played(on: fold) }
         return WorkLimit.estimatedSteps(a, params)
     }
