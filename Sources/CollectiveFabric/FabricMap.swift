@@ -529,6 +529,27 @@ public struct FabricMap: Sendable {
         }
     }
 
+    /// Whether a collective of `workingSetBytes` per rank runs beyond a node's caches
+    /// (``NodeMemorySpec/beyondCaches(workingSetBytes:)``): its reductions then hold their rank's
+    /// incoming link, the core that copies. False without a memory link.
+    public func memoryBeyondCaches(workingSetBytes: Double) -> Bool {
+        topology.node.memory?.beyondCaches(workingSetBytes: workingSetBytes) ?? false
+    }
+
+    /// The memory's transfer-rate factors by messages in flight per rank
+    /// (``NodeMemorySpec/inFlightFactor(messages:)``), indexed by the count (0 through
+    /// ``maxInFlightCount``; larger counts take the last), for a collective of `workingSetBytes`
+    /// per rank beyond the caches; empty when the memory has no ``NodeMemorySpec/inFlight`` table
+    /// or the collective stays in the caches.
+    public func memoryInFlightFactors(workingSetBytes: Double) -> [Double] {
+        guard let memory = topology.node.memory, !memory.inFlight.isEmpty, memory.beyondCaches(workingSetBytes: workingSetBytes) else { return [] }
+        return (0...Self.maxInFlightCount).map { memory.inFlightFactor(messages: Swift.max(1, $0)) }
+    }
+
+    /// The largest count of messages in flight ``memoryInFlightFactors(workingSetBytes:)`` tells
+    /// apart.
+    public static let maxInFlightCount = 64
+
     /// A message-size regime of a node's memory in seconds per byte (``memoryCache(workingSetBytes:)``).
     public struct MemoryCacheRegime: Sendable, Hashable {
         /// The largest message it applies to.

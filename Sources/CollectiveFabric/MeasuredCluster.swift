@@ -70,14 +70,37 @@ public struct MeasuredCluster: Sendable, Hashable {
     /// probe-sized reductions through a buffer of that size, all ranks at once; they become the
     /// memory's ``NodeMemorySpec/workingSets``.
     public var workingSetScan: [Scan]
+    /// The node's transfer rate, GB/s, with every pair of its ranks keeping each count of
+    /// probe-sized messages in flight each way (beyond the caches); they become the memory's
+    /// ``NodeMemorySpec/inFlight`` factors, and the working sets' transfer rates are taken back
+    /// to one message in flight by them.
+    public var inFlightScan: [InFlightRate]
+    /// The counts of messages in flight per rank `allreduce calibrate` measures (``inFlightScan``).
+    public static let inFlightCounts = [1, 2, 4, 8, 16]
+    /// The bytes per rank its exchanges walk (DRAM on the machines it was written for).
+    public static let inFlightWalkBytes = 16 << 20
+    public struct InFlightRate: Sendable, Hashable {
+        public var messages: Int
+        public var gbps: Double
+        /// The rate over the rate with one message in flight, measured side by side (nil: the
+        /// ratio of ``gbps`` to the scan's rate at one).
+        public var factor: Double?
+        public init(messages: Int, gbps: Double, factor: Double? = nil) {
+            self.messages = messages
+            self.gbps = MeasuredCluster.round(gbps)
+            self.factor = factor.map(MeasuredCluster.round)
+        }
+    }
     /// How the overhead was measured: ring steps per run and time per step.
     public var overheadProbe: String
 
     public init(name: String, hostnames: [String], ranksPerNode: Int, transport: String, probeBytes: Int, latencyProbeBytes: Int, sameNode: Pair?, acrossNodes: Pair?,
                 memoryCopyGBps: Double, memoryTransferGBps: Double?, memoryReduceGBps: Double, reduceType: String,
-                reduceGBpsByType: [String: Double], singleRankReduceGBps: Double, stepOverheadMicroseconds: Double, sizeScan: [Scan] = [], workingSetScan: [Scan] = [], overheadProbe: String) {
+                reduceGBpsByType: [String: Double], singleRankReduceGBps: Double, stepOverheadMicroseconds: Double, sizeScan: [Scan] = [], workingSetScan: [Scan] = [],
+                inFlightScan: [InFlightRate] = [], overheadProbe: String) {
         self.sizeScan = sizeScan
         self.workingSetScan = workingSetScan
+        self.inFlightScan = inFlightScan
         self.name = name
         self.hostnames = hostnames
         self.ranksPerNode = ranksPerNode
@@ -126,8 +149,14 @@ public struct MeasuredCluster: Sendable, Hashable {
     /// or lucky block of a shared machine otherwise sets its size's rate). Each rate is the
     /// least-squares non-increasing fit of the scanned ones in log scale (pool adjacent
     /// violators: neighbours out of order are replaced by their geometric mean).
+    ///
+    /// With an ``inFlightScan``, a working set's transfer rate is first taken back to one message
+    /// in flight per rank: the scan's all-gather of `w` bytes per rank over the node's `p` ranks,
+    /// chunked at the probe, keeps about `w / (p x probe)` messages in flight per rank (a block of
+    /// the ring at a time), so its rate is divided by ``inFlightRegimes``'s factor there.
     public var workingSetRegimes: [NodeMemorySpec.Regime] {
-        let transfer = Self.nonIncreasing(workingSetScan.map(\.transferGBps))
+        let flight = NodeMemorySpec(transferGBps: 1, reduceGBps: 1, inFlight: inFlightRegimes)
+        let transfer = Self.nonIncreasing(workingSetScan.map { $0.transferGBps / flight.inFlightFactor(messages: probeMessagesInFlight(workingSetBytes: $0.bytes)) })
         let reduce = Self.nonIncreasing(workingSetScan.map(\.reduceGBps))
         let pairs = workingSetScan.map(\.pairGBps)
         let pair = pairs.contains(nil) ? pairs.map { _ in nil } : Self.nonIncreasing(pairs.map { $0! }).map { Optional($0) }
@@ -135,6 +164,20 @@ public struct MeasuredCluster: Sendable, Hashable {
             NodeMemorySpec.Regime(bytes: workingSetScan[$0].bytes, transferGBps: Self.round(transfer[$0]), reduceGBps: Self.round(reduce[$0]),
                                   pairGBps: pairRate(pair[$0], transferGBps: transfer[$0]))
         }
+    }
+
+    /// The memory's ``NodeMemorySpec/inFlight`` factors: each count's factor as measured, else its
+    /// rate over the rate with one message in flight (empty without a scan, or when it has no
+    /// count of one).
+    public var inFlightRegimes: [NodeMemorySpec.InFlight] {
+        guard let one = inFlightScan.first(where: { $0.messages == 1 }), one.gbps > 0 else { return [] }
+        return inFlightScan.map { NodeMemorySpec.InFlight(messages: $0.messages, factor: $0.factor ?? Self.round($0.gbps / one.gbps)) }
+    }
+
+    /// Messages per rank in flight in the working-set scan's all-gather of `workingSetBytes` per
+    /// rank: one block of the ring (`workingSetBytes / ranksPerNode`) in probe-sized chunks.
+    func probeMessagesInFlight(workingSetBytes: Int) -> Int {
+        Swift.max(1, workingSetBytes / Swift.max(1, ranksPerNode) / Swift.max(1, probeBytes))
     }
 
     /// A regime's rate for one transfer alone: the measured one, or the share of the node's rate
@@ -169,7 +212,7 @@ public struct MeasuredCluster: Sendable, Hashable {
         let pcie = sameNode.map { LinkSpec(bandwidthGBps: $0.linkGBps, latencyMicroseconds: $0.latencyMicroseconds) }
         let nic = acrossNodes.map { LinkSpec(bandwidthGBps: $0.linkGBps, latencyMicroseconds: $0.latencyMicroseconds) }
         let memory = NodeMemorySpec(transferGBps: memoryTransferGBps ?? memoryCopyGBps, reduceGBps: memoryReduceGBps, cache: cacheRegimes,
-                                    workingSets: workingSetRegimes)
+                                    workingSets: workingSetRegimes, inFlight: workingSetScan.isEmpty ? [] : inFlightRegimes)
         let node = NodeSpec(gpuName: "CPU rank", gpuCount: ranksPerNode, nvlink: nil, pcie: pcie ?? (ranksPerNode > 1 ? nic : nil),
                             nic: nic, nicCount: nic == nil ? 0 : 1, reduceGBps: memoryReduceGBps,
                             stepOverheadMicroseconds: stepOverheadMicroseconds, memory: memory)
@@ -226,13 +269,24 @@ public struct MeasuredCluster: Sendable, Hashable {
             "net of the latency and step overhead of its two steps (the CPU copies a message on the ranks' own cores: one alone gets less than the node's ranks",
             "together); the file keeps the higher of that and each rank's share of the node's transfer rate (one alone is never slower than when all move data).",
         ]) + (workingSetScan.isEmpty ? [] : [
-            "workingSets: transfers and reductions as our runner's ring all-gather and reduce-scatter of each size (bytes per rank) chunked at",
-            "\(probe) move and reduce them, the node's ranks at once; one transfer alone as for pairBandwidth, with \(probe) messages walking buffers",
-            "of that size; beyond the caches they run at DRAM's rate. Measured (transfers / reductions\(workingSetScan.contains { $0.pairGBps != nil } ? " / one transfer alone" : "")): "
+            "workingSets: transfers and reductions as our runner's ring all-gather (in place: no copy of a rank's own block) and reduce-scatter",
+            "of each size (bytes per rank) chunked at \(probe) move and reduce them, the node's ranks at once; one transfer alone as for pairBandwidth,",
+            "with \(probe) messages walking buffers of that size; beyond the caches they run at DRAM's rate. Measured (transfers / reductions"
+                + "\(workingSetScan.contains { $0.pairGBps != nil } ? " / one transfer alone" : "")): "
                 + workingSetScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))\($0.pairGBps.map { " / \(gbps($0))" } ?? "")" }.joined(separator: ", ") + ";",
+        ] + (inFlightRegimes.isEmpty ? [] : [
+            "the all-gather of w bytes per rank keeps about w / (\(ranksPerNode) x \(probe)) messages per rank in flight, so each transfer rate is divided",
+            "by inFlight's factor there (the rate with one message in flight);",
+        ]) + [
             "the file keeps the closest rates that never grow with the working set (a larger one is never faster). A collective of at least",
             "an entry's bytes per rank crosses the memory at that entry's rates (the largest such entry); a smaller one at the rates above.",
-        ])
+        ] + (inFlightRegimes.isEmpty ? [] : [
+            "inFlight: our runner's ring all-gather (in place) with k \(probe) chunks in each rank's block, k messages per rank in flight, walking",
+            "the same \(ByteCount.format(Self.inFlightWalkBytes)) per rank for every k, each block timing every k in turn: the node's rate ("
+                + inFlightScan.map { "k = \($0.messages): \(gbps($0.gbps))" }.joined(separator: ", ") + "), the median block; the factor is",
+            "its ratio to k = 1's in the same block, the median over the blocks. Beyond the caches a",
+            "transfer moves at its working set's rate times the factor of the messages its sender has in flight, itself included.",
+        ]))
         comments["  stepOverhead:", default: []].insert(contentsOf: [
             "stepOverhead: our runner's time per step beyond the latency: \(overheadProbe), minus the pair latency.",
         ], at: 0)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The memory of a CPU node as one resource that every rank of the node shares: a same-node
 /// transfer (Open MPI's shared-memory or loopback transport copies through it) and a reduction
 /// (a rank's kernel reads two operands and writes one) both cross it.
@@ -26,6 +28,15 @@
 /// rates above. ``workingSets`` is a table of such regimes: a collective of `W` bytes per rank
 /// crosses the memory at the rates of the largest entry whose ``Regime/bytes`` is at most `W`
 /// (``rates(workingSetBytes:)``), and at the rates above when `W` is below every entry.
+///
+/// Beyond the caches (a working set that reaches a ``workingSets`` entry) two more things hold.
+/// A rank's core makes the copy of each message it receives (Open MPI's shared-memory transport
+/// copies a large message with the receiver's `process_vm_readv`; over loopback TCP the receiver
+/// reads the socket), and reduces what it received, one after the other: the engines hold the
+/// rank's incoming link while it reduces. And the node's same-node transfers move faster the more
+/// messages each rank keeps in flight (``inFlight``): the working sets' transfer rates are then
+/// those of one message in flight per rank, and a transfer moves at that rate times
+/// ``inFlightFactor(messages:)`` of the messages its sender has in flight, itself included.
 public struct NodeMemorySpec: Sendable, Hashable {
     /// Same-node transfers of all ranks together, GB/s of payload.
     public var transferGBps: Double
@@ -38,6 +49,21 @@ public struct NodeMemorySpec: Sendable, Hashable {
     /// The rates of collectives whose bytes per rank are at least each entry's ``Regime/bytes``,
     /// in increasing order of bytes (empty: the rates above at every working set).
     public var workingSets: [Regime]
+    /// The node's same-node transfer rate beyond the caches by the messages each rank keeps in
+    /// flight, relative to one (in increasing order of ``InFlight/messages``; empty: the rates
+    /// do not depend on it). `allreduce calibrate` measures it: our runner's ring all-gather with k
+    /// chunks of its probe size in each rank's block, walking the same buffers for every k.
+    public var inFlight: [InFlight]
+
+    /// The node's transfer rate with `messages` in flight per rank, over its rate with one.
+    public struct InFlight: Sendable, Hashable {
+        public var messages: Int
+        public var factor: Double
+        public init(messages: Int, factor: Double) {
+            self.messages = messages
+            self.factor = factor
+        }
+    }
 
     /// The rates of messages up to a size.
     public struct Regime: Sendable, Hashable {
@@ -63,11 +89,34 @@ public struct NodeMemorySpec: Sendable, Hashable {
         }
     }
 
-    public init(transferGBps: Double, reduceGBps: Double, cache: [Regime] = [], workingSets: [Regime] = []) {
+    public init(transferGBps: Double, reduceGBps: Double, cache: [Regime] = [], workingSets: [Regime] = [], inFlight: [InFlight] = []) {
         self.transferGBps = transferGBps
         self.reduceGBps = reduceGBps
         self.cache = cache
         self.workingSets = workingSets
+        self.inFlight = inFlight
+    }
+
+    /// ``inFlight``'s factor at `messages` in flight per rank: interpolated linearly in the
+    /// logarithm of the count between entries, the first entry's below it and the last one's
+    /// above it; 1 when ``inFlight`` is empty.
+    public func inFlightFactor(messages: Int) -> Double {
+        guard let first = inFlight.first, let last = inFlight.last else { return 1 }
+        if messages <= first.messages { return first.factor }
+        if messages >= last.messages { return last.factor }
+        let x = log2(Double(messages))
+        for (a, b) in zip(inFlight, inFlight.dropFirst()) where messages <= b.messages {
+            let xa = log2(Double(a.messages)), xb = log2(Double(b.messages))
+            return a.factor + (b.factor - a.factor) * (x - xa) / (xb - xa)
+        }
+        return last.factor
+    }
+
+    /// Whether a collective of `workingSetBytes` per rank runs beyond the caches: it reaches a
+    /// ``workingSets`` entry.
+    public func beyondCaches(workingSetBytes: Double) -> Bool {
+        guard let first = workingSets.first else { return false }
+        return workingSetBytes >= Double(first.bytes)
     }
 
     /// How many times `bytes / reduceGBps` a reduction holds its rank's core: `reduceGBps` is

@@ -36,6 +36,8 @@ import Yams
 ///           "workingSets": [{"bytes": "8M",         optional: the rates of collectives of at least
 ///                     "transferBandwidth": "5GB/s",    this many bytes per rank (DRAM), growing
 ///                     "reduceBandwidth": "8GB/s"}, ...]   (pairBandwidth as for cache)
+///           "inFlight": [{"messages": 1, "factor": 1},  optional: the transfer rate beyond the caches
+///                     {"messages": 8, "factor": 1.7}, ...]  by the messages a rank keeps in flight
 ///         },                                        (NodeMemorySpec; `allreduce calibrate` writes it)
 ///         "stepOverhead": "1us"                     optional (default 1us)
 ///       },
@@ -157,8 +159,10 @@ extension Topology {
             // several as a list.
             let cache = m.cache.isEmpty ? "" : ", \"cache\": " + (m.cache.count == 1 ? regime(m.cache[0]) : "[" + m.cache.map(regime).joined(separator: ", ") + "]")
             let sets = m.workingSets.isEmpty ? "" : ", \"workingSets\": [" + m.workingSets.map(regime).joined(separator: ", ") + "]"
+            let flight = m.inFlight.isEmpty ? "" : ", \"inFlight\": ["
+                + m.inFlight.map { "{\"messages\": \($0.messages), \"factor\": \(PhysicalUnit.shortest($0.factor))}" }.joined(separator: ", ") + "]"
             nodeFields.append("    \"memory\": {\"transferBandwidth\": \"\(PhysicalUnit.formatBandwidth(m.transferGBps))\", "
-                              + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(m.reduceGBps))\"\(cache)\(sets)}")
+                              + "\"reduceBandwidth\": \"\(PhysicalUnit.formatBandwidth(m.reduceGBps))\"\(cache)\(sets)\(flight)}")
         }
         nodeFields.append("    \"stepOverhead\": \"\(PhysicalUnit.formatLatency(node.stepOverheadMicroseconds))\"")
         lines.append(nodeFields.joined(separator: ",\n"))
@@ -405,7 +409,7 @@ struct _Reader {
         if n["memory"] != nil {
             let path = ["node", "memory"]
             let o = try object(n["memory"], path)
-            try checkKeys(o, ["transferBandwidth", "reduceBandwidth", "cache", "workingSets"], path)
+            try checkKeys(o, ["transferBandwidth", "reduceBandwidth", "cache", "workingSets", "inFlight"], path)
             guard let transfer = try bandwidth(o, "transferBandwidth", path) else { throw fail(path + ["transferBandwidth"], "missing field") }
             guard let reduce = try bandwidth(o, "reduceBandwidth", path) else { throw fail(path + ["reduceBandwidth"], "missing field") }
             memory = NodeMemorySpec(transferGBps: transfer, reduceGBps: reduce)
@@ -422,6 +426,16 @@ struct _Reader {
             if let raw = o["workingSets"] {
                 guard case .array(let list) = raw else { throw fail(path + ["workingSets"], "expected a list of {bytes, transferBandwidth, reduceBandwidth}") }
                 memory!.workingSets = try list.indices.map { i throws(TopologyError) in try regime(list[i], path + ["workingSets[\(i)]"]) }
+            }
+            if let raw = o["inFlight"] {
+                guard case .array(let list) = raw else { throw fail(path + ["inFlight"], "expected a list of {messages, factor}") }
+                memory!.inFlight = try list.indices.map { i throws(TopologyError) in
+                    let entry = path + ["inFlight[\(i)]"]
+                    let c = try object(list[i], entry)
+                    try checkKeys(c, ["messages", "factor"], entry)
+                    guard c["factor"] != nil else { throw fail(entry + ["factor"], "missing field") }
+                    return NodeMemorySpec.InFlight(messages: try int(c, "messages", entry), factor: try number(c, "factor", entry, default: 1))
+                }
             }
         }
 

@@ -297,6 +297,14 @@ public struct Topology: Sendable, Hashable {
             }
             try checkRegimes(m.cache, "node.memory.cache", what: "message sizes")
             try checkRegimes(m.workingSets, "node.memory.workingSets", what: "working sets")
+            for (i, e) in m.inFlight.enumerated() {
+                let field = "node.memory.inFlight[\(i)]"
+                guard e.messages >= 1 else { throw TopologyError(field: field + ".messages", message: "must be at least 1, got \(e.messages)") }
+                if i > 0 && e.messages <= m.inFlight[i - 1].messages {
+                    throw TopologyError(field: field + ".messages", message: "the counts must grow: \(e.messages) follows \(m.inFlight[i - 1].messages)")
+                }
+                guard e.factor.isFinite && e.factor > 0 else { throw TopologyError(field: field + ".factor", message: "must be a positive number, got \(e.factor)") }
+            }
         }
         try checkLatency(node.stepOverheadMicroseconds, "node.stepOverhead")
         // Reachability inside a node: NVSwitch and PCIe join every pair; a mesh only its pairs.

@@ -1,6 +1,7 @@
 #if MPI
 import CMPI
 import CollectiveCore
+import CollectiveFabric
 import CollectiveKernels
 #if canImport(Glibc)
 import Glibc
@@ -74,6 +75,12 @@ public struct MPICalibration: Sendable {
     /// size walks its buffers (its data no longer fits in the caches: DRAM). Empty with one rank
     /// per node.
     public var workingSetScan: [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)]
+    /// The node's transfer rate, GB/s, in our runner's ring all-gather with k probe-sized chunks
+    /// in flight per rank (k = `MeasuredCluster.inFlightCounts`), walking the same buffers for
+    /// every k (``inFlightRates``): beyond the caches, how the rate grows with the messages a rank
+    /// keeps in flight; and the factor, that rate over the rate with one in flight (the median of
+    /// ratios within a block). Empty with one rank per node, or when no working set was scanned.
+    public var inFlightScan: [(messages: Int, gbps: Double, factor: Double)]
     /// Steps per run of that ring, and its time per step, microseconds.
     public var overheadProbeSteps: Int
     public var overheadProbeMicrosecondsPerStep: Double
@@ -196,6 +203,7 @@ public struct MPICalibration: Sendable {
         }
         var runnerReduceRate: Double? = nil
         var sets: [(bytes: Int, transferGBps: Double, reduceGBps: Double, pairGBps: Double?)] = []
+        var flights: [(messages: Int, gbps: Double, factor: Double)] = []
         if sameNode != nil {
             let gather = MPIScheduleRunner(communicator: local, dataType: .float32, op: .sum)
             let reducing = MPIScheduleRunner(communicator: local, dataType: reduceType, op: .sum)
@@ -218,18 +226,72 @@ public struct MPICalibration: Sendable {
             sets = workingSets(world, gather: gather, reducing: reducing, ranks: local.size, probeBytes: probeBytes, largest: largestWorkingSetBytes,
                                iterations: iterations, fixedSecondsPerStep: fixedSecondsPerStep,
                                alone: { alone(bytes: $0, span: $1, iterations: $2) })
+            if !sets.isEmpty {
+                flights = inFlightRates(world, runner: gather, ranks: local.size, probeBytes: probeBytes, iterations: iterations, fixedSecondsPerStep: fixedSecondsPerStep)
+            }
         }
 
         return MPICalibration(
             hostnames: hostnames, layout: layout, probeBytes: probeBytes, sameNode: sameNode, acrossNodes: acrossNodes,
             memoryCopyGBps: perRank / copy / 1e9, memoryTransferGBps: transfer, runnerReduceGBps: runnerReduceRate, reduceGBps: reduce, singleRankReduceGBps: Double(probeBytes) / single / 1e9,
-            stepOverheadMicroseconds: stepOverhead, sizeScan: scan, workingSetScan: sets, overheadProbeSteps: steps, overheadProbeMicrosecondsPerStep: perStep * 1e6)
+            stepOverheadMicroseconds: stepOverhead, sizeScan: scan, workingSetScan: sets, inFlightScan: flights,
+            overheadProbeSteps: steps, overheadProbeMicrosecondsPerStep: perStep * 1e6)
+    }
+
+    /// ``inFlightScan``: the node's ranks (`runner`'s communicator, `p` of them) run our runner's
+    /// ring all-gather in place with k probe-sized chunks in each rank's block (k x p x probe
+    /// bytes per rank, so each rank keeps k messages in flight), every node at once, walking
+    /// buffers of `MeasuredCluster.inFlightWalkBytes` per rank (or the largest all-gather, when
+    /// larger): the same DRAM for every k. Each of ``blocks`` blocks times every k in turn (the
+    /// slowest rank's time, net of the latency and step overhead of its steps), so that a machine
+    /// changing speed between blocks changes every k alike: the node's payload rate, GB/s, the
+    /// median over the blocks, and its ratio to k = 1's rate in the same block, the median over
+    /// the blocks (the factor). (Pairs of ranks posting k sends and k receives at a time, walking
+    /// the same buffers, read 1.9 x the all-gather's rate at k = 8 through shared memory on the
+    /// 2-vCPU guest this was written on: the law the all-gather's working-set rates are taken
+    /// back by has to be the all-gather's.)
+    static func inFlightRates(_ world: Communicator, runner: MPIScheduleRunner, ranks p: Int, probeBytes: Int, iterations: Int,
+                              fixedSecondsPerStep: Double) -> [(messages: Int, gbps: Double, factor: Double)] {
+        let counts = MeasuredCluster.inFlightCounts
+        let chunk = max(4, probeBytes / 4 * 4)
+        let span = max(MeasuredCluster.inFlightWalkBytes, (counts.max() ?? 1) * p * chunk)
+        let region = UnsafeMutableRawPointer.allocate(byteCount: span, alignment: 64)
+        defer { region.deallocate() }
+        memset(region, 1, span)
+        let runs: [(k: Int, w: Int, places: Int, steps: Double, n: Int, play: (Int) -> Void)] = counts.map { k in
+            let w = k * p * chunk
+            let parameters = ScheduleParameters(rankCount: p, elementCount: w / 4, elementSizeBytes: 4, chunkBytes: chunk, ranksPerNode: p, collective: .allGather)
+            let gather = try! AllreduceAlgorithm.ring.makeSchedule(parameters)
+            let places = max(1, span / w)
+            let before = runner.statistics.messages
+            runner.run(gather, buffer: region)  // warm-up, and the steps of one run
+            let steps = Double(runner.statistics.messages - before)
+            return (k, w, places, steps, max(2, places, iterations / (k * blocks)), { i in runner.run(gather, buffer: region + (i % places) * w) })
+        }
+        var rates = Array(repeating: [Double](), count: counts.count)
+        for _ in 0..<blocks {
+            for (i, r) in runs.enumerated() {
+                world.barrier()
+                let t0 = MPIProcess.wallTimeSeconds()
+                for j in 0..<r.n { r.play(j) }
+                let t = world.allreduce([(MPIProcess.wallTimeSeconds() - t0) / Double(r.n)], cmpi_op_max())[0]
+                let net = max(t / 2, t - r.steps * fixedSecondsPerStep)
+                rates[i].append(Double(p - 1) * Double(r.w) / net / 1e9)
+            }
+        }
+        func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
+        return runs.indices.map { i in
+            (runs[i].k, median(rates[i]), median(rates[i].indices.map { rates[i][$0] / rates[0][$0] }))
+        }
     }
 
     /// ``workingSetScan``: for each working set `w` (2, 4, ... times the probe, up to `largest`),
     /// the node's ranks (`local`) run our runner's ring all-gather of `w` bytes per rank, chunked
-    /// at `probeBytes`, every node at once (``runnerGather``): the transfers of a collective of
-    /// that size, by the runner's own path. Two other probes were tried and read further from
+    /// at `probeBytes`, every node at once (``runnerGather``), in place: the transfers of a
+    /// collective of that size, by the runner's own path, without the copy of each rank's own
+    /// block into the output that an out-of-place all-gather makes and an allreduce does not
+    /// (over TCP's loopback that copy made the rate 15-30% lower from 16 MiB per rank up, and
+    /// the allreduces' predictions as much too slow). Two other probes were tried and read further from
     /// the allreduces they predicted, on the 2-vCPU virtual machine this was written on: a
     /// blocking `MPI_Sendrecv` walking the same buffers (up to twice the runner's rate, swinging
     /// between launches), and nonblocking exchanges from a walking buffer into a chunk-sized
@@ -248,7 +310,7 @@ public struct MPICalibration: Sendable {
             // Each run walks the buffers once: at least two per block.
             let runs = max(2 * blocks, iterations / chunks)
             let rate = runnerGather(world, runner: gather, ranks: ranks, bytesPerRank: size, chunkBytes: probeBytes,
-                                    runs: runs, fixedSecondsPerStep: fixedSecondsPerStep)
+                                    runs: runs, fixedSecondsPerStep: fixedSecondsPerStep, inPlace: true)
             let r = runnerReduce(world, runner: reducing, ranks: ranks, bytesPerRank: size, chunkBytes: probeBytes, runs: runs)
             // One probe-sized transfer alone, walking buffers of the working set's size.
             let lone = alone(probeBytes, 2 * size, max(iterations, 2 * blocks * chunks))
@@ -289,15 +351,15 @@ public struct MPICalibration: Sendable {
     /// `fixedSecondsPerStep` first (the latency and step overhead the model adds per step; at
     /// most half the time).
     static func runnerGather(_ world: Communicator, runner: MPIScheduleRunner, ranks p: Int, bytesPerRank: Int, chunkBytes: Int,
-                             runs: Int, fixedSecondsPerStep: Double) -> Double {
+                             runs: Int, fixedSecondsPerStep: Double, inPlace: Bool = false) -> Double {
         withRing(.allGather, ranks: p, bytesPerRank: bytesPerRank, chunkBytes: chunkBytes, elementSizeBytes: 4) { gather, send, receive, size in
+            // Out of place, the runner copies each rank's own block into the output first; in
+            // place (`inPlace`), on the output alone, it moves only what the other ranks send.
+            func once() { if inPlace { runner.run(gather, buffer: receive) } else { runner.run(gather, input: send, output: receive) } }
             let before = runner.statistics.messages
-            runner.run(gather, input: send, output: receive)
+            once()
             let steps = Double(runner.statistics.messages - before)
-            // Out of place, as the allreduces it predicts run: the input and the output make the
-            // working set (in place, on one buffer, it read 1.6-1.8 x faster from 8M per rank up,
-            // past the allreduces' rate).
-            let t = timedTogether(world, iterations: runs) { _ in runner.run(gather, input: send, output: receive) }
+            let t = timedTogether(world, iterations: runs) { _ in once() }
             let net = max(t / 2, t - steps * fixedSecondsPerStep)
             return Double(p - 1) * Double(size) / net / 1e9
         }

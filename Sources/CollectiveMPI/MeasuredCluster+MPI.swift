@@ -28,6 +28,7 @@ extension MeasuredCluster {
             stepOverheadMicroseconds: c.stepOverheadMicroseconds,
             sizeScan: c.sizeScan.map { MeasuredCluster.Scan(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps, pairGBps: $0.pairGBps) },
             workingSetScan: c.workingSetScan.map { MeasuredCluster.Scan(bytes: $0.bytes, transferGBps: $0.transferGBps, reduceGBps: $0.reduceGBps, pairGBps: $0.pairGBps) },
+            inFlightScan: c.inFlightScan.map { MeasuredCluster.InFlightRate(messages: $0.messages, gbps: $0.gbps, factor: $0.factor) },
             overheadProbe: "a ring allreduce of one float per rank, \(c.overheadProbeSteps) steps per run, \(formatFixed(c.overheadProbeMicrosecondsPerStep, decimals: 2)) us per step")
     }
 }

@@ -293,8 +293,9 @@ struct _RankRecord {
     /// When the last transfer of the chain leaves its links (its `end`), for
     /// ``_EngineState/interleavesPairs``.
     @usableFromInline var chainTailEnd: Double = 0
-    /// (Free: the second line starts at byte 64.)
-    @usableFromInline var _pad1: Int64 = 0
+    /// Same-node transfers this rank has sent that have not arrived yet, on a CPU node whose
+    /// memory moves faster with more in flight (``_EngineState/inFlightFactor``).
+    @usableFromInline var sameNodeInFlight: Int64 = 0
     /// When this GPU's (on a CPU node: this rank's core's) previous reduction ends.
     @usableFromInline var reduceFreeAt: Double = 0
     // Line 2: the cached route's links.
@@ -426,6 +427,13 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     /// ranks reduce together) one rank's reduction takes on its core
     /// (``NodeMemorySpec/coreReduceShare(ranksPerNode:)``).
     @usableFromInline let coreReduceShare: Double
+    /// The run's working set is beyond a CPU node's caches
+    /// (``FabricMap/memoryBeyondCaches(workingSetBytes:)``): a same-node reduction then also holds
+    /// its rank's incoming link, the core that copies the rank's incoming messages.
+    @usableFromInline let memoryBeyondCaches: Bool
+    /// A CPU node's same-node transfer rate factor by the messages in flight of the sender
+    /// (``FabricMap/memoryInFlightFactors(workingSetBytes:)``, indexed by the count; empty: none).
+    @usableFromInline let inFlightFactor: [Double]
     /// The protocol's figures: hop latency by path kind, wire bytes per payload byte, and the
     /// least time per payload byte of one channel (0: no cap).
     @usableFromInline let timing: ProtocolTiming?
@@ -524,6 +532,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         memoryTransferSecondsPerByte = memory.transfer
         memoryPairSecondsPerByte = memory.pair
         coreReduceShare = NodeMemorySpec.coreReduceShare(ranksPerNode: fabric.gpusPerNode)
+        memoryBeyondCaches = memory.transfer > 0 && fabric.memoryBeyondCaches(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
+        inFlightFactor = memory.transfer > 0 ? fabric.memoryInFlightFactors(workingSetBytes: Double(elementCount) * Double(elementSizeBytes)) : []
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
         progressHotBytes = Swift.min(RankProgress<Steps>.hotBytes, progressStride, 256)
@@ -614,6 +624,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             if watching { _observeCompletion(id) }
             let t = transfer[id]
             let src = Int(t.src), dst = Int(t.dst)
+            if !inFlightFactor.isEmpty && rank[src].sameNodeInFlight > 0 && _crossesMemory(src: src, dst: dst) { rank[src].sameNodeInFlight -= 1 }
             prefetchPeer(of: src)
             prefetchPeer(of: dst)
             if t.next != -2 {
@@ -806,8 +817,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         var duration = wire / record.cacheRate
         // A same-node transfer between ranks of a CPU node crosses the node's memory link (the
         // last link of its path); GPU fabrics have none and skip the test.
-        let crossesMemory = memoryTransferSecondsPerByte > 0 && dst < gpuCount * lanes
-            && (src / lanes) / fabric.gpusPerNode == (dst / lanes) / fabric.gpusPerNode
+        let crossesMemory = _crossesMemory(src: src, dst: dst)
         // A CPU node's cache regime for this message, for its transfer and its reduction.
         let cached = memoryTransferSecondsPerByte > 0 ? _cacheRegime(bytes) : nil
         var notBefore = now, slowdown = 1.0
@@ -826,9 +836,16 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         // message's cache regime's, else the working set's), when the file gives one: it stands
         // for the path's links, and the memory's shared rate still holds the node's transfers
         // together (two at once take the memory's time for both).
+        // Beyond the caches the memory moves the node's transfers faster the more messages each
+        // rank keeps in flight (``NodeMemorySpec/inFlight``): this one at the working set's rate
+        // (one in flight) times the factor of its sender's transfers in flight, itself included.
         var memoryHold = -1.0
         if crossesMemory {
             memoryHold = wire * (cached?.transferSecondsPerByte ?? memoryTransferSecondsPerByte) * slowdown
+            if !inFlightFactor.isEmpty {
+                rank[src].sameNodeInFlight += 1
+                memoryHold /= inFlightFactor[Swift.min(inFlightFactor.count - 1, Int(rank[src].sameNodeInFlight))]
+            }
             let pair = cached?.pairSecondsPerByte ?? memoryPairSecondsPerByte
             if pair > 0 { duration = wire * pair * slowdown }
             duration = Swift.max(duration, memoryHold)
@@ -862,10 +879,18 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             // with the node's transfers on the memory link: those run at the transport's rate,
             // set by its copies and handshakes far below the memory's bandwidth, so a rank's
             // reduction overlaps the transfers in flight (the next chunk's, the other ranks').
+            // Beyond the caches the rank's core also makes the copies of the messages it
+            // receives (Open MPI's shared-memory transport copies a large message with the
+            // receiver's process_vm_readv; over TCP the receiver reads the socket): a reduction
+            // waits for the rank's incoming link (its path's link before the memory) and holds
+            // it, so the rank copies and reduces in turn.
             let m = memorySlot(ofNode: dst / lanes / fabric.gpusPerNode)
-            let reduceStart = Swift.max(done, rank[dst].reduceFreeAt)
+            var reduceStart = Swift.max(done, rank[dst].reduceFreeAt)
+            let core = memoryBeyondCaches && crossesMemory && n >= 2 ? withUnsafeBytes(of: record.links) { Int($0.bindMemory(to: Int32.self)[n - 2]) } : -1
+            if core >= 0 { reduceStart = Swift.max(reduceStart, link[core].freeAt) }
             reduceBegin = reduceStart
             done = reduceStart + bytes * (cached?.reduceSecondsPerByte ?? memoryReduceSecondsPerByte) * coreReduceShare
+            if core >= 0 { link[core].freeAt = Swift.max(link[core].freeAt, done) }
             link[m].bytes += bytes
             rank[dst].reduceFreeAt = done
         } else if reduce && gammaSecondsPerByte > 0 && dst < gpuCount * lanes {
@@ -929,6 +954,13 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         guard shared > 0 else { return }
         transfer[tail].time += shared
         if transfer[id].time < transfer[tail].time { transfer[id].time = transfer[tail].time }
+    }
+
+    /// Whether a transfer from `src` to `dst` crosses a CPU node's memory: both ranks on one node
+    /// that has a memory link.
+    @inlinable @inline(__always)
+    func _crossesMemory(src: Int, dst: Int) -> Bool {
+        memoryTransferSecondsPerByte > 0 && dst < gpuCount * lanes && (src / lanes) / fabric.gpusPerNode == (dst / lanes) / fabric.gpusPerNode
     }
 
     /// The cache regime of a message of `bytes` on a CPU node: the first of ``cacheRegimes`` of at

@@ -122,8 +122,9 @@ struct CPUClusterTests {
         #expect(sets == [NodeMemorySpec.Regime(bytes: 2 << 20, transferGBps: 8.5, reduceGBps: 5), NodeMemorySpec.Regime(bytes: 64 << 20, transferGBps: 3.212, reduceGBps: 1.5)])
         let text = m.fileText()
         #expect(try Topology.parse(data: Data(text.utf8), fileName: "lab.yaml", format: .yaml) == m.topology)
-        #expect(text.contains("# workingSets: transfers and reductions as our runner's ring all-gather and reduce-scatter of each size (bytes per rank) chunked at\n"))
-        #expect(text.contains("# 1M move and reduce them, the node's ranks at once"))
+        #expect(text.contains("# workingSets: transfers and reductions as our runner's ring all-gather (in place: no copy of a rank's own block) and reduce-scatter\n"))
+        #expect(text.contains("# of each size (bytes per rank) chunked at 1M move and reduce them, the node's ranks at once"))
+        #expect(!text.contains("inFlight"), "no in-flight scan, no table")
         #expect(text.contains("# reduceBandwidth: float operand bytes the node's ranks reduce per second in our runner's ring reduce-scatter of 1M"))
         // Rates out of order (a larger working set measured faster) are pooled: 4 and 9 -> 6.
         m.workingSetScan = [.init(bytes: 2 << 20, transferGBps: 8, reduceGBps: 20), .init(bytes: 4 << 20, transferGBps: 4, reduceGBps: 10),
@@ -133,6 +134,71 @@ struct CPUClusterTests {
         #expect(fitted.map(\.transferGBps) == [8, 6, 6, 2])
         #expect(fitted.map(\.reduceGBps) == [20, 10, 5, 5])
         #expect(text.contains("the file keeps the closest rates that never grow"))
+    }
+
+    @Test("a calibration's in-flight scan becomes the memory's factors, and takes each working set's transfer rate back to one message in flight")
+    func calibratedInFlight() throws {
+        var m = Self.measured(across: false)  // probe 1M, 2 ranks per node
+        m.workingSetScan = [.init(bytes: 2 << 20, transferGBps: 8, reduceGBps: 5), .init(bytes: 8 << 20, transferGBps: 12, reduceGBps: 4),
+                            .init(bytes: 32 << 20, transferGBps: 14, reduceGBps: 3)]
+        m.inFlightScan = [.init(messages: 1, gbps: 5), .init(messages: 2, gbps: 6), .init(messages: 4, gbps: 8), .init(messages: 8, gbps: 10),
+                          .init(messages: 16, gbps: 10)]
+        #expect(m.inFlightRegimes.map(\.factor) == [1, 1.2, 1.6, 2, 2])
+        // The all-gather of w per rank over 2 ranks in 1M chunks keeps w / 2M in flight per rank:
+        // 2M -> 1 (8 / 1), 8M -> 4 (12 / 1.6 = 7.5), 32M -> 16 (14 / 2 = 7).
+        #expect(m.workingSetRegimes.map(\.transferGBps) == [8, 7.5, 7])
+        let memory = try #require(m.topology.node.memory)
+        #expect(memory.inFlight == m.inFlightRegimes)
+        let text = m.fileText()
+        #expect(try Topology.parse(data: Data(text.utf8), fileName: "lab.yaml", format: .yaml) == m.topology)
+        #expect(text.contains("# inFlight: our runner's ring all-gather (in place) with k 1M chunks in each rank's block, k messages per rank in flight, walking\n"))
+        #expect(text.contains("# the same 16M per rank for every k, each block timing every k in turn: the node's rate (k = 1: 5GB/s"))
+        #expect(text.contains("k = 1: 5GB/s, k = 2: 6GB/s"))
+        #expect(text.contains("by inFlight's factor there"))
+        // Factors measured side by side win over the ratio of the median rates.
+        m.inFlightScan[3].factor = 1.8
+        #expect(m.inFlightRegimes.map(\.factor) == [1, 1.2, 1.6, 1.8, 2])
+        // Without a count of one the scan gives no factors.
+        m.inFlightScan.removeFirst()
+        #expect(m.inFlightRegimes.isEmpty)
+        #expect(m.topology.node.memory?.inFlight == [])
+    }
+
+    @Test("node.memory.inFlight reads and writes back")
+    func inFlightFile() throws {
+        let line = "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, workingSets: [{bytes: 8M, transferBandwidth: 6GB/s, reduceBandwidth: 3GB/s}], "
+            + "inFlight: [{messages: 1, factor: 1}, {messages: 4, factor: 1.5}]}"
+        let text = Self.yaml.replacingOccurrences(of: "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}", with: line)
+        let t = try Topology.parse(data: Data(text.utf8), fileName: "t.yaml", format: .yaml)
+        #expect(t.node.memory?.inFlight == [.init(messages: 1, factor: 1), .init(messages: 4, factor: 1.5)])
+        #expect(try Topology.parse(data: Data(t.fileText(format: .yaml).utf8), format: .yaml) == t)
+        #expect(try Topology.parse(data: Data(t.fileText().utf8)) == t)
+        let fabric = try FabricMap(t)
+        #expect(fabric.memoryInFlightFactors(workingSetBytes: Double(4 << 20)).isEmpty, "in the caches")
+        let factors = fabric.memoryInFlightFactors(workingSetBytes: Double(8 << 20))
+        #expect(factors.count == FabricMap.maxInFlightCount + 1 && factors[1] == 1 && factors[4] == 1.5 && factors[64] == 1.5)
+        #expect(fabric.memoryBeyondCaches(workingSetBytes: Double(8 << 20)) && !fabric.memoryBeyondCaches(workingSetBytes: Double(4 << 20)))
+    }
+
+    @Test("bad node.memory.inFlight entries are one-line errors naming the entry", arguments: [
+        ("inFlight: {messages: 1, factor: 1}", "node.memory.inFlight"),
+        ("inFlight: [{messages: 0, factor: 1}]", "node.memory.inFlight[0].messages"),
+        ("inFlight: [{messages: 1.5, factor: 1}]", "node.memory.inFlight[0].messages"),
+        ("inFlight: [{messages: 2}]", "node.memory.inFlight[0].factor"),
+        ("inFlight: [{messages: 2, factor: 0}]", "node.memory.inFlight[0].factor"),
+        ("inFlight: [{messages: 2, factor: fast}]", "node.memory.inFlight[0].factor"),
+        ("inFlight: [{messages: 2, factor: 1, when: 1}]", "node.memory.inFlight[0].when"),
+        ("inFlight: [{messages: 4, factor: 1}, {messages: 2, factor: 2}]", "node.memory.inFlight[1].messages"),
+    ])
+    func badInFlight(entry: String, field: String) {
+        let text = Self.yaml.replacingOccurrences(of: "reduceBandwidth: 5GB/s}", with: "reduceBandwidth: 5GB/s, \(entry)}")
+        do {
+            _ = try Topology.parse(data: Data(text.utf8), fileName: "t.yaml", format: .yaml)
+            Issue.record("accepted \(entry)")
+        } catch {
+            #expect(error.description.contains(field), "\(error)")
+            #expect(!error.description.contains("\n"))
+        }
     }
 
     @Test("the cache regimes of a calibration: transfers as measured, reductions never growing with the size nor below the probe's")
