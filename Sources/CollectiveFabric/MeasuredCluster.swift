@@ -155,8 +155,10 @@ public struct MeasuredCluster: Sendable, Hashable {
     /// chunked at the probe, keeps about `w / (p x probe)` messages in flight per rank (a block of
     /// the ring at a time), so its rate is divided by ``inFlightRegimes``'s factor there.
     public var workingSetRegimes: [NodeMemorySpec.Regime] {
-        let flight = NodeMemorySpec(transferGBps: 1, reduceGBps: 1, inFlight: inFlightRegimes)
-        let transfer = Self.nonIncreasing(workingSetScan.map { $0.transferGBps / flight.inFlightFactor(messages: probeMessagesInFlight(workingSetBytes: $0.bytes)) })
+        let flight = inFlightRegimes
+        let transfer = Self.nonIncreasing(workingSetScan.map {
+            $0.transferGBps / NodeMemorySpec.InFlight.factor(in: flight, messages: probeMessagesInFlight(workingSetBytes: $0.bytes))
+        })
         let reduce = Self.nonIncreasing(workingSetScan.map(\.reduceGBps))
         let pairs = workingSetScan.map(\.pairGBps)
         let pair = pairs.contains(nil) ? pairs.map { _ in nil } : Self.nonIncreasing(pairs.map { $0! }).map { Optional($0) }

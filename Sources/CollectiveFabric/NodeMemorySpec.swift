@@ -63,6 +63,19 @@ public struct NodeMemorySpec: Sendable, Hashable {
             self.messages = messages
             self.factor = factor
         }
+
+        /// `table`'s factor at `messages` in flight per rank (``NodeMemorySpec/inFlightFactor(messages:)``).
+        public static func factor(in table: [InFlight], messages: Int) -> Double {
+            guard let first = table.first, let last = table.last else { return 1 }
+            if messages <= first.messages { return first.factor }
+            if messages >= last.messages { return last.factor }
+            let x = log2(Double(messages))
+            for (a, b) in zip(table, table.dropFirst()) where messages <= b.messages {
+                let xa = log2(Double(a.messages)), xb = log2(Double(b.messages))
+                return a.factor + (b.factor - a.factor) * (x - xa) / (xb - xa)
+            }
+            return last.factor
+        }
     }
 
     /// The rates of messages up to a size.
@@ -100,17 +113,7 @@ public struct NodeMemorySpec: Sendable, Hashable {
     /// ``inFlight``'s factor at `messages` in flight per rank: interpolated linearly in the
     /// logarithm of the count between entries, the first entry's below it and the last one's
     /// above it; 1 when ``inFlight`` is empty.
-    public func inFlightFactor(messages: Int) -> Double {
-        guard let first = inFlight.first, let last = inFlight.last else { return 1 }
-        if messages <= first.messages { return first.factor }
-        if messages >= last.messages { return last.factor }
-        let x = log2(Double(messages))
-        for (a, b) in zip(inFlight, inFlight.dropFirst()) where messages <= b.messages {
-            let xa = log2(Double(a.messages)), xb = log2(Double(b.messages))
-            return a.factor + (b.factor - a.factor) * (x - xa) / (xb - xa)
-        }
-        return last.factor
-    }
+    public func inFlightFactor(messages: Int) -> Double { InFlight.factor(in: inFlight, messages: messages) }
 
     /// Whether a collective of `workingSetBytes` per rank runs beyond the caches: it reaches a
     /// ``workingSets`` entry.

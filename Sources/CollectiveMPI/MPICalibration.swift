@@ -275,13 +275,11 @@ public struct MPICalibration: Sendable {
                 let t0 = MPIProcess.wallTimeSeconds()
                 for j in 0..<r.n { r.play(j) }
                 let t = world.allreduce([(MPIProcess.wallTimeSeconds() - t0) / Double(r.n)], cmpi_op_max())[0]
-                let net = max(t / 2, t - r.steps * fixedSecondsPerStep)
-                rates[i].append(Double(p - 1) * Double(r.w) / net / 1e9)
+                rates[i].append(gatherGBps(seconds: t, steps: r.steps, ranks: p, bytesPerRank: r.w, fixedSecondsPerStep: fixedSecondsPerStep))
             }
         }
-        func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
         return runs.indices.map { i in
-            (runs[i].k, median(rates[i]), median(rates[i].indices.map { rates[i][$0] / rates[0][$0] }))
+            (runs[i].k, SampleStatistics.median(rates[i]), SampleStatistics.median(rates[i].indices.map { rates[i][$0] / rates[0][$0] }))
         }
     }
 
@@ -360,9 +358,17 @@ public struct MPICalibration: Sendable {
             once()
             let steps = Double(runner.statistics.messages - before)
             let t = timedTogether(world, iterations: runs) { _ in once() }
-            let net = max(t / 2, t - steps * fixedSecondsPerStep)
-            return Double(p - 1) * Double(size) / net / 1e9
+            return gatherGBps(seconds: t, steps: steps, ranks: p, bytesPerRank: size, fixedSecondsPerStep: fixedSecondsPerStep)
         }
+    }
+
+    /// The node's payload rate, GB/s, of a ring all-gather of `bytesPerRank` over `ranks` ranks
+    /// that took `seconds` in `steps` steps: each rank receives (ranks - 1) / ranks of the buffer,
+    /// so the node moves (ranks - 1) x `bytesPerRank`, net of `fixedSecondsPerStep` per step (at
+    /// most half the time).
+    static func gatherGBps(seconds t: Double, steps: Double, ranks p: Int, bytesPerRank: Int, fixedSecondsPerStep: Double) -> Double {
+        let net = max(t / 2, t - steps * fixedSecondsPerStep)
+        return Double(p - 1) * Double(bytesPerRank) / net / 1e9
     }
 
     /// The node's reduction rate, GB/s of one operand, in our runner's ring reduce-scatter of

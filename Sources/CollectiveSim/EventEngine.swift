@@ -532,8 +532,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         memoryTransferSecondsPerByte = memory.transfer
         memoryPairSecondsPerByte = memory.pair
         coreReduceShare = NodeMemorySpec.coreReduceShare(ranksPerNode: fabric.gpusPerNode)
-        memoryBeyondCaches = memory.transfer > 0 && fabric.memoryBeyondCaches(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
-        inFlightFactor = memory.transfer > 0 ? fabric.memoryInFlightFactors(workingSetBytes: Double(elementCount) * Double(elementSizeBytes)) : []
+        memoryBeyondCaches = fabric.memoryBeyondCaches(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
+        inFlightFactor = fabric.memoryInFlightFactors(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
         progressHotBytes = Swift.min(RankProgress<Steps>.hotBytes, progressStride, 256)

@@ -103,11 +103,19 @@ struct CPUClusterTests {
         ("workingSets: [{bytes: 32M, transferBandwidth: 6GB/s, reduceBandwidth: 3GB/s}, {bytes: 8M, transferBandwidth: 4GB/s, reduceBandwidth: 2GB/s}]",
          "node.memory.workingSets[1].bytes"),
     ])
-    func badWorkingSets(entry: String, field: String) {
-        let text = Self.yaml.replacingOccurrences(of: "reduceBandwidth: 5GB/s}", with: "reduceBandwidth: 5GB/s, \(entry)}")
+    func badWorkingSets(entry: String, field: String) { Self.expectRefused(memoryEntry: entry, field: field) }
+
+    /// The file with `entry` added to `node.memory` is refused in one line naming `field`.
+    static func expectRefused(memoryEntry entry: String, field: String) {
+        expectRefused(memoryLine: "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, \(entry)}", field: field)
+    }
+
+    /// The file with its `node.memory` line replaced by `line` is refused in one line naming `field`.
+    static func expectRefused(memoryLine line: String, field: String) {
+        let text = Self.yaml.replacingOccurrences(of: "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}", with: line)
         do {
             _ = try Topology.parse(data: Data(text.utf8), fileName: "t.yaml", format: .yaml)
-            Issue.record("accepted \(entry)")
+            Issue.record("accepted \(line)")
         } catch {
             #expect(error.description.contains(field), "\(error)")
             #expect(!error.description.contains("\n"))
@@ -190,16 +198,7 @@ struct CPUClusterTests {
         ("inFlight: [{messages: 2, factor: 1, when: 1}]", "node.memory.inFlight[0].when"),
         ("inFlight: [{messages: 4, factor: 1}, {messages: 2, factor: 2}]", "node.memory.inFlight[1].messages"),
     ])
-    func badInFlight(entry: String, field: String) {
-        let text = Self.yaml.replacingOccurrences(of: "reduceBandwidth: 5GB/s}", with: "reduceBandwidth: 5GB/s, \(entry)}")
-        do {
-            _ = try Topology.parse(data: Data(text.utf8), fileName: "t.yaml", format: .yaml)
-            Issue.record("accepted \(entry)")
-        } catch {
-            #expect(error.description.contains(field), "\(error)")
-            #expect(!error.description.contains("\n"))
-        }
-    }
+    func badInFlight(entry: String, field: String) { Self.expectRefused(memoryEntry: entry, field: field) }
 
     @Test("the cache regimes of a calibration: transfers as measured, reductions never growing with the size nor below the probe's")
     func calibratedCache() throws {
@@ -285,16 +284,7 @@ struct CPUClusterTests {
             + "{bytes: 64K, transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}]}", "node.memory.cache[1].bytes"),
         ("memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s, cache: 5}", "node.memory.cache: expected {bytes, transferBandwidth, reduceBandwidth} or a list of them"),
     ])
-    func badMemory(line: String, field: String) {
-        let text = Self.yaml.replacingOccurrences(of: "memory: {transferBandwidth: 9GB/s, reduceBandwidth: 5GB/s}", with: line)
-        do {
-            _ = try Topology.parse(data: Data(text.utf8), fileName: "t.yaml", format: .yaml)
-            Issue.record("accepted \(line)")
-        } catch {
-            #expect(error.description.contains(field), "\(error)")
-            #expect(!error.description.contains("\n"))
-        }
-    }
+    func badMemory(line: String, field: String) { Self.expectRefused(memoryLine: line, field: field) }
 
     static func measured(across: Bool) -> MeasuredCluster {
         MeasuredCluster(

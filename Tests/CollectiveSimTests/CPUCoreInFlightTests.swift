@@ -6,21 +6,9 @@ import Testing
 /// transfers move faster the more messages their sender keeps in flight (``NodeMemorySpec``).
 @Suite("CPU node beyond its caches: the core that copies, messages in flight")
 struct CPUCoreInFlightTests {
-    /// Three ranks of one CPU node playing the steps listed for each.
-    struct Listed: Schedule {
-        var elementCount: Int
-        var steps: [[Step]]
-        var algorithm: AllreduceAlgorithm { .ring }
-        var rankCount: Int { steps.count }
-        func makeSteps(forRank rank: Int) -> IndexingIterator<[Step]> { steps[rank].makeIterator() }
-    }
+    typealias Listed = CPUMemoryEngineTests.Listed
 
-    static func node(ranks: Int, memory: NodeMemorySpec) throws -> FabricMap {
-        let node = NodeSpec(gpuName: "CPU rank", gpuCount: ranks, nvlink: nil, pcie: LinkSpec(bandwidthGBps: 1000, latencyMicroseconds: 0), nic: nil,
-                            nicCount: 0, reduceGBps: 5, stepOverheadMicroseconds: 0, memory: memory)
-        return try FabricMap(Topology(name: "cpu", summary: "", nodeCount: 1, node: node,
-                                      network: NetworkSpec(leafPorts: 1, oversubscription: 1, railOptimized: false, switchLatencyMicroseconds: 0, stepOverheadMicroseconds: 0)))
-    }
+    static func node(ranks: Int, memory: NodeMemorySpec) throws -> FabricMap { try CPUMemoryEngineTests.node(ranks: ranks, memory: memory) }
 
     static let mebibyte = Double(1 << 20)
 

@@ -6,17 +6,18 @@ import Testing
 /// and a reduction follows its data instead of streaming with it, on its rank's core.
 @Suite("CPU node memory in the event engine")
 struct CPUMemoryEngineTests {
-    /// Two ranks playing the steps listed for each.
+    /// Ranks playing the steps listed for each (one list per rank).
     struct Listed: Schedule {
         var elementCount: Int
         var steps: [[Step]]
         var algorithm: AllreduceAlgorithm { .ring }
-        var rankCount: Int { 2 }
+        var rankCount: Int { steps.count }
         func makeSteps(forRank rank: Int) -> IndexingIterator<[Step]> { steps[rank].makeIterator() }
     }
 
-    static func node(memory: NodeMemorySpec?) throws -> FabricMap {
-        let node = NodeSpec(gpuName: "CPU rank", gpuCount: 2, nvlink: nil, pcie: LinkSpec(bandwidthGBps: 1000, latencyMicroseconds: 0), nic: nil,
+    /// One node of `ranks` CPU ranks (1000 GB/s links without latency) with `memory`.
+    static func node(ranks: Int = 2, memory: NodeMemorySpec?) throws -> FabricMap {
+        let node = NodeSpec(gpuName: "CPU rank", gpuCount: ranks, nvlink: nil, pcie: LinkSpec(bandwidthGBps: 1000, latencyMicroseconds: 0), nic: nil,
                             nicCount: 0, reduceGBps: 5, stepOverheadMicroseconds: 0, memory: memory)
         return try FabricMap(Topology(name: "cpu", summary: "", nodeCount: 1, node: node,
                                       network: NetworkSpec(leafPorts: 1, oversubscription: 1, railOptimized: false, switchLatencyMicroseconds: 0, stepOverheadMicroseconds: 0)))
