@@ -6,7 +6,8 @@ import Foundation
 ///
 /// Both rates are what all the ranks of the node get *together* (`allreduce calibrate` measures
 /// them with every rank busy at once). The engines model the memory as one link per node: a
-/// same-node transfer holds it for `bytes / transferGBps`. In the event engine a reducing receive,
+/// same-node transfer holds it for `bytes / transferGBps`, in the order data reaches it (the event
+/// engine's `MemoryCalendar`). In the event engine a reducing receive,
 /// once its data has arrived, runs on its rank's core after the rank's previous reduction, for
 /// `bytes / reduceGBps` times the node's ranks (``coreReduceShare(ranksPerNode:)``: each rank's
 /// share, as all of them reduce at once), and does not hold the memory link: the transfer rate

@@ -486,6 +486,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline var path: UnsafeMutablePointer<Int>
 
     @usableFromInline var queue: EventQueue
+    /// The CPU nodes' memories, reserved by same-node transfers (no node: no memory link).
+    @usableFromInline var memoryCalendar: MemoryCalendar
     @usableFromInline var now: Double = 0
     @usableFromInline var events = 0
     @usableFromInline var transfers = 0
@@ -552,6 +554,7 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         linkSlot.initialize(repeating: -1, count: Swift.max(1, linkCount))
         path = .allocate(capacity: FabricMap.maxPathLinks)
         queue = EventQueue(capacity: Swift.max(1024, 2 * p))
+        memoryCalendar = MemoryCalendar(nodes: memoryTransferSecondsPerByte > 0 ? fabric.nodeCount : 0)
     }
 
     /// Rank `r`'s progress.
@@ -829,6 +832,10 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         // sooner than the per-rank links); every other link is held for the path's duration, so
         // GPU paths arrive, as before, one duration after their last link starts.
         // (At a working set whose memory is slower than the path, the memory bounds the transfer.)
+        // The memory serves the node's transfers in the order their data reaches it, each in the
+        // earliest gap that holds it (``MemoryCalendar``), not in the order they were issued: a
+        // rank that posts a window of sends at once does not keep the other ranks' transfers
+        // behind the last of its reservations while the memory idles in between.
         // The memory's rate is the message's cache regime's while it has one (the node's ranks
         // share that rate as they share DRAM's; the rank's own path still bounds a lone
         // transfer), else the working set's.
@@ -862,8 +869,17 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             var arrival = n == 0 ? begin + duration : begin
             for k in 0..<n {
                 let i = Int(l[k])
+                if k == n - 1 && memoryHold >= 0 {
+                    // A node's memory serves transfers in the order their data reaches it
+                    // (``MemoryCalendar``), not the order they were issued.
+                    begin = memoryCalendar.reserve(node: dst / lanes / fabric.gpusPerNode, notBefore: begin, hold: memoryHold, now: now)
+                    link[i].freeAt = Swift.max(link[i].freeAt, begin + memoryHold)
+                    link[i].bytes += wire
+                    arrival = Swift.max(arrival, begin + memoryHold)
+                    continue
+                }
                 begin = Swift.max(begin, link[i].freeAt)
-                let hold = k == n - 1 && memoryHold >= 0 ? memoryHold : duration
+                let hold = duration
                 link[i].freeAt = begin + hold
                 link[i].bytes += wire
                 arrival = Swift.max(arrival, begin + hold)
