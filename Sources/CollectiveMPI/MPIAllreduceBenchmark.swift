@@ -414,9 +414,7 @@ public final class MPIAllreduceBenchmark {
     /// played from the schedule's iterator on every call, in memory independent of their length).
     public static let maxStepsBuiltAhead = 4096
 
-    static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
-        UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
-    }
+    static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer { MessageBuffer.allocate(bytes: bytes) }
 }
 
 #endif

@@ -102,9 +102,9 @@ public struct MPICalibration: Sendable {
         for l in leaders where !nodeLeaders.contains(l) { nodeLeaders.append(l) }
         let hostnames = nodeLeaders.map { world.broadcast(myName, root: $0) }
 
-        let big = UnsafeMutableRawPointer.allocate(byteCount: max(64, 16 * probeBytes), alignment: 64)
-        let a = UnsafeMutableRawPointer.allocate(byteCount: max(64, probeBytes), alignment: 64)
-        let b = UnsafeMutableRawPointer.allocate(byteCount: max(64, probeBytes), alignment: 64)
+        let big = MessageBuffer.allocate(bytes: 16 * probeBytes)
+        let a = MessageBuffer.allocate(bytes: probeBytes)
+        let b = MessageBuffer.allocate(bytes: probeBytes)
         defer { big.deallocate(); a.deallocate(); b.deallocate() }
         memset(big, 0, 16 * probeBytes); memset(a, 1, probeBytes); memset(b, 2, probeBytes)
 
@@ -191,7 +191,7 @@ public struct MPICalibration: Sendable {
         func alone(bytes: Int, span: Int, iterations: Int) -> Double? {
             guard sameNodePeer != nil else { return nil }
             let message = max(4, bytes / 4 * 4), places = max(1, span / (2 * message))
-            let region = UnsafeMutableRawPointer.allocate(byteCount: places * 2 * message, alignment: 64)
+            let region = MessageBuffer.allocate(bytes: places * 2 * message)
             defer { region.deallocate() }
             memset(region, 1, places * 2 * message)
             let probe = LoneTransferProbe(messageCount: message / 4)
@@ -255,7 +255,7 @@ public struct MPICalibration: Sendable {
         let counts = MeasuredCluster.inFlightCounts
         let chunk = max(4, probeBytes / 4 * 4)
         let span = max(MeasuredCluster.inFlightWalkBytes, (counts.max() ?? 1) * p * chunk)
-        let region = UnsafeMutableRawPointer.allocate(byteCount: span, alignment: 64)
+        let region = MessageBuffer.allocate(bytes: span)
         defer { region.deallocate() }
         memset(region, 1, span)
         let runs: [(k: Int, w: Int, places: Int, steps: Double, n: Int, play: (Int) -> Void)] = counts.map { k in
@@ -403,8 +403,8 @@ public struct MPICalibration: Sendable {
     static func withRing<R>(_ collective: Collective, ranks p: Int, bytesPerRank: Int, chunkBytes: Int, elementSizeBytes e: Int,
                             _ body: (any Schedule, UnsafeMutableRawPointer, UnsafeMutableRawPointer, Int) -> R) -> R {
         let size = max(4 * e, bytesPerRank / (e * p) * (e * p))
-        let send = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
-        let receive = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        let send = MessageBuffer.allocate(bytes: size)
+        let receive = MessageBuffer.allocate(bytes: size)
         defer { send.deallocate(); receive.deallocate() }
         memset(send, 1, size); memset(receive, 0, size)
         let parameters = ScheduleParameters(rankCount: p, elementCount: size / e, elementSizeBytes: e, chunkBytes: max(e, chunkBytes),

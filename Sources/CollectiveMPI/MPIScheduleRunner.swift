@@ -316,14 +316,14 @@ struct _ScratchPool {
 
     init() {}
 
-    /// A buffer of at least `bytes` bytes (64-byte aligned) and its capacity.
+    /// A buffer of at least `bytes` bytes (page-aligned, ``MessageBuffer``) and its capacity.
     mutating func take(bytes: Int) -> (UnsafeMutableRawPointer, Int) {
         if let i = free.firstIndex(where: { $0.capacity >= bytes }) {
             let b = free.remove(at: i)
             return (b.pointer, b.capacity)
         }
         let capacity = Swift.max(bytes, 64)
-        let p = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        let p = MessageBuffer.allocate(bytes: capacity)
         all.append(p)
         return (p, capacity)
     }
