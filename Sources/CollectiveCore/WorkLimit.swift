@@ -30,8 +30,15 @@ public enum WorkLimit {
         case .tree: return 12 * P * chunks((n / 2).rounded(.up))
         case .rabenseifner, .recursiveDoubling: return doubling
         case .hierarchical:
-            let nodes = (P / g).rounded(.up)
-            return 4 * P * (g + 2 * nodes) * chunks((n / g).rounded(.up)) + doubling
+            // Below the ranks per node it runs recursive doubling (``AllreduceAlgorithm/scheduledAlgorithm(for:)``).
+            if algorithm.scheduledAlgorithm(for: parameters) != .hierarchical { return doubling }
+            // Within a node, a ring reduce-scatter and all-gather of the node's g blocks: 2(g - 1)
+            // steps of a block's chunks, each a send and a receive. Between nodes, on each rank's
+            // block: the ring's 2(nodes - 1) steps of a shard's chunks, or the double binary
+            // tree's at most 12 steps per chunk of half the block.
+            let nodes = (P / g).rounded(.up), block = (n / g).rounded(.up)
+            return 4 * P * g * chunks(block)
+                + P * Swift.max(4 * nodes * chunks((block / nodes).rounded(.up)), 12 * chunks((block / 2).rounded(.up)))
         case .ncclRing:
             return Swift.max(4 * P * (P - 1) * c * chunks((n / c / P).rounded(.up) + 1), doubling)
         case .ncclTree:
