@@ -867,22 +867,24 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
             let l = raw.bindMemory(to: Int32.self)
             var begin = notBefore
             var arrival = n == 0 ? begin + duration : begin
-            for k in 0..<n {
+            // Every link but a CPU node's memory (the path's last, when it crosses one) is held
+            // for the path's duration.
+            let held = memoryHold >= 0 ? n - 1 : n
+            for k in 0..<held {
                 let i = Int(l[k])
-                if k == n - 1 && memoryHold >= 0 {
-                    // A node's memory serves transfers in the order their data reaches it
-                    // (``MemoryCalendar``), not the order they were issued.
-                    begin = memoryCalendar.reserve(node: dst / lanes / fabric.gpusPerNode, notBefore: begin, hold: memoryHold, now: now)
-                    link[i].freeAt = Swift.max(link[i].freeAt, begin + memoryHold)
-                    link[i].bytes += wire
-                    arrival = Swift.max(arrival, begin + memoryHold)
-                    continue
-                }
                 begin = Swift.max(begin, link[i].freeAt)
-                let hold = duration
-                link[i].freeAt = begin + hold
+                link[i].freeAt = begin + duration
                 link[i].bytes += wire
-                arrival = Swift.max(arrival, begin + hold)
+                arrival = Swift.max(arrival, begin + duration)
+            }
+            if held < n {
+                // A node's memory serves transfers in the order their data reaches it
+                // (``MemoryCalendar``), not the order they were issued.
+                let i = Int(l[held])
+                begin = memoryCalendar.reserve(node: dst / lanes / fabric.gpusPerNode, notBefore: begin, hold: memoryHold, now: now)
+                link[i].freeAt = Swift.max(link[i].freeAt, begin + memoryHold)
+                link[i].bytes += wire
+                arrival = Swift.max(arrival, begin + memoryHold)
             }
             return Swift.max(arrival, begin + bytes * channelSecondsPerByte)
         }
