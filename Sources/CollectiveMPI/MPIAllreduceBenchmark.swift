@@ -186,8 +186,8 @@ public final class MPIAllreduceBenchmark {
             beforeSize(size)
             let count = size / c.dataType.sizeInBytes
             let bytes = count * c.dataType.sizeInBytes
-            let input = shm?.input ?? Self.allocate(bytes)
-            let output = shm?.output ?? Self.allocate(bytes)
+            let input = shm?.input ?? MessageBuffer.allocate(bytes: bytes)
+            let output = shm?.output ?? MessageBuffer.allocate(bytes: bytes)
             defer {
                 if shm == nil {
                     input.deallocate()
@@ -202,7 +202,7 @@ public final class MPIAllreduceBenchmark {
             let result = c.collective.resultRange(rank: world.rank, elementCount: count, rankCount: world.size)
             var reference: UnsafeMutableRawPointer? = nil
             if c.check {
-                let r = Self.allocate(bytes)
+                let r = MessageBuffer.allocate(bytes: bytes)
                 library.call(input: input, output: r, reduction: reduction, communicator: collectiveComm)
                 reference = r
             }
@@ -388,7 +388,7 @@ public final class MPIAllreduceBenchmark {
     func _mismatchesAgainstExpected(_ output: UnsafeMutableRawPointer, range: Range<Int>, elementCount: Int) -> Int {
         let piece = 1 << 16
         let elementSize = configuration.dataType.sizeInBytes
-        let expected = Self.allocate(min(range.count, piece) * elementSize)
+        let expected = MessageBuffer.allocate(bytes: min(range.count, piece) * elementSize)
         defer { expected.deallocate() }
         var wrong = 0
         var start = range.lowerBound
@@ -413,8 +413,6 @@ public final class MPIAllreduceBenchmark {
     /// The longest program of one rank that a run builds ahead as ``RankSteps`` (longer ones are
     /// played from the schedule's iterator on every call, in memory independent of their length).
     public static let maxStepsBuiltAhead = 4096
-
-    static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer { MessageBuffer.allocate(bytes: bytes) }
 }
 
 #endif

@@ -882,7 +882,6 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
                 // (``MemoryCalendar``), not the order they were issued.
                 let i = Int(l[held])
                 begin = memoryCalendar.reserve(node: dst / lanes / fabric.gpusPerNode, notBefore: begin, hold: memoryHold, now: now)
-                link[i].freeAt = Swift.max(link[i].freeAt, begin + memoryHold)
                 link[i].bytes += wire
                 arrival = Swift.max(arrival, begin + memoryHold)
             }
