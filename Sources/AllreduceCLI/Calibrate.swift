@@ -37,8 +37,8 @@ struct Calibrate: ParsableCommand {
     @Option(name: .customLong("probe-bytes"), help: "Bytes of the bandwidth probes: the runner's chunk (--chunk-bytes of mpi) predicts best.")
     var probeBytes = "1M"
 
-    @Option(name: .customLong("largest-working-set"), help: "The largest working set (bytes per rank) whose memory rates are measured, from twice the probe up in powers of two: the largest collective you will predict (0: none).")
-    var largestWorkingSet = "64M"
+    @Option(name: .customLong("largest-working-set"), help: "The largest working set (bytes of buffer per rank) whose memory rates are measured, from twice the probe up in powers of two: twice the largest collective you will predict (an input and an output), or its size in place (0: none).")
+    var largestWorkingSet = "128M"
 
     @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per bandwidth probe (the latency and step probes run 20 times as many).")
     var iterations = 50

@@ -327,7 +327,8 @@ extension MPIRun {
             if predict == MPIPrediction.calibrateFirst {
                 let probe = MPIDriftProbe.probeBytes(chunkBytes: configuration.chunkBytes)
                 let m = MeasuredCluster.measure(world, name: "calibrated", probeBytes: probe, iterations: MPIPrediction.calibrationIterations, reduceType: configuration.dataType,
-                                       largestWorkingSetBytes: configuration.sizesBytes.max() ?? 0)
+                                       largestWorkingSetBytes: Int(ScheduleParameters.workingSetBytes(elementCount: configuration.sizesBytes.max() ?? 0, elementSizeBytes: 1,
+                                                                                                       inPlace: configuration.inPlace)))
                 topology = m.topology
                 source = "a calibration run first"
                 calibrated = calibrationSummary(m, file: calibrationOutput)

@@ -51,6 +51,9 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: "Channels (1 ... \(ScheduleParameters.maxChannels)) of NCCL's choices (nccl, nccl:ALGO; default: NCCL's count for the size) and of the nccl-ring and nccl-tree schedules (default \(ScheduleParameters.defaultChannelCount), as `allreduce mpi` runs them).")
     var channels: Int?
 
+    @Flag(name: .customLong("in-place"), help: "Time in-place runs, as `allreduce mpi --in-place` and nccl-tests' in-place column: one buffer per rank, not an input and a separate output. On a calibrated CPU cluster it halves the working set the node's memory rates are read at; GPU fabrics time the same.")
+    var inPlace = false
+
     @Option(name: .long, help: "Refuse a run whose event-model playback needs more steps (all ranks, all sizes and algorithms together) than this.")
     var maxSteps: Int = WorkLimit.defaultMaxSteps
 
@@ -129,6 +132,7 @@ struct ClusterOptions: ParsableArguments {
         s.chunkBytes = try chunkBytes.map { try parseBytes($0, option: "--chunk-bytes") }
         s.maxSteps = maxSteps
         s.treeFolding = fold
+        s.inPlace = inPlace
         return s
     }
 

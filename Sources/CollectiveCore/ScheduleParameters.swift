@@ -29,6 +29,24 @@ public struct ScheduleParameters: Sendable, Hashable {
     /// What the schedule computes (``Collective``): an allreduce (the default), a reduce-scatter
     /// or an all-gather; ``AllreduceAlgorithm/supports(_:)`` says which algorithms build which.
     public var collective: Collective
+    /// Whether the run reduces in place: one buffer per rank is both its input and its output
+    /// (nccl-tests' in-place column, `allreduce mpi --in-place`), rather than an input and a
+    /// separate output (the default). The steps are the same; what changes is the memory a run
+    /// walks (``workingSetBytes``), which sets a CPU node's rates.
+    public var inPlace: Bool
+
+    /// The bytes of buffer each rank's run spans: its input and its output, each of
+    /// `elementCount` elements (as `allreduce mpi` holds them for every collective), or the one
+    /// buffer in place. A CPU node's memory rates are looked up at it (a working set), and
+    /// `allreduce calibrate` measures them on in-place probes, whose working set is their buffer.
+    public var workingSetBytes: Double {
+        Self.workingSetBytes(elementCount: elementCount, elementSizeBytes: elementSizeBytes, inPlace: inPlace)
+    }
+
+    /// ``workingSetBytes`` of a run of `elementCount` elements of `elementSizeBytes` per rank.
+    public static func workingSetBytes(elementCount: Int, elementSizeBytes: Int, inPlace: Bool) -> Double {
+        Double(elementCount) * Double(elementSizeBytes) * (inPlace ? 1 : 2)
+    }
 
     /// NCCL's default Simple-protocol chunk for ring allreduce is 2 MiB (docs/Sources.md section 5).
     public static let defaultChunkBytes = 2 << 20
@@ -42,7 +60,8 @@ public struct ScheduleParameters: Sendable, Hashable {
         interNodeAlgorithm: AllreduceAlgorithm = .ring,
         channelCount: Int = 1,
         smallCountFallback: Bool = true,
-        collective: Collective = .allreduce
+        collective: Collective = .allreduce,
+        inPlace: Bool = false
     ) {
         self.rankCount = rankCount
         self.elementCount = elementCount
@@ -53,6 +72,7 @@ public struct ScheduleParameters: Sendable, Hashable {
         self.channelCount = channelCount
         self.smallCountFallback = smallCountFallback
         self.collective = collective
+        self.inPlace = inPlace
     }
 
     /// Throws ``ScheduleError`` when a value is out of range.

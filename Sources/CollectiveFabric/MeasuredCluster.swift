@@ -254,25 +254,26 @@ public struct MeasuredCluster: Sendable, Hashable {
         comments["  memory:"] = [
             "memory: what the node's ranks get together, every rank busy at once (slowest rank's time).",
             "transferBandwidth: payload the node's ranks move per second in our runner's ring all-gather of \(probe) messages over the node's",
-            "ranks, net of its steps' latency and step overhead (which the model adds per step).",
+            "ranks, in place (no copy of a rank's own block, which no allreduce makes), net of its steps' latency and step overhead (which",
+            "the model adds per step).",
             "reduceBandwidth: \(reduceType) operand bytes the node's ranks reduce per second in our runner's ring reduce-scatter of \(probe)",
-            "messages over the node's ranks, each reduction of a received message timed where it runs (among the transfers, on the",
+            "messages over the node's ranks, in place, each reduction of a received message timed where it runs (among the transfers, on the",
             "operands as the runner has them). Our sum kernel alone on \(probe) of warm buffers, every rank at once: \(types).",
             "memcpy of \(probe) on every rank at once: \(gbps(memoryCopyGBps)) for the node (not used by the model).",
         ] + (sizeScan.isEmpty ? [] : [
-            "cache: the same at smaller messages, over buffers of ranks x their size (transfers / \(reduceType) reductions\(sizeScan.contains { $0.pairGBps != nil } ? " / one transfer alone" : "")): "
+            "cache: the same at smaller messages, on buffers of ranks x their size (transfers / \(reduceType) reductions\(sizeScan.contains { $0.pairGBps != nil } ? " / one transfer alone" : "")): "
                 + sizeScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))\($0.pairGBps.map { " / \(gbps($0))" } ?? "")" }.joined(separator: ", ") + ";",
             cacheRegimes.isEmpty
                 ? "no size moved at other rates than \(probe): one regime."
                 : "the file keeps the transfer rates as measured (a message above the transport's eager limit pays a rendezvous) and the closest"
                     + " reduction rates that never grow with the size nor fall below \(probe)'s; a message takes the first entry of at least its size"
-                    + " while the collective's bytes per rank are below every working set (its buffers still in the caches).",
+                    + " while the collective's working set is below every entry of workingSets (its buffers still in the caches).",
             "pairBandwidth: one transfer alone, the other ranks idle: our runner passing a message of the size between two ranks of the node and back,",
             "net of the latency and step overhead of its two steps (the CPU copies a message on the ranks' own cores: one alone gets less than the node's ranks",
             "together); the file keeps the higher of that and each rank's share of the node's transfer rate (one alone is never slower than when all move data).",
         ]) + (workingSetScan.isEmpty ? [] : [
-            "workingSets: transfers and reductions as our runner's ring all-gather (in place: no copy of a rank's own block) and reduce-scatter",
-            "of each size (bytes per rank) chunked at \(probe) move and reduce them, the node's ranks at once; one transfer alone as for pairBandwidth,",
+            "workingSets: transfers and reductions as our runner's ring all-gather and reduce-scatter, in place on one buffer of each size",
+            "per rank (its working set), chunked at \(probe), move and reduce them, the node's ranks at once; one transfer alone as for pairBandwidth,",
             "with \(probe) messages walking buffers of that size; beyond the caches they run at DRAM's rate. Measured (transfers / reductions"
                 + "\(workingSetScan.contains { $0.pairGBps != nil } ? " / one transfer alone" : "")): "
                 + workingSetScan.map { "\(ByteCount.format($0.bytes)) \(gbps($0.transferGBps)) / \(gbps($0.reduceGBps))\($0.pairGBps.map { " / \(gbps($0))" } ?? "")" }.joined(separator: ", ") + ";",
@@ -280,8 +281,9 @@ public struct MeasuredCluster: Sendable, Hashable {
             "the all-gather of w bytes per rank keeps about w / (\(ranksPerNode) x \(probe)) messages per rank in flight, so each transfer rate is divided",
             "by inFlight's factor there (the rate with one message in flight);",
         ]) + [
-            "the file keeps the closest rates that never grow with the working set (a larger one is never faster). A collective of at least",
-            "an entry's bytes per rank crosses the memory at that entry's rates (the largest such entry); a smaller one at the rates above.",
+            "the file keeps the closest rates that never grow with the working set (a larger one is never faster). A collective whose",
+            "working set (its buffers per rank: an input and an output, twice its size; in place, its size) reaches an entry's bytes crosses",
+            "the memory at that entry's rates (the largest such entry); a smaller one at the rates above.",
         ] + (inFlightRegimes.isEmpty ? [] : [
             "inFlight: our runner's ring all-gather (in place) with k \(probe) chunks in each rank's block, k messages per rank in flight, walking",
             "the same \(ByteCount.format(Self.inFlightWalkBytes)) per rank for every k, each block timing every k in turn: the node's rate ("

@@ -10,11 +10,10 @@ import Foundation
 /// engine's `MemoryCalendar`). In the event engine a reducing receive,
 /// once its data has arrived, runs on its rank's core after the rank's previous reduction, for
 /// `bytes / reduceGBps` times the node's ranks (``coreReduceShare(ranksPerNode:)``: each rank's
-/// share, as all of them reduce at once), and does not hold the memory link: the transfer rate
-/// is set by the transport's copies and handshakes (a few GB/s, against tens for a memcpy on
-/// every rank at once), so a rank's reduction overlaps the transfers in flight, the next chunk's
-/// and the other ranks'. (A CPU rank reduces the received buffer; it does not stream the
-/// reduction with the data as a GPU kernel does.)
+/// share, as all of them reduce at once). While the buffers fit in the caches it does not hold
+/// the memory link, and overlaps the transfers in flight, the next chunk's and the other ranks'.
+/// (A CPU rank reduces the received buffer; it does not stream the reduction with the data as a
+/// GPU kernel does.)
 /// GPU topologies leave it out (nil), and nothing changes for them.
 ///
 /// A CPU's rates depend on the message: a message that fits in its caches is copied and reduced
@@ -23,18 +22,25 @@ import Foundation
 /// use the rates above. It applies while the collective's working set is below every
 /// ``workingSets`` entry: a message is in the cache only while the buffers it comes from are.
 ///
-/// The rates also depend on the working set: the bytes each rank's collective spans (its
-/// buffer). Once the buffers of the node's ranks no longer fit in the last-level cache, every
-/// copy and reduction streams from DRAM, several times slower than the probe that measured the
-/// rates above. ``workingSets`` is a table of such regimes: a collective of `W` bytes per rank
-/// crosses the memory at the rates of the largest entry whose ``Regime/bytes`` is at most `W`
-/// (``rates(workingSetBytes:)``), and at the rates above when `W` is below every entry.
+/// The rates also depend on the working set: the bytes of buffer each rank's collective spans,
+/// its input and its output (twice its size), or its one buffer when it runs in place
+/// (`ScheduleParameters.workingSetBytes` in CollectiveCore). Once the buffers of the node's
+/// ranks no longer fit in the last-level cache, every copy and reduction streams from DRAM,
+/// several times slower than the probe that measured the rates above. ``workingSets`` is a table
+/// of such regimes: a collective whose working set is `W` bytes crosses the memory at the rates
+/// of the largest entry whose ``Regime/bytes`` is at most `W` (``rates(workingSetBytes:)``), and
+/// at the rates above when `W` is below every entry. (`allreduce calibrate` measures each entry
+/// on in-place probes of that many bytes per rank: a 64 MiB allreduce out of place, spanning an
+/// input and an output, on a 2-vCPU Zen 5 guest ran 20-30% slower than the same allreduce in
+/// place, which the entry at its size predicted.)
 ///
-/// Beyond the caches (a working set that reaches a ``workingSets`` entry) two more things hold.
+/// Beyond the caches (a working set that reaches a ``workingSets`` entry) three more things hold.
 /// A rank's core makes the copy of each message it receives (Open MPI's shared-memory transport
 /// copies a large message with the receiver's `process_vm_readv`; over loopback TCP the receiver
 /// reads the socket), and reduces what it received, one after the other: the engines hold the
-/// rank's incoming link while it reduces. And the node's same-node transfers move faster the more
+/// rank's incoming link while it reduces. A reduction streams its operands from DRAM, as the
+/// transfers do: it takes the memory link for `bytes / reduceGBps` (the node's rate), in turn
+/// with the transfers, from when it starts. And the node's same-node transfers move faster the more
 /// messages each rank keeps in flight (``inFlight``): the working sets' transfer rates are then
 /// those of one message in flight per rank, and a transfer moves at that rate times
 /// ``inFlightFactor(messages:)`` of the messages its sender has in flight, itself included.
@@ -47,8 +53,9 @@ public struct NodeMemorySpec: Sendable, Hashable {
     /// the first entry of at least its bytes (``cacheRates(messageBytes:workingSetBytes:)``),
     /// and a larger one the rates above (empty: one regime).
     public var cache: [Regime]
-    /// The rates of collectives whose bytes per rank are at least each entry's ``Regime/bytes``,
-    /// in increasing order of bytes (empty: the rates above at every working set).
+    /// The rates of collectives whose working set (bytes of buffer per rank) is at least each
+    /// entry's ``Regime/bytes``, in increasing order of bytes (empty: the rates above at every
+    /// working set).
     public var workingSets: [Regime]
     /// The node's same-node transfer rate beyond the caches by the messages each rank keeps in
     /// flight, relative to one (in increasing order of ``InFlight/messages``; empty: the rates
@@ -82,7 +89,7 @@ public struct NodeMemorySpec: Sendable, Hashable {
     /// The rates of messages up to a size.
     public struct Regime: Sendable, Hashable {
         /// For ``NodeMemorySpec/cache``, the largest message (bytes) this entry applies to; for
-        /// ``NodeMemorySpec/workingSets``, the smallest working set (bytes per rank).
+        /// ``NodeMemorySpec/workingSets``, the smallest working set (bytes of buffer per rank).
         public var bytes: Int
         public var transferGBps: Double
         public var reduceGBps: Double

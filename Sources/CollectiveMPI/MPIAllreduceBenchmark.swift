@@ -158,7 +158,7 @@ public final class MPIAllreduceBenchmark {
         ScheduleParameters(
             rankCount: world.size, elementCount: count, elementSizeBytes: c.dataType.sizeInBytes,
             chunkBytes: c.chunkBytes, ranksPerNode: min(layout.ranksPerNode, world.size),
-            interNodeAlgorithm: c.interNodeAlgorithm, channelCount: c.channelCount, collective: c.collective)
+            interNodeAlgorithm: c.interNodeAlgorithm, channelCount: c.channelCount, collective: c.collective, inPlace: c.inPlace)
     }
 
     /// Measures every size and algorithm; `onRow` sees each row as soon as every rank has it.

@@ -308,7 +308,7 @@ public struct MPICalibration: Sendable {
             // Each run walks the buffers once: at least two per block.
             let runs = max(2 * blocks, iterations / chunks)
             let rate = runnerGather(world, runner: gather, ranks: ranks, bytesPerRank: size, chunkBytes: probeBytes,
-                                    runs: runs, fixedSecondsPerStep: fixedSecondsPerStep, inPlace: true)
+                                    runs: runs, fixedSecondsPerStep: fixedSecondsPerStep)
             let r = runnerReduce(world, runner: reducing, ranks: ranks, bytesPerRank: size, chunkBytes: probeBytes, runs: runs)
             // One probe-sized transfer alone, walking buffers of the working set's size.
             let lone = alone(probeBytes, 2 * size, max(iterations, 2 * blocks * chunks))
@@ -345,15 +345,17 @@ public struct MPICalibration: Sendable {
     /// `chunkBytes` over `runner`'s communicator (a node's `ranks`), every node at once, `runs`
     /// times (``timedTogether``): each rank sends (ranks - 1) / ranks of the buffer, so the node
     /// moves (ranks - 1) x `bytesPerRank` per run. The runner's own path (its nonblocking sends
-    /// and receives, into the output), with no reduction. The run's steps each lose
+    /// and receives), with no reduction, in place: on one buffer of `bytesPerRank` (the probe's
+    /// working set, ``ScheduleParameters/workingSetBytes``), moving only what the other ranks
+    /// send. (Out of place, the runner would also copy each rank's own block into the output, a
+    /// copy no allreduce makes: through shared memory on a 2-vCPU Zen 5 guest the rate of 1 MiB
+    /// messages read 32 GB/s so, 49 GB/s in place.) The run's steps each lose
     /// `fixedSecondsPerStep` first (the latency and step overhead the model adds per step; at
     /// most half the time).
     static func runnerGather(_ world: Communicator, runner: MPIScheduleRunner, ranks p: Int, bytesPerRank: Int, chunkBytes: Int,
-                             runs: Int, fixedSecondsPerStep: Double, inPlace: Bool = false) -> Double {
-        withRing(.allGather, ranks: p, bytesPerRank: bytesPerRank, chunkBytes: chunkBytes, elementSizeBytes: 4) { gather, send, receive, size in
-            // Out of place, the runner copies each rank's own block into the output first; in
-            // place (`inPlace`), on the output alone, it moves only what the other ranks send.
-            func once() { if inPlace { runner.run(gather, buffer: receive) } else { runner.run(gather, input: send, output: receive) } }
+                             runs: Int, fixedSecondsPerStep: Double) -> Double {
+        withRing(.allGather, ranks: p, bytesPerRank: bytesPerRank, chunkBytes: chunkBytes, elementSizeBytes: 4) { gather, receive, size in
+            func once() { runner.run(gather, buffer: receive) }
             let before = runner.statistics.messages
             once()
             let steps = Double(runner.statistics.messages - before)
@@ -373,7 +375,8 @@ public struct MPICalibration: Sendable {
 
     /// The node's reduction rate, GB/s of one operand, in our runner's ring reduce-scatter of
     /// `bytesPerRank` chunked at `chunkBytes` over `runner`'s communicator (a node's `ranks`),
-    /// every node at once, `runs` times: the runner times each reduction of a received message
+    /// every node at once, `runs` times, in place (one buffer of `bytesPerRank`: the working set
+    /// of the all-gather probe's, ``runnerGather``): the runner times each reduction of a received message
     /// (``MPIScheduleRunner/timesReductions``), so the rate is what its reductions get where they
     /// run: among the runner's transfers (the other ranks' copies share the memory), on the
     /// operands as the runner has them (a message the transport just wrote, the input, the
@@ -382,14 +385,14 @@ public struct MPICalibration: Sendable {
     /// median block of the slowest rank; the node's rate is `ranks` times a rank's.
     static func runnerReduce(_ world: Communicator, runner: MPIScheduleRunner, ranks p: Int, bytesPerRank: Int, chunkBytes: Int,
                              runs: Int) -> Double {
-        withRing(.reduceScatter, ranks: p, bytesPerRank: bytesPerRank, chunkBytes: chunkBytes, elementSizeBytes: runner.dataType.sizeInBytes) { scatter, send, receive, _ in
-            runner.run(scatter, input: send, output: receive)
+        withRing(.reduceScatter, ranks: p, bytesPerRank: bytesPerRank, chunkBytes: chunkBytes, elementSizeBytes: runner.dataType.sizeInBytes) { scatter, receive, _ in
+            runner.run(scatter, buffer: receive)
             runner.timesReductions = true
             defer { runner.timesReductions = false }
             let secondsPerByte = medianOfBlocks(world, iterations: max(runs, blocks)) { n in
                 world.barrier()
                 let before = runner.statistics
-                for _ in 0..<n { runner.run(scatter, input: send, output: receive) }
+                for _ in 0..<n { runner.run(scatter, buffer: receive) }
                 let bytes = runner.statistics.bytesReduced - before.bytesReduced
                 return bytes > 0 ? (runner.statistics.reduceSeconds - before.reduceSeconds) / Double(bytes) : 0
             }
@@ -398,18 +401,17 @@ public struct MPICalibration: Sendable {
     }
 
     /// Runs `body` with our ring schedule of `collective` over `p` ranks of `bytesPerRank`
-    /// (rounded to whole elements per rank) chunked at `chunkBytes`, and an input and an output
-    /// buffer of that size (every byte 1, and zeros).
+    /// (rounded to whole elements per rank) chunked at `chunkBytes`, and one buffer of that size
+    /// (every byte 1) to run it in place on.
     static func withRing<R>(_ collective: Collective, ranks p: Int, bytesPerRank: Int, chunkBytes: Int, elementSizeBytes e: Int,
-                            _ body: (any Schedule, UnsafeMutableRawPointer, UnsafeMutableRawPointer, Int) -> R) -> R {
+                            _ body: (any Schedule, UnsafeMutableRawPointer, Int) -> R) -> R {
         let size = max(4 * e, bytesPerRank / (e * p) * (e * p))
-        let send = MessageBuffer.allocate(bytes: size)
-        let receive = MessageBuffer.allocate(bytes: size)
-        defer { send.deallocate(); receive.deallocate() }
-        memset(send, 1, size); memset(receive, 0, size)
+        let buffer = MessageBuffer.allocate(bytes: size)
+        defer { buffer.deallocate() }
+        memset(buffer, 1, size)
         let parameters = ScheduleParameters(rankCount: p, elementCount: size / e, elementSizeBytes: e, chunkBytes: max(e, chunkBytes),
-                                            ranksPerNode: p, collective: collective)
-        return body(try! AllreduceAlgorithm.ring.makeSchedule(parameters), send, receive, size)
+                                            ranksPerNode: p, collective: collective, inPlace: true)
+        return body(try! AllreduceAlgorithm.ring.makeSchedule(parameters), buffer, size)
     }
 
     /// Half the mean round trip of `bytes` between ranks `x` and `y` (seconds, as rank `x` times

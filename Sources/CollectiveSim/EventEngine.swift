@@ -40,7 +40,9 @@ import Darwin
 ///   (``NodeMemorySpec/cache``: by its size, while the collective's buffers fit) holds the
 ///   memory link and reduces at that regime's rates instead; its rank's path still bounds it.
 ///   A regime that gives the rate of one transfer alone (``NodeMemorySpec/Regime/pairGBps``)
-///   bounds the transfer at that rate in place of its path's.
+///   bounds the transfer at that rate in place of its path's. Every rate is the one of the run's
+///   working set (``ScheduleParameters/workingSetBytes``): the input and the output of each rank,
+///   or its one buffer when the run is in place (``inPlace``).
 /// - Send and receive complete together (the sender's buffer is reusable once the receiver has
 ///   consumed the data, as with NCCL's credit-based FIFOs): one event per transfer. A staged
 ///   receive (``Step/reduceAfter``) completes at its transfer's event or, if later, when the
@@ -83,10 +85,15 @@ public struct EventEngine: Sendable {
     public let protocolTiming: ProtocolTiming?
     /// Watches the run (nil: nobody, the default): every transfer and event (``EngineObserver``).
     public var observer: (any EngineObserver)?
+    /// Whether the schedule runs in place (``ScheduleParameters/inPlace``): a CPU node's memory
+    /// rates are those of the run's working set (``ScheduleParameters/workingSetBytes``), one
+    /// buffer per rank in place, an input and an output otherwise (the default).
+    public var inPlace: Bool
 
-    public init(fabric: FabricMap, protocolTiming: ProtocolTiming? = nil) {
+    public init(fabric: FabricMap, protocolTiming: ProtocolTiming? = nil, inPlace: Bool = false) {
         self.fabric = fabric
         self.protocolTiming = protocolTiming
+        self.inPlace = inPlace
     }
 
     /// Plays `schedule` (one rank per GPU of the fabric) with elements of `elementSizeBytes`.
@@ -96,7 +103,7 @@ public struct EventEngine: Sendable {
         let clock = WallClock()
         let cpuStart = WallClock.processCPUSeconds()
         var state = _EngineState<S.StepIterator>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming,
-                                                 switches: schedule.switchCount, elementCount: schedule.elementCount)
+                                                 switches: schedule.switchCount, elementCount: schedule.elementCount, inPlace: inPlace)
         defer { state.release() }
         state.watch(observer)
         for r in 0..<schedule.endpointCount {
@@ -120,7 +127,7 @@ public struct EventEngine: Sendable {
         let clock = WallClock()
         let cpuStart = WallClock.processCPUSeconds()
         var state = _EngineState<S.LaneSteps>(fabric: fabric, elementSizeBytes: elementSizeBytes, timing: protocolTiming, lanes: lanes,
-                                              switches: schedule.switchCount, elementCount: schedule.elementCount)
+                                              switches: schedule.switchCount, elementCount: schedule.elementCount, inPlace: inPlace)
         defer { state.release() }
         state.watch(observer)
         for r in 0..<schedule.endpointCount {
@@ -410,8 +417,9 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     @usableFromInline let gammaSecondsPerByte: Double
     /// A CPU node's memory (``NodeMemorySpec``): seconds per byte a reduction holds its node's
     /// memory link (0: no memory link, reductions stream with the data at gamma). This and the
-    /// transfer rate below are the memory's rates at the run's working set (the schedule's bytes
-    /// per rank, ``FabricMap/memorySecondsPerByte(workingSetBytes:)``).
+    /// transfer rate below are the memory's rates at the run's working set (the bytes of buffer
+    /// each rank spans, ``ScheduleParameters/workingSetBytes``;
+    /// ``FabricMap/memorySecondsPerByte(workingSetBytes:)``).
     @usableFromInline let memoryReduceSecondsPerByte: Double
     /// The memory's message-size regimes at this run's working set
     /// (``FabricMap/memoryCache(workingSetBytes:)``, increasing bytes; empty: none): a message of
@@ -511,7 +519,8 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
     }
 
     @inlinable
-    init(fabric: FabricMap, elementSizeBytes: Int, timing: ProtocolTiming? = nil, lanes: Int = 1, switches: Int = 0, elementCount: Int = 0) {
+    init(fabric: FabricMap, elementSizeBytes: Int, timing: ProtocolTiming? = nil, lanes: Int = 1, switches: Int = 0, elementCount: Int = 0,
+         inPlace: Bool = false) {
         precondition((fabric.rankCount + switches) * lanes < Int(Int32.max) && fabric.linkCount < Int(Int32.max), "EventEngine: cluster too large")
         self.fabric = fabric
         self.lanes = lanes
@@ -528,14 +537,15 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         rankCount = endpointCount * lanes
         self.elementSizeBytes = Double(elementSizeBytes)
         gammaSecondsPerByte = fabric.gammaSecondsPerByte
-        let memory = fabric.memorySecondsPerByte(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
+        let workingSet = ScheduleParameters.workingSetBytes(elementCount: elementCount, elementSizeBytes: elementSizeBytes, inPlace: inPlace)
+        let memory = fabric.memorySecondsPerByte(workingSetBytes: workingSet)
         memoryReduceSecondsPerByte = memory.reduce
-        cacheRegimes = fabric.memoryCache(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
+        cacheRegimes = fabric.memoryCache(workingSetBytes: workingSet)
         memoryTransferSecondsPerByte = memory.transfer
         memoryPairSecondsPerByte = memory.pair
         coreReduceShare = NodeMemorySpec.coreReduceShare(ranksPerNode: fabric.gpusPerNode)
-        memoryBeyondCaches = fabric.memoryBeyondCaches(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
-        inFlightFactor = fabric.memoryInFlightFactors(workingSetBytes: Double(elementCount) * Double(elementSizeBytes))
+        memoryBeyondCaches = fabric.memoryBeyondCaches(workingSetBytes: workingSet)
+        inFlightFactor = fabric.memoryInFlightFactors(workingSetBytes: workingSet)
         let p = Swift.max(rankCount, 1)
         progressStride = (MemoryLayout<RankProgress<Steps>>.stride + 63) / 64 * 64
         progressHotBytes = Swift.min(RankProgress<Steps>.hotBytes, progressStride, 256)
@@ -892,19 +902,26 @@ struct _EngineState<Steps: IteratorProtocol<Step>>: ~Copyable {
         if reduce && memoryReduceSecondsPerByte > 0 && dst < gpuCount * lanes {
             // A CPU rank reduces the received buffer once it has arrived, on its own core, after
             // its previous reduction, at its share of the node's reduction rate (the node's ranks
-            // reduce at once, each on its core: the rate was measured so). It does not take turns
-            // with the node's transfers on the memory link: those run at the transport's rate,
-            // set by its copies and handshakes far below the memory's bandwidth, so a rank's
-            // reduction overlaps the transfers in flight (the next chunk's, the other ranks').
-            // Beyond the caches the rank's core also makes the copies of the messages it
-            // receives (Open MPI's shared-memory transport copies a large message with the
-            // receiver's process_vm_readv; over TCP the receiver reads the socket): a reduction
-            // waits for the rank's incoming link (its path's link before the memory) and holds
-            // it, so the rank copies and reduces in turn.
-            let m = memorySlot(ofNode: dst / lanes / fabric.gpusPerNode)
+            // reduce at once, each on its core: the rate was measured so). While the buffers fit
+            // in the caches it does not take turns with the node's transfers on the memory link,
+            // and overlaps the transfers in flight (the next chunk's, the other ranks').
+            // Beyond the caches two more things hold. The rank's core also makes the copies of
+            // the messages it receives (Open MPI's shared-memory transport copies a large message
+            // with the receiver's process_vm_readv; over TCP the receiver reads the socket): a
+            // reduction waits for the rank's incoming link (its path's link before the memory)
+            // and holds it, so the rank copies and reduces in turn. And the reduction streams its
+            // operands from DRAM, which the node's transfers stream through too: it takes the
+            // node's memory for its bytes at the node's reduction rate (what the node's ranks
+            // reduce together), in the calendar's first gap from when it can start, and the
+            // node's transfers take turns with it there.
+            let node = dst / lanes / fabric.gpusPerNode
+            let m = memorySlot(ofNode: node)
             var reduceStart = Swift.max(done, rank[dst].reduceFreeAt)
             let core = memoryBeyondCaches && crossesMemory && n >= 2 ? withUnsafeBytes(of: record.links) { Int($0.bindMemory(to: Int32.self)[n - 2]) } : -1
-            if core >= 0 { reduceStart = Swift.max(reduceStart, link[core].freeAt) }
+            if core >= 0 {
+                reduceStart = Swift.max(reduceStart, link[core].freeAt)
+                reduceStart = memoryCalendar.reserve(node: node, notBefore: reduceStart, hold: bytes * memoryReduceSecondsPerByte, now: now)
+            }
             reduceBegin = reduceStart
             done = reduceStart + bytes * (cached?.reduceSecondsPerByte ?? memoryReduceSecondsPerByte) * coreReduceShare
             if core >= 0 { link[core].freeAt = Swift.max(link[core].freeAt, done) }

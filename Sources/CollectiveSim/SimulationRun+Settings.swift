@@ -29,6 +29,9 @@ extension SimulationRun {
         public var maxSteps: Int = WorkLimit.defaultMaxSteps
         /// When NCCL's NVLS tree is played folded (``TreeFolding``).
         public var treeFolding: TreeFolding = .auto
+        /// Whether the rows time in-place runs (``Simulator/inPlace``): one buffer per rank, the
+        /// working set of a CPU node's memory rates; GPU fabrics time the same either way.
+        public var inPlace = false
 
         public init() {}
     }

@@ -57,9 +57,11 @@ public struct SimulationRun {
         }
         // The settings' simulator on a fabric (the cluster, and its healthy twin).
         func makeSimulator(on fabric: FabricMap) -> Simulator {
-            Simulator(fabric: fabric, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
-                      maxSteps: settings.maxSteps, collective: settings.collective, treeFolding: settings.treeFolding,
-                      channelCount: settings.channels ?? ScheduleParameters.defaultChannelCount)
+            var s = Simulator(fabric: fabric, model: settings.model, interNodeAlgorithm: settings.interNodeAlgorithm, linkService: service,
+                              maxSteps: settings.maxSteps, collective: settings.collective, treeFolding: settings.treeFolding,
+                              channelCount: settings.channels ?? ScheduleParameters.defaultChannelCount)
+            s.inPlace = settings.inPlace
+            return s
         }
         simulator = makeSimulator(on: fabric)
         chunkBytes = settings.chunkBytes ?? ScheduleParameters.defaultChunkBytes

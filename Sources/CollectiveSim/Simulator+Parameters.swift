@@ -12,7 +12,7 @@ extension Simulator {
             throw SimulationError("the schedule is for \(parameters.rankCount) ranks, \(parameters.ranksPerNode) per node, but the fabric has \(fabric.rankCount), \(fabric.gpusPerNode) per node")
         }
         let schedule = try SimulatedSchedules.make(algorithm, parameters, maxSteps: maxSteps)
-        let r = try play(schedule, elementSizeBytes: parameters.elementSizeBytes, observer: observer)
+        let r = try play(schedule, elementSizeBytes: parameters.elementSizeBytes, inPlace: parameters.inPlace, observer: observer)
         var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
         o.linkUtilization = r.linkUtilization
         o.rowName = algorithm.rowName(for: parameters)

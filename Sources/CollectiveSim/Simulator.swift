@@ -88,6 +88,12 @@ public struct Simulator: Sendable {
     /// take NCCL's count or their own argument instead.
     public var channelCount: Int
 
+    /// Whether the timed runs are in place (``ScheduleParameters/inPlace``; default false: an
+    /// input and a separate output per rank, as nccl-tests' out-of-place column and `allreduce
+    /// mpi` run by default). On a CPU node it sets the working set the memory's rates are read
+    /// at; GPU fabrics do not depend on it. ``time(_:parameters:observer:)`` takes the parameters'.
+    public var inPlace = false
+
     public init(fabric: FabricMap, model: TimingModel, interNodeAlgorithm: AllreduceAlgorithm? = nil, linkService: LinkService = .fifo,
                 maxSteps: Int = WorkLimit.defaultMaxSteps, collective: Collective = .allreduce, treeFolding: TreeFolding = .auto,
                 channelCount: Int = ScheduleParameters.defaultChannelCount) {
@@ -168,10 +174,10 @@ public struct Simulator: Sendable {
 
     /// Plays `schedule` with the engine of ``linkService``, or, with an `observer` watching,
     /// with the FIFO event engine (the fair-share engine cannot be watched).
-    func play(_ schedule: any Schedule, elementSizeBytes: Int, observer: (any EngineObserver)?) throws -> EventResult {
-        guard let observer else { return try linkService.engine(fabric: fabric).run(any: schedule, elementSizeBytes: elementSizeBytes) }
+    func play(_ schedule: any Schedule, elementSizeBytes: Int, inPlace: Bool, observer: (any EngineObserver)?) throws -> EventResult {
+        guard let observer else { return try linkService.engine(fabric: fabric, inPlace: inPlace).run(any: schedule, elementSizeBytes: elementSizeBytes) }
         guard linkService == .fifo else { throw SimulationError("the fair-share engine cannot be watched (traces need --links fifo)") }
-        var engine = EventEngine(fabric: fabric)
+        var engine = EventEngine(fabric: fabric, inPlace: inPlace)
         engine.observer = observer
         return try engine.run(any: schedule, elementSizeBytes: elementSizeBytes)
     }
@@ -189,7 +195,7 @@ public struct Simulator: Sendable {
         switch model {
         case .event:
             let schedule = try SimulatedSchedules.make(algorithm, params, maxSteps: maxSteps)
-            let r = try play(schedule, elementSizeBytes: dataType.sizeInBytes, observer: observer)
+            let r = try play(schedule, elementSizeBytes: dataType.sizeInBytes, inPlace: inPlace, observer: observer)
             var o = SimulationOutcome(algorithm: algorithm, ncclProtocol: nil, timeSeconds: r.timeSeconds, statistics: r.statistics)
             o.linkUtilization = r.linkUtilization
             o.interNodeAlgorithm = between
@@ -284,7 +290,7 @@ public struct Simulator: Sendable {
                 t.network.oversubscription = Swift.min(t.network.oversubscription, Double(t.network.leafPorts))
                 played = try FabricMap(t)
             }
-            var engine = EventEngine(fabric: played, protocolTiming: timing)
+            var engine = EventEngine(fabric: played, protocolTiming: timing, inPlace: inPlace)
             engine.observer = observer
             let r = try engine.run(any: schedule, elementSizeBytes: dataType.sizeInBytes)
             var o = SimulationOutcome(algorithm: scheduleAlgorithm, ncclProtocol: plan.ncclProtocol, timeSeconds: r.timeSeconds, statistics: r.statistics)

@@ -19,10 +19,11 @@ extension EventEngine: TimingEngine {}
 extension FairShareEngine: TimingEngine {}
 
 extension LinkService {
-    /// The engine that serves links this way on `fabric`.
-    public func engine(fabric: FabricMap) -> any TimingEngine {
+    /// The engine that serves links this way on `fabric`, for a run in place or not
+    /// (``EventEngine/inPlace``; the fair-share engine plays no CPU node, where it matters).
+    public func engine(fabric: FabricMap, inPlace: Bool = false) -> any TimingEngine {
         switch self {
-        case .fifo: EventEngine(fabric: fabric)
+        case .fifo: EventEngine(fabric: fabric, inPlace: inPlace)
         case .fair: FairShareEngine(fabric: fabric)
         }
     }

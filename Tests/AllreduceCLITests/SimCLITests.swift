@@ -171,6 +171,38 @@ struct SimulateCLITests {
         #expect(bad.stderr.contains("The value 'lossy' is invalid for '--links <links>'. Please provide one of 'fifo' and 'fair'."))
     }
 
+    @Test("--in-place: a calibrated CPU node's working set is one buffer, not an input and an output; a GPU preset times the same")
+    func inPlace() throws {
+        let cpu = try temporaryFile("""
+            name: cpu
+            nodes: 1
+            node:
+              gpu: CPU rank
+              gpus: 2
+              pcie: {bandwidth: 100GB/s, latency: 1us}
+              reduceBandwidth: 40GB/s
+              memory:
+                transferBandwidth: 20GB/s
+                reduceBandwidth: 40GB/s
+                workingSets:
+                - {bytes: 8M, transferBandwidth: 5GB/s, reduceBandwidth: 10GB/s}
+            network: {leafPorts: 1, oversubscription: 1, railOptimized: false, switchLatency: 0us}
+            """, name: "cpu-in-place.yaml")
+        func time(_ command: String, _ topology: String, _ extra: [String]) throws -> Double {
+            let size = command == "simulate" ? ["--size", "4M"] : ["-b", "4M", "-e", "4M"]
+            let r = try CLI.run([command, "--topology", topology] + size + ["--algorithm", "ring", "--format", "csv"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            let row = r.stdout.split(separator: "\n").first { $0.hasPrefix("4194304,") }
+            return Double(try #require(row).split(separator: ",")[6])!
+        }
+        for command in ["simulate", "sweep"] {
+            // 4 MiB out of place spans 8 MiB per rank (the DRAM regime); in place, 4 MiB.
+            let out = try time(command, cpu, []), inPlace = try time(command, cpu, ["--in-place"])
+            #expect(out > 3 * inPlace, "\(command): \(out) vs \(inPlace)")
+            #expect(try time(command, "dgx-h100", []) == time(command, "dgx-h100", ["--in-place"]))
+        }
+    }
+
     @Test("--gpus 4 runs on the first 4 GPUs of each node")
     func gpus() throws {
         let r = try CLI.run(["simulate", "--topology", "dgx-h100", "--gpus", "4", "--size", "1G", "--format", "json"])

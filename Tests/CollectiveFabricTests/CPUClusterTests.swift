@@ -130,8 +130,9 @@ struct CPUClusterTests {
         #expect(sets == [NodeMemorySpec.Regime(bytes: 2 << 20, transferGBps: 8.5, reduceGBps: 5), NodeMemorySpec.Regime(bytes: 64 << 20, transferGBps: 3.212, reduceGBps: 1.5)])
         let text = m.fileText()
         #expect(try Topology.parse(data: Data(text.utf8), fileName: "lab.yaml", format: .yaml) == m.topology)
-        #expect(text.contains("# workingSets: transfers and reductions as our runner's ring all-gather (in place: no copy of a rank's own block) and reduce-scatter\n"))
-        #expect(text.contains("# of each size (bytes per rank) chunked at 1M move and reduce them, the node's ranks at once"))
+        #expect(text.contains("# workingSets: transfers and reductions as our runner's ring all-gather and reduce-scatter, in place on one buffer of each size\n"))
+        #expect(text.contains("# per rank (its working set), chunked at 1M, move and reduce them, the node's ranks at once"))
+        #expect(text.contains("# working set (its buffers per rank: an input and an output, twice its size; in place, its size) reaches an entry's bytes crosses"))
         #expect(!text.contains("inFlight"), "no in-flight scan, no table")
         #expect(text.contains("# reduceBandwidth: float operand bytes the node's ranks reduce per second in our runner's ring reduce-scatter of 1M"))
         // Rates out of order (a larger working set measured faster) are pooled: 4 and 9 -> 6.

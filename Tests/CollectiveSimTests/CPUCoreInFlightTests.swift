@@ -64,9 +64,10 @@ struct CPUCoreInFlightTests {
         ])
         let u = try EventEngine(fabric: Self.node(ranks: 3, memory: memory)).run(after, elementSizeBytes: 4).timeSeconds
         #expect(abs(u / (2 * a) - 1) < 1e-9, "\(u)")
-        // In the caches (no working-set regime reached) the table does not apply.
+        // In the caches (no working-set regime reached: the run's input and output span 4 MiB
+        // per rank) the table does not apply.
         var small = memory
-        small.workingSets = [NodeMemorySpec.Regime(bytes: 4 << 20, transferGBps: 10, reduceGBps: 3)]
+        small.workingSets = [NodeMemorySpec.Regime(bytes: 8 << 20, transferGBps: 10, reduceGBps: 3)]
         let c = try EventEngine(fabric: Self.node(ranks: 3, memory: small)).run(both, elementSizeBytes: 4).timeSeconds
         #expect(abs(c / (2 * a) - 1) < 1e-9, "\(c)")
     }

@@ -51,14 +51,25 @@ struct CPUMemoryEngineTests {
             let expected = 2 * Double(bytes) / transfer + Double(bytes) / reduce
             #expect(abs(t / expected - 1) < 1e-9, "\(bytes): \(t) vs \(expected)")
         }
-        // Once the collective's bytes per rank reach a working-set regime its messages are no
-        // longer in the cache: the same 1 MiB messages take the working set's rates.
+        // Once the collective's working set (its input and output) reaches a working-set regime
+        // its messages are no longer in the cache: the same 1 MiB messages take the working
+        // set's rates, beyond the caches.
         let dram = NodeMemorySpec.Regime(bytes: 2 << 20, transferGBps: 4, reduceGBps: 2)
         let both = try Simulator(fabric: Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5, cache: [small, cache], workingSets: [dram])), model: .event)
         let bytes = 2 << 20
         let parameters = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: bytes, ranksPerNode: 2)
         let t = try both.time(.ring, parameters: parameters).timeSeconds
-        #expect(abs(t / (2 * Double(bytes) / 4e9 + Double(bytes) / 2e9) - 1) < 1e-9, "\(t)")
+        #expect(abs(t / Self.ringBeyondCaches(bytes: bytes, transferGBps: 4, reduceGBps: 2) - 1) < 1e-9, "\(t)")
+    }
+
+    /// A two-rank ring of one chunk per block beyond the caches, on a memory of these rates: the
+    /// first transfer of the reduce-scatter takes the memory for S/2T, then its reduction (taken
+    /// when the transfer is issued) its S/2R turn; the second transfer follows, then its
+    /// reduction's turn, from which the second rank's core reduces for S/R (its share of the
+    /// node's rate); the all-gather's two transfers follow in turn: 2S/T + 1.5 S/R, where
+    /// reductions that left the memory to the transfers would give 2S/T + S/R.
+    static func ringBeyondCaches(bytes: Int, transferGBps: Double, reduceGBps: Double) -> Double {
+        2 * Double(bytes) / (transferGBps * 1e9) + 1.5 * Double(bytes) / (reduceGBps * 1e9)
     }
 
     @Test("on a CPU node NCCL's schedules play each rank's program in order, channels interleaved, as the MPI runner issues it; on GPUs the channels run apart")
@@ -176,25 +187,55 @@ struct CPUMemoryEngineTests {
         #expect(abs(d / (2 * 2 * s / 3e9 + 2 * s / 50e9) - 1) < 1e-9, "\(d)")
     }
 
-    @Test("a collective whose bytes per rank reach a working-set regime moves and reduces at its rates; a smaller one does not")
+    @Test("a collective whose working set (input and output, or one buffer in place) reaches a working-set regime moves and reduces at its rates; a smaller one does not")
     func workingSetRegime() throws {
         let dram = NodeMemorySpec.Regime(bytes: 8 << 20, transferGBps: 4, reduceGBps: 2)
         let cpu = try Simulator(fabric: Self.node(memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 5, workingSets: [dram])), model: .event)
-        for (bytes, transfer, reduce) in [(4 << 20, 10e9, 5e9), (8 << 20, 4e9, 2e9), (16 << 20, 4e9, 2e9)] {
-            let parameters = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: bytes, ranksPerNode: 2)
+        // (bytes per rank, in place, beyond the caches): 2 MiB out of place and 4 MiB in place
+        // span 4 MiB, below the regime; 4 MiB out of place and 8 MiB in place span 8 MiB.
+        for (bytes, inPlace, beyond) in [(2 << 20, false, false), (4 << 20, true, false), (4 << 20, false, true), (8 << 20, true, true), (16 << 20, false, true)] {
+            let parameters = ScheduleParameters(rankCount: 2, elementCount: bytes / 4, elementSizeBytes: 4, chunkBytes: bytes, ranksPerNode: 2, inPlace: inPlace)
+            #expect(parameters.workingSetBytes == Double(bytes) * (inPlace ? 1 : 2))
             let t = try cpu.time(.ring, parameters: parameters).timeSeconds
-            let expected = 2 * Double(bytes) / transfer + Double(bytes) / reduce
-            #expect(abs(t / expected - 1) < 1e-9, "\(bytes): \(t) vs \(expected)")
+            let expected = beyond ? Self.ringBeyondCaches(bytes: bytes, transferGBps: 4, reduceGBps: 2) : 2 * Double(bytes) / 10e9 + Double(bytes) / 5e9
+            #expect(abs(t / expected - 1) < 1e-9, "\(bytes), in place \(inPlace): \(t) vs \(expected)")
         }
         // The regime is the collective's, not the message's: 1 MiB chunks of a 16 MiB collective
-        // still cross DRAM. Beyond the caches a rank's core copies the chunks it receives and
-        // reduces them in turn (a reduction holds the rank's incoming link), so of the eight
-        // chunks' reductions of the reduce-scatter (1 MiB each at a rank's half of 2 GB/s) only
-        // the first overlaps the transfers: the memory's time for all transfers plus seven.
+        // still cross DRAM, where a rank's reduction takes the node's memory for its bytes at the
+        // node's rate, in turn with the transfers: the memory carries every transfer (32 MiB at
+        // 4 GB/s) and every reduction (16 MiB at 2 GB/s) without a gap, 16.8 ms, and one chunk's
+        // reduction on a rank's core (1 MiB at its half of 2 GB/s) is not hidden behind it.
+        // Reductions that left the memory to the transfers gave 15.7 ms: the transfers' 8.4 ms
+        // and seven chunks' reductions, each holding its rank's incoming link (the core that
+        // copies).
         let chunked = ScheduleParameters(rankCount: 2, elementCount: (16 << 20) / 4, elementSizeBytes: 4, chunkBytes: 1 << 20, ranksPerNode: 2)
         let t = try cpu.time(.ring, parameters: chunked).timeSeconds
-        let transfers = 2 * Double(16 << 20) / 4e9, chunkReduce = 2 * Double(1 << 20) / 2e9
-        #expect(abs(t / (transfers + 7 * chunkReduce) - 1) < 1e-9, "\(t)")
+        let memory = 2 * Double(16 << 20) / 4e9 + Double(16 << 20) / 2e9, chunkReduce = 2 * Double(1 << 20) / 2e9
+        #expect(abs(t / (memory + chunkReduce) - 1) < 1e-9, "\(t) vs \(memory) + \(chunkReduce)")
+    }
+
+    @Test("beyond the caches a reduction takes the node's memory for its bytes at the node's rate: a transfer waits for it; in the caches it does not")
+    func reductionHoldsMemoryBeyondCaches() throws {
+        // Rank 1 sends S to rank 0, which reduces it; rank 2 sends S to rank 1, issued after it.
+        let count = (4 << 20) / 4
+        let steps = Listed(elementCount: count, steps: [
+            [Step(kind: .recvReduce, peer: 1, offset: 0, count: count)],
+            [Step(kind: .send, peer: 0, offset: 0, count: count), Step(kind: .recvCopy, peer: 2, offset: 0, count: count)],
+            [Step(kind: .send, peer: 1, offset: 0, count: count)],
+        ])
+        let s = Double(4 << 20)
+        let dram = NodeMemorySpec.Regime(bytes: 1 << 20, transferGBps: 10, reduceGBps: 60)
+        let beyond = try EventEngine(fabric: Self.node(ranks: 3, memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 60, workingSets: [dram])))
+            .run(steps, elementSizeBytes: 4).timeSeconds
+        // The first transfer (S/10) and rank 0's reduction's turn (S/60, taken when the transfer
+        // is issued) take the memory before the second transfer (S/10), which ends last (rank
+        // 0's core reduces for 3S/60 from S/10).
+        #expect(abs(beyond / (s / 10e9 + s / 60e9 + s / 10e9) - 1) < 1e-9, "\(beyond)")
+        let inCaches = try EventEngine(fabric: Self.node(ranks: 3, memory: NodeMemorySpec(transferGBps: 10, reduceGBps: 60)))
+            .run(steps, elementSizeBytes: 4).timeSeconds
+        // In the caches the second transfer follows the first at once (2S/10), beside the reduction.
+        #expect(abs(inCaches / (2 * s / 10e9) - 1) < 1e-9, "\(inCaches)")
+        #expect(beyond > inCaches * 1.05)
     }
 
     @Test("a file with 100 x the bandwidths, working sets included, predicts a DRAM-bound collective far too fast")
