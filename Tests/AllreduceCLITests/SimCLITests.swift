@@ -147,17 +147,7 @@ struct SimulateCLITests {
         #expect(big.stderr.split(separator: "\n").count == 1)
         // A CPU node's shared memory (a calibrated topology) is the FIFO engine's: refused, not
         // played at the path's rate with free reductions.
-        let cpu = try temporaryFile("""
-            name: cpu
-            nodes: 1
-            node:
-              gpu: CPU rank
-              gpus: 2
-              pcie: {bandwidth: 8GB/s, latency: 1us}
-              reduceBandwidth: 40GB/s
-              memory: {transferBandwidth: 6GB/s, reduceBandwidth: 40GB/s}
-            network: {leafPorts: 1, oversubscription: 1, railOptimized: false, switchLatency: 0us}
-            """, name: "cpu.yaml")
+        let cpu = try Self.cpuNodeFile(pcieGBps: 8, memory: "{transferBandwidth: 6GB/s, reduceBandwidth: 40GB/s}", name: "cpu.yaml")
         for command in ["simulate", "sweep"] {
             let cpuFair = try CLI.run([command, "--topology", cpu, "--algorithm", "ring", "--links", "fair"])
             expectOneLineError(cpuFair, contains: ["--links fair", "CPU node's shared memory", "--links fifo"])
@@ -171,23 +161,26 @@ struct SimulateCLITests {
         #expect(bad.stderr.contains("The value 'lossy' is invalid for '--links <links>'. Please provide one of 'fifo' and 'fair'."))
     }
 
-    @Test("--in-place: a calibrated CPU node's working set is one buffer, not an input and an output; a GPU preset times the same")
-    func inPlace() throws {
-        let cpu = try temporaryFile("""
+    /// A topology file of one node of two CPU ranks, their same-node link at `pcieGBps` (1 us),
+    /// with `memory` (a YAML flow mapping) as `node.memory`.
+    static func cpuNodeFile(pcieGBps: Double, memory: String, name: String) throws -> String {
+        try temporaryFile("""
             name: cpu
             nodes: 1
             node:
               gpu: CPU rank
               gpus: 2
-              pcie: {bandwidth: 100GB/s, latency: 1us}
+              pcie: {bandwidth: \(pcieGBps)GB/s, latency: 1us}
               reduceBandwidth: 40GB/s
-              memory:
-                transferBandwidth: 20GB/s
-                reduceBandwidth: 40GB/s
-                workingSets:
-                - {bytes: 8M, transferBandwidth: 5GB/s, reduceBandwidth: 10GB/s}
+              memory: \(memory)
             network: {leafPorts: 1, oversubscription: 1, railOptimized: false, switchLatency: 0us}
-            """, name: "cpu-in-place.yaml")
+            """, name: name)
+    }
+
+    @Test("--in-place: a calibrated CPU node's working set is one buffer, not an input and an output; a GPU preset times the same")
+    func inPlace() throws {
+        let cpu = try Self.cpuNodeFile(pcieGBps: 100, memory: "{transferBandwidth: 20GB/s, reduceBandwidth: 40GB/s, workingSets: [{bytes: 8M, transferBandwidth: 5GB/s, reduceBandwidth: 10GB/s}]}",
+                                       name: "cpu-in-place.yaml")
         func time(_ command: String, _ topology: String, _ extra: [String]) throws -> Double {
             let size = command == "simulate" ? ["--size", "4M"] : ["-b", "4M", "-e", "4M"]
             let r = try CLI.run([command, "--topology", topology] + size + ["--algorithm", "ring", "--format", "csv"] + extra)
